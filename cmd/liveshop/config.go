@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+)
+
+// Config is the whole server configuration: flags, each with an environment
+// variable as fallback (and *_FILE for secrets).
+type Config struct {
+	Addr            string
+	DataDir         string
+	DB              string
+	Redis           string
+	RedisPrefix     string
+	Demo            bool
+	AdminEmail      string
+	AdminPassword   string
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+	MaxBodyBytes    int64
+
+	Commerce commerce.Config
+}
+
+// DBURL is the database to open: the configured URL, or a SQLite file in
+// the data directory.
+func (c Config) DBURL() string {
+	if c.DB != "" {
+		return c.DB
+	}
+	return filepath.Join(c.DataDir, "liveshop.db")
+}
+
+const usageHeader = `liveshop — a live-stream shopping server.
+
+With no settings it serves on 127.0.0.1:8080 with a SQLite database in ./data
+and in-memory real-time plumbing. Point it at PostgreSQL (--db postgres://...)
+and Redis (--redis redis://...) to run several nodes side by side.
+
+Every flag can also be set by the environment variable shown in brackets;
+for secrets, VAR_FILE names a file to read the value from.
+
+Usage: liveshop [flags]
+
+`
+
+// parseConfig reads flags from args with environment fallbacks.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	var cfg Config
+	fs := flag.NewFlagSet("liveshop", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	env := envReader{getenv: getenv}
+
+	fs.StringVar(&cfg.Addr, "addr", env.str("LIVESHOP_ADDR", "127.0.0.1:8080"), "HTTP listen address [LIVESHOP_ADDR]")
+	fs.StringVar(&cfg.DataDir, "data-dir", env.str("LIVESHOP_DATA_DIR", "data"), "directory for the SQLite database and uploaded images [LIVESHOP_DATA_DIR]")
+	fs.StringVar(&cfg.DB, "db", env.secret("LIVESHOP_DB", ""), "database URL: postgres://... for PostgreSQL, or a SQLite file path (default: <data-dir>/liveshop.db) [LIVESHOP_DB, LIVESHOP_DB_FILE]")
+	fs.StringVar(&cfg.Redis, "redis", env.secret("LIVESHOP_REDIS", ""), "Redis URL (redis://host:6379/0); empty keeps real-time state in memory on this node [LIVESHOP_REDIS, LIVESHOP_REDIS_FILE]")
+	fs.StringVar(&cfg.RedisPrefix, "redis-prefix", env.str("LIVESHOP_REDIS_PREFIX", "liveshop:"), "prefix of every Redis key, so several deployments can share a server [LIVESHOP_REDIS_PREFIX]")
+	fs.BoolVar(&cfg.Demo, "demo", env.boolean("LIVESHOP_DEMO", false), "load demo data (once) and print its logins [LIVESHOP_DEMO]")
+	fs.StringVar(&cfg.AdminEmail, "admin-email", env.str("LIVESHOP_ADMIN_EMAIL", ""), "email of the bootstrap admin account, created or promoted at start [LIVESHOP_ADMIN_EMAIL]")
+	fs.StringVar(&cfg.AdminPassword, "admin-password", env.secret("LIVESHOP_ADMIN_PASSWORD", ""), "password for the bootstrap admin when it is created [LIVESHOP_ADMIN_PASSWORD, LIVESHOP_ADMIN_PASSWORD_FILE]")
+	fs.StringVar(&cfg.LogLevel, "log-level", env.str("LIVESHOP_LOG_LEVEL", "info"), "log level: debug, info, warn, error [LIVESHOP_LOG_LEVEL]")
+	fs.StringVar(&cfg.LogFormat, "log-format", env.str("LIVESHOP_LOG_FORMAT", "text"), "log format: text or json [LIVESHOP_LOG_FORMAT]")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("LIVESHOP_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to drain in-flight requests on shutdown [LIVESHOP_SHUTDOWN_TIMEOUT]")
+	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", env.int64("LIVESHOP_MAX_BODY_BYTES", 1<<20), "largest request body accepted by the API, uploads aside [LIVESHOP_MAX_BODY_BYTES]")
+
+	cc := &cfg.Commerce
+	fs.BoolVar(&cc.CookieSecure, "cookie-secure", env.boolean("LIVESHOP_COOKIE_SECURE", false), "mark session cookies Secure (serve over HTTPS) [LIVESHOP_COOKIE_SECURE]")
+	fs.DurationVar(&cc.SessionTTL, "session-ttl", env.duration("LIVESHOP_SESSION_TTL", 30*24*time.Hour), "how long a sign-in lasts [LIVESHOP_SESSION_TTL]")
+	fs.IntVar(&cc.LoginLimitPerAccount, "login-limit-account", env.integer("LIVESHOP_LOGIN_LIMIT_ACCOUNT", 10), "login attempts per account per login window; -1 disables [LIVESHOP_LOGIN_LIMIT_ACCOUNT]")
+	fs.IntVar(&cc.LoginLimitPerIP, "login-limit-ip", env.integer("LIVESHOP_LOGIN_LIMIT_IP", 100), "login attempts per IP per login window; -1 disables [LIVESHOP_LOGIN_LIMIT_IP]")
+	fs.IntVar(&cc.SignupLimitPerIP, "signup-limit-ip", env.integer("LIVESHOP_SIGNUP_LIMIT_IP", 100), "sign-ups per IP per login window; -1 disables [LIVESHOP_SIGNUP_LIMIT_IP]")
+	fs.DurationVar(&cc.LoginWindow, "login-window", env.duration("LIVESHOP_LOGIN_WINDOW", 15*time.Minute), "window for the login and sign-up limits [LIVESHOP_LOGIN_WINDOW]")
+	var argonMem uint
+	fs.UintVar(&argonMem, "argon2-memory-kib", uint(env.integer("LIVESHOP_ARGON2_MEMORY_KIB", 19*1024)), "argon2id memory per password hash, in KiB [LIVESHOP_ARGON2_MEMORY_KIB]")
+
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageHeader)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+	if env.err != nil {
+		return Config{}, env.err
+	}
+	if argonMem < 8*1024 {
+		return Config{}, errors.New("--argon2-memory-kib must be at least 8192")
+	}
+	cc.Password = commerce.PasswordParams{MemoryKiB: uint32(argonMem), Time: 2, Threads: 1}
+	if cfg.AdminEmail != "" {
+		cc.AdminEmails = []string{strings.ToLower(cfg.AdminEmail)}
+	}
+	return cfg, nil
+}
+
+// envReader reads defaults from the environment and remembers the first
+// malformed value.
+type envReader struct {
+	getenv func(string) string
+	err    error
+}
+
+func (e *envReader) str(name, def string) string {
+	if v := e.getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// secret reads name, or the contents of the file named by name_FILE.
+func (e *envReader) secret(name, def string) string {
+	if path := e.getenv(name + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			e.fail(fmt.Errorf("%s_FILE: %w", name, err))
+			return def
+		}
+		return strings.TrimSpace(string(b))
+	}
+	return e.str(name, def)
+}
+
+func (e *envReader) boolean(name string, def bool) bool {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		e.fail(fmt.Errorf("%s: %q is not true or false", name, v))
+	}
+	return b
+}
+
+func (e *envReader) duration(name string, def time.Duration) time.Duration {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		e.fail(fmt.Errorf("%s: %q is not a duration like 30s or 5m", name, v))
+	}
+	return d
+}
+
+func (e *envReader) integer(name string, def int) int {
+	return int(e.int64(name, int64(def)))
+}
+
+func (e *envReader) int64(name string, def int64) int64 {
+	v := e.getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		e.fail(fmt.Errorf("%s: %q is not a whole number", name, v))
+	}
+	return n
+}
+
+func (e *envReader) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
+}

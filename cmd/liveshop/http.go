@@ -1,0 +1,193 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/liveshop/liveshop/static"
+)
+
+// newEcho builds the HTTP front door: middleware, error rendering,
+// operations endpoints and the embedded pages. Subsystems add their routes.
+func newEcho(a *app) *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = errorHandler(a.log)
+
+	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "liveshop_http_request_duration_seconds",
+		Help:    "HTTP requests by route, method and status.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route", "method", "status"})
+	a.metrics.MustRegister(requests)
+
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
+	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogRemoteIP: true,
+		LogRequestID: true, LogRoutePath: true, LogResponseSize: true, HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			requests.WithLabelValues(v.RoutePath, v.Method, strconv.Itoa(v.Status)).Observe(v.Latency.Seconds())
+			level := slog.LevelInfo
+			if v.RoutePath == "/healthz" || v.RoutePath == "/metrics" || v.RoutePath == "/readyz" {
+				level = slog.LevelDebug
+			}
+			a.log.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.Int("status", v.Status),
+				slog.Duration("latency", v.Latency), slog.String("ip", v.RemoteIP),
+				slog.String("request_id", v.RequestID), slog.Int64("bytes", v.ResponseSize))
+			return nil
+		},
+	}))
+	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
+			a.log.Error("panic in handler", slog.Any("error", err), slog.String("stack", string(stack)),
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+			return err
+		},
+	}))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit: strconv.FormatInt(a.cfg.MaxBodyBytes, 10) + "B",
+		// Upload routes set their own, larger limit.
+		Skipper: func(c echo.Context) bool { return strings.HasSuffix(c.Path(), "/upload") },
+	}))
+	e.Use(middleware.SecureWithConfig(middleware.SecureConfig{
+		XSSProtection:         "0",
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		ReferrerPolicy:        "same-origin",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
+	}))
+
+	e.GET("/healthz", func(c echo.Context) error {
+		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
+	})
+	e.GET("/readyz", func(c echo.Context) error {
+		if err := a.ready(c.Request().Context()); err != nil {
+			a.log.Warn("not ready", slog.Any("error", err))
+			return c.JSON(http.StatusServiceUnavailable, errorBody("unavailable", err.Error()))
+		}
+		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	})
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics})))
+	e.GET("/api/openapi.json", func(c echo.Context) error {
+		doc, err := mergeOpenAPI(a.openapi)
+		if err != nil {
+			return err
+		}
+		return c.JSONBlob(http.StatusOK, doc)
+	})
+	static.Register(e)
+	return e
+}
+
+type errorDetail struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func errorBody(code, message string) map[string]errorDetail {
+	return map[string]errorDetail{"error": {Code: code, Message: message}}
+}
+
+// apiError is what the domain packages' error types have in common.
+type apiError interface {
+	error
+	HTTPStatus() int
+	ErrorCode() string
+}
+
+// errorHandler renders every error in the one shape
+// {"error":{"code","message"}}. Domain errors carry their own status and
+// code; Echo's own (unknown route, body too large) are mapped by status;
+// anything else is an internal error, logged with the request ID and never
+// shown to the client.
+func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		status, code, message := describeError(err)
+		if status >= 500 {
+			log.Error("request failed", slog.Any("error", err), slog.Int("status", status),
+				slog.String("method", c.Request().Method), slog.String("uri", c.Request().RequestURI),
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
+		}
+		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+			if c.Response().Header().Get("Retry-After") == "" {
+				c.Response().Header().Set("Retry-After", "1")
+			}
+		}
+		if c.Request().Method == http.MethodHead {
+			err = c.NoContent(status)
+		} else {
+			err = c.JSON(status, errorBody(code, message))
+		}
+		if err != nil {
+			log.Warn("write error response", slog.Any("error", err))
+		}
+	}
+}
+
+func describeError(err error) (status int, code, message string) {
+	var domain apiError
+	if errors.As(err, &domain) {
+		return domain.HTTPStatus(), domain.ErrorCode(), domain.Error()
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		message := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && m != "" {
+			message = m
+		}
+		if he.Code == http.StatusNotFound {
+			message = "no such route"
+		}
+		if he.Code >= 500 {
+			message = http.StatusText(he.Code)
+		}
+		return he.Code, statusCode(he.Code), strings.ToLower(message)
+	}
+	return http.StatusInternalServerError, "internal", "internal error; it has been logged"
+}
+
+// statusCode names a status for errors that carry no code of their own.
+func statusCode(status int) string {
+	switch status {
+	case 400:
+		return "bad_request"
+	case 401:
+		return "unauthenticated"
+	case 403:
+		return "forbidden"
+	case 404:
+		return "not_found"
+	case 405:
+		return "method_not_allowed"
+	case 409:
+		return "conflict"
+	case 413:
+		return "payload_too_large"
+	case 415:
+		return "unsupported_media_type"
+	case 422:
+		return "invalid"
+	case 429:
+		return "rate_limited"
+	case 503:
+		return "unavailable"
+	}
+	if status >= 500 {
+		return "internal"
+	}
+	return fmt.Sprintf("http_%d", status)
+}

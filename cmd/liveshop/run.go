@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/sqlstore"
+)
+
+// app is the wired server: every subsystem and the HTTP front door. newApp
+// builds it with plain assignments; close tears it down in reverse.
+type app struct {
+	cfg     Config
+	log     *slog.Logger
+	metrics *prometheus.Registry
+
+	store    *sqlstore.DB
+	redis    *redis.Client // nil when real-time state stays in memory
+	commerce *commerce.Service
+
+	echo    *echo.Echo
+	api     *echo.Group
+	openapi [][]byte
+
+	// closers run in reverse order on shutdown, after HTTP has drained.
+	closers []func()
+}
+
+// run serves until ctx is cancelled, then shuts down gracefully: it stops
+// accepting, drains in-flight requests, and closes subsystems and stores.
+// ready, if not nil, is told the listening address once requests are served.
+func run(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr string)) error {
+	log, err := newLogger(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	started := time.Now()
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           a.echo,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	log.Info("liveshop ready", "addr", "http://"+ln.Addr().String(), "db", string(a.store.Dialect()),
+		"redis", a.redis != nil, "startup", time.Since(started).Round(time.Millisecond))
+	if cfg.Demo {
+		fmt.Fprint(stdout, demoBanner(ln.Addr().String()))
+	}
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		log.Warn("requests still running at shutdown deadline", slog.Any("error", err))
+	}
+	return nil
+}
+
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		return nil, fmt.Errorf("log level %q: use debug, info, warn or error", cfg.LogLevel)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch strings.ToLower(cfg.LogFormat) {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text", "":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("log format %q: use text or json", cfg.LogFormat)
+	}
+}
+
+// newApp opens the stores and wires every subsystem. On error, whatever was
+// opened is closed again.
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err error) {
+	a = &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	a.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	a.store, err = sqlstore.Open(ctx, cfg.DBURL(), sqlstore.Options{Logger: log.With("component", "sqlstore")})
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	a.onClose(func() { a.store.Close() })
+
+	if cfg.Redis != "" {
+		opts, err := redis.ParseURL(cfg.Redis)
+		if err != nil {
+			return nil, fmt.Errorf("redis url: %w", err)
+		}
+		a.redis = redis.NewClient(opts)
+		a.onClose(func() { a.redis.Close() })
+		pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := a.redis.Ping(pingCtx).Err(); err != nil {
+			return nil, fmt.Errorf("redis at %s: %w", opts.Addr, err)
+		}
+	}
+
+	a.commerce = commerce.New(a.store, a.limiter(), cfg.Commerce, log.With("component", "commerce"))
+	if cfg.AdminEmail != "" {
+		if _, err := a.commerce.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
+			return nil, fmt.Errorf("bootstrap admin: %w", err)
+		}
+	}
+
+	a.echo = newEcho(a)
+	a.api = a.echo.Group("/api")
+	commerce.NewHandler(a.commerce).Register(a.api)
+	a.openapi = append(a.openapi, commerce.OpenAPI)
+
+	if cfg.Demo {
+		if err := loadDemo(ctx, a); err != nil {
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// limiter is the rate limiter shared by every subsystem: in Redis when
+// configured, so limits hold across nodes, otherwise in this process.
+func (a *app) limiter() commerce.Limiter {
+	return nil
+}
+
+func (a *app) onClose(fn func()) { a.closers = append(a.closers, fn) }
+
+func (a *app) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// ready reports whether the database and, when configured, Redis answer.
+func (a *app) ready(ctx context.Context) error {
+	if err := a.store.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if a.redis != nil {
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := a.redis.Ping(ctx).Err(); err != nil {
+			return fmt.Errorf("redis: %w", err)
+		}
+	}
+	return nil
+}

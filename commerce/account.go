@@ -1,0 +1,282 @@
+package commerce
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Account is a person who signed up. Every account may watch, chat and buy;
+// owning a shop makes it a seller there, an appointment makes it a moderator.
+type Account struct {
+	ID        int64     `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Admin     bool      `json:"admin"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Session is a sign-in. Only the SHA-256 of its bearer token is stored, so a
+// leaked database does not leak live sessions.
+type Session struct {
+	TokenHash []byte
+	AccountID int64
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// AccountStore keeps accounts and sessions.
+type AccountStore interface {
+	// CreateAccount inserts a, setting its ID and CreatedAt; ErrEmailTaken if
+	// the email is in use.
+	CreateAccount(ctx context.Context, a *Account, passwordHash string) error
+	// AccountByEmail returns the account and its password hash.
+	AccountByEmail(ctx context.Context, email string) (Account, string, error)
+	AccountByID(ctx context.Context, id int64) (Account, error)
+	SetAdmin(ctx context.Context, accountID int64, admin bool) error
+	CreateSession(ctx context.Context, s Session) error
+	// SessionByTokenHash returns an unexpired session or ErrNotFound.
+	SessionByTokenHash(ctx context.Context, hash []byte, now time.Time) (Session, error)
+	DeleteSession(ctx context.Context, hash []byte) error
+	DeleteAccountSessions(ctx context.Context, accountID int64) error
+}
+
+// SignUp is what a new account gives.
+type SignUp struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	Name     string `json:"name"`
+}
+
+const (
+	minPasswordLen = 8
+	maxPasswordLen = 256
+	maxNameRunes   = 50
+)
+
+func normalizeEmail(email string) (string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" {
+		return "", Invalid("email is required")
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || len(email) > 254 {
+		return "", Invalid("email is not a valid address")
+	}
+	return email, nil
+}
+
+// cleanName checks a display name: visible text, no control characters.
+func cleanName(field, name string, maxRunes int) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return "", Invalid("%s is required", field)
+	}
+	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxRunes {
+		return "", Invalid("%s must be at most %d characters", field, maxRunes)
+	}
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return "", Invalid("%s must not contain control characters", field)
+	}
+	return name, nil
+}
+
+// SignUp creates an account and signs it in, returning the session token.
+func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, string, error) {
+	email, err := normalizeEmail(in.Email)
+	if err != nil {
+		return Account{}, "", err
+	}
+	name, err := cleanName("name", in.Name, maxNameRunes)
+	if err != nil {
+		return Account{}, "", err
+	}
+	if n := utf8.RuneCountInString(in.Password); n < minPasswordLen || len(in.Password) > maxPasswordLen {
+		return Account{}, "", Invalid("password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	}
+	if err := s.limit(ctx, "signup:ip:"+ip, s.cfg.SignupLimitPerIP); err != nil {
+		return Account{}, "", err
+	}
+	hash, err := hashPassword(in.Password, s.cfg.Password)
+	if err != nil {
+		return Account{}, "", err
+	}
+	a := Account{Email: email, Name: name, Admin: slices.Contains(s.cfg.AdminEmails, email)}
+	if err := s.store.CreateAccount(ctx, &a, hash); err != nil {
+		return Account{}, "", fmt.Errorf("create account: %w", err)
+	}
+	token, err := s.newSession(ctx, a.ID)
+	return a, token, err
+}
+
+// LogIn checks email and password and returns a new session token. Attempts
+// are rate limited per account and per IP address.
+func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Account, string, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	if email == "" || password == "" {
+		return Account{}, "", Invalid("email and password are required")
+	}
+	if err := s.limit(ctx, "login:ip:"+ip, s.cfg.LoginLimitPerIP); err != nil {
+		return Account{}, "", err
+	}
+	if err := s.limit(ctx, "login:account:"+email, s.cfg.LoginLimitPerAccount); err != nil {
+		return Account{}, "", err
+	}
+	a, hash, err := s.store.AccountByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		// Spend the same time as a real check so timing does not reveal
+		// which emails have accounts.
+		_, _ = checkPassword(password, dummyHash)
+		return Account{}, "", ErrBadCredentials
+	}
+	if err != nil {
+		return Account{}, "", fmt.Errorf("find account: %w", err)
+	}
+	ok, err := checkPassword(password, hash)
+	if err != nil {
+		return Account{}, "", fmt.Errorf("check password of account %d: %w", a.ID, err)
+	}
+	if !ok {
+		return Account{}, "", ErrBadCredentials
+	}
+	token, err := s.newSession(ctx, a.ID)
+	return a, token, err
+}
+
+// dummyHash is checked against when an email is unknown.
+var dummyHash, _ = hashPassword("not a real password", defaultPasswordParams)
+
+func (s *Service) limit(ctx context.Context, key string, limit int) error {
+	if s.limiter == nil || limit < 0 {
+		return nil
+	}
+	ok, retry, err := s.limiter.Allow(ctx, key, limit, s.cfg.LoginWindow)
+	if err != nil {
+		return fmt.Errorf("rate limit %s: %w", key, err)
+	}
+	if !ok {
+		return &Error{429, ErrRateLimited.Code, fmt.Sprintf("too many attempts, try again in %d seconds", int(retry.Seconds())+1)}
+	}
+	return nil
+}
+
+const tokenPrefix = "ls_"
+
+func (s *Service) newSession(ctx context.Context, accountID int64) (string, error) {
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("read token: %w", err)
+	}
+	token := tokenPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	now := s.now()
+	sess := Session{TokenHash: hashToken(token), AccountID: accountID, CreatedAt: now, ExpiresAt: now.Add(s.cfg.SessionTTL)}
+	if err := s.store.CreateSession(ctx, sess); err != nil {
+		return "", fmt.Errorf("create session: %w", err)
+	}
+	return token, nil
+}
+
+func hashToken(token string) []byte {
+	h := sha256.Sum256([]byte(token))
+	return h[:]
+}
+
+// Authenticate returns the account behind a session token, or
+// ErrUnauthenticated when the token is unknown, expired or revoked.
+func (s *Service) Authenticate(ctx context.Context, token string) (Account, error) {
+	if !strings.HasPrefix(token, tokenPrefix) || len(token) > 100 {
+		return Account{}, ErrUnauthenticated
+	}
+	hash := hashToken(token)
+	key := string(hash)
+	now := s.now()
+	if a, ok := s.sessions.get(key, now); ok {
+		return a, nil
+	}
+	sess, err := s.store.SessionByTokenHash(ctx, hash, now)
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("find session: %w", err)
+	}
+	a, err := s.store.AccountByID(ctx, sess.AccountID)
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, ErrUnauthenticated
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("find account of session: %w", err)
+	}
+	until := now.Add(s.cfg.SessionCacheTTL)
+	if sess.ExpiresAt.Before(until) {
+		until = sess.ExpiresAt
+	}
+	s.sessions.put(key, a, until)
+	return a, nil
+}
+
+// LogOut revokes the session behind token.
+func (s *Service) LogOut(ctx context.Context, token string) error {
+	hash := hashToken(token)
+	s.sessions.drop(string(hash))
+	if err := s.store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+// LogOutEverywhere revokes every session of the account.
+func (s *Service) LogOutEverywhere(ctx context.Context, accountID int64) error {
+	s.sessions.dropAccount(accountID)
+	if err := s.store.DeleteAccountSessions(ctx, accountID); err != nil {
+		return fmt.Errorf("delete sessions: %w", err)
+	}
+	return nil
+}
+
+// EnsureAdmin creates the bootstrap admin account from configuration, or
+// grants the admin role to the existing account with that email.
+func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (Account, error) {
+	email, err := normalizeEmail(email)
+	if err != nil {
+		return Account{}, fmt.Errorf("admin email: %w", err)
+	}
+	a, _, err := s.store.AccountByEmail(ctx, email)
+	if errors.Is(err, ErrNotFound) {
+		if len(password) < minPasswordLen {
+			return Account{}, fmt.Errorf("admin password must be at least %d characters", minPasswordLen)
+		}
+		hash, err := hashPassword(password, s.cfg.Password)
+		if err != nil {
+			return Account{}, err
+		}
+		a = Account{Email: email, Name: "Admin", Admin: true}
+		err = s.store.CreateAccount(ctx, &a, hash)
+		return a, err
+	}
+	if err != nil {
+		return Account{}, err
+	}
+	if !a.Admin {
+		if err := s.store.SetAdmin(ctx, a.ID, true); err != nil {
+			return Account{}, err
+		}
+		a.Admin = true
+	}
+	return a, nil
+}
+
+// AccountByEmail finds an account by its email.
+func (s *Service) AccountByEmail(ctx context.Context, email string) (Account, error) {
+	a, _, err := s.store.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
+	return a, err
+}

@@ -1,0 +1,106 @@
+package commerce
+
+import (
+	"context"
+	"log/slog"
+	"time"
+)
+
+// Config holds the commerce settings; New fills zero fields with defaults.
+type Config struct {
+	// Password is the argon2id cost used for new password hashes.
+	Password PasswordParams
+	// SessionTTL is how long a sign-in lasts.
+	SessionTTL time.Duration
+	// SessionCacheTTL bounds how long a node trusts a session it looked up
+	// without asking the store again; a revoked session on another node stops
+	// working within this time (on the node that revoked it, at once).
+	SessionCacheTTL time.Duration
+	// CookieName names the session cookie.
+	CookieName string
+	// CookieSecure marks the session cookie Secure (set it behind HTTPS).
+	CookieSecure bool
+	// LoginLimitPerAccount and LoginLimitPerIP cap login attempts per LoginWindow.
+	LoginLimitPerAccount int
+	LoginLimitPerIP      int
+	LoginWindow          time.Duration
+	// SignupLimitPerIP caps account creation per IP per LoginWindow.
+	SignupLimitPerIP int
+	// AdminEmails are accounts that get the admin role when they exist.
+	AdminEmails []string
+}
+
+func (c *Config) fillDefaults() {
+	if c.Password.MemoryKiB == 0 {
+		c.Password = defaultPasswordParams
+	}
+	if c.SessionTTL == 0 {
+		c.SessionTTL = 30 * 24 * time.Hour
+	}
+	if c.SessionCacheTTL == 0 {
+		c.SessionCacheTTL = 5 * time.Second
+	}
+	if c.CookieName == "" {
+		c.CookieName = "liveshop_session"
+	}
+	if c.LoginLimitPerAccount == 0 {
+		c.LoginLimitPerAccount = 10
+	}
+	if c.LoginLimitPerIP == 0 {
+		c.LoginLimitPerIP = 100
+	}
+	if c.SignupLimitPerIP == 0 {
+		c.SignupLimitPerIP = 100
+	}
+	if c.LoginWindow == 0 {
+		c.LoginWindow = 15 * time.Minute
+	}
+}
+
+// Store is everything commerce keeps in its system of record.
+type Store interface {
+	AccountStore
+	// Ping reports whether the store can serve requests.
+	Ping(ctx context.Context) error
+}
+
+// Limiter counts events per key in a sliding window. The room package has an
+// in-process and a Redis implementation; cmd/liveshop passes one in.
+type Limiter interface {
+	// Allow records one event under key and reports whether the key stays
+	// within limit events per window; when it does not, retryAfter says when
+	// the next event would be allowed.
+	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Service implements the commerce use cases on top of a Store.
+type Service struct {
+	store    Store
+	limiter  Limiter
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
+	sessions *sessionCache
+}
+
+// New returns a Service. limiter may be nil only in tests that do not log in.
+func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
+	cfg.fillDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Service{
+		store:    store,
+		limiter:  limiter,
+		cfg:      cfg,
+		log:      log,
+		now:      time.Now,
+		sessions: newSessionCache(cfg.SessionCacheTTL, 100_000),
+	}
+}
+
+// Config returns the effective configuration, defaults filled in.
+func (s *Service) Config() Config { return s.cfg }
+
+// Ping reports whether the store is reachable.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }

@@ -110,8 +110,8 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 
 // newApp opens the stores and wires every subsystem. On error, whatever was
 // opened is closed again.
-func newApp(ctx context.Context, cfg Config, log *slog.Logger) (a *app, err error) {
-	a = &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
+func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
+	a := &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {
 			a.close()

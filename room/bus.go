@@ -1,0 +1,47 @@
+package room
+
+import (
+	"context"
+	"errors"
+)
+
+// Message is one event on the bus: an opaque payload with the sequence
+// number the bus gave it in its room.
+type Message struct {
+	Seq     uint64
+	Payload []byte
+	// Reset means the bus lost events it cannot recover (history overrun
+	// while disconnected): the subscriber must rebuild its state; Seq is the
+	// room's latest sequence number and Payload is empty.
+	Reset bool
+}
+
+// Bus fans room events out to every node that has the room open, numbers
+// them per room and keeps a bounded history so clients can resume. The
+// memory implementation serves one process; the Redis one many nodes.
+type Bus interface {
+	// Publish appends payload to the room, returning its sequence number:
+	// 1 for a room's first event, then +1 per event, never reused.
+	Publish(ctx context.Context, room int64, payload []byte) (uint64, error)
+	// Subscribe calls deliver with every message of room published after
+	// the returned sequence number, in order, once each, without gaps;
+	// events the bus missed (a Redis reconnect) are recovered from history,
+	// or announced with a Reset message if they are gone. deliver runs on a
+	// bus goroutine and must not block or call back into the bus.
+	Subscribe(ctx context.Context, room int64, deliver func(Message)) (sub Subscription, last uint64, err error)
+	// History returns up to limit messages with seq > after, oldest first.
+	// It returns ErrHistoryGone when messages after `after` were already
+	// dropped from the bounded history (the caller needs a snapshot).
+	History(ctx context.Context, room int64, after uint64, limit int) ([]Message, error)
+	// Close releases the bus; subscriptions stop.
+	Close() error
+}
+
+// Subscription is an active Bus subscription.
+type Subscription interface {
+	// Unsubscribe stops deliveries; after it returns deliver is not called.
+	Unsubscribe()
+}
+
+// errBusClosed is returned by a closed bus.
+var errBusClosed = errors.New("room bus closed")

@@ -1,0 +1,83 @@
+package room_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// redisURL returns LIVESHOP_TEST_REDIS, skipping the test without it (or
+// failing under CI=true, where every service must be present).
+func redisURL(tb testing.TB) string {
+	tb.Helper()
+	url := os.Getenv("LIVESHOP_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
+		}
+		tb.Skip("LIVESHOP_TEST_REDIS is not set; skipping Redis (run .ci/run for every backend)")
+	}
+	return url
+}
+
+// mustRedis returns a new client (named name, so a test can find and kill
+// its connections) on the test Redis, closed when the test ends.
+func mustRedis(tb testing.TB, name string) *redis.Client {
+	tb.Helper()
+	opt, err := redis.ParseURL(redisURL(tb))
+	if err != nil {
+		tb.Fatalf("parse LIVESHOP_TEST_REDIS: %v", err)
+	}
+	opt.ClientName = name
+	rdb := redis.NewClient(opt)
+	tb.Cleanup(func() { rdb.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		tb.Fatalf("ping redis: %v", err)
+	}
+	return rdb
+}
+
+// uniquePrefix returns a key prefix of its own for one test and deletes its
+// keys when the test ends.
+func uniquePrefix(tb testing.TB) string {
+	tb.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "test:" + hex.EncodeToString(b) + ":"
+	if os.Getenv("LIVESHOP_TEST_REDIS") == "" {
+		return prefix
+	}
+	tb.Cleanup(func() {
+		opt, err := redis.ParseURL(os.Getenv("LIVESHOP_TEST_REDIS"))
+		if err != nil {
+			return
+		}
+		rdb := redis.NewClient(opt)
+		defer rdb.Close()
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(tb testing.TB, what string, cond func() bool) {
+	tb.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			tb.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

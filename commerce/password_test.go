@@ -1,0 +1,52 @@
+package commerce
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPasswordHashing(t *testing.T) {
+	p := PasswordParams{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
+	hash, err := hashPassword("correct horse battery", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(hash, "$argon2id$v=19$m=8192,t=1,p=1$") || strings.Contains(hash, "correct horse") {
+		t.Fatalf("hash %q is not a PHC argon2id string", hash)
+	}
+	again, _ := hashPassword("correct horse battery", p)
+	if again == hash {
+		t.Fatal("two hashes of one password are equal: the salt is not random")
+	}
+
+	for _, tc := range []struct {
+		name     string
+		password string
+		hash     string
+		ok       bool
+		wantErr  bool
+	}{
+		{"accepts the right password", "correct horse battery", hash, true, false},
+		{"refuses a wrong password", "correct horse battery!", hash, false, false},
+		{"verifies a hash made with other parameters", "pw-under-old-params", mustHash(t, "pw-under-old-params", defaultPasswordParams), true, false},
+		{"reports a hash of another algorithm", "x", "$2a$10$abcdefghijklmnopqrstuv", false, true},
+		{"reports a truncated hash", "x", "$argon2id$v=19$m=8192,t=1,p=1$c2FsdA", false, true},
+		{"reports garbage parameters", "x", "$argon2id$v=19$m=x,t=1,p=1$c2FsdA$a2V5", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ok, err := checkPassword(tc.password, tc.hash)
+			if ok != tc.ok || (err != nil) != tc.wantErr {
+				t.Fatalf("got %v, %v; want %v, error %v", ok, err, tc.ok, tc.wantErr)
+			}
+		})
+	}
+}
+
+func mustHash(t *testing.T, pw string, p PasswordParams) string {
+	t.Helper()
+	h, err := hashPassword(pw, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}

@@ -193,3 +193,72 @@ type errorData struct {
 	Message    string `json:"message"`
 	RetryAfter int    `json:"retry_after,omitempty"`
 }
+
+// Data of the room's own events.
+type (
+	likesData struct {
+		Count int64 `json:"count"`
+		Total int64 `json:"total"`
+	}
+	viewersData struct {
+		Count int `json:"count"`
+	}
+	pinnedData struct {
+		Product Product `json:"product"`
+	}
+	slowModeData struct {
+		Seconds int `json:"seconds"`
+	}
+	commentRemovedData struct {
+		ID int64 `json:"id"`
+	}
+	mutedData struct {
+		UserID int64     `json:"user_id"`
+		Until  time.Time `json:"until"`
+	}
+	bannedData struct {
+		UserID int64 `json:"user_id"`
+	}
+)
+
+// meData tells a connection about itself.
+type meData struct {
+	ID         int64      `json:"id"`
+	Name       string     `json:"name,omitempty"`
+	Role       string     `json:"role"`
+	MutedUntil *time.Time `json:"muted_until,omitempty"`
+	Banned     bool       `json:"banned,omitempty"`
+}
+
+// streamData describes the stream in a snapshot.
+type streamData struct {
+	ID     int64  `json:"id"`
+	ShopID int64  `json:"shop_id"`
+	Title  string `json:"title"`
+	Status string `json:"status"`
+}
+
+// snapshotData is the state a client starts from.
+type snapshotData struct {
+	Stream    streamData        `json:"stream"`
+	Pinned    *Product          `json:"pinned"`
+	FlashSale *FlashSale        `json:"flash_sale"`
+	Comments  []json.RawMessage `json:"comments"`
+	Viewers   int               `json:"viewers"`
+	Likes     int64             `json:"likes"`
+	SlowMode  int               `json:"slow_mode"`
+	Me        meData            `json:"me"`
+}
+
+// resumedData starts the replay of missed events.
+type resumedData struct {
+	After  uint64 `json:"after"`
+	Missed int    `json:"missed"`
+	Me     meData `json:"me"`
+}
+
+// ackData confirms a command.
+type ackData struct {
+	ID      string       `json:"id"`
+	Comment *CommentView `json:"comment,omitempty"`
+}

@@ -1,9 +1,18 @@
 // Package static holds Liveshop's pages, styles and scripts, embedded in the
 // binary so one file is all a deployment needs.
+//
+// There is no build step: pages are HTML templates rendered once at start-up
+// (one shared layout, so the header and head are written once), and the
+// behaviour is plain ES modules under assets/js. Every page route serves the
+// same document whatever its path parameters; the page's module reads them
+// from location and asks the API for data.
 package static
 
 import (
+	"bytes"
 	"embed"
+	"fmt"
+	"html/template"
 	"io/fs"
 	"net/http"
 
@@ -13,8 +22,54 @@ import (
 //go:embed pages assets
 var files embed.FS
 
+// Page is one browser page: the route it answers, the template that holds
+// its main content and the module that drives it.
+type Page struct {
+	// Path is the Echo route, for example "/product/:id".
+	Path string
+	// File is the template under pages/ that defines "main".
+	File string
+	// Title goes into <title>; the module may refine it once data arrives.
+	Title string
+	// Script is the module under assets/js/pages/ (without ".js").
+	Script string
+	// Style, if set, is an extra stylesheet under assets/css/ (without
+	// ".css") for pages with a layout of their own.
+	Style string
+	// Immersive pages (the watch page) fill the screen without the site
+	// header.
+	Immersive bool
+}
+
+// Pages lists every page route in one place.
+var Pages = []Page{
+	{Path: "/", File: "home.html", Title: "Live now", Script: "home"},
+	{Path: "/login", File: "login.html", Title: "Sign in", Script: "login"},
+	{Path: "/signup", File: "login.html", Title: "Create an account", Script: "login"},
+}
+
+// navLink is an entry of the site header.
+type navLink struct{ Href, Label string }
+
+// nav is the site header's menu. Only pages that exist are linked.
+var nav = []navLink{
+	{"/", "Live now"},
+}
+
+// layoutData is what the layout template sees.
+type layoutData struct {
+	Page
+	Nav []navLink
+}
+
 // Register serves the pages and their assets on e.
 func Register(e *echo.Echo) {
+	rendered, err := Render()
+	if err != nil {
+		// The templates are embedded: a failure here is a programming
+		// error that the package's tests catch before release.
+		panic(err)
+	}
 	assets, _ := fs.Sub(files, "assets")
 	fileServer := http.StripPrefix("/assets/", http.FileServer(http.FS(assets)))
 	e.GET("/assets/*", echo.WrapHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -23,17 +78,35 @@ func Register(e *echo.Echo) {
 		w.Header().Set("Cache-Control", "no-cache")
 		fileServer.ServeHTTP(w, r)
 	})))
-	e.GET("/", page("index.html"))
+	for _, p := range Pages {
+		body := rendered[p.Path]
+		e.GET(p.Path, func(c echo.Context) error {
+			c.Response().Header().Set("Cache-Control", "no-cache")
+			return c.HTMLBlob(http.StatusOK, body)
+		})
+	}
 }
 
-// page serves one embedded HTML page.
-func page(name string) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		body, err := files.ReadFile("pages/" + name)
-		if err != nil {
-			return err
-		}
-		c.Response().Header().Set("Cache-Control", "no-cache")
-		return c.HTMLBlob(http.StatusOK, body)
+// Render executes every page template and returns the documents by route.
+func Render() (map[string][]byte, error) {
+	layout, err := template.ParseFS(files, "pages/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("static: layout: %w", err)
 	}
+	out := make(map[string][]byte, len(Pages))
+	for _, p := range Pages {
+		t, err := layout.Clone()
+		if err == nil {
+			t, err = t.ParseFS(files, "pages/"+p.File)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("static: page %s: %w", p.File, err)
+		}
+		var buf bytes.Buffer
+		if err := t.ExecuteTemplate(&buf, "layout", layoutData{Page: p, Nav: nav}); err != nil {
+			return nil, fmt.Errorf("static: render %s: %w", p.Path, err)
+		}
+		out[p.Path] = buf.Bytes()
+	}
+	return out, nil
 }

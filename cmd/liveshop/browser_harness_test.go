@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// This file is the harness of the browser tests: one headless Debian
+// Chromium per test, started with exactly the flags of TESTING.md (fake
+// camera and microphone, WebRTC allowed on loopback), and a "user" per
+// browser context so that a seller, viewers and a moderator each have their
+// own cookies in the same browser process.
+
+// chromiumPath is Debian's Chromium; .ci/run installs it.
+const chromiumPath = "/usr/bin/chromium"
+
+// stepTimeout bounds one step of a scenario (a navigation, a wait for some
+// text). Generous because the machine is shared and runs tests in parallel.
+const stepTimeout = 30 * time.Second
+
+// requireBrowser skips the test unless it can run a browser on an isolated
+// network: the browser tests only run where the only interface that is up
+// is loopback (inside `unshare -n`). Under CI=true they always run.
+func requireBrowser(t *testing.T) {
+	t.Helper()
+	ci := os.Getenv("CI") == "true"
+	if _, err := os.Stat(chromiumPath); err != nil {
+		if ci {
+			t.Fatalf("browser tests need %s (apt-get install chromium): %v", chromiumPath, err)
+		}
+		t.Skipf("browser tests need %s (apt-get install chromium)", chromiumPath)
+	}
+	if ci {
+		return
+	}
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Skipf("cannot list network interfaces (%v); browser tests run only on an isolated network", err)
+	}
+	for _, i := range ifaces {
+		if i.Flags&net.FlagUp != 0 && i.Flags&net.FlagLoopback == 0 {
+			t.Skipf("browser tests run only where loopback is the only interface up, and %s is up; "+
+				"run them with: unshare -n sh -c 'ip link set lo up && CI=true go test -race -run Browser ./cmd/liveshop/'", i.Name)
+		}
+	}
+}
+
+// artifactDir is where scenarios leave their final screenshots:
+// $LIVESHOP_ARTIFACTS, or the git-ignored artifacts/browser at the
+// repository root.
+func artifactDir(t *testing.T) string {
+	t.Helper()
+	dir := os.Getenv("LIVESHOP_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "artifacts", "browser")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifact dir: %v", err)
+	}
+	abs, _ := filepath.Abs(dir)
+	return abs
+}
+
+// browser is one Chromium process serving the users of one test.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context // the browser's root context
+	base string          // the server under test, http://127.0.0.1:port
+}
+
+// newBrowser starts Chromium for the test; it is closed when the test ends.
+func newBrowser(t *testing.T, base string) *browser {
+	t.Helper()
+	requireBrowser(t)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromiumPath),
+		chromedp.UserDataDir(t.TempDir()),
+	}
+	for _, f := range []string{
+		"headless", "no-sandbox", "disable-gpu", "disable-quic", "no-first-run",
+		"disable-background-networking", "disable-component-update", "disable-sync",
+		"use-fake-device-for-media-stream", "use-fake-ui-for-media-stream",
+		"allow-loopback-in-peer-connection",
+	} {
+		opts = append(opts, chromedp.Flag(f, true))
+	}
+	opts = append(opts, chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns"))
+
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc()
+	})
+	// The first Do starts the browser; it must not carry a timeout.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return &browser{t: t, ctx: ctx, base: base}
+}
+
+// viewport sizes for the users of a scenario.
+var (
+	phone   = [2]int64{390, 844}
+	desktop = [2]int64{1280, 860}
+)
+
+// tab is one user's page: its own browser context (cookies, storage), one tab.
+type tab struct {
+	t       *testing.T
+	name    string
+	ctx     context.Context
+	base    string
+	mu      sync.Mutex
+	console []string
+}
+
+// user opens a tab in a fresh browser context, sized like size.
+func (b *browser) user(name string, size [2]int64) *tab {
+	b.t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	p := &tab{t: b.t, name: name, ctx: ctx, base: b.base}
+	messages := chromedp.Console(ctx)
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1])); err != nil {
+		b.t.Fatalf("%s: open tab: %v", name, err)
+	}
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.console = append(p.console, fmt.Sprintf("%s %s:%d %s", m.Type, m.URL, m.Line+1, m))
+			p.mu.Unlock()
+		}
+	}()
+	b.t.Cleanup(func() {
+		if b.t.Failed() {
+			p.saveScreenshot("failed-" + p.name)
+			p.mu.Lock()
+			for _, line := range p.console {
+				b.t.Logf("%s console: %s", p.name, line)
+			}
+			p.mu.Unlock()
+		}
+		cancel()
+	})
+	return p
+}
+
+// do runs steps with the step timeout, failing the test with what was
+// being done.
+func (p *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.t.Fatalf("%s: %s: %v", p.name, what, err)
+	}
+}
+
+// open navigates to a path of the server and waits for the page's module to
+// have finished its first render (body[data-ready]).
+func (p *tab) open(path string) {
+	p.t.Helper()
+	p.do("open "+path, chromedp.Navigate(p.base+path))
+	p.waitJS("page "+path+" ready", `document.body.dataset.ready === "1"`)
+}
+
+// waitJS polls a JavaScript expression until it is truthy. It evaluates
+// afresh each time, so it keeps working across navigations.
+func (p *tab) waitJS(what, expr string) {
+	p.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if err != nil {
+			last = err
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: wait until %s: not within %s (last error: %v)", p.name, what, stepTimeout, last)
+		}
+		select {
+		case <-tick.C:
+		case <-p.ctx.Done():
+			p.t.Fatalf("%s: wait until %s: %v", p.name, what, p.ctx.Err())
+		}
+	}
+}
+
+// eval evaluates an expression (awaiting a promise) and decodes its value.
+func evalJS[T any](p *tab, expr string) T {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	if err != nil {
+		p.t.Fatalf("%s: evaluate %s: %v", p.name, expr, err)
+	}
+	return v
+}
+
+// waitText waits until the element matching css contains text.
+func (p *tab) waitText(css, text string) {
+	p.t.Helper()
+	p.waitJS(fmt.Sprintf("%s shows %q", css, text),
+		fmt.Sprintf(`(document.querySelector(%s)?.textContent ?? "").includes(%s)`, jsString(css), jsString(text)))
+}
+
+// fill replaces the value of a field as a person typing it would.
+func (p *tab) fill(css, value string) {
+	p.t.Helper()
+	p.do("fill "+css,
+		chromedp.WaitVisible(chromedp.CSS(css)),
+		chromedp.Evaluate[chromedp.Void](fmt.Sprintf(`document.querySelector(%s).value = ""`, jsString(css))),
+		chromedp.SendKeys(chromedp.CSS(css), value))
+}
+
+// click clicks the element matching css once it is visible.
+func (p *tab) click(css string) {
+	p.t.Helper()
+	p.do("click "+css, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
+}
+
+// saveScreenshot writes the visible page to the artifact directory.
+func (p *tab) saveScreenshot(name string) string {
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.t.Logf("%s: screenshot %s: %v", p.name, name, err)
+		return ""
+	}
+	path := filepath.Join(artifactDir(p.t), safeName(p.t.Name()+"-"+name)+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		p.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	p.t.Logf("screenshot: %s", path)
+	return path
+}
+
+// exceptions lists the uncaught exceptions the page has thrown so far.
+func (p *tab) exceptions() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []string
+	for _, line := range p.console {
+		if strings.HasPrefix(line, "exception") {
+			out = append(out, line)
+		}
+	}
+	return out
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+func safeName(s string) string { return strings.Trim(unsafeChars.ReplaceAllString(s, "_"), "_") }
+
+// jsString quotes s as a JavaScript string literal.
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}

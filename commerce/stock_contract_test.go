@@ -1,0 +1,195 @@
+package commerce_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/stocktest"
+)
+
+func TestStockEngineContract(t *testing.T) {
+	engines := map[string]stocktest.Nodes{
+		"memory": func(t *testing.T) func() commerce.StockEngine {
+			e := commerce.NewMemoryStock()
+			return func() commerce.StockEngine { return e }
+		},
+		"redis": func(t *testing.T) func() commerce.StockEngine {
+			prefix := uniqueRedisPrefix(t)
+			return func() commerce.StockEngine {
+				e, err := commerce.NewRedisStock(mustRedis(t), prefix)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return e
+			}
+		},
+		"memory, instrumented": func(t *testing.T) func() commerce.StockEngine {
+			e := commerce.InstrumentStock(commerce.NewMemoryStock(), commerce.NewStockMetrics(prometheus.NewRegistry()))
+			return func() commerce.StockEngine { return e }
+		},
+	}
+	for name, nodes := range engines {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			stocktest.Run(t, nodes)
+		})
+	}
+}
+
+func TestRedisStockRefusesABracedPrefix(t *testing.T) {
+	if _, err := commerce.NewRedisStock(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "a{b}:"); err == nil {
+		t.Fatal("a prefix with a hash tag was accepted")
+	}
+}
+
+func TestRedisStockKeepsOneSaleInOneClusterSlot(t *testing.T) {
+	rdb := mustRedis(t)
+	prefix := uniqueRedisPrefix(t)
+	e, err := commerce.NewRedisStock(rdb, prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.CreateSale(ctx, commerce.SaleStock{SaleID: 42, Quantity: 5, PerBuyerLimit: 1, KeepUntil: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := e.Reserve(ctx, 42, 1, 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 4 {
+		t.Fatalf("sale keys = %v, want 4", keys)
+	}
+	for _, k := range keys {
+		// Redis Cluster hashes only the first {...} of a key: equal tags
+		// mean one slot.
+		open := strings.IndexByte(k, '{')
+		end := strings.IndexByte(k[open+1:], '}')
+		if open < 0 || end <= 0 || k[open+1:open+1+end] != "sale:42" {
+			t.Errorf("key %s does not start its hash tag with {sale:42}", k)
+		}
+		if ttl := rdb.PTTL(ctx, k).Val(); ttl <= 0 || ttl > time.Minute {
+			t.Errorf("key %s expires in %v, want within the minute given as KeepUntil", k, ttl)
+		}
+	}
+}
+
+func TestStockMetricsCountOutcomes(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := commerce.NewStockMetrics(reg)
+	e := commerce.InstrumentStock(commerce.NewMemoryStock(), m)
+	ctx := context.Background()
+	if err := e.CreateSale(ctx, commerce.SaleStock{SaleID: 1, Quantity: 2, PerBuyerLimit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	r1, _, _ := e.Reserve(ctx, 1, 1, 1, time.Minute)
+	_, _, _ = e.Reserve(ctx, 1, 1, 1, time.Minute) // limit
+	r2, _, _ := e.Reserve(ctx, 1, 2, 1, 10*time.Millisecond)
+	_, _, _ = e.Reserve(ctx, 1, 3, 1, time.Minute) // sold out
+	_, _, _, _ = e.Release(ctx, 1, r1.ID)
+	_, _, _, _ = e.Release(ctx, 1, r1.ID) // no-op, not counted again
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		got, _, _ := e.ExpireDue(ctx, 1, 10)
+		if len(got) == 1 && got[0].ID == r2.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("reservation did not lapse")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, _ = e.End(ctx, 1)
+	_, _, _ = e.Reserve(ctx, 1, 4, 1, time.Minute) // ended
+	m.Refused("not_started")
+	m.OrderCreated()
+	m.Reconciled(0)
+	m.Reconciled(-3)
+
+	for name, want := range map[string]float64{
+		"liveshop_flashsale_reservations_total":                    2,
+		"liveshop_flashsale_reservations_expired_total":            1,
+		"liveshop_flashsale_reservations_released_total":           1,
+		"liveshop_flashsale_orders_total":                          1,
+		"liveshop_flashsale_reconciliation_difference_units_total": 3,
+		"liveshop_flashsale_reservations_refused_total":            4,
+		"liveshop_flashsale_reconciliations_total":                 2,
+	} {
+		if got := sumMetric(t, reg, name); got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+}
+
+func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		var sum float64
+		for _, m := range f.GetMetric() {
+			sum += m.GetCounter().GetValue()
+		}
+		return sum
+	}
+	t.Fatalf("metric %s not registered", name)
+	return 0
+}
+
+// mustRedis returns a client of the LIVESHOP_TEST_REDIS server, closed when
+// the test ends; without one the test is skipped (failed under CI=true).
+func mustRedis(t testing.TB) *redis.Client {
+	t.Helper()
+	url := os.Getenv("LIVESHOP_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
+		}
+		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping Redis (run .ci/run for every backend)")
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatalf("LIVESHOP_TEST_REDIS: %v", err)
+	}
+	opts.PoolSize = 64
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	if err := rdb.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v", opts.Addr, err)
+	}
+	return rdb
+}
+
+// uniqueRedisPrefix isolates a test's keys and deletes them afterwards.
+func uniqueRedisPrefix(t testing.TB) string {
+	t.Helper()
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	prefix := "test:" + hex.EncodeToString(b) + ":"
+	rdb := mustRedis(t)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+	return prefix
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -161,3 +162,5 @@ func (c *client) signUp(email, name string) (id int64) {
 	c.token = out.Token
 	return out.Account.ID
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }

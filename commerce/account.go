@@ -164,9 +164,27 @@ func (s *Service) limit(ctx context.Context, key string, limit int) error {
 		return fmt.Errorf("rate limit %s: %w", key, err)
 	}
 	if !ok {
-		return &Error{429, ErrRateLimited.Code, fmt.Sprintf("too many attempts, try again in %d seconds", int(retry.Seconds())+1)}
+		msg := fmt.Sprintf("too many attempts, try again in %d seconds", int(retry.Seconds())+1)
+		return &RateLimitError{Err: &Error{429, ErrRateLimited.Code, msg}, RetryAfter: retry}
 	}
 	return nil
+}
+
+// RateLimitError is ErrRateLimited with the time after which a retry may
+// succeed, sent to clients as the Retry-After header.
+type RateLimitError struct {
+	Err        *Error
+	RetryAfter time.Duration
+}
+
+func (e *RateLimitError) Error() string { return e.Err.Message }
+
+// Unwrap lets errors.As find the underlying *Error with its status and code.
+func (e *RateLimitError) Unwrap() error { return e.Err }
+
+// RetryAfterSeconds is the Retry-After value, rounded up.
+func (e *RateLimitError) RetryAfterSeconds() int {
+	return int((e.RetryAfter + time.Second - 1) / time.Second)
 }
 
 const tokenPrefix = "ls_"

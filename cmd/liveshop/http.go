@@ -122,7 +122,10 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 				slog.String("method", c.Request().Method), slog.String("uri", c.Request().RequestURI),
 				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)))
 		}
-		if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		var retry interface{ RetryAfterSeconds() int }
+		if errors.As(err, &retry) {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(max(1, retry.RetryAfterSeconds())))
+		} else if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
 			if c.Response().Header().Get("Retry-After") == "" {
 				c.Response().Header().Set("Retry-After", "1")
 			}

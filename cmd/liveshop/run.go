@@ -17,6 +17,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
+	"github.com/liveshop/liveshop/room"
 )
 
 // app is the wired server: every subsystem and the HTTP front door. newApp
@@ -28,6 +29,7 @@ type app struct {
 
 	store    *sqlstore.DB
 	redis    *redis.Client // nil when real-time state stays in memory
+	limits   room.Limits   // rate limits, mutes, bans, slow mode for every subsystem
 	commerce *commerce.Service
 
 	echo    *echo.Echo
@@ -139,7 +141,12 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 		}
 	}
 
-	a.commerce = commerce.New(a.store, a.limiter(), cfg.Commerce, log.With("component", "commerce"))
+	if a.redis != nil {
+		a.limits = room.NewRedisLimits(a.redis, cfg.RedisPrefix)
+	} else {
+		a.limits = room.NewMemoryLimits()
+	}
+	a.commerce = commerce.New(a.store, a.limits, cfg.Commerce, log.With("component", "commerce"))
 	if cfg.AdminEmail != "" {
 		if _, err := a.commerce.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 			return nil, fmt.Errorf("bootstrap admin: %w", err)
@@ -157,12 +164,6 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 		}
 	}
 	return a, nil
-}
-
-// limiter is the rate limiter shared by every subsystem: in Redis when
-// configured, so limits hold across nodes, otherwise in this process.
-func (a *app) limiter() commerce.Limiter {
-	return nil
 }
 
 func (a *app) onClose(fn func()) { a.closers = append(a.closers, fn) }

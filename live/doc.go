@@ -1,0 +1,27 @@
+// Package live is Liveshop's video: a selective forwarding unit on pion
+// WebRTC. Sellers publish with WHIP (RFC 9725) from the studio page, OBS or
+// GStreamer; viewers watch with WHEP. Opus, VP8 and H.264 are forwarded
+// as they arrive, never transcoded.
+//
+// Each publisher track is read by one goroutine that rewrites headers once
+// and hands packets to every viewer's bounded queue; each viewer has its
+// own writer goroutine, so a slow viewer drops its own packets (and resumes
+// at the next keyframe) without delaying anyone else. New viewers start on
+// a keyframe requested from the publisher with PLI, throttled so a crowd
+// joining costs one keyframe. NACK retransmission and RTCP reports come
+// from pion interceptors.
+//
+// A publisher that vanishes without DELETE keeps the stream live for a
+// grace period; reconnecting within it continues the same stream for every
+// viewer (sequence numbers and timestamps are rewritten to stay continuous).
+//
+// Across nodes, the node holding a stream's publisher claims it in an
+// OriginRegistry (memory for one node, Redis for many). Another node asked
+// for the stream pulls it once from the origin, as a WHEP client, and fans
+// it out to its own viewers; it ends the relay when the origin's claim
+// lapses.
+//
+// The package knows nothing about shops or accounts: it asks a
+// StreamAuthorizer whether a key may publish and tells Events when a stream
+// starts and ends; cmd/liveshop adapts commerce and room to both.
+package live

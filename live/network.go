@@ -1,0 +1,198 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"slices"
+	"strings"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/logging"
+	"github.com/pion/webrtc/v4"
+)
+
+// network is the ICE side shared by every PeerConnection of a node: the
+// setting engine and the sockets (UDP mux, ICE-TCP listener) it owns.
+type network struct {
+	se      webrtc.SettingEngine
+	udpMux  ice.UDPMux
+	tcpMux  ice.TCPMux
+	tcpLn   net.Listener
+	closers []func() error
+}
+
+// keepIP is the local-address filter built from IncludeLoopback, ListenIP
+// and IPNetworks; candidates and mux sockets use the same rule.
+func (c *Config) keepIP() func(net.IP) bool {
+	var nets []*net.IPNet
+	for _, cidr := range c.IPNetworks {
+		_, n, _ := net.ParseCIDR(cidr)
+		nets = append(nets, n)
+	}
+	listen := net.ParseIP(c.ListenIP)
+	return func(ip net.IP) bool {
+		if ip.IsLoopback() && !c.IncludeLoopback {
+			return false
+		}
+		if !c.IPv6 && ip.To4() == nil {
+			return false
+		}
+		if listen != nil && !listen.Equal(ip) {
+			return false
+		}
+		if len(nets) == 0 {
+			return true
+		}
+		return slices.ContainsFunc(nets, func(n *net.IPNet) bool { return n.Contains(ip) })
+	}
+}
+
+func (c *Config) keepInterface() func(string) bool {
+	if len(c.Interfaces) == 0 {
+		return nil
+	}
+	return func(name string) bool { return slices.Contains(c.Interfaces, name) }
+}
+
+func newNetwork(cfg *Config, log *slog.Logger) (*network, error) {
+	n := &network{}
+	se := &n.se
+	lf := pionLogger{log: log.With("component", "pion")}
+	se.LoggerFactory = lf
+	se.DisableMediaEngineCopy(true) // every PeerConnection gets its own engine
+	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepalive)
+	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
+	se.SetIPFilter(cfg.keepIP())
+	if f := cfg.keepInterface(); f != nil {
+		se.SetInterfaceFilter(f)
+	}
+	switch cfg.MDNS {
+	case "query":
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryOnly)
+	case "gather":
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeQueryAndGather)
+	default:
+		se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	}
+
+	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
+	udpNets := []ice.NetworkType{ice.NetworkTypeUDP4}
+	if cfg.IPv6 {
+		types = append(types, webrtc.NetworkTypeUDP6)
+		udpNets = append(udpNets, ice.NetworkTypeUDP6)
+	}
+
+	if cfg.UDPPort > 0 {
+		opts := []ice.UDPMuxFromPortOption{
+			ice.UDPMuxFromPortWithIPFilter(cfg.keepIP()),
+			ice.UDPMuxFromPortWithNetworks(udpNets...),
+			ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux")),
+			ice.UDPMuxFromPortWithReadBufferSize(4 << 20),
+			ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
+		}
+		if f := cfg.keepInterface(); f != nil {
+			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(f))
+		}
+		if cfg.IncludeLoopback {
+			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
+		}
+		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
+		if err != nil {
+			return nil, fmt.Errorf("live: UDP mux on port %d: %w", cfg.UDPPort, err)
+		}
+		if len(mux.GetListenAddresses()) == 0 {
+			_ = mux.Close()
+			return nil, fmt.Errorf("live: UDP mux on port %d: no local address passes the interface/IP filters", cfg.UDPPort)
+		}
+		n.udpMux = mux
+		n.closers = append(n.closers, mux.Close)
+		se.SetICEUDPMux(mux)
+	} else if cfg.EphemeralUDPPortMin > 0 || cfg.EphemeralUDPPortMax > 0 {
+		if err := se.SetEphemeralUDPPortRange(cfg.EphemeralUDPPortMin, cfg.EphemeralUDPPortMax); err != nil {
+			return nil, fmt.Errorf("live: UDP port range: %w", err)
+		}
+	}
+
+	if cfg.ICETCPPort > 0 {
+		addr := net.JoinHostPort(cfg.ListenIP, fmt.Sprint(cfg.ICETCPPort))
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", addr)
+		if err != nil {
+			n.close()
+			return nil, fmt.Errorf("live: ICE-TCP listener: %w", err)
+		}
+		n.tcpLn = ln
+		n.tcpMux = ice.NewTCPMuxDefault(ice.TCPMuxParams{
+			Listener: ln, Logger: lf.NewLogger("tcpmux"), ReadBufferSize: 64, WriteBufferSize: 4 << 20,
+		})
+		n.closers = append(n.closers, n.tcpMux.Close)
+		se.SetICETCPMux(n.tcpMux)
+		types = append(types, webrtc.NetworkTypeTCP4)
+		if cfg.IPv6 {
+			types = append(types, webrtc.NetworkTypeTCP6)
+		}
+	}
+	se.SetNetworkTypes(types)
+
+	if len(cfg.AnnouncedIPs) > 0 {
+		var rules []webrtc.ICEAddressRewriteRule
+		var plain []string
+		for _, a := range cfg.AnnouncedIPs {
+			pub, local, _ := strings.Cut(a, "/")
+			if local == "" {
+				plain = append(plain, pub)
+				continue
+			}
+			rules = append(rules, webrtc.ICEAddressRewriteRule{
+				External: []string{pub}, Local: local,
+				AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+			})
+		}
+		if len(plain) > 0 {
+			rules = append(rules, webrtc.ICEAddressRewriteRule{
+				External: plain, AsCandidateType: webrtc.ICECandidateTypeHost, Mode: webrtc.ICEAddressRewriteReplace,
+			})
+		}
+		if err := se.SetICEAddressRewriteRules(rules...); err != nil {
+			n.close()
+			return nil, fmt.Errorf("live: announced IPs: %w", err)
+		}
+	}
+	return n, nil
+}
+
+func (n *network) close() error {
+	var errs []error
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		errs = append(errs, n.closers[i]())
+	}
+	n.closers = nil
+	return errors.Join(errs...)
+}
+
+// pionLogger sends pion's warnings and errors to slog; its chatter below
+// warning level is dropped.
+type pionLogger struct{ log *slog.Logger }
+
+func (p pionLogger) NewLogger(scope string) logging.LeveledLogger {
+	return pionScoped{log: p.log.With("scope", scope)}
+}
+
+type pionScoped struct{ log *slog.Logger }
+
+func (pionScoped) Trace(string)          {}
+func (pionScoped) Tracef(string, ...any) {}
+func (pionScoped) Debug(string)          {}
+func (pionScoped) Debugf(string, ...any) {}
+func (pionScoped) Info(string)           {}
+func (pionScoped) Infof(string, ...any)  {}
+func (p pionScoped) Warn(msg string)     { p.log.Debug(msg) }
+func (p pionScoped) Warnf(f string, a ...any) {
+	p.log.Debug(fmt.Sprintf(f, a...))
+}
+func (p pionScoped) Error(msg string) { p.log.Warn(msg) }
+func (p pionScoped) Errorf(f string, a ...any) {
+	p.log.Warn(fmt.Sprintf(f, a...))
+}

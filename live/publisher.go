@@ -1,0 +1,403 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// publisher is a WHIP session: the encoder sending a stream to this node.
+type publisher struct {
+	*session
+	videoSSRC atomic.Uint32
+	gen       uint64
+
+	stOnce sync.Once
+	st     atomic.Pointer[stream]
+
+	// Guarded by the stream's lock.
+	everConnected bool
+	counted       bool // included in the publishers gauge
+	connectTimer  *time.Timer
+	stopOnce      sync.Once
+}
+
+// stop closes the publisher's connection and takes it out of the gauge.
+func (p *publisher) stop() {
+	p.stopOnce.Do(func() {
+		if st := p.st.Load(); st != nil {
+			st.mu.Lock()
+			if p.connectTimer != nil {
+				p.connectTimer.Stop()
+			}
+			counted := p.counted
+			p.counted = false
+			st.mu.Unlock()
+			if counted {
+				st.sfu.metrics.publishers.Dec()
+			}
+		}
+		p.close()
+	})
+}
+
+// mediaPlan is the codec chosen for each kind an offer sends or receives.
+type mediaPlan struct {
+	audio, video *codec
+}
+
+func (m mediaPlan) codecs() []codec {
+	var out []codec
+	for _, c := range []*codec{m.audio, m.video} {
+		if c != nil {
+			out = append(out, *c)
+		}
+	}
+	return out
+}
+
+// planPublish picks the publisher's codecs: those of the stream it
+// continues when the offer has them (prefer), otherwise the first usable.
+func planPublish(d *description, prefer mediaPlan) (mediaPlan, error) {
+	var plan mediaPlan
+	counts := map[string]int{}
+	for _, m := range d.media {
+		if m.rejected || (m.kind != "audio" && m.kind != "video") {
+			continue
+		}
+		if !m.sends() {
+			continue
+		}
+		counts[m.kind]++
+		if counts[m.kind] > 1 {
+			return mediaPlan{}, Invalid("too_many_tracks", "a publisher sends at most one audio and one video track")
+		}
+		want := prefer.audio
+		if m.kind == "video" {
+			want = prefer.video
+		}
+		c, ok := pickCodec(m, want)
+		if !ok && want != nil {
+			c, ok = pickCodec(m, nil)
+		}
+		if !ok {
+			continue
+		}
+		if m.kind == "audio" {
+			plan.audio = &c
+		} else {
+			plan.video = &c
+		}
+	}
+	if counts["audio"]+counts["video"] == 0 {
+		return mediaPlan{}, Invalid("no_media", "offer sends no audio or video")
+	}
+	if plan.audio == nil && plan.video == nil {
+		return mediaPlan{}, ErrNoUsableCodec
+	}
+	return plan, nil
+}
+
+// publish handles a WHIP POST: it authorizes the key, claims the origin,
+// answers the offer and installs the publisher on the stream, replacing a
+// publisher that has dropped (the same stream continues) or refusing one
+// that is still connected.
+func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*publisher, string, error) {
+	if key == "" {
+		return nil, "", fmt.Errorf("no bearer token: %w", ErrUnauthorized)
+	}
+	if err := s.auth.AuthorizePublish(ctx, streamID, key); err != nil {
+		return nil, "", err
+	}
+	desc, err := parseDescription(offer)
+	if err != nil {
+		return nil, "", err
+	}
+
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, "", ErrUnavailable
+	}
+	var prefer mediaPlan
+	if st := s.streams[streamID]; st != nil {
+		if st.relay {
+			s.mu.Unlock()
+			return nil, "", ErrOriginTaken
+		}
+		if st.publisherActive() {
+			s.mu.Unlock()
+			return nil, "", ErrPublisherActive
+		}
+		if st.audio != nil {
+			prefer.audio = &st.audio.codec
+		}
+		if st.video != nil {
+			prefer.video = &st.video.codec
+		}
+	}
+	s.mu.Unlock()
+
+	plan, err := planPublish(desc, prefer)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := s.registry.Claim(ctx, streamID, s.origin(), s.cfg.OriginTTL); err != nil {
+		return nil, "", fmt.Errorf("claim origin: %w", err)
+	}
+	// From here on, failures give the claim back unless a stream on this
+	// node still holds it.
+	releaseClaim := func() {
+		s.mu.Lock()
+		held := s.streams[streamID] != nil
+		s.mu.Unlock()
+		if !held {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			_ = s.registry.Release(rctx, streamID, s.cfg.NodeID)
+		}
+	}
+
+	pc, err := s.newPeerConnection(ingest, plan.codecs())
+	if err != nil {
+		releaseClaim()
+		return nil, "", fmt.Errorf("peer connection: %w", err)
+	}
+	id := newSessionID()
+	p := &publisher{session: &session{
+		id: id, kind: whipSession, streamID: streamID, pc: pc, created: time.Now(),
+		log: s.log.With("stream", streamID, "whip", id[:8]),
+	}}
+	pc.OnTrack(func(track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		if st := p.st.Load(); st != nil {
+			st.readTrack(p.gen, track, r, &p.videoSSRC)
+		}
+	})
+	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) {
+		if st := p.st.Load(); st != nil {
+			st.publisherState(p)
+		} else if pc.ConnectionState() == webrtc.PeerConnectionStateFailed {
+			p.close()
+		}
+	})
+	answer, err := p.negotiate(ctx, offer, nil)
+	if err != nil {
+		p.close()
+		releaseClaim()
+		return nil, "", err
+	}
+
+	st, old, err := s.installPublisher(p, plan)
+	if err != nil {
+		p.close()
+		releaseClaim()
+		return nil, "", err
+	}
+	if old != nil {
+		old.log.Info("replaced by a reconnecting publisher")
+		old.stop()
+	}
+	s.metrics.sessions.WithLabelValues("whip").Inc()
+	p.log.Info("publisher negotiated", "audio", plan.audio, "video", plan.video)
+	// A state change may have raced installation; look once more.
+	st.publisherState(p)
+	return p, answer, nil
+}
+
+// installPublisher makes p the stream's publisher: on the stream run it
+// continues when the codecs match, on a new run otherwise.
+func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publisher, error) {
+	var endOld *stream
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, nil, ErrUnavailable
+	}
+	st := s.streams[p.streamID]
+	if st != nil && st.relay {
+		s.mu.Unlock()
+		return nil, nil, ErrOriginTaken
+	}
+	if st != nil && st.publisherActive() {
+		s.mu.Unlock()
+		return nil, nil, ErrPublisherActive
+	}
+	if st != nil && !st.sameCodecs(plan.audio, plan.video) {
+		delete(s.streams, st.id)
+		endOld, st = st, nil
+	}
+	var old *publisher
+	if st == nil {
+		st = s.newStream(p.streamID, false)
+		st.setCodecs(plan.audio, plan.video)
+		s.streams[p.streamID] = st
+	}
+	st.mu.Lock()
+	if st.state == stateEnded {
+		// Ended between our look-up and now: start a fresh run.
+		st.mu.Unlock()
+		st = s.newStream(p.streamID, false)
+		st.setCodecs(plan.audio, plan.video)
+		s.streams[p.streamID] = st
+		st.mu.Lock()
+	}
+	old = st.pub
+	st.pub = p
+	st.claimed = true
+	p.gen = st.srcGen.Add(1)
+	p.st.Store(st)
+	p.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() { st.publisherTimeout(p) })
+	st.mu.Unlock()
+	if old != nil {
+		delete(s.sessions, old.id)
+	}
+	s.sessions[p.id] = &sessionRef{st: st, pub: p}
+	s.mu.Unlock()
+	if endOld != nil {
+		endOld.end("publisher reconnected with different codecs")
+	}
+	return st, old, nil
+}
+
+// publisherActive reports whether a connected publisher holds the stream;
+// one that is still negotiating or has dropped may be replaced.
+func (st *stream) publisherActive() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return st.state != stateEnded && st.pub != nil &&
+		st.pub.pc.ConnectionState() == webrtc.PeerConnectionStateConnected
+}
+
+// publisherState follows the publisher's connection: connected makes the
+// stream live (emitting StreamStarted the first time); disconnected,
+// failed or closed starts the grace period, after which the stream ends
+// unless a publisher is back.
+func (st *stream) publisherState(p *publisher) {
+	state := p.pc.ConnectionState()
+	st.mu.Lock()
+	if st.pub != p || st.state == stateEnded {
+		st.mu.Unlock()
+		if state == webrtc.PeerConnectionStateFailed {
+			p.stop()
+		}
+		return
+	}
+	var endNow, closePub, keyframe bool
+	switch state {
+	case webrtc.PeerConnectionStateConnected:
+		if p.connectTimer != nil {
+			p.connectTimer.Stop()
+		}
+		p.everConnected = true
+		if !p.counted {
+			p.counted = true
+			st.sfu.metrics.publishers.Inc()
+		}
+		if st.grace != nil {
+			st.grace.Stop()
+			st.grace = nil
+			st.log.Info("publisher back within the grace period")
+		}
+		st.state = stateLive
+		if !st.started {
+			st.started = true
+			st.sfu.emit(st.id, true)
+			st.log.Info("stream started")
+		}
+		keyframe = len(st.viewers) > 0
+	case webrtc.PeerConnectionStateDisconnected:
+		if st.state == stateLive {
+			st.enterGrace()
+		}
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		st.pub = nil
+		closePub = true
+		switch st.state {
+		case stateStarting:
+			endNow = true // never went live: nothing to wait for
+		case stateLive:
+			st.enterGrace()
+		}
+	}
+	st.mu.Unlock()
+	if closePub {
+		st.sfu.removeSession(p.id)
+		p.stop()
+	}
+	if keyframe {
+		st.requestKeyframe()
+	}
+	if endNow {
+		st.end("publisher never connected")
+	}
+}
+
+// enterGrace starts the grace period; the caller holds st.mu.
+func (st *stream) enterGrace() {
+	st.state = stateGrace
+	if st.grace != nil {
+		return
+	}
+	st.log.Info("publisher lost; waiting for it to come back", "grace", st.sfu.cfg.PublisherGrace)
+	st.grace = time.AfterFunc(st.sfu.cfg.PublisherGrace, func() {
+		st.mu.Lock()
+		expired := st.state == stateGrace
+		st.mu.Unlock()
+		if expired {
+			st.end("publisher did not come back")
+		}
+	})
+}
+
+// publisherTimeout drops a publisher that never connected.
+func (st *stream) publisherTimeout(p *publisher) {
+	if p.pc.ConnectionState() == webrtc.PeerConnectionStateConnected {
+		return
+	}
+	p.log.Info("publisher did not connect in time")
+	p.stop() // its closed state runs publisherState
+}
+
+// unpublish handles a WHIP DELETE: the current publisher ends the stream;
+// a publisher already replaced just goes away.
+func (s *SFU) unpublish(ctx context.Context, streamID int64, key, sessionID string) error {
+	if key == "" {
+		return fmt.Errorf("no bearer token: %w", ErrUnauthorized)
+	}
+	if err := s.auth.AuthorizePublish(ctx, streamID, key); err != nil {
+		return err
+	}
+	ref, err := s.lookupSession(streamID, whipSession, sessionID)
+	if err != nil {
+		return err
+	}
+	st := ref.st
+	st.mu.Lock()
+	current := st.pub == ref.pub
+	st.mu.Unlock()
+	if current {
+		st.end("publisher stopped")
+		return nil
+	}
+	s.removeSession(sessionID)
+	ref.pub.stop()
+	return nil
+}
+
+// authorizeSession checks a WHIP PATCH: the key must be the stream's.
+func (s *SFU) authorizeSession(ctx context.Context, streamID int64, key string) error {
+	if key == "" {
+		return fmt.Errorf("no bearer token: %w", ErrUnauthorized)
+	}
+	err := s.auth.AuthorizePublish(ctx, streamID, key)
+	if err != nil && !errors.As(err, new(*Error)) {
+		s.log.Warn("authorize publisher", "stream", streamID, slog.Any("error", err))
+	}
+	return err
+}

@@ -1,0 +1,66 @@
+package live
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// MemoryRegistry is the in-process OriginRegistry: the single-node default,
+// and shared between SFUs in one process for tests.
+type MemoryRegistry struct {
+	mu      sync.Mutex
+	entries map[int64]memoryOrigin
+	now     func() time.Time
+}
+
+type memoryOrigin struct {
+	origin  Origin
+	expires time.Time
+}
+
+var _ OriginRegistry = (*MemoryRegistry)(nil)
+
+// NewMemoryRegistry returns an empty registry.
+func NewMemoryRegistry() *MemoryRegistry {
+	return &MemoryRegistry{entries: map[int64]memoryOrigin{}, now: time.Now}
+}
+
+// live returns the unexpired entry for id; the caller holds r.mu.
+func (r *MemoryRegistry) live(id int64) (memoryOrigin, bool) {
+	e, ok := r.entries[id]
+	if ok && !r.now().Before(e.expires) {
+		delete(r.entries, id)
+		return memoryOrigin{}, false
+	}
+	return e, ok
+}
+
+// Claim implements OriginRegistry.
+func (r *MemoryRegistry) Claim(_ context.Context, streamID int64, origin Origin, ttl time.Duration) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.live(streamID); ok && e.origin.NodeID != origin.NodeID {
+		return ErrOriginTaken
+	}
+	r.entries[streamID] = memoryOrigin{origin: origin, expires: r.now().Add(ttl)}
+	return nil
+}
+
+// Release implements OriginRegistry.
+func (r *MemoryRegistry) Release(_ context.Context, streamID int64, nodeID string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if e, ok := r.live(streamID); ok && e.origin.NodeID == nodeID {
+		delete(r.entries, streamID)
+	}
+	return nil
+}
+
+// Lookup implements OriginRegistry.
+func (r *MemoryRegistry) Lookup(_ context.Context, streamID int64) (Origin, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e, ok := r.live(streamID)
+	return e.origin, ok, nil
+}

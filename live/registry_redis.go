@@ -1,0 +1,89 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisRegistry is the cluster OriginRegistry: one key per live stream,
+// "<prefix>live:origin:<id>" = "<node>\n<url>", with a TTL its origin node
+// keeps refreshing. When the node dies the key expires and other nodes end
+// their relays.
+type RedisRegistry struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
+
+var _ OriginRegistry = (*RedisRegistry)(nil)
+
+// NewRedisRegistry keeps origins in rdb under keys starting with prefix
+// (for example "liveshop:"), so deployments and tests can share a server.
+func NewRedisRegistry(rdb redis.UniversalClient, prefix string) *RedisRegistry {
+	return &RedisRegistry{rdb: rdb, prefix: prefix}
+}
+
+func (r *RedisRegistry) key(id int64) string {
+	return r.prefix + "live:origin:" + strconv.FormatInt(id, 10)
+}
+
+// claimScript sets the key when it is free or already ours; the value
+// starts with the node ID and a newline.
+var claimScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1] + 1) ~= ARGV[1] .. '\n' then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2], 'PX', ARGV[3])
+return 1
+`)
+
+var releaseScript = redis.NewScript(`
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, #ARGV[1] + 1) == ARGV[1] .. '\n' then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+`)
+
+// Claim implements OriginRegistry.
+func (r *RedisRegistry) Claim(ctx context.Context, streamID int64, origin Origin, ttl time.Duration) error {
+	if strings.Contains(origin.NodeID, "\n") || origin.NodeID == "" {
+		return fmt.Errorf("live: bad node ID %q", origin.NodeID)
+	}
+	ok, err := claimScript.Run(ctx, r.rdb, []string{r.key(streamID)},
+		origin.NodeID, origin.URL, max(ttl.Milliseconds(), 1)).Int()
+	if err != nil {
+		return fmt.Errorf("claim origin in redis: %w", err)
+	}
+	if ok == 0 {
+		return ErrOriginTaken
+	}
+	return nil
+}
+
+// Release implements OriginRegistry.
+func (r *RedisRegistry) Release(ctx context.Context, streamID int64, nodeID string) error {
+	if err := releaseScript.Run(ctx, r.rdb, []string{r.key(streamID)}, nodeID).Err(); err != nil {
+		return fmt.Errorf("release origin in redis: %w", err)
+	}
+	return nil
+}
+
+// Lookup implements OriginRegistry.
+func (r *RedisRegistry) Lookup(ctx context.Context, streamID int64) (Origin, bool, error) {
+	v, err := r.rdb.Get(ctx, r.key(streamID)).Result()
+	if errors.Is(err, redis.Nil) {
+		return Origin{}, false, nil
+	}
+	if err != nil {
+		return Origin{}, false, fmt.Errorf("look up origin in redis: %w", err)
+	}
+	node, url, _ := strings.Cut(v, "\n")
+	return Origin{NodeID: node, URL: url}, true, nil
+}

@@ -1,0 +1,236 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+)
+
+// RelayHeader marks a WHEP request from another node pulling a stream; the
+// value is the pulling node's ID. Such requests are served only by the
+// stream's origin, so relays never chain or loop.
+const RelayHeader = "Liveshop-Relay"
+
+// relayPull is this node's WHEP session on the origin node: one pull per
+// stream, fanned out to every local viewer.
+type relayPull struct {
+	pc        *webrtc.PeerConnection
+	origin    Origin
+	location  string // the WHEP session URL on the origin, for DELETE
+	videoSSRC atomic.Uint32
+	client    *http.Client
+	log       *slog.Logger
+	once      sync.Once
+	wg        *sync.WaitGroup
+}
+
+// stop closes the pull and tells the origin, best effort.
+func (r *relayPull) stop() {
+	r.once.Do(func() {
+		_ = r.pc.Close()
+		if r.location == "" {
+			return
+		}
+		r.wg.Add(1)
+		go func() {
+			defer r.wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodDelete, r.location, nil)
+			if err != nil {
+				return
+			}
+			if resp, err := r.client.Do(req); err == nil {
+				_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+				resp.Body.Close()
+			}
+		}()
+	})
+}
+
+// startRelay registers a relay stream for id and negotiates the pull from
+// o in the background; viewers wait on the stream's ready channel. It
+// returns nil, nil when another stream for id appeared meanwhile.
+func (s *SFU) startRelay(id int64, o Origin) (*stream, error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil, ErrUnavailable
+	}
+	if s.streams[id] != nil {
+		s.mu.Unlock()
+		return nil, nil
+	}
+	st := s.newStream(id, true)
+	s.streams[id] = st
+	s.mu.Unlock()
+	s.metrics.relays.Inc()
+
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTPClient.Timeout+5*time.Second)
+	defer cancel()
+	pull, err := st.pullFrom(ctx, o)
+	st.mu.Lock()
+	if err == nil && st.state == stateEnded {
+		err = ErrUnavailable
+	}
+	if err != nil {
+		st.readyErr = err
+		close(st.ready)
+		st.mu.Unlock()
+		if pull != nil {
+			pull.stop()
+		}
+		st.log.Warn("relay pull failed", "origin", o.NodeID, slog.Any("error", err))
+		st.end("relay pull failed")
+		return nil, err
+	}
+	st.pull = pull
+	st.state = stateLive
+	close(st.ready)
+	st.mu.Unlock()
+	// Without viewers (all gave up while we negotiated) the idle rule applies.
+	st.mu.Lock()
+	if len(st.viewers) == 0 && st.idle == nil {
+		st.idle = time.AfterFunc(s.cfg.RelayIdle, func() {
+			st.mu.Lock()
+			idle := len(st.viewers) == 0
+			st.mu.Unlock()
+			if idle {
+				st.end("no viewers left")
+			}
+		})
+	}
+	st.mu.Unlock()
+	st.log.Info("relaying from origin", "origin", o.NodeID, "url", o.URL)
+	return st, nil
+}
+
+// pullFrom is a WHEP client of the origin node: it offers to receive audio
+// and video in every codec the SFU forwards, learns the stream's codecs
+// from the answer and feeds what arrives to the relay's forwarders.
+func (st *stream) pullFrom(ctx context.Context, o Origin) (*relayPull, error) {
+	s := st.sfu
+	pc, err := s.newPeerConnection(ingest, offerCodecs())
+	if err != nil {
+		return nil, fmt.Errorf("peer connection: %w", err)
+	}
+	r := &relayPull{pc: pc, origin: o, client: s.cfg.HTTPClient, log: st.log, wg: &s.wg}
+	fail := func(err error) (*relayPull, error) {
+		r.stop()
+		return nil, err
+	}
+	for _, k := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
+		if _, err := pc.AddTransceiverFromKind(k, webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly}); err != nil {
+			return fail(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fail(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fail(err)
+	}
+	if err := waitGathered(ctx, gathered); err != nil {
+		return fail(err)
+	}
+
+	endpoint := fmt.Sprintf("%s/api/streams/%d/whep", o.URL, st.id)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(pc.LocalDescription().SDP))
+	if err != nil {
+		return fail(err)
+	}
+	req.Header.Set("Content-Type", "application/sdp")
+	req.Header.Set(RelayHeader, s.cfg.NodeID)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return fail(fmt.Errorf("origin %s unreachable: %w", o.NodeID, ErrUnavailable))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxSDPBytes))
+	if err != nil {
+		return fail(fmt.Errorf("read origin answer: %w", ErrUnavailable))
+	}
+	switch {
+	case resp.StatusCode == http.StatusConflict:
+		return fail(withRetryAfter(ErrNotLive, s.cfg.RetryAfter))
+	case resp.StatusCode != http.StatusCreated:
+		return fail(fmt.Errorf("origin %s answered %d: %w", o.NodeID, resp.StatusCode, ErrUnavailable))
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		if u, err := url.Parse(endpoint); err == nil {
+			if ref, err := u.Parse(loc); err == nil {
+				r.location = ref.String()
+			}
+		}
+	}
+	answer, err := parseDescription(string(body))
+	if err != nil {
+		return fail(fmt.Errorf("origin answer: %w", err))
+	}
+	var audio, video *codec
+	if m, ok := answer.section("audio"); ok && len(m.codecs) > 0 && m.codecs[0].usable() {
+		audio = &m.codecs[0]
+	}
+	if m, ok := answer.section("video"); ok && len(m.codecs) > 0 && m.codecs[0].usable() {
+		video = &m.codecs[0]
+	}
+	if audio == nil && video == nil {
+		return fail(fmt.Errorf("origin answer has no media: %w", ErrUnavailable))
+	}
+	st.setCodecs(audio, video)
+	gen := st.srcGen.Add(1)
+	pc.OnTrack(func(track *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
+		st.readTrack(gen, track, rcv, &r.videoSSRC)
+	})
+	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) {
+		switch pc.ConnectionState() {
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			st.end("connection to origin lost")
+		case webrtc.PeerConnectionStateConnected:
+			st.requestKeyframe()
+		}
+	})
+	if err := pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: string(body)}); err != nil {
+		return fail(fmt.Errorf("origin answer rejected: %v: %w", err, ErrUnavailable))
+	}
+	time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
+			st.end("origin did not connect in time")
+		}
+	})
+	return r, nil
+}
+
+// checkOrigin ends the relay when the registry no longer names the node it
+// pulls from: that node shut down, crashed (its claim expired) or handed
+// the stream over.
+func (st *stream) checkOrigin(ctx context.Context) {
+	st.mu.Lock()
+	pull := st.pull
+	st.mu.Unlock()
+	if pull == nil {
+		return
+	}
+	o, ok, err := st.sfu.registry.Lookup(ctx, st.id)
+	if err != nil {
+		if !errors.Is(err, context.Canceled) {
+			st.log.Warn("check origin", slog.Any("error", err))
+		}
+		return
+	}
+	if !ok || o.NodeID != pull.origin.NodeID {
+		st.end("origin node left")
+	}
+}

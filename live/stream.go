@@ -1,0 +1,309 @@
+package live
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+)
+
+// streamState is where a stream is in its life on this node.
+type streamState int
+
+const (
+	stateStarting streamState = iota // publisher (or relay pull) negotiating
+	stateLive                        // media can flow
+	stateGrace                       // publisher vanished; a reconnect continues the stream
+	stateEnded
+)
+
+// stream is one live stream on this node: as its origin (the publisher is
+// connected here) or as a relay pulling it from the origin node. Its
+// forwarders and their codecs are fixed for its life; a publisher coming
+// back with different codecs starts a new stream run.
+type stream struct {
+	sfu   *SFU
+	id    int64
+	relay bool
+	log   *slog.Logger
+
+	// audio and video are set before the stream is shared (origin) or
+	// before ready is closed (relay), and never change afterwards.
+	audio, video *forwarder
+
+	// srcGen numbers sources; a reader whose source was replaced stops
+	// forwarding at once, even before its PeerConnection has closed.
+	srcGen atomic.Uint64
+
+	mu       sync.Mutex
+	state    streamState
+	started  bool // StreamStarted was emitted (origin)
+	claimed  bool // this node holds the origin claim
+	pub      *publisher
+	pull     *relayPull
+	viewers  map[string]*viewer
+	grace    *time.Timer
+	idle     *time.Timer
+	ready    chan struct{} // relay: closed once the pull is negotiated or failed
+	readyErr error
+	ended    chan struct{}
+}
+
+func (s *SFU) newStream(id int64, relay bool) *stream {
+	st := &stream{
+		sfu: s, id: id, relay: relay,
+		log:     s.log.With("stream", id, "relay", relay),
+		viewers: map[string]*viewer{},
+		ready:   make(chan struct{}),
+		ended:   make(chan struct{}),
+	}
+	return st
+}
+
+// setCodecs creates the stream's forwarders.
+func (st *stream) setCodecs(audio, video *codec) {
+	m := st.sfu.metrics
+	if audio != nil {
+		st.audio = newForwarder(webrtc.RTPCodecTypeAudio, *audio, nil, m)
+	}
+	if video != nil {
+		kf := newKeyframeRequester(st.sfu.cfg.KeyframeInterval, m, st.sendPLI)
+		st.video = newForwarder(webrtc.RTPCodecTypeVideo, *video, kf, m)
+	}
+}
+
+// sameCodecs reports whether a publisher negotiating audio and video can
+// continue this stream run.
+func (st *stream) sameCodecs(audio, video *codec) bool {
+	eq := func(f *forwarder, c *codec) bool {
+		if f == nil || c == nil {
+			return f == nil && c == nil
+		}
+		return f.codec.same(*c)
+	}
+	return eq(st.audio, audio) && eq(st.video, video)
+}
+
+func (st *stream) isLive() bool {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.relay {
+		return st.state == stateLive
+	}
+	return st.state == stateLive || st.state == stateGrace
+}
+
+func (st *stream) requestKeyframe() {
+	if st.video != nil {
+		st.video.kf.request()
+	}
+}
+
+// sendPLI asks the current source for a keyframe.
+func (st *stream) sendPLI() {
+	st.mu.Lock()
+	var pc *webrtc.PeerConnection
+	var ssrc uint32
+	switch {
+	case st.pub != nil:
+		pc, ssrc = st.pub.pc, st.pub.videoSSRC.Load()
+	case st.pull != nil:
+		pc, ssrc = st.pull.pc, st.pull.videoSSRC.Load()
+	}
+	st.mu.Unlock()
+	if pc == nil || ssrc == 0 {
+		return
+	}
+	if err := pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		st.log.Debug("send PLI", slog.Any("error", err))
+	}
+}
+
+// readTrack forwards one remote track of source generation gen until the
+// track ends or its source is replaced.
+func (st *stream) readTrack(gen uint64, track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver, ssrc *atomic.Uint32) {
+	var fw *forwarder
+	switch track.Kind() {
+	case webrtc.RTPCodecTypeAudio:
+		fw = st.audio
+	case webrtc.RTPCodecTypeVideo:
+		fw = st.video
+		ssrc.Store(uint32(track.SSRC()))
+		st.requestKeyframe() // viewers may be waiting since before a reconnect
+	}
+	go func() {
+		for {
+			if _, _, err := receiver.ReadRTCP(); err != nil {
+				return
+			}
+		}
+	}()
+	for {
+		p, _, err := track.ReadRTP()
+		if err != nil {
+			return
+		}
+		if fw == nil || st.srcGen.Load() != gen {
+			continue // not forwarded, but drained until the connection closes
+		}
+		fw.push(p)
+	}
+}
+
+// end finishes the stream on this node: every session closes, the origin
+// claim is released and, if the stream had started, StreamEnded goes out.
+func (st *stream) end(reason string) {
+	st.mu.Lock()
+	if st.state == stateEnded {
+		st.mu.Unlock()
+		return
+	}
+	st.state = stateEnded
+	pub, pull := st.pub, st.pull
+	st.pub, st.pull = nil, nil
+	viewers := make([]*viewer, 0, len(st.viewers))
+	for _, v := range st.viewers {
+		viewers = append(viewers, v)
+	}
+	st.viewers = map[string]*viewer{}
+	for _, t := range []*time.Timer{st.grace, st.idle} {
+		if t != nil {
+			t.Stop()
+		}
+	}
+	st.grace, st.idle = nil, nil
+	if st.started {
+		st.sfu.emit(st.id, false)
+	}
+	claimed := st.claimed
+	st.claimed = false
+	close(st.ended)
+	st.mu.Unlock()
+	st.srcGen.Add(1)
+	if st.video != nil {
+		st.video.kf.stop()
+	}
+
+	s := st.sfu
+	s.mu.Lock()
+	if s.streams[st.id] == st {
+		delete(s.streams, st.id)
+	}
+	release := claimed && s.streams[st.id] == nil
+	if pub != nil {
+		delete(s.sessions, pub.id)
+	}
+	for _, v := range viewers {
+		delete(s.sessions, v.id)
+	}
+	s.mu.Unlock()
+
+	st.log.Info("stream ended", "reason", reason, "viewers", len(viewers))
+	if pub != nil {
+		pub.stop()
+	}
+	for _, v := range viewers {
+		v.stop()
+	}
+	if pull != nil {
+		pull.stop()
+		s.metrics.relays.Dec()
+	}
+	if release {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.registry.Release(ctx, st.id, s.cfg.NodeID); err != nil {
+			st.log.Warn("release origin claim", slog.Any("error", err))
+		}
+	}
+}
+
+// refreshClaim keeps this node registered as the stream's origin.
+func (st *stream) refreshClaim(ctx context.Context) {
+	st.mu.Lock()
+	claimed := st.claimed && st.state != stateEnded
+	st.mu.Unlock()
+	if !claimed {
+		return
+	}
+	s := st.sfu
+	if err := s.registry.Claim(ctx, st.id, s.origin(), s.cfg.OriginTTL); err != nil {
+		if errors.Is(err, ErrOriginTaken) {
+			st.log.Error("another node claimed this stream's origin while it is live here")
+			return
+		}
+		st.log.Warn("refresh origin claim", slog.Any("error", err))
+	}
+}
+
+// addViewer registers a negotiated viewer; it starts receiving media once
+// its connection is up.
+func (st *stream) addViewer(v *viewer) error {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.state == stateEnded {
+		return ErrNotLive
+	}
+	st.viewers[v.id] = v
+	if st.idle != nil {
+		st.idle.Stop()
+		st.idle = nil
+	}
+	return nil
+}
+
+// viewerState follows a viewer's connection: connected attaches it to the
+// forwarders and asks for a keyframe; failed or closed removes it.
+func (st *stream) viewerState(v *viewer) {
+	switch v.pc.ConnectionState() {
+	case webrtc.PeerConnectionStateConnected:
+		st.mu.Lock()
+		ok := st.viewers[v.id] == v
+		st.mu.Unlock()
+		if !ok || v.attached.Swap(true) {
+			return
+		}
+		v.stopConnectTimer()
+		if v.audio != nil {
+			st.audio.add(v)
+		}
+		if v.video != nil {
+			st.video.add(v)
+			v.askedKey = time.Now() // before run sees a packet: run reads it only after add
+			st.requestKeyframe()
+		}
+	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+		st.removeViewer(v, "connection "+v.pc.ConnectionState().String())
+	}
+}
+
+// removeViewer detaches and closes v. A relay left without viewers ends
+// after Config.RelayIdle.
+func (st *stream) removeViewer(v *viewer, reason string) {
+	st.mu.Lock()
+	if st.viewers[v.id] != v {
+		st.mu.Unlock()
+		v.stop()
+		return
+	}
+	delete(st.viewers, v.id)
+	if st.relay && len(st.viewers) == 0 && st.state != stateEnded && st.idle == nil {
+		st.idle = time.AfterFunc(st.sfu.cfg.RelayIdle, func() {
+			st.mu.Lock()
+			idle := len(st.viewers) == 0
+			st.mu.Unlock()
+			if idle {
+				st.end("no viewers left")
+			}
+		})
+	}
+	st.mu.Unlock()
+	st.sfu.removeSession(v.id)
+	v.log.Debug("viewer left", "reason", reason)
+	v.stop()
+}

@@ -3,6 +3,8 @@ package commerce
 import (
 	"context"
 	"log/slog"
+	"path/filepath"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,6 +30,28 @@ type Config struct {
 	SignupLimitPerIP int
 	// AdminEmails are accounts that get the admin role when they exist.
 	AdminEmails []string
+
+	// DataDir holds uploaded files; images go to DataDir/images. cmd passes
+	// its --data-dir. Default "data".
+	DataDir string
+	// MaxImageBytes caps one uploaded image (default 5 MiB); larger uploads
+	// get 413 before anything is written.
+	MaxImageBytes int64
+	// MaxImagePixels caps width×height of an uploaded image (default 40
+	// million), so a small file cannot claim to be a gigantic picture.
+	MaxImagePixels int
+	// Payments is the card processor. Nil selects TestPayments, the built-in
+	// processor that behaves like a real one for the test card numbers.
+	Payments PaymentProvider
+	// PaymentAttempts is how often a payment call that failed transiently is
+	// tried in all (default 3); PaymentRetryDelay is the first pause between
+	// attempts, doubled each time (default 50ms).
+	PaymentAttempts   int
+	PaymentRetryDelay time.Duration
+	// IdempotencyLease is how long a request holds its Idempotency-Key while
+	// it runs. A retry within the lease gets 409; after it (the first request
+	// died) the retry takes over and finishes the work. Default 1 minute.
+	IdempotencyLease time.Duration
 }
 
 func (c *Config) fillDefaults() {
@@ -55,11 +79,40 @@ func (c *Config) fillDefaults() {
 	if c.LoginWindow == 0 {
 		c.LoginWindow = 15 * time.Minute
 	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.MaxImageBytes == 0 {
+		c.MaxImageBytes = 5 << 20
+	}
+	if c.MaxImagePixels == 0 {
+		c.MaxImagePixels = 40_000_000
+	}
+	if c.Payments == nil {
+		c.Payments = NewTestPayments()
+	}
+	if c.PaymentAttempts == 0 {
+		c.PaymentAttempts = 3
+	}
+	if c.PaymentRetryDelay == 0 {
+		c.PaymentRetryDelay = 50 * time.Millisecond
+	}
+	if c.IdempotencyLease == 0 {
+		c.IdempotencyLease = time.Minute
+	}
 }
 
 // Store is everything commerce keeps in its system of record.
 type Store interface {
 	AccountStore
+	ShopStore
+	ProductStore
+	StreamStore
+	CartStore
+	OrderStore
+	IdempotencyStore
+	SupportStore
+	ReviewStore
 	// Ping reports whether the store can serve requests.
 	Ping(ctx context.Context) error
 }
@@ -81,6 +134,8 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessionCache
+	images   string // directory of uploaded images
+	events   atomic.Pointer[eventsBox]
 }
 
 // New returns a Service. limiter may be nil only in tests that do not log in.
@@ -96,6 +151,7 @@ func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
 		log:      log,
 		now:      time.Now,
 		sessions: newSessionCache(cfg.SessionCacheTTL, 100_000),
+		images:   filepath.Join(cfg.DataDir, "images"),
 	}
 }
 

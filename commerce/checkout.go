@@ -1,0 +1,365 @@
+package commerce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// CheckoutRequest is what the buyer sends to turn a cart into an order.
+//
+// Checkout makes one order per shop: an order has one seller, one currency,
+// one shipment and one payment. ShopID picks the shop whose cart lines to
+// buy; it may be left out when the cart holds one shop's products only. The
+// other shops' lines stay in the cart for another checkout.
+type CheckoutRequest struct {
+	ShopID int64 `json:"shop_id,omitempty"`
+	// StreamID credits the order to the live stream it was placed from.
+	StreamID        int64         `json:"stream_id,omitempty"`
+	ShippingAddress Address       `json:"shipping_address"`
+	PaymentMethod   PaymentMethod `json:"payment_method"`
+}
+
+// CheckoutResult is a checkout's order. Replayed says the answer is the one
+// stored for an earlier request with the same Idempotency-Key.
+type CheckoutResult struct {
+	Order    Order
+	Replayed bool
+}
+
+// paymentTimeout bounds the payment phase of a checkout, which runs on even
+// if the client hangs up, so an order is not left half paid.
+const paymentTimeout = 30 * time.Second
+
+func cleanAddress(a Address) (Address, error) {
+	var err error
+	fields := []struct {
+		name     string
+		v        *string
+		max      int
+		required bool
+	}{
+		{"shipping_address.name", &a.Name, 100, true},
+		{"shipping_address.line1", &a.Line1, 200, true},
+		{"shipping_address.line2", &a.Line2, 200, false},
+		{"shipping_address.city", &a.City, 100, true},
+		{"shipping_address.region", &a.Region, 100, false},
+		{"shipping_address.postal_code", &a.PostalCode, 20, true},
+		{"shipping_address.phone", &a.Phone, 30, false},
+	}
+	for _, f := range fields {
+		if f.required {
+			*f.v, err = cleanName(f.name, *f.v, f.max)
+		} else {
+			*f.v, err = cleanText(f.name, *f.v, f.max)
+		}
+		if err != nil {
+			return Address{}, err
+		}
+		if strings.ContainsAny(*f.v, "\n\t") {
+			return Address{}, Invalid("%s must be one line", f.name)
+		}
+	}
+	a.Country = strings.ToUpper(strings.TrimSpace(a.Country))
+	if len(a.Country) != 2 || a.Country[0] < 'A' || a.Country[0] > 'Z' || a.Country[1] < 'A' || a.Country[1] > 'Z' {
+		return Address{}, Invalid("shipping_address.country must be an ISO 3166-1 alpha-2 code such as US or JP")
+	}
+	return a, nil
+}
+
+// maskedMethod is the payment method as it is hashed for idempotency: a card
+// number is reduced to its length and last digits, so no card number, not
+// even hashed, is stored.
+func maskedMethod(m PaymentMethod) PaymentMethod {
+	if d, ok := cardDigits(m.CardNumber); ok {
+		m.CardNumber = fmt.Sprintf("%d:%s", len(d), d[len(d)-4:])
+	}
+	return m
+}
+
+// Checkout buys the caller's cart lines of one shop: it re-prices and takes
+// the stock in one transaction that creates the order, then authorizes and
+// captures the payment. key is the Idempotency-Key (required).
+//
+// Outcomes: 201 with the paid order; 402 payment_declined or 503
+// payment_unavailable with the order cancelled, its stock returned and its
+// lines back in the cart (check out again with another card and a new
+// key); 409 out_of_stock or price_changed, 422 empty_cart and other
+// validation errors with nothing written.
+func (s *Service) Checkout(ctx context.Context, a Account, key string, req CheckoutRequest) (CheckoutResult, error) {
+	if a.ID == 0 {
+		return CheckoutResult{}, ErrUnauthenticated
+	}
+	if err := checkIdempotencyKey(key); err != nil {
+		return CheckoutResult{}, err
+	}
+	addr, err := cleanAddress(req.ShippingAddress)
+	if err != nil {
+		return CheckoutResult{}, err
+	}
+	req.ShippingAddress = addr
+	if (req.PaymentMethod.CardNumber == "") == (req.PaymentMethod.Token == "") {
+		return CheckoutResult{}, Invalid("payment_method needs a card_number or a token")
+	}
+	hashed := req
+	hashed.PaymentMethod = maskedMethod(req.PaymentMethod)
+
+	res, replay, err := s.idempotent(ctx, a.ID, key, "checkout", hashed, func(ctx context.Context, resume *IdempotencyRecord) idemResult {
+		if resume != nil && resume.ResourceID != 0 {
+			o, err := s.store.OrderByID(ctx, resume.ResourceID)
+			if err != nil {
+				return idemResult{err: err, committed: true, unsettled: true}
+			}
+			return s.settlePayment(ctx, o, req.PaymentMethod)
+		}
+		o, err := s.placeOrder(ctx, a, key, req)
+		if err != nil {
+			return idemResult{err: err}
+		}
+		return s.settlePayment(ctx, o, req.PaymentMethod)
+	})
+	switch {
+	case err != nil:
+		return CheckoutResult{}, err
+	case replay != nil:
+		var o Order
+		if err := decodeReplay(replay, &o); err != nil {
+			return CheckoutResult{}, err
+		}
+		return CheckoutResult{Order: o, Replayed: true}, nil
+	case res.err != nil:
+		return CheckoutResult{}, res.err
+	}
+	return CheckoutResult{Order: res.value.(Order)}, nil
+}
+
+// placeOrder picks the shop and creates the order with its stock taken.
+func (s *Service) placeOrder(ctx context.Context, a Account, key string, req CheckoutRequest) (Order, error) {
+	shopID := req.ShopID
+	if shopID == 0 {
+		lines, err := s.store.CartLines(ctx, a.ID)
+		if err != nil {
+			return Order{}, err
+		}
+		for _, l := range lines {
+			if shopID != 0 && l.ShopID != shopID {
+				return Order{}, &Error{422, "choose_shop", "the cart holds products of several shops; give shop_id to check out one shop's products (one order per shop)"}
+			}
+			shopID = l.ShopID
+		}
+		if shopID == 0 {
+			return Order{}, ErrEmptyCart
+		}
+	}
+	if req.StreamID != 0 {
+		st, err := s.store.StreamByID(ctx, req.StreamID)
+		if errors.Is(err, ErrNotFound) || err == nil && st.ShopID != shopID {
+			return Order{}, Invalid("stream %d is not a stream of shop %d", req.StreamID, shopID)
+		}
+		if err != nil {
+			return Order{}, err
+		}
+	}
+	o, err := s.store.PlaceOrder(ctx, NewOrder{
+		BuyerID: a.ID, ShopID: shopID, StreamID: req.StreamID, Shipping: req.ShippingAddress,
+		Payment:        Payment{Provider: s.cfg.Payments.Name()},
+		IdempotencyKey: key, At: s.now(),
+	})
+	if errors.Is(err, ErrPriceChanged) {
+		if rerr := s.store.RepriceCart(ctx, a.ID, shopID); rerr != nil {
+			return Order{}, fmt.Errorf("reprice cart: %w", rerr)
+		}
+	}
+	if err != nil {
+		return Order{}, err
+	}
+	return o, nil
+}
+
+// settlePayment takes an order from awaiting_payment to paid, or to
+// cancelled with its stock returned when the card is declined or the
+// processor fails. It resumes where an interrupted run stopped: the
+// processor calls carry idempotency keys derived from the order ID, so a
+// repeated call never charges twice.
+func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMethod) idemResult {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
+	defer cancel()
+	pay := s.cfg.Payments
+	opKey := fmt.Sprintf("order-%d", o.ID)
+	unsettled := func(err error) idemResult {
+		s.log.Warn("payment outcome not recorded; a retry with the same key resumes it", "order", o.ID, "error", err)
+		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
+	}
+	fail := func(cause error, paymentStatus string) idemResult {
+		code := "processor_error"
+		var pe *PaymentError
+		if errors.As(cause, &pe) {
+			code = pe.Code
+		}
+		_, err := s.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: code,
+			ReturnStock: true, RestoreCart: true, Event: "payment_" + paymentStatus, ActorRole: actorSystem, Note: cause.Error()}, "")
+		if err != nil {
+			return unsettled(err)
+		}
+		return idemResult{err: paymentErr(cause), committed: true}
+	}
+	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
+		var auth Authorization
+		err := s.withRetries(ctx, func(ctx context.Context) (err error) {
+			auth, err = pay.Authorize(ctx, PaymentRequest{OrderID: o.ID, AmountMinor: o.TotalMinor, Currency: o.Currency,
+				Method: method, IdempotencyKey: opKey + "-authorize"})
+			return err
+		})
+		var pe *PaymentError
+		switch {
+		case errors.As(err, &pe) && pe.Declined:
+			return fail(err, PaymentDeclined)
+		case errors.As(err, &pe):
+			return fail(err, PaymentFailed)
+		case err != nil:
+			return unsettled(err)
+		}
+		o, err = s.transition(ctx, o, Transition{To: o.Status, PaymentStatus: PaymentAuthorized, PaymentRef: auth.Reference,
+			CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "payment_authorized", ActorRole: actorSystem}, "")
+		if err != nil {
+			return unsettled(err)
+		}
+	}
+	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentAuthorized {
+		err := s.withRetries(ctx, func(ctx context.Context) error {
+			return pay.Capture(ctx, o.Payment.Reference, o.TotalMinor, opKey+"-capture")
+		})
+		var pe *PaymentError
+		switch {
+		case errors.As(err, &pe):
+			if verr := s.withRetries(ctx, func(ctx context.Context) error {
+				return pay.Void(ctx, o.Payment.Reference, opKey+"-void")
+			}); verr != nil {
+				s.log.Error("void authorization after failed capture", "order", o.ID, "error", verr)
+			}
+			return fail(err, PaymentVoided)
+		case err != nil:
+			return unsettled(err)
+		}
+		o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, Event: "paid", ActorRole: actorSystem}, OrderPaidEvent)
+		if err != nil {
+			return unsettled(err)
+		}
+	}
+	return settledAnswer(o)
+}
+
+// settledAnswer is the checkout answer for an order whose payment is done.
+func settledAnswer(o Order) idemResult {
+	switch {
+	case o.Status == OrderCancelled && o.Payment.Status == PaymentDeclined:
+		return idemResult{err: &Error{402, "payment_declined", fmt.Sprintf("the payment was declined (%s); the cart is as it was, try another card", o.Payment.FailureCode)}, committed: true}
+	case o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded:
+		return idemResult{err: paymentErr(errors.New(o.Payment.FailureCode)), committed: true}
+	}
+	return idemResult{status: http.StatusCreated, value: o}
+}
+
+// CancelOrder cancels a paid order that has not shipped (seller or admin):
+// its stock goes back on sale and the payment is refunded. key is the
+// Idempotency-Key (required). If the refund fails the order stays cancelled
+// with the payment captured; retrying with the same key (or RefundOrder)
+// finishes it.
+func (s *Service) CancelOrder(ctx context.Context, a Account, id int64, key, reason string) (Order, error) {
+	if _, _, err := s.sellerOrder(ctx, a, id); err != nil {
+		return Order{}, err
+	}
+	reason, err := cleanText("reason", reason, 500)
+	if err != nil {
+		return Order{}, err
+	}
+	scope := fmt.Sprintf("order-cancel:%d", id)
+	return s.orderMoneyOp(ctx, a, key, scope, reason, func(ctx context.Context, resume *IdempotencyRecord) idemResult {
+		o, actor, err := s.sellerOrder(ctx, a, id)
+		if err != nil {
+			return idemResult{err: err}
+		}
+		switch {
+		case o.Status == OrderPaid:
+			o, err = s.transition(ctx, o, Transition{To: OrderCancelled, ReturnStock: true, Event: "cancelled",
+				ActorID: a.ID, ActorRole: actor, Note: reason}, OrderCancelledEvent)
+			if err != nil {
+				return idemResult{err: err}
+			}
+		case o.Status == OrderCancelled && o.Payment.Status == PaymentCaptured && resume != nil:
+			// an earlier attempt cancelled; finish its refund
+		case o.Status == OrderAwaitingPayment:
+			return idemResult{err: Conflict("payment_in_progress", "the order's payment is still being processed")}
+		default:
+			return idemResult{err: illegalTransition(o.Status, OrderCancelled)}
+		}
+		res := s.refund(ctx, o, a.ID, actor, reason)
+		res.committed = true
+		return res
+	})
+}
+
+// RefundOrder refunds a delivered order, or a cancelled one whose refund
+// did not go through (seller or admin). key is the Idempotency-Key.
+func (s *Service) RefundOrder(ctx context.Context, a Account, id int64, key, reason string) (Order, error) {
+	if _, _, err := s.sellerOrder(ctx, a, id); err != nil {
+		return Order{}, err
+	}
+	reason, err := cleanText("reason", reason, 500)
+	if err != nil {
+		return Order{}, err
+	}
+	scope := fmt.Sprintf("order-refund:%d", id)
+	return s.orderMoneyOp(ctx, a, key, scope, reason, func(ctx context.Context, _ *IdempotencyRecord) idemResult {
+		o, actor, err := s.sellerOrder(ctx, a, id)
+		if err != nil {
+			return idemResult{err: err}
+		}
+		if !CanTransition(o.Status, OrderRefunded) {
+			return idemResult{err: illegalTransition(o.Status, OrderRefunded)}
+		}
+		if o.Payment.Status != PaymentCaptured {
+			return idemResult{err: Conflict("nothing_to_refund", "the order's payment is %s; there is nothing to refund", o.Payment.Status)}
+		}
+		return s.refund(ctx, o, a.ID, actor, reason)
+	})
+}
+
+func (s *Service) orderMoneyOp(ctx context.Context, a Account, key, scope, reason string,
+	op func(ctx context.Context, resume *IdempotencyRecord) idemResult) (Order, error) {
+	res, replay, err := s.idempotent(ctx, a.ID, key, scope, map[string]string{"reason": reason}, op)
+	switch {
+	case err != nil:
+		return Order{}, err
+	case replay != nil:
+		var o Order
+		err := decodeReplay(replay, &o)
+		return o, err
+	case res.err != nil:
+		return Order{}, res.err
+	}
+	return res.value.(Order), nil
+}
+
+// refund returns a captured payment and moves the order to refunded.
+func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, reason string) idemResult {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
+	defer cancel()
+	err := s.withRetries(ctx, func(ctx context.Context) error {
+		return s.cfg.Payments.Refund(ctx, o.Payment.Reference, o.TotalMinor, fmt.Sprintf("order-%d-refund", o.ID))
+	})
+	if err != nil {
+		s.log.Warn("refund failed", "order", o.ID, "error", err)
+		return idemResult{err: &Error{503, "refund_failed", "the refund did not go through; retry with the same Idempotency-Key"},
+			committed: true, unsettled: true}
+	}
+	o, err = s.transition(ctx, o, Transition{To: OrderRefunded, PaymentStatus: PaymentRefunded, Event: "refunded",
+		ActorID: actorID, ActorRole: actor, Note: reason}, OrderRefundedEvent)
+	if err != nil {
+		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
+	}
+	return idemResult{status: http.StatusOK, value: o}
+}

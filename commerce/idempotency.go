@@ -1,0 +1,205 @@
+package commerce
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Idempotency keys make money-moving writes (checkout, cancel, refund) safe
+// to retry. A key belongs to one account. The first request with a key
+// claims it and, when it finishes, stores its answer; a retry with the same
+// key and the same request gets that answer again (even if it was an
+// error such as a declined card), the same key with another request gets
+// 422, and a retry while the first request still runs gets 409. A request
+// that wrote nothing (it failed validation, the stock was short) gives its
+// key back, so the client may fix the problem and retry with the same key.
+// If the process dies mid-request, the key stays claimed until its lease
+// runs out; the next retry then takes it over and finishes the work (a
+// checkout resumes the payment of the order it had created).
+
+// IdempotencyRecord is a claimed key.
+type IdempotencyRecord struct {
+	AccountID int64
+	Key       string
+	// Scope names the operation ("checkout", "order-cancel:42").
+	Scope       string
+	RequestHash []byte
+	// Done is set once the answer is stored in Status and Body.
+	Done   bool
+	Status int
+	Body   []byte
+	// ResourceID is the object the request created (an order), set in the
+	// same transaction that created it.
+	ResourceID  int64
+	LockedUntil time.Time
+	CreatedAt   time.Time
+}
+
+// IdempotencyStore keeps idempotency keys.
+type IdempotencyStore interface {
+	// ClaimIdempotencyKey inserts rec and returns it with true, or returns
+	// the record already stored under the account and key with false.
+	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord) (IdempotencyRecord, bool, error)
+	// TakeOverIdempotencyKey moves the lease of an unfinished record from
+	// expired (its current LockedUntil) to until; false if another request
+	// took it first.
+	TakeOverIdempotencyKey(ctx context.Context, accountID int64, key string, expired, until time.Time) (bool, error)
+	// FinishIdempotencyKey stores the answer.
+	FinishIdempotencyKey(ctx context.Context, accountID int64, key string, status int, body []byte) error
+	// ReleaseIdempotencyKey deletes an unfinished record.
+	ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string) error
+	// UnlockIdempotencyKey ends the lease of an unfinished record now, so a
+	// retry may take it over at once.
+	UnlockIdempotencyKey(ctx context.Context, accountID int64, key string, at time.Time) error
+}
+
+// Errors about idempotency keys.
+var (
+	// ErrIdempotencyKeyRequired means the write needs an Idempotency-Key header.
+	ErrIdempotencyKeyRequired = &Error{400, "idempotency_key_required", "send an Idempotency-Key header (a unique value per intended operation, e.g. a UUID)"}
+	// ErrIdempotencyKeyReused means the key was used for another request.
+	ErrIdempotencyKeyReused = &Error{422, "idempotency_key_reused", "this Idempotency-Key was used with a different request"}
+	// ErrIdempotencyInFlight means a request with the key is still running.
+	ErrIdempotencyInFlight = &Error{409, "idempotency_in_flight", "a request with this Idempotency-Key is still being processed; retry shortly"}
+)
+
+const maxIdempotencyKeyLen = 255
+
+func checkIdempotencyKey(key string) error {
+	if key == "" {
+		return ErrIdempotencyKeyRequired
+	}
+	if len(key) > maxIdempotencyKeyLen || strings.ContainsFunc(key, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
+		return BadRequest("Idempotency-Key must be 1 to %d printable ASCII characters", maxIdempotencyKeyLen)
+	}
+	return nil
+}
+
+// idemResult is what an idempotent operation reports back.
+type idemResult struct {
+	status int
+	value  any
+	err    error
+	// committed says the operation changed state: its error is then the
+	// key's final answer, unless unsettled.
+	committed bool
+	// unsettled says the outcome is not known yet (a processor call timed
+	// out, the database went away); the key stays claimed and a retry after
+	// the lease resumes the work.
+	unsettled bool
+}
+
+// idemReplay is a stored answer, returned again.
+type idemReplay struct {
+	status int
+	body   []byte
+}
+
+// storedError is the body stored for an error answer, in the API's shape.
+type storedError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func errorStatus(err error) (int, string, string) {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status, e.Code, e.Message
+	}
+	return http.StatusInternalServerError, "internal", "internal error; it has been logged"
+}
+
+// idempotent runs op once per (account, key). request is hashed (its JSON)
+// together with scope to recognise a retry of the same request. It returns
+// either op's fresh result or, for a retry, the stored answer.
+func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope string, request any,
+	op func(ctx context.Context, resume *IdempotencyRecord) idemResult) (idemResult, *idemReplay, error) {
+	if err := checkIdempotencyKey(key); err != nil {
+		return idemResult{}, nil, err
+	}
+	body, err := json.Marshal(request)
+	if err != nil {
+		return idemResult{}, nil, err
+	}
+	h := sha256.New()
+	h.Write([]byte(scope))
+	h.Write([]byte{0})
+	h.Write(body)
+	now := s.now().UTC().Truncate(time.Microsecond)
+	rec := IdempotencyRecord{AccountID: accountID, Key: key, Scope: scope, RequestHash: h.Sum(nil),
+		LockedUntil: now.Add(s.cfg.IdempotencyLease), CreatedAt: now}
+	stored, claimed, err := s.store.ClaimIdempotencyKey(ctx, rec)
+	if err != nil {
+		return idemResult{}, nil, fmt.Errorf("claim idempotency key: %w", err)
+	}
+	var resume *IdempotencyRecord
+	if !claimed {
+		switch {
+		case !bytes.Equal(stored.RequestHash, rec.RequestHash):
+			return idemResult{}, nil, ErrIdempotencyKeyReused
+		case stored.Done:
+			return idemResult{}, &idemReplay{status: stored.Status, body: stored.Body}, nil
+		case now.Before(stored.LockedUntil):
+			return idemResult{}, nil, ErrIdempotencyInFlight
+		}
+		ok, err := s.store.TakeOverIdempotencyKey(ctx, accountID, key, stored.LockedUntil, rec.LockedUntil)
+		if err != nil {
+			return idemResult{}, nil, fmt.Errorf("take over idempotency key: %w", err)
+		}
+		if !ok {
+			return idemResult{}, nil, ErrIdempotencyInFlight
+		}
+		resume = &stored
+	}
+
+	res := op(ctx, resume)
+	// Record the outcome even if the client has gone away meanwhile.
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case res.err == nil:
+		b, err := json.Marshal(res.value)
+		if err != nil {
+			return idemResult{}, nil, err
+		}
+		if err := s.store.FinishIdempotencyKey(ctx, accountID, key, res.status, b); err != nil {
+			s.log.Error("store idempotent answer", "key", key, "error", err)
+		}
+	case res.unsettled:
+		if err := s.store.UnlockIdempotencyKey(ctx, accountID, key, s.now()); err != nil {
+			s.log.Error("unlock idempotency key", "key", key, "error", err)
+		}
+	case res.committed:
+		var se storedError
+		res.status, se.Error.Code, se.Error.Message = errorStatus(res.err)
+		b, _ := json.Marshal(se)
+		if err := s.store.FinishIdempotencyKey(ctx, accountID, key, res.status, b); err != nil {
+			s.log.Error("store idempotent answer", "key", key, "error", err)
+		}
+	default:
+		if err := s.store.ReleaseIdempotencyKey(ctx, accountID, key); err != nil {
+			s.log.Error("release idempotency key", "key", key, "error", err)
+		}
+	}
+	return res, nil, nil
+}
+
+// decodeReplay turns a stored answer back into a value or an error.
+func decodeReplay(r *idemReplay, v any) error {
+	if r.status >= 400 {
+		var se storedError
+		if err := json.Unmarshal(r.body, &se); err != nil {
+			return fmt.Errorf("stored answer: %w", err)
+		}
+		return &Error{r.status, se.Error.Code, se.Error.Message}
+	}
+	return json.Unmarshal(r.body, v)
+}

@@ -1,0 +1,58 @@
+package sqlstore
+
+import (
+	"context"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+)
+
+// ClaimIdempotencyKey implements commerce.IdempotencyStore.
+func (db *DB) ClaimIdempotencyKey(ctx context.Context, rec commerce.IdempotencyRecord) (commerce.IdempotencyRecord, bool, error) {
+	res, err := db.exec(ctx, `INSERT INTO idempotency_keys (account_id, idem_key, scope, request_hash, locked_until, created_at)
+		VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, idem_key) DO NOTHING`,
+		rec.AccountID, rec.Key, rec.Scope, rec.RequestHash, micros(rec.LockedUntil), micros(rec.CreatedAt))
+	if err != nil {
+		return commerce.IdempotencyRecord{}, false, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return rec, err == nil, err
+	}
+	got := commerce.IdempotencyRecord{AccountID: rec.AccountID, Key: rec.Key}
+	var locked, created int64
+	err = db.get(ctx, `SELECT scope, request_hash, done, response_status, response_body, resource_id, locked_until, created_at
+		FROM idempotency_keys WHERE account_id = ? AND idem_key = ?`, []any{rec.AccountID, rec.Key},
+		&got.Scope, &got.RequestHash, &got.Done, &got.Status, &got.Body, &got.ResourceID, &locked, &created)
+	got.LockedUntil, got.CreatedAt = fromMicros(locked), fromMicros(created)
+	return got, false, err
+}
+
+// TakeOverIdempotencyKey implements commerce.IdempotencyStore.
+func (db *DB) TakeOverIdempotencyKey(ctx context.Context, accountID int64, key string, expired, until time.Time) (bool, error) {
+	res, err := db.exec(ctx, `UPDATE idempotency_keys SET locked_until = ?
+		WHERE account_id = ? AND idem_key = ? AND NOT done AND locked_until = ?`, micros(until), accountID, key, micros(expired))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// FinishIdempotencyKey implements commerce.IdempotencyStore.
+func (db *DB) FinishIdempotencyKey(ctx context.Context, accountID int64, key string, status int, body []byte) error {
+	return db.expectOne(db.exec(ctx, `UPDATE idempotency_keys SET done = TRUE, response_status = ?, response_body = ?
+		WHERE account_id = ? AND idem_key = ?`, status, body, accountID, key))
+}
+
+// ReleaseIdempotencyKey implements commerce.IdempotencyStore.
+func (db *DB) ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string) error {
+	_, err := db.exec(ctx, "DELETE FROM idempotency_keys WHERE account_id = ? AND idem_key = ? AND NOT done", accountID, key)
+	return err
+}
+
+// UnlockIdempotencyKey implements commerce.IdempotencyStore.
+func (db *DB) UnlockIdempotencyKey(ctx context.Context, accountID int64, key string, at time.Time) error {
+	_, err := db.exec(ctx, "UPDATE idempotency_keys SET locked_until = ? WHERE account_id = ? AND idem_key = ? AND NOT done",
+		micros(at), accountID, key)
+	return err
+}

@@ -1,0 +1,345 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/liveshop/liveshop/commerce"
+)
+
+// nullID stores 0 as NULL for optional references.
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+type placeLine struct {
+	productID, quantity, cartPrice, price, stock int64
+	currency, status, title                      string
+}
+
+// PlaceOrder implements commerce.OrderStore. Stock is taken with
+// "UPDATE ... SET stock = stock - n WHERE stock >= n": on PostgreSQL the row
+// lock makes a concurrent buyer wait and re-check the condition against the
+// committed stock; on SQLite the transaction holds the write lock. Lines are
+// taken in product ID order, so two orders never wait on each other in a
+// cycle. The CHECK (stock >= 0) constraint backs it up.
+func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Order, error) {
+	var id int64
+	err := db.inTx(ctx, func(tx conn) error {
+		rows, err := tx.query(ctx, `SELECT c.product_id, c.quantity, c.unit_price_minor, p.price_minor, p.stock, p.currency, p.status, p.title
+			FROM cart_lines c JOIN products p ON p.id = c.product_id
+			WHERE c.account_id = ? AND p.shop_id = ? ORDER BY c.product_id`, in.BuyerID, in.ShopID)
+		if err != nil {
+			return err
+		}
+		var lines []placeLine
+		for rows.Next() {
+			var l placeLine
+			if err := rows.Scan(&l.productID, &l.quantity, &l.cartPrice, &l.price, &l.stock, &l.currency, &l.status, &l.title); err != nil {
+				rows.Close()
+				return err
+			}
+			lines = append(lines, l)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if len(lines) == 0 {
+			return commerce.ErrEmptyCart
+		}
+		var total int64
+		currency := lines[0].currency
+		for _, l := range lines {
+			switch {
+			case l.status != commerce.ProductActive:
+				return fmt.Errorf("%q: %w", l.title, commerce.ErrProductUnavailable)
+			case l.price != l.cartPrice:
+				return commerce.ErrPriceChanged
+			case l.currency != currency:
+				return commerce.Invalid("the products are priced in different currencies")
+			case l.quantity > l.stock:
+				return commerce.OutOfStock(l.title, l.stock)
+			}
+			total += l.price * l.quantity
+		}
+		for _, l := range lines {
+			res, err := tx.exec(ctx, `UPDATE products SET stock = stock - ?
+				WHERE id = ? AND stock >= ? AND status = 'active' AND price_minor = ?`, l.quantity, l.productID, l.quantity, l.price)
+			if err := tx.expectOne(res, err); errors.Is(err, commerce.ErrNotFound) {
+				// Changed since the read above; say how.
+				var now placeLine
+				if err := tx.get(ctx, "SELECT stock, status, price_minor FROM products WHERE id = ?", []any{l.productID},
+					&now.stock, &now.status, &now.price); err != nil {
+					return err
+				}
+				switch {
+				case now.status != commerce.ProductActive:
+					return fmt.Errorf("%q: %w", l.title, commerce.ErrProductUnavailable)
+				case now.price != l.price:
+					return commerce.ErrPriceChanged
+				}
+				return commerce.OutOfStock(l.title, now.stock)
+			} else if err != nil {
+				return err
+			}
+		}
+		addr, err := json.Marshal(in.Shipping)
+		if err != nil {
+			return err
+		}
+		at := micros(in.At)
+		if err := tx.get(ctx, `INSERT INTO orders (buyer_id, shop_id, stream_id, status, currency, total_minor, shipping_address, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			[]any{in.BuyerID, in.ShopID, nullID(in.StreamID), commerce.OrderAwaitingPayment, currency, total, string(addr), at, at}, &id); err != nil {
+			return fmt.Errorf("insert order: %w", err)
+		}
+		ids := make([]any, 0, len(lines)+1)
+		ids = append(ids, in.BuyerID)
+		for _, l := range lines {
+			if _, err := tx.exec(ctx, `INSERT INTO order_lines (order_id, product_id, title, unit_price_minor, quantity) VALUES (?, ?, ?, ?, ?)`,
+				id, l.productID, l.title, l.price, l.quantity); err != nil {
+				return err
+			}
+			ids = append(ids, l.productID)
+		}
+		if _, err := tx.exec(ctx, `INSERT INTO payments (order_id, provider, status, amount_minor, currency, card_brand, card_last4, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, in.Payment.Provider, commerce.PaymentPending, total, currency,
+			in.Payment.CardBrand, in.Payment.CardLast4, at); err != nil {
+			return err
+		}
+		if err := tx.addTimeline(ctx, id, "placed", commerce.OrderAwaitingPayment, in.BuyerID, "buyer", "", at); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "DELETE FROM cart_lines WHERE account_id = ? AND product_id IN ("+placeholders(len(ids)-1)+")", ids...); err != nil {
+			return err
+		}
+		if in.IdempotencyKey != "" {
+			if _, err := tx.exec(ctx, "UPDATE idempotency_keys SET resource_id = ? WHERE account_id = ? AND idem_key = ?",
+				id, in.BuyerID, in.IdempotencyKey); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return commerce.Order{}, err
+	}
+	return db.OrderByID(ctx, id)
+}
+
+func (c conn) addTimeline(ctx context.Context, orderID int64, event, status string, actorID int64, role, note string, at int64) error {
+	_, err := c.exec(ctx, `INSERT INTO order_events (order_id, event, status, payment_status, actor_id, actor_role, note, created_at)
+		VALUES (?, ?, ?, (SELECT status FROM payments WHERE order_id = ?), ?, ?, ?, ?)`,
+		orderID, event, status, orderID, nullID(actorID), role, note, at)
+	return err
+}
+
+const orderColumns = `o.id, o.buyer_id, a.name, o.shop_id, s.name, o.stream_id, o.status, o.currency, o.total_minor,
+	o.shipping_address, o.carrier, o.tracking_number, o.created_at, o.updated_at,
+	py.provider, py.status, py.amount_minor, py.currency, py.card_brand, py.card_last4, py.reference, py.failure_code`
+
+const orderFrom = ` FROM orders o JOIN accounts a ON a.id = o.buyer_id JOIN shops s ON s.id = o.shop_id
+	JOIN payments py ON py.order_id = o.id`
+
+func scanOrder(scan func(...any) error) (commerce.Order, error) {
+	var o commerce.Order
+	var stream sql.NullInt64
+	var addr string
+	var created, updated int64
+	p := &o.Payment
+	err := scan(&o.ID, &o.BuyerID, &o.BuyerName, &o.ShopID, &o.ShopName, &stream, &o.Status, &o.Currency, &o.TotalMinor,
+		&addr, &o.Carrier, &o.TrackingNumber, &created, &updated,
+		&p.Provider, &p.Status, &p.AmountMinor, &p.Currency, &p.CardBrand, &p.CardLast4, &p.Reference, &p.FailureCode)
+	if err != nil {
+		return o, err
+	}
+	o.StreamID = stream.Int64
+	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
+	o.Lines = []commerce.OrderLine{}
+	if err := json.Unmarshal([]byte(addr), &o.Shipping); err != nil {
+		return o, fmt.Errorf("order %d shipping address: %w", o.ID, err)
+	}
+	return o, nil
+}
+
+// OrderByID implements commerce.OrderStore.
+func (db *DB) OrderByID(ctx context.Context, id int64) (commerce.Order, error) {
+	o, err := scanOrder(func(dest ...any) error {
+		return db.get(ctx, "SELECT "+orderColumns+orderFrom+" WHERE o.id = ?", []any{id}, dest...)
+	})
+	if err != nil {
+		return commerce.Order{}, err
+	}
+	os := []commerce.Order{o}
+	if err := db.attachLines(ctx, os); err != nil {
+		return commerce.Order{}, err
+	}
+	o = os[0]
+	rows, err := db.query(ctx, `SELECT event, status, payment_status, actor_id, actor_role, note, created_at
+		FROM order_events WHERE order_id = ? ORDER BY id`, id)
+	if err != nil {
+		return commerce.Order{}, err
+	}
+	defer rows.Close()
+	o.Timeline = []commerce.TimelineEntry{}
+	for rows.Next() {
+		var e commerce.TimelineEntry
+		var actor sql.NullInt64
+		var at int64
+		if err := rows.Scan(&e.Event, &e.Status, &e.PaymentStatus, &actor, &e.ActorRole, &e.Note, &at); err != nil {
+			return commerce.Order{}, err
+		}
+		e.ActorID, e.At = actor.Int64, fromMicros(at)
+		o.Timeline = append(o.Timeline, e)
+	}
+	return o, rows.Err()
+}
+
+func (c conn) attachLines(ctx context.Context, os []commerce.Order) error {
+	if len(os) == 0 {
+		return nil
+	}
+	ids := make([]any, len(os))
+	at := make(map[int64]int, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+		at[o.ID] = i
+	}
+	rows, err := c.query(ctx, `SELECT order_id, product_id, title, unit_price_minor, quantity FROM order_lines
+		WHERE order_id IN (`+placeholders(len(ids))+`) ORDER BY order_id, product_id`, ids...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var oid int64
+		var l commerce.OrderLine
+		if err := rows.Scan(&oid, &l.ProductID, &l.Title, &l.UnitPriceMinor, &l.Quantity); err != nil {
+			return err
+		}
+		l.LineTotalMinor = l.UnitPriceMinor * l.Quantity
+		os[at[oid]].Lines = append(os[at[oid]].Lines, l)
+	}
+	return rows.Err()
+}
+
+// ListOrders implements commerce.OrderStore.
+func (db *DB) ListOrders(ctx context.Context, q commerce.OrderQuery) ([]commerce.Order, error) {
+	before := q.BeforeID
+	if before <= 0 {
+		before = maxID
+	}
+	where := []string{"o.id < ?"}
+	args := []any{before}
+	if q.BuyerID != 0 {
+		where = append(where, "o.buyer_id = ?")
+		args = append(args, q.BuyerID)
+	}
+	if q.ShopID != 0 {
+		where = append(where, "o.shop_id = ?")
+		args = append(args, q.ShopID)
+	}
+	if len(q.Statuses) > 0 {
+		where = append(where, "o.status IN ("+placeholders(len(q.Statuses))+")")
+		for _, s := range q.Statuses {
+			args = append(args, s)
+		}
+	}
+	rows, err := db.query(ctx, "SELECT "+orderColumns+orderFrom+" WHERE "+strings.Join(where, " AND ")+
+		" ORDER BY o.id DESC LIMIT ?", append(args, q.Limit)...)
+	if err != nil {
+		return nil, err
+	}
+	var out []commerce.Order
+	for rows.Next() {
+		o, err := scanOrder(rows.Scan)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, db.attachLines(ctx, out)
+}
+
+// TransitionOrder implements commerce.OrderStore.
+func (db *DB) TransitionOrder(ctx context.Context, t commerce.Transition) error {
+	at := micros(t.At)
+	return db.inTx(ctx, func(tx conn) error {
+		set := "status = ?, updated_at = ?"
+		args := []any{t.To, at}
+		if t.Carrier != "" || t.TrackingNumber != "" {
+			set += ", carrier = ?, tracking_number = ?"
+			args = append(args, t.Carrier, t.TrackingNumber)
+		}
+		res, err := tx.exec(ctx, "UPDATE orders SET "+set+" WHERE id = ? AND status = ?", append(args, t.OrderID, t.From)...)
+		if err := tx.expectOne(res, err); errors.Is(err, commerce.ErrNotFound) {
+			var one int
+			if err := tx.get(ctx, "SELECT 1 FROM orders WHERE id = ?", []any{t.OrderID}, &one); err != nil {
+				return err
+			}
+			return commerce.ErrOrderChanged
+		} else if err != nil {
+			return err
+		}
+		if t.PaymentStatus != "" || t.PaymentRef != "" || t.FailureCode != "" || t.CardBrand != "" || t.CardLast4 != "" {
+			if _, err := tx.exec(ctx, `UPDATE payments SET status = COALESCE(NULLIF(?, ''), status),
+				reference = COALESCE(NULLIF(?, ''), reference), failure_code = COALESCE(NULLIF(?, ''), failure_code),
+				card_brand = COALESCE(NULLIF(?, ''), card_brand), card_last4 = COALESCE(NULLIF(?, ''), card_last4), updated_at = ?
+				WHERE order_id = ?`, t.PaymentStatus, t.PaymentRef, t.FailureCode, t.CardBrand, t.CardLast4, at, t.OrderID); err != nil {
+				return err
+			}
+		}
+		if t.ReturnStock || t.RestoreCart {
+			var o struct {
+				buyer    int64
+				currency string
+			}
+			if err := tx.get(ctx, "SELECT buyer_id, currency FROM orders WHERE id = ?", []any{t.OrderID}, &o.buyer, &o.currency); err != nil {
+				return err
+			}
+			rows, err := tx.query(ctx, "SELECT product_id, quantity, unit_price_minor FROM order_lines WHERE order_id = ? ORDER BY product_id", t.OrderID)
+			if err != nil {
+				return err
+			}
+			var lines [][3]int64
+			for rows.Next() {
+				var l [3]int64
+				if err := rows.Scan(&l[0], &l[1], &l[2]); err != nil {
+					rows.Close()
+					return err
+				}
+				lines = append(lines, l)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, l := range lines {
+				if t.ReturnStock {
+					if _, err := tx.exec(ctx, "UPDATE products SET stock = stock + ? WHERE id = ?", l[1], l[0]); err != nil {
+						return err
+					}
+				}
+				if t.RestoreCart {
+					if err := tx.addCartLine(ctx, o.buyer, l[0], l[1], l[2], o.currency, at); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return tx.addTimeline(ctx, t.OrderID, t.Event, t.To, t.ActorID, t.ActorRole, t.Note, at)
+	})
+}

@@ -1,0 +1,78 @@
+package commerce
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Message is one message in an order's support thread between its buyer and
+// its shop's seller (or an admin helping out).
+type Message struct {
+	ID         int64  `json:"id"`
+	OrderID    int64  `json:"order_id"`
+	AuthorID   int64  `json:"author_id"`
+	AuthorName string `json:"author_name"`
+	// AuthorRole is buyer, seller or admin.
+	AuthorRole string    `json:"author_role"`
+	Body       string    `json:"body"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// SupportStore keeps support threads.
+type SupportStore interface {
+	// AddMessage inserts m, setting ID.
+	AddMessage(ctx context.Context, m *Message) error
+	// Messages returns an order's thread, oldest first, after afterID.
+	Messages(ctx context.Context, orderID, afterID int64, limit int) ([]Message, error)
+}
+
+const (
+	maxMessageRunes   = 2000
+	maxThreadMessages = 500
+)
+
+// SendMessage adds a message to an order's thread; only the buyer, the
+// shop's seller and admins may write (and read) it.
+func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, body string) (Message, error) {
+	o, role, err := s.orderFor(ctx, a, orderID)
+	if err != nil {
+		return Message{}, err
+	}
+	body, err = cleanText("body", body, maxMessageRunes)
+	if err != nil {
+		return Message{}, err
+	}
+	if strings.TrimSpace(body) == "" {
+		return Message{}, Invalid("body is required")
+	}
+	author := actorBuyer
+	switch {
+	case o.BuyerID == a.ID:
+	case role == RoleSeller:
+		author = actorSeller
+	case role == RoleAdmin:
+		author = actorAdmin
+	}
+	m := Message{OrderID: o.ID, AuthorID: a.ID, AuthorName: a.Name, AuthorRole: author, Body: body,
+		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	if err := s.store.AddMessage(ctx, &m); err != nil {
+		return Message{}, fmt.Errorf("add message to order %d: %w", orderID, err)
+	}
+	return m, nil
+}
+
+// Messages returns an order's support thread, oldest first. after is the ID
+// of the last message the caller has (0 for the start), so clients can poll
+// for new messages cheaply.
+func (s *Service) Messages(ctx context.Context, a Account, orderID, after int64) ([]Message, error) {
+	if _, _, err := s.orderFor(ctx, a, orderID); err != nil {
+		return nil, err
+	}
+	ms, err := s.store.Messages(ctx, orderID, after, maxThreadMessages)
+	if ms == nil {
+		ms = []Message{}
+	}
+	return ms, err
+}

@@ -48,6 +48,7 @@ type conn struct {
 	lastSeq    uint64 // highest room seq queued, stamped on replies
 	mutedUntil time.Time
 	banned     bool
+	dropped    bool // counted as a dropped slow client
 
 	// Command rate limit, touched only by the reader goroutine.
 	tokens float64
@@ -84,11 +85,27 @@ func (c *conn) markScheduledLocked() bool {
 // connection with CloseSlowConsumer. A write stuck on the peer is cut by the
 // write pool's watchdog.
 func (c *conn) overflowLocked() bool {
-	c.hub.m.dropped.Inc()
-	c.hub.log.Info("closing slow room connection", "room", c.room.id, "account", c.ident.AccountID, "queued", len(c.queue))
+	c.countDropLocked("outbound queue full")
 	c.queue = nil
 	c.closing = &closeReq{CloseSlowConsumer, "slow consumer: outbound queue full"}
 	return c.markScheduledLocked()
+}
+
+func (c *conn) countDropLocked(why string) {
+	if c.dropped {
+		return
+	}
+	c.dropped = true
+	c.hub.m.dropped.Inc()
+	c.hub.log.Info("dropping slow room connection", "room", c.room.id, "account", c.ident.AccountID, "reason", why)
+}
+
+// cutStuckWrite closes a connection whose write is stuck on the peer.
+func (c *conn) cutStuckWrite() {
+	c.mu.Lock()
+	c.countDropLocked("write timed out")
+	c.mu.Unlock()
+	c.ws.CloseNow()
 }
 
 // closeAfterQueued closes the connection once what is queued is written.

@@ -89,6 +89,8 @@ func (d *directory) Product(_ context.Context, shop, id int64) (room.Product, er
 // shared is what nodes of one test share: a store, and the bus, limits and
 // presence (memory ones shared in-process, or Redis ones on one prefix).
 type shared struct {
+	// history is the bus history size, read when the first node starts.
+	history  int
 	store    *room.MemoryStore
 	dir      *directory
 	bus      func() room.Bus
@@ -97,29 +99,36 @@ type shared struct {
 }
 
 func memoryShared(t *testing.T) *shared {
-	bus := room.NewMemoryBus(1000)
+	var bus *room.MemoryBus
 	limits := room.NewMemoryLimits()
 	pres := room.NewMemoryPresence()
-	return &shared{
-		store: room.NewMemoryStore(), dir: newDirectory(),
-		bus:      func() room.Bus { return bus },
+	s := &shared{
+		history: 1000, store: room.NewMemoryStore(), dir: newDirectory(),
 		limits:   func() room.Limits { return limits },
 		presence: func() room.Presence { return pres },
 	}
+	s.bus = func() room.Bus {
+		if bus == nil {
+			bus = room.NewMemoryBus(s.history)
+		}
+		return bus
+	}
+	return s
 }
 
 func redisShared(t *testing.T) *shared {
 	prefix := uniquePrefix(t)
-	return &shared{
-		store: room.NewMemoryStore(), dir: newDirectory(),
-		bus: func() room.Bus {
-			b := room.NewRedisBus(mustRedis(t, "bus"), room.RedisBusOptions{Prefix: prefix})
-			t.Cleanup(func() { b.Close() })
-			return b
-		},
+	s := &shared{
+		history: 1000, store: room.NewMemoryStore(), dir: newDirectory(),
 		limits:   func() room.Limits { return room.NewRedisLimits(mustRedis(t, "limits"), prefix) },
 		presence: func() room.Presence { return room.NewRedisPresence(mustRedis(t, "presence"), prefix) },
 	}
+	s.bus = func() room.Bus {
+		b := room.NewRedisBus(mustRedis(t, "bus"), room.RedisBusOptions{Prefix: prefix, HistorySize: s.history})
+		t.Cleanup(func() { b.Close() })
+		return b
+	}
+	return s
 }
 
 // node is one server: a hub behind an Echo server on loopback.
@@ -148,7 +157,7 @@ func errorHandler(err error, c echo.Context) {
 func startNode(t *testing.T, s *shared, mod func(*room.Config)) *node {
 	t.Helper()
 	cfg := room.Config{FlushInterval: 10 * time.Millisecond, ViewerInterval: 50 * time.Millisecond,
-		LikeInterval: 50 * time.Millisecond, CommentLimit: 1000}
+		LikeInterval: 50 * time.Millisecond, CommentLimit: 1000, CommandRate: 1000, CommandBurst: 1000}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -466,4 +475,42 @@ func (n *node) api(t *testing.T, method, path, who string, body any) (int, []byt
 		}
 	}
 	return resp.StatusCode, b
+}
+
+// tryDialRaw opens an anonymous room connection that nobody reads from.
+func (n *node) tryDialRaw(t *testing.T, stream int64) (*websocket.Conn, *http.Response, error) {
+	url := fmt.Sprintf("ws%s/api/streams/%d/room", strings.TrimPrefix(n.srv.URL, "http"), stream)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ws, resp, err := websocket.Dial(ctx, url, nil)
+	if err == nil {
+		ws.SetReadLimit(-1)
+		t.Cleanup(func() { ws.CloseNow() })
+	}
+	return ws, resp, err
+}
+
+// metricValue reads a counter or gauge from reg.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		var sum float64
+		for _, m := range mf.GetMetric() {
+			if c := m.GetCounter(); c != nil {
+				sum += c.GetValue()
+			}
+			if g := m.GetGauge(); g != nil {
+				sum += g.GetValue()
+			}
+		}
+		return sum
+	}
+	return 0
 }

@@ -231,6 +231,7 @@ func TestBadInput(t *testing.T) {
 	})
 
 	t.Run("a command flood is refused with rate-limit errors", func(t *testing.T) {
+		n := startNode(t, memoryShared(t), func(c *room.Config) { c.CommandRate = 10; c.CommandBurst = 30 })
 		a := n.dial(t, streamID, viewer2, -1)
 		a.next("snapshot")
 		for i := range 60 {

@@ -148,7 +148,7 @@ func (p *writePool) watchdog() {
 			ws := &p.busy[i]
 			if s := ws.since.Load(); s != 0 && time.Duration(now-s) > p.timeout {
 				if c := ws.conn.Load(); c != nil {
-					c.ws.CloseNow()
+					c.cutStuckWrite()
 				}
 			}
 		}

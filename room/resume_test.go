@@ -39,7 +39,10 @@ func TestResume(t *testing.T) {
 				w.ack("m98")
 				for _, n := range []*node{a, b} {
 					back := n.dial(t, streamID, viewer, int64(last))
-					res := decode[struct{ After uint64; Missed int }](t, back.next("resumed").Data)
+					res := decode[struct {
+						After  uint64
+						Missed int
+					}](t, back.next("resumed").Data)
 					if res.After != last || res.Missed != 100 {
 						t.Errorf("resumed = %+v, want after %d, 100 missed", res, last)
 					}

@@ -25,9 +25,8 @@ type migration struct {
 	sql     string
 }
 
-func loadMigrations(dialect Dialect) ([]migration, error) {
-	dir := path.Join("migrations", string(dialect))
-	entries, err := fs.ReadDir(migrations, dir)
+func loadMigrations(fsys fs.FS, dir string) ([]migration, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("read migrations: %w", err)
 	}
@@ -47,7 +46,7 @@ func loadMigrations(dialect Dialect) ([]migration, error) {
 			return nil, fmt.Errorf("migrations %s and %s share version %d", prev, name, v)
 		}
 		seen[v] = name
-		body, err := fs.ReadFile(migrations, path.Join(dir, name))
+		body, err := fs.ReadFile(fsys, path.Join(dir, name))
 		if err != nil {
 			return nil, err
 		}
@@ -58,7 +57,12 @@ func loadMigrations(dialect Dialect) ([]migration, error) {
 }
 
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := loadMigrations(db.dialect)
+	return db.applyMigrations(ctx, migrations, path.Join("migrations", string(db.dialect)))
+}
+
+// applyMigrations applies the migrations found in dir of fsys.
+func (db *DB) applyMigrations(ctx context.Context, fsys fs.FS, dir string) error {
+	ms, err := loadMigrations(fsys, dir)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,1 @@
+CREATE TABLE good_one (id INTEGER PRIMARY KEY);

@@ -1,0 +1,166 @@
+package room_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/liveshop/liveshop/room"
+)
+
+// Two hubs with their own Redis clients share rooms through Redis.
+func TestTwoNodes(t *testing.T) {
+	t.Run("a viewer on node B sees a comment posted on node A and its removal by a moderator on A", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		poster := a.dial(t, streamID, viewer, -1)
+		m := a.dial(t, streamID, mod, -1)
+		watcher := b.dial(t, streamID, viewer2, -1)
+		for _, c := range []*client{poster, m, watcher} {
+			c.next("snapshot")
+		}
+		sent := poster.comment("c1", "hello from A")
+		got := decode[commentData](t, watcher.next("comment").Data)
+		if got.ID != sent.ID || got.Text != "hello from A" {
+			t.Fatalf("B saw %+v", got)
+		}
+		m.send(map[string]any{"type": "remove_comment", "id": "rm", "comment_id": sent.ID})
+		m.ack("rm")
+		if got := decode[struct{ ID int64 }](t, watcher.next("comment_removed").Data); got.ID != sent.ID {
+			t.Fatalf("B saw removal of %d", got.ID)
+		}
+		late := b.dial(t, streamID, "", -1)
+		if snap := decode[snapshot](t, late.next("snapshot").Data); len(snap.Comments) != 0 {
+			t.Fatalf("a new viewer on B sees removed comments: %+v", snap.Comments)
+		}
+	})
+
+	t.Run("a muted user is refused on both nodes and told on the node they watch from", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		m := a.dial(t, streamID, mod, -1)
+		onA := a.dial(t, streamID, viewer, -1)
+		onB := b.dial(t, streamID, viewer, -1)
+		for _, c := range []*client{m, onA, onB} {
+			c.next("snapshot")
+		}
+		m.send(map[string]any{"type": "mute", "id": "mu", "user_id": viewerID, "minutes": 5})
+		m.ack("mu")
+		onB.next("muted")
+		onA.next("muted")
+		for _, c := range []*client{onA, onB} {
+			c.send(map[string]any{"type": "comment", "id": "x", "text": "let me speak"})
+			if e := c.refusal("x"); e.Code != "muted" {
+				t.Fatalf("muted user's comment: %+v", e)
+			}
+		}
+	})
+
+	t.Run("a ban on node A disconnects the viewer on node B", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		m := a.dial(t, streamID, mod, -1)
+		onB := b.dial(t, streamID, viewer, -1)
+		m.next("snapshot")
+		onB.next("snapshot")
+		m.send(map[string]any{"type": "ban", "id": "b", "user_id": viewerID})
+		m.ack("b")
+		onB.next("banned")
+		if code := onB.closeStatus(); code != room.CloseBanned {
+			t.Fatalf("close code = %d", code)
+		}
+	})
+
+	t.Run("slow mode set on node A holds on node B", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		m := a.dial(t, streamID, mod, -1)
+		onB := b.dial(t, streamID, viewer, -1)
+		onA := a.dial(t, streamID, viewer, -1)
+		m.next("snapshot")
+		onB.next("snapshot")
+		onA.next("snapshot")
+		m.send(map[string]any{"type": "slow_mode", "id": "s", "seconds": 30})
+		m.ack("s")
+		onB.next("slow_mode")
+		onB.comment("1", "first")
+		onA.send(map[string]any{"type": "comment", "id": "2", "text": "second, from the other node"})
+		if e := onA.refusal("2"); e.Code != "slow_mode" {
+			t.Fatalf("second comment: %+v", e)
+		}
+	})
+
+	t.Run("viewer counts add up across nodes", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		v := a.dial(t, streamID, "", -1)
+		a.dial(t, streamID, "", -1)
+		b.dial(t, streamID, "", -1)
+		b.dial(t, streamID, "", -1)
+		b.dial(t, streamID, "", -1)
+		eventually(t, "5 viewers announced", func() bool {
+			evs := v.all("viewers")
+			return len(evs) > 0 && decode[struct{ Count int }](t, evs[len(evs)-1].Data).Count == 5
+		})
+	})
+}
+
+// Redis pub/sub drops messages while its connection is down; the bus must
+// notice the reconnect and recover them from the room's history.
+func TestRedisBusRecoversAfterReconnect(t *testing.T) {
+	prefix := uniquePrefix(t)
+	b := make([]byte, 4)
+	rand.Read(b)
+	name := "killme-" + hex.EncodeToString(b)
+	subRDB := mustRedis(t, name)
+	sub := room.NewRedisBus(subRDB, room.RedisBusOptions{Prefix: prefix})
+	var reconnects atomic.Int32
+	sub.OnReconnect = func() { reconnects.Add(1) }
+	t.Cleanup(func() { sub.Close() })
+	pub := room.NewRedisBus(mustRedis(t, "publisher"), room.RedisBusOptions{Prefix: prefix})
+	t.Cleanup(func() { pub.Close() })
+	ctx := context.Background()
+
+	var got collector
+	s, _, err := sub.Subscribe(ctx, 1, got.deliver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Unsubscribe()
+	publishN(t, pub, 1, 10)
+	eventually(t, "10 events", func() bool { return got.count() == 10 })
+
+	// Kill the subscriber's pub/sub connection, then publish while it is down.
+	admin := mustRedis(t, "admin")
+	list, err := admin.ClientList(ctx).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	killed := 0
+	for _, line := range strings.Split(list, "\n") {
+		if strings.Contains(line, "name="+name+" ") && strings.Contains(line, "sub=1") {
+			var id string
+			fmt.Sscanf(line, "id=%s", &id)
+			if err := admin.Do(ctx, "CLIENT", "KILL", "ID", id).Err(); err != nil {
+				t.Fatal(err)
+			}
+			killed++
+		}
+	}
+	if killed != 1 {
+		t.Fatalf("found %d pub/sub connections to kill, want 1:\n%s", killed, list)
+	}
+	publishN(t, pub, 1, 50)
+	eventually(t, "all 60 events after the reconnect", func() bool { return got.count() >= 60 })
+	if seqs := got.seqs(); !slices.Equal(seqs, seqRange(1, 60)) {
+		t.Fatalf("got %v", seqs)
+	}
+	if reconnects.Load() == 0 {
+		t.Error("the reconnect went unnoticed")
+	}
+}

@@ -1,0 +1,125 @@
+// Package room runs the live rooms of streams: one WebSocket per viewer per
+// stream carrying comments, pinned products, likes, viewer counts, flash-sale
+// stock and moderation in real time, fanned out across nodes through a Bus
+// (in memory for one node, Redis pub/sub plus a capped stream per room for
+// many).
+//
+// # Wiring
+//
+// cmd/liveshop builds a Hub with NewHub(Config, Deps): Deps.Auth (who is
+// this request), Deps.Directory (streams, roles, product cards) and
+// Deps.Store (comments and moderation, SQL in production) are adapters over
+// commerce; Bus, Limits and Presence are the memory or Redis
+// implementations, picked once at start-up. NewHandler(hub).Register(g) adds
+// the routes to the /api group; OpenAPI documents them. Other packages tell
+// rooms what happened through Hub.Publish (stream started/ended, flash-sale
+// events, the "just bought" ticker). Hub.Limiter is a cross-node rate
+// limiter commerce uses for logins.
+//
+// # Protocol
+//
+// A client opens GET /api/streams/{id}/room as a WebSocket; anonymous
+// viewers may watch, commenting and liking need an account (the session
+// cookie or bearer token is sent with the upgrade request). Pages from
+// other origins than the server's own host and Config.AllowedOrigins are
+// refused.
+//
+// Server → client. Every frame is a JSON array of one or more events
+//
+//	[{"type":"comment","seq":42,"data":{...}}, ...]
+//
+// seq is the room's sequence number: it grows by one per room event across
+// all nodes. A client may see gaps (events addressed to others are not sent
+// to it) but never a smaller seq than one it saw, except on replies, which
+// repeat the last seq the connection was sent. Keep the largest seq seen to
+// resume. Under load, events that accumulated for a connection arrive
+// together in one frame.
+//
+// Events (data fields in parentheses):
+//
+//	snapshot            the state to start from, first event after joining:
+//	                    stream (id, shop_id, title, status: scheduled|live|ended),
+//	                    pinned (product card or null: id, title, price_minor,
+//	                    currency, image_url, stock), flash_sale (FlashSale or
+//	                    null), comments (last 50 visible, oldest first),
+//	                    viewers, likes, slow_mode (seconds), me (id, name,
+//	                    role: viewer|moderator|seller|admin, muted_until, banned)
+//	resumed             start of a resume (after, missed, me); the missed events
+//	                    follow in the same frame, in order
+//	comment             a visible comment (id, cid, user{id,name}, text, status, at);
+//	                    text is plain text: render it as text, never as HTML.
+//	                    A held comment that a moderator approves arrives again
+//	                    as comment; clients key comments by id.
+//	comment_held        a comment held for review because of a blocked word;
+//	                    sent only to its author and to moderators
+//	comment_removed     (id) remove it from the screen
+//	pinned              (product) / unpinned
+//	likes               (count in this window, total) at most once per
+//	                    Config.LikeInterval per node
+//	viewers             (count) across all nodes, every few seconds when it changes
+//	slow_mode           (seconds) 0 means off
+//	stream_started, stream_ended
+//	flash_sale_started  FlashSale: id, product_id, title, image_url,
+//	                    price_minor, currency, quantity, remaining,
+//	                    per_buyer_limit, starts_at, ends_at
+//	flash_sale_stock    (id, remaining, sold_out) coalesced by the publisher
+//	flash_sale_ended    (id, reason: sold_out|stopped|expired|stream_ended, remaining)
+//	purchase            "just bought" ticker (buyer, product_id, product_title, quantity)
+//	muted               (user_id, until) to the muted user only
+//	banned              (user_id) to the banned user only; the server then
+//	                    closes the connection with 4003
+//	ack                 (id, comment) a command succeeded; comment for comments
+//	error               (id, code, message, retry_after) a command or message
+//	                    was refused; the connection stays open
+//	pong                (id) answer to ping
+//
+// Client → server. Each message is one JSON object with a type and an
+// optional id (≤ 64 bytes) that the ack or error echoes:
+//
+//	{"type":"comment","id":"1","cid":"c-7f3a","text":"hello"}
+//	                    cid (≤ 64 bytes) is chosen by the client; resending
+//	                    with the same cid after a reconnect does not store or
+//	                    show the comment twice
+//	{"type":"like","count":3}                 1-50 taps, summed per window
+//	{"type":"ping","id":"p"}
+//	moderators, seller and admins:
+//	{"type":"remove_comment","comment_id":9}
+//	{"type":"approve_comment","comment_id":9} / reject_comment
+//	{"type":"mute","user_id":5,"minutes":10} / {"type":"unmute","user_id":5}
+//	{"type":"ban","user_id":5}               / {"type":"unban","user_id":5}
+//	{"type":"slow_mode","seconds":30}
+//	seller and admins:
+//	{"type":"pin","product_id":3} / {"type":"unpin"}
+//
+// Blocked words, the held-for-review queue, the list of mutes and bans and
+// the audit log are also on the HTTP API (see openapi.json).
+//
+// Error codes: bad_request (malformed JSON, binary message), unknown_command,
+// invalid, unauthenticated, forbidden (the attempt is audited), banned,
+// muted, slow_mode, rate_limited (per connection: Config.CommandRate; per
+// account for comments: Config.CommentLimit per CommentWindow on all nodes
+// together), stream_ended, not_found, unavailable, internal.
+//
+// Resume: reconnect with ?since=SEQ (the largest seq seen). The server
+// answers with resumed followed by exactly the room events after SEQ that
+// this client may see, in order, without duplicates, and leaves out
+// comments removed since; when SEQ is older than the retained history
+// (Config.HistorySize events, in memory and in the bus) it sends a fresh
+// snapshot instead.
+//
+// Close codes: 1001 server shutting down; 1009 message bigger than
+// Config.ReadLimit; 4003 banned; 4008 slow consumer (the connection's
+// outbound queue of Config.QueueSize frames overflowed, or a write was stuck
+// for Config.WriteTimeout): reconnect and resume.
+//
+// # Fan-out
+//
+// Each event is decoded and encoded once per node. A room collects events
+// for at most Config.FlushInterval (a quiet room sends at once) and queues
+// one shared pre-encoded frame to every connection; only connections that
+// must see something else (a private event, the tail of a resume) get a
+// frame of their own. A fixed pool of writer goroutines drains connection
+// queues, merging whatever accumulated into one frame; each connection
+// costs only its reader goroutine. A connection that cannot keep up is
+// dropped, never slowing the room.
+package room

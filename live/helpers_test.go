@@ -98,6 +98,9 @@ func loopback(cfg live.Config) live.Config {
 
 var testNet = liveclient.Network{LoopbackOnly: true}
 
+// testClient keeps no idle connections, so goroutine counts settle.
+var testClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}
+
 // startNode runs an SFU behind its own HTTP server on 127.0.0.1, with an
 // error handler rendering errors the way cmd/liveshop does.
 func startNode(t testing.TB, o nodeOptions) *node {
@@ -208,7 +211,7 @@ func labelsMatch(m *dto.Metric, want map[string]string) bool {
 // test ends.
 func publish(t testing.TB, n *node, id int64, key string, opts liveclient.PublishOptions) (*liveclient.Publisher, context.CancelFunc) {
 	t.Helper()
-	opts.Network, opts.Key = testNet, key
+	opts.Network, opts.Key, opts.Client = testNet, key, testClient
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	p, err := liveclient.Publish(ctx, n.whip(id), opts)
@@ -234,7 +237,7 @@ func subscribe(t testing.TB, url string) *liveclient.Subscriber {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	s, err := liveclient.Subscribe(ctx, url, liveclient.SubscribeOptions{Network: testNet})
+	s, err := liveclient.Subscribe(ctx, url, liveclient.SubscribeOptions{Network: testNet, Client: testClient})
 	if err != nil {
 		t.Fatalf("subscribe %s: %v", url, err)
 	}

@@ -273,8 +273,10 @@ func (st *stream) viewerState(v *viewer) {
 			st.audio.add(v)
 		}
 		if v.video != nil {
+			// Set before add: run reads it only after receiving a packet
+			// pushed to the outs that add publishes.
+			v.askedKey = time.Now()
 			st.video.add(v)
-			v.askedKey = time.Now() // before run sees a packet: run reads it only after add
 			st.requestKeyframe()
 		}
 	case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:

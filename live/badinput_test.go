@@ -1,0 +1,235 @@
+package live_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pion/ice/v4"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/liveshop/liveshop/live"
+	"github.com/liveshop/liveshop/live/liveclient"
+)
+
+// offerWith builds a real pion offer sending (or receiving) the given
+// codecs, then throws the PeerConnection away.
+func offerWith(t testing.TB, dir webrtc.RTPTransceiverDirection, codecs map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability) string {
+	t.Helper()
+	m := &webrtc.MediaEngine{}
+	pt := webrtc.PayloadType(96)
+	for kind, cs := range codecs {
+		for _, c := range cs {
+			if err := m.RegisterCodec(webrtc.RTPCodecParameters{RTPCodecCapability: c, PayloadType: pt}, kind); err != nil {
+				t.Fatal(err)
+			}
+			pt++
+		}
+	}
+	var se webrtc.SettingEngine
+	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
+	se.SetIncludeLoopbackCandidate(true)
+	se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(se)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for kind := range codecs {
+		if _, err := pc.AddTransceiverFromKind(kind, webrtc.RTPTransceiverInit{Direction: dir}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gathered := webrtc.GatheringCompletePromise(pc)
+	if err := pc.SetLocalDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	<-gathered
+	return pc.LocalDescription().SDP
+}
+
+var (
+	vp8  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000}
+	vp9  = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP9, ClockRate: 90000}
+	opus = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2}
+	pcmu = webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypePCMU, ClockRate: 8000}
+)
+
+type call struct {
+	method, url, contentType, key, ifMatch, body string
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   string
+	code   string // error code from the JSON body
+}
+
+func do(t testing.TB, client *http.Client, c call) answer {
+	t.Helper()
+	req, err := http.NewRequest(c.method, c.url, strings.NewReader(c.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.contentType != "" {
+		req.Header.Set("Content-Type", c.contentType)
+	}
+	if c.key != "" {
+		req.Header.Set("Authorization", "Bearer "+c.key)
+	}
+	if c.ifMatch != "" {
+		req.Header.Set("If-Match", c.ifMatch)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode, header: resp.Header, body: string(b)}
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if json.Unmarshal(b, &e) == nil {
+		a.code = e.Error.Code
+	}
+	return a
+}
+
+func TestBadInputGetsClearErrorsAndLeaksNothing(t *testing.T) {
+	n := startNode(t, nodeOptions{cfg: live.Config{PublisherGrace: 300 * time.Millisecond}})
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 20 * time.Second}
+	good := offerWith(t, webrtc.RTPTransceiverDirectionSendonly, map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability{
+		webrtc.RTPCodecTypeVideo: {vp8}, webrtc.RTPCodecTypeAudio: {opus}})
+	noCodec := offerWith(t, webrtc.RTPTransceiverDirectionSendonly, map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability{
+		webrtc.RTPCodecTypeVideo: {vp9}, webrtc.RTPCodecTypeAudio: {pcmu}})
+	recvOnly := offerWith(t, webrtc.RTPTransceiverDirectionRecvonly, map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability{
+		webrtc.RTPCodecTypeVideo: {vp8}})
+	runtime.GC()
+	base := runtime.NumGoroutine()
+
+	const sdp, frag = "application/sdp", "application/trickle-ice-sdpfrag"
+	cases := []struct {
+		name   string
+		call   call
+		status int
+		code   string
+	}{
+		{"refuses a body that is not SDP", call{"POST", n.whip(1), "text/plain", "key-1", "", good}, 415, "unsupported_media_type"},
+		{"refuses garbage SDP", call{"POST", n.whip(1), sdp, "key-1", "", "hello, world"}, 400, "bad_request"},
+		{"refuses a truncated offer", call{"POST", n.whip(1), sdp, "key-1", "", good[:len(good)/3]}, 400, "bad_request"},
+		{"refuses an offer without a usable codec", call{"POST", n.whip(1), sdp, "key-1", "", noCodec}, 422, "no_usable_codec"},
+		{"refuses an offer that sends nothing", call{"POST", n.whip(1), sdp, "key-1", "", recvOnly}, 422, "no_media"},
+		{"refuses a huge body", call{"POST", n.whip(1), sdp, "key-1", "", good + strings.Repeat("a=x-padding:0123456789\r\n", 20000)}, 413, "body_too_large"},
+		{"asks for the stream key", call{"POST", n.whip(1), sdp, "", "", good}, 401, "unauthorized"},
+		{"refuses a wrong stream key", call{"POST", n.whip(1), sdp, "key-2", "", good}, 401, "unauthorized"},
+		{"does not know stream 99", call{"POST", n.whip(99), sdp, "x", "", good}, 404, "not_found"},
+		{"does not know stream abc", call{"POST", n.url + "/api/streams/abc/whip", sdp, "x", "", good}, 404, "not_found"},
+		{"tells a viewer the stream is not live", call{"POST", n.whep(1), sdp, "", "", good}, 409, "not_live"},
+		{"refuses a viewer's garbage SDP", call{"POST", n.whep(1), sdp, "", "", "v=0\r\nbogus"}, 400, "bad_request"},
+		{"does not know a viewer session", call{"PATCH", n.whep(1) + "/nope", frag, "", "*", "a=end-of-candidates\r\n"}, 404, "not_found"},
+		{"does not know a publisher session", call{"PATCH", n.whip(1) + "/nope", frag, "key-1", "*", "a=end-of-candidates\r\n"}, 404, "not_found"},
+		{"does not delete an unknown session", call{"DELETE", n.whep(1) + "/nope", "", "", "", ""}, 404, "not_found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := do(t, client, c.call)
+			if a.status != c.status || a.code != c.code {
+				t.Fatalf("got %d %q (%s), want %d %q", a.status, a.code, a.body, c.status, c.code)
+			}
+			if c.status == 401 && a.header.Get("WWW-Authenticate") == "" {
+				t.Error("401 without WWW-Authenticate")
+			}
+			if c.code == "not_live" && a.header.Get("Retry-After") == "" {
+				t.Error("409 not_live without Retry-After")
+			}
+		})
+	}
+	// Refusals leave nothing behind (checked here, outside a subtest's
+	// own goroutine).
+	goroutinesSettle(t, base)
+
+	// With a live stream and sessions to poke at.
+	pub, stopPub := publish(t, n, 1, "key-1", liveclient.PublishOptions{})
+	sub := subscribe(t, n.whep(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sub.WaitConnected(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	withSessions := []struct {
+		name   string
+		call   call
+		status int
+		code   string
+	}{
+		{"refuses a second publisher", call{"POST", n.whip(1), sdp, "key-1", "", good}, 409, "publisher_active"},
+		{"refuses to stop a stream with another stream's key", call{"DELETE", pub.Location, "", "key-2", "", ""}, 401, "unauthorized"},
+		{"refuses to stop a stream without a key", call{"DELETE", pub.Location, "", "", "", ""}, 401, "unauthorized"},
+		{"does not find a session under another stream", call{"DELETE", strings.Replace(pub.Location, "/streams/1/", "/streams/2/", 1), "", "key-2", "", ""}, 404, "not_found"},
+		{"refuses a PATCH that is not a fragment", call{"PATCH", sub.Location, "application/sdp", "", "", "a=end-of-candidates"}, 415, "unsupported_media_type"},
+		{"refuses a garbage fragment", call{"PATCH", sub.Location, frag, "", "", "hello\r\n"}, 400, "bad_request"},
+		{"refuses a bad candidate", call{"PATCH", sub.Location, frag, "", "", "a=mid:0\r\na=candidate:not a candidate\r\n"}, 400, "bad_request"},
+		{"refuses a stale If-Match", call{"PATCH", sub.Location, frag, "", `"stale"`, "a=end-of-candidates\r\n"}, 412, "precondition_failed"},
+		{"wants If-Match for an ICE restart", call{"PATCH", sub.Location, frag, "", "", "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\n"}, 428, "precondition_required"},
+		{"refuses a trickle PATCH on a publisher without the key", call{"PATCH", pub.Location, frag, "key-2", "", "a=end-of-candidates\r\n"}, 401, "unauthorized"},
+	}
+	for _, c := range withSessions {
+		t.Run(c.name, func(t *testing.T) {
+			a := do(t, client, c.call)
+			if a.status != c.status || a.code != c.code {
+				t.Fatalf("got %d %q (%s), want %d %q", a.status, a.code, a.body, c.status, c.code)
+			}
+		})
+	}
+	t.Run("the stream survived all of it", func(t *testing.T) {
+		before := sub.VideoPackets.Load()
+		waitFor(t, 10*time.Second, "more video", func() bool { return sub.VideoPackets.Load() > before+10 })
+		if st := n.sfu.Stats(); st.Publishers != 1 || st.Viewers != 1 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("a valid trickle PATCH is accepted", func(t *testing.T) {
+		a := do(t, client, call{"PATCH", sub.Location, frag, "", sub.ETag, "a=mid:0\r\na=end-of-candidates\r\n"})
+		if a.status != 204 {
+			t.Fatalf("got %d %s", a.status, a.body)
+		}
+	})
+	t.Run("CORS preflight lists the methods", func(t *testing.T) {
+		req, _ := http.NewRequest("OPTIONS", n.whip(1), nil)
+		req.Header.Set("Origin", "https://studio.example")
+		req.Header.Set("Access-Control-Request-Method", "POST")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		h := resp.Header
+		if resp.StatusCode != 204 || !strings.Contains(h.Get("Access-Control-Allow-Methods"), "POST") ||
+			h.Get("Access-Control-Allow-Origin") == "" || !strings.Contains(h.Get("Access-Control-Allow-Headers"), "Authorization") {
+			t.Fatalf("preflight: %d %v", resp.StatusCode, h)
+		}
+	})
+
+	t.Run("everything is released once the sessions end", func(t *testing.T) {
+		_ = sub.Close()
+		stopPub()
+		waitFor(t, 15*time.Second, "sessions gone", func() bool {
+			st := n.sfu.Stats()
+			return st.Publishers == 0 && st.Viewers == 0 && st.Streams == 0
+		})
+	})
+	goroutinesSettle(t, base)
+}

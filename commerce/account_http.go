@@ -78,10 +78,21 @@ func (h *Handler) logOutEverywhere(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+// meResponse is the caller's account with the shop it runs (null when
+// none) and the shops it moderates.
+type meResponse struct {
+	Account
+	Memberships
+}
+
 func (h *Handler) me(c echo.Context) error {
 	a, err := mustAccount(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, a)
+	m, err := h.svc.MembershipsOf(c.Request().Context(), a.ID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, meResponse{a, m})
 }

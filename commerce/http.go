@@ -40,6 +40,51 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/auth/logout", h.logOut)
 	g.POST("/auth/logout-all", h.logOutEverywhere)
 	g.GET("/me", h.me)
+	g.GET("/currencies", h.currencies)
+
+	g.GET("/shops", h.listShops)
+	g.POST("/shops", h.openShop)
+	g.GET("/shops/:id", h.getShop)
+	g.PATCH("/shops/:id", h.updateShop)
+	g.POST("/shops/:id/logo/upload", h.uploadShopLogo)
+	g.GET("/shops/:id/moderators", h.listModerators)
+	g.POST("/shops/:id/moderators", h.appointModerator)
+	g.DELETE("/shops/:id/moderators/:account", h.removeModerator)
+	g.GET("/shops/:id/products", h.shopProducts)
+	g.POST("/shops/:id/products", h.createProduct)
+	g.GET("/shops/:id/streams", h.shopStreams)
+	g.POST("/shops/:id/streams", h.createStream)
+	g.GET("/shops/:id/orders", h.shopOrders)
+
+	g.GET("/products", h.listProducts)
+	g.GET("/products/:id", h.getProduct)
+	g.PATCH("/products/:id", h.updateProduct)
+	g.POST("/products/:id/images/upload", h.uploadProductImage)
+	g.DELETE("/products/:id/images/:name", h.deleteProductImage)
+	g.GET("/products/:id/reviews", h.listReviews)
+	g.POST("/products/:id/reviews", h.writeReview)
+	g.GET("/images/:name", h.serveImage)
+
+	g.GET("/streams", h.listStreams)
+	g.GET("/streams/:id", h.getStream)
+	g.PATCH("/streams/:id", h.updateStream)
+	g.POST("/streams/:id/key", h.rotateStreamKey)
+	g.POST("/streams/:id/end", h.endStream)
+
+	g.GET("/cart", h.getCart)
+	g.POST("/cart/lines", h.addCartLine)
+	g.PATCH("/cart/lines/:id", h.setCartLine)
+	g.DELETE("/cart/lines/:id", h.removeCartLine)
+
+	g.POST("/checkout", h.checkout)
+	g.GET("/orders", h.listOrders)
+	g.GET("/orders/:id", h.getOrder)
+	g.POST("/orders/:id/ship", h.shipOrder)
+	g.POST("/orders/:id/deliver", h.deliverOrder)
+	g.POST("/orders/:id/cancel", h.cancelOrder)
+	g.POST("/orders/:id/refund", h.refundOrder)
+	g.GET("/orders/:id/messages", h.listMessages)
+	g.POST("/orders/:id/messages", h.sendMessage)
 }
 
 const accountKey = "commerce.account"
@@ -158,6 +203,48 @@ func decodeError(err error) error {
 	default:
 		return BadRequest("cannot read request body: %v", err)
 	}
+}
+
+// caller is the signed-in account, or the zero Account for anonymous callers.
+func caller(c echo.Context) Account {
+	a, _ := CurrentAccount(c)
+	return a
+}
+
+// pageOf reads the cursor and limit query parameters.
+func pageOf(c echo.Context) (Page, error) {
+	p := Page{Cursor: c.QueryParam("cursor")}
+	if l := c.QueryParam("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n <= 0 || n > maxPageSize {
+			return Page{}, BadRequest("limit must be a whole number from 1 to %d", maxPageSize)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// listResponse is one page of a list; NextCursor is absent on the last page.
+type listResponse[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+func listJSON[T any](c echo.Context, items []T, next string) error {
+	return c.JSON(http.StatusOK, listResponse[T]{Items: items, NextCursor: next})
+}
+
+// queryID reads an optional positive integer query parameter (0 when absent).
+func queryID(c echo.Context, name string) (int64, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return 0, nil
+	}
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, BadRequest("%s must be a positive whole number", name)
+	}
+	return id, nil
 }
 
 // pathID reads a positive integer path parameter.

@@ -82,6 +82,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&cc.LoginLimitPerIP, "login-limit-ip", env.integer("LIVESHOP_LOGIN_LIMIT_IP", 100), "login attempts per IP per login window; -1 disables [LIVESHOP_LOGIN_LIMIT_IP]")
 	fs.IntVar(&cc.SignupLimitPerIP, "signup-limit-ip", env.integer("LIVESHOP_SIGNUP_LIMIT_IP", 100), "sign-ups per IP per login window; -1 disables [LIVESHOP_SIGNUP_LIMIT_IP]")
 	fs.DurationVar(&cc.LoginWindow, "login-window", env.duration("LIVESHOP_LOGIN_WINDOW", 15*time.Minute), "window for the login and sign-up limits [LIVESHOP_LOGIN_WINDOW]")
+	fs.Int64Var(&cc.MaxImageBytes, "max-image-bytes", env.int64("LIVESHOP_MAX_IMAGE_BYTES", 5<<20), "largest uploaded image (product pictures, shop logos) [LIVESHOP_MAX_IMAGE_BYTES]")
 	var argonMem uint
 	fs.UintVar(&argonMem, "argon2-memory-kib", uint(env.integer("LIVESHOP_ARGON2_MEMORY_KIB", 19*1024)), "argon2id memory per password hash, in KiB [LIVESHOP_ARGON2_MEMORY_KIB]")
 
@@ -102,6 +103,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		return Config{}, errors.New("--argon2-memory-kib must be at least 8192")
 	}
 	cc.Password = commerce.PasswordParams{MemoryKiB: uint32(argonMem), Time: 2, Threads: 1}
+	cc.DataDir = cfg.DataDir // uploaded images live in <data-dir>/images
+	if cc.MaxImageBytes <= 0 {
+		return Config{}, errors.New("--max-image-bytes must be positive")
+	}
 	if cfg.AdminEmail != "" {
 		cc.AdminEmails = []string{strings.ToLower(cfg.AdminEmail)}
 	}

@@ -1,0 +1,165 @@
+package commerce
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+func (h *Handler) listProducts(c echo.Context) error {
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	shopID, err := queryID(c, "shop")
+	if err != nil {
+		return err
+	}
+	f := ProductFilter{ShopID: shopID, Hashtag: c.QueryParam("hashtag"), Query: c.QueryParam("q"), Page: p}
+	return h.products(c, f)
+}
+
+func (h *Handler) products(c echo.Context, f ProductFilter) error {
+	products, next, err := h.svc.Products(c.Request().Context(), caller(c), f)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, products, next)
+}
+
+func (h *Handler) shopProducts(c echo.Context) error {
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	f := ProductFilter{ShopID: id, Hashtag: c.QueryParam("hashtag"), Query: c.QueryParam("q"), Status: c.QueryParam("status"), Page: p}
+	return h.products(c, f)
+}
+
+func (h *Handler) createProduct(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var in ProductPatch
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := h.svc.CreateProduct(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, p)
+}
+
+func (h *Handler) getProduct(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.Product(c.Request().Context(), caller(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (h *Handler) updateProduct(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in ProductPatch
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	p, err := h.svc.UpdateProduct(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (h *Handler) uploadProductImage(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	body, err := h.uploadBody(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.AddProductImage(c.Request().Context(), a, id, body)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, p)
+}
+
+func (h *Handler) deleteProductImage(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := h.svc.RemoveProductImage(c.Request().Context(), a, id, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (h *Handler) listReviews(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	rs, next, err := h.svc.Reviews(c.Request().Context(), caller(c), id, p)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, rs, next)
+}
+
+func (h *Handler) writeReview(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in ReviewInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	r, err := h.svc.WriteReview(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, r)
+}

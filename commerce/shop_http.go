@@ -1,0 +1,223 @@
+package commerce
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+)
+
+// shopParam resolves the :id path parameter, which may be a shop ID or its
+// handle (so /api/shops/mara-ceramics works as a share link).
+func (h *Handler) shopParam(c echo.Context) (int64, error) {
+	v := c.Param("id")
+	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if id <= 0 {
+			return 0, ErrNotFound
+		}
+		return id, nil
+	}
+	shop, err := h.svc.ShopByHandle(c.Request().Context(), v)
+	if err != nil {
+		return 0, err
+	}
+	return shop.ID, nil
+}
+
+func (h *Handler) currencies(c echo.Context) error {
+	return c.JSON(http.StatusOK, Currencies())
+}
+
+func (h *Handler) listShops(c echo.Context) error {
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	shops, next, err := h.svc.Shops(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, shops, next)
+}
+
+func (h *Handler) openShop(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	var in OpenShop
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	shop, err := h.svc.OpenShop(c.Request().Context(), a, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, shop)
+}
+
+func (h *Handler) getShop(c echo.Context) error {
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	shop, err := h.svc.Shop(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, shop)
+}
+
+func (h *Handler) updateShop(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var in ShopPatch
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	shop, err := h.svc.UpdateShop(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, shop)
+}
+
+// uploadBody returns the image of an upload request: the "image" (or first
+// file) part of a multipart/form-data body, or the raw body otherwise. The
+// body is capped a little above Config.MaxImageBytes for multipart framing;
+// the image itself is checked against the exact limit.
+func (h *Handler) uploadBody(c echo.Context) (io.Reader, error) {
+	r := c.Request()
+	r.Body = http.MaxBytesReader(c.Response(), r.Body, h.svc.cfg.MaxImageBytes+64<<10)
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != "multipart/form-data" {
+		return r.Body, nil
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, BadRequest("cannot read multipart body: %v", err)
+	}
+	for {
+		part, err := mr.NextPart()
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			return nil, &Error{413, ErrImageTooLarge.Code, fmt.Sprintf("image is larger than %d bytes", h.svc.cfg.MaxImageBytes)}
+		case errors.Is(err, io.EOF):
+			return nil, BadRequest("the form has no image part (name it \"image\")")
+		case err != nil:
+			return nil, BadRequest("cannot read multipart body: %v", err)
+		}
+		if part.FormName() == "image" || part.FileName() != "" {
+			return part, nil
+		}
+	}
+}
+
+func (h *Handler) uploadShopLogo(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	body, err := h.uploadBody(c)
+	if err != nil {
+		return err
+	}
+	shop, err := h.svc.SetShopLogo(c.Request().Context(), a, id, body)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, shop)
+}
+
+func (h *Handler) listModerators(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	mods, err := h.svc.Moderators(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, mods)
+}
+
+func (h *Handler) appointModerator(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Email     string `json:"email"`
+		AccountID int64  `json:"account_id"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	m, err := h.svc.AppointModerator(c.Request().Context(), a, id, in.Email, in.AccountID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, m)
+}
+
+func (h *Handler) removeModerator(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	accountID, err := pathID(c, "account")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.RemoveModerator(c.Request().Context(), a, id, accountID); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// serveImage serves an uploaded image. Names are random and files never
+// change, so browsers and CDNs may keep them for a year without asking.
+func (h *Handler) serveImage(c echo.Context) error {
+	f, ct, err := h.svc.OpenImage(c.Param("name"))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	hdr := c.Response().Header()
+	hdr.Set("Content-Type", ct)
+	hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
+	hdr.Set("ETag", `"`+c.Param("name")+`"`)
+	http.ServeContent(c.Response(), c.Request(), "", st.ModTime(), f)
+	return nil
+}

@@ -1,0 +1,125 @@
+package commerce
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+func (h *Handler) listStreams(c echo.Context) error {
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	shopID, err := queryID(c, "shop")
+	if err != nil {
+		return err
+	}
+	return h.streams(c, StreamFilter{ShopID: shopID, Status: c.QueryParam("status"), Page: p})
+}
+
+func (h *Handler) shopStreams(c echo.Context) error {
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	return h.streams(c, StreamFilter{ShopID: id, Status: c.QueryParam("status"), Page: p})
+}
+
+func (h *Handler) streams(c echo.Context, f StreamFilter) error {
+	sts, next, err := h.svc.Streams(c.Request().Context(), f)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, sts, next)
+}
+
+func (h *Handler) createStream(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var in StreamPatch
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	st, err := h.svc.CreateStream(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusCreated, st)
+}
+
+func (h *Handler) getStream(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	st, err := h.svc.Stream(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *Handler) updateStream(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in StreamPatch
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	st, err := h.svc.UpdateStream(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *Handler) rotateStreamKey(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	st, err := h.svc.RotateStreamKey(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *Handler) endStream(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	st, err := h.svc.EndStream(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}

@@ -116,6 +116,11 @@ func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string)
 		}
 		return nil
 	}
+	v.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
+		if !v.attached.Load() {
+			st.removeViewer(v, "did not connect in time")
+		}
+	})
 	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) { st.viewerState(v) })
 	answer, err := v.negotiate(ctx, offer, prepare)
 	if err != nil {
@@ -131,11 +136,6 @@ func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string)
 		go v.readRTCP(sender)
 	}
 	go v.run()
-	v.connectTimer = time.AfterFunc(s.cfg.ConnectTimeout, func() {
-		if !v.attached.Load() {
-			st.removeViewer(v, "did not connect in time")
-		}
-	})
 	s.metrics.sessions.WithLabelValues("whep").Inc()
 	st.viewerState(v) // in case the connection came up before the handler could see v
 	return v, answer, nil

@@ -1,0 +1,153 @@
+package live_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/liveshop/liveshop/live"
+)
+
+// redisClient connects to LIVESHOP_TEST_REDIS, skipping (or failing under
+// CI) when it is not set, and returns a key prefix of the test's own.
+func redisClient(t testing.TB) (*redis.Client, string) {
+	t.Helper()
+	url := os.Getenv("LIVESHOP_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("LIVESHOP_TEST_REDIS is not set")
+		}
+		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping the Redis test")
+	}
+	opts, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opts)
+	t.Cleanup(func() { rdb.Close() })
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	prefix := "livetest:" + hex.EncodeToString(b[:]) + ":"
+	t.Cleanup(func() {
+		ctx := context.Background()
+		keys, _ := rdb.Keys(ctx, prefix+"*").Result()
+		if len(keys) > 0 {
+			rdb.Del(ctx, keys...)
+		}
+	})
+	return rdb, prefix
+}
+
+func TestOriginRegistry(t *testing.T) {
+	impls := map[string]func(t *testing.T) live.OriginRegistry{
+		"memory": func(*testing.T) live.OriginRegistry { return live.NewMemoryRegistry() },
+		"redis": func(t *testing.T) live.OriginRegistry {
+			rdb, prefix := redisClient(t)
+			return live.NewRedisRegistry(rdb, prefix)
+		},
+	}
+	for name, newRegistry := range impls {
+		t.Run(name, func(t *testing.T) { registryContract(t, newRegistry) })
+	}
+}
+
+// registryContract is what every OriginRegistry must do.
+func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRegistry) {
+	ctx := context.Background()
+	a := live.Origin{NodeID: "node-a", URL: "http://127.0.0.1:1001"}
+	b := live.Origin{NodeID: "node-b", URL: "http://127.0.0.1:1002"}
+
+	t.Run("a claimed stream names its origin", func(t *testing.T) {
+		r := newRegistry(t)
+		if _, ok, err := r.Lookup(ctx, 1); err != nil || ok {
+			t.Fatalf("lookup before claim: ok=%v err=%v", ok, err)
+		}
+		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		o, ok, err := r.Lookup(ctx, 1)
+		if err != nil || !ok || o != a {
+			t.Fatalf("lookup = %+v %v %v", o, ok, err)
+		}
+		if _, ok, _ := r.Lookup(ctx, 2); ok {
+			t.Fatal("stream 2 has an origin it never claimed")
+		}
+	})
+
+	t.Run("refuses a second node while the claim lives", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Claim(ctx, 1, b, time.Minute); !errors.Is(err, live.ErrOriginTaken) {
+			t.Fatalf("second node's claim: %v", err)
+		}
+		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+			t.Fatalf("refresh by the owner: %v", err)
+		}
+	})
+
+	t.Run("release only by the owner", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Release(ctx, 1, b.NodeID); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := r.Lookup(ctx, 1); !ok {
+			t.Fatal("another node's release removed the claim")
+		}
+		if err := r.Release(ctx, 1, a.NodeID); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := r.Lookup(ctx, 1); ok {
+			t.Fatal("claim survived its owner's release")
+		}
+		if err := r.Claim(ctx, 1, b, time.Minute); err != nil {
+			t.Fatalf("claim after release: %v", err)
+		}
+	})
+
+	t.Run("a claim that is not refreshed expires and frees the stream", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, 150*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "claim to expire", func() bool {
+			_, ok, err := r.Lookup(ctx, 1)
+			return err == nil && !ok
+		})
+		if err := r.Claim(ctx, 1, b, time.Minute); err != nil {
+			t.Fatalf("claim after expiry: %v", err)
+		}
+	})
+
+	t.Run("refreshing extends the claim", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, 150*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		// Stream 2's short claim is the clock: once it has expired, stream
+		// 1's first TTL has passed too.
+		if err := r.Claim(ctx, 2, a, 200*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "the clock claim to expire", func() bool {
+			_, ok, err := r.Lookup(ctx, 2)
+			return err == nil && !ok
+		})
+		if _, ok, _ := r.Lookup(ctx, 1); !ok {
+			t.Fatal("refreshed claim expired with its first TTL")
+		}
+	})
+}

@@ -296,7 +296,8 @@ func (s *Service) sellerOrder(ctx context.Context, a Account, id int64) (Order, 
 // transition checks the state machine, applies t, emits the event and
 // returns the order as it is now.
 func (s *Service) transition(ctx context.Context, o Order, t Transition, event OrderEventType) (Order, error) {
-	if t.To != o.Status && !CanTransition(o.Status, t.To) {
+	// Staying in a status is only for payment-only changes (authorized).
+	if t.To == o.Status && t.PaymentStatus == "" || t.To != o.Status && !CanTransition(o.Status, t.To) {
 		return Order{}, illegalTransition(o.Status, t.To)
 	}
 	t.OrderID, t.From = o.ID, o.Status

@@ -30,7 +30,8 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
 
-	Commerce commerce.Config
+	Commerce  commerce.Config
+	FlashSale commerce.FlashSaleConfig
 }
 
 // DBURL is the database to open: the configured URL, or a SQLite file in
@@ -83,6 +84,10 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&cc.SignupLimitPerIP, "signup-limit-ip", env.integer("LIVESHOP_SIGNUP_LIMIT_IP", 100), "sign-ups per IP per login window; -1 disables [LIVESHOP_SIGNUP_LIMIT_IP]")
 	fs.DurationVar(&cc.LoginWindow, "login-window", env.duration("LIVESHOP_LOGIN_WINDOW", 15*time.Minute), "window for the login and sign-up limits [LIVESHOP_LOGIN_WINDOW]")
 	fs.Int64Var(&cc.MaxImageBytes, "max-image-bytes", env.int64("LIVESHOP_MAX_IMAGE_BYTES", 5<<20), "largest uploaded image (product pictures, shop logos) [LIVESHOP_MAX_IMAGE_BYTES]")
+	fsc := &cfg.FlashSale
+	fs.DurationVar(&fsc.ReservationTTL, "reservation-ttl", env.duration("LIVESHOP_RESERVATION_TTL", 5*time.Minute), "how long a flash-sale reservation holds before its units go back on sale [LIVESHOP_RESERVATION_TTL]")
+	fs.DurationVar(&fsc.SweepInterval, "flash-sale-sweep", env.duration("LIVESHOP_FLASH_SALE_SWEEP", time.Second), "how often each node expires lapsed reservations and ends and reconciles due flash sales [LIVESHOP_FLASH_SALE_SWEEP]")
+	fs.BoolVar(&fsc.SQLBaseline, "flash-sale-baseline", env.boolean("LIVESHOP_FLASH_SALE_BASELINE", false), "serve the SQL row-lock baseline route for liveshop-load's sale -baseline sql; benchmarks only [LIVESHOP_FLASH_SALE_BASELINE]")
 	var argonMem uint
 	fs.UintVar(&argonMem, "argon2-memory-kib", uint(env.integer("LIVESHOP_ARGON2_MEMORY_KIB", 19*1024)), "argon2id memory per password hash, in KiB [LIVESHOP_ARGON2_MEMORY_KIB]")
 

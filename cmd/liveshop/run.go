@@ -31,6 +31,7 @@ type app struct {
 	redis    *redis.Client // nil when real-time state stays in memory
 	limits   room.Limits   // rate limits, mutes, bans, slow mode for every subsystem
 	commerce *commerce.Service
+	flash    *commerce.FlashSales // flash sales and live coupons (wire_flashsale.go)
 
 	echo    *echo.Echo
 	api     *echo.Group
@@ -157,6 +158,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 	a.api = a.echo.Group("/api")
 	commerce.NewHandler(a.commerce).Register(a.api)
 	a.openapi = append(a.openapi, commerce.OpenAPI)
+	if err := a.wireFlashSales(); err != nil {
+		return nil, err
+	}
 
 	if cfg.Demo {
 		if err := loadDemo(ctx, a); err != nil {

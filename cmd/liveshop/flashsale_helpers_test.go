@@ -1,0 +1,282 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/room"
+)
+
+// flashNode is one Liveshop node running in-process on a loopback port, with
+// its app at hand so tests can do what the live package would (put a stream
+// on air) and seed accounts quickly.
+type flashNode struct {
+	URL  string
+	app  *app
+	srv  *testServer
+	stop func()
+}
+
+// startFlashNode builds the app for cfg and serves it until the test ends
+// or stop is called.
+func startFlashNode(t testing.TB, cfg Config) *flashNode {
+	t.Helper()
+	a, err := newApp(context.Background(), cfg, discardLogger())
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.close()
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
+	n := &flashNode{URL: "http://" + ln.Addr().String(), app: a}
+	n.srv = &testServer{URL: n.URL, cfg: cfg}
+	n.stop = sync.OnceFunc(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-served
+		a.close()
+	})
+	t.Cleanup(n.stop)
+	return n
+}
+
+// flashConfig is shopConfig with quick sweeps and a short reservation time,
+// so expiry and reconciliation happen within a test.
+func flashConfig(t testing.TB) Config {
+	cfg := shopConfig(t)
+	cfg.FlashSale.SweepInterval = 50 * time.Millisecond
+	cfg.FlashSale.StockUpdateInterval = 50 * time.Millisecond
+	cfg.FlashSale.CacheTTL = 50 * time.Millisecond
+	return cfg
+}
+
+// redisURL returns LIVESHOP_TEST_REDIS, skipping (or failing under CI) when
+// it is not set.
+func redisURL(t testing.TB) string {
+	t.Helper()
+	url := os.Getenv("LIVESHOP_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
+		}
+		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping the Redis flash-sale tests")
+	}
+	return url
+}
+
+func uniqueName(prefix string) string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// saleSetup is a seller with a shop, a product and a live stream.
+type saleSetup struct {
+	node     *flashNode
+	seller   shopper
+	shopID   int64
+	product  commerce.Product
+	streamID int64
+}
+
+// newSaleSetup creates the seller's shop, a product with stock units at
+// 10.00 USD, and a stream that is live.
+func newSaleSetup(t testing.TB, n *flashNode, stock int64) saleSetup {
+	t.Helper()
+	handle := uniqueName("s")
+	seller := n.srv.shopper(t, handle+"@example.com", "Sal Seller")
+	shopID := seller.openShop(handle, "USD")
+	p := seller.product(shopID, "Limited sneakers", 10_000, stock)
+	var st commerce.StreamWithKey
+	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shopID), map[string]string{"title": "Friday drop"}).decode(t, &st)
+	if err := n.app.commerce.MarkStreamLive(context.Background(), st.ID); err != nil {
+		t.Fatalf("put stream on air: %v", err)
+	}
+	return saleSetup{node: n, seller: seller, shopID: shopID, product: p, streamID: st.ID}
+}
+
+// startSale starts a sale of the setup's product at 5.00 USD.
+func (s saleSetup) startSale(t testing.TB, quantity, limit, countdownS, durationS int64) commerce.FlashSale {
+	t.Helper()
+	var fs commerce.FlashSale
+	s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/flash-sales", s.streamID), map[string]int64{
+		"product_id": s.product.ID, "price_minor": 5_000, "quantity": quantity, "per_buyer_limit": limit,
+		"countdown_s": countdownS, "duration_s": durationS,
+	}).decode(t, &fs)
+	return fs
+}
+
+// buyer is an account with a session, seeded straight into the store: a
+// race needs thousands of them, and hashing thousands of passwords would
+// measure argon2, not the sale.
+type buyer struct {
+	id    int64
+	name  string
+	token string
+}
+
+// seedBuyers creates n accounts with sessions on node a's store.
+func seedBuyers(t testing.TB, a *app, n int) []buyer {
+	t.Helper()
+	ctx := context.Background()
+	prefix := uniqueName("b")
+	out := make([]buyer, n)
+	now := time.Now()
+	for i := range out {
+		acc := commerce.Account{Email: fmt.Sprintf("%s-%d@example.com", prefix, i), Name: fmt.Sprintf("Buyer %d", i)}
+		if err := a.store.CreateAccount(ctx, &acc, "not-a-hash"); err != nil {
+			t.Fatalf("seed buyer: %v", err)
+		}
+		raw := make([]byte, 24)
+		_, _ = rand.Read(raw)
+		token := "ls_" + base64.RawURLEncoding.EncodeToString(raw)
+		h := sha256.Sum256([]byte(token))
+		if err := a.store.CreateSession(ctx, commerce.Session{TokenHash: h[:], AccountID: acc.ID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatalf("seed session: %v", err)
+		}
+		out[i] = buyer{id: acc.ID, name: acc.Name, token: token}
+	}
+	return out
+}
+
+// as returns a client of node n signed in as b.
+func (b buyer) as(t testing.TB, n *flashNode) *client {
+	c := n.srv.client(t)
+	c.token = b.token
+	return c
+}
+
+// raceClient is one HTTP client shared by many simulated buyers, with a
+// bounded connection pool (the race detector allows 8128 goroutines).
+func raceClient(conns int) *http.Client {
+	return &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
+		MaxConnsPerHost: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: 30 * time.Second,
+	}}
+}
+
+// post sends a JSON POST as token and returns status and body.
+func post(hc *http.Client, url, token string, body any, header ...string) (int, []byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest("POST", url, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+token)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+type reservationResult struct {
+	Reservation commerce.Reservation `json:"reservation"`
+	Remaining   int64                `json:"remaining"`
+	SoldOut     bool                 `json:"sold_out"`
+}
+
+// reserve is "Buy now" for qty units; it fails the test unless it works.
+func reserve(t testing.TB, c *client, saleID, qty int64) commerce.Reservation {
+	t.Helper()
+	var out reservationResult
+	c.expect(201, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations", saleID), map[string]int64{"quantity": qty}).decode(t, &out)
+	return out.Reservation
+}
+
+func flashCheckoutBody(card string) map[string]any {
+	return map[string]any{"shipping_address": testAddress, "payment_method": map[string]string{"card_number": card}}
+}
+
+func checkoutPath(r commerce.Reservation) string {
+	return fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", r.SaleID, r.ID)
+}
+
+// waitUntil polls cond until it holds, failing after timeout.
+func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// roomRecorder stands in for the room hub: it records what flash sales
+// publish, per stream.
+type roomRecorder struct {
+	mu     sync.Mutex
+	events []recordedEvent
+}
+
+type recordedEvent struct {
+	stream int64
+	typ    string
+	data   any
+	at     time.Time
+}
+
+func (r *roomRecorder) Publish(_ context.Context, streamID int64, ev room.Event) (uint64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, recordedEvent{stream: streamID, typ: ev.Type, data: ev.Data, at: time.Now()})
+	return uint64(len(r.events)), nil
+}
+
+// of returns the recorded events of one type.
+func (r *roomRecorder) of(typ string) []recordedEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []recordedEvent
+	for _, e := range r.events {
+		if e.typ == typ {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// saleSQL returns the sold count and whether the sale is reconciled, as SQL
+// knows them.
+func saleSQL(t testing.TB, a *app, saleID int64) commerce.FlashSale {
+	t.Helper()
+	fs, err := a.store.FlashSaleByID(context.Background(), saleID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}

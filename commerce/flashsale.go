@@ -1,0 +1,482 @@
+package commerce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Flash sale status as clients see it: scheduled during the countdown,
+// running while it takes reservations, ended for good afterwards.
+const (
+	SaleScheduled = "scheduled"
+	SaleRunning   = "running"
+	SaleEnded     = "ended"
+)
+
+// Why a flash sale ended.
+const (
+	SaleEndSoldOut     = "sold_out"
+	SaleEndStopped     = "stopped"
+	SaleEndExpired     = "expired"
+	SaleEndStreamEnded = "stream_ended"
+)
+
+// FlashSale is units of one product offered at a sale price for a short time
+// during a live stream of its shop. The units are set aside from the
+// product's stock when the sale is created; what is not sold goes back when
+// the sale is reconciled after its end.
+type FlashSale struct {
+	ID             int64  `json:"id"`
+	ShopID         int64  `json:"shop_id"`
+	StreamID       int64  `json:"stream_id"`
+	ProductID      int64  `json:"product_id"`
+	Title          string `json:"title"`
+	ImageURL       string `json:"image_url,omitempty"`
+	PriceMinor     int64  `json:"price_minor"`
+	ListPriceMinor int64  `json:"list_price_minor"`
+	Currency       string `json:"currency"`
+	Quantity       int64  `json:"quantity"`
+	PerBuyerLimit  int64  `json:"per_buyer_limit"`
+	// Status is scheduled, running or ended (see Sale*).
+	Status    string    `json:"status"`
+	EndReason string    `json:"end_reason,omitempty"`
+	StartsAt  time.Time `json:"starts_at"`
+	EndsAt    time.Time `json:"ends_at"`
+	// EndedAt is when it really ended (early when sold out or stopped).
+	EndedAt *time.Time `json:"ended_at,omitempty"`
+	// Remaining, Reserved and Sold are the live counts from the stock
+	// engine (Sold from SQL once the sale is reconciled).
+	Remaining int64     `json:"remaining"`
+	Reserved  int64     `json:"reserved"`
+	Sold      int64     `json:"sold"`
+	CreatedAt time.Time `json:"created_at"`
+
+	// Stored but not shown: whether the stream is live, whether the sale is
+	// reconciled, and its stored state ("active" or "ended").
+	StreamStatus string     `json:"-"`
+	ReconciledAt *time.Time `json:"-"`
+	State        string     `json:"-"`
+	CreatedBy    int64      `json:"-"`
+}
+
+// statusAt derives the client-facing status at now.
+func (f FlashSale) statusAt(now time.Time) string {
+	switch {
+	case f.State == "ended" || !now.Before(f.EndsAt):
+		return SaleEnded
+	case now.Before(f.StartsAt):
+		return SaleScheduled
+	}
+	return SaleRunning
+}
+
+// FlashOrder links an order to the reservation it was bought with.
+type FlashOrder struct {
+	SaleID        int64
+	ReservationID int64
+	OrderID       int64
+	BuyerID       int64
+	Quantity      int64
+}
+
+// NewFlashOrder is what CreateFlashOrder writes in one transaction.
+type NewFlashOrder struct {
+	Sale        FlashSale
+	Reservation Reservation
+	Shipping    Address
+	Provider    string
+	// Coupon, when not nil, is redeemed in the same transaction (one per
+	// buyer, within its usage cap; its stream must still be live).
+	Coupon         *Coupon
+	DiscountMinor  int64
+	IdempotencyKey string
+	At             time.Time
+}
+
+// FlashSaleStore keeps flash sales, the orders bought from them, coupons and
+// the buyers' ticker privacy. *sqlstore.DB implements it next to Store.
+type FlashSaleStore interface {
+	// CreateFlashSale inserts fs (setting ID) and sets its units aside from
+	// the product's stock, in one transaction: OutOfStock when the product
+	// has fewer, ErrSaleActive when the stream has an active sale.
+	CreateFlashSale(ctx context.Context, fs *FlashSale) error
+	// FlashSaleByID returns a sale with its product's title and its stream's
+	// status.
+	FlashSaleByID(ctx context.Context, id int64) (FlashSale, error)
+	// FlashSalesOfStream lists a stream's sales, newest first.
+	FlashSalesOfStream(ctx context.Context, streamID int64, limit int) ([]FlashSale, error)
+	// UnsettledFlashSales lists sales that are active or not yet reconciled:
+	// what the sweeper looks after.
+	UnsettledFlashSales(ctx context.Context) ([]FlashSale, error)
+	// EndFlashSale moves an active sale to ended; false when it had ended.
+	EndFlashSale(ctx context.Context, id int64, reason string, at time.Time) (bool, error)
+	// FlashSaleUnits returns the units SQL counts as sold (orders that are
+	// paid or still being paid) in total and per buyer.
+	FlashSaleUnits(ctx context.Context, saleID int64) (sold int64, perBuyer map[int64]int64, err error)
+	// ReconcileFlashSale records the sale as reconciled with sold units and
+	// returns the rest to the product's stock, once: false when another
+	// node did it first.
+	ReconcileFlashSale(ctx context.Context, saleID, sold int64, at time.Time) (bool, error)
+	// CreateFlashOrder creates the order of a reservation, its link and the
+	// coupon redemption in one transaction. When the reservation already has
+	// an order it returns that one with created false.
+	CreateFlashOrder(ctx context.Context, in NewFlashOrder) (o Order, created bool, err error)
+	// FlashOrderByReservation returns the order link of a reservation.
+	FlashOrderByReservation(ctx context.Context, saleID, reservationID int64) (FlashOrder, error)
+	// BaselineReserve takes n units with one plain row-locking UPDATE; false
+	// when fewer remain. Only the load generator's baseline uses it.
+	BaselineReserve(ctx context.Context, saleID, n int64) (bool, error)
+	// SetBaselineStock sets the baseline's units of a sale.
+	SetBaselineStock(ctx context.Context, saleID, stock int64) error
+
+	CouponStore
+	// ShowNameInPurchases reports whether the buyer allows the ticker to
+	// show their display name (false without a setting).
+	ShowNameInPurchases(ctx context.Context, accountID int64) (bool, error)
+	SetShowNameInPurchases(ctx context.Context, accountID int64, show bool, at time.Time) error
+}
+
+// Errors about flash sales.
+var (
+	// ErrSaleActive means the stream already runs a sale.
+	ErrSaleActive = &Error{409, "sale_active", "this stream already has a flash sale; stop it first"}
+	// ErrSaleNotStarted means the countdown is still running.
+	ErrSaleNotStarted = &Error{409, "sale_not_started", "this flash sale has not started yet"}
+	// ErrStreamNotLive means the stream is not on air, so no sale runs.
+	ErrStreamNotLive = &Error{409, "stream_not_live", "flash sales run only while their stream is live"}
+	// ErrAlreadyPaid means the reservation was paid for already.
+	ErrAlreadyPaid = &Error{409, "already_paid", "this reservation is already paid for"}
+)
+
+// FlashSaleConfig tunes flash sales; NewFlashSales fills zero fields.
+type FlashSaleConfig struct {
+	// ReservationTTL is how long a buyer has to pay (default 5 minutes).
+	ReservationTTL time.Duration
+	// MaxCountdown bounds the countdown before a sale starts (10 minutes).
+	MaxCountdown time.Duration
+	// MinDuration and MaxDuration bound a sale (10 seconds, 2 hours).
+	MinDuration, MaxDuration time.Duration
+	// MaxQuantity bounds one sale's units (1,000,000).
+	MaxQuantity int64
+	// SweepInterval is how often each node expires lapsed reservations,
+	// ends sales that are due and reconciles ended ones (1 second).
+	SweepInterval time.Duration
+	// StockUpdateInterval is the shortest time between two stock events of
+	// one sale from one node (250ms); sold out is announced at once.
+	StockUpdateInterval time.Duration
+	// PurchaseTickerPerSecond caps "just bought" events per room and node
+	// (5); the ticker is a taste of activity, not a ledger.
+	PurchaseTickerPerSecond int
+	// CacheTTL is how long a node trusts its copy of a sale's settings and
+	// stream status on the reservation path (1 second).
+	CacheTTL time.Duration
+	// KeepFor is how long the stock engine keeps a sale after its end
+	// (24 hours).
+	KeepFor time.Duration
+	// SQLBaseline serves the row-lock baseline reservation route used by
+	// liveshop-load's "sale -baseline sql". Off in production.
+	SQLBaseline bool
+}
+
+func (c *FlashSaleConfig) fillDefaults() {
+	setDur := func(p *time.Duration, d time.Duration) {
+		if *p <= 0 {
+			*p = d
+		}
+	}
+	setDur(&c.ReservationTTL, 5*time.Minute)
+	setDur(&c.MaxCountdown, 10*time.Minute)
+	setDur(&c.MinDuration, 10*time.Second)
+	setDur(&c.MaxDuration, 2*time.Hour)
+	setDur(&c.SweepInterval, time.Second)
+	setDur(&c.StockUpdateInterval, 250*time.Millisecond)
+	setDur(&c.CacheTTL, time.Second)
+	setDur(&c.KeepFor, 24*time.Hour)
+	if c.MaxQuantity <= 0 {
+		c.MaxQuantity = 1_000_000
+	}
+	if c.PurchaseTickerPerSecond <= 0 {
+		c.PurchaseTickerPerSecond = 5
+	}
+}
+
+// FlashSales runs flash sales and live coupons on top of the commerce
+// Service: sales and orders in SQL, units in a StockEngine, news to the
+// stream's room through a FlashSaleNotifier.
+type FlashSales struct {
+	svc     *Service
+	store   FlashSaleStore
+	engine  StockEngine
+	metrics *StockMetrics
+	cfg     FlashSaleConfig
+	log     *slog.Logger
+	now     func() time.Time
+	cache   *saleCache
+	news    *saleNews
+
+	restoreMu sync.Mutex // one restore from SQL at a time per node
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// NewFlashSales returns the flash-sale service. engine is the stock engine
+// picked at start-up (MemoryStock without Redis); notifier may be nil (no
+// room). Metrics go to reg. Start runs its background sweeper.
+func NewFlashSales(svc *Service, store FlashSaleStore, engine StockEngine, notifier FlashSaleNotifier,
+	cfg FlashSaleConfig, reg prometheus.Registerer, log *slog.Logger) *FlashSales {
+	cfg.fillDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m := NewStockMetrics(reg)
+	f := &FlashSales{
+		svc: svc, store: store, engine: InstrumentStock(engine, m), metrics: m, cfg: cfg, log: log,
+		now: time.Now, stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	f.cache = newSaleCache(cfg.CacheTTL, f.loadSale)
+	f.news = newSaleNews(notifier, f.engine, cfg, log)
+	return f
+}
+
+// Config returns the effective configuration.
+func (f *FlashSales) Config() FlashSaleConfig { return f.cfg }
+
+// SetNotifier installs the room notifier (nil for none). It may be called
+// at any time, so cmd can wire rooms after flash sales.
+func (f *FlashSales) SetNotifier(n FlashSaleNotifier) { f.news.set(n) }
+
+// Start runs the sweeper and the room news until Close.
+func (f *FlashSales) Start() {
+	f.news.start()
+	go f.sweepLoop()
+}
+
+// Close stops the background work and waits for it.
+func (f *FlashSales) Close() {
+	select {
+	case <-f.stop:
+		return
+	default:
+	}
+	close(f.stop)
+	<-f.done
+	f.news.close()
+}
+
+// NewFlashSale is what a seller gives to start a sale.
+type NewFlashSale struct {
+	ProductID     int64 `json:"product_id"`
+	PriceMinor    int64 `json:"price_minor"`
+	Quantity      int64 `json:"quantity"`
+	PerBuyerLimit int64 `json:"per_buyer_limit"`
+	// CountdownS delays the start (0: now); DurationS is how long it runs.
+	CountdownS int64 `json:"countdown_s"`
+	DurationS  int64 `json:"duration_s"`
+}
+
+// CreateSale starts a flash sale on a product of the stream's shop (seller
+// or admin). The stream must be live; the units come out of the product's
+// stock at once. The room hears of it with its start and end time.
+func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, in NewFlashSale) (FlashSale, error) {
+	st, err := f.svc.sellerStream(ctx, a, streamID)
+	if err != nil {
+		return FlashSale{}, err
+	}
+	if st.Status != StreamLive {
+		return FlashSale{}, ErrStreamNotLive
+	}
+	prod, err := f.svc.store.ProductByID(ctx, in.ProductID)
+	if errors.Is(err, ErrNotFound) || err == nil && prod.ShopID != st.ShopID {
+		return FlashSale{}, Invalid("product %d is not a product of this shop", in.ProductID)
+	}
+	if err != nil {
+		return FlashSale{}, err
+	}
+	countdown := time.Duration(in.CountdownS) * time.Second
+	duration := time.Duration(in.DurationS) * time.Second
+	switch {
+	case prod.Status != ProductActive:
+		return FlashSale{}, Invalid("product %d is not active", prod.ID)
+	case in.PriceMinor <= 0 || in.PriceMinor > prod.PriceMinor:
+		return FlashSale{}, Invalid("price_minor must be above 0 and at most the product's price %d", prod.PriceMinor)
+	case in.Quantity <= 0 || in.Quantity > f.cfg.MaxQuantity:
+		return FlashSale{}, Invalid("quantity must be 1 to %d", f.cfg.MaxQuantity)
+	case in.PerBuyerLimit <= 0 || in.PerBuyerLimit > in.Quantity:
+		return FlashSale{}, Invalid("per_buyer_limit must be 1 to the quantity")
+	case countdown < 0 || countdown > f.cfg.MaxCountdown:
+		return FlashSale{}, Invalid("countdown_s must be 0 to %d", int(f.cfg.MaxCountdown.Seconds()))
+	case duration < f.cfg.MinDuration || duration > f.cfg.MaxDuration:
+		return FlashSale{}, Invalid("duration_s must be %d to %d", int(f.cfg.MinDuration.Seconds()), int(f.cfg.MaxDuration.Seconds()))
+	}
+	now := f.now().UTC().Truncate(time.Microsecond)
+	fs := FlashSale{
+		ShopID: st.ShopID, StreamID: st.ID, ProductID: prod.ID, Title: prod.Title, ImageURL: prod.ImageURL(),
+		PriceMinor: in.PriceMinor, ListPriceMinor: prod.PriceMinor, Currency: prod.Currency,
+		Quantity: in.Quantity, PerBuyerLimit: in.PerBuyerLimit, StartsAt: now.Add(countdown),
+		EndsAt: now.Add(countdown + duration), State: "active", CreatedBy: a.ID, CreatedAt: now,
+		StreamStatus: st.Status,
+	}
+	if err := f.store.CreateFlashSale(ctx, &fs); err != nil {
+		return FlashSale{}, err
+	}
+	if err := f.engine.CreateSale(ctx, f.saleStock(fs, 0, nil)); err != nil {
+		// SQL has the sale; the reservation path restores it in the engine.
+		f.log.Warn("stock engine did not take the new sale; it is restored on first use", "sale", fs.ID, slog.Any("error", err))
+	}
+	if f.cfg.SQLBaseline {
+		if err := f.store.SetBaselineStock(ctx, fs.ID, fs.Quantity); err != nil {
+			return FlashSale{}, err
+		}
+	}
+	f.cache.drop(fs.ID)
+	fs.Remaining = fs.Quantity
+	fs.Status = fs.statusAt(now)
+	f.news.started(fs)
+	return fs, nil
+}
+
+func (f *FlashSales) saleStock(fs FlashSale, sold int64, perBuyer map[int64]int64) SaleStock {
+	return SaleStock{SaleID: fs.ID, Quantity: fs.Quantity, PerBuyerLimit: fs.PerBuyerLimit,
+		KeepUntil: fs.EndsAt.Add(f.cfg.ReservationTTL + f.cfg.KeepFor), Sold: sold, BuyerUnits: perBuyer}
+}
+
+// Sale returns a sale with its live counts.
+func (f *FlashSales) Sale(ctx context.Context, id int64) (FlashSale, error) {
+	fs, err := f.store.FlashSaleByID(ctx, id)
+	if err != nil {
+		return FlashSale{}, err
+	}
+	return f.withCounts(ctx, fs), nil
+}
+
+// withCounts fills in status and counts: the engine's while the sale is
+// live, SQL's once it is reconciled.
+func (f *FlashSales) withCounts(ctx context.Context, fs FlashSale) FlashSale {
+	fs.Status = fs.statusAt(f.now())
+	if fs.ReconciledAt != nil {
+		fs.Remaining = 0
+		return fs
+	}
+	c, err := f.counts(ctx, fs)
+	if err != nil {
+		f.log.Warn("stock counts unavailable", "sale", fs.ID, slog.Any("error", err))
+		return fs
+	}
+	fs.Remaining, fs.Reserved, fs.Sold = c.Remaining, c.Reserved, c.Sold
+	return fs
+}
+
+// StreamSales lists a stream's sales, newest first.
+func (f *FlashSales) StreamSales(ctx context.Context, streamID int64) ([]FlashSale, error) {
+	if _, err := f.svc.store.StreamByID(ctx, streamID); err != nil {
+		return nil, err
+	}
+	sales, err := f.store.FlashSalesOfStream(ctx, streamID, 50)
+	if err != nil {
+		return nil, err
+	}
+	for i := range sales {
+		sales[i] = f.withCounts(ctx, sales[i])
+	}
+	return sales, nil
+}
+
+// ActiveSale returns the stream's sale that is counting down or running,
+// or ErrNotFound. Rooms show it in their snapshot.
+func (f *FlashSales) ActiveSale(ctx context.Context, streamID int64) (FlashSale, error) {
+	sales, err := f.store.FlashSalesOfStream(ctx, streamID, 1)
+	if err != nil {
+		return FlashSale{}, err
+	}
+	if len(sales) == 0 || sales[0].statusAt(f.now()) == SaleEnded {
+		return FlashSale{}, ErrNotFound
+	}
+	return f.withCounts(ctx, sales[0]), nil
+}
+
+// StopSale ends a sale early by the seller's hand.
+func (f *FlashSales) StopSale(ctx context.Context, a Account, id int64) (FlashSale, error) {
+	fs, err := f.store.FlashSaleByID(ctx, id)
+	if err != nil {
+		return FlashSale{}, err
+	}
+	if _, err := f.svc.requireSeller(ctx, a, fs.ShopID); err != nil {
+		return FlashSale{}, err
+	}
+	if fs.State == "ended" {
+		return FlashSale{}, ErrSaleEnded
+	}
+	if err := f.endSale(ctx, fs, SaleEndStopped); err != nil {
+		return FlashSale{}, err
+	}
+	return f.Sale(ctx, id)
+}
+
+// endSale ends a sale in SQL and the engine and tells the room, once across
+// all nodes: the node whose SQL update wins announces it.
+func (f *FlashSales) endSale(ctx context.Context, fs FlashSale, reason string) error {
+	won, err := f.store.EndFlashSale(ctx, fs.ID, reason, f.now())
+	if err != nil {
+		return fmt.Errorf("end sale %d: %w", fs.ID, err)
+	}
+	c, err := f.engine.End(ctx, fs.ID)
+	if errors.Is(err, ErrStockUnknown) {
+		if c, err = f.restore(ctx, fs); err == nil {
+			c, err = f.engine.End(ctx, fs.ID)
+		}
+	}
+	if err != nil {
+		// SQL says ended; the reservation path checks SQL's state through
+		// its cache, and the sweeper retries the engine.
+		f.log.Warn("stock engine did not end the sale", "sale", fs.ID, slog.Any("error", err))
+	}
+	f.cache.drop(fs.ID)
+	if won {
+		f.log.Info("flash sale ended", "sale", fs.ID, "reason", reason, "sold", c.Sold, "reserved", c.Reserved)
+		f.news.ended(fs, reason, c)
+	}
+	return nil
+}
+
+// counts reads a sale's units from the engine, restoring a sale the engine
+// lost.
+func (f *FlashSales) counts(ctx context.Context, fs FlashSale) (StockCounts, error) {
+	c, err := f.engine.Counts(ctx, fs.ID)
+	if errors.Is(err, ErrStockUnknown) {
+		return f.restore(ctx, fs)
+	}
+	return c, err
+}
+
+// restore puts a sale the engine does not know (a restarted memory engine,
+// a Redis that lost its data) back from SQL: units sold or being paid for
+// count as sold, per buyer too. Reservations that were only held are gone;
+// their buyers reserve again.
+func (f *FlashSales) restore(ctx context.Context, fs FlashSale) (StockCounts, error) {
+	f.restoreMu.Lock()
+	defer f.restoreMu.Unlock()
+	if c, err := f.engine.Counts(ctx, fs.ID); !errors.Is(err, ErrStockUnknown) {
+		return c, err // another request restored it meanwhile
+	}
+	sold, perBuyer, err := f.store.FlashSaleUnits(ctx, fs.ID)
+	if err != nil {
+		return StockCounts{}, fmt.Errorf("restore sale %d: %w", fs.ID, err)
+	}
+	if err := f.engine.CreateSale(ctx, f.saleStock(fs, min(sold, fs.Quantity), perBuyer)); err != nil {
+		return StockCounts{}, fmt.Errorf("restore sale %d: %w", fs.ID, err)
+	}
+	if fs.State == "ended" {
+		if _, err := f.engine.End(ctx, fs.ID); err != nil {
+			return StockCounts{}, err
+		}
+	}
+	f.log.Warn("restored flash sale stock from SQL", "sale", fs.ID, "sold", sold, "buyers", len(perBuyer))
+	return f.engine.Counts(ctx, fs.ID)
+}

@@ -1,0 +1,318 @@
+package commerce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+)
+
+// FlashCheckoutRequest pays for a reservation.
+type FlashCheckoutRequest struct {
+	ShippingAddress Address       `json:"shipping_address"`
+	PaymentMethod   PaymentMethod `json:"payment_method"`
+	// CouponCode is a live coupon of the sale's stream, optional.
+	CouponCode string `json:"coupon_code,omitempty"`
+}
+
+// FlashCheckoutResult is the order a reservation became.
+type FlashCheckoutResult struct {
+	Order Order `json:"order"`
+	// DiscountMinor is what the coupon took off the order's total.
+	DiscountMinor int64 `json:"discount_minor"`
+	// Replayed says the answer is the one stored for an earlier request
+	// with the same Idempotency-Key.
+	Replayed bool `json:"-"`
+}
+
+// Checkout turns the caller's reservation into a paid order. key is the
+// Idempotency-Key (required).
+//
+// The order row is written first, linked to the reservation under a unique
+// key (a retry or a concurrent request finds it instead of writing a second
+// order); then the reservation is confirmed in the stock engine, so its
+// units can no longer lapse while the card is charged; then the payment is
+// authorized and captured. A declined or failed payment cancels the order
+// and releases the units at once. If anything dies in between, a retry
+// resumes from the order it finds.
+func (f *FlashSales) Checkout(ctx context.Context, a Account, saleID, reservationID int64, key string, req FlashCheckoutRequest) (FlashCheckoutResult, error) {
+	if a.ID == 0 {
+		return FlashCheckoutResult{}, ErrUnauthenticated
+	}
+	if err := checkIdempotencyKey(key); err != nil {
+		return FlashCheckoutResult{}, err
+	}
+	addr, err := cleanAddress(req.ShippingAddress)
+	if err != nil {
+		return FlashCheckoutResult{}, err
+	}
+	req.ShippingAddress = addr
+	if (req.PaymentMethod.CardNumber == "") == (req.PaymentMethod.Token == "") {
+		return FlashCheckoutResult{}, Invalid("payment_method needs a card_number or a token")
+	}
+	if req.CouponCode != "" {
+		if req.CouponCode, err = cleanCouponCode(req.CouponCode); err != nil {
+			return FlashCheckoutResult{}, err
+		}
+	}
+	hashed := req
+	hashed.PaymentMethod = maskedMethod(req.PaymentMethod)
+	scope := fmt.Sprintf("flash-checkout:%d:%d", saleID, reservationID)
+
+	res, replay, err := f.svc.idempotent(ctx, a.ID, key, scope, hashed, func(ctx context.Context, resume *IdempotencyRecord) idemResult {
+		if resume != nil && resume.ResourceID != 0 {
+			o, err := f.svc.store.OrderByID(ctx, resume.ResourceID)
+			if err != nil {
+				return idemResult{err: err, committed: true, unsettled: true}
+			}
+			fs, err := f.store.FlashSaleByID(ctx, saleID)
+			if err != nil {
+				return idemResult{err: err, committed: true, unsettled: true}
+			}
+			return f.settle(ctx, a, fs, reservationID, o, req.PaymentMethod)
+		}
+		return f.checkout(ctx, a, key, saleID, reservationID, req)
+	})
+	switch {
+	case err != nil:
+		return FlashCheckoutResult{}, err
+	case replay != nil:
+		var out FlashCheckoutResult
+		if err := decodeReplay(replay, &out); err != nil {
+			return FlashCheckoutResult{}, err
+		}
+		out.Replayed = true
+		return out, nil
+	case res.err != nil:
+		return FlashCheckoutResult{}, res.err
+	}
+	return res.value.(FlashCheckoutResult), nil
+}
+
+func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID, reservationID int64, req FlashCheckoutRequest) idemResult {
+	fs, err := f.store.FlashSaleByID(ctx, saleID)
+	if err != nil {
+		return idemResult{err: err}
+	}
+	// A reservation that already has an order: pay for it again is an
+	// error, an interrupted one is resumed.
+	if link, err := f.store.FlashOrderByReservation(ctx, saleID, reservationID); err == nil {
+		if link.BuyerID != a.ID {
+			return idemResult{err: ErrReservationNotFound}
+		}
+		return f.resume(ctx, a, fs, link, req.PaymentMethod)
+	} else if !errors.Is(err, ErrNotFound) {
+		return idemResult{err: err}
+	}
+	r, err := f.engine.Reservation(ctx, saleID, reservationID)
+	if errors.Is(err, ErrStockUnknown) {
+		if _, err = f.restore(ctx, fs); err == nil {
+			r, err = f.engine.Reservation(ctx, saleID, reservationID)
+		}
+	}
+	if err != nil {
+		return idemResult{err: err}
+	}
+	switch {
+	case r.BuyerID != a.ID:
+		return idemResult{err: ErrReservationNotFound}
+	case r.State == ReservationExpired:
+		return idemResult{err: ErrReservationExpired}
+	case r.State == ReservationReleased:
+		return idemResult{err: ErrReservationReleased}
+	case r.State == ReservationSold:
+		return idemResult{err: ErrAlreadyPaid}
+	}
+	in := NewFlashOrder{Sale: fs, Reservation: r, Shipping: req.ShippingAddress, Provider: f.svc.cfg.Payments.Name(),
+		IdempotencyKey: key, At: f.now()}
+	if req.CouponCode != "" {
+		c, err := f.couponFor(ctx, fs, req.CouponCode)
+		if err != nil {
+			return idemResult{err: err}
+		}
+		in.Coupon = &c
+		in.DiscountMinor = c.Discount(fs.PriceMinor * r.Quantity)
+	}
+	o, created, err := f.store.CreateFlashOrder(ctx, in)
+	if err != nil {
+		return idemResult{err: err}
+	}
+	if !created {
+		// A concurrent checkout of the same reservation won the race.
+		link, err := f.store.FlashOrderByReservation(ctx, saleID, reservationID)
+		if err != nil {
+			return idemResult{err: err}
+		}
+		return f.resume(ctx, a, fs, link, req.PaymentMethod)
+	}
+	f.metrics.OrderCreated()
+	return f.settle(ctx, a, fs, reservationID, o, req.PaymentMethod)
+}
+
+// resume answers a checkout of a reservation whose order exists.
+func (f *FlashSales) resume(ctx context.Context, a Account, fs FlashSale, link FlashOrder, method PaymentMethod) idemResult {
+	o, err := f.svc.store.OrderByID(ctx, link.OrderID)
+	if err != nil {
+		return idemResult{err: err}
+	}
+	switch {
+	case o.Status == OrderAwaitingPayment:
+		return f.settle(ctx, a, fs, link.ReservationID, o, method)
+	case o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded:
+		return idemResult{err: ErrReservationReleased}
+	}
+	return idemResult{err: ErrAlreadyPaid}
+}
+
+// settle confirms the reservation and takes the payment of its order,
+// resuming wherever an interrupted run stopped. Processor calls carry keys
+// derived from the order ID, so a repeated call never charges twice.
+func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reservationID int64, o Order, method PaymentMethod) idemResult {
+	s := f.svc
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
+	defer cancel()
+	log := f.log.With("sale", fs.ID, "order", o.ID, "reservation", reservationID)
+	unsettled := func(err error) idemResult {
+		log.Warn("flash order not settled; a retry with the same key resumes it", slog.Any("error", err))
+		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
+	}
+	// fail cancels the order and gives the units back at once.
+	fail := func(cause error, paymentStatus, code string, answer error) idemResult {
+		if err := f.cancelFlashOrder(ctx, fs, o, reservationID, paymentStatus, code, cause.Error()); err != nil {
+			return unsettled(err)
+		}
+		return idemResult{err: answer, committed: true}
+	}
+
+	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
+		_, _, err := f.engine.Confirm(ctx, fs.ID, reservationID)
+		switch {
+		case errors.Is(err, ErrReservationExpired), errors.Is(err, ErrReservationReleased):
+			return fail(err, "", "reservation_gone", err)
+		case errors.Is(err, ErrStockUnknown):
+			// The engine lost the sale; SQL counts this order as sold, so
+			// the restored sale holds its units.
+			if _, rerr := f.restore(ctx, fs); rerr != nil {
+				return unsettled(rerr)
+			}
+		case err != nil:
+			return unsettled(err)
+		}
+	}
+	opKey := fmt.Sprintf("order-%d", o.ID)
+	pay := s.cfg.Payments
+	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
+		var auth Authorization
+		err := s.withRetries(ctx, func(ctx context.Context) (err error) {
+			auth, err = pay.Authorize(ctx, PaymentRequest{OrderID: o.ID, AmountMinor: o.TotalMinor, Currency: o.Currency,
+				Method: method, IdempotencyKey: opKey + "-authorize"})
+			return err
+		})
+		var pe *PaymentError
+		switch {
+		case errors.As(err, &pe) && pe.Declined:
+			return fail(err, PaymentDeclined, pe.Code, flashPaymentErr(err))
+		case errors.As(err, &pe):
+			return fail(err, PaymentFailed, pe.Code, flashPaymentErr(err))
+		case err != nil:
+			return unsettled(err)
+		}
+		o, err = s.transition(ctx, o, Transition{To: o.Status, PaymentStatus: PaymentAuthorized, PaymentRef: auth.Reference,
+			CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "payment_authorized", ActorRole: actorSystem}, "")
+		if err != nil {
+			return unsettled(err)
+		}
+	}
+	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentAuthorized {
+		err := s.withRetries(ctx, func(ctx context.Context) error {
+			return pay.Capture(ctx, o.Payment.Reference, o.TotalMinor, opKey+"-capture")
+		})
+		var pe *PaymentError
+		switch {
+		case errors.As(err, &pe):
+			if verr := s.withRetries(ctx, func(ctx context.Context) error {
+				return pay.Void(ctx, o.Payment.Reference, opKey+"-void")
+			}); verr != nil {
+				log.Error("void authorization after failed capture", slog.Any("error", verr))
+			}
+			return fail(err, PaymentVoided, pe.Code, flashPaymentErr(err))
+		case err != nil:
+			return unsettled(err)
+		}
+		o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, Event: "paid", ActorRole: actorSystem}, OrderPaidEvent)
+		if err != nil {
+			return unsettled(err)
+		}
+		f.paid(ctx, a, fs, o)
+	}
+	switch {
+	case o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded:
+		return idemResult{err: ErrReservationReleased, committed: true}
+	case o.Status == OrderAwaitingPayment:
+		return unsettled(errors.New("payment still pending"))
+	}
+	discount, err := f.store.CouponDiscount(ctx, o.ID)
+	if err != nil {
+		log.Warn("read coupon discount", slog.Any("error", err))
+	}
+	return idemResult{status: http.StatusCreated, value: FlashCheckoutResult{Order: o, DiscountMinor: discount}, committed: true}
+}
+
+// cancelFlashOrder cancels an unpaid flash order: the reservation's units go
+// back to the sale (or, after the sale was reconciled, to the product), and
+// the coupon may be used again.
+func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order, reservationID int64, paymentStatus, code, note string) error {
+	if fresh, err := f.store.FlashSaleByID(ctx, fs.ID); err == nil {
+		fs = fresh
+	}
+	_, err := f.svc.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: code,
+		ReturnStock: fs.ReconciledAt != nil, Event: "flash_order_cancelled", ActorRole: actorSystem, Note: note}, "")
+	if errors.Is(err, ErrOrderChanged) {
+		return nil // the sweeper or a retry cancelled it first
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.store.ReleaseCouponRedemption(ctx, o.ID); err != nil {
+		f.log.Warn("release coupon of cancelled order", "order", o.ID, slog.Any("error", err))
+	}
+	_, _, c, err := f.engine.Release(ctx, fs.ID, reservationID)
+	if err != nil && !errors.Is(err, ErrStockUnknown) {
+		// The order is cancelled, so SQL no longer counts the units; the
+		// reconciliation at the sale's end puts the engine right.
+		f.log.Warn("release units of cancelled order", "order", o.ID, slog.Any("error", err))
+		return nil
+	}
+	f.news.stockChanged(fs, c)
+	return nil
+}
+
+// paid tells the room that someone bought, and ends the sale when its last
+// unit is paid for.
+func (f *FlashSales) paid(ctx context.Context, a Account, fs FlashSale, o Order) {
+	show, err := f.store.ShowNameInPurchases(ctx, a.ID)
+	if err != nil {
+		f.log.Warn("read purchase privacy", "account", a.ID, slog.Any("error", err))
+	}
+	var qty int64
+	for _, l := range o.Lines {
+		qty += l.Quantity
+	}
+	f.news.purchase(fs, PurchaseNotice{Buyer: tickerName(a, show), ProductID: fs.ProductID, ProductTitle: fs.Title, Quantity: qty})
+	c, err := f.engine.Counts(ctx, fs.ID)
+	if err == nil && c.Sold >= fs.Quantity && fs.State == "active" {
+		if err := f.endSale(ctx, fs, SaleEndSoldOut); err != nil {
+			f.log.Warn("end sold-out sale", "sale", fs.ID, slog.Any("error", err))
+		}
+	}
+}
+
+// flashPaymentErr is the answer to a refused payment of a flash order.
+func flashPaymentErr(err error) error {
+	var pe *PaymentError
+	if errors.As(err, &pe) && pe.Declined {
+		return &Error{402, "payment_declined", fmt.Sprintf("the payment was declined (%s); the units went back on sale, reserve again to retry with another card", pe.Code)}
+	}
+	return &Error{503, "payment_unavailable", "the payment processor is not answering; nothing was charged and the units went back on sale"}
+}

@@ -1,0 +1,328 @@
+package commerce
+
+import (
+	_ "embed"
+	"net/http"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+)
+
+// OpenAPIFlashSale describes the flash-sale, coupon and purchase-privacy
+// routes; cmd merges it into /api/openapi.json next to OpenAPI.
+//
+//go:embed openapi_flashsale.json
+var OpenAPIFlashSale []byte
+
+// FlashSaleHandler serves flash sales, live coupons and the buyer's ticker
+// privacy.
+type FlashSaleHandler struct {
+	f    *FlashSales
+	auth echo.MiddlewareFunc
+}
+
+// NewFlashSaleHandler returns the handler; h is the commerce Handler whose
+// Authenticate identifies callers.
+func NewFlashSaleHandler(f *FlashSales, h *Handler) *FlashSaleHandler {
+	return &FlashSaleHandler{f: f, auth: h.Authenticate}
+}
+
+// Register adds the routes to g, the /api group. Each route identifies the
+// caller itself unless the group's middleware already did.
+func (h *FlashSaleHandler) Register(g *echo.Group) {
+	a := h.authenticated
+	g.POST("/streams/:id/flash-sales", h.createSale, a)
+	g.GET("/streams/:id/flash-sales", h.streamSales, a)
+	g.GET("/flash-sales/:id", h.sale, a)
+	g.POST("/flash-sales/:id/stop", h.stopSale, a)
+	g.POST("/flash-sales/:id/reservations", h.reserve, a)
+	g.GET("/flash-sales/:id/reservations/:rid", h.reservation, a)
+	g.DELETE("/flash-sales/:id/reservations/:rid", h.cancelReservation, a)
+	g.POST("/flash-sales/:id/reservations/:rid/checkout", h.checkout, a)
+	g.POST("/flash-sales/:id/baseline-reservations", h.baselineReserve, a)
+	g.POST("/streams/:id/coupons", h.createCoupon, a)
+	g.GET("/streams/:id/coupons", h.streamCoupons, a)
+	g.GET("/streams/:id/coupons/:code", h.checkCoupon, a)
+	g.GET("/me/purchase-privacy", h.privacy, a)
+	g.PUT("/me/purchase-privacy", h.setPrivacy, a)
+}
+
+func (h *FlashSaleHandler) authenticated(next echo.HandlerFunc) echo.HandlerFunc {
+	withAuth := h.auth(next)
+	return func(c echo.Context) error {
+		if _, ok := CurrentAccount(c); ok {
+			return next(c)
+		}
+		return withAuth(c)
+	}
+}
+
+func (h *FlashSaleHandler) createSale(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in NewFlashSale
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	fs, err := h.f.CreateSale(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, fs)
+}
+
+func (h *FlashSaleHandler) streamSales(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	sales, err := h.f.StreamSales(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	if sales == nil {
+		sales = []FlashSale{}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": sales})
+}
+
+func (h *FlashSaleHandler) sale(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	fs, err := h.f.Sale(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, fs)
+}
+
+func (h *FlashSaleHandler) stopSale(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	fs, err := h.f.StopSale(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, fs)
+}
+
+// reserveRequest is the body of "Buy now"; an empty body reserves one unit.
+type reserveRequest struct {
+	Quantity int64 `json:"quantity"`
+}
+
+// reservationView is a reservation with the units the sale has left.
+type reservationView struct {
+	Reservation Reservation `json:"reservation"`
+	Remaining   int64       `json:"remaining"`
+	SoldOut     bool        `json:"sold_out"`
+}
+
+func (h *FlashSaleHandler) readQuantity(c echo.Context) (int64, error) {
+	in := reserveRequest{Quantity: 1}
+	if c.Request().ContentLength != 0 {
+		if err := bindJSON(c, &in); err != nil {
+			return 0, err
+		}
+	}
+	return in.Quantity, nil
+}
+
+func (h *FlashSaleHandler) reserve(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	q, err := h.readQuantity(c)
+	if err != nil {
+		return err
+	}
+	r, counts, err := h.f.Reserve(c.Request().Context(), a, id, q)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, reservationView{Reservation: r, Remaining: counts.Remaining, SoldOut: counts.SoldOut()})
+}
+
+func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
+	if !h.f.cfg.SQLBaseline {
+		return &Error{404, "not_found", "the SQL baseline is off (start the server with --flash-sale-baseline)"}
+	}
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	q, err := h.readQuantity(c)
+	if err != nil {
+		return err
+	}
+	if _, err := h.f.BaselineReserve(c.Request().Context(), a, id, q); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, map[string]int64{"quantity": q})
+}
+
+func (h *FlashSaleHandler) reservationIDs(c echo.Context) (Account, int64, int64, error) {
+	a, err := mustAccount(c)
+	if err != nil {
+		return Account{}, 0, 0, err
+	}
+	sale, err := pathID(c, "id")
+	if err != nil {
+		return Account{}, 0, 0, err
+	}
+	rid, err := strconv.ParseInt(c.Param("rid"), 10, 64)
+	if err != nil || rid <= 0 {
+		return Account{}, 0, 0, ErrReservationNotFound
+	}
+	return a, sale, rid, nil
+}
+
+func (h *FlashSaleHandler) reservation(c echo.Context) error {
+	a, sale, rid, err := h.reservationIDs(c)
+	if err != nil {
+		return err
+	}
+	r, err := h.f.Reservation(c.Request().Context(), a, sale, rid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (h *FlashSaleHandler) cancelReservation(c echo.Context) error {
+	a, sale, rid, err := h.reservationIDs(c)
+	if err != nil {
+		return err
+	}
+	r, err := h.f.CancelReservation(c.Request().Context(), a, sale, rid)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, r)
+}
+
+func (h *FlashSaleHandler) checkout(c echo.Context) error {
+	a, sale, rid, err := h.reservationIDs(c)
+	if err != nil {
+		return err
+	}
+	var in FlashCheckoutRequest
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	res, err := h.f.Checkout(c.Request().Context(), a, sale, rid, c.Request().Header.Get("Idempotency-Key"), in)
+	if err != nil {
+		return err
+	}
+	if res.Replayed {
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	return c.JSON(http.StatusCreated, res)
+}
+
+func (h *FlashSaleHandler) createCoupon(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	var in NewCoupon
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	cp, err := h.f.CreateCoupon(c.Request().Context(), a, id, in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, cp)
+}
+
+func (h *FlashSaleHandler) streamCoupons(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cs, err := h.f.StreamCoupons(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"items": cs})
+}
+
+// couponCheck is what a viewer learns about a code.
+type couponCheck struct {
+	Code     string `json:"code"`
+	Kind     string `json:"kind"`
+	Value    int64  `json:"value"`
+	Currency string `json:"currency"`
+}
+
+func (h *FlashSaleHandler) checkCoupon(c echo.Context) error {
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	cp, err := h.f.CheckCoupon(c.Request().Context(), id, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, couponCheck{Code: cp.Code, Kind: cp.Kind, Value: cp.Value, Currency: cp.Currency})
+}
+
+func (h *FlashSaleHandler) privacy(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	p, err := h.f.PurchasePrivacy(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
+func (h *FlashSaleHandler) setPrivacy(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	var p PurchasePrivacy
+	if err := bindJSON(c, &p); err != nil {
+		return err
+	}
+	p, err = h.f.SetPurchasePrivacy(c.Request().Context(), a, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}

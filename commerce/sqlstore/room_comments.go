@@ -1,0 +1,139 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+)
+
+// Live-room comments (room package). cmd/liveshop adapts these methods to
+// room.Store.
+
+const roomCommentColumns = "id, stream_id, shop_id, author_id, author_name, COALESCE(client_id, ''), body, status, created_at"
+
+func scanRoomComment(scan func(...any) error) (commerce.RoomComment, error) {
+	var c commerce.RoomComment
+	var at int64
+	err := scan(&c.ID, &c.StreamID, &c.ShopID, &c.AuthorID, &c.AuthorName, &c.ClientID, &c.Text, &c.Status, &at)
+	c.CreatedAt = fromMicros(at)
+	return c, err
+}
+
+// CreateRoomComment stores c, assigning its ID, unless its author already
+// sent a comment with the same ClientID to the stream: then it returns that
+// one and created=false.
+func (db *DB) CreateRoomComment(ctx context.Context, c commerce.RoomComment) (commerce.RoomComment, bool, error) {
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = time.Now()
+	}
+	c.CreatedAt = c.CreatedAt.UTC().Truncate(time.Microsecond)
+	var clientID any
+	if c.ClientID != "" {
+		clientID = c.ClientID
+	}
+	err := db.get(ctx, `INSERT INTO room_comments (stream_id, shop_id, author_id, author_name, client_id, body, status, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (stream_id, author_id, client_id) DO NOTHING RETURNING id`,
+		[]any{c.StreamID, c.ShopID, c.AuthorID, c.AuthorName, clientID, c.Text, c.Status, micros(c.CreatedAt)}, &c.ID)
+	if err == nil {
+		return c, true, nil
+	}
+	if !errors.Is(err, commerce.ErrNotFound) || c.ClientID == "" {
+		return c, false, fmt.Errorf("insert room comment: %w", err)
+	}
+	prev, err := scanRoomComment(func(dest ...any) error {
+		return db.get(ctx, "SELECT "+roomCommentColumns+" FROM room_comments WHERE stream_id = ? AND author_id = ? AND client_id = ?",
+			[]any{c.StreamID, c.AuthorID, c.ClientID}, dest...)
+	})
+	if err != nil {
+		return c, false, fmt.Errorf("find resent room comment: %w", err)
+	}
+	return prev, false, nil
+}
+
+// RoomComment returns one comment of a stream.
+func (db *DB) RoomComment(ctx context.Context, streamID, id int64) (commerce.RoomComment, error) {
+	return scanRoomComment(func(dest ...any) error {
+		return db.get(ctx, "SELECT "+roomCommentColumns+" FROM room_comments WHERE stream_id = ? AND id = ?", []any{streamID, id}, dest...)
+	})
+}
+
+// SetRoomCommentStatus changes a comment's status and returns it.
+func (db *DB) SetRoomCommentStatus(ctx context.Context, streamID, id int64, status string) (commerce.RoomComment, error) {
+	return scanRoomComment(func(dest ...any) error {
+		return db.get(ctx, "UPDATE room_comments SET status = ? WHERE stream_id = ? AND id = ? RETURNING "+roomCommentColumns,
+			[]any{status, streamID, id}, dest...)
+	})
+}
+
+// RoomComments lists a stream's comments, newest first.
+func (db *DB) RoomComments(ctx context.Context, streamID int64, f commerce.RoomCommentFilter) ([]commerce.RoomComment, error) {
+	q := "SELECT " + roomCommentColumns + " FROM room_comments WHERE stream_id = ?"
+	args := []any{streamID}
+	if f.Status == "" {
+		q += " AND status IN ('visible', 'held')"
+	} else {
+		q += " AND status = ?"
+		args = append(args, f.Status)
+	}
+	if f.BeforeID > 0 {
+		q += " AND id < ?"
+		args = append(args, f.BeforeID)
+	}
+	q += " ORDER BY id DESC"
+	if f.Limit > 0 {
+		q += " LIMIT ?"
+		args = append(args, f.Limit)
+	}
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list room comments: %w", err)
+	}
+	defer rows.Close()
+	var out []commerce.RoomComment
+	for rows.Next() {
+		c, err := scanRoomComment(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// RoomSettings returns a stream's room settings (zero values if never set).
+func (db *DB) RoomSettings(ctx context.Context, streamID int64) (commerce.RoomSettings, error) {
+	s := commerce.RoomSettings{StreamID: streamID}
+	err := db.get(ctx, "SELECT slow_mode_seconds, pinned_product_id, likes FROM room_settings WHERE stream_id = ?",
+		[]any{streamID}, &s.SlowModeSeconds, &s.PinnedProductID, &s.Likes)
+	if errors.Is(err, commerce.ErrNotFound) {
+		return s, nil
+	}
+	return s, err
+}
+
+// SetRoomSlowMode sets the stream's slow mode in seconds (0 = off).
+func (db *DB) SetRoomSlowMode(ctx context.Context, streamID int64, seconds int) error {
+	_, err := db.exec(ctx, `INSERT INTO room_settings (stream_id, slow_mode_seconds) VALUES (?, ?)
+		ON CONFLICT (stream_id) DO UPDATE SET slow_mode_seconds = excluded.slow_mode_seconds`, streamID, seconds)
+	return err
+}
+
+// SetRoomPinned pins a product in the stream's room (0 unpins).
+func (db *DB) SetRoomPinned(ctx context.Context, streamID, productID int64) error {
+	_, err := db.exec(ctx, `INSERT INTO room_settings (stream_id, pinned_product_id) VALUES (?, ?)
+		ON CONFLICT (stream_id) DO UPDATE SET pinned_product_id = excluded.pinned_product_id`, streamID, productID)
+	return err
+}
+
+// AddRoomLikes adds n likes to the stream and returns its new total.
+func (db *DB) AddRoomLikes(ctx context.Context, streamID, n int64) (int64, error) {
+	var total int64
+	err := db.get(ctx, `INSERT INTO room_settings (stream_id, likes) VALUES (?, ?)
+		ON CONFLICT (stream_id) DO UPDATE SET likes = room_settings.likes + excluded.likes RETURNING likes`,
+		[]any{streamID, n}, &total)
+	return total, err
+}

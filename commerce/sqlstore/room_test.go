@@ -120,7 +120,7 @@ func TestRoomModeration(t *testing.T) {
 			db.SetRoomMute(ctx, 3, 11, until)
 			db.SetRoomBan(ctx, 3, 12, true)
 			db.SetRoomMute(ctx, 3, 13, now.Add(-time.Minute)) // already over
-			db.SetRoomBan(ctx, 4, 11, true)                    // another shop
+			db.SetRoomBan(ctx, 4, 11, true)                   // another shop
 			r, _ := db.RoomRestriction(ctx, 3, 11)
 			if !r.MutedUntil.Equal(until) || r.Banned {
 				t.Fatalf("muted = %+v", r)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/room"
 )
 
 // Config is the whole server configuration: flags, each with an environment
@@ -32,6 +33,7 @@ type Config struct {
 
 	Commerce  commerce.Config
 	FlashSale commerce.FlashSaleConfig
+	Room      room.Config
 }
 
 // DBURL is the database to open: the configured URL, or a SQLite file in
@@ -88,6 +90,13 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&fsc.ReservationTTL, "reservation-ttl", env.duration("LIVESHOP_RESERVATION_TTL", 5*time.Minute), "how long a flash-sale reservation holds before its units go back on sale [LIVESHOP_RESERVATION_TTL]")
 	fs.DurationVar(&fsc.SweepInterval, "flash-sale-sweep", env.duration("LIVESHOP_FLASH_SALE_SWEEP", time.Second), "how often each node expires lapsed reservations and ends and reconciles due flash sales [LIVESHOP_FLASH_SALE_SWEEP]")
 	fs.BoolVar(&fsc.SQLBaseline, "flash-sale-baseline", env.boolean("LIVESHOP_FLASH_SALE_BASELINE", false), "serve the SQL row-lock baseline route for liveshop-load's sale -baseline sql; benchmarks only [LIVESHOP_FLASH_SALE_BASELINE]")
+	rc := &cfg.Room
+	var roomOrigins string
+	fs.StringVar(&roomOrigins, "room-allowed-origins", env.str("LIVESHOP_ROOM_ALLOWED_ORIGINS", ""), "comma-separated extra origins (host patterns) whose pages may open room WebSockets; the server's own host is always allowed [LIVESHOP_ROOM_ALLOWED_ORIGINS]")
+	fs.IntVar(&rc.CommentLimit, "room-comment-limit", env.integer("LIVESHOP_ROOM_COMMENT_LIMIT", 20), "comments per account per --room-comment-window, on all nodes together [LIVESHOP_ROOM_COMMENT_LIMIT]")
+	fs.DurationVar(&rc.CommentWindow, "room-comment-window", env.duration("LIVESHOP_ROOM_COMMENT_WINDOW", 10*time.Second), "window of the per-account comment limit [LIVESHOP_ROOM_COMMENT_WINDOW]")
+	fs.DurationVar(&rc.FlushInterval, "room-flush-interval", env.duration("LIVESHOP_ROOM_FLUSH_INTERVAL", 50*time.Millisecond), "batching window of room events: busy rooms send one frame per connection per interval [LIVESHOP_ROOM_FLUSH_INTERVAL]")
+	fs.IntVar(&rc.QueueSize, "room-queue-size", env.integer("LIVESHOP_ROOM_QUEUE_SIZE", 256), "frames queued per room connection before it is dropped as a slow consumer [LIVESHOP_ROOM_QUEUE_SIZE]")
 	var argonMem uint
 	fs.UintVar(&argonMem, "argon2-memory-kib", uint(env.integer("LIVESHOP_ARGON2_MEMORY_KIB", 19*1024)), "argon2id memory per password hash, in KiB [LIVESHOP_ARGON2_MEMORY_KIB]")
 
@@ -111,6 +120,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	cc.DataDir = cfg.DataDir // uploaded images live in <data-dir>/images
 	if cc.MaxImageBytes <= 0 {
 		return Config{}, errors.New("--max-image-bytes must be positive")
+	}
+	for _, o := range strings.Split(roomOrigins, ",") {
+		if o = strings.TrimSpace(o); o != "" {
+			rc.AllowedOrigins = append(rc.AllowedOrigins, o)
+		}
 	}
 	if cfg.AdminEmail != "" {
 		cc.AdminEmails = []string{strings.ToLower(cfg.AdminEmail)}

@@ -32,6 +32,7 @@ type app struct {
 	limits   room.Limits   // rate limits, mutes, bans, slow mode for every subsystem
 	commerce *commerce.Service
 	flash    *commerce.FlashSales // flash sales and live coupons (wire_flashsale.go)
+	rooms    *room.Hub            // live rooms over WebSocket (wire_room.go)
 
 	echo    *echo.Echo
 	api     *echo.Group
@@ -159,6 +160,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 	commerce.NewHandler(a.commerce).Register(a.api)
 	a.openapi = append(a.openapi, commerce.OpenAPI)
 	if err := a.wireFlashSales(); err != nil {
+		return nil, err
+	}
+	if err := a.wireRoom(); err != nil {
 		return nil, err
 	}
 

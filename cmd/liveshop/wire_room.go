@@ -1,0 +1,53 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/liveshop/liveshop/room"
+)
+
+// wireRoom builds the room hub on the bus and presence picked at start-up
+// (Redis when configured, so rooms span every node; in memory otherwise),
+// with the shared limits, serves its routes and connects flash-sale news to
+// it. Call it after wireFlashSales.
+func (a *app) wireRoom() error {
+	var (
+		bus  room.Bus
+		pres room.Presence
+	)
+	if a.redis != nil {
+		rb := room.NewRedisBus(a.redis, room.RedisBusOptions{Prefix: a.cfg.RedisPrefix,
+			HistorySize: a.cfg.Room.HistorySize, Logger: a.log.With("component", "roombus")})
+		bus = rb
+		pres = room.NewRedisPresence(a.redis, a.cfg.RedisPrefix)
+	} else {
+		bus = room.NewMemoryBus(a.cfg.Room.HistorySize)
+		pres = room.NewMemoryPresence()
+	}
+	a.onClose(func() { bus.Close() })
+	deps := room.Deps{
+		Auth:       roomAuth{a.commerce},
+		Directory:  roomDirectory{svc: a.commerce, store: a.store},
+		Store:      roomStore{a.store},
+		Bus:        bus,
+		Limits:     a.limits,
+		Presence:   pres,
+		Logger:     a.log.With("component", "room"),
+		Registerer: a.metrics,
+	}
+	if a.flash != nil {
+		deps.FlashSales = flashSaleSource{a.flash}
+	}
+	hub, err := room.NewHub(a.cfg.Room, deps)
+	if err != nil {
+		return fmt.Errorf("rooms: %w", err)
+	}
+	a.rooms = hub
+	a.onClose(func() { hub.Close() })
+	room.NewHandler(hub).Register(a.api)
+	a.openapi = append(a.openapi, room.OpenAPI)
+	if a.flash != nil {
+		a.connectFlashSaleRooms(hub)
+	}
+	return nil
+}

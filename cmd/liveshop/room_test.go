@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// roomConn is a test client of a room WebSocket that keeps every event.
+type roomConn struct {
+	t      testing.TB
+	ws     *websocket.Conn
+	mu     sync.Mutex
+	events []roomEvent
+	done   chan struct{}
+}
+
+type roomEvent struct {
+	Type string          `json:"type"`
+	Seq  uint64          `json:"seq"`
+	Data json.RawMessage `json:"data"`
+}
+
+// joinRoom opens stream's room on the server at base as the client (its
+// bearer token; anonymous when c is nil).
+func joinRoom(t testing.TB, base string, c *client, stream int64) *roomConn {
+	t.Helper()
+	hdr := http.Header{}
+	if c != nil && c.token != "" {
+		hdr.Set("Authorization", "Bearer "+c.token)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	url := "ws" + strings.TrimPrefix(base, "http") + fmt.Sprintf("/api/streams/%d/room", stream)
+	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		t.Fatalf("join room %d: %v", stream, err)
+	}
+	ws.SetReadLimit(-1)
+	rc := &roomConn{t: t, ws: ws, done: make(chan struct{})}
+	go func() {
+		defer close(rc.done)
+		for {
+			_, data, err := ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var evs []roomEvent
+			if json.Unmarshal(data, &evs) == nil {
+				rc.mu.Lock()
+				rc.events = append(rc.events, evs...)
+				rc.mu.Unlock()
+			}
+		}
+	}()
+	t.Cleanup(func() { ws.CloseNow(); <-rc.done })
+	return rc
+}
+
+// wait returns the first event of typ whose data satisfies match.
+func (rc *roomConn) wait(typ string, match func(json.RawMessage) bool) roomEvent {
+	rc.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		rc.mu.Lock()
+		for _, e := range rc.events {
+			if e.Type == typ && (match == nil || match(e.Data)) {
+				rc.mu.Unlock()
+				return e
+			}
+		}
+		rc.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
+	rc.t.Fatalf("no %s event within 10s", typ)
+	return roomEvent{}
+}
+
+func (rc *roomConn) send(cmd map[string]any) {
+	rc.t.Helper()
+	b, _ := json.Marshal(cmd)
+	if err := rc.ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+		rc.t.Fatal(err)
+	}
+}
+
+func hasID(id int64) func(json.RawMessage) bool {
+	return func(d json.RawMessage) bool {
+		var v struct {
+			ID int64 `json:"id"`
+		}
+		return json.Unmarshal(d, &v) == nil && v.ID == id
+	}
+}
+
+// liveRoomFixture opens a shop with a product and a stream, and appoints a
+// moderator.
+func liveRoomFixture(t *testing.T, srv *testServer) (seller, mod, viewer shopper, shopID, productID, streamID int64) {
+	seller = srv.shopper(t, "seller@example.com", "Sally Seller")
+	mod = srv.shopper(t, "mod@example.com", "Moe Moderator")
+	viewer = srv.shopper(t, "viewer@example.com", "Vic Viewer")
+	shopID = seller.openShop("sallys", "EUR")
+	productID = seller.product(shopID, "Linen shirt", 4900, 12).ID
+	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shopID), map[string]any{"account_id": mod.id})
+	var st struct {
+		ID int64 `json:"id"`
+	}
+	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shopID), map[string]any{"title": "Spring drop"}).decode(t, &st)
+	return seller, mod, viewer, shopID, productID, st.ID
+}
+
+func TestRoomsEndToEnd(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, cfg Config) {
+		srv := startServer(t, cfg)
+		seller, mod, viewer, shopID, productID, streamID := liveRoomFixture(t, srv)
+
+		anon := joinRoom(t, srv.URL, nil, streamID)
+		anon.wait("snapshot", nil)
+		v := joinRoom(t, srv.URL, viewer.client, streamID)
+		m := joinRoom(t, srv.URL, mod.client, streamID)
+		v.wait("snapshot", nil)
+		m.wait("snapshot", func(d json.RawMessage) bool { return strings.Contains(string(d), `"role":"moderator"`) })
+
+		v.send(map[string]any{"type": "comment", "id": "1", "cid": "c1", "text": "<b>hi</b>"})
+		var c struct {
+			ID   int64  `json:"id"`
+			Text string `json:"text"`
+		}
+		json.Unmarshal(anon.wait("comment", nil).Data, &c)
+		if c.Text != "<b>hi</b>" {
+			t.Fatalf("comment = %+v", c)
+		}
+		m.send(map[string]any{"type": "remove_comment", "id": "2", "comment_id": c.ID})
+		anon.wait("comment_removed", hasID(c.ID))
+
+		seller.expect(204, "PUT", fmt.Sprintf("/api/streams/%d/pin", streamID), map[string]any{"product_id": productID})
+		anon.wait("pinned", func(d json.RawMessage) bool { return strings.Contains(string(d), `"price_minor":4900`) })
+		viewer.expect(403, "PUT", fmt.Sprintf("/api/streams/%d/pin", streamID), map[string]any{"product_id": productID})
+
+		var audit struct {
+			Entries []struct {
+				Action    string `json:"action"`
+				ActorName string `json:"actor_name"`
+			} `json:"entries"`
+		}
+		mod.expect(200, "GET", fmt.Sprintf("/api/shops/%d/moderation/audit", shopID), nil).decode(t, &audit)
+		var actions []string
+		for _, e := range audit.Entries {
+			actions = append(actions, e.Action+" by "+e.ActorName)
+		}
+		want := []string{"denied by Vic Viewer", "pin by Sally Seller", "remove_comment by Moe Moderator"}
+		if strings.Join(actions, ", ") != strings.Join(want, ", ") {
+			t.Fatalf("audit log = %v, want %v", actions, want)
+		}
+		late := joinRoom(t, srv.URL, nil, streamID)
+		late.wait("snapshot", func(d json.RawMessage) bool {
+			return strings.Contains(string(d), `"comments":[]`) && strings.Contains(string(d), `"title":"Linen shirt"`)
+		})
+	})
+}
+
+// Two server processes' worth of wiring share one database and one Redis.
+func TestRoomsAcrossTwoServers(t *testing.T) {
+	url := os.Getenv("LIVESHOP_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
+		}
+		t.Skip("LIVESHOP_TEST_REDIS is not set")
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	cfg := shopConfig(t)
+	cfg.Redis, cfg.RedisPrefix = url, "test:"+hex.EncodeToString(b)+":"
+	cfg.DB = cfg.DBURL() // both servers open the same SQLite file
+	a := startServer(t, cfg)
+	cfgB := cfg
+	cfgB.DataDir = t.TempDir()
+	bSrv := startServer(t, cfgB)
+	_, mod, viewer, _, _, streamID := liveRoomFixture(t, a)
+	viewer.base, mod.base = bSrv.URL, a.URL
+
+	onB := joinRoom(t, bSrv.URL, nil, streamID)
+	onB.wait("snapshot", nil)
+	poster := joinRoom(t, bSrv.URL, viewer.client, streamID)
+	m := joinRoom(t, a.URL, mod.client, streamID)
+	poster.wait("snapshot", nil)
+	m.wait("snapshot", nil)
+	poster.send(map[string]any{"type": "comment", "id": "1", "cid": "x", "text": "from B"})
+	var c struct {
+		ID int64 `json:"id"`
+	}
+	json.Unmarshal(m.wait("comment", nil).Data, &c)
+	m.send(map[string]any{"type": "mute", "id": "2", "user_id": viewer.id, "minutes": 5})
+	poster.wait("muted", nil)
+	poster.send(map[string]any{"type": "comment", "id": "3", "text": "again"})
+	poster.wait("error", func(d json.RawMessage) bool { return strings.Contains(string(d), `"code":"muted"`) })
+	m.send(map[string]any{"type": "remove_comment", "id": "4", "comment_id": c.ID})
+	onB.wait("comment_removed", hasID(c.ID))
+}

@@ -1,0 +1,314 @@
+package commerce_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/sqlstore"
+	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+)
+
+// world is a commerce service on a fresh SQLite store with a seller, a
+// shop, an active product and a buyer with that product in the cart.
+type world struct {
+	svc     *commerce.Service
+	db      *sqlstore.DB
+	seller  commerce.Account
+	buyer   commerce.Account
+	shop    commerce.Shop
+	product commerce.Product
+}
+
+func newWorld(t *testing.T, cfg commerce.Config) world {
+	t.Helper()
+	ctx := context.Background()
+	db := sqltest.Open(t, sqlstore.SQLite)
+	cfg.Password = commerce.PasswordParams{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
+	cfg.DataDir = t.TempDir()
+	if cfg.PaymentRetryDelay == 0 {
+		cfg.PaymentRetryDelay = time.Millisecond
+	}
+	w := world{svc: commerce.New(db, nil, cfg, nil), db: db}
+	var err error
+	if w.seller, _, err = w.svc.SignUp(ctx, commerce.SignUp{Email: "seller@example.com", Password: "password1", Name: "Mara"}, "ip"); err != nil {
+		t.Fatal(err)
+	}
+	if w.buyer, _, err = w.svc.SignUp(ctx, commerce.SignUp{Email: "buyer@example.com", Password: "password1", Name: "Ann"}, "ip"); err != nil {
+		t.Fatal(err)
+	}
+	if w.shop, err = w.svc.OpenShop(ctx, w.seller, commerce.OpenShop{Handle: "mara", Name: "Mara", Currency: "USD"}); err != nil {
+		t.Fatal(err)
+	}
+	title, price, stock, active := "Mug", int64(1000), int64(5), commerce.ProductActive
+	w.product, err = w.svc.CreateProduct(ctx, w.seller, w.shop.ID, commerce.ProductPatch{Title: &title, PriceMinor: &price, Stock: &stock, Status: &active})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.AddToCart(ctx, w.buyer, w.product.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+var checkout = commerce.CheckoutRequest{
+	ShippingAddress: commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"},
+	PaymentMethod:   commerce.PaymentMethod{CardNumber: commerce.TestCardVisa},
+}
+
+func TestStreamRecords(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, commerce.Config{})
+	title := "Glaze night"
+	ids := []int64{w.product.ID}
+	st, err := w.svc.CreateStream(ctx, w.seller, w.shop.ID, commerce.StreamPatch{Title: &title, ProductIDs: &ids})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Status != commerce.StreamScheduled || st.StreamKey == "" || st.PublishURL == "" || len(st.ProductIDs) != 1 {
+		t.Fatalf("new stream %+v", st)
+	}
+
+	t.Run("only the current key may publish", func(t *testing.T) {
+		if err := w.svc.AuthorizePublish(ctx, st.ID, st.StreamKey); err != nil {
+			t.Fatalf("right key refused: %v", err)
+		}
+		for _, key := range []string{"", "sk_wrong", st.StreamKey + "x"} {
+			if err := w.svc.AuthorizePublish(ctx, st.ID, key); !errors.Is(err, commerce.ErrBadStreamKey) {
+				t.Fatalf("key %q: got %v", key, err)
+			}
+		}
+		if err := w.svc.AuthorizePublish(ctx, st.ID+100, st.StreamKey); !errors.Is(err, commerce.ErrNotFound) {
+			t.Fatalf("unknown stream: %v", err)
+		}
+		rotated, err := w.svc.RotateStreamKey(ctx, w.seller, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.svc.AuthorizePublish(ctx, st.ID, st.StreamKey); !errors.Is(err, commerce.ErrBadStreamKey) {
+			t.Fatalf("old key after rotation: %v", err)
+		}
+		if err := w.svc.AuthorizePublish(ctx, st.ID, rotated.StreamKey); err != nil {
+			t.Fatalf("new key: %v", err)
+		}
+		st.StreamKey = rotated.StreamKey
+		if _, err := w.svc.RotateStreamKey(ctx, w.buyer, st.ID); !errors.Is(err, commerce.ErrForbidden) {
+			t.Fatalf("a buyer rotated the key: %v", err)
+		}
+	})
+
+	t.Run("goes live once, ends for good", func(t *testing.T) {
+		if err := w.svc.MarkStreamLive(ctx, st.ID); err != nil {
+			t.Fatal(err)
+		}
+		first, _ := w.svc.Stream(ctx, st.ID)
+		if err := w.svc.MarkStreamLive(ctx, st.ID); err != nil {
+			t.Fatalf("reconnect while live: %v", err)
+		}
+		again, _ := w.svc.Stream(ctx, st.ID)
+		if first.Status != commerce.StreamLive || first.StartedAt == nil || !again.StartedAt.Equal(*first.StartedAt) {
+			t.Fatalf("live stream %+v then %+v", first, again)
+		}
+		live, _, err := w.svc.Streams(ctx, commerce.StreamFilter{})
+		if err != nil || len(live) != 1 || live[0].ID != st.ID || live[0].ShopHandle != "mara" {
+			t.Fatalf("live now: %+v %v", live, err)
+		}
+		info, err := w.svc.StreamShop(ctx, st.ID)
+		if err != nil || info.ShopID != w.shop.ID || info.Status != commerce.StreamLive || info.Title != title {
+			t.Fatalf("stream shop %+v %v", info, err)
+		}
+		if err := w.svc.MarkStreamEnded(ctx, st.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.svc.MarkStreamEnded(ctx, st.ID); err != nil {
+			t.Fatalf("ending twice: %v", err)
+		}
+		if err := w.svc.MarkStreamLive(ctx, st.ID); !errors.Is(err, commerce.ErrStreamEnded) {
+			t.Fatalf("live after end: %v", err)
+		}
+		if err := w.svc.AuthorizePublish(ctx, st.ID, st.StreamKey); !errors.Is(err, commerce.ErrStreamEnded) {
+			t.Fatalf("publish after end: %v", err)
+		}
+		ended, _ := w.svc.Stream(ctx, st.ID)
+		if ended.Status != commerce.StreamEnded || ended.EndedAt == nil {
+			t.Fatalf("ended stream %+v", ended)
+		}
+		if err := w.svc.MarkStreamLive(ctx, 999999); !errors.Is(err, commerce.ErrNotFound) {
+			t.Fatalf("unknown stream: %v", err)
+		}
+	})
+
+	t.Run("rooms learn roles and product cards", func(t *testing.T) {
+		mod, _, _ := w.svc.SignUp(ctx, commerce.SignUp{Email: "mod@example.com", Password: "password1", Name: "Theo"}, "ip")
+		if _, err := w.svc.AppointModerator(ctx, w.seller, w.shop.ID, "mod@example.com", 0); err != nil {
+			t.Fatal(err)
+		}
+		admin, err := w.svc.EnsureAdmin(ctx, "admin@example.com", "password1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			id   int64
+			want commerce.Role
+		}{{0, commerce.RoleViewer}, {w.buyer.ID, commerce.RoleViewer}, {mod.ID, commerce.RoleModerator}, {w.seller.ID, commerce.RoleSeller}, {admin.ID, commerce.RoleAdmin}} {
+			if got, err := w.svc.ShopRole(ctx, w.shop.ID, tc.id); err != nil || got != tc.want {
+				t.Errorf("account %d: %s %v, want %s", tc.id, got, err, tc.want)
+			}
+		}
+		if _, err := w.svc.ShopRole(ctx, 999999, w.buyer.ID); !errors.Is(err, commerce.ErrNotFound) {
+			t.Fatalf("unknown shop: %v", err)
+		}
+		card, err := w.svc.ProductCard(ctx, w.product.ID)
+		if err != nil || card.ShopID != w.shop.ID || card.PriceMinor != 1000 || card.Currency != "USD" || card.Stock != 5 || card.Status != commerce.ProductActive {
+			t.Fatalf("card %+v %v", card, err)
+		}
+	})
+}
+
+// recorder collects order events.
+type recorder struct {
+	mu     sync.Mutex
+	events []commerce.OrderEventType
+}
+
+func (r *recorder) OrderEvent(_ context.Context, e commerce.OrderEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e.Type)
+}
+
+func (r *recorder) got() []commerce.OrderEventType {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]commerce.OrderEventType(nil), r.events...)
+}
+
+func TestOrderEvents(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, commerce.Config{})
+	rec := &recorder{}
+	w.svc.SetOrderEvents(rec)
+	res, err := w.svc.Checkout(ctx, w.buyer, "k1", checkout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := res.Order.ID
+	if _, err := w.svc.ShipOrder(ctx, w.seller, id, "UPS", "1Z"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.DeliverOrder(ctx, w.seller, id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.RefundOrder(ctx, w.seller, id, "k2", ""); err != nil {
+		t.Fatal(err)
+	}
+	want := []commerce.OrderEventType{commerce.OrderPaidEvent, commerce.OrderShippedEvent, commerce.OrderDeliveredEvent, commerce.OrderRefundedEvent}
+	if got := rec.got(); !slices.Equal(got, want) {
+		t.Fatalf("events %v, want %v", got, want)
+	}
+	if _, err := w.svc.DeliverOrder(ctx, w.seller, id); err == nil || len(rec.got()) != 4 {
+		t.Fatalf("an illegal transition emitted an event or passed: %v %v", err, rec.got())
+	}
+	w.svc.SetOrderEvents(nil) // nil-safe
+	if _, err := w.svc.AddToCart(ctx, w.buyer, w.product.ID, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Checkout(ctx, w.buyer, "k3", checkout); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// gatedPayments blocks Authorize until released, and can fail once with an
+// error whose outcome is unknown (a timeout), like a processor call cut off.
+type gatedPayments struct {
+	*commerce.TestPayments
+	entered  chan struct{}
+	release  chan struct{}
+	failOnce bool
+}
+
+func (g *gatedPayments) Authorize(ctx context.Context, req commerce.PaymentRequest) (commerce.Authorization, error) {
+	if g.entered != nil {
+		g.entered <- struct{}{}
+		<-g.release
+	}
+	if g.failOnce {
+		g.failOnce = false
+		return commerce.Authorization{}, context.DeadlineExceeded
+	}
+	return g.TestPayments.Authorize(ctx, req)
+}
+
+func TestCheckoutIdempotencyWhileRunning(t *testing.T) {
+	ctx := context.Background()
+	pay := &gatedPayments{TestPayments: commerce.NewTestPayments(), entered: make(chan struct{}), release: make(chan struct{})}
+	w := newWorld(t, commerce.Config{Payments: pay})
+	done := make(chan error, 1)
+	go func() {
+		_, err := w.svc.Checkout(ctx, w.buyer, "key", checkout)
+		done <- err
+	}()
+	<-pay.entered
+	var e *commerce.Error
+	if _, err := w.svc.Checkout(ctx, w.buyer, "key", checkout); !errors.As(err, &e) || e.Status != 409 || e.Code != "idempotency_in_flight" {
+		t.Fatalf("retry while running: %v", err)
+	}
+	other := checkout
+	other.ShippingAddress.City = "Shelbyville"
+	if _, err := w.svc.Checkout(ctx, w.buyer, "key", other); !errors.As(err, &e) || e.Status != 422 {
+		t.Fatalf("other body while running: %v", err)
+	}
+	close(pay.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckoutResumesAnInterruptedPayment(t *testing.T) {
+	ctx := context.Background()
+	pay := &gatedPayments{TestPayments: commerce.NewTestPayments(), failOnce: true}
+	w := newWorld(t, commerce.Config{Payments: pay})
+	_, err := w.svc.Checkout(ctx, w.buyer, "key", checkout)
+	if !errors.Is(err, commerce.ErrUnavailable) {
+		t.Fatalf("interrupted payment: %v", err)
+	}
+	orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+	if len(orders) != 1 || orders[0].Status != commerce.OrderAwaitingPayment {
+		t.Fatalf("orders after interruption %+v", orders)
+	}
+	res, err := w.svc.Checkout(ctx, w.buyer, "key", checkout)
+	if err != nil {
+		t.Fatalf("retry: %v", err)
+	}
+	if res.Order.ID != orders[0].ID || res.Order.Status != commerce.OrderPaid {
+		t.Fatalf("retry paid %+v, want order %d paid", res.Order, orders[0].ID)
+	}
+	orders, _, _ = w.svc.Orders(ctx, w.buyer, commerce.Page{})
+	p, _ := w.svc.Product(ctx, w.buyer, w.product.ID)
+	if len(orders) != 1 || p.Stock != 4 {
+		t.Fatalf("%d orders and stock %d after resuming, want 1 and 4", len(orders), p.Stock)
+	}
+	replay, err := w.svc.Checkout(ctx, w.buyer, "key", checkout)
+	if err != nil || !replay.Replayed || replay.Order.ID != res.Order.ID {
+		t.Fatalf("replay %+v %v", replay, err)
+	}
+}
+
+func TestMoneyFormatting(t *testing.T) {
+	for _, tc := range []struct {
+		minor    int64
+		currency string
+		want     string
+	}{{1234, "USD", "12.34 USD"}, {5, "EUR", "0.05 EUR"}, {1200, "JPY", "1200 JPY"}, {1, "KWD", "0.001 KWD"}, {-250, "USD", "-2.50 USD"}} {
+		if got := commerce.FormatMoney(tc.minor, tc.currency); got != tc.want {
+			t.Errorf("%d %s: %q, want %q", tc.minor, tc.currency, got, tc.want)
+		}
+	}
+	if n := len(commerce.Currencies()); n < 30 {
+		t.Fatalf("only %d currencies", n)
+	}
+}

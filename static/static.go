@@ -46,6 +46,14 @@ var Pages = []Page{
 	{Path: "/", File: "home.html", Title: "Live now", Script: "home"},
 	{Path: "/login", File: "login.html", Title: "Sign in", Script: "login"},
 	{Path: "/signup", File: "login.html", Title: "Create an account", Script: "login"},
+	{Path: "/shop/:handle", File: "shop.html", Title: "Shop", Script: "shop"},
+	{Path: "/product/:id", File: "product.html", Title: "Product", Script: "product"},
+	{Path: "/cart", File: "cart.html", Title: "Cart", Script: "cart"},
+	{Path: "/orders", File: "orders.html", Title: "Your orders", Script: "orders"},
+	{Path: "/orders/:id", File: "order.html", Title: "Order", Script: "order"},
+	{Path: "/watch/:id", File: "watch.html", Title: "Live", Script: "watch", Style: "watch", Immersive: true},
+	{Path: "/moderate/:id", File: "moderate.html", Title: "Moderate", Script: "moderate", Style: "console"},
+	{Path: "/dashboard", File: "dashboard.html", Title: "Dashboard", Script: "dashboard", Style: "console"},
 }
 
 // navLink is an entry of the site header.
@@ -54,6 +62,9 @@ type navLink struct{ Href, Label string }
 // nav is the site header's menu. Only pages that exist are linked.
 var nav = []navLink{
 	{"/", "Live now"},
+	{"/cart", "Cart"},
+	{"/orders", "Orders"},
+	{"/dashboard", "Sell"},
 }
 
 // layoutData is what the layout template sees.

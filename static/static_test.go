@@ -51,6 +51,7 @@ func TestPages(t *testing.T) {
 		ref := regexp.MustCompile(`(?:href|src)="(/assets/[^"]+)"|from '(\.{1,2}/[^']+)'|import\('(\.{1,2}/[^']+)'\)`)
 		rendered, _ := static.Render()
 		check := func(from, target string) {
+			target, _, _ = strings.Cut(target, "#")
 			rec := httptest.NewRecorder()
 			e.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 			if rec.Code != http.StatusOK {

@@ -241,6 +241,24 @@ func (p *tab) click(css string) {
 	p.do("click "+css, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
 }
 
+// upload chooses a file for a file input.
+func (p *tab) upload(css, path string) {
+	p.t.Helper()
+	p.do("choose file for "+css, chromedp.SetUploadFiles(chromedp.CSS(css), []string{path}))
+}
+
+// signUp creates an account through the sign-up page and waits until the
+// header shows the user signed in.
+func (p *tab) signUp(name, email string) {
+	p.t.Helper()
+	p.open("/signup")
+	p.fill("#name", name)
+	p.fill("#email", email)
+	p.fill("#password", "correct horse battery")
+	p.click("#auth-submit")
+	p.waitText(`[data-testid="signed-in-as"]`, name)
+}
+
 // saveScreenshot writes the visible page to the artifact directory.
 func (p *tab) saveScreenshot(name string) string {
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)

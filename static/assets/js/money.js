@@ -21,6 +21,13 @@ export function minorDigits(currency) {
   return digitsCache.get(code);
 }
 
+/** useExponents makes the server's ISO 4217 table (GET /api/currencies:
+ * [{code, exponent}]) the source of minor digits, so what sellers type and
+ * what the server stores always agree. */
+export function useExponents(list) {
+  for (const c of list) digitsCache.set(c.code.toUpperCase(), c.exponent);
+}
+
 /** toDecimal turns minor units into an exact decimal string ("12.05"). */
 export function toDecimal(minor, currency) {
   const digits = minorDigits(currency);
@@ -35,7 +42,9 @@ export function toDecimal(minor, currency) {
 export function formatMoney(minor, currency, locale) {
   const code = String(currency || '').toUpperCase();
   try {
-    return new Intl.NumberFormat(locale, { style: 'currency', currency: code }).format(toDecimal(minor, code));
+    const digits = minorDigits(code);
+    return new Intl.NumberFormat(locale, { style: 'currency', currency: code, minimumFractionDigits: digits, maximumFractionDigits: digits })
+      .format(toDecimal(minor, code));
   } catch {
     return `${toDecimal(minor, code)} ${code}`;
   }

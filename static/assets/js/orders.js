@@ -1,0 +1,84 @@
+// orders.js — buying: a product now, a flash-sale unit, or a shop's cart.
+// Each returns the paid order. They all send the Idempotency-Key the
+// checkout sheet made for this attempt, so retries never charge twice.
+
+import { get, post, del, api } from './api.js';
+import { h, formatDate } from './dom.js';
+import { formatMoney } from './money.js';
+
+/** checkoutBody is the shipping address and card as the API takes them. */
+function checkoutBody({ address, card }) {
+  return { shipping_address: address, payment_method: { card_number: card } };
+}
+
+/** cartExtras sums the other lines of shopID in the cart, which a checkout
+ * of that shop pays together with the product bought now. */
+export async function cartExtras(shopID, productID) {
+  const cart = await get('/cart');
+  const others = cart.lines.filter((l) => l.shop_id === shopID && l.product_id !== productID && l.available);
+  return {
+    count: others.reduce((n, l) => n + l.quantity, 0),
+    minor: others.reduce((n, l) => n + l.current_price_minor * l.quantity, 0),
+  };
+}
+
+/** setCartQuantity puts exactly quantity of a product in the cart. */
+async function setCartQuantity(productID, quantity) {
+  const cart = await get('/cart');
+  if (cart.lines.some((l) => l.product_id === productID)) {
+    return api(`/cart/lines/${productID}`, { method: 'PATCH', body: { quantity } });
+  }
+  return post('/cart/lines', { product_id: productID, quantity });
+}
+
+/** buyProduct buys quantity of a product (with the shop's other cart
+ * lines), crediting streamID when bought from a stream. */
+export async function buyProduct({ productID, shopID, streamID, quantity, address, card, key }) {
+  await setCartQuantity(productID, quantity);
+  return checkoutShop({ shopID, streamID, address, card, key });
+}
+
+/** checkoutShop pays for the cart lines of one shop. */
+export function checkoutShop({ shopID, streamID, address, card, key }) {
+  return post('/checkout', { shop_id: shopID, stream_id: streamID || undefined, ...checkoutBody({ address, card }) }, { idempotencyKey: key });
+}
+
+/** reserve holds quantity units of a flash sale for the caller. */
+export function reserve(saleID, quantity = 1) {
+  return post(`/flash-sales/${saleID}/reservations`, { quantity });
+}
+
+/** release gives back a reservation the buyer did not pay for. */
+export function release(saleID, reservationID) {
+  return del(`/flash-sales/${saleID}/reservations/${reservationID}`).catch(() => {});
+}
+
+/** payReservation turns a reservation into a paid order. */
+export async function payReservation({ saleID, reservationID, address, card, key }) {
+  const res = await post(`/flash-sales/${saleID}/reservations/${reservationID}/checkout`, checkoutBody({ address, card }), { idempotencyKey: key });
+  return res.order;
+}
+
+/** Human names of order statuses. */
+export const orderStatus = {
+  awaiting_payment: 'Awaiting payment',
+  paid: 'Paid',
+  shipped: 'Shipped',
+  delivered: 'Delivered',
+  cancelled: 'Cancelled',
+  refunded: 'Refunded',
+};
+
+/** orderRow is one order in a list, linking to its page; extra is shown
+ * after it (the seller's controls on the dashboard). */
+export function orderRow(o, extra = null) {
+  const items = o.lines.reduce((n, l) => n + l.quantity, 0);
+  return h('li', { dataset: { orderId: o.id } },
+    h('a', { class: 'order-row', href: `/orders/${o.id}` },
+      h('strong', {}, `#${o.id}`),
+      h('span', { class: 'grow' }, extra ? o.buyer_name : o.shop_name,
+        h('span', { class: 'hint' }, ` · ${items} item${items === 1 ? '' : 's'} · ${formatDate(o.created_at)}`)),
+      h('span', { class: ['status', `status-${o.status}`] }, orderStatus[o.status] || o.status),
+      h('span', { class: 'price' }, formatMoney(o.total_minor, o.currency))),
+    extra);
+}

@@ -1,0 +1,221 @@
+// dashboard.js — /dashboard, the seller's back office: open a shop, then
+// products (create, edit, pictures), orders (ship, deliver, cancel,
+// refund), streams, and the shop's moderators.
+
+import { get, post, patch, del, api } from '../api.js';
+import { $, $$, h, replace, formatDate } from '../dom.js';
+import { formatMoney, parseMoney, toDecimal, useExponents } from '../money.js';
+import { initPage, ready, onSubmit, toast, sentence, showError } from '../ui.js';
+import { requireAccount } from '../session.js';
+import { tabs } from '../tabs.js';
+import { thumb, imageOf } from '../cards.js';
+import { orderRow } from '../orders.js';
+import { sellerControls } from '../order-actions.js';
+
+await initPage();
+const account = await requireAccount();
+const currencies = await get('/currencies');
+useExponents(currencies);
+
+if (!account.shop) {
+  openShopForm();
+} else {
+  await showDashboard(account.shop);
+}
+ready();
+
+// --- Opening a shop -----------------------------------------------------------
+function openShopForm() {
+  $('#open-shop').hidden = false;
+  const guess = new Intl.NumberFormat().resolvedOptions().locale.startsWith('en-GB') ? 'GBP' : 'USD';
+  replace($('#shop-currency'), currencies.map((c) => h('option', { value: c.code, selected: c.code === guess }, c.code)));
+  const name = $('#shop-name-input');
+  const handle = $('#shop-handle');
+  name.addEventListener('input', () => {
+    if (handle.dataset.touched) return;
+    handle.value = name.value.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 30);
+  });
+  handle.addEventListener('input', () => (handle.dataset.touched = '1'));
+  onSubmit($('#open-shop-form'), async (v) => {
+    await post('/shops', { name: v.name.trim(), handle: v.handle.trim(), currency: v.currency, description: v.description.trim() });
+    location.reload();
+  });
+  name.focus();
+}
+
+// --- The dashboard -------------------------------------------------------------
+async function showDashboard(shop) {
+  $('#dashboard').hidden = false;
+  $('#dash-title').textContent = shop.name;
+  $('#dash-shop-link').href = `/shop/${encodeURIComponent(shop.handle)}`;
+  $$('.currency-code').forEach((el) => (el.textContent = shop.currency));
+  const loaders = {
+    'products-panel': () => loadProducts(shop),
+    'orders-panel': () => loadOrders(shop),
+    'streams-panel': () => loadStreams(shop),
+    'moderators-panel': () => loadModerators(shop),
+  };
+  wireProductForm(shop);
+  wireModerators(shop);
+  $('#order-filter').addEventListener('change', () => loadOrders(shop));
+  let first = null;
+  tabs($('#dash-tabs'), (id) => {
+    const loading = loaders[id]();
+    first ??= loading;
+  });
+  await first;
+}
+
+// --- Products ---------------------------------------------------------------
+let products = [];
+
+async function loadProducts(shop) {
+  const rows = $('#product-rows');
+  try {
+    const statuses = ['active', 'draft', 'archived'];
+    const pages = await Promise.all(statuses.map((s) => get(`/shops/${shop.id}/products?status=${s}&limit=100`)));
+    products = pages.flatMap((p) => p.items).sort((a, b) => b.id - a.id);
+    replace(rows, products.length ? products.map((p) => h('tr', { dataset: { productId: p.id } },
+      h('td', {}, h('span', { class: 'row-product' }, thumb(imageOf(p), p.title), h('a', { href: `/product/${p.id}` }, p.title))),
+      h('td', {}, formatMoney(p.price_minor, p.currency)),
+      h('td', {}, String(p.stock)),
+      h('td', {}, p.status),
+      h('td', {}, h('button', { type: 'button', class: 'small', 'aria-label': `Edit ${p.title}`, on: { click: () => editProduct(p) } }, 'Edit'))))
+      : h('tr', {}, h('td', { colspan: '5', class: 'empty' }, 'No products yet. Add your first one.')));
+  } catch (err) {
+    replace(rows, h('tr', {}, h('td', { colspan: '5', class: 'notice error' }, sentence(err.message))));
+  }
+}
+
+function editProduct(p) {
+  const form = $('#product-form');
+  form.hidden = false;
+  form.reset();
+  $('#product-form-title').textContent = p ? `Edit ${p.title}` : 'New product';
+  form.elements.id.value = p ? p.id : '';
+  if (p) {
+    form.elements.title.value = p.title;
+    form.elements.description.value = p.description;
+    form.elements.price.value = toDecimal(p.price_minor, p.currency);
+    form.elements.stock.value = p.stock;
+    form.elements.status.value = p.status;
+    form.elements.hashtags.value = (p.hashtags || []).join(', ');
+  }
+  showImages(p);
+  form.elements.title.focus();
+}
+
+function showImages(p) {
+  replace($('#p-images'), (p?.images || []).map((img) => h('li', {},
+    h('img', { src: img.url, alt: '' }),
+    h('button', {
+      type: 'button', class: 'small', 'aria-label': 'Remove this picture',
+      on: {
+        click: async () => {
+          try {
+            const updated = await del(`/products/${p.id}/images/${encodeURIComponent(img.name)}`);
+            showImages(updated);
+          } catch (err) {
+            toast(sentence(err.message), 'error');
+          }
+        },
+      },
+    }, 'Remove'))));
+}
+
+function wireProductForm(shop) {
+  const form = $('#product-form');
+  $('#new-product').addEventListener('click', () => editProduct(null));
+  $('#cancel-product').addEventListener('click', () => {
+    form.hidden = true;
+    $('#new-product').focus();
+  });
+  onSubmit(form, async (v) => {
+    const price = parseMoney(v.price, shop.currency);
+    if (Number.isNaN(price)) throw new Error(`Price: write an amount in ${shop.currency}, like ${toDecimal(1999, shop.currency)}.`);
+    const body = {
+      title: v.title.trim(), description: v.description.trim(), price_minor: price, stock: Number(v.stock), status: v.status,
+      hashtags: v.hashtags.split(',').map((t) => t.trim().replace(/^#/, '')).filter(Boolean),
+    };
+    let p = v.id ? await patch(`/products/${v.id}`, body) : await post(`/shops/${shop.id}/products`, { ...body, currency: shop.currency });
+    form.elements.id.value = p.id;
+    const file = form.elements.image.files[0];
+    if (file) {
+      const data = new FormData();
+      data.append('image', file);
+      p = await api(`/products/${p.id}/images/upload`, { method: 'POST', body: data });
+      form.elements.image.value = '';
+    }
+    showImages(p);
+    $('#product-form-title').textContent = `Edit ${p.title}`;
+    toast(`Saved ${p.title}`, 'ok');
+    await loadProducts(shop);
+  });
+}
+
+// --- Orders ------------------------------------------------------------------
+async function loadOrders(shop) {
+  const list = $('#shop-orders');
+  const status = $('#order-filter').value;
+  try {
+    const { items } = await get(`/shops/${shop.id}/orders?limit=100${status ? `&status=${status}` : ''}`);
+    replace(list, items.map((o) => orderRow(o, sellerControls(o, () => loadOrders(shop)))));
+    $('#shop-orders-empty').hidden = items.length > 0;
+  } catch (err) {
+    showError(list, err);
+  }
+}
+
+// --- Streams -----------------------------------------------------------------
+async function loadStreams(shop) {
+  const rows = $('#stream-rows');
+  try {
+    const { items } = await get(`/shops/${shop.id}/streams?limit=100`);
+    replace(rows, items.map((s) => h('tr', { dataset: { streamId: s.id } },
+      h('td', {}, s.title),
+      h('td', {}, s.status === 'live' ? h('span', { class: 'badge live' }, 'LIVE') : s.status),
+      h('td', {}, formatDate(s.started_at || s.scheduled_at)),
+      h('td', {}, h('span', { class: 'button-row' },
+        h('a', { href: `/watch/${s.id}` }, 'Watch'),
+        h('a', { href: `/moderate/${s.id}` }, 'Moderate'))))));
+    $('#streams-empty').hidden = items.length > 0;
+  } catch (err) {
+    replace(rows, h('tr', {}, h('td', { colspan: '4', class: 'notice error' }, sentence(err.message))));
+  }
+}
+
+// --- Moderators ------------------------------------------------------------------
+async function loadModerators(shop) {
+  const list = $('#moderators');
+  try {
+    const mods = await get(`/shops/${shop.id}/moderators`);
+    replace(list, mods.map((m) => h('li', { dataset: { accountId: m.account_id } },
+      h('span', { class: 'grow' }, h('strong', {}, m.name), ' ', h('span', { class: 'hint' }, m.email)),
+      h('button', {
+        type: 'button', class: 'small danger', 'aria-label': `Remove ${m.name} as moderator`,
+        on: {
+          click: async () => {
+            try {
+              await del(`/shops/${shop.id}/moderators/${m.account_id}`);
+              toast(`${m.name} is no longer a moderator`, 'ok');
+              await loadModerators(shop);
+            } catch (err) {
+              toast(sentence(err.message), 'error');
+            }
+          },
+        },
+      }, 'Remove'))));
+    $('#moderators-empty').hidden = mods.length > 0;
+  } catch (err) {
+    showError(list, err);
+  }
+}
+
+function wireModerators(shop) {
+  onSubmit($('#moderator-form'), async (v, form) => {
+    const m = await post(`/shops/${shop.id}/moderators`, { email: v.email.trim() });
+    form.reset();
+    toast(`${m.name} can now moderate your streams`, 'ok');
+    await loadModerators(shop);
+  });
+}

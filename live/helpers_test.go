@@ -218,6 +218,7 @@ func publish(t testing.TB, n *node, id int64, key string, opts liveclient.Publis
 	if err != nil {
 		t.Fatalf("publish stream %d: %v", id, err)
 	}
+	waitFor(t, 10*time.Second, "stream to be live", func() bool { return n.sfu.IsLive(context.Background(), id) })
 	sendCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -39,7 +39,7 @@ func TestMultiNode(t *testing.T) {
 
 func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 	ctx := context.Background()
-	cfg := live.Config{OriginTTL: 900 * time.Millisecond, RelayIdle: time.Second, PublisherGrace: 500 * time.Millisecond}
+	cfg := live.Config{OriginTTL: 3 * time.Second, RelayIdle: time.Second, PublisherGrace: 500 * time.Millisecond}
 	regA := &frozenRegistry{OriginRegistry: registry()}
 	a := startNode(t, nodeOptions{cfg: withNode(cfg, "node-a"), registry: regA})
 	b := startNode(t, nodeOptions{cfg: withNode(cfg, "node-b"), registry: registry()})

@@ -1,0 +1,340 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// runRooms is the rooms scenario: N viewers in one room, K writers posting
+// RATE comments per second in total; it reports delivered events per
+// second, post-to-receipt latency, dropped viewers, and the server's memory
+// per connection.
+//
+// The server must let the load through: run it with --signup-limit-ip -1
+// (the scenario signs up its writers) and a --room-comment-limit that
+// allows RATE/K comments per second per writer over --room-comment-window.
+func runRooms(ctx context.Context, args []string) (*result, error) {
+	fs, c := newFlags("rooms")
+	viewers := fs.Int("viewers", 1000, "viewer connections in the room, spread over the targets")
+	rate := fs.Float64("rate", 200, "comments per second posted in total")
+	writers := fs.Int("writers", 50, "accounts posting the comments")
+	probes := fs.Int("probes", 200, "viewers that decode every event to measure latency (the rest only count)")
+	streamID := fs.Int64("stream", 0, "room to load; 0 creates a shop and stream")
+	settle := fs.Duration("settle", 3*time.Second, "pause after connecting, before measuring memory per connection")
+	if err := c.parse(fs, args); err != nil {
+		return nil, err
+	}
+	if *viewers < 1 || *writers < 1 || *rate <= 0 {
+		return nil, errors.New("-viewers, -writers and -rate must be positive")
+	}
+	res := c.newResult(map[string]any{"viewers": *viewers, "rate": *rate, "writers": *writers, "targets": len(c.targets)})
+	rl := &roomLoad{c: c, http: &http.Client{Timeout: 30 * time.Second}, res: res}
+
+	tokens, stream, err := rl.setup(ctx, *writers, *streamID)
+	if err != nil {
+		return nil, fmt.Errorf("set up: %w", err)
+	}
+	idle, _ := readProcUsage(c.pids)
+	if err := rl.connectViewers(ctx, stream, *viewers, *probes); err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(*settle):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if len(c.pids) > 0 {
+		loaded, err := readProcUsage(c.pids)
+		if err == nil {
+			res.set("bytes_per_conn", int64((loaded.rssMB-idle.rssMB)*(1<<20)/float64(*viewers)))
+		}
+	} else {
+		res.set("bytes_per_conn", 0)
+	}
+	ws, err := rl.connectWriters(ctx, stream, tokens)
+	if err != nil {
+		return nil, err
+	}
+	rl.measuring.Store(true)
+	var sent atomic.Int64
+	err = measureServer(res, c.pids, func() error {
+		runCtx, cancel := context.WithTimeout(ctx, c.duration)
+		defer cancel()
+		var wg sync.WaitGroup
+		per := time.Duration(float64(time.Second) * float64(len(ws)) / *rate)
+		for i, w := range ws {
+			wg.Go(func() {
+				// Spread the writers' first posts over one period.
+				select {
+				case <-time.After(per * time.Duration(i) / time.Duration(len(ws))):
+				case <-runCtx.Done():
+					return
+				}
+				t := time.NewTicker(per)
+				defer t.Stop()
+				for n := 0; ; n++ {
+					if err := w.post(runCtx, n); err != nil {
+						return
+					}
+					sent.Add(1)
+					select {
+					case <-t.C:
+					case <-runCtx.Done():
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return nil
+	})
+	rl.measuring.Store(false)
+	if err != nil {
+		return nil, err
+	}
+	// Let the last events arrive before counting.
+	time.Sleep(500 * time.Millisecond)
+	res.RatePerS = float64(sent.Load()) / res.DurationS
+	res.set("delivered_per_s", round(float64(rl.delivered.Load())/res.DurationS))
+	res.set("dropped_clients", rl.dropped.Load())
+	res.Errors += rl.errors.Load()
+	rl.closeAll()
+	return res, nil
+}
+
+type roomLoad struct {
+	c    *common
+	http *http.Client
+	res  *result
+
+	measuring atomic.Bool
+	delivered atomic.Int64
+	dropped   atomic.Int64
+	errors    atomic.Int64
+
+	mu    sync.Mutex
+	conns []*websocket.Conn
+}
+
+// api calls the server's JSON API and decodes the answer into out.
+func (rl *roomLoad) api(ctx context.Context, method, path, token string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, rl.c.targets[0]+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := rl.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func (rl *roomLoad) signUp(ctx context.Context, run string, i int) (string, error) {
+	var out struct {
+		Token string `json:"token"`
+	}
+	err := rl.api(ctx, "POST", "/api/auth/signup", "", map[string]string{
+		"email": fmt.Sprintf("load-%s-%d@example.com", run, i), "password": "load test password", "name": fmt.Sprintf("Writer %d", i),
+	}, &out)
+	return out.Token, err
+}
+
+// setup signs up the writers and, without -stream, a seller with a shop and
+// a stream.
+func (rl *roomLoad) setup(ctx context.Context, writers int, stream int64) ([]string, int64, error) {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	run := hex.EncodeToString(b)
+	if stream == 0 {
+		seller, err := rl.signUp(ctx, run, 0)
+		if err != nil {
+			return nil, 0, err
+		}
+		var shop, st struct {
+			ID int64 `json:"id"`
+		}
+		if err := rl.api(ctx, "POST", "/api/shops", seller, map[string]string{"handle": "load-" + run, "name": "Load " + run, "currency": "EUR"}, &shop); err != nil {
+			return nil, 0, err
+		}
+		if err := rl.api(ctx, "POST", fmt.Sprintf("/api/shops/%d/streams", shop.ID), seller, map[string]string{"title": "Load test"}, &st); err != nil {
+			return nil, 0, err
+		}
+		stream = st.ID
+	}
+	tokens := make([]string, writers)
+	for i := range tokens {
+		t, err := rl.signUp(ctx, run, i+1)
+		if err != nil {
+			return nil, 0, fmt.Errorf("sign up writer %d (run the server with --signup-limit-ip -1): %w", i+1, err)
+		}
+		tokens[i] = t
+	}
+	return tokens, stream, nil
+}
+
+func (rl *roomLoad) dial(ctx context.Context, i int, stream int64, token string) (*websocket.Conn, error) {
+	base := rl.c.targets[i%len(rl.c.targets)]
+	hdr := http.Header{}
+	if token != "" {
+		hdr.Set("Authorization", "Bearer "+token)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+fmt.Sprintf("/api/streams/%d/room", stream),
+		&websocket.DialOptions{HTTPHeader: hdr})
+	if err != nil {
+		return nil, err
+	}
+	ws.SetReadLimit(-1)
+	rl.mu.Lock()
+	rl.conns = append(rl.conns, ws)
+	rl.mu.Unlock()
+	return ws, nil
+}
+
+// connectViewers opens the viewer connections, 200 at a time; the first
+// probes decode every event, the rest count events per frame cheaply.
+func (rl *roomLoad) connectViewers(ctx context.Context, stream int64, n, probes int) error {
+	sem := make(chan struct{}, 200)
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	for i := range n {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ws, err := rl.dial(ctx, i, stream, "")
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				rl.errors.Add(1)
+				return
+			}
+			go rl.readViewer(ws, i < probes)
+		})
+	}
+	wg.Wait()
+	if err, ok := firstErr.Load().(error); ok {
+		return fmt.Errorf("connect viewers: %w", err)
+	}
+	return nil
+}
+
+var seqKey = []byte(`"seq":`)
+
+// readViewer counts the room events a viewer receives; a probe also
+// measures each comment's latency from the time in its text.
+func (rl *roomLoad) readViewer(ws *websocket.Conn, probe bool) {
+	for {
+		_, data, err := ws.Read(context.Background())
+		if err != nil {
+			if websocket.CloseStatus(err) != websocket.StatusNormalClosure && rl.measuring.Load() {
+				rl.dropped.Add(1)
+			}
+			return
+		}
+		if !rl.measuring.Load() {
+			continue
+		}
+		rl.delivered.Add(int64(bytes.Count(data, seqKey)))
+		if probe {
+			now := time.Now()
+			var evs []struct {
+				Type string `json:"type"`
+				Data struct {
+					Text string `json:"text"`
+				} `json:"data"`
+			}
+			if json.Unmarshal(data, &evs) != nil {
+				continue
+			}
+			for _, e := range evs {
+				if e.Type != "comment" {
+					continue
+				}
+				if _, ts, ok := strings.Cut(e.Data.Text, "@"); ok {
+					if ns, err := strconv.ParseInt(ts, 10, 64); err == nil {
+						rl.res.Latency.add(now.Sub(time.Unix(0, ns)))
+					}
+				}
+			}
+		}
+	}
+}
+
+// roomWriter posts comments over its own connection and counts refusals.
+type roomWriter struct {
+	rl *roomLoad
+	ws *websocket.Conn
+	id int
+}
+
+func (rl *roomLoad) connectWriters(ctx context.Context, stream int64, tokens []string) ([]*roomWriter, error) {
+	out := make([]*roomWriter, len(tokens))
+	for i, t := range tokens {
+		ws, err := rl.dial(ctx, i, stream, t)
+		if err != nil {
+			return nil, fmt.Errorf("connect writer %d: %w", i, err)
+		}
+		w := &roomWriter{rl: rl, ws: ws, id: i}
+		go w.read()
+		out[i] = w
+	}
+	return out, nil
+}
+
+func (w *roomWriter) post(ctx context.Context, n int) error {
+	msg := fmt.Sprintf(`{"type":"comment","cid":"w%d-%d","text":"load %d/%d @%d"}`, w.id, n, w.id, n, time.Now().UnixNano())
+	return w.ws.Write(ctx, websocket.MessageText, []byte(msg))
+}
+
+// read drains the writer's room events, counting error events.
+func (w *roomWriter) read() {
+	errKey := []byte(`"type":"error"`)
+	for {
+		_, data, err := w.ws.Read(context.Background())
+		if err != nil {
+			return
+		}
+		if n := bytes.Count(data, errKey); n > 0 && w.rl.measuring.Load() {
+			w.rl.errors.Add(int64(n))
+		}
+	}
+}
+
+func (rl *roomLoad) closeAll() {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	for _, ws := range rl.conns {
+		ws.CloseNow()
+	}
+}

@@ -143,9 +143,11 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 		c.send(EventPong, ackData{ID: cmd.ID})
 		return
 	case CmdComment:
+		start := time.Now()
 		var v CommentView
 		if v, err = h.postComment(ctx, c, cmd); err == nil {
 			comment = &v
+			h.m.commentTime.Observe(time.Since(start).Seconds())
 		}
 	case CmdLike:
 		err = c.like(cmd.Count)

@@ -16,6 +16,7 @@ type metrics struct {
 	busLag      prometheus.Histogram
 	busResets   prometheus.Counter
 	busReconn   prometheus.Counter
+	commentTime prometheus.Histogram
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -43,9 +44,12 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Times a room lost events beyond the bus history and rebuilt its state."}),
 		busReconn: prometheus.NewCounter(prometheus.CounterOpts{Name: "liveshop_room_bus_reconnects_total",
 			Help: "Times the Redis pub/sub connection failed and was re-established."}),
+		commentTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "liveshop_room_comment_seconds",
+			Help:    "Time to check, store and publish one comment.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.rooms, m.eventsIn, m.eventsOut, m.framesOut,
-		m.commands, m.refused, m.dropped, m.busLag, m.busResets, m.busReconn} {
+		m.commands, m.refused, m.dropped, m.busLag, m.busResets, m.busReconn, m.commentTime} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

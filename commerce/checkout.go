@@ -193,21 +193,28 @@ func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMeth
 		s.log.Warn("payment outcome not recorded; a retry with the same key resumes it", "order", o.ID, "error", err)
 		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
 	}
-	fail := func(cause error, paymentStatus string) idemResult {
+	fail := func(cause error, paymentStatus, ref string) idemResult {
 		code := "processor_error"
 		var pe *PaymentError
 		if errors.As(cause, &pe) {
 			code = pe.Code
 		}
-		_, err := s.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: code,
+		_, err := s.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, PaymentRef: ref, FailureCode: code,
 			ReturnStock: true, RestoreCart: true, Event: "payment_" + paymentStatus, ActorRole: actorSystem, Note: cause.Error()}, "")
 		if err != nil {
 			return unsettled(err)
 		}
 		return idemResult{err: paymentErr(cause), committed: true}
 	}
-	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
-		var auth Authorization
+	if o.Status != OrderAwaitingPayment {
+		return settledAnswer(o)
+	}
+	// Authorize (unless an earlier run recorded the authorization), capture,
+	// and record both in one write. A run cut off in between is resumed by
+	// authorizing again under the same processor idempotency key, which
+	// returns the same authorization rather than a second hold.
+	auth := Authorization{Reference: o.Payment.Reference, CardBrand: o.Payment.CardBrand, CardLast4: o.Payment.CardLast4}
+	if o.Payment.Status != PaymentAuthorized {
 		err := s.withRetries(ctx, func(ctx context.Context) (err error) {
 			auth, err = pay.Authorize(ctx, PaymentRequest{OrderID: o.ID, AmountMinor: o.TotalMinor, Currency: o.Currency,
 				Method: method, IdempotencyKey: opKey + "-authorize"})
@@ -216,38 +223,33 @@ func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMeth
 		var pe *PaymentError
 		switch {
 		case errors.As(err, &pe) && pe.Declined:
-			return fail(err, PaymentDeclined)
+			return fail(err, PaymentDeclined, "")
 		case errors.As(err, &pe):
-			return fail(err, PaymentFailed)
+			return fail(err, PaymentFailed, "")
 		case err != nil:
-			return unsettled(err)
-		}
-		o, err = s.transition(ctx, o, Transition{To: o.Status, PaymentStatus: PaymentAuthorized, PaymentRef: auth.Reference,
-			CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "payment_authorized", ActorRole: actorSystem}, "")
-		if err != nil {
 			return unsettled(err)
 		}
 	}
-	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentAuthorized {
-		err := s.withRetries(ctx, func(ctx context.Context) error {
-			return pay.Capture(ctx, o.Payment.Reference, o.TotalMinor, opKey+"-capture")
-		})
-		var pe *PaymentError
-		switch {
-		case errors.As(err, &pe):
-			if verr := s.withRetries(ctx, func(ctx context.Context) error {
-				return pay.Void(ctx, o.Payment.Reference, opKey+"-void")
-			}); verr != nil {
-				s.log.Error("void authorization after failed capture", "order", o.ID, "error", verr)
-			}
-			return fail(err, PaymentVoided)
-		case err != nil:
-			return unsettled(err)
+	err := s.withRetries(ctx, func(ctx context.Context) error {
+		return pay.Capture(ctx, auth.Reference, o.TotalMinor, opKey+"-capture")
+	})
+	var pe *PaymentError
+	switch {
+	case errors.As(err, &pe):
+		if verr := s.withRetries(ctx, func(ctx context.Context) error {
+			return pay.Void(ctx, auth.Reference, opKey+"-void")
+		}); verr != nil {
+			s.log.Error("void authorization after failed capture", "order", o.ID, "error", verr)
 		}
-		o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, Event: "paid", ActorRole: actorSystem}, OrderPaidEvent)
-		if err != nil {
-			return unsettled(err)
-		}
+		return fail(err, PaymentVoided, auth.Reference)
+	case err != nil:
+		return unsettled(err)
+	}
+	o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, PaymentRef: auth.Reference,
+		CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "paid", ActorRole: actorSystem,
+		Note: "authorized and captured " + FormatMoney(o.TotalMinor, o.Currency)}, OrderPaidEvent)
+	if err != nil {
+		return unsettled(err)
 	}
 	return settledAnswer(o)
 }

@@ -23,7 +23,10 @@ type scenario func(ctx context.Context, args []string) (*result, error)
 
 // scenarios lists what liveshop-load can run; each lives in its own file.
 func scenarios() map[string]scenario {
-	return map[string]scenario{}
+	return map[string]scenario{
+		"api":   runAPI,
+		"rooms": runRooms,
+	}
 }
 
 func main() {

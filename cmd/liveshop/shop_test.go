@@ -131,7 +131,7 @@ func TestSellerAndBuyerFlows(t *testing.T) {
 				order.Payment.CardLast4 != "4242" || order.BuyerName != "Ann" || len(order.Lines) != 1 || order.Lines[0].Quantity != 2 {
 				t.Fatalf("order %+v", order)
 			}
-			if got := timeline(order); !slices.Equal(got, []string{"placed", "payment_authorized", "paid"}) {
+			if got := timeline(order); !slices.Equal(got, []string{"placed", "paid"}) {
 				t.Fatalf("timeline %v", got)
 			}
 			again := buyer.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", key)
@@ -195,7 +195,7 @@ func TestSellerAndBuyerFlows(t *testing.T) {
 			seller.expect(200, "POST", fmt.Sprintf("/api/orders/%d/deliver", order.ID), nil)
 			o = buyer.order(order.ID)
 			last := o.Timeline[len(o.Timeline)-1]
-			if got := timeline(o); !slices.Equal(got, []string{"placed", "payment_authorized", "paid", "shipped", "delivered"}) ||
+			if got := timeline(o); !slices.Equal(got, []string{"placed", "paid", "shipped", "delivered"}) ||
 				last.ActorID != seller.id || last.ActorRole != "seller" || last.At.IsZero() {
 				t.Fatalf("timeline %v, last %+v", got, last)
 			}

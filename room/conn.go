@@ -3,6 +3,7 @@ package room
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -36,8 +37,10 @@ type conn struct {
 	ident Identity
 	role  Role
 	// joinSeq is the room seq the connection's snapshot or resume covered;
-	// guarded by room.mu.
-	joinSeq uint64
+	// set under room.mu before the connection is listed.
+	joinSeq atomic.Uint64
+	// idx is the connection's position in room.list, guarded by room.mu.
+	idx int
 
 	mu         sync.Mutex
 	queue      [][]byte

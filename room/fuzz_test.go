@@ -89,7 +89,7 @@ func FuzzCommand(f *testing.F) {
 		hub.mu.Unlock()
 		if r != nil {
 			r.mu.Lock()
-			for c := range r.conns {
+			for _, c := range r.list {
 				conns[c.ident.AccountID] = c
 			}
 			r.mu.Unlock()

@@ -33,6 +33,10 @@ type Config struct {
 	// at most once per interval, as one frame per connection (default
 	// 50ms). Quiet rooms flush an event at once.
 	FlushInterval time.Duration
+	// MaxFlushInterval caps the batching window of big rooms, which stretch
+	// FlushInterval by their size in thousands of connections (default
+	// 150ms).
+	MaxFlushInterval time.Duration
 	// WriteTimeout cuts a write stuck on a peer that stopped reading
 	// (default 10s).
 	WriteTimeout time.Duration
@@ -75,6 +79,7 @@ func (c *Config) fillDefaults() {
 	setDefault(&c.ReadLimit, 4096)
 	setDefault(&c.QueueSize, 256)
 	setDefault(&c.FlushInterval, 50*time.Millisecond)
+	setDefault(&c.MaxFlushInterval, 150*time.Millisecond)
 	setDefault(&c.WriteTimeout, 10*time.Second)
 	setDefault(&c.Writers, 64)
 	setDefault(&c.HistorySize, 1000)
@@ -133,6 +138,11 @@ type Hub struct {
 	cancel context.CancelFunc
 	conns  sync.WaitGroup
 	rooms  sync.WaitGroup
+
+	// commentMu queues this node's comment inserts so the store sees one
+	// at a time (SQLite has one writer; waiting here beats its busy-retry
+	// sleeps).
+	commentMu sync.Mutex
 
 	mu     sync.Mutex
 	open   map[int64]*liveRoom

@@ -56,24 +56,28 @@ func (r *liveRoom) join(ctx context.Context, c *conn, since int64) {
 		}
 		if evs, ok := r.replayLocked(after, older); ok {
 			r.addLocked(c)
-			frame := framesFor(c, evs, after, r.removedCopyLocked())
+			frame, n := framesFor(c, evs, after, r.removedCopyLocked())
+			// Queued under the lock, so no flush can put newer events first.
+			sched := r.queueResumeLocked(c, after, frame, n)
 			r.mu.Unlock()
-			r.sendResume(c, after, frame)
+			if sched {
+				r.hub.writer.schedule(c)
+			}
 			return
 		}
 	}
 	r.addLocked(c)
-	frame := r.snapshotLocked(c)
-	seq := r.seq
+	sched := c.enqueue(r.snapshotLocked(c), r.seq)
 	r.mu.Unlock()
-	if c.enqueue(frame, seq) {
+	if sched {
 		r.hub.writer.schedule(c)
 	}
 }
 
 func (r *liveRoom) addLocked(c *conn) {
-	c.joinSeq = r.seq
-	r.conns[c] = struct{}{}
+	c.joinSeq.Store(r.seq)
+	c.idx = len(r.list)
+	r.list = append(r.list, c)
 }
 
 func (r *liveRoom) removedCopyLocked() map[int64]struct{} {
@@ -126,22 +130,13 @@ func (r *liveRoom) replayLocked(after uint64, older []*roomEvent) ([]*roomEvent,
 	return out, true
 }
 
-func (r *liveRoom) sendResume(c *conn, after uint64, events []byte) {
-	missed := 0
-	if events != nil {
-		var evs []json.RawMessage
-		_ = json.Unmarshal(events, &evs)
-		missed = len(evs)
-	}
+// queueResumeLocked queues the resumed event and the missed events as one
+// frame and reports whether c must be scheduled.
+func (r *liveRoom) queueResumeLocked(c *conn, after uint64, events []byte, missed int) bool {
 	head := encodeReply(EventResumed, after, resumedData{After: after, Missed: missed, Me: c.me()})
 	frame := head
 	if events != nil {
 		frame = mergeFrames(nil, [][]byte{head, events})
 	}
-	c.mu.Lock()
-	seq := c.joinSeq
-	c.mu.Unlock()
-	if c.enqueue(frame, seq) {
-		r.hub.writer.schedule(c)
-	}
+	return c.enqueue(frame, r.seq)
 }

@@ -88,11 +88,14 @@ type liveRoom struct {
 	likeTotal   int64
 	viewers     int
 	slowSeconds int
-	conns       map[*conn]struct{}
+	list        []*conn // connected here; see conn.idx
 	pending     []*roomEvent
 	flushTimer  *time.Timer
 	lastFlush   time.Time
-	schedBuf    []*conn
+	// flushMu serialises flushes, which deliver outside mu.
+	flushMu  sync.Mutex
+	flushBuf []*conn
+	schedBuf []*conn
 	words       []string
 	wordsAt     time.Time
 	announced   int
@@ -109,7 +112,7 @@ func newLiveRoom(h *Hub, id int64) *liveRoom {
 	return &liveRoom{
 		hub: h, id: id, log: h.log.With("room", id), ready: make(chan struct{}),
 		ring: make([]*roomEvent, h.cfg.HistorySize), removed: map[int64]struct{}{},
-		conns: map[*conn]struct{}{}, announced: -1,
+		announced: -1,
 	}
 }
 
@@ -283,7 +286,7 @@ func (r *liveRoom) flushLikes(ctx context.Context) {
 func (r *liveRoom) reportViewers(ctx context.Context) {
 	h := r.hub
 	r.mu.Lock()
-	local := len(r.conns)
+	local := len(r.list)
 	r.mu.Unlock()
 	total, announcer, err := h.pres.Report(ctx, r.id, h.cfg.NodeID, local, 3*h.cfg.ViewerInterval)
 	if err != nil {
@@ -335,8 +338,8 @@ func (r *liveRoom) resync() {
 	var sched []*conn
 	r.mu.Lock()
 	r.applyStateLocked(st)
-	for c := range r.conns {
-		c.joinSeq = r.seq
+	for _, c := range r.list {
+		c.joinSeq.Store(r.seq)
 		if c.enqueue(r.snapshotLocked(c), r.seq) {
 			sched = append(sched, c)
 		}
@@ -369,7 +372,7 @@ func (r *liveRoom) applyLocked(m Message) {
 	}
 	r.pending = append(r.pending, ev)
 	if r.flushTimer == nil && !r.stopped {
-		delay := max(0, r.lastFlush.Add(h.cfg.FlushInterval).Sub(h.now()))
+		delay := max(0, r.lastFlush.Add(r.flushIntervalLocked()).Sub(h.now()))
 		r.flushTimer = time.AfterFunc(delay, r.flush)
 	}
 }
@@ -461,7 +464,7 @@ func (r *liveRoom) updateStateLocked(ev *roomEvent, data json.RawMessage) {
 	case EventMuted:
 		var d mutedData
 		if json.Unmarshal(data, &d) == nil {
-			for c := range r.conns {
+			for _, c := range r.list {
 				if c.ident.AccountID == d.UserID {
 					c.mu.Lock()
 					c.mutedUntil = d.Until
@@ -484,9 +487,22 @@ func (r *liveRoom) addRecentLocked(id int64, view json.RawMessage) {
 	r.recent = append(r.recent, recentComment{id, view})
 }
 
+// flushIntervalLocked is the room's batching window: Config.FlushInterval,
+// stretched for big rooms (by their size in thousands of connections) up to
+// Config.MaxFlushInterval, so frames per second per node stay bounded.
+func (r *liveRoom) flushIntervalLocked() time.Duration {
+	cfg := &r.hub.cfg
+	d := cfg.FlushInterval * time.Duration(max(1, len(r.list)/1000))
+	return min(max(d, cfg.FlushInterval), max(cfg.MaxFlushInterval, cfg.FlushInterval))
+}
+
 // flush sends what accumulated since the last flush: one shared frame for
 // everyone, a frame of its own only for a connection addressed privately.
+// It holds the room's lock only to take the events and the connection list,
+// so publishing and joining never wait for a big room's fan-out.
 func (r *liveRoom) flush() {
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
 	r.mu.Lock()
 	r.flushTimer = nil
 	r.lastFlush = r.hub.now()
@@ -496,31 +512,35 @@ func (r *liveRoom) flush() {
 		r.mu.Unlock()
 		return
 	}
+	conns := append(r.flushBuf[:0], r.list...)
+	r.mu.Unlock()
+
 	b := newBatch(evs)
 	sched := r.schedBuf[:0]
-	for c := range r.conns {
+	for _, c := range conns {
 		if c.deliverBatch(b) {
 			sched = append(sched, c)
 		}
 	}
-	r.hub.m.eventsOut.Add(float64(len(evs) * len(r.conns)))
+	r.hub.m.eventsOut.Add(float64(len(evs) * len(conns)))
 	r.hub.writer.schedule(sched...)
 	clear(sched)
-	r.schedBuf = sched[:0]
-	r.mu.Unlock()
+	clear(conns)
+	r.schedBuf, r.flushBuf = sched[:0], conns[:0]
 }
 
-// deliverBatch queues b's events for c (room.mu held) and reports whether
-// c must be scheduled.
+// deliverBatch queues b's events for c and reports whether c must be
+// scheduled.
 func (c *conn) deliverBatch(b *batch) bool {
-	if b.last <= c.joinSeq {
+	joinSeq := c.joinSeq.Load()
+	if b.last <= joinSeq {
 		return false
 	}
-	custom := b.first <= c.joinSeq
+	custom := b.first <= joinSeq
 	kick := false
 	if b.private {
 		for _, e := range b.events {
-			if e.to != nil && e.seq > c.joinSeq && e.to.includes(c.ident.AccountID, c.role) {
+			if e.to != nil && e.seq > joinSeq && e.to.includes(c.ident.AccountID, c.role) {
 				custom = true
 				kick = kick || e.typ == EventBanned && e.target == c.ident.AccountID
 			}
@@ -532,7 +552,7 @@ func (c *conn) deliverBatch(b *batch) bool {
 		}
 		return c.enqueue(b.public, b.last)
 	}
-	frame := framesFor(c, b.events, c.joinSeq, nil)
+	frame, _ := framesFor(c, b.events, joinSeq, nil)
 	sched := false
 	if frame != nil {
 		sched = c.enqueue(frame, b.last)
@@ -550,8 +570,9 @@ func (c *conn) deliverBatch(b *batch) bool {
 }
 
 // framesFor builds one frame of the events after `after` that c may see,
-// leaving out comments in removed (and ones removed later in evs).
-func framesFor(c *conn, evs []*roomEvent, after uint64, removed map[int64]struct{}) []byte {
+// leaving out comments in removed (and ones removed later in evs), and
+// counts them.
+func framesFor(c *conn, evs []*roomEvent, after uint64, removed map[int64]struct{}) ([]byte, int) {
 	gone := func(id int64) bool {
 		if _, ok := removed[id]; ok {
 			return true
@@ -566,6 +587,7 @@ func framesFor(c *conn, evs []*roomEvent, after uint64, removed map[int64]struct
 		}
 	}
 	var buf []byte
+	n := 0
 	for _, e := range evs {
 		if e.seq <= after || !e.to.includes(c.ident.AccountID, c.role) {
 			continue
@@ -579,25 +601,31 @@ func framesFor(c *conn, evs []*roomEvent, after uint64, removed map[int64]struct
 			buf = append(buf, ',')
 		}
 		buf = append(buf, e.enc...)
+		n++
 	}
 	if buf == nil {
-		return nil
+		return nil, 0
 	}
-	return append(buf, ']')
+	return append(buf, ']'), n
 }
 
+// leave unlists c (swapping the last connection into its place).
 func (r *liveRoom) leave(c *conn) {
 	r.mu.Lock()
-	delete(r.conns, c)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if c.idx < 0 || c.idx >= len(r.list) || r.list[c.idx] != c {
+		return
+	}
+	last := r.list[len(r.list)-1]
+	r.list[c.idx], last.idx = last, c.idx
+	r.list[len(r.list)-1] = nil
+	r.list = r.list[:len(r.list)-1]
+	c.idx = -1
 }
 
 func (r *liveRoom) closeConns(code websocket.StatusCode, reason string) {
 	r.mu.Lock()
-	conns := make([]*conn, 0, len(r.conns))
-	for c := range r.conns {
-		conns = append(conns, c)
-	}
+	conns := append([]*conn(nil), r.list...)
 	r.mu.Unlock()
 	for _, c := range conns {
 		c.closeAfterQueued(code, reason)

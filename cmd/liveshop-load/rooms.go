@@ -254,8 +254,9 @@ var seqKey = []byte(`"seq":`)
 // readViewer counts the room events a viewer receives; a probe also
 // measures each comment's latency from the time in its text.
 func (rl *roomLoad) readViewer(ws *websocket.Conn, probe bool) {
+	var buf bytes.Buffer // reused: 10,000 viewers must not allocate per frame
 	for {
-		_, data, err := ws.Read(context.Background())
+		data, err := readInto(ws, &buf)
 		if err != nil {
 			if websocket.CloseStatus(err) != websocket.StatusNormalClosure && rl.measuring.Load() {
 				rl.dropped.Add(1)
@@ -291,6 +292,19 @@ func (rl *roomLoad) readViewer(ws *websocket.Conn, probe bool) {
 	}
 }
 
+// readInto reads one message into buf, reusing its memory.
+func readInto(ws *websocket.Conn, buf *bytes.Buffer) ([]byte, error) {
+	_, r, err := ws.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	buf.Reset()
+	if _, err := buf.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
 // roomWriter posts comments over its own connection and counts refusals.
 type roomWriter struct {
 	rl *roomLoad
@@ -320,8 +334,9 @@ func (w *roomWriter) post(ctx context.Context, n int) error {
 // read drains the writer's room events, counting error events.
 func (w *roomWriter) read() {
 	errKey := []byte(`"type":"error"`)
+	var buf bytes.Buffer
 	for {
-		_, data, err := w.ws.Read(context.Background())
+		data, err := readInto(w.ws, &buf)
 		if err != nil {
 			return
 		}

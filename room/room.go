@@ -93,14 +93,14 @@ type liveRoom struct {
 	flushTimer  *time.Timer
 	lastFlush   time.Time
 	// flushMu serialises flushes, which deliver outside mu.
-	flushMu  sync.Mutex
-	flushBuf []*conn
-	schedBuf []*conn
-	words       []string
-	wordsAt     time.Time
-	announced   int
-	sinceAnnc   int
-	stopped     bool
+	flushMu   sync.Mutex
+	flushBuf  []*conn
+	schedBuf  []*conn
+	words     []string
+	wordsAt   time.Time
+	announced int
+	sinceAnnc int
+	stopped   bool
 }
 
 type recentComment struct {

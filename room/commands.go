@@ -317,12 +317,10 @@ func (h *Hub) postComment(ctx context.Context, c *conn, cmd command) (CommentVie
 	if !c.role.CanModerate() && matchesBlocked(text, r.blockedWords(ctx)) {
 		status = CommentHeld
 	}
-	h.commentMu.Lock()
-	stored, created, err := h.store.CreateComment(ctx, Comment{
+	stored, created, err := h.comments.create(ctx, Comment{
 		StreamID: r.id, ShopID: info.ShopID, AuthorID: acct, AuthorName: c.ident.Name,
 		ClientID: cmd.CID, Text: text, Status: status, CreatedAt: h.now().UTC(),
 	})
-	h.commentMu.Unlock()
 	if err != nil {
 		return CommentView{}, fmt.Errorf("store comment: %w", err)
 	}

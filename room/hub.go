@@ -139,10 +139,7 @@ type Hub struct {
 	conns  sync.WaitGroup
 	rooms  sync.WaitGroup
 
-	// commentMu queues this node's comment inserts so the store sees one
-	// at a time (SQLite has one writer; waiting here beats its busy-retry
-	// sleeps).
-	commentMu sync.Mutex
+	comments *commentWriter
 
 	mu     sync.Mutex
 	open   map[int64]*liveRoom
@@ -181,7 +178,7 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	h := &Hub{
 		cfg: cfg, auth: d.Auth, dir: d.Directory, store: d.Store, bus: d.Bus, limits: d.Limits,
 		pres: d.Presence, sales: d.FlashSales, log: d.Logger.With("node", cfg.NodeID), m: m,
-		writer: newWritePool(cfg.Writers, cfg.WriteTimeout, m), now: time.Now,
+		writer: newWritePool(cfg.Writers, cfg.WriteTimeout, m), now: time.Now, comments: newCommentWriter(d.Store),
 		ctx: ctx, cancel: cancel, open: map[int64]*liveRoom{},
 	}
 	return h, nil
@@ -301,5 +298,6 @@ func (h *Hub) Close() error {
 	h.conns.Wait()
 	h.rooms.Wait()
 	h.writer.close()
+	h.comments.close()
 	return nil
 }

@@ -5,6 +5,15 @@ import (
 	"time"
 )
 
+// CommentBatcher is an optional extension of Store: CreateComments stores
+// several comments in one transaction, each with CreateComment's meaning
+// (created is false for a resend). The hub groups the comments arriving
+// together on a node into one commit when its Store has it; otherwise it
+// stores them one at a time.
+type CommentBatcher interface {
+	CreateComments(ctx context.Context, cs []Comment) (stored []Comment, created []bool, err error)
+}
+
 // Comment statuses. A held comment waits for a moderator and is shown only
 // to its author and to moderators; a removed one never shows again.
 const (

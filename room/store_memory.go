@@ -29,7 +29,10 @@ type clientKey struct {
 	client         string
 }
 
-var _ Store = (*MemoryStore)(nil)
+var (
+	_ Store          = (*MemoryStore)(nil)
+	_ CommentBatcher = (*MemoryStore)(nil)
+)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
@@ -65,6 +68,15 @@ func (s *MemoryStore) CreateComment(_ context.Context, c Comment) (Comment, bool
 	}
 	s.byStream[c.StreamID] = append(s.byStream[c.StreamID], c.ID)
 	return c, true, nil
+}
+
+// CreateComments implements CommentBatcher.
+func (s *MemoryStore) CreateComments(ctx context.Context, cs []Comment) ([]Comment, []bool, error) {
+	stored, created := make([]Comment, len(cs)), make([]bool, len(cs))
+	for i, c := range cs {
+		stored[i], created[i], _ = s.CreateComment(ctx, c)
+	}
+	return stored, created, nil
 }
 
 // Comment implements Store.

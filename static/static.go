@@ -52,6 +52,7 @@ var Pages = []Page{
 	{Path: "/orders", File: "orders.html", Title: "Your orders", Script: "orders"},
 	{Path: "/orders/:id", File: "order.html", Title: "Order", Script: "order"},
 	{Path: "/watch/:id", File: "watch.html", Title: "Live", Script: "watch", Style: "watch", Immersive: true},
+	{Path: "/studio", File: "studio.html", Title: "Studio", Script: "studio", Style: "console"},
 	{Path: "/moderate/:id", File: "moderate.html", Title: "Moderate", Script: "moderate", Style: "console"},
 	{Path: "/dashboard", File: "dashboard.html", Title: "Dashboard", Script: "dashboard", Style: "console"},
 }

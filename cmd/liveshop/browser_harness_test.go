@@ -159,6 +159,15 @@ func (b *browser) user(name string, size [2]int64) *tab {
 	return p
 }
 
+// use makes tabs report to t (a subtest) until it ends.
+func use(t *testing.T, tabs ...*tab) {
+	for _, p := range tabs {
+		parent := p.t
+		p.t = t
+		t.Cleanup(func() { p.t = parent })
+	}
+}
+
 // do runs steps with the step timeout, failing the test with what was
 // being done.
 func (p *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
@@ -253,6 +262,17 @@ func (p *tab) signUp(name, email string) {
 	p.t.Helper()
 	p.open("/signup")
 	p.fill("#name", name)
+	p.fill("#email", email)
+	p.fill("#password", "correct horse battery")
+	p.click("#auth-submit")
+	p.waitText(`[data-testid="signed-in-as"]`, name)
+}
+
+// logIn signs in through the sign-in page as an account made with the API
+// (whose password is the test clients' "correct horse battery").
+func (p *tab) logIn(email, name string) {
+	p.t.Helper()
+	p.open("/login")
 	p.fill("#email", email)
 	p.fill("#password", "correct horse battery")
 	p.click("#auth-submit")

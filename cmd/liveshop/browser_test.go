@@ -13,7 +13,7 @@ func TestBrowserAccounts(t *testing.T) {
 	ana := b.user("ana", phone)
 
 	t.Run("a visitor signs up and sees themselves signed in", func(t *testing.T) {
-		ana.t = t
+		use(t, ana)
 		ana.open("/")
 		ana.click(`#account a[href^="/signup"]`)
 		ana.waitJS("sign-up form", `location.pathname === "/signup" && document.body.dataset.ready === "1"`)
@@ -28,7 +28,7 @@ func TestBrowserAccounts(t *testing.T) {
 	})
 
 	t.Run("the session survives a reload and signing out ends it", func(t *testing.T) {
-		ana.t = t
+		use(t, ana)
 		ana.open("/")
 		ana.waitText(`[data-testid="signed-in-as"]`, "Ana")
 		ana.click(`#account button`)
@@ -36,7 +36,7 @@ func TestBrowserAccounts(t *testing.T) {
 	})
 
 	t.Run("a wrong password is refused with a message and the right one signs in", func(t *testing.T) {
-		ana.t = t
+		use(t, ana)
 		ana.open("/login")
 		ana.fill("#email", "ana@example.test")
 		ana.fill("#password", "wrong password")

@@ -48,16 +48,22 @@ export class Moderation {
    * commentActions returns a function for CommentFeed's actions option: the
    * Remove, Mute and Ban buttons of one comment. muteMinutes() says how
    * long a mute lasts; me is the moderator (no buttons on their own
-   * comments' author).
+   * comments' author). after() runs once an action succeeded (mutes and
+   * bans are only announced to their target, so a console refreshes its
+   * lists itself).
    */
-  commentActions({ muteMinutes = () => 10, me = null } = {}) {
+  commentActions({ muteMinutes = () => 10, me = null, after = () => {} } = {}) {
+    const then = (p) => p.then((v) => {
+      after();
+      return v;
+    });
     return (c) => {
       const who = c.user?.name || 'this user';
       const own = me && c.user?.id === me.id;
       return [
-        button('Remove', `Remove comment by ${who}`, 'remove', () => this.remove(c.id), 'Comment removed'),
-        own ? null : button('Mute', `Mute ${who}`, 'mute', () => this.mute(c.user.id, muteMinutes()), `${who} muted for ${muteMinutes()} min`),
-        own ? null : button('Ban', `Ban ${who}`, 'ban', () => this.ban(c.user.id), `${who} banned`, `Ban ${who} from this shop's streams?`),
+        button('Remove', `Remove comment by ${who}`, 'remove', () => then(this.remove(c.id)), 'Comment removed'),
+        own ? null : button('Mute', `Mute ${who}`, 'mute', () => then(this.mute(c.user.id, muteMinutes())), `${who} muted for ${muteMinutes()} min`),
+        own ? null : button('Ban', `Ban ${who}`, 'ban', () => then(this.ban(c.user.id)), `${who} banned`, `Ban ${who} from this shop's streams?`),
       ];
     };
   }

@@ -177,6 +177,7 @@ async function loadStreams(shop) {
       h('td', {}, formatDate(s.started_at || s.scheduled_at)),
       h('td', {}, h('span', { class: 'button-row' },
         h('a', { href: `/watch/${s.id}` }, 'Watch'),
+        s.status !== 'ended' ? h('a', { href: `/studio?stream=${s.id}` }, 'Studio') : null,
         h('a', { href: `/moderate/${s.id}` }, 'Moderate'))))));
     $('#streams-empty').hidden = items.length > 0;
   } catch (err) {

@@ -8,7 +8,7 @@ import { productCard, streamCard } from '../cards.js';
 const account = await initPage();
 replace($('#hero-actions'), account
   ? [h('span', {}, 'Welcome back, ', h('strong', { text: account.name }), '. '),
-    h('a', { class: 'button', href: '/dashboard' }, account.shop ? 'Your dashboard' : 'Start selling')]
+    account.shop ? h('a', { class: 'button primary', href: '/studio' }, 'Go live') : h('a', { class: 'button', href: '/dashboard' }, 'Start selling')]
   : h('a', { class: 'button primary', href: '/signup' }, 'Create an account'));
 
 /** fill renders a list from an API page, or its empty note, or the error. */

@@ -61,11 +61,22 @@ room.on('snapshot', async (d) => {
   document.title = `Moderate ${d.stream.title} · Liveshop`;
   $('#watch-link').href = `/watch/${streamID}`;
   $('#slow-mode').value = String(d.slow_mode || 0);
-  feed.actions = mod.commentActions({ muteMinutes, me });
+  feed.actions = mod.commentActions({
+    muteMinutes, me,
+    after: () => {
+      loadRestrictions();
+      refreshAudit();
+    },
+  });
   feed.reset(d.comments);
   d.comments.forEach(learn);
   if (first) {
     await Promise.all([loadHeld(), loadWords(), loadRestrictions(), loadAudit()]);
+    // Other moderators' mutes and bans are not announced to this console.
+    setInterval(() => {
+      loadRestrictions();
+      loadAudit();
+    }, 15_000);
     ready();
   }
 });
@@ -150,13 +161,18 @@ async function loadRestrictions() {
         h('span', { class: 'grow' }, h('strong', {}, who), ' ',
           r.banned ? h('span', { class: 'badge warn' }, 'banned') : null, ' ',
           r.muted_until ? h('span', { class: 'hint' }, `muted until ${formatDate(r.muted_until)}`) : null),
-        r.muted_until ? button('Unmute', `Unmute ${who}`, 'unmute', () => mod.unmute(r.user_id).then(loadRestrictions), `${who} unmuted`) : null,
-        r.banned ? button('Unban', `Unban ${who}`, 'unban', () => mod.unban(r.user_id).then(loadRestrictions), `${who} unbanned`) : null);
+        r.muted_until ? button('Unmute', `Unmute ${who}`, 'unmute', () => mod.unmute(r.user_id).then(afterRestriction), `${who} unmuted`) : null,
+        r.banned ? button('Unban', `Unban ${who}`, 'unban', () => mod.unban(r.user_id).then(afterRestriction), `${who} unbanned`) : null);
     }));
     $('#restrictions-empty').hidden = restrictions.length > 0;
   } catch (err) {
     showError($('#restrictions'), err);
   }
+}
+
+function afterRestriction() {
+  loadRestrictions();
+  refreshAudit();
 }
 
 // --- Audit log --------------------------------------------------------------------

@@ -164,10 +164,10 @@ function showMe() {
   $('#comment-form').hidden = !signedIn || Boolean(me?.banned);
   $('#sign-in-to-chat').hidden = signedIn;
   $('#sign-in-link').href = `/login?next=${encodeURIComponent(location.pathname)}`;
+  const muted = me?.muted_until && new Date(me.muted_until) > new Date();
   if (me?.banned) roomStatus.textContent = 'You are banned from this shop\u2019s chat.';
-  else if (me?.muted_until && new Date(me.muted_until) > new Date()) {
-    roomStatus.textContent = `You are muted until ${new Date(me.muted_until).toLocaleTimeString()}.`;
-  }
+  else if (muted) roomStatus.textContent = `You are muted until ${new Date(me.muted_until).toLocaleTimeString()}.`;
+  else if (/muted/.test(roomStatus.textContent)) roomStatus.textContent = '';
 }
 
 // --- Comments and hearts ---------------------------------------------------
@@ -180,6 +180,7 @@ $('#comment-form').addEventListener('submit', async (ev) => {
   try {
     const c = await room.comment(text);
     if (c) feed.add(c);
+    roomStatus.textContent = '';
   } catch (err) {
     roomStatus.textContent = sentence(err.message);
     if (!input.value) input.value = text;

@@ -1,0 +1,216 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/liveshop/liveshop/commerce"
+)
+
+// The four scenarios of the browser issue: a seller live from the studio,
+// viewers watching and chatting, a moderator, a flash sale, and a viewer
+// whose network drops out.
+
+// liveShop is a seller with a shop, two products and a stream, made with
+// the API (the shop pages have their own test), plus a moderator.
+type liveShop struct {
+	seller, mod         shopper
+	shopID, streamID    int64
+	shirt, hat          commerce.Product
+	sellerName, modName string
+}
+
+func newLiveShop(t *testing.T, srv *testServer) liveShop {
+	t.Helper()
+	var ls liveShop
+	ls.sellerName, ls.modName = "Mara", "Theo"
+	ls.seller = srv.shopper(t, "mara@example.test", ls.sellerName)
+	ls.mod = srv.shopper(t, "theo@example.test", ls.modName)
+	ls.shopID = ls.seller.openShop("mara", "USD")
+	ls.shirt = ls.seller.product(ls.shopID, "Linen shirt", 2450, 40)
+	ls.hat = ls.seller.product(ls.shopID, "Straw hat", 1800, 10)
+	var st commerce.StreamWithKey
+	ls.seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", ls.shopID), map[string]any{
+		"title": "Summer linen drop", "product_ids": []int64{ls.shirt.ID, ls.hat.ID},
+	}).decode(t, &st)
+	ls.streamID = st.ID
+	ls.seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", ls.shopID), map[string]string{"email": "theo@example.test"})
+	return ls
+}
+
+// comment types a comment on the watch page and waits for it to show.
+func (p *tab) comment(text string) {
+	p.t.Helper()
+	p.fill("#comment-text", text)
+	p.click("#comment-form button[type=submit]")
+	p.waitJS("own comment shown", commentCount("#comments", text)+" === 1")
+}
+
+// commentCount is a JavaScript expression counting the comments in list
+// whose text is exactly text.
+func commentCount(list, text string) string {
+	return fmt.Sprintf(`Array.from(document.querySelectorAll(%s + " .comment .text")).filter((e) => e.textContent === %s).length`,
+		jsString(list), jsString(text))
+}
+
+// watchRemovals makes the page note when each comment leaves list, so a
+// test can tell how long a removal took to arrive.
+func (p *tab) watchRemovals(list string) {
+	p.t.Helper()
+	evalJS[bool](p, fmt.Sprintf(`(() => {
+		window.removedAt = {};
+		new MutationObserver((records) => {
+			for (const r of records) for (const n of r.removedNodes) {
+				if (n.dataset && n.dataset.commentId) window.removedAt[n.dataset.commentId] = Date.now();
+			}
+		}).observe(document.querySelector(%s), { childList: true });
+		return true;
+	})()`, jsString(list)))
+}
+
+func TestBrowserCommentsAndModeration(t *testing.T) {
+	srv := startServer(t, testConfig(t))
+	b := newBrowser(t, srv.URL)
+	ls := newLiveShop(t, srv)
+	stream := fmt.Sprint(ls.streamID)
+
+	seller := b.user("seller", desktop)
+	mod := b.user("moderator", desktop)
+	ana := b.user("ana", phone)
+	ben := b.user("ben", phone)
+	seller.logIn("mara@example.test", ls.sellerName)
+	seller.open("/studio?stream=" + stream)
+	mod.logIn("theo@example.test", ls.modName)
+	mod.open("/moderate/" + stream)
+	ana.signUp("Ana", "ana@example.test")
+	ana.open("/watch/" + stream)
+	ben.signUp("Ben", "ben@example.test")
+	ben.open("/watch/" + stream)
+
+	hello := "Hello from Ana, love the shirts"
+	ana.comment(hello)
+	for _, p := range []*tab{seller, mod, ben} {
+		list := map[*tab]string{seller: "#chat", mod: "#feed", ben: "#comments"}[p]
+		p.waitJS(p.name+" sees Ana's comment", commentCount(list, hello)+" === 1")
+	}
+
+	xss := `<img src=x onerror="window.pwned=1;document.title='pwned'"> <script>window.pwned=2</script>`
+	ana.comment(xss)
+	ben.waitJS("the markup shows as text", commentCount("#comments", xss)+" === 1")
+	seller.waitJS("the markup shows as text in the studio", commentCount("#chat", xss)+" === 1")
+	for _, p := range []*tab{seller, mod, ana, ben} {
+		if got := evalJS[string](p, `String(window.pwned) + " " + document.querySelectorAll(".comment img, .comment script").length`); got != "undefined 0" {
+			t.Errorf("%s: the comment's markup ran or was inserted as HTML (pwned, elements: %s)", p.name, got)
+		}
+	}
+
+	t.Run("a moderator removes a comment and it disappears everywhere within a second", func(t *testing.T) {
+		use(t, seller, mod, ana, ben)
+		for _, p := range []*tab{ana, ben} {
+			p.watchRemovals("#comments")
+		}
+		seller.watchRemovals("#chat")
+		id := evalJS[string](mod, fmt.Sprintf(`Array.from(document.querySelectorAll("#feed .comment")).find((li) => li.querySelector(".text").textContent === %s).dataset.commentId`, jsString(hello)))
+		clickedAt := evalJS[float64](mod, fmt.Sprintf(`(() => {
+			const li = document.querySelector('#feed .comment[data-comment-id="%s"]');
+			const at = Date.now();
+			li.querySelector('button[data-action="remove"]').click();
+			return at;
+		})()`, id))
+		for _, p := range []*tab{ana, ben, seller} {
+			p.waitJS(p.name+" no longer shows the comment", fmt.Sprintf(`window.removedAt[%q] > 0`, id))
+			took := time.Duration(evalJS[float64](p, fmt.Sprintf(`window.removedAt[%q]`, id))-clickedAt) * time.Millisecond
+			t.Logf("%s: removal arrived %v after the click", p.name, took)
+			if took > time.Second {
+				t.Errorf("%s: the removed comment stayed %v, more than a second", p.name, took)
+			}
+		}
+		mod.waitJS("the console feed drops it", commentCount("#feed", hello)+" === 0")
+		mod.waitText("#audit", "removed a comment")
+	})
+
+	t.Run("a muted viewer is told and cannot comment until unmuted", func(t *testing.T) {
+		use(t, seller, mod, ana, ben)
+		mod.do("mute for 5 minutes", chromedp.SetValue(chromedp.CSS("#mute-minutes"), "5"))
+		ben.comment("Ben here")
+		mod.waitJS("Ben's comment in the console", commentCount("#feed", "Ben here")+" === 1")
+		evalJS[bool](mod, `(() => { Array.from(document.querySelectorAll("#feed .comment")).find((li) => li.querySelector(".text").textContent === "Ben here").querySelector('button[data-action="mute"]').click(); return true; })()`)
+		ben.waitText("#room-status", "muted")
+		mod.waitText("#restrictions", "Ben")
+		ben.fill("#comment-text", "Am I muted?")
+		ben.click("#comment-form button[type=submit]")
+		ben.waitText("#room-status", "muted")
+		if n := evalJS[int](seller, commentCount("#chat", "Am I muted?")); n != 0 {
+			t.Errorf("a muted viewer's comment reached the studio")
+		}
+		mod.click(`#restrictions button[aria-label="Unmute Ben"]`)
+		mod.waitJS("no restrictions left", `document.querySelectorAll("#restrictions li").length === 0`)
+		ben.comment("Thanks for unmuting")
+		seller.waitJS("the studio sees it", commentCount("#chat", "Thanks for unmuting")+" === 1")
+	})
+
+	mod.saveScreenshot("moderator-console")
+	seller.saveScreenshot("studio")
+	ben.saveScreenshot("watch")
+	for _, p := range []*tab{seller, mod, ana, ben} {
+		if ex := p.exceptions(); len(ex) > 0 {
+			t.Errorf("%s: uncaught exceptions: %v", p.name, ex)
+		}
+	}
+}
+
+func TestBrowserResumeAfterNetworkDrop(t *testing.T) {
+	srv := startServer(t, testConfig(t))
+	b := newBrowser(t, srv.URL)
+	ls := newLiveShop(t, srv)
+	stream := fmt.Sprint(ls.streamID)
+	proxy := newDropProxy(t, strings.TrimPrefix(srv.URL, "http://"))
+
+	ana := b.user("ana", phone)
+	ana.base = proxy.URL() // Ana's traffic goes through the proxy that drops
+	ben := b.user("ben", phone)
+	ana.signUp("Ana", "ana@example.test")
+	ana.open("/watch/" + stream)
+	ben.signUp("Ben", "ben@example.test")
+	ben.open("/watch/" + stream)
+
+	before := "Before the drop"
+	ben.comment(before)
+	ana.waitJS("Ana sees it", commentCount("#comments", before)+" === 1")
+
+	proxy.cut()
+	ana.waitJS("Ana's room notices the drop", `window.liveshop.room.status === "offline"`)
+	ana.waitText("#room-status", "Reconnecting")
+	during := []string{"Posted while Ana was away 1", "Posted while Ana was away 2", "Posted while Ana was away 3"}
+	for _, c := range during {
+		ben.comment(c)
+	}
+	// Ana types too while offline: her comment waits and goes out once.
+	mine := "Typed while offline"
+	ana.fill("#comment-text", mine)
+	ana.click("#comment-form button[type=submit]")
+
+	proxy.restore()
+	ana.waitJS("Ana's room is back", `window.liveshop.room.status === "live"`)
+	for _, c := range append(during, mine) {
+		ana.waitJS("Ana sees "+c, commentCount("#comments", c)+" >= 1")
+		ben.waitJS("Ben sees "+c, commentCount("#comments", c)+" >= 1")
+	}
+	for _, c := range append(append([]string{before}, during...), mine) {
+		for _, p := range []*tab{ana, ben} {
+			if n := evalJS[int](p, commentCount("#comments", c)); n != 1 {
+				t.Errorf("%s shows %q %d times, want once", p.name, c, n)
+			}
+		}
+	}
+	ana.saveScreenshot("after-reconnect")
+	for _, p := range []*tab{ana, ben} {
+		if ex := p.exceptions(); len(ex) > 0 {
+			t.Errorf("%s: uncaught exceptions: %v", p.name, ex)
+		}
+	}
+}

@@ -336,6 +336,9 @@ func (r *liveRoom) resync() {
 		return
 	}
 	var sched []*conn
+	// No batch of older events may land after the fresh snapshots.
+	r.flushMu.Lock()
+	defer r.flushMu.Unlock()
 	r.mu.Lock()
 	r.applyStateLocked(st)
 	for _, c := range r.list {

@@ -29,7 +29,11 @@ func newEcho(a *app) *echo.Echo {
 		Help:    "HTTP requests by route, method and status.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route", "method", "status"})
-	a.metrics.MustRegister(requests)
+	inFlight := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "liveshop_http_requests_in_flight",
+		Help: "HTTP requests being served now, metric scrapes aside.",
+	})
+	a.metrics.MustRegister(requests, inFlight)
 
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{TargetHeader: echo.HeaderXRequestID}))
 	e.Use(middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
@@ -48,6 +52,16 @@ func newEcho(a *app) *echo.Echo {
 			return nil
 		},
 	}))
+	e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if c.Path() == "/metrics" {
+				return next(c)
+			}
+			inFlight.Inc()
+			defer inFlight.Dec()
+			return next(c)
+		}
+	})
 	e.Use(middleware.RecoverWithConfig(middleware.RecoverConfig{
 		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			a.log.Error("panic in handler", slog.Any("error", err), slog.String("stack", string(stack)),

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 )
@@ -35,6 +36,10 @@ func TestGracefulShutdown(t *testing.T) {
 	if _, err := feed.Write([]byte(`{"email": "nobody@example.com", `)); err != nil {
 		t.Fatal(err)
 	}
+	metrics := &client{t: t, base: "http://" + addr, http: &http.Client{}}
+	waitFor(t, "the request to reach its handler", 10*time.Second, func() bool {
+		return strings.Contains(string(metrics.do("GET", "/metrics", nil).body), "\nliveshop_http_requests_in_flight 1\n")
+	})
 
 	cancel()
 	// The listener closes first: new connections are refused.

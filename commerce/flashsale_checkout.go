@@ -159,10 +159,28 @@ func (f *FlashSales) resume(ctx context.Context, a Account, fs FlashSale, link F
 	switch {
 	case o.Status == OrderAwaitingPayment:
 		return f.settle(ctx, a, fs, link.ReservationID, o, method)
-	case o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded:
-		return idemResult{err: ErrReservationReleased}
+	case unpaidCancelled(o):
+		return idemResult{err: cancelledAnswer(o)}
 	}
 	return idemResult{err: ErrAlreadyPaid}
+}
+
+// unpaidCancelled reports an order cancelled before any money was taken.
+func unpaidCancelled(o Order) bool {
+	return o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded
+}
+
+// cancelledAnswer says why an unpaid flash order was cancelled.
+func cancelledAnswer(o Order) error {
+	switch {
+	case o.Payment.FailureCode == "reservation_expired":
+		return ErrReservationExpired
+	case o.Payment.Status == PaymentDeclined:
+		return flashPaymentErr(&PaymentError{Code: o.Payment.FailureCode, Declined: true})
+	case o.Payment.Status == PaymentFailed, o.Payment.Status == PaymentVoided:
+		return flashPaymentErr(&PaymentError{Code: o.Payment.FailureCode})
+	}
+	return ErrReservationReleased
 }
 
 // settle confirms the reservation and takes the payment of its order,
@@ -188,8 +206,10 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
 		_, _, err := f.engine.Confirm(ctx, fs.ID, reservationID)
 		switch {
-		case errors.Is(err, ErrReservationExpired), errors.Is(err, ErrReservationReleased):
-			return fail(err, "", "reservation_gone", err)
+		case errors.Is(err, ErrReservationExpired):
+			return fail(err, "", "reservation_expired", err)
+		case errors.Is(err, ErrReservationReleased):
+			return fail(err, "", "reservation_released", err)
 		case errors.Is(err, ErrStockUnknown):
 			// The engine lost the sale; SQL counts this order as sold, so
 			// the restored sale holds its units.
@@ -247,8 +267,8 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 		f.paid(ctx, a, fs, o)
 	}
 	switch {
-	case o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded:
-		return idemResult{err: ErrReservationReleased, committed: true}
+	case unpaidCancelled(o):
+		return idemResult{err: cancelledAnswer(o), committed: true}
 	case o.Status == OrderAwaitingPayment:
 		return unsettled(errors.New("payment still pending"))
 	}

@@ -83,7 +83,10 @@ func (d roomDirectory) Product(ctx context.Context, shopID, productID int64) (ro
 // roomStore adapts commerce/sqlstore's room tables to room.Store.
 type roomStore struct{ db *sqlstore.DB }
 
-var _ room.Store = roomStore{}
+var (
+	_ room.Store          = roomStore{}
+	_ room.CommentBatcher = roomStore{}
+)
 
 func toRoomComment(c commerce.RoomComment) room.Comment {
 	return room.Comment{ID: c.ID, StreamID: c.StreamID, ShopID: c.ShopID, AuthorID: c.AuthorID, AuthorName: c.AuthorName,
@@ -94,6 +97,20 @@ func (s roomStore) CreateComment(ctx context.Context, c room.Comment) (room.Comm
 	stored, created, err := s.db.CreateRoomComment(ctx, commerce.RoomComment{StreamID: c.StreamID, ShopID: c.ShopID,
 		AuthorID: c.AuthorID, AuthorName: c.AuthorName, ClientID: c.ClientID, Text: c.Text, Status: c.Status, CreatedAt: c.CreatedAt})
 	return toRoomComment(stored), created, err
+}
+
+func (s roomStore) CreateComments(ctx context.Context, cs []room.Comment) ([]room.Comment, []bool, error) {
+	in := make([]commerce.RoomComment, len(cs))
+	for i, c := range cs {
+		in[i] = commerce.RoomComment{StreamID: c.StreamID, ShopID: c.ShopID, AuthorID: c.AuthorID, AuthorName: c.AuthorName,
+			ClientID: c.ClientID, Text: c.Text, Status: c.Status, CreatedAt: c.CreatedAt}
+	}
+	stored, created, err := s.db.CreateRoomComments(ctx, in)
+	out := make([]room.Comment, len(stored))
+	for i, c := range stored {
+		out[i] = toRoomComment(c)
+	}
+	return out, created, err
 }
 
 func (s roomStore) Comment(ctx context.Context, streamID, id int64) (room.Comment, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/liveshop/liveshop/room"
@@ -50,4 +51,28 @@ func (a *app) wireRoom() error {
 		a.connectFlashSaleRooms(hub)
 	}
 	return nil
+}
+
+// roomStreamEvents tells the stream record and its room that a stream went
+// live or ended. It has the method set of live.Events, for the live wiring
+// to pass to the SFU: the record changes first, then every viewer on every
+// node gets stream_started or stream_ended.
+type roomStreamEvents struct{ a *app }
+
+func (e roomStreamEvents) StreamStarted(ctx context.Context, streamID int64) {
+	if err := e.a.commerce.MarkStreamLive(ctx, streamID); err != nil {
+		e.a.log.Warn("mark stream live", "stream", streamID, "error", err)
+	}
+	if _, err := e.a.rooms.Publish(ctx, streamID, room.Event{Type: room.EventStreamStarted}); err != nil {
+		e.a.log.Warn("announce stream start", "stream", streamID, "error", err)
+	}
+}
+
+func (e roomStreamEvents) StreamEnded(ctx context.Context, streamID int64) {
+	if err := e.a.commerce.MarkStreamEnded(ctx, streamID); err != nil {
+		e.a.log.Warn("mark stream ended", "stream", streamID, "error", err)
+	}
+	if _, err := e.a.rooms.Publish(ctx, streamID, room.Event{Type: room.EventStreamEnded}); err != nil {
+		e.a.log.Warn("announce stream end", "stream", streamID, "error", err)
+	}
 }

@@ -26,6 +26,26 @@ func scanRoomComment(scan func(...any) error) (commerce.RoomComment, error) {
 // sent a comment with the same ClientID to the stream: then it returns that
 // one and created=false.
 func (db *DB) CreateRoomComment(ctx context.Context, c commerce.RoomComment) (commerce.RoomComment, bool, error) {
+	return db.conn.createRoomComment(ctx, c)
+}
+
+// CreateRoomComments stores several comments in one transaction, each as
+// CreateRoomComment would: a busy room's comments cost one commit per batch.
+func (db *DB) CreateRoomComments(ctx context.Context, cs []commerce.RoomComment) ([]commerce.RoomComment, []bool, error) {
+	stored, created := make([]commerce.RoomComment, len(cs)), make([]bool, len(cs))
+	err := db.inTx(ctx, func(tx conn) error {
+		for i, c := range cs {
+			var err error
+			if stored[i], created[i], err = tx.createRoomComment(ctx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return stored, created, err
+}
+
+func (db conn) createRoomComment(ctx context.Context, c commerce.RoomComment) (commerce.RoomComment, bool, error) {
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = time.Now()
 	}

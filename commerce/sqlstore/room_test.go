@@ -79,6 +79,24 @@ func TestRoomComments(t *testing.T) {
 			}
 		})
 
+		t.Run("a batch is stored in one go, resends included", func(t *testing.T) {
+			base := commerce.RoomComment{StreamID: 9, ShopID: 3, AuthorID: 12, AuthorName: "Bo", Status: commerce.CommentVisible}
+			a, b, again := base, base, base
+			a.ClientID, a.Text = "b1", "first"
+			b.ClientID, b.Text = "b2", "second"
+			again.ClientID, again.Text = "b1", "first, resent"
+			stored, created, err := db.CreateRoomComments(ctx, []commerce.RoomComment{a, b, again})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(created, []bool{true, true, false}) || stored[2].ID != stored[0].ID || stored[2].Text != "first" || stored[1].ID == stored[0].ID {
+				t.Fatalf("batch = %+v, created %v", stored, created)
+			}
+			if list, _ := db.RoomComments(ctx, 9, commerce.RoomCommentFilter{}); len(list) != 2 {
+				t.Fatalf("stored %d comments, want 2", len(list))
+			}
+		})
+
 		t.Run("a comment of another stream is not found", func(t *testing.T) {
 			if _, err := db.RoomComment(ctx, 8, first.ID); !errors.Is(err, commerce.ErrNotFound) {
 				t.Fatalf("err = %v", err)

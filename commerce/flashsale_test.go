@@ -1,0 +1,291 @@
+package commerce_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/sqlstore"
+	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+)
+
+// flashWorld is a flash-sale service on a store, with a seller whose
+// product (stock 100, 20.00 USD) is on sale in a live stream, and the
+// memory engine at hand so tests can play tricks on it. The sweeper is not
+// started: tests call Sweep themselves.
+type flashWorld struct {
+	db       *sqlstore.DB
+	svc      *commerce.Service
+	pay      *commerce.TestPayments
+	flash    *commerce.FlashSales
+	engine   *commerce.MemoryStock
+	reg      *prometheus.Registry
+	seller   commerce.Account
+	product  commerce.Product
+	streamID int64
+}
+
+func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg commerce.FlashSaleConfig) *flashWorld {
+	t.Helper()
+	ctx := context.Background()
+	w := &flashWorld{db: db, pay: commerce.NewTestPayments(), engine: commerce.NewMemoryStock(), reg: prometheus.NewRegistry()}
+	w.svc = commerce.New(db, nil, commerce.Config{Payments: w.pay, PaymentRetryDelay: time.Millisecond, DataDir: t.TempDir(),
+		IdempotencyLease: 50 * time.Millisecond}, nil)
+	w.seller = flashAccount(t, db, "seller")
+	shop, err := w.svc.OpenShop(ctx, w.seller, commerce.OpenShop{Handle: "flashy", Name: "Flashy", Currency: "USD"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	title, price, stock, active := "Jacket", int64(2000), int64(100), commerce.ProductActive
+	if w.product, err = w.svc.CreateProduct(ctx, w.seller, shop.ID, commerce.ProductPatch{Title: &title, PriceMinor: &price, Stock: &stock, Status: &active}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := w.svc.CreateStream(ctx, w.seller, shop.ID, commerce.StreamPatch{Title: &title})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.MarkStreamLive(ctx, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.streamID = st.ID
+	w.flash = commerce.NewFlashSales(w.svc, db, w.engine, nil, cfg, w.reg, nil)
+	return w
+}
+
+func flashAccount(t *testing.T, db *sqlstore.DB, name string) commerce.Account {
+	t.Helper()
+	a := commerce.Account{Email: fmt.Sprintf("%s-%d@example.com", name, time.Now().UnixNano()), Name: name}
+	if err := db.CreateAccount(context.Background(), &a, "not-a-hash"); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func (w *flashWorld) sale(t *testing.T, quantity, limit int64) commerce.FlashSale {
+	t.Helper()
+	fs, err := w.flash.CreateSale(context.Background(), w.seller, w.streamID, commerce.NewFlashSale{
+		ProductID: w.product.ID, PriceMinor: 1500, Quantity: quantity, PerBuyerLimit: limit, DurationS: 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fs
+}
+
+var flashPay = commerce.FlashCheckoutRequest{
+	ShippingAddress: commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"},
+	PaymentMethod:   commerce.PaymentMethod{CardNumber: commerce.TestCardVisa},
+}
+
+// buy reserves qty units for a and pays for them.
+func (w *flashWorld) buy(t *testing.T, a commerce.Account, saleID, qty int64) commerce.Order {
+	t.Helper()
+	ctx := context.Background()
+	r, _, err := w.flash.Reserve(ctx, a, saleID, qty)
+	if err != nil {
+		t.Fatalf("reserve: %v", err)
+	}
+	res, err := w.flash.Checkout(ctx, a, saleID, r.ID, fmt.Sprint("key-", r.ID), flashPay)
+	if err != nil {
+		t.Fatalf("checkout: %v", err)
+	}
+	return res.Order
+}
+
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			if label == "" || len(m.GetLabel()) > 0 && m.GetLabel()[0].GetValue() == label {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
+}
+
+func TestFlashSaleReconciliation(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		w := newFlashWorld(t, db, commerce.FlashSaleConfig{})
+		fs := w.sale(t, 10, 5)
+		ann := flashAccount(t, db, "ann")
+		w.buy(t, ann, fs.ID, 3)
+
+		t.Run("finds the engine counting more than SQL, logs, counts and corrects it", func(t *testing.T) {
+			if _, err := w.engine.Correct(ctx, fs.ID, 5); err != nil { // drift: two units the engine thinks sold
+				t.Fatal(err)
+			}
+			if _, err := w.flash.StopSale(ctx, w.seller, fs.ID); err != nil {
+				t.Fatal(err)
+			}
+			w.flash.Sweep(ctx)
+			got, err := w.flash.Sale(ctx, fs.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Sold != 3 || got.Status != commerce.SaleEnded {
+				t.Fatalf("reconciled sale = %+v", got)
+			}
+			c, _ := w.engine.Counts(ctx, fs.ID)
+			if c.Sold != 3 {
+				t.Fatalf("engine sold %d after correction, want 3", c.Sold)
+			}
+			if v := counterValue(t, w.reg, "liveshop_flashsale_reconciliations_total", "corrected"); v != 1 {
+				t.Fatalf("corrected reconciliations = %v", v)
+			}
+			if v := counterValue(t, w.reg, "liveshop_flashsale_reconciliation_difference_units_total", ""); v != 2 {
+				t.Fatalf("difference = %v units, want 2", v)
+			}
+		})
+
+		t.Run("gives the unsold units back to the product, once", func(t *testing.T) {
+			w.flash.Sweep(ctx)
+			p, err := db.ProductByID(ctx, w.product.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Stock != 97 {
+				t.Fatalf("product stock %d, want 100-3", p.Stock)
+			}
+		})
+	})
+}
+
+func TestFlashSaleRestoresALostEngineFromSQL(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		w := newFlashWorld(t, db, commerce.FlashSaleConfig{})
+		fs := w.sale(t, 10, 2)
+		ann, bob := flashAccount(t, db, "ann"), flashAccount(t, db, "bob")
+		w.buy(t, ann, fs.ID, 2)
+
+		// The node restarts: a fresh engine that knows nothing.
+		restarted := commerce.NewFlashSales(w.svc, db, commerce.NewMemoryStock(), nil, commerce.FlashSaleConfig{}, prometheus.NewRegistry(), nil)
+		if _, _, err := restarted.Reserve(ctx, ann, fs.ID, 1); !errors.Is(err, commerce.ErrBuyerLimit) {
+			t.Fatalf("buyer who bought the limit reserved again: %v", err)
+		}
+		if _, c, err := restarted.Reserve(ctx, bob, fs.ID, 2); err != nil || c.Sold != 2 || c.Remaining != 6 {
+			t.Fatalf("reserve after restore = %+v, %v", c, err)
+		}
+	})
+}
+
+func TestFlashSaleSweeperCancelsOrdersOfLapsedReservations(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		w := newFlashWorld(t, db, commerce.FlashSaleConfig{ReservationTTL: 30 * time.Millisecond})
+		fs := w.sale(t, 5, 5)
+		ann := flashAccount(t, db, "ann")
+		r, _, err := w.flash.Reserve(ctx, ann, fs.ID, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A checkout that wrote its order and then died before confirming.
+		sale, _ := db.FlashSaleByID(ctx, fs.ID)
+		o, created, err := db.CreateFlashOrder(ctx, commerce.NewFlashOrder{Sale: sale, Reservation: r, Shipping: flashPay.ShippingAddress,
+			Provider: "test", At: time.Now()})
+		if err != nil || !created {
+			t.Fatalf("create order: %v %v", created, err)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			w.flash.Sweep(ctx)
+			if got, _ := db.OrderByID(ctx, o.ID); got.Status == commerce.OrderCancelled {
+				if got.Payment.FailureCode != "reservation_expired" {
+					t.Fatalf("cancelled order = %+v", got.Payment)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the order of the lapsed reservation was not cancelled")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if sold, _, _ := db.FlashSaleUnits(ctx, fs.ID); sold != 0 {
+			t.Fatalf("SQL counts %d units of a cancelled order as sold", sold)
+		}
+		if c, _ := w.engine.Counts(ctx, fs.ID); c.Remaining != 5 {
+			t.Fatalf("counts = %+v", c)
+		}
+		if v := counterValue(t, w.reg, "liveshop_flashsale_reservations_expired_total", ""); v != 1 {
+			t.Fatalf("expired metric = %v", v)
+		}
+		// Paying it now is refused with the reason.
+		if _, err := w.flash.Checkout(ctx, ann, fs.ID, r.ID, "late", flashPay); !errors.Is(err, commerce.ErrReservationExpired) {
+			t.Fatalf("late checkout: %v", err)
+		}
+	})
+}
+
+func TestFlashCheckoutsOfOneReservationMakeOneOrderAndOneCharge(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		w := newFlashWorld(t, db, commerce.FlashSaleConfig{})
+		fs := w.sale(t, 5, 5)
+		ann := flashAccount(t, db, "ann")
+		r, _, err := w.flash.Reserve(ctx, ann, fs.ID, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		orders := map[int64]bool{}
+		answers := map[string]int{}
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res, err := w.flash.Checkout(ctx, ann, fs.ID, r.ID, fmt.Sprint("key-", i), flashPay)
+				mu.Lock()
+				defer mu.Unlock()
+				var e *commerce.Error
+				switch {
+				case err == nil:
+					orders[res.Order.ID] = true
+					answers["ok"]++
+				case errors.As(err, &e):
+					answers[e.Code]++
+				default:
+					answers[err.Error()]++
+				}
+			}()
+		}
+		wg.Wait()
+		for code := range answers {
+			if code != "ok" && code != "already_paid" && code != "unavailable" {
+				t.Fatalf("answers %v", answers)
+			}
+		}
+		link, err := db.FlashOrderByReservation(ctx, fs.ID, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := db.OrderByID(ctx, link.OrderID)
+		if err != nil || o.Status != commerce.OrderPaid {
+			t.Fatalf("order = %+v, %v (answers %v)", o, err, answers)
+		}
+		if len(orders) > 1 || len(orders) == 1 && !orders[o.ID] {
+			t.Fatalf("answered orders %v, stored %d", orders, o.ID)
+		}
+		captured, refunded, ok := w.pay.Balance(o.Payment.Reference)
+		if !ok || captured != o.TotalMinor || refunded != 0 {
+			t.Fatalf("processor: captured %d refunded %d (known %v), order total %d", captured, refunded, ok, o.TotalMinor)
+		}
+		if sold, _, _ := db.FlashSaleUnits(ctx, fs.ID); sold != 1 {
+			t.Fatalf("SQL sold %d", sold)
+		}
+	})
+}

@@ -26,6 +26,7 @@ func scenarios() map[string]scenario {
 	return map[string]scenario{
 		"api":   runAPI,
 		"rooms": runRooms,
+		"sale":  runSale,
 	}
 }
 

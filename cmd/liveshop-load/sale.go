@@ -1,0 +1,519 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/liveshop/liveshop/live/liveclient"
+)
+
+// runSale is the sale scenario: a seller goes live (a synthetic WHIP
+// publisher) and starts a flash sale of Q units with a per-buyer limit; N
+// buyers, spread over the targets, press "Buy now" (one unit per request)
+// until the sale is sold out or refuses them. It reports reservations per
+// second (until the last unit went, or -duration), the latency of every
+// "Buy now", and then pays for every reservation and checks the outcome:
+// orders created, units sold, oversold (must be 0) and duplicates (must be
+// 0). With -baseline sql it then runs the same race against the same
+// server's SQL row-lock baseline (UPDATE ... SET stock = stock - 1 WHERE
+// stock >= 1), so the report shows the engine's rate as a ratio against it
+// from the same run.
+//
+// The server must let the load through: run it with --signup-limit-ip -1
+// (the scenario signs up its buyers; --argon2-memory-kib 8192 makes that
+// quicker) and, for -baseline sql, --flash-sale-baseline.
+func runSale(ctx context.Context, args []string) (*result, error) {
+	fs, c := newFlags("sale")
+	buyers := fs.Int("buyers", 1000, "buyers racing for the units, spread over the targets")
+	units := fs.Int64("units", 10000, "units in the sale")
+	limit := fs.Int64("limit", 10, "units one buyer may buy")
+	baseline := fs.String("baseline", "", `"sql" also runs the race against the SQL row-lock baseline`)
+	baselineUnits := fs.Int64("baseline-units", 0, "units in the baseline race (default: -units)")
+	conns := fs.Int("conns", 128, "HTTP connections per target")
+	pay := fs.Bool("pay", true, "pay for every reservation and check the orders")
+	if err := c.parse(fs, args); err != nil {
+		return nil, err
+	}
+	switch {
+	case *buyers < 1 || *units < 1 || *limit < 1 || *conns < 1:
+		return nil, errors.New("-buyers, -units, -limit and -conns must be positive")
+	case int64(*buyers)**limit < *units:
+		return nil, errors.New("-buyers × -limit must be at least -units, or the sale cannot sell out")
+	case *baseline != "" && *baseline != "sql":
+		return nil, errors.New(`-baseline takes "sql"`)
+	}
+	if *baselineUnits <= 0 {
+		*baselineUnits = *units
+	}
+	res := c.newResult(map[string]any{"buyers": *buyers, "units": *units, "limit": *limit, "baseline": *baseline,
+		"targets": len(c.targets), "conns": *conns})
+	sl := &saleLoad{c: c, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxConnsPerHost: *conns, MaxIdleConnsPerHost: *conns, IdleConnTimeout: time.Minute}}}
+	defer sl.http.CloseIdleConnections()
+
+	stock := *units
+	if *baseline != "" {
+		stock += *baselineUnits
+	}
+	pub, err := sl.setup(ctx, stock)
+	if err != nil {
+		return nil, fmt.Errorf("set up: %w", err)
+	}
+	defer pub.Close()
+	tokens, err := sl.signUpBuyers(ctx, *buyers)
+	if err != nil {
+		return nil, fmt.Errorf("sign up buyers: %w", err)
+	}
+
+	// The flash sale on the stock engine.
+	saleID, err := sl.startSale(ctx, *units, *limit)
+	if err != nil {
+		return nil, err
+	}
+	sl.warm(ctx, tokens)
+	var race raceResult
+	err = measureServer(res, c.pids, func() error {
+		race = sl.race(ctx, tokens, fmt.Sprintf("/api/flash-sales/%d/reservations", saleID), true)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	res.Latency = race.latency
+	res.RatePerS = race.rate()
+	res.Errors = race.errors
+	res.set("reserved", race.reserved)
+	res.set("refused_sold_out", race.soldOut)
+	res.set("refused_limit", race.limitReached)
+
+	// Pay, and check what SQL and the engine made of it.
+	var orders, duplicates int64
+	if *pay {
+		orders, duplicates, err = sl.payAll(ctx, race.reservations)
+		if err != nil {
+			return nil, err
+		}
+	}
+	sold, err := sl.sold(ctx, saleID)
+	if err != nil {
+		return nil, err
+	}
+	oversold := max(0, race.reserved-*units) + max(0, sold-*units)
+	res.set("orders", orders)
+	res.set("sold", sold)
+	res.set("oversold", oversold)
+	res.set("duplicates", duplicates+race.duplicateIDs)
+	res.set("over_limit", race.overLimit(*limit))
+	if _, err := sl.do(ctx, 0, sl.seller, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", saleID), nil, nil, http.StatusOK); err != nil {
+		return nil, fmt.Errorf("stop sale: %w", err)
+	}
+
+	// The same race through one SQL row lock.
+	baseRate := 0.0
+	if *baseline == "sql" {
+		baseID, err := sl.startSale(ctx, *baselineUnits, *limit)
+		if err != nil {
+			return nil, err
+		}
+		sl.warm(ctx, tokens)
+		base := sl.race(ctx, tokens, fmt.Sprintf("/api/flash-sales/%d/baseline-reservations", baseID), false)
+		if base.reserved == 0 && base.errors > 0 {
+			return nil, fmt.Errorf("baseline race failed (is the server running with --flash-sale-baseline?): %v", base.firstErr)
+		}
+		baseRate = base.rate()
+		p50, _, p99 := base.latency.percentiles()
+		res.set("baseline_reserved", base.reserved)
+		res.set("baseline_p50_ms", round(p50))
+		res.set("baseline_p99_ms", round(p99))
+		res.Errors += base.errors
+		if _, err := sl.do(ctx, 0, sl.seller, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", baseID), nil, nil, http.StatusOK); err != nil {
+			return nil, fmt.Errorf("stop baseline sale: %w", err)
+		}
+	}
+	res.set("baseline_rate_per_s", round(baseRate))
+	ratio := 0.0
+	if baseRate > 0 {
+		ratio = res.RatePerS / baseRate
+	}
+	res.set("ratio_vs_baseline", round(ratio))
+	if race.firstErr != nil {
+		res.set("first_error", race.firstErr.Error())
+	}
+	return res, nil
+}
+
+// saleLoad is the sale scenario's state.
+type saleLoad struct {
+	c        *common
+	http     *http.Client
+	seller   string
+	streamID int64
+	product  int64
+}
+
+func (l *saleLoad) target(worker int) string { return l.c.targets[worker%len(l.c.targets)] }
+
+// do sends one JSON request and checks the status.
+func (l *saleLoad) do(ctx context.Context, worker int, token, method, path string, body any, header []string, want int) ([]byte, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, l.target(worker)+path, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := l.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != want {
+		return b, fmt.Errorf("%s %s: status %d: %.200s", method, path, resp.StatusCode, b)
+	}
+	return b, nil
+}
+
+func (l *saleLoad) signUp(ctx context.Context, worker int, role string) (string, error) {
+	email := fmt.Sprintf("load-%s-%s@example.com", role, randHex(6))
+	b, err := l.do(ctx, worker, "", "POST", "/api/auth/signup",
+		map[string]string{"email": email, "password": "load-test-password", "name": "Load " + role}, nil, http.StatusCreated)
+	if err != nil {
+		return "", err
+	}
+	var out struct {
+		Token string `json:"token"`
+	}
+	return out.Token, json.Unmarshal(b, &out)
+}
+
+func (l *saleLoad) signUpBuyers(ctx context.Context, n int) ([]string, error) {
+	tokens := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8) // sign-ups hash passwords; do not flood
+	for i := range n {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			tokens[i], errs[i] = l.signUp(ctx, i, "buyer")
+		})
+	}
+	wg.Wait()
+	return tokens, errors.Join(errs...)
+}
+
+// setup signs up the seller, opens a shop with one product of stock units
+// and a stream, and puts the stream on air with a synthetic publisher,
+// which the caller closes at the end.
+func (l *saleLoad) setup(ctx context.Context, stock int64) (*liveclient.Publisher, error) {
+	var err error
+	if l.seller, err = l.signUp(ctx, 0, "seller"); err != nil {
+		return nil, err
+	}
+	b, err := l.do(ctx, 0, l.seller, "POST", "/api/shops", map[string]string{"handle": "sale-" + randHex(4), "name": "Sale load", "currency": "USD"}, nil, http.StatusCreated)
+	if err != nil {
+		return nil, err
+	}
+	var shop struct{ ID int64 }
+	if err := json.Unmarshal(b, &shop); err != nil {
+		return nil, err
+	}
+	b, err = l.do(ctx, 0, l.seller, "POST", fmt.Sprintf("/api/shops/%d/products", shop.ID),
+		map[string]any{"title": "Load sneakers", "price_minor": 10000, "stock": stock, "status": "active"}, nil, http.StatusCreated)
+	if err != nil {
+		return nil, err
+	}
+	var prod struct{ ID int64 }
+	if err := json.Unmarshal(b, &prod); err != nil {
+		return nil, err
+	}
+	l.product = prod.ID
+	b, err = l.do(ctx, 0, l.seller, "POST", fmt.Sprintf("/api/shops/%d/streams", shop.ID), map[string]string{"title": "Sale load"}, nil, http.StatusCreated)
+	if err != nil {
+		return nil, err
+	}
+	var st struct {
+		ID        int64  `json:"id"`
+		StreamKey string `json:"stream_key"`
+	}
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	l.streamID = st.ID
+	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	pub, err := liveclient.Publish(pctx, fmt.Sprintf("%s/api/streams/%d/whip", l.target(0), st.ID),
+		liveclient.PublishOptions{Network: liveclient.Network{LoopbackOnly: true}, Key: st.StreamKey, NoAudio: true})
+	if err != nil {
+		return nil, fmt.Errorf("go live (WHIP publish): %w", err)
+	}
+	go func() { _ = pub.Send(ctx, 100_000) }()
+	for {
+		b, err := l.do(ctx, 0, "", "GET", fmt.Sprintf("/api/streams/%d", st.ID), nil, nil, http.StatusOK)
+		var s struct{ Status string }
+		if err == nil && json.Unmarshal(b, &s) == nil && s.Status == "live" {
+			return pub, nil
+		}
+		select {
+		case <-pctx.Done():
+			pub.Close()
+			return nil, errors.New("the stream did not go live")
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// startSale starts a sale of units on the stream, running at once for an hour.
+func (l *saleLoad) startSale(ctx context.Context, units, limit int64) (int64, error) {
+	b, err := l.do(ctx, 0, l.seller, "POST", fmt.Sprintf("/api/streams/%d/flash-sales", l.streamID), map[string]int64{
+		"product_id": l.product, "price_minor": 5000, "quantity": units, "per_buyer_limit": limit, "duration_s": 3600,
+	}, nil, http.StatusCreated)
+	if err != nil {
+		return 0, fmt.Errorf("start sale: %w", err)
+	}
+	var fs struct{ ID int64 }
+	return fs.ID, json.Unmarshal(b, &fs)
+}
+
+// warm has every buyer make one cheap signed-in request, so their sessions
+// are in the nodes' caches as they are for viewers already in the room.
+func (l *saleLoad) warm(ctx context.Context, tokens []string) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 64)
+	for i, tok := range tokens {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, _ = l.do(ctx, i, tok, "GET", "/api/me/purchase-privacy", nil, nil, http.StatusOK)
+		})
+	}
+	wg.Wait()
+}
+
+// reservation is what a race keeps of a successful "Buy now".
+type reservation struct {
+	SaleID  int64 `json:"sale_id"`
+	ID      int64 `json:"id"`
+	BuyerID int64 `json:"buyer_id"`
+	token   string
+	worker  int
+}
+
+type raceResult struct {
+	reserved, soldOut, limitReached, errors int64
+	duplicateIDs                            int64
+	elapsed                                 time.Duration
+	latency                                 *latencies
+	reservations                            []reservation
+	firstErr                                error
+}
+
+// rate is reservations per second until the last unit went.
+func (r raceResult) rate() float64 {
+	if r.elapsed <= 0 {
+		return 0
+	}
+	return float64(r.reserved) / r.elapsed.Seconds()
+}
+
+// overLimit counts buyers holding more than limit reservations.
+func (r raceResult) overLimit(limit int64) int64 {
+	per := map[int64]int64{}
+	var over int64
+	for _, res := range r.reservations {
+		if per[res.BuyerID]++; per[res.BuyerID] == limit+1 {
+			over++
+		}
+	}
+	return over
+}
+
+var (
+	soldOutCode = []byte(`"sold_out"`)
+	limitCode   = []byte(`"limit_reached"`)
+)
+
+// race has every buyer press "Buy now" at path, one unit a time, until
+// refused, the sale is sold out, or -duration passes. keep decodes and keeps
+// the reservations (the baseline has none).
+func (l *saleLoad) race(ctx context.Context, tokens []string, path string, keep bool) raceResult {
+	ctx, cancel := context.WithTimeout(ctx, l.c.duration)
+	defer cancel()
+	out := raceResult{latency: &latencies{}}
+	var (
+		mu       sync.Mutex
+		reserved atomic.Int64
+		soldOut  atomic.Bool
+		lastAt   atomic.Int64 // unix nanos of the last success
+		nerrs    atomic.Int64
+		firstErr atomic.Value
+		wg       sync.WaitGroup
+		seen     = map[int64]bool{}
+	)
+	start := time.Now()
+	gate := make(chan struct{})
+	for i, tok := range tokens {
+		wg.Go(func() {
+			<-gate
+			url := l.target(i) + path
+			buf := bytes.NewBuffer(make([]byte, 0, 512))
+			for ctx.Err() == nil && !soldOut.Load() {
+				req, err := http.NewRequestWithContext(ctx, "POST", url, nil)
+				if err != nil {
+					return
+				}
+				req.Header.Set("Authorization", "Bearer "+tok)
+				t0 := time.Now()
+				resp, err := l.http.Do(req)
+				if err != nil {
+					if ctx.Err() == nil {
+						nerrs.Add(1)
+						firstErr.CompareAndSwap(nil, err)
+					}
+					return
+				}
+				buf.Reset()
+				_, err = buf.ReadFrom(resp.Body)
+				resp.Body.Close()
+				d := time.Since(t0)
+				out.latency.add(d)
+				body := buf.Bytes()
+				switch {
+				case err != nil:
+					nerrs.Add(1)
+					firstErr.CompareAndSwap(nil, err)
+					return
+				case resp.StatusCode == http.StatusCreated:
+					reserved.Add(1)
+					lastAt.Store(time.Now().UnixNano())
+					if keep {
+						var r struct {
+							Reservation reservation `json:"reservation"`
+							SoldOut     bool        `json:"sold_out"`
+						}
+						if json.Unmarshal(body, &r) == nil {
+							r.Reservation.token, r.Reservation.worker = tok, i
+							mu.Lock()
+							if seen[r.Reservation.ID] {
+								out.duplicateIDs++
+							}
+							seen[r.Reservation.ID] = true
+							out.reservations = append(out.reservations, r.Reservation)
+							mu.Unlock()
+							if r.SoldOut {
+								soldOut.Store(true)
+							}
+						}
+					}
+				case bytes.Contains(body, soldOutCode):
+					mu.Lock()
+					out.soldOut++
+					mu.Unlock()
+					soldOut.Store(true)
+					return
+				case bytes.Contains(body, limitCode):
+					mu.Lock()
+					out.limitReached++
+					mu.Unlock()
+					return
+				default:
+					nerrs.Add(1)
+					firstErr.CompareAndSwap(nil, fmt.Errorf("POST %s: status %d: %.200s", path, resp.StatusCode, body))
+					return
+				}
+			}
+		})
+	}
+	close(gate)
+	wg.Wait()
+	out.reserved = reserved.Load()
+	out.errors = nerrs.Load()
+	if last := lastAt.Load(); last > 0 {
+		out.elapsed = time.Unix(0, last).Sub(start)
+	}
+	if e := firstErr.Load(); e != nil {
+		out.firstErr = e.(error)
+	}
+	return out
+}
+
+// payAll pays for every reservation, 32 at a time, and counts the orders
+// and the order IDs handed out for more than one reservation.
+func (l *saleLoad) payAll(ctx context.Context, rs []reservation) (orders, duplicates int64, err error) {
+	var (
+		mu     sync.Mutex
+		seen   = map[int64]bool{}
+		wg     sync.WaitGroup
+		failed atomic.Value
+	)
+	sem := make(chan struct{}, 32)
+	body := map[string]any{"payment_method": map[string]string{"card_number": "4242424242424242"},
+		"shipping_address": map[string]string{"name": "Load Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}}
+	for _, r := range rs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			b, err := l.do(ctx, r.worker, r.token, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", r.SaleID, r.ID),
+				body, []string{"Idempotency-Key", randHex(12)}, http.StatusCreated)
+			if err != nil {
+				failed.CompareAndSwap(nil, err)
+				return
+			}
+			var out struct {
+				Order struct{ ID int64 } `json:"order"`
+			}
+			if err := json.Unmarshal(b, &out); err != nil {
+				failed.CompareAndSwap(nil, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if seen[out.Order.ID] {
+				duplicates++
+			}
+			seen[out.Order.ID] = true
+			orders++
+		})
+	}
+	wg.Wait()
+	if e := failed.Load(); e != nil {
+		return orders, duplicates, fmt.Errorf("pay: %w", e.(error))
+	}
+	return orders, duplicates, nil
+}
+
+// sold reads the sale's sold count.
+func (l *saleLoad) sold(ctx context.Context, saleID int64) (int64, error) {
+	b, err := l.do(ctx, 0, "", "GET", fmt.Sprintf("/api/flash-sales/%d", saleID), nil, nil, http.StatusOK)
+	if err != nil {
+		return 0, err
+	}
+	var fs struct{ Sold int64 }
+	return fs.Sold, json.Unmarshal(b, &fs)
+}

@@ -152,6 +152,7 @@ func (s *Service) AddToCart(ctx context.Context, a Account, productID, quantity 
 	if err := s.store.AddCartLine(ctx, a.ID, line, maxCartLines); err != nil {
 		return Cart{}, err
 	}
+	s.noteAddedToCart(a, p, quantity)
 	return s.Cart(ctx, a)
 }
 

@@ -136,6 +136,7 @@ type Service struct {
 	sessions *sessionCache
 	images   string // directory of uploaded images
 	events   atomic.Pointer[eventsBox]
+	hooks    discoveryHooks // a running Discovery hears carts and go-lives
 }
 
 // New returns a Service. limiter may be nil only in tests that do not log in.

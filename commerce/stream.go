@@ -290,6 +290,9 @@ func (s *Service) AuthorizePublish(ctx context.Context, streamID int64, key stri
 // stream it is ErrStreamEnded.
 func (s *Service) MarkStreamLive(ctx context.Context, id int64) error {
 	changed, err := s.store.SetStreamStatus(ctx, id, []string{StreamScheduled}, StreamLive, s.now())
+	if changed && err == nil {
+		s.noteStreamLive(ctx, id)
+	}
 	if err != nil || changed {
 		return err
 	}

@@ -1,0 +1,109 @@
+package commerce
+
+import (
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// csvWriter is what the three reports have in common.
+type csvWriter interface{ WriteCSV(w io.Writer) error }
+
+// wantsCSV reports whether the client asked for CSV: ?format=csv or an
+// Accept header that prefers text/csv.
+func wantsCSV(c echo.Context) (bool, error) {
+	switch c.QueryParam("format") {
+	case "csv":
+		return true, nil
+	case "json":
+		return false, nil
+	case "":
+		return strings.HasPrefix(c.Request().Header.Get("Accept"), "text/csv"), nil
+	}
+	return false, BadRequest("format must be json or csv")
+}
+
+// report writes r as JSON or, when asked, as a CSV attachment named name.
+func report(c echo.Context, r csvWriter, name string) error {
+	asCSV, err := wantsCSV(c)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "private, no-store")
+	if !asCSV {
+		return c.JSON(http.StatusOK, r)
+	}
+	res := c.Response()
+	res.Header().Set(echo.HeaderContentType, "text/csv; charset=utf-8")
+	res.Header().Set(echo.HeaderContentDisposition, `attachment; filename="`+name+`.csv"`)
+	res.WriteHeader(http.StatusOK)
+	return r.WriteCSV(res)
+}
+
+func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := wantsCSV(c); err != nil {
+		return err
+	}
+	r, err := h.d.StreamAnalytics(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return report(c, r, "stream-"+strconv.FormatInt(id, 10)+"-analytics")
+}
+
+func (h *DiscoveryHandler) shopAnalytics(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	if _, err := wantsCSV(c); err != nil {
+		return err
+	}
+	from, to, err := h.d.ReportRange(c.QueryParam("from"), c.QueryParam("to"))
+	if err != nil {
+		return err
+	}
+	r, err := h.d.ShopAnalytics(c.Request().Context(), a, id, from, to)
+	if err != nil {
+		return err
+	}
+	return report(c, r, "shop-"+strconv.FormatInt(id, 10)+"-"+from.Format(reportDateLayout)+"-analytics")
+}
+
+func (h *DiscoveryHandler) productAnalytics(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := pathID(c, "id")
+	if err != nil {
+		return err
+	}
+	if _, err := wantsCSV(c); err != nil {
+		return err
+	}
+	from, to, err := h.d.ReportRange(c.QueryParam("from"), c.QueryParam("to"))
+	if err != nil {
+		return err
+	}
+	r, err := h.d.ProductAnalytics(c.Request().Context(), a, id, from, to)
+	if err != nil {
+		return err
+	}
+	return report(c, r, "product-"+strconv.FormatInt(id, 10)+"-analytics")
+}

@@ -1,0 +1,337 @@
+package commerce
+
+import (
+	_ "embed"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// OpenAPIDiscovery describes the discovery routes (interactions, feed,
+// search, hashtags, follows, notifications, analytics, shares); cmd merges
+// it into /api/openapi.json next to OpenAPI.
+//
+//go:embed openapi_discovery.json
+var OpenAPIDiscovery []byte
+
+// DiscoveryHandler serves discovery and engagement over HTTP.
+type DiscoveryHandler struct {
+	d    *Discovery
+	h    *Handler
+	auth echo.MiddlewareFunc
+}
+
+// NewDiscoveryHandler returns the handler; h is the commerce Handler whose
+// Authenticate identifies callers.
+func NewDiscoveryHandler(d *Discovery, h *Handler) *DiscoveryHandler {
+	return &DiscoveryHandler{d: d, h: h, auth: h.Authenticate}
+}
+
+// Register adds the routes to g, the /api group. Each route identifies the
+// caller itself unless the group's middleware already did.
+func (h *DiscoveryHandler) Register(g *echo.Group) {
+	a := h.authenticated
+	g.POST("/interactions", h.recordEvents, a)
+	g.GET("/feed", h.feed, a)
+	g.GET("/discover/live", h.liveNow, a)
+
+	g.GET("/search", h.search, a)
+	g.GET("/search/products", h.searchProducts, a)
+	g.GET("/search/shops", h.searchShops, a)
+	g.GET("/search/streams", h.searchStreams, a)
+	g.GET("/hashtags", h.trendingTags, a)
+	g.GET("/hashtags/:tag/products", h.hashtagProducts, a)
+	g.GET("/hashtags/:tag/streams", h.hashtagStreams, a)
+
+	g.GET("/shops/:id/follow", h.followState, a)
+	g.PUT("/shops/:id/follow", h.follow, a)
+	g.DELETE("/shops/:id/follow", h.unfollow, a)
+	g.GET("/me/following", h.following, a)
+	g.GET("/me/following/live", h.followingLive, a)
+	g.GET("/me/notifications", h.notifications, a)
+
+	g.GET("/streams/:id/analytics", h.streamAnalytics, a)
+	g.GET("/shops/:id/analytics", h.shopAnalytics, a)
+	g.GET("/products/:id/analytics", h.productAnalytics, a)
+
+	g.POST("/shares", h.share, a)
+}
+
+// RegisterLinks serves share links, GET /s/:code, on the site's root.
+func (h *DiscoveryHandler) RegisterLinks(e *echo.Echo) {
+	e.GET("/s/:code", h.openShare)
+}
+
+func (h *DiscoveryHandler) authenticated(next echo.HandlerFunc) echo.HandlerFunc {
+	withAuth := h.auth(next)
+	return func(c echo.Context) error {
+		if _, ok := CurrentAccount(c); ok {
+			return next(c)
+		}
+		return withAuth(c)
+	}
+}
+
+// clientEvent is an interaction a page reports.
+type clientEvent struct {
+	// Type is product_viewed or product_clicked.
+	Type      string `json:"type"`
+	ProductID int64  `json:"product_id"`
+	StreamID  int64  `json:"stream_id"`
+	Source    string `json:"source"`
+}
+
+const maxClientEvents = 50
+
+func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
+	a := caller(c)
+	var in struct {
+		Events []clientEvent `json:"events"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if len(in.Events) == 0 || len(in.Events) > maxClientEvents {
+		return Invalid("send 1 to %d events", maxClientEvents)
+	}
+	evs := make([]Interaction, 0, len(in.Events))
+	for i, e := range in.Events {
+		ev := Interaction{AccountID: a.ID, ProductID: e.ProductID, StreamID: e.StreamID, Source: strings.TrimSpace(e.Source)}
+		switch e.Type {
+		case "product_viewed":
+			ev.Kind = InteractionView
+		case "product_clicked":
+			ev.Kind = InteractionClick
+		default:
+			return Invalid("events[%d].type must be product_viewed or product_clicked", i)
+		}
+		if e.ProductID <= 0 || e.StreamID < 0 {
+			return Invalid("events[%d] needs a product_id (and an optional stream_id)", i)
+		}
+		evs = append(evs, ev)
+	}
+	if err := h.d.allowClientEvents(c.Request().Context(), a, c.RealIP()); err != nil {
+		return err
+	}
+	accepted := 0
+	for _, ev := range evs {
+		if h.d.Record(ev) {
+			accepted++
+		}
+	}
+	return c.JSON(http.StatusAccepted, map[string]int{"accepted": accepted})
+}
+
+func (h *DiscoveryHandler) feed(c echo.Context) error {
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	page, err := h.d.Feed(c.Request().Context(), caller(c), Page{Cursor: c.QueryParam("cursor"), Limit: p.Limit})
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "private, no-store")
+	return c.JSON(http.StatusOK, page)
+}
+
+// limitParam reads ?limit= with a default.
+func limitParam(c echo.Context, def int) (int, error) {
+	p, err := pageOf(c)
+	if err != nil {
+		return 0, err
+	}
+	if p.Limit == 0 {
+		return def, nil
+	}
+	return p.Limit, nil
+}
+
+func (h *DiscoveryHandler) liveNow(c echo.Context) error {
+	limit, err := limitParam(c, 24)
+	if err != nil {
+		return err
+	}
+	live, err := h.d.LiveNow(c.Request().Context(), caller(c), limit)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, live, "")
+}
+
+func (h *DiscoveryHandler) search(c echo.Context) error {
+	limit, err := limitParam(c, 5)
+	if err != nil {
+		return err
+	}
+	res, err := h.d.Search(c.Request().Context(), c.QueryParam("q"), min(limit, 20))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, res)
+}
+
+func listPage[T any](c echo.Context, run func(Page) ([]T, string, error)) error {
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	items, next, err := run(p)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, items, next)
+}
+
+func (h *DiscoveryHandler) searchProducts(c echo.Context) error {
+	return listPage(c, func(p Page) ([]ProductSummary, string, error) {
+		return h.d.SearchProducts(c.Request().Context(), c.QueryParam("q"), p)
+	})
+}
+
+func (h *DiscoveryHandler) searchShops(c echo.Context) error {
+	return listPage(c, func(p Page) ([]ShopHit, string, error) {
+		return h.d.SearchShops(c.Request().Context(), c.QueryParam("q"), p)
+	})
+}
+
+func (h *DiscoveryHandler) searchStreams(c echo.Context) error {
+	return listPage(c, func(p Page) ([]StreamSummary, string, error) {
+		return h.d.SearchStreams(c.Request().Context(), c.QueryParam("q"), p)
+	})
+}
+
+func (h *DiscoveryHandler) trendingTags(c echo.Context) error {
+	limit, err := limitParam(c, 20)
+	if err != nil {
+		return err
+	}
+	tags, err := h.d.TrendingTags(c.Request().Context(), c.QueryParam("prefix"), limit)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, tags, "")
+}
+
+func (h *DiscoveryHandler) hashtagProducts(c echo.Context) error {
+	return listPage(c, func(p Page) ([]ProductSummary, string, error) {
+		return h.d.HashtagProducts(c.Request().Context(), c.Param("tag"), p)
+	})
+}
+
+func (h *DiscoveryHandler) hashtagStreams(c echo.Context) error {
+	limit, err := limitParam(c, 20)
+	if err != nil {
+		return err
+	}
+	streams, err := h.d.HashtagStreams(c.Request().Context(), c.Param("tag"), limit)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, streams, "")
+}
+
+func (h *DiscoveryHandler) followState(c echo.Context) error {
+	id, err := h.h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	st, err := h.d.FollowState(c.Request().Context(), caller(c), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *DiscoveryHandler) follow(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		StreamID int64 `json:"stream_id"`
+	}
+	if c.Request().ContentLength != 0 {
+		if err := bindJSON(c, &in); err != nil {
+			return err
+		}
+	}
+	st, err := h.d.Follow(c.Request().Context(), a, id, in.StreamID)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *DiscoveryHandler) unfollow(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	id, err := h.h.shopParam(c)
+	if err != nil {
+		return err
+	}
+	st, err := h.d.Unfollow(c.Request().Context(), a, id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, st)
+}
+
+func (h *DiscoveryHandler) following(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	return listPage(c, func(p Page) ([]FollowedShop, string, error) {
+		return h.d.Following(c.Request().Context(), a, p)
+	})
+}
+
+func (h *DiscoveryHandler) followingLive(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	live, err := h.d.FollowingLive(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, live, "")
+}
+
+func (h *DiscoveryHandler) notifications(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	return h.d.alerts.serveAlerts(c.Response(), c.Request(), a)
+}
+
+func (h *DiscoveryHandler) share(c echo.Context) error {
+	var in ShareRequest
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	link, err := h.d.Share(c.Request().Context(), caller(c), in, c.Scheme()+"://"+c.Request().Host)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, link)
+}
+
+func (h *DiscoveryHandler) openShare(c echo.Context) error {
+	a, _ := h.d.svc.AuthenticateRequest(c.Request())
+	target, err := h.d.OpenShare(c.Request().Context(), a, c.Param("code"))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusFound, target)
+}

@@ -1,0 +1,515 @@
+package commerce
+
+// The For You feed
+//
+// A feed is a ranked list of at most FeedSize items — streams live now and
+// active, in-stock products — for one viewer, served in pages. Every
+// candidate i gets
+//
+//	score(i) = 0.5·P(i) + 1.0·A(i) + 1.5·F(i) + 1.0·C(i) + 3.0·L(i) + 10·F(i)·L(i)
+//
+//	P  popularity with recency decay: ln(1+pop(i)) / ln(1+max pop), where
+//	   pop is the decayed sum of interaction weights (half-life
+//	   PopularityHalfLife, 3 days): view 1, click 2, share 3, add to cart 4,
+//	   purchase 8, comment 1, like 0.2 per tap (at most 10 per viewer and
+//	   batch), watch 1 + min(minutes, 30)/10, joining a room 0.5.
+//	A  hashtag affinity: the sum over i's hashtags of the viewer's decayed
+//	   affinity for each (the same weights, split evenly over the hashtags
+//	   of what they engaged with, half-life 14 days), divided by their
+//	   strongest hashtag's, at most 1. Only the 8 strongest hashtags count.
+//	F  1 when the viewer follows i's shop.
+//	C  co-occurrence ("viewers who watched or bought X also bought Y"): the
+//	   sum over the viewer's recent strong items j (watched ≥ 30 s, carted,
+//	   bought; the last 20 within 30 days) of the decayed heat of the pair
+//	   (j, i), divided by the largest among the candidates. When a viewer
+//	   engages strongly with an item new to them, it is paired both ways with
+//	   each of their recent strong items, gaining min(strength) — watch 1,
+//	   cart 2, purchase 3 — with a half-life of 30 days.
+//	L  1 for a stream that is live now.
+//
+// A followed shop's live stream therefore comes first (the 10·F·L term),
+// then other live streams (3·L outweighs every other term together but
+// follows), then the rest by score; ties go to streams, then to newer IDs.
+// Products the viewer bought in the last 30 days, drafts, archived and sold
+// out products are left out. Anonymous viewers have no A, F or C: they get
+// the popular/live mix.
+//
+// Exploration: slot p (0-based) goes to an exploration item when
+// ⌊(p+1)·ε⌋ > ⌊p·ε⌋ with ε = ExplorationRate — for 0.1 the slots 9, 19,
+// 29, …, exactly ⌊n·ε⌋ of the first n items. Exploration items are the
+// newest active products and the live streams of shops opened within
+// NewSellerAge (not of shops the viewer follows, not bought), in an order
+// shuffled per viewer and hour, so new sellers get seen whatever their
+// popularity. When that pool runs dry the slot goes to the next ranked
+// item.
+//
+// Cost is bounded whatever the catalogue or the viewer's history: the
+// candidates are the live streams (≤ 200), the hottest products (≤ 300),
+// the hottest products of the viewer's 8 strongest hashtags (30 each), the
+// hottest and newest products of the 20 most recently followed shops (8 +
+// 8 each), the neighbours of the viewer's 20 recent strong items (15 each)
+// and the exploration pool (≤ 300). Every list is one short index range
+// over incrementally maintained heats (see discovery_heat.go); lists that
+// viewers share are cached for CandidateTTL, and the viewer's own profile
+// costs three small index reads per feed.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"math"
+	mrand "math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Weights of the feed formula (see above).
+const (
+	feedWeightPopular    = 0.5
+	feedWeightAffinity   = 1.0
+	feedWeightFollowed   = 1.5
+	feedWeightRelated    = 1.0
+	feedWeightLive       = 3.0
+	feedWeightFollowLive = 10.0
+	feedBoughtWindow     = 30 * 24 * time.Hour
+	feedFollowsRead      = 500
+)
+
+// Why an item is in the feed: its largest term, or exploration.
+const (
+	ReasonFollowedLive = "followed_live"
+	ReasonLive         = "live"
+	ReasonFollowed     = "followed"
+	ReasonHashtag      = "hashtag"
+	ReasonRelated      = "related"
+	ReasonPopular      = "popular"
+	ReasonExplore      = "explore"
+)
+
+// FeedItem is one entry of a feed: a product or a live stream.
+type FeedItem struct {
+	// Type is "product" or "stream".
+	Type string `json:"type"`
+	// Reason says why it is here (followed_live, live, followed, hashtag,
+	// related, popular, explore).
+	Reason  string          `json:"reason"`
+	Score   float64         `json:"score"`
+	Product *ProductSummary `json:"product,omitempty"`
+	Stream  *StreamSummary  `json:"stream,omitempty"`
+}
+
+// rankedItem is an item in a ranked feed, before its details are attached.
+type rankedItem struct {
+	Item   ItemRef
+	Score  float64
+	Reason string
+}
+
+// viewerProfile is what the feed knows about one viewer.
+type viewerProfile struct {
+	affinity map[string]float64 // decayed, strongest hashtags only
+	maxTag   float64
+	follows  map[int64]bool
+	recent   []int64 // most recently followed shops first
+	seeds    []RecentItem
+	bought   map[int64]bool
+}
+
+func (d *Discovery) profile(ctx context.Context, accountID int64, now time.Time) (viewerProfile, error) {
+	p := viewerProfile{affinity: map[string]float64{}, follows: map[int64]bool{}, bought: map[int64]bool{}}
+	if accountID == 0 {
+		return p, nil
+	}
+	tags, err := d.store.ViewerTags(ctx, accountID, feedTags)
+	if err != nil {
+		return p, err
+	}
+	for _, t := range tags {
+		v := decayed(t.Heat, now, d.cfg.AffinityHalfLife)
+		p.affinity[t.Tag] = v
+		p.maxTag = max(p.maxTag, v)
+	}
+	if p.recent, err = d.store.FollowedShopIDs(ctx, accountID, feedFollowsRead); err != nil {
+		return p, err
+	}
+	for _, id := range p.recent {
+		p.follows[id] = true
+	}
+	recent, err := d.store.RecentItems(ctx, []int64{accountID}, now.Add(-feedBoughtWindow), 2*recentSeeds)
+	if err != nil {
+		return p, err
+	}
+	for i, r := range recent[accountID] {
+		if i < recentSeeds {
+			p.seeds = append(p.seeds, r)
+		}
+		if r.Item.Kind == ItemProduct && !r.BoughtAt.IsZero() && now.Sub(r.BoughtAt) < feedBoughtWindow {
+			p.bought[r.Item.ID] = true
+		}
+	}
+	return p, nil
+}
+
+// feedCand is a candidate while it is being scored.
+type feedCand struct {
+	item ItemRef
+	shop int64
+	heat float64
+	tags []string
+	live bool
+	co   float64
+}
+
+// rank builds the viewer's ranked feed (accountID 0: anonymous).
+func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, error) {
+	start := time.Now()
+	defer func() { d.m.feedTime.Observe(time.Since(start).Seconds()) }()
+	now := d.now()
+	g, err := d.feed.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	prof, err := d.profile(ctx, accountID, now)
+	if err != nil {
+		return nil, err
+	}
+	cands := map[ItemRef]*feedCand{}
+	for _, ls := range g.live {
+		ref := ItemRef{ItemStream, ls.ID}
+		cands[ref] = &feedCand{item: ref, shop: ls.ShopID, heat: ls.Heat, tags: ls.Hashtags, live: true}
+	}
+	addProducts := func(list []ItemHeat) {
+		for _, ih := range list {
+			if ih.Item.Kind == ItemProduct && cands[ih.Item] == nil {
+				cands[ih.Item] = &feedCand{item: ih.Item, shop: ih.ShopID}
+			}
+		}
+	}
+	addProducts(g.popular)
+	for tag := range prof.affinity {
+		list, err := d.feed.tagItems(ctx, tag)
+		if err != nil {
+			return nil, err
+		}
+		addProducts(list)
+	}
+	for _, shop := range prof.recent[:min(len(prof.recent), feedFollowedShops)] {
+		list, err := d.feed.shopItems(ctx, shop)
+		if err != nil {
+			return nil, err
+		}
+		addProducts(list)
+	}
+	for _, seed := range prof.seeds {
+		list, err := d.feed.neighbors(ctx, seed.Item)
+		if err != nil {
+			return nil, err
+		}
+		addProducts(list)
+		for _, n := range list {
+			if c := cands[n.Item]; c != nil {
+				c.co += decayed(n.Heat, now, d.cfg.PairHalfLife)
+			}
+		}
+	}
+	ids := make([]int64, 0, len(cands)+len(g.explore))
+	for ref := range cands {
+		if ref.Kind == ItemProduct {
+			ids = append(ids, ref.ID)
+		}
+	}
+	for _, ih := range g.explore {
+		ids = append(ids, ih.Item.ID)
+	}
+	facts, err := d.feed.products(ctx, uniq(ids))
+	if err != nil {
+		return nil, err
+	}
+	showable := func(id int64) (FeedProduct, bool) {
+		f, ok := facts[id]
+		return f, ok && f.Status == ProductActive && f.Stock > 0 && !prof.bought[id]
+	}
+	for ref, c := range cands {
+		if ref.Kind != ItemProduct {
+			continue
+		}
+		f, ok := showable(ref.ID)
+		if !ok {
+			delete(cands, ref)
+			continue
+		}
+		c.shop, c.heat, c.tags = f.ShopID, f.Heat, f.Hashtags
+	}
+	ranked := d.score(cands, prof, now)
+	return d.explore(ranked, g, prof, showable, accountID, now), nil
+}
+
+// score applies the formula and sorts, best first.
+func (d *Discovery) score(cands map[ItemRef]*feedCand, prof viewerProfile, now time.Time) []rankedItem {
+	var maxPop, maxCo float64
+	pops := make(map[ItemRef]float64, len(cands))
+	for ref, c := range cands {
+		pops[ref] = decayed(c.heat, now, d.cfg.PopularityHalfLife)
+		maxPop = max(maxPop, pops[ref])
+		maxCo = max(maxCo, c.co)
+	}
+	out := make([]rankedItem, 0, len(cands))
+	for ref, c := range cands {
+		var pop, aff, fol, rel, live float64
+		if maxPop > 0 {
+			pop = math.Log1p(pops[ref]) / math.Log1p(maxPop)
+		}
+		if prof.maxTag > 0 {
+			for _, t := range c.tags {
+				aff += prof.affinity[t]
+			}
+			aff = min(1, aff/prof.maxTag)
+		}
+		if prof.follows[c.shop] {
+			fol = 1
+		}
+		if maxCo > 0 {
+			rel = c.co / maxCo
+		}
+		if c.live {
+			live = 1
+		}
+		terms := []struct {
+			v      float64
+			reason string
+		}{
+			{feedWeightFollowLive * fol * live, ReasonFollowedLive},
+			{feedWeightLive * live, ReasonLive},
+			{feedWeightFollowed * fol, ReasonFollowed},
+			{feedWeightAffinity * aff, ReasonHashtag},
+			{feedWeightRelated * rel, ReasonRelated},
+			{feedWeightPopular * pop, ReasonPopular},
+		}
+		var total, best float64
+		reason := ReasonPopular
+		for _, t := range terms {
+			total += t.v
+			if t.v > best {
+				best, reason = t.v, t.reason
+			}
+		}
+		out = append(out, rankedItem{Item: ref, Score: total, Reason: reason})
+	}
+	slices.SortFunc(out, func(a, b rankedItem) int {
+		switch {
+		case a.Score != b.Score:
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
+		case a.Item.Kind != b.Item.Kind:
+			return b.Item.Kind - a.Item.Kind // streams first
+		case a.Item.ID > b.Item.ID:
+			return -1
+		case a.Item.ID < b.Item.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// explorationSlot reports whether feed position p (0-based) goes to an
+// exploration item at rate eps.
+func explorationSlot(p int, eps float64) bool {
+	return math.Floor(float64(p+1)*eps+1e-9) > math.Floor(float64(p)*eps+1e-9)
+}
+
+// explore interleaves the exploration pool into the ranked list and cuts
+// it to FeedSize.
+func (d *Discovery) explore(ranked []rankedItem, g *feedGlobal, prof viewerProfile,
+	showable func(int64) (FeedProduct, bool), accountID int64, now time.Time) []rankedItem {
+	eps := d.cfg.ExplorationRate
+	var pool []rankedItem
+	if eps > 0 {
+		since := now.Add(-d.cfg.NewSellerAge)
+		for _, ls := range g.live {
+			if !ls.ShopCreatedAt.Before(since) && !prof.follows[ls.ShopID] {
+				pool = append(pool, rankedItem{Item: ItemRef{ItemStream, ls.ID}, Reason: ReasonExplore})
+			}
+		}
+		for _, ih := range g.explore {
+			if f, ok := showable(ih.Item.ID); ok && !prof.follows[f.ShopID] {
+				pool = append(pool, rankedItem{Item: ih.Item, Reason: ReasonExplore})
+			}
+		}
+		r := mrand.New(mrand.NewPCG(uint64(accountID), uint64(now.Unix()/3600)))
+		r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
+		scores := make(map[ItemRef]float64, len(ranked))
+		for _, it := range ranked {
+			scores[it.Item] = it.Score
+		}
+		for i := range pool {
+			pool[i].Score = scores[pool[i].Item]
+		}
+	}
+	out := make([]rankedItem, 0, min(d.cfg.FeedSize, len(ranked)+len(pool)))
+	placed := make(map[ItemRef]bool, cap(out))
+	ri, ei := 0, 0
+	for p := 0; len(out) < d.cfg.FeedSize; p++ {
+		if eps > 0 && explorationSlot(p, eps) {
+			for ei < len(pool) && placed[pool[ei].Item] {
+				ei++
+			}
+			if ei < len(pool) {
+				out = append(out, pool[ei])
+				placed[pool[ei].Item] = true
+				continue
+			}
+		}
+		for ri < len(ranked) && placed[ranked[ri].Item] {
+			ri++
+		}
+		if ri == len(ranked) {
+			break
+		}
+		out = append(out, ranked[ri])
+		placed[ranked[ri].Item] = true
+	}
+	return out
+}
+
+// FeedPage is one page of a viewer's feed.
+type FeedPage struct {
+	Items      []FeedItem `json:"items"`
+	NextCursor string     `json:"next_cursor,omitempty"`
+}
+
+// Feed returns a page of a's For You feed (the zero Account: anonymous).
+// The first page ranks afresh; the cursor of the next pages names that
+// ranking, kept for 10 minutes on the node, so pages neither repeat nor
+// skip items while scores move. A cursor this node does not know (another
+// node, expired) is served from a fresh ranking at the same position.
+func (d *Discovery) Feed(ctx context.Context, a Account, p Page) (FeedPage, error) {
+	limit := p.Limit
+	switch {
+	case limit == 0:
+		limit = defaultPageSize
+	case limit < 0 || limit > maxPageSize:
+		return FeedPage{}, BadRequest("limit must be between 1 and %d", maxPageSize)
+	}
+	token, offset := "", 0
+	if p.Cursor != "" {
+		t, off, ok := strings.Cut(p.Cursor, ".")
+		n, err := strconv.ParseInt(off, 36, 32)
+		if !ok || err != nil || n <= 0 || n > int64(d.cfg.FeedSize) || len(t) != 16 {
+			return FeedPage{}, BadRequest("cursor is not one this API returned")
+		}
+		token, offset = t, int(n)
+	}
+	key := strconv.FormatInt(a.ID, 36) + ":" + token
+	ranked, ok := d.feed.ranked.get(key)
+	if !ok || token == "" {
+		var err error
+		if ranked, err = d.rank(ctx, a.ID); err != nil {
+			return FeedPage{}, err
+		}
+		if token == "" {
+			token = newFeedToken()
+			key = strconv.FormatInt(a.ID, 36) + ":" + token
+		}
+		d.feed.ranked.put(key, ranked)
+	}
+	end := min(len(ranked), offset+limit)
+	page := FeedPage{Items: []FeedItem{}}
+	if offset < end {
+		items, err := d.hydrate(ctx, ranked[offset:end])
+		if err != nil {
+			return FeedPage{}, err
+		}
+		page.Items = items
+	}
+	if end < len(ranked) {
+		page.NextCursor = token + "." + strconv.FormatInt(int64(end), 36)
+	}
+	return page, nil
+}
+
+func newFeedToken() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// hydrate attaches summaries; a stream that ended since the ranking, or a
+// product that went away, is left out of the page.
+func (d *Discovery) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem, error) {
+	g, err := d.feed.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[int64]*LiveStream, len(g.live))
+	for i := range g.live {
+		live[g.live[i].ID] = &g.live[i]
+	}
+	var ids []int64
+	for _, it := range items {
+		if it.Item.Kind == ItemProduct {
+			ids = append(ids, it.Item.ID)
+		}
+	}
+	facts, err := d.feed.products(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]FeedItem, 0, len(items))
+	for _, it := range items {
+		fi := FeedItem{Reason: it.Reason, Score: math.Round(it.Score*1e4) / 1e4}
+		switch it.Item.Kind {
+		case ItemStream:
+			ls, ok := live[it.Item.ID]
+			if !ok {
+				continue
+			}
+			s := ls.StreamSummary
+			fi.Type, fi.Stream = "stream", &s
+		default:
+			f, ok := facts[it.Item.ID]
+			if !ok {
+				continue
+			}
+			p := f.ProductSummary
+			fi.Type, fi.Product = "product", &p
+		}
+		out = append(out, fi)
+	}
+	return out, nil
+}
+
+// LiveNow lists the streams live now for a: the shops a follows first,
+// then the hottest.
+func (d *Discovery) LiveNow(ctx context.Context, a Account, limit int) ([]StreamSummary, error) {
+	if limit <= 0 || limit > maxPageSize {
+		return nil, BadRequest("limit must be between 1 and %d", maxPageSize)
+	}
+	g, err := d.feed.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	follows := map[int64]bool{}
+	if a.ID != 0 {
+		ids, err := d.store.FollowedShopIDs(ctx, a.ID, feedFollowsRead)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range ids {
+			follows[id] = true
+		}
+	}
+	out := make([]StreamSummary, 0, min(limit, len(g.live)))
+	for _, pass := range []bool{true, false} {
+		for _, ls := range g.live {
+			if follows[ls.ShopID] == pass && len(out) < limit {
+				out = append(out, ls.StreamSummary)
+			}
+		}
+	}
+	return out, nil
+}

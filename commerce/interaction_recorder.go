@@ -1,0 +1,164 @@
+package commerce
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+)
+
+// Record queues an interaction for the next batch. It never blocks: when
+// the buffer is full (the database is slow or down) the interaction is
+// dropped and counted in liveshop_interactions_dropped_total, because a
+// viewer's click must never wait for analytics. It reports whether the
+// interaction was queued.
+func (d *Discovery) Record(ev Interaction) bool {
+	if d.closed.Load() {
+		d.m.dropped.Inc()
+		return false
+	}
+	if ev.At.IsZero() {
+		ev.At = d.now()
+	}
+	select {
+	case d.in <- ev:
+		return true
+	default:
+		d.m.dropped.Inc()
+		return false
+	}
+}
+
+// Flush writes everything recorded so far and returns the first write
+// error. Tests use it to read what they recorded; Close does the same.
+func (d *Discovery) Flush(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case d.flushReq <- reply:
+	case <-d.done:
+		return nil // closed: the buffer was written on the way out
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// recordLoop is the one writer: it collects interactions and writes a
+// batch when BatchSize are waiting, every FlushInterval, on Flush and on
+// Close.
+func (d *Discovery) recordLoop() {
+	defer close(d.done)
+	tick := time.NewTicker(d.cfg.FlushInterval)
+	defer tick.Stop()
+	batch := make([]Interaction, 0, d.cfg.BatchSize)
+	write := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := d.writeBatch(batch)
+		batch = batch[:0]
+		return err
+	}
+	drain := func() error {
+		var first error
+		for {
+			select {
+			case ev := <-d.in:
+				batch = append(batch, ev)
+				if len(batch) >= d.cfg.BatchSize {
+					if err := write(); err != nil && first == nil {
+						first = err
+					}
+				}
+				continue
+			default:
+			}
+			if err := write(); err != nil && first == nil {
+				first = err
+			}
+			return first
+		}
+	}
+	for {
+		select {
+		case ev := <-d.in:
+			batch = append(batch, ev)
+			if len(batch) >= d.cfg.BatchSize {
+				_ = write()
+			}
+		case <-tick.C:
+			_ = write()
+		case reply := <-d.flushReq:
+			reply <- drain()
+		case <-d.quit:
+			_ = drain()
+			return
+		}
+	}
+}
+
+// writeBatch turns the interactions into one InteractionBatch and writes
+// it, retrying twice while the database is unavailable. A batch that
+// cannot be written is counted and logged, never retried forever: the
+// buffer keeps filling meanwhile.
+func (d *Discovery) writeBatch(evs []Interaction) error {
+	start := time.Now()
+	var err error
+	for attempt := range 3 {
+		if attempt > 0 {
+			select {
+			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
+			case <-d.quit:
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var b InteractionBatch
+		b, err = d.buildBatch(ctx, evs)
+		if err == nil {
+			err = d.store.SaveInteractions(ctx, b)
+		}
+		cancel()
+		if err == nil {
+			for _, ev := range b.Events {
+				d.m.recorded.WithLabelValues(string(ev.Kind)).Inc()
+			}
+			d.m.flushTime.Observe(time.Since(start).Seconds())
+			return nil
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			break
+		}
+	}
+	d.m.failed.Add(float64(len(evs)))
+	d.log.Error("interactions lost: batch not written", "events", len(evs), slog.Any("error", err))
+	return err
+}
+
+// allowClientEvents spends one of the caller's POST /api/interactions
+// requests (per account, or per IP for anonymous callers). A limiter that
+// fails lets the request through: analytics must not break a page.
+func (d *Discovery) allowClientEvents(ctx context.Context, a Account, ip string) error {
+	if d.lim == nil || d.cfg.ClientEventLimit < 0 {
+		return nil
+	}
+	key := "interactions:ip:" + ip
+	if a.ID != 0 {
+		key = "interactions:a:" + strconv.FormatInt(a.ID, 10)
+	}
+	ok, retry, err := d.lim.Allow(ctx, key, d.cfg.ClientEventLimit, d.cfg.ClientEventWindow)
+	if err != nil {
+		d.log.Warn("interaction rate limit unavailable", slog.Any("error", err))
+		return nil
+	}
+	if !ok {
+		d.m.clientLimit.Inc()
+		return &RateLimitError{Err: ErrRateLimited, RetryAfter: retry}
+	}
+	return nil
+}

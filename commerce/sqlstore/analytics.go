@@ -1,0 +1,175 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+)
+
+// analyticsWhere renders f as a WHERE clause over interactions, written so
+// the partial indexes of migration 0050 apply.
+func analyticsWhere(f commerce.AnalyticsFilter) (string, []any) {
+	var where []string
+	var args []any
+	if f.StreamID != 0 {
+		where = append(where, "stream_id = ? AND stream_id <> 0")
+		args = append(args, f.StreamID)
+	}
+	if len(f.StreamIDs) > 0 {
+		where = append(where, "stream_id IN ("+placeholders(len(f.StreamIDs))+") AND stream_id <> 0")
+		args = append(args, toAny(f.StreamIDs)...)
+	}
+	if f.ShopID != 0 {
+		where = append(where, "shop_id = ?")
+		args = append(args, f.ShopID)
+	}
+	if f.ProductID != 0 {
+		where = append(where, "product_id = ?")
+		args = append(args, f.ProductID)
+	}
+	if !f.From.IsZero() {
+		where = append(where, "at >= ?")
+		args = append(args, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "at < ?")
+		args = append(args, micros(f.To))
+	}
+	if len(f.Kinds) > 0 {
+		where = append(where, "kind IN ("+placeholders(len(f.Kinds))+")")
+		for _, k := range f.Kinds {
+			args = append(args, string(k))
+		}
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
+// ActivityCounts implements commerce.AnalyticsStore.
+func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, group int, byKind bool) ([]commerce.ActivityCount, error) {
+	key := "0"
+	switch group {
+	case commerce.GroupDay:
+		key = "at / 86400000000"
+	case commerce.GroupProduct:
+		key = "product_id"
+	case commerce.GroupStream:
+		key = "stream_id"
+	}
+	kind := "''"
+	var groupBy []string
+	if group != commerce.GroupNone {
+		groupBy = append(groupBy, key)
+	}
+	if byKind {
+		kind = "kind"
+		groupBy = append(groupBy, "kind")
+	}
+	where, args := analyticsWhere(f)
+	q := "SELECT CAST(" + key + " AS BIGINT), " + kind + `, COUNT(*),
+		CAST(COUNT(DISTINCT CASE WHEN account_id <> 0 THEN account_id END) + SUM(CASE WHEN account_id = 0 THEN 1 ELSE 0 END) AS BIGINT),
+		COUNT(DISTINCT CASE WHEN order_id <> 0 THEN order_id END),
+		CAST(COALESCE(SUM(quantity), 0) AS BIGINT), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)
+		FROM interactions` + where
+	if len(groupBy) > 0 {
+		q += " GROUP BY " + strings.Join(groupBy, ", ")
+	}
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commerce.ActivityCount
+	for rows.Next() {
+		var c commerce.ActivityCount
+		var kind string
+		var viewers sql.NullInt64
+		if err := rows.Scan(&c.Key, &kind, &c.Events, &viewers, &c.Orders, &c.Quantity, &c.AmountMinor); err != nil {
+			return nil, err
+		}
+		if c.Events == 0 {
+			continue // an aggregate without groups over no rows
+		}
+		c.Kind, c.Viewers = commerce.InteractionKind(kind), viewers.Int64
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// WatchSessions implements commerce.AnalyticsStore.
+func (db *DB) WatchSessions(ctx context.Context, f commerce.AnalyticsFilter) ([]commerce.WatchSession, error) {
+	f.Kinds = []commerce.InteractionKind{commerce.InteractionWatch}
+	where, args := analyticsWhere(f)
+	rows, err := db.query(ctx, "SELECT stream_id, account_id, started_at, at FROM interactions"+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commerce.WatchSession
+	for rows.Next() {
+		var s commerce.WatchSession
+		var from, to int64
+		if err := rows.Scan(&s.StreamID, &s.AccountID, &from, &to); err != nil {
+			return nil, err
+		}
+		s.From, s.To = fromMicros(from), fromMicros(to)
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// ProductTitles implements commerce.AnalyticsStore.
+func (db *DB) ProductTitles(ctx context.Context, ids []int64) (map[int64]string, error) {
+	out := make(map[int64]string, len(ids))
+	err := eachChunk(toAny(ids), inChunk, func(ids []any) error {
+		rows, err := db.query(ctx, "SELECT id, title FROM products WHERE id IN ("+placeholders(len(ids))+")", ids...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id int64
+			var title string
+			if err := rows.Scan(&id, &title); err != nil {
+				return err
+			}
+			out[id] = title
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// StreamsStarted implements commerce.AnalyticsStore.
+func (db *DB) StreamsStarted(ctx context.Context, shopID int64, from, to time.Time, limit int) ([]commerce.StreamWindow, error) {
+	rows, err := db.query(ctx, `SELECT id, title, status, started_at, ended_at FROM streams
+		WHERE shop_id = ? AND started_at >= ? AND started_at < ? ORDER BY started_at DESC LIMIT ?`,
+		shopID, micros(from), micros(to), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commerce.StreamWindow
+	for rows.Next() {
+		var w commerce.StreamWindow
+		var started, ended sql.NullInt64
+		if err := rows.Scan(&w.ID, &w.Title, &w.Status, &started, &ended); err != nil {
+			return nil, err
+		}
+		if started.Valid {
+			t := fromMicros(started.Int64)
+			w.StartedAt = &t
+		}
+		if ended.Valid {
+			t := fromMicros(ended.Int64)
+			w.EndedAt = &t
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}

@@ -113,7 +113,7 @@ func startNode(t testing.TB, o nodeOptions) *node {
 	cfg := loopback(o.cfg)
 	cfg.AdvertiseURL = n.url
 	if o.keys == nil {
-		o.keys = keys{1: "key-1", 2: "key-2"}
+		o.keys = keys{1: "key-1", 2: "key-2", 3: "key-3"}
 	}
 	var err error
 	n.sfu, err = live.New(cfg, live.Deps{

@@ -100,7 +100,7 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 		return nil, err
 	}
 	if deps.Logger == nil {
-		deps.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		deps.Logger = discardLogger()
 	}
 	if deps.Metrics == nil {
 		deps.Metrics = prometheus.NewRegistry()
@@ -323,3 +323,5 @@ type noEvents struct{}
 
 func (noEvents) StreamStarted(context.Context, int64) {}
 func (noEvents) StreamEnded(context.Context, int64)   {}
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }

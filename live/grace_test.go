@@ -2,7 +2,9 @@ package live_test
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -80,4 +82,67 @@ func TestReconnectWithOtherCodecStartsANewRun(t *testing.T) {
 	}
 	sub2 := subscribe(t, n.whep(1))
 	waitFor(t, 10*time.Second, "H.264 media", func() bool { return sub2.Keyframes.Load() > 0 })
+}
+
+// closable is an authorizer whose streams the seller can end: their key
+// then answers 409, as commerce does.
+type closable struct {
+	keys
+	closed sync.Map
+}
+
+func (c *closable) AuthorizePublish(ctx context.Context, id int64, key string) error {
+	if err := c.keys.AuthorizePublish(ctx, id, key); err != nil {
+		return err
+	}
+	if _, ok := c.closed.Load(id); ok {
+		return &live.Error{Status: 409, Code: "stream_ended", Message: "this stream has ended"}
+	}
+	return nil
+}
+
+func TestSellerEndingTheStreamStopsTheVideo(t *testing.T) {
+	auth := &closable{keys: keys{1: "key-1", 2: "key-2"}}
+	n := startNode(t, nodeOptions{auth: auth, cfg: live.Config{OriginTTL: 600 * time.Millisecond}})
+	ctx := context.Background()
+
+	t.Run("the node holding the publisher notices and ends the stream", func(t *testing.T) {
+		publish(t, n, 1, "key-1", liveclient.PublishOptions{})
+		sub := subscribe(t, n.whep(1))
+		waitFor(t, 10*time.Second, "media", func() bool { return sub.VideoPackets.Load() > 0 })
+		auth.closed.Store(int64(1), true)
+		waitFor(t, 10*time.Second, "StreamEnded", func() bool {
+			return slices.Equal(n.events.list(), []string{"started 1", "ended 1"})
+		})
+		select {
+		case <-sub.Down():
+		case <-time.After(10 * time.Second):
+			t.Fatal("viewer still connected")
+		}
+	})
+
+	t.Run("a closed stream refuses a new publisher but lets the old one leave", func(t *testing.T) {
+		pub, _ := publish(t, n, 2, "key-2", liveclient.PublishOptions{})
+		auth.closed.Store(int64(2), true)
+		_, err := liveclient.Publish(ctx, n.whip(2), liveclient.PublishOptions{Network: testNet, Key: "key-2", Client: testClient})
+		var se *liveclient.StatusError
+		if !errors.As(err, &se) || se.Status != 409 {
+			t.Fatalf("new publisher on a closed stream: %v", err)
+		}
+		if err := pub.Stop(ctx); err != nil {
+			t.Fatalf("DELETE on a closed stream: %v", err)
+		}
+	})
+
+	t.Run("EndStream ends a stream at once", func(t *testing.T) {
+		auth.closed.Delete(int64(1))
+		auth.closed.Delete(int64(2))
+		publish(t, n, 1, "key-1", liveclient.PublishOptions{})
+		if !n.sfu.EndStream(1) {
+			t.Fatal("EndStream found no stream")
+		}
+		if n.sfu.IsLive(ctx, 1) {
+			t.Fatal("still live")
+		}
+	})
 }

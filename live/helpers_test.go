@@ -82,6 +82,7 @@ type nodeOptions struct {
 	cfg      live.Config
 	registry live.OriginRegistry
 	keys     keys
+	auth     live.StreamAuthorizer // overrides keys
 }
 
 // loopback is the network configuration every test uses: loopback
@@ -115,9 +116,13 @@ func startNode(t testing.TB, o nodeOptions) *node {
 	if o.keys == nil {
 		o.keys = keys{1: "key-1", 2: "key-2", 3: "key-3"}
 	}
+	var auth live.StreamAuthorizer = o.keys
+	if o.auth != nil {
+		auth = o.auth
+	}
 	var err error
 	n.sfu, err = live.New(cfg, live.Deps{
-		Auth: o.keys, Events: n.events, Registry: o.registry, Metrics: n.metrics,
+		Auth: auth, Events: n.events, Registry: o.registry, Metrics: n.metrics,
 		Logger: testLogger(t),
 	})
 	if err != nil {

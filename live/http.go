@@ -59,9 +59,9 @@ func (h *Handler) wrap(protocol string, fn echo.HandlerFunc) echo.HandlerFunc {
 		}
 		hdr := c.Response().Header()
 		status := http.StatusInternalServerError
-		var le *Error
-		if errors.As(err, &le) {
-			status = le.Status
+		var se interface{ HTTPStatus() int }
+		if errors.As(err, &se) {
+			status = se.HTTPStatus()
 		}
 		if status == http.StatusUnauthorized {
 			hdr.Set("WWW-Authenticate", `Bearer realm="liveshop"`)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ type publisher struct {
 	*session
 	videoSSRC atomic.Uint32
 	gen       uint64
+	key       string // the stream key it published with, to re-check
 
 	stOnce sync.Once
 	st     atomic.Pointer[stream]
@@ -170,7 +170,7 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 		return nil, "", fmt.Errorf("peer connection: %w", err)
 	}
 	id := newSessionID()
-	p := &publisher{session: &session{
+	p := &publisher{key: key, session: &session{
 		id: id, kind: whipSession, streamID: streamID, pc: pc, created: time.Now(),
 		log: s.log.With("stream", streamID, "whip", id[:8]),
 	}}
@@ -249,6 +249,7 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 	}
 	old = st.pub
 	st.pub = p
+	st.key = p.key
 	st.claimed = true
 	p.gen = st.srcGen.Add(1)
 	p.st.Store(st)
@@ -370,7 +371,7 @@ func (s *SFU) unpublish(ctx context.Context, streamID int64, key, sessionID stri
 	if key == "" {
 		return fmt.Errorf("no bearer token: %w", ErrUnauthorized)
 	}
-	if err := s.auth.AuthorizePublish(ctx, streamID, key); err != nil {
+	if err := s.auth.AuthorizePublish(ctx, streamID, key); err != nil && !closedStream(err) {
 		return err
 	}
 	ref, err := s.lookupSession(streamID, whipSession, sessionID)
@@ -396,8 +397,50 @@ func (s *SFU) authorizeSession(ctx context.Context, streamID int64, key string) 
 		return fmt.Errorf("no bearer token: %w", ErrUnauthorized)
 	}
 	err := s.auth.AuthorizePublish(ctx, streamID, key)
-	if err != nil && !errors.As(err, new(*Error)) {
-		s.log.Warn("authorize publisher", "stream", streamID, slog.Any("error", err))
+	if closedStream(err) {
+		return nil // the key is right; the session may still be tended
 	}
 	return err
+}
+
+// closedStream reports an authorizer's answer that the key is right but
+// the stream is closed to new publishers (409).
+func closedStream(err error) bool {
+	var se interface{ HTTPStatus() int }
+	return errors.As(err, &se) && se.HTTPStatus() == 409
+}
+
+// EndStream ends streamID on this node now, if its publisher is here (the
+// seller ended the show): viewers are closed and StreamEnded is emitted.
+// Other nodes notice through the origin registry; an origin on another
+// node notices within a third of Config.OriginTTL, when it re-checks its
+// publisher's key (see StreamAuthorizer). It reports whether a stream was
+// ended here.
+func (s *SFU) EndStream(streamID int64) bool {
+	s.mu.Lock()
+	st := s.streams[streamID]
+	s.mu.Unlock()
+	if st == nil || st.relay {
+		return false
+	}
+	st.end("ended by its owner")
+	return true
+}
+
+// recheckKey ends an origin stream whose authorizer now says it is closed
+// or gone, so a seller ending the show stops the video on whichever node
+// holds the publisher.
+func (st *stream) recheckKey(ctx context.Context) {
+	st.mu.Lock()
+	key := st.key
+	live := st.state == stateLive || st.state == stateGrace
+	st.mu.Unlock()
+	if !live || key == "" {
+		return
+	}
+	err := st.sfu.auth.AuthorizePublish(ctx, st.id, key)
+	var se interface{ HTTPStatus() int }
+	if errors.As(err, &se) && (se.HTTPStatus() == 409 || se.HTTPStatus() == 404) {
+		st.end("stream closed by its owner")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +18,10 @@ import (
 // to commerce; cmd/liveshop adapts it. AuthorizePublish returns nil, an
 // error wrapping ErrUnauthorized (wrong or missing key) or ErrNotFound
 // (no such stream), or any other error for a failure (rendered as 500).
+// An error with HTTP status 409 means the key is right but the stream is
+// closed (ended by its seller): new publishers are refused, an existing
+// session may still be stopped, and a live stream is ended. Errors may be
+// any type with HTTPStatus() and ErrorCode() methods.
 type StreamAuthorizer interface {
 	AuthorizePublish(ctx context.Context, streamID int64, bearerKey string) error
 }
@@ -60,6 +65,7 @@ type SFU struct {
 	closed   bool
 
 	viewerCount atomic.Int64
+	advertise   atomic.Value // string: base URL for relays (Config.AdvertiseURL)
 	stop        chan struct{}
 	wg          sync.WaitGroup
 
@@ -127,6 +133,7 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 		stop:        make(chan struct{}),
 		eventSignal: make(chan struct{}, 1),
 	}
+	s.advertise.Store(cfg.AdvertiseURL)
 	s.wg.Add(2)
 	go s.deliverEvents()
 	go s.maintain()
@@ -254,8 +261,9 @@ func (s *SFU) deliverEvents() {
 	}
 }
 
-// maintain refreshes this node's origin claims and ends relays whose
-// origin left the registry, every third of the origin TTL.
+// maintain refreshes this node's origin claims, ends origin streams their
+// owner closed and relays whose origin left the registry, every third of
+// the origin TTL.
 func (s *SFU) maintain() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.OriginTTL / 3)
@@ -278,13 +286,22 @@ func (s *SFU) maintain() {
 				st.checkOrigin(ctx)
 			} else {
 				st.refreshClaim(ctx)
+				st.recheckKey(ctx)
 			}
 			cancel()
 		}
 	}
 }
 
-func (s *SFU) origin() Origin { return Origin{NodeID: s.cfg.NodeID, URL: s.cfg.AdvertiseURL} }
+func (s *SFU) origin() Origin {
+	u, _ := s.advertise.Load().(string)
+	return Origin{NodeID: s.cfg.NodeID, URL: u}
+}
+
+// SetAdvertiseURL sets the base URL other nodes pull this node's streams
+// from, for servers that learn their address only once listening (port 0).
+// Config.AdvertiseURL, when set, is the better place.
+func (s *SFU) SetAdvertiseURL(u string) { s.advertise.Store(strings.TrimRight(u, "/")) }
 
 // removeStream forgets st if it is still the stream registered under its ID.
 func (s *SFU) removeStream(st *stream) {

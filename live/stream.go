@@ -42,8 +42,9 @@ type stream struct {
 
 	mu       sync.Mutex
 	state    streamState
-	started  bool // StreamStarted was emitted (origin)
-	claimed  bool // this node holds the origin claim
+	started  bool   // StreamStarted was emitted (origin)
+	claimed  bool   // this node holds the origin claim
+	key      string // the current publisher's stream key
 	pub      *publisher
 	pull     *relayPull
 	viewers  map[string]*viewer

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -187,8 +188,8 @@ func (p *tab) open(path string) {
 	p.waitJS("page "+path+" ready", `document.body.dataset.ready === "1"`)
 }
 
-// waitJS polls a JavaScript expression until it is truthy. It evaluates
-// afresh each time, so it keeps working across navigations.
+// waitJS polls a JavaScript expression (or a promise) until it is truthy.
+// It evaluates afresh each time, so it keeps working across navigations.
 func (p *tab) waitJS(what, expr string) {
 	p.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
@@ -197,7 +198,7 @@ func (p *tab) waitJS(what, expr string) {
 	var last error
 	for {
 		ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("!!("+expr+")"))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("(async () => !!(await ("+expr+")))()", chromedp.EvalAwaitPromise))
 		cancel()
 		if err == nil && ok {
 			return
@@ -250,6 +251,22 @@ func (p *tab) click(css string) {
 	p.do("click "+css, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
 }
 
+// acceptDialogs answers every confirm() of the page with OK, as a person
+// who means it would.
+func (p *tab) acceptDialogs() {
+	dialogs := chromedp.Events(p.ctx, cdppage.JavascriptDialogOpening)
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			go func() {
+				_, _ = chromedp.Call(p.ctx, cdppage.HandleJavaScriptDialog, cdppage.HandleJavaScriptDialogParams{Accept: true})
+			}()
+		}
+	}()
+}
+
 // upload chooses a file for a file input.
 func (p *tab) upload(css, path string) {
 	p.t.Helper()
@@ -283,6 +300,8 @@ func (p *tab) logIn(email, name string) {
 func (p *tab) saveScreenshot(name string) string {
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
 	defer cancel()
+	// The page as a person lands on it: scrolled to the top.
+	_, _ = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 	if err != nil {
 		p.t.Logf("%s: screenshot %s: %v", p.name, name, err)

@@ -214,3 +214,83 @@ func TestBrowserResumeAfterNetworkDrop(t *testing.T) {
 		}
 	}
 }
+
+// goLive opens the studio on the stream and goes live over WHIP with the
+// fake camera, waiting until the connection is up.
+func (p *tab) goLive(stream string) {
+	p.t.Helper()
+	p.open("/studio?stream=" + stream)
+	p.waitJS("camera preview", `document.querySelector("#preview").readyState >= 2`)
+	p.click("#go-live")
+	p.waitText("#live-state", "On air")
+}
+
+// videoDecodes waits until the watch page's player has decoded frames, and
+// then until it decodes more: the video really plays, it is not a frozen
+// first frame or an empty <video>.
+func (p *tab) videoDecodes() int {
+	p.t.Helper()
+	p.waitJS("the player is playing", `window.liveshop.player.status === "playing"`)
+	p.waitJS("frames decoded", `window.liveshop.player.framesDecoded().then((n) => n > 0)`)
+	first := evalJS[int](p, `window.liveshop.player.framesDecoded()`)
+	p.waitJS("more frames decoded", fmt.Sprintf(`window.liveshop.player.framesDecoded().then((n) => n >= %d)`, first+30))
+	return evalJS[int](p, `window.liveshop.player.framesDecoded()`)
+}
+
+// browserLiveConfig is the test configuration for scenarios with video.
+func browserLiveConfig(t *testing.T) Config {
+	return testConfig(t)
+}
+
+// requireVideo skips until the server serves WHIP (cmd/liveshop wires the
+// live package).
+func requireVideo(t *testing.T, srv *testServer) {
+	t.Helper()
+	r := srv.client(t).do("OPTIONS", "/api/streams/1/whip", nil)
+	if r.status == 404 || r.status == 405 {
+		t.Skip("the server does not serve WHIP yet (live is not wired in cmd/liveshop)")
+	}
+}
+
+func TestBrowserGoLiveAndWatch(t *testing.T) {
+	srv := startServer(t, browserLiveConfig(t))
+	requireVideo(t, srv)
+	b := newBrowser(t, srv.URL)
+	ls := newLiveShop(t, srv)
+	stream := fmt.Sprint(ls.streamID)
+
+	viewer := b.user("viewer", phone)
+	viewer.signUp("Vic", "vic@example.test")
+	viewer.open("/watch/" + stream)
+	viewer.waitText("#video-status", "Waiting for the seller")
+
+	seller := b.user("seller", desktop)
+	seller.acceptDialogs()
+	seller.logIn("mara@example.test", ls.sellerName)
+	seller.goLive(stream)
+
+	frames := viewer.videoDecodes()
+	t.Logf("viewer decoded %d frames", frames)
+	viewer.waitJS("the LIVE badge", `!document.querySelector("#live-badge").hidden`)
+	if !evalJS[bool](viewer, `document.querySelector("#video").muted`) {
+		t.Error("the watch page should start muted")
+	}
+	viewer.click("#unmute")
+	viewer.waitJS("unmuted", `!document.querySelector("#video").muted && document.querySelector("#unmute").getAttribute("aria-pressed") === "true"`)
+
+	home := b.user("visitor", phone)
+	home.open("/")
+	home.waitText("#live-streams", "Summer linen drop")
+
+	seller.waitJS("the studio counts the viewer", `Number(document.querySelector("#count-viewers").textContent) >= 1`)
+	seller.saveScreenshot("studio-live")
+	viewer.saveScreenshot("watching")
+
+	seller.click("#end-stream")
+	viewer.waitText("#video-status", "This stream has ended")
+	for _, p := range []*tab{seller, viewer, home} {
+		if ex := p.exceptions(); len(ex) > 0 {
+			t.Errorf("%s: uncaught exceptions: %v", p.name, ex)
+		}
+	}
+}

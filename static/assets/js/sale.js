@@ -4,6 +4,7 @@
 
 import { h, replace } from './dom.js';
 import { formatMoney } from './money.js';
+import { thumb } from './cards.js';
 
 /** SalePanel shows one running sale in a container. */
 export class SalePanel {
@@ -50,7 +51,7 @@ export class SalePanel {
         h('span', { class: 'sale-title' }, sale.title),
         this.countdown),
       h('div', { class: 'sale-body' },
-        sale.image_url ? h('img', { class: 'sale-thumb', src: sale.image_url, alt: '' }) : null,
+        thumb(sale.image_url, sale.title, 'sale-thumb'),
         h('div', { class: 'sale-info' },
           h('span', { class: 'price' }, formatMoney(sale.price_minor, sale.currency),
             sale.list_price_minor > sale.price_minor ? h('span', { class: 'price-old' }, formatMoney(sale.list_price_minor, sale.currency)) : null),

@@ -11,6 +11,7 @@ import { Player } from '../whep.js';
 import { CommentFeed } from '../comments.js';
 import { SalePanel } from '../sale.js';
 import { CheckoutSheet } from '../checkout.js';
+import { thumb } from '../cards.js';
 import { buyProduct, cartExtras, reserve, release, payReservation } from '../orders.js';
 
 const streamID = pathID(1);
@@ -227,7 +228,7 @@ function showPinned(p) {
     return;
   }
   replace(box, h('div', { class: 'pinned-card', 'data-testid': 'pinned-card' },
-    p.image_url ? h('img', { src: p.image_url, alt: '' }) : null,
+    thumb(p.image_url, p.title),
     h('div', { class: 'info' },
       h('a', { class: 'title', href: `/product/${p.id}`, target: '_blank', rel: 'noopener' }, p.title),
       h('span', { class: 'price' }, formatMoney(p.price_minor, p.currency)),

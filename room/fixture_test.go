@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -477,12 +479,18 @@ func (n *node) api(t *testing.T, method, path, who string, body any) (int, []byt
 	return resp.StatusCode, b
 }
 
-// tryDialRaw opens an anonymous room connection that nobody reads from.
+// tryDialRaw opens an anonymous room connection that nobody reads from,
+// with a small socket receive buffer so it fills up soon.
 func (n *node) tryDialRaw(t *testing.T, stream int64) (*websocket.Conn, *http.Response, error) {
 	url := fmt.Sprintf("ws%s/api/streams/%d/room", strings.TrimPrefix(n.srv.URL, "http"), stream)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, url, nil)
+	dialer := &net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { _ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 8192) })
+	}}
+	client := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+	t.Cleanup(client.CloseIdleConnections)
+	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: client})
 	if err == nil {
 		ws.SetReadLimit(-1)
 		t.Cleanup(func() { ws.CloseNow() })

@@ -41,7 +41,7 @@ package commerce
 // NewSellerAge (not of shops the viewer follows, not bought), in an order
 // shuffled per viewer and hour, so new sellers get seen whatever their
 // popularity. When that pool runs dry the slot goes to the next ranked
-// item.
+// item; when the ranked items run out, the rest of the feed is exploration.
 //
 // Cost is bounded whatever the catalogue or the viewer's history: the
 // candidates are the live streams (≤ 200), the hottest products (≤ 300),
@@ -368,7 +368,16 @@ func (d *Discovery) explore(ranked []rankedItem, g *feedGlobal, prof viewerProfi
 			ri++
 		}
 		if ri == len(ranked) {
-			break
+			// The ranked candidates ran out: the rest is exploration.
+			for ei < len(pool) && placed[pool[ei].Item] {
+				ei++
+			}
+			if ei == len(pool) {
+				break
+			}
+			out = append(out, pool[ei])
+			placed[pool[ei].Item] = true
+			continue
 		}
 		out = append(out, ranked[ri])
 		placed[ranked[ri].Item] = true

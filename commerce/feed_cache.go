@@ -69,9 +69,10 @@ func (c *feedCache[K, V]) put(k K, v V) {
 	}
 }
 
-// len reports how many entries are held (expired ones included).
-func (c *feedCache[K, V]) len() int {
+// clear drops every entry.
+func (c *feedCache[K, V]) clear() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ll.Len()
+	c.ll.Init()
+	clear(c.items)
 }

@@ -118,16 +118,19 @@ type feedGlobal struct {
 // feedSources gathers candidates: the shared snapshot, and caches of the
 // lists keyed by hashtag, shop and item.
 type feedSources struct {
-	d       *Discovery
-	global  atomic.Pointer[feedGlobal]
-	wake    chan struct{}
-	loadMu  sync.Mutex
-	tags    *feedCache[string, []ItemHeat]
-	shops   *feedCache[int64, []ItemHeat]
-	pairs   *feedCache[ItemRef, []ItemHeat]
-	facts   *feedCache[int64, FeedProduct]
-	ranked  *feedCache[string, []rankedItem]
-	rankErr atomic.Int64
+	d      *Discovery
+	global atomic.Pointer[feedGlobal]
+	wake   chan struct{}
+	loadMu sync.Mutex // one first load at a time
+	genMu  sync.Mutex // orders snapshot stores against forget
+	tags   *feedCache[string, []ItemHeat]
+	shops  *feedCache[int64, []ItemHeat]
+	pairs  *feedCache[ItemRef, []ItemHeat]
+	facts  *feedCache[int64, FeedProduct]
+	ranked *feedCache[string, []rankedItem]
+	// gen counts forget calls: a load that began before one does not
+	// store its (older) snapshot.
+	gen atomic.Int64
 }
 
 func newFeedSources(d *Discovery) *feedSources {
@@ -149,6 +152,19 @@ func (f *feedSources) refreshSoon() {
 	case f.wake <- struct{}{}:
 	default:
 	}
+}
+
+// forget drops every cached candidate list, so the next feed reads the
+// store afresh.
+func (f *feedSources) forget() {
+	f.genMu.Lock()
+	f.gen.Add(1)
+	f.global.Store(nil)
+	f.genMu.Unlock()
+	f.tags.clear()
+	f.shops.clear()
+	f.pairs.clear()
+	f.facts.clear()
 }
 
 // refreshLoop keeps the shared snapshot fresh until the Discovery closes.
@@ -184,6 +200,7 @@ func (f *feedSources) snapshot(ctx context.Context) (*feedGlobal, error) {
 }
 
 func (f *feedSources) loadGlobal(ctx context.Context) (*feedGlobal, error) {
+	gen := f.gen.Load()
 	now := f.d.now()
 	live, err := f.d.store.LiveStreams(ctx, feedLiveLimit)
 	if err != nil {
@@ -200,7 +217,11 @@ func (f *feedSources) loadGlobal(ctx context.Context) (*feedGlobal, error) {
 		}
 	}
 	g := &feedGlobal{live: live, popular: popular, explore: explore, at: now}
-	f.global.Store(g)
+	f.genMu.Lock()
+	if f.gen.Load() == gen {
+		f.global.Store(g)
+	}
+	f.genMu.Unlock()
 	return g, nil
 }
 

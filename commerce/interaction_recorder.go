@@ -30,8 +30,10 @@ func (d *Discovery) Record(ev Interaction) bool {
 	}
 }
 
-// Flush writes everything recorded so far and returns the first write
-// error. Tests use it to read what they recorded; Close does the same.
+// Flush writes everything recorded so far and makes it visible to the
+// next feed on this node at once (the shared candidate lists are reloaded
+// rather than waiting for CandidateTTL). It returns the first write error.
+// Tests use it to read what they recorded; Close writes the same way.
 func (d *Discovery) Flush(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
@@ -43,6 +45,7 @@ func (d *Discovery) Flush(ctx context.Context) error {
 	}
 	select {
 	case err := <-reply:
+		d.feed.forget()
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
@@ -162,3 +165,19 @@ func (d *Discovery) allowClientEvents(ctx context.Context, a Account, ip string)
 	}
 	return nil
 }
+
+// OrderEvent implements OrderEvents: a paid order becomes one purchase
+// interaction per line, credited to the order's stream (or, failing that,
+// to the stream the buyer last joined or clicked in; see buildBatch).
+func (d *Discovery) OrderEvent(_ context.Context, e OrderEvent) {
+	if e.Type != OrderPaidEvent {
+		return
+	}
+	o := e.Order
+	for _, l := range o.Lines {
+		d.Record(Interaction{Kind: InteractionPurchase, At: d.now(), AccountID: o.BuyerID, ShopID: o.ShopID,
+			StreamID: o.StreamID, ProductID: l.ProductID, OrderID: o.ID, Quantity: l.Quantity, AmountMinor: l.LineTotalMinor})
+	}
+}
+
+var _ OrderEvents = (*Discovery)(nil)

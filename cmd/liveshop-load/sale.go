@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +59,7 @@ func runSale(ctx context.Context, args []string) (*result, error) {
 	}
 	res := c.newResult(map[string]any{"buyers": *buyers, "units": *units, "limit": *limit, "baseline": *baseline,
 		"targets": len(c.targets), "conns": *conns})
-	sl := &saleLoad{c: c, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+	sl := &saleLoad{c: c, conns: *conns, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxConnsPerHost: *conns, MaxIdleConnsPerHost: *conns, IdleConnTimeout: time.Minute}}}
 	defer sl.http.CloseIdleConnections()
 
@@ -153,6 +157,7 @@ func runSale(ctx context.Context, args []string) (*result, error) {
 // saleLoad is the sale scenario's state.
 type saleLoad struct {
 	c        *common
+	conns    int
 	http     *http.Client
 	seller   string
 	streamID int64
@@ -360,8 +365,14 @@ var (
 )
 
 // race has every buyer press "Buy now" at path, one unit a time, until
-// refused, the sale is sold out, or -duration passes. keep decodes and keeps
-// the reservations (the baseline has none).
+// refused, the sale is sold out, or -duration passes. The buyers share
+// -conns keep-alive connections per target, as they would share a load
+// balancer's: worker w serves buyers w, w+W, w+2W... in turn. keep decodes
+// and keeps the reservations (the baseline has none).
+//
+// The race uses a minimal HTTP/1.1 client (rawConn) so that the load
+// generator, which shares the machine with the server, spends little of
+// its CPU; setup and payments use net/http.
 func (l *saleLoad) race(ctx context.Context, tokens []string, path string, keep bool) raceResult {
 	ctx, cancel := context.WithTimeout(ctx, l.c.duration)
 	defer cancel()
@@ -376,75 +387,88 @@ func (l *saleLoad) race(ctx context.Context, tokens []string, path string, keep 
 		wg       sync.WaitGroup
 		seen     = map[int64]bool{}
 	)
+	fail := func(err error) {
+		nerrs.Add(1)
+		firstErr.CompareAndSwap(nil, err)
+	}
+	workers := min(l.conns*len(l.c.targets), len(tokens))
 	start := time.Now()
 	gate := make(chan struct{})
-	for i, tok := range tokens {
+	for w := range workers {
 		wg.Go(func() {
-			<-gate
-			url := l.target(i) + path
-			buf := bytes.NewBuffer(make([]byte, 0, 512))
-			for ctx.Err() == nil && !soldOut.Load() {
-				req, err := http.NewRequestWithContext(ctx, "POST", url, nil)
-				if err != nil {
-					return
+			target := l.target(w)
+			rc, err := dialRaw(target)
+			if err != nil {
+				fail(err)
+				return
+			}
+			defer rc.close()
+			type buyer struct {
+				index int
+				req   []byte
+			}
+			var mine []buyer
+			for i := w; i < len(tokens); i += workers {
+				mine = append(mine, buyer{i, rc.request("POST", path, tokens[i])})
+			}
+			lat := make([]time.Duration, 0, 1024)
+			defer func() {
+				for _, d := range lat {
+					out.latency.add(d)
 				}
-				req.Header.Set("Authorization", "Bearer "+tok)
+			}()
+			<-gate
+			for next := 0; len(mine) > 0 && ctx.Err() == nil && !soldOut.Load(); {
+				next %= len(mine)
+				b := mine[next]
 				t0 := time.Now()
-				resp, err := l.http.Do(req)
+				status, body, err := rc.do(b.req)
 				if err != nil {
 					if ctx.Err() == nil {
-						nerrs.Add(1)
-						firstErr.CompareAndSwap(nil, err)
+						fail(err)
 					}
 					return
 				}
-				buf.Reset()
-				_, err = buf.ReadFrom(resp.Body)
-				resp.Body.Close()
-				d := time.Since(t0)
-				out.latency.add(d)
-				body := buf.Bytes()
+				lat = append(lat, time.Since(t0))
 				switch {
-				case err != nil:
-					nerrs.Add(1)
-					firstErr.CompareAndSwap(nil, err)
-					return
-				case resp.StatusCode == http.StatusCreated:
+				case status == http.StatusCreated:
 					reserved.Add(1)
 					lastAt.Store(time.Now().UnixNano())
-					if keep {
-						var r struct {
-							Reservation reservation `json:"reservation"`
-							SoldOut     bool        `json:"sold_out"`
-						}
-						if json.Unmarshal(body, &r) == nil {
-							r.Reservation.token, r.Reservation.worker = tok, i
-							mu.Lock()
-							if seen[r.Reservation.ID] {
-								out.duplicateIDs++
-							}
-							seen[r.Reservation.ID] = true
-							out.reservations = append(out.reservations, r.Reservation)
-							mu.Unlock()
-							if r.SoldOut {
-								soldOut.Store(true)
-							}
-						}
+					next++
+					if !keep {
+						continue
+					}
+					var r struct {
+						Reservation reservation `json:"reservation"`
+						SoldOut     bool        `json:"sold_out"`
+					}
+					if err := json.Unmarshal(body, &r); err != nil {
+						fail(err)
+						continue
+					}
+					r.Reservation.token, r.Reservation.worker = tokens[b.index], b.index
+					mu.Lock()
+					if seen[r.Reservation.ID] {
+						out.duplicateIDs++
+					}
+					seen[r.Reservation.ID] = true
+					out.reservations = append(out.reservations, r.Reservation)
+					mu.Unlock()
+					if r.SoldOut {
+						soldOut.Store(true)
 					}
 				case bytes.Contains(body, soldOutCode):
 					mu.Lock()
 					out.soldOut++
 					mu.Unlock()
 					soldOut.Store(true)
-					return
 				case bytes.Contains(body, limitCode):
 					mu.Lock()
 					out.limitReached++
 					mu.Unlock()
-					return
+					mine = append(mine[:next], mine[next+1:]...)
 				default:
-					nerrs.Add(1)
-					firstErr.CompareAndSwap(nil, fmt.Errorf("POST %s: status %d: %.200s", path, resp.StatusCode, body))
+					fail(fmt.Errorf("POST %s: status %d: %.200s", path, status, body))
 					return
 				}
 			}
@@ -461,6 +485,112 @@ func (l *saleLoad) race(ctx context.Context, tokens []string, path string, keep 
 		out.firstErr = e.(error)
 	}
 	return out
+}
+
+// rawConn is a minimal HTTP/1.1 keep-alive client on one connection:
+// requests are written whole, responses parsed by hand (status,
+// Content-Length or chunked body). One goroutine uses it at a time.
+type rawConn struct {
+	host string
+	c    net.Conn
+	r    *bufio.Reader
+	body []byte
+}
+
+func dialRaw(target string) (*rawConn, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	c, err := net.DialTimeout("tcp", u.Host, 10*time.Second)
+	if err != nil {
+		return nil, err
+	}
+	return &rawConn{host: u.Host, c: c, r: bufio.NewReaderSize(c, 4096)}, nil
+}
+
+func (rc *rawConn) close() { rc.c.Close() }
+
+// request formats a bodiless request with a bearer token.
+func (rc *rawConn) request(method, path, token string) []byte {
+	return []byte(method + " " + path + " HTTP/1.1\r\nHost: " + rc.host + "\r\nAuthorization: Bearer " + token +
+		"\r\nContent-Length: 0\r\n\r\n")
+}
+
+// do sends req and reads the response; the body is valid until the next call.
+func (rc *rawConn) do(req []byte) (int, []byte, error) {
+	_ = rc.c.SetDeadline(time.Now().Add(30 * time.Second))
+	if _, err := rc.c.Write(req); err != nil {
+		return 0, nil, err
+	}
+	line, err := rc.r.ReadSlice('\n')
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(line) < 12 || !bytes.HasPrefix(line, []byte("HTTP/1.")) {
+		return 0, nil, fmt.Errorf("bad status line %q", line)
+	}
+	status, err := strconv.Atoi(string(line[9:12]))
+	if err != nil {
+		return 0, nil, fmt.Errorf("bad status line %q", line)
+	}
+	length, chunked := -1, false
+	for {
+		h, err := rc.r.ReadSlice('\n')
+		if err != nil {
+			return 0, nil, err
+		}
+		if len(h) <= 2 {
+			break
+		}
+		name, value, _ := bytes.Cut(bytes.TrimSpace(h), []byte(":"))
+		value = bytes.TrimSpace(value)
+		switch {
+		case bytes.EqualFold(name, []byte("Content-Length")):
+			if length, err = strconv.Atoi(string(value)); err != nil {
+				return 0, nil, err
+			}
+		case bytes.EqualFold(name, []byte("Transfer-Encoding")):
+			chunked = bytes.EqualFold(value, []byte("chunked"))
+		}
+	}
+	rc.body = rc.body[:0]
+	switch {
+	case chunked:
+		for {
+			h, err := rc.r.ReadSlice('\n')
+			if err != nil {
+				return 0, nil, err
+			}
+			n, err := strconv.ParseInt(string(bytes.TrimSpace(h)), 16, 32)
+			if err != nil {
+				return 0, nil, err
+			}
+			if n == 0 {
+				_, err := rc.r.ReadSlice('\n')
+				return status, rc.body, err
+			}
+			start := len(rc.body)
+			rc.body = append(rc.body, make([]byte, n)...)
+			if _, err := io.ReadFull(rc.r, rc.body[start:]); err != nil {
+				return 0, nil, err
+			}
+			if _, err := rc.r.Discard(2); err != nil {
+				return 0, nil, err
+			}
+		}
+	case length >= 0:
+		if cap(rc.body) < length {
+			rc.body = make([]byte, length)
+		}
+		rc.body = rc.body[:length]
+		if _, err := io.ReadFull(rc.r, rc.body); err != nil {
+			return 0, nil, err
+		}
+	default:
+		return 0, nil, errors.New("response without a length")
+	}
+	return status, rc.body, nil
 }
 
 // payAll pays for every reservation, 32 at a time, and counts the orders

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/live"
 	"github.com/liveshop/liveshop/room"
 )
 
@@ -34,6 +35,7 @@ type Config struct {
 	Commerce  commerce.Config
 	FlashSale commerce.FlashSaleConfig
 	Room      room.Config
+	Live      live.Config
 }
 
 // DBURL is the database to open: the configured URL, or a SQLite file in
@@ -100,6 +102,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	var argonMem uint
 	fs.UintVar(&argonMem, "argon2-memory-kib", uint(env.integer("LIVESHOP_ARGON2_MEMORY_KIB", 19*1024)), "argon2id memory per password hash, in KiB [LIVESHOP_ARGON2_MEMORY_KIB]")
 
+	finishLive := liveFlags(fs, &env, &cfg.Live)
+
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
@@ -112,6 +116,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if env.err != nil {
 		return Config{}, env.err
+	}
+	if err := finishLive(); err != nil {
+		return Config{}, err
 	}
 	if argonMem < 8*1024 {
 		return Config{}, errors.New("--argon2-memory-kib must be at least 8192")

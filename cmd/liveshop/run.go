@@ -17,6 +17,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
+	"github.com/liveshop/liveshop/live"
 	"github.com/liveshop/liveshop/room"
 )
 
@@ -33,6 +34,7 @@ type app struct {
 	commerce *commerce.Service
 	flash    *commerce.FlashSales // flash sales and live coupons (wire_flashsale.go)
 	rooms    *room.Hub            // live rooms over WebSocket (wire_room.go)
+	sfu      *live.SFU            // WebRTC video (wire_live.go)
 
 	echo    *echo.Echo
 	api     *echo.Group
@@ -61,6 +63,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr stri
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	a.liveListening(ln.Addr().String())
 	srv := &http.Server{
 		Handler:           a.echo,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -163,6 +166,9 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 		return nil, err
 	}
 	if err := a.wireRoom(); err != nil {
+		return nil, err
+	}
+	if err := a.wireLive(); err != nil {
 		return nil, err
 	}
 

@@ -74,33 +74,29 @@ func runRooms(ctx context.Context, args []string) (*result, error) {
 	err = measureServer(res, c.pids, func() error {
 		runCtx, cancel := context.WithTimeout(ctx, c.duration)
 		defer cancel()
-		var wg sync.WaitGroup
-		per := time.Duration(float64(time.Second) * float64(len(ws)) / *rate)
-		for i, w := range ws {
-			wg.Go(func() {
-				// Spread the writers' first posts over one period.
-				select {
-				case <-time.After(per * time.Duration(i) / time.Duration(len(ws))):
-				case <-runCtx.Done():
-					return
-				}
-				t := time.NewTicker(per)
-				defer t.Stop()
-				for n := 0; ; n++ {
-					if err := w.post(runCtx, n); err != nil {
-						return
+		// One pacer posts for every writer in turn and catches up on the
+		// schedule when it was held up, so the rate holds even while the
+		// viewers' readers keep this process busy.
+		start := time.Now()
+		t := time.NewTicker(2 * time.Millisecond)
+		defer t.Stop()
+		for n := int64(0); ; {
+			due := int64(time.Since(start).Seconds() * *rate)
+			for ; n < due; n++ {
+				if err := ws[n%int64(len(ws))].post(runCtx, n); err != nil {
+					if runCtx.Err() != nil {
+						return nil
 					}
-					sent.Add(1)
-					select {
-					case <-t.C:
-					case <-runCtx.Done():
-						return
-					}
+					return err
 				}
-			})
+				sent.Add(1)
+			}
+			select {
+			case <-t.C:
+			case <-runCtx.Done():
+				return nil
+			}
 		}
-		wg.Wait()
-		return nil
 	})
 	rl.measuring.Store(false)
 	if err != nil {
@@ -326,7 +322,7 @@ func (rl *roomLoad) connectWriters(ctx context.Context, stream int64, tokens []s
 	return out, nil
 }
 
-func (w *roomWriter) post(ctx context.Context, n int) error {
+func (w *roomWriter) post(ctx context.Context, n int64) error {
 	msg := fmt.Sprintf(`{"type":"comment","cid":"w%d-%d","text":"load %d/%d @%d"}`, w.id, n, w.id, n, time.Now().UnixNano())
 	return w.ws.Write(ctx, websocket.MessageText, []byte(msg))
 }

@@ -289,3 +289,123 @@ func TestFlashCheckoutsOfOneReservationMakeOneOrderAndOneCharge(t *testing.T) {
 		}
 	})
 }
+
+// newsRecorder is a FlashSaleNotifier that keeps what it is told.
+type newsRecorder struct {
+	mu     sync.Mutex
+	stock  []int64 // remaining, in order
+	soldOK []bool
+	ended  []string
+	starts int
+	buys   []commerce.PurchaseNotice
+}
+
+func (r *newsRecorder) SaleStarted(context.Context, commerce.FlashSale) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.starts++
+	return nil
+}
+
+func (r *newsRecorder) SaleStock(_ context.Context, _, _, remaining int64, soldOut bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stock = append(r.stock, remaining)
+	r.soldOK = append(r.soldOK, soldOut)
+	return nil
+}
+
+func (r *newsRecorder) SaleEnded(_ context.Context, _, _ int64, reason string, remaining int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ended = append(r.ended, fmt.Sprintf("%s:%d", reason, remaining))
+	return nil
+}
+
+func (r *newsRecorder) Purchase(_ context.Context, _ int64, p commerce.PurchaseNotice) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.buys = append(r.buys, p)
+	return nil
+}
+
+func (r *newsRecorder) snapshot() (stock []int64, soldOut []bool, ended []string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]int64(nil), r.stock...), append([]bool(nil), r.soldOK...), append([]string(nil), r.ended...)
+}
+
+func waitNews(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
+	ctx := context.Background()
+	db := sqltest.Open(t, sqlstore.SQLite)
+	// An hour between stock updates: anything beyond the first update of a
+	// sale must be an exception the rules allow (sold out, the final count).
+	w := newFlashWorld(t, db, commerce.FlashSaleConfig{StockUpdateInterval: time.Hour})
+	rec := &newsRecorder{}
+	w.flash.SetNotifier(rec)
+	w.flash.Start()
+	t.Cleanup(w.flash.Close)
+
+	t.Run("a burst of 80 reservations makes one update, and sold out is sent at once", func(t *testing.T) {
+		fs := w.sale(t, 80, 1)
+		var wg sync.WaitGroup
+		for range 80 {
+			b := flashAccount(t, db, "b")
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, _, err := w.flash.Reserve(ctx, b, fs.ID, 1); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		waitNews(t, "sold out", func() bool {
+			stock, _, _ := rec.snapshot()
+			return len(stock) > 0 && stock[len(stock)-1] == 0
+		})
+		stock, soldOut, _ := rec.snapshot()
+		if len(stock) > 2 || !soldOut[len(soldOut)-1] {
+			t.Fatalf("stock updates %v (sold out %v), want at most the first one and sold out", stock, soldOut)
+		}
+		if _, err := w.flash.StopSale(ctx, w.seller, fs.ID); err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("the end sends the exact final count, then the end", func(t *testing.T) {
+		before, _, _ := rec.snapshot()
+		fs := w.sale(t, 10, 5)
+		a := flashAccount(t, db, "a")
+		for range 3 {
+			if _, _, err := w.flash.Reserve(ctx, a, fs.ID, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := w.flash.StopSale(ctx, w.seller, fs.ID); err != nil {
+			t.Fatal(err)
+		}
+		waitNews(t, "the end", func() bool {
+			_, _, ended := rec.snapshot()
+			return len(ended) == 2
+		})
+		stock, _, ended := rec.snapshot()
+		if got := stock[len(before):]; len(got) == 0 || got[len(got)-1] != 7 {
+			t.Fatalf("stock updates of the second sale %v, want the last to be 7", got)
+		}
+		if ended[1] != "stopped:7" {
+			t.Fatalf("ended %v", ended)
+		}
+	})
+}

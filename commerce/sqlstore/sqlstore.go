@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,6 +45,12 @@ type DB struct {
 	sql     *sql.DB
 	dialect Dialect
 	log     *slog.Logger
+	// writer serialises SQLite write transactions inside the process.
+	// SQLite admits one writer at a time; without this, waiting writers
+	// poll the lock through SQLite's busy handler, which sleeps for growing
+	// intervals and wastes most of the time under contention.
+	writer sync.Mutex
+	stmts  *stmtCache // nil on PostgreSQL
 	conn
 }
 
@@ -99,7 +106,13 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		sdb.SetMaxOpenConns(orDefault(opts.MaxOpenConns, 8))
 		sdb.SetMaxIdleConns(orDefault(opts.MaxOpenConns, 8))
 	}
-	db := &DB{sql: sdb, dialect: dialect, log: log, conn: conn{q: sdb, dialect: dialect}}
+	db := &DB{sql: sdb, dialect: dialect, log: log}
+	if dialect == SQLite {
+		// pgx caches prepared statements itself; modernc's driver parses
+		// every query anew, which costs more than running most of them.
+		db.stmts = &stmtCache{db: sdb, m: map[string]*sql.Stmt{}, preparing: map[string]bool{}}
+	}
+	db.conn = conn{q: sdb, dialect: dialect, stmts: db.stmts}
 	if err := db.Ping(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
@@ -126,7 +139,10 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 func (db *DB) SQL() *sql.DB { return db.sql }
 
 // Close closes the connection pool.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.stmts.close()
+	return db.sql.Close()
+}
 
 // Ping checks that the database answers.
 func (db *DB) Ping(ctx context.Context) error {
@@ -150,21 +166,43 @@ type querier interface {
 type conn struct {
 	q       querier
 	dialect Dialect
+	stmts   *stmtCache
+}
+
+// on returns what runs query: a cached prepared statement (bound to the
+// transaction when c is one) or, for queries without arguments (such as
+// migration scripts, which may hold several statements), c itself.
+func (c conn) on(ctx context.Context, query string, args []any) querier {
+	if c.stmts == nil || len(args) == 0 {
+		return c.q
+	}
+	tx, inTx := c.q.(*sql.Tx)
+	st := c.stmts.get(ctx, query, inTx)
+	switch {
+	case st == nil:
+		return c.q
+	case inTx:
+		return stmtQuerier{tx.StmtContext(ctx, st)}
+	}
+	return stmtQuerier{st}
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := c.q.ExecContext(ctx, c.rebind(query), args...)
+	query = c.rebind(query)
+	res, err := c.on(ctx, query, args).ExecContext(ctx, query, args...)
 	return res, classify(err)
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := c.q.QueryContext(ctx, c.rebind(query), args...)
+	query = c.rebind(query)
+	rows, err := c.on(ctx, query, args).QueryContext(ctx, query, args...)
 	return rows, classify(err)
 }
 
 // get scans one row into dest; commerce.ErrNotFound when there is none.
 func (c conn) get(ctx context.Context, query string, args []any, dest ...any) error {
-	err := c.q.QueryRowContext(ctx, c.rebind(query), args...).Scan(dest...)
+	query = c.rebind(query)
+	err := c.on(ctx, query, args).QueryRowContext(ctx, query, args...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return commerce.ErrNotFound
 	}
@@ -194,11 +232,15 @@ func (c conn) rebind(query string) string {
 
 // inTx runs fn in a transaction, committing when fn returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
+	if db.dialect == SQLite {
+		db.writer.Lock()
+		defer db.writer.Unlock()
+	}
 	tx, err := db.sql.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", classify(err))
 	}
-	if err := fn(conn{q: tx, dialect: db.dialect}); err != nil {
+	if err := fn(conn{q: tx, dialect: db.dialect, stmts: db.stmts}); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
@@ -268,4 +310,87 @@ func (conn) expectOne(res sql.Result, err error) error {
 		return commerce.ErrNotFound
 	}
 	return nil
+}
+
+// stmtCache keeps prepared statements by query text. It is bounded: queries
+// built with a varying number of placeholders beyond the bound run
+// unprepared. Preparing takes a connection of its own, so it never happens
+// while the caller holds one in a transaction (a full pool would deadlock):
+// a transaction that misses the cache runs the query directly and has it
+// prepared in the background for next time.
+type stmtCache struct {
+	db        *sql.DB
+	mu        sync.RWMutex
+	m         map[string]*sql.Stmt
+	preparing map[string]bool
+}
+
+const maxCachedStmts = 1000
+
+// get returns the prepared statement for query, or nil when the caller
+// should run the query directly (which also reports any error).
+func (c *stmtCache) get(ctx context.Context, query string, inTx bool) *sql.Stmt {
+	c.mu.RLock()
+	st, full := c.m[query], len(c.m) >= maxCachedStmts
+	c.mu.RUnlock()
+	if st != nil || full {
+		return st
+	}
+	if inTx {
+		c.mu.Lock()
+		busy := c.preparing[query]
+		c.preparing[query] = true
+		c.mu.Unlock()
+		if !busy {
+			go c.prepare(context.WithoutCancel(ctx), query)
+		}
+		return nil
+	}
+	return c.prepare(ctx, query)
+}
+
+// prepare compiles query and caches it; lock-free while it waits for a
+// connection.
+func (c *stmtCache) prepare(ctx context.Context, query string) *sql.Stmt {
+	st, err := c.db.PrepareContext(ctx, query)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.preparing, query)
+	if err != nil {
+		return nil
+	}
+	if have := c.m[query]; have != nil || len(c.m) >= maxCachedStmts {
+		st.Close()
+		return have
+	}
+	c.m[query] = st
+	return st
+}
+
+func (c *stmtCache) close() {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		st.Close()
+		delete(c.m, q)
+	}
+}
+
+// stmtQuerier runs a prepared statement through the querier interface; the
+// query text is already compiled into it.
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (s stmtQuerier) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return s.st.ExecContext(ctx, args...)
+}
+
+func (s stmtQuerier) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return s.st.QueryContext(ctx, args...)
+}
+
+func (s stmtQuerier) QueryRowContext(ctx context.Context, _ string, args ...any) *sql.Row {
+	return s.st.QueryRowContext(ctx, args...)
 }

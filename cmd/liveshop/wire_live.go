@@ -74,7 +74,10 @@ func (a *app) wireLive() error {
 	}
 	a.sfu = sfu
 	a.onClose(func() { sfu.Close() })
-	live.NewHandler(sfu).Register(a.api)
+	// A group of its own, not a.api: WHIP's bearer token is a stream key,
+	// which commerce's session middleware on a.api would refuse as a
+	// session token. WHEP is anonymous.
+	live.NewHandler(sfu).Register(a.echo.Group("/api"))
 	a.openapi = append(a.openapi, live.OpenAPI)
 	return nil
 }

@@ -251,6 +251,31 @@ func (p *tab) click(css string) {
 	p.do("click "+css, chromedp.Click(chromedp.CSS(css), chromedp.NodeVisible))
 }
 
+// checkLabels fails the test for every visible control (button, field,
+// link, tab) that has no accessible name: a screen reader would announce
+// it as just "button" or "edit text".
+func (p *tab) checkLabels(where string) {
+	p.t.Helper()
+	unnamed := evalJS[[]string](p, `(() => {
+		const out = [];
+		const named = (el) => [
+			el.getAttribute("aria-label"),
+			(el.getAttribute("aria-labelledby") || "").split(" ").map((id) => document.getElementById(id)?.textContent || "").join(" "),
+			el.labels ? Array.from(el.labels).map((l) => l.textContent).join(" ") : "",
+			el.matches("input, select, textarea") ? "" : el.textContent,
+			el.getAttribute("title"),
+		].some((n) => n && n.trim());
+		for (const el of document.querySelectorAll('button, input:not([type=hidden]), select, textarea, a[href], [role=tab]')) {
+			if (el.getClientRects().length === 0 || el.closest('[aria-hidden="true"]')) continue; // not shown, or not for readers
+			if (!named(el)) out.push(el.outerHTML.slice(0, 160));
+		}
+		return out;
+	})()`)
+	for _, u := range unnamed {
+		p.t.Errorf("%s: %s: control without an accessible name: %s", p.name, where, u)
+	}
+}
+
 // acceptDialogs answers every confirm() of the page with OK, as a person
 // who means it would.
 func (p *tab) acceptDialogs() {

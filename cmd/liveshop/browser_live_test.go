@@ -153,6 +153,9 @@ func TestBrowserCommentsAndModeration(t *testing.T) {
 		seller.waitJS("the studio sees it", commentCount("#chat", "Thanks for unmuting")+" === 1")
 	})
 
+	seller.checkLabels("studio")
+	mod.checkLabels("moderator console")
+	ben.checkLabels("watch page")
 	mod.saveScreenshot("moderator-console")
 	seller.saveScreenshot("studio")
 	ben.saveScreenshot("watch")

@@ -75,6 +75,8 @@ func TestBrowserPinAndFlashSale(t *testing.T) {
 		ben.click("#like")
 	}
 	seller.waitJS("the studio counts the hearts", `Number(document.querySelector("#count-likes").textContent) >= 3`)
+	ben.checkLabels("watch page during a sale")
+	seller.checkLabels("studio during a sale")
 	ben.saveScreenshot("watch-pinned-flash-sale")
 	seller.saveScreenshot("studio-flash-sale")
 

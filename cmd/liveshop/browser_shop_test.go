@@ -37,6 +37,7 @@ func TestBrowserShop(t *testing.T) {
 	seller.click(`#product-form button[type=submit]`)
 	seller.waitText("#product-rows", "$24.50")
 	seller.waitJS("picture uploaded", `document.querySelectorAll("#p-images img").length === 1`)
+	seller.checkLabels("dashboard products")
 
 	buyer.signUp("Ben", "ben@example.test")
 	buyer.open("/")
@@ -45,6 +46,7 @@ func TestBrowserShop(t *testing.T) {
 	buyer.waitJS("product page", `document.body.dataset.ready === "1" && location.pathname.startsWith("/product/")`)
 	buyer.waitText("#product-price", "$24.50")
 	buyer.waitText("#product-description", "<b>washed</b>")
+	buyer.checkLabels("product page")
 	buyer.fill("#quantity", "2")
 	buyer.click("#add-to-cart")
 	buyer.waitJS("go-to-cart link", `!document.querySelector("#go-to-cart").hidden`)
@@ -57,6 +59,7 @@ func TestBrowserShop(t *testing.T) {
 	buyer.fill(`dialog.sheet [name=city]`, "Springfield")
 	buyer.fill(`dialog.sheet [name=postal_code]`, "12345")
 	buyer.fill(`dialog.sheet [name=card]`, "4000 0000 0000 0002")
+	buyer.checkLabels("checkout sheet")
 	buyer.click(`dialog.sheet button.pay`)
 	buyer.waitJS("decline shown", `/declined/i.test(document.querySelector("dialog.sheet .form-error").textContent)`)
 	buyer.fill(`dialog.sheet [name=card]`, "4242 4242 4242 4242")
@@ -87,6 +90,8 @@ func TestBrowserShop(t *testing.T) {
 	buyer.waitText("#order-tracking", "DHL: JD0123")
 	buyer.waitText("#timeline", "Shipped")
 	buyer.waitText("#thread", "When will it ship?")
+	buyer.checkLabels("order page")
+	seller.checkLabels("dashboard orders")
 	buyer.saveScreenshot("order")
 
 	for _, p := range []*tab{seller, buyer} {

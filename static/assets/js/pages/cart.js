@@ -54,7 +54,7 @@ function line(l) {
   });
   const changed = l.current_price_minor !== l.unit_price_minor;
   return h('li', { class: ['cart-line', !l.available && 'unavailable'], dataset: { productId: l.product_id } },
-    h('a', { href: `/product/${l.product_id}` }, thumb(l.image_url, l.title)),
+    h('a', { href: `/product/${l.product_id}`, tabindex: '-1', 'aria-hidden': 'true' }, thumb(l.image_url, l.title)),
     h('div', { class: 'grow' },
       h('a', { href: `/product/${l.product_id}`, class: 'title' }, l.title),
       h('div', {}, h('span', { class: 'price' }, formatMoney(l.current_price_minor, l.currency)),

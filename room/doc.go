@@ -37,7 +37,9 @@
 //
 // Events (data fields in parentheses):
 //
-//	snapshot            the state to start from, first event after joining:
+//	snapshot            the state to start from: first event after joining
+//	                    (and again, unasked, if the bus lost events beyond
+//	                    its history so the room had to rebuild its state):
 //	                    stream (id, shop_id, title, status: scheduled|live|ended),
 //	                    pinned (product card or null: id, title, price_minor,
 //	                    currency, image_url, stock), flash_sale (FlashSale or

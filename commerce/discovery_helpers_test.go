@@ -42,6 +42,7 @@ type disc struct {
 	d     *commerce.Discovery
 	clock *discClock
 	reg   *prometheus.Registry
+	bus   *commerce.MemoryAlerts
 	n     atomic.Int64
 }
 
@@ -59,7 +60,8 @@ func newDisc(t *testing.T, db *sqlstore.DB, cfg commerce.DiscoveryConfig) *disc 
 	if cfg.FlushInterval == 0 {
 		cfg.FlushInterval = time.Hour
 	}
-	d, err := commerce.NewDiscovery(cfg, commerce.DiscoveryDeps{Service: w.svc, Store: db, Registerer: w.reg})
+	w.bus = commerce.NewMemoryAlerts()
+	d, err := commerce.NewDiscovery(cfg, commerce.DiscoveryDeps{Service: w.svc, Store: db, Alerts: w.bus, Registerer: w.reg})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,24 +240,8 @@ func (p *tab) videoDecodes() int {
 	return evalJS[int](p, `window.liveshop.player.framesDecoded()`)
 }
 
-// browserLiveConfig is the test configuration for scenarios with video.
-func browserLiveConfig(t *testing.T) Config {
-	return testConfig(t)
-}
-
-// requireVideo skips until the server serves WHIP (cmd/liveshop wires the
-// live package).
-func requireVideo(t *testing.T, srv *testServer) {
-	t.Helper()
-	r := srv.client(t).do("OPTIONS", "/api/streams/1/whip", nil)
-	if r.status == 404 || r.status == 405 {
-		t.Skip("the server does not serve WHIP yet (live is not wired in cmd/liveshop)")
-	}
-}
-
 func TestBrowserGoLiveAndWatch(t *testing.T) {
-	srv := startServer(t, browserLiveConfig(t))
-	requireVideo(t, srv)
+	srv := startServer(t, testConfig(t)) // loopback-only WebRTC
 	b := newBrowser(t, srv.URL)
 	ls := newLiveShop(t, srv)
 	stream := fmt.Sprint(ls.streamID)

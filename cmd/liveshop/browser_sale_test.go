@@ -12,8 +12,7 @@ import (
 // the checkout sheet over the video; the other sees the stock fall; the
 // order shows in the seller's dashboard and in the buyer's orders.
 func TestBrowserPinAndFlashSale(t *testing.T) {
-	srv := startServer(t, browserLiveConfig(t))
-	requireVideo(t, srv)
+	srv := startServer(t, testConfig(t)) // loopback-only WebRTC
 	b := newBrowser(t, srv.URL)
 	ls := newLiveShop(t, srv)
 	stream := fmt.Sprint(ls.streamID)

@@ -69,14 +69,14 @@ export const orderStatus = {
   refunded: 'Refunded',
 };
 
-/** orderRow is one order in a list, linking to its page; extra is shown
- * after it (the seller's controls on the dashboard). */
-export function orderRow(o, extra = null) {
+/** orderRow is one order in a list, linking to its page. A seller sees the
+ * buyer's name, and extra after it (the order's controls). */
+export function orderRow(o, { seller = false, extra = null } = {}) {
   const items = o.lines.reduce((n, l) => n + l.quantity, 0);
   return h('li', { dataset: { orderId: o.id } },
     h('a', { class: 'order-row', href: `/orders/${o.id}` },
       h('strong', {}, `#${o.id}`),
-      h('span', { class: 'grow' }, extra ? o.buyer_name : o.shop_name,
+      h('span', { class: 'grow' }, seller ? o.buyer_name : o.shop_name,
         h('span', { class: 'hint' }, ` · ${items} item${items === 1 ? '' : 's'} · ${formatDate(o.created_at)}`)),
       h('span', { class: ['status', `status-${o.status}`] }, orderStatus[o.status] || o.status),
       h('span', { class: 'price' }, formatMoney(o.total_minor, o.currency))),

@@ -159,7 +159,7 @@ async function loadOrders(shop) {
   const status = $('#order-filter').value;
   try {
     const { items } = await get(`/shops/${shop.id}/orders?limit=100${status ? `&status=${status}` : ''}`);
-    replace(list, items.map((o) => orderRow(o, sellerControls(o, () => loadOrders(shop)))));
+    replace(list, items.map((o) => orderRow(o, { seller: true, extra: sellerControls(o, () => loadOrders(shop)) })));
     $('#shop-orders-empty').hidden = items.length > 0;
   } catch (err) {
     showError(list, err);

@@ -15,7 +15,7 @@ let cursor = '';
 async function load() {
   try {
     const page = await get(`/orders?limit=20${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    append(list, page.items.map(orderRow));
+    append(list, page.items.map((o) => orderRow(o)));
     cursor = page.next_cursor || '';
     more.hidden = !cursor;
     $('#orders-empty').hidden = list.childElementCount > 0;

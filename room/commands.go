@@ -174,6 +174,7 @@ func (c *conn) like(n int64) error {
 		return ErrBanned
 	}
 	c.room.likes.Add(n)
+	c.hub.act.Liked(c.room.id, c.ident.AccountID, n)
 	return nil
 }
 
@@ -328,6 +329,7 @@ func (h *Hub) postComment(ctx context.Context, c *conn, cmd command) (CommentVie
 	if !created {
 		return view, nil
 	}
+	h.act.Commented(r.id, acct)
 	ev := Event{Type: EventComment, Data: view}
 	if stored.Status == CommentHeld {
 		ev = Event{Type: EventCommentHeld, Data: view, To: &Audience{Users: []int64{acct}, Moderators: true}}

@@ -41,6 +41,8 @@ type conn struct {
 	joinSeq atomic.Uint64
 	// idx is the connection's position in room.list, guarded by room.mu.
 	idx int
+	// joined is when the connection joined the room (zero if it never did).
+	joined time.Time
 
 	mu         sync.Mutex
 	queue      [][]byte
@@ -240,6 +242,9 @@ func (c *conn) leave() {
 	c.mu.Unlock()
 	c.ws.CloseNow()
 	c.room.leave(c)
+	if !c.joined.IsZero() {
+		c.hub.act.Watched(c.room.id, c.ident.AccountID, c.joined, c.hub.now())
+	}
 	c.hub.release(c.room)
 	c.hub.m.connections.Dec()
 	c.hub.conns.Done()

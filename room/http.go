@@ -133,7 +133,9 @@ func (h *Handler) websocket(c echo.Context) error {
 		cn.sendError("", ErrBanned)
 		cn.closeAfterQueued(CloseBanned, "banned from this shop's streams")
 	} else {
+		cn.joined = hub.now()
 		r.join(hub.ctx, cn, since)
+		hub.act.Joined(streamID, ident.AccountID, cn.joined)
 	}
 	// The reader runs on a fresh goroutine with a small stack; this
 	// handler's goroutine (deep in net/http and Echo) ends now.

@@ -113,6 +113,7 @@ type Deps struct {
 	Limits     Limits
 	Presence   Presence
 	FlashSales FlashSaleSource // optional
+	Activity   Activity        // optional: who joins, watches, likes, comments
 	Logger     *slog.Logger
 	// Registerer receives the metrics (a fresh registry if nil).
 	Registerer prometheus.Registerer
@@ -129,6 +130,7 @@ type Hub struct {
 	limits Limits
 	pres   Presence
 	sales  FlashSaleSource
+	act    Activity
 	log    *slog.Logger
 	m      *metrics
 	writer *writePool
@@ -174,10 +176,13 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	if rb, ok := d.Bus.(*RedisBus); ok && rb.OnReconnect == nil {
 		rb.OnReconnect = m.busReconn.Inc
 	}
+	if d.Activity == nil {
+		d.Activity = noActivity{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &Hub{
 		cfg: cfg, auth: d.Auth, dir: d.Directory, store: d.Store, bus: d.Bus, limits: d.Limits,
-		pres: d.Presence, sales: d.FlashSales, log: d.Logger.With("node", cfg.NodeID), m: m,
+		pres: d.Presence, sales: d.FlashSales, act: d.Activity, log: d.Logger.With("node", cfg.NodeID), m: m,
 		writer: newWritePool(cfg.Writers, cfg.WriteTimeout, m), now: time.Now, comments: newCommentWriter(d.Store),
 		ctx: ctx, cancel: cancel, open: map[int64]*liveRoom{},
 	}

@@ -27,6 +27,7 @@ func scenarios() map[string]scenario {
 		"api":   runAPI,
 		"rooms": runRooms,
 		"sale":  runSale,
+		"video": runVideo,
 	}
 }
 

@@ -88,33 +88,38 @@ func videoCapability(name string) (webrtc.RTPCodecCapability, error) {
 }
 
 // newPeerConnection builds a PeerConnection that offers videoCodecs (in
-// order) and Opus, with NACK and receiver reports.
-func newPeerConnection(n Network, videoCodecs ...string) (*webrtc.PeerConnection, error) {
+// order) and Opus. A sender answers NACKs and sends sender reports; a
+// receiver asks for retransmissions and sends receiver reports. Nothing
+// else runs per packet, so a load generator can hold many of them.
+func newPeerConnection(n Network, send bool, videoCodecs ...string) (*webrtc.PeerConnection, error) {
 	m := &webrtc.MediaEngine{}
 	if err := registerCodecs(m, videoCodecs...); err != nil {
 		return nil, err
 	}
 	ir := &interceptor.Registry{}
-	gen, err := nack.NewGeneratorInterceptor()
-	if err != nil {
-		return nil, err
+	if send {
+		resp, err := nack.NewResponderInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		ir.Add(resp)
+		sr, err := report.NewSenderInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		ir.Add(sr)
+	} else {
+		gen, err := nack.NewGeneratorInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		ir.Add(gen)
+		rr, err := report.NewReceiverInterceptor()
+		if err != nil {
+			return nil, err
+		}
+		ir.Add(rr)
 	}
-	ir.Add(gen)
-	resp, err := nack.NewResponderInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(resp)
-	rr, err := report.NewReceiverInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(rr)
-	sr, err := report.NewSenderInterceptor()
-	if err != nil {
-		return nil, err
-	}
-	ir.Add(sr)
 	se := n.settingEngine()
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})

@@ -46,7 +46,7 @@ func Publish(ctx context.Context, endpoint string, o PublishOptions) (*Publisher
 	if o.Video == "" {
 		o.Video = VP8
 	}
-	pc, err := newPeerConnection(o.Network, o.Video)
+	pc, err := newPeerConnection(o.Network, true, o.Video)
 	if err != nil {
 		return nil, err
 	}

@@ -80,7 +80,7 @@ func Subscribe(ctx context.Context, endpoint string, o SubscribeOptions) (*Subsc
 	if len(o.Video) == 0 {
 		o.Video = []string{VP8, H264}
 	}
-	pc, err := newPeerConnection(o.Network, o.Video...)
+	pc, err := newPeerConnection(o.Network, false, o.Video...)
 	if err != nil {
 		return nil, err
 	}

@@ -91,6 +91,7 @@ room.on('status', (s, detail) => {
 room.on('snapshot', (d) => {
   stream = { ...stream, ...d.stream };
   showStream();
+  if (stream.status === 'ended') ended();
   me = d.me;
   feed.reset(d.comments);
   showPinned(d.pinned);
@@ -126,8 +127,14 @@ room.on('stream_started', () => {
 room.on('stream_ended', () => {
   stream.status = 'ended';
   showStream();
-  status.textContent = 'This stream has ended.';
+  ended();
 });
+
+/** ended stops the video for good: an ended stream never comes back. */
+function ended() {
+  player.stop();
+  status.textContent = 'This stream has ended.';
+}
 room.on('flash_sale_started', (s) => sale.show(s));
 room.on('flash_sale_stock', (d) => {
   if (sale.sale?.id === d.id) sale.stock(d.remaining, d.sold_out);

@@ -5,6 +5,7 @@
 
 import { post, newIdempotencyKey } from './api.js';
 import { h } from './dom.js';
+import { formatMoney } from './money.js';
 import { toast, sentence } from './ui.js';
 
 let seq = 0;
@@ -13,8 +14,9 @@ let seq = 0;
  * changed(order) runs with the updated order after each action. */
 export function sellerControls(order, changed) {
   const id = `oa${++seq}`;
-  const run = (label, fn) => async (ev) => {
+  const run = (label, fn, confirmText) => async (ev) => {
     ev.preventDefault();
+    if (confirmText && !window.confirm(confirmText)) return;
     const controls = ev.currentTarget.closest('.order-actions');
     controls.querySelectorAll('button').forEach((b) => (b.disabled = true));
     try {
@@ -27,6 +29,7 @@ export function sellerControls(order, changed) {
     }
   };
   const moneyKey = newIdempotencyKey();
+  const total = formatMoney(order.total_minor, order.currency);
   const out = [];
   if (order.status === 'paid') {
     const form = h('form', { class: 'inline-form ship-form' },
@@ -47,13 +50,21 @@ export function sellerControls(order, changed) {
   if (order.status === 'paid') {
     out.push(h('button', {
       type: 'button', class: 'danger',
-      on: { click: run(`Order #${order.id} cancelled and refunded`, () => post(`/orders/${order.id}/cancel`, { reason: 'cancelled by the seller' }, { idempotencyKey: moneyKey })) },
+      on: {
+        click: run(`Order #${order.id} cancelled and refunded`,
+          () => post(`/orders/${order.id}/cancel`, { reason: 'cancelled by the seller' }, { idempotencyKey: moneyKey }),
+          `Cancel order #${order.id} and refund ${total}?`),
+      },
     }, 'Cancel and refund'));
   }
   if (order.status === 'delivered' || (order.status === 'cancelled' && order.payment?.status === 'captured')) {
     out.push(h('button', {
       type: 'button', class: 'danger',
-      on: { click: run(`Order #${order.id} refunded`, () => post(`/orders/${order.id}/refund`, { reason: 'refunded by the seller' }, { idempotencyKey: moneyKey })) },
+      on: {
+        click: run(`Order #${order.id} refunded`,
+          () => post(`/orders/${order.id}/refund`, { reason: 'refunded by the seller' }, { idempotencyKey: moneyKey }),
+          `Refund ${total} to ${order.buyer_name}?`),
+      },
     }, 'Refund'));
   }
   return out.length ? h('div', { class: 'order-actions button-row' }, out) : null;

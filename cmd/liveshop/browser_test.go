@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -49,5 +50,64 @@ func TestBrowserAccounts(t *testing.T) {
 	})
 	if ex := ana.exceptions(); len(ex) > 0 {
 		t.Errorf("uncaught exceptions: %v", ex)
+	}
+}
+
+// TestBrowserModules checks the shared modules' rules in the browser that
+// runs them: exact money formatting and parsing, no HTML through dom.h,
+// and the room client's de-duplication by sequence number.
+func TestBrowserModules(t *testing.T) {
+	srv := startServer(t, testConfig(t))
+	b := newBrowser(t, srv.URL)
+	p := b.user("modules", phone)
+	p.open("/")
+	checks := map[string]string{
+		`m.formatMoney(12345, "USD", "en-US")`:       "$123.45",
+		`m.formatMoney(5, "USD", "en-US")`:           "$0.05",
+		`m.formatMoney(-250, "EUR", "en-US")`:        "-€2.50",
+		`m.formatMoney(500, "JPY", "en-US")`:         "¥500",
+		`m.formatMoney(1234, "BHD", "en-US")`:        "BHD\u00a01.234",
+		`String(m.parseMoney("12,5", "EUR"))`:        "1250",
+		`String(m.parseMoney("19.99", "USD"))`:       "1999",
+		`String(m.parseMoney("1.234", "USD"))`:       "NaN",
+		`String(m.parseMoney("-3", "USD"))`:          "NaN",
+		`String(m.parseMoney("700", "JPY"))`:         "700",
+		`m.toDecimal(100000000000001, "USD")`:        "1000000000000.01",
+		`String(m.parseMoney("0.1", "JPY"))`:         "NaN",
+		`String(m.minorDigits("jpy"))`:               "0",
+		`String(m.formatMoney(199, "usd", "en-US"))`: "$1.99",
+	}
+	for expr, want := range checks {
+		got := evalJS[string](p, `import("/assets/js/money.js").then((m) => `+expr+`)`)
+		if got != want {
+			t.Errorf("%s = %q, want %q", expr, got, want)
+		}
+	}
+	dom := evalJS[string](p, `import("/assets/js/dom.js").then((d) => {
+		const out = [];
+		try { d.h("div", { innerHTML: "<b>x</b>" }); out.push("innerHTML accepted"); } catch { out.push("refused"); }
+		try { d.h("img", { onerror: "alert(1)" }); out.push("handler accepted"); } catch { out.push("refused"); }
+		out.push(d.h("a", { href: "javascript:alert(1)" }).getAttribute("href"));
+		out.push(d.h("p", {}, "<i>text</i>").innerHTML);
+		return out.join(" | ");
+	})`)
+	if want := "refused | refused | # | &lt;i&gt;text&lt;/i&gt;"; dom != want {
+		t.Errorf("dom.h: %s, want %s", dom, want)
+	}
+	key := evalJS[string](p, `import("/assets/js/api.js").then((a) => a.newIdempotencyKey() + " " + (a.newIdempotencyKey() !== a.newIdempotencyKey()))`)
+	if len(key) != 37 || !strings.HasSuffix(key, " true") {
+		t.Errorf("idempotency keys: %q, want 32 hex digits, different each time", key)
+	}
+	seen := evalJS[string](p, `import("/assets/js/room.js").then(({ Room }) => {
+		const r = new Room(1);
+		const got = [];
+		r.on("comment", (d) => got.push(d.id));
+		r.dispatch({ type: "snapshot", seq: 4, data: { comments: [] } });
+		for (const seq of [5, 6, 5, 4, 7, 6]) r.dispatch({ type: "comment", seq, data: { id: seq } });
+		r.dispatch([]); // frames may hold nothing
+		return got.join(",") + " last " + r.lastSeq;
+	})`)
+	if seen != "5,6,7 last 7" {
+		t.Errorf("room de-duplication: handled %s, want 5,6,7 last 7", seen)
 	}
 }

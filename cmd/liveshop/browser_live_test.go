@@ -130,7 +130,7 @@ func TestBrowserCommentsAndModeration(t *testing.T) {
 			}
 		}
 		mod.waitJS("the console feed drops it", commentCount("#feed", hello)+" === 0")
-		mod.waitText("#audit", "removed a comment")
+		mod.waitText("#audit", "removed a comment by Ana")
 	})
 
 	t.Run("a muted viewer is told and cannot comment until unmuted", func(t *testing.T) {
@@ -153,8 +153,29 @@ func TestBrowserCommentsAndModeration(t *testing.T) {
 		seller.waitJS("the studio sees it", commentCount("#chat", "Thanks for unmuting")+" === 1")
 	})
 
+	t.Run("a blocked word holds a comment for review until a moderator approves it", func(t *testing.T) {
+		use(t, seller, mod, ana, ben)
+		mod.fill("#word", "knockoff")
+		mod.click("#word-form button[type=submit]")
+		mod.waitText("#words", "knockoff")
+		held := "Is this a knockoff?"
+		ana.comment(held)
+		ana.waitText("#comments .comment.held", "held for review")
+		mod.waitJS("the comment waits in the queue", commentCount("#held", held)+" === 1")
+		if n := evalJS[int](ben, commentCount("#comments", held)); n != 0 {
+			t.Errorf("other viewers see a held comment")
+		}
+		mod.click("#held .comment button[data-action=approve]")
+		ben.waitJS("Ben sees it once approved", commentCount("#comments", held)+" === 1")
+		mod.waitJS("the queue is empty again", `document.querySelectorAll("#held .comment").length === 0`)
+		ana.comment("Only a knockoff would be this cheap")
+		mod.waitJS("a second held comment waits", `document.querySelectorAll("#held .comment").length === 1`)
+		mod.waitText("#audit", "approved a comment by Ana")
+	})
+
 	seller.checkLabels("studio")
 	mod.checkLabels("moderator console")
+	mod.waitJS("the toasts are gone", `document.querySelector("#toasts").childElementCount === 0`)
 	ben.checkLabels("watch page")
 	mod.saveScreenshot("moderator-console")
 	seller.saveScreenshot("studio")

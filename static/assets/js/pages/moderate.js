@@ -176,10 +176,12 @@ function afterRestriction() {
 }
 
 // --- Audit log --------------------------------------------------------------------
+// How each audited action reads, with the affected user after it.
 const actionNames = {
-  remove_comment: 'removed a comment', approve_comment: 'approved a comment', reject_comment: 'rejected a comment',
+  remove_comment: 'removed a comment by', approve_comment: 'approved a comment by', reject_comment: 'rejected a comment by',
   mute: 'muted', unmute: 'unmuted', ban: 'banned', unban: 'unbanned', slow_mode: 'set slow mode',
-  block_word: 'blocked a word', unblock_word: 'unblocked a word', pin: 'pinned a product', unpin: 'unpinned',
+  add_blocked_word: 'blocked a word', remove_blocked_word: 'unblocked a word', pin: 'pinned a product', unpin: 'unpinned the product',
+  denied: 'was refused',
 };
 
 async function loadAudit() {

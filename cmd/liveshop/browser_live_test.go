@@ -173,6 +173,18 @@ func TestBrowserCommentsAndModeration(t *testing.T) {
 		mod.waitText("#audit", "approved a comment by Ana")
 	})
 
+	t.Run("a banned viewer loses the chat and the ban shows in the console", func(t *testing.T) {
+		use(t, seller, mod, ana, ben)
+		mod.acceptDialogs()
+		evalJS[bool](mod, `(() => { Array.from(document.querySelectorAll("#feed .comment")).find((li) => li.querySelector(".text").textContent === "Thanks for unmuting").querySelector('button[data-action="ban"]').click(); return true; })()`)
+		ben.waitText("#room-status", "banned")
+		ben.waitJS("the comment box is gone", `document.querySelector("#comment-form").hidden`)
+		mod.waitText("#restrictions", "banned")
+		mod.click(`#restrictions button[aria-label="Unban Ben"]`)
+		mod.waitJS("no restrictions left", `document.querySelectorAll("#restrictions li").length === 0`)
+		mod.waitText("#audit", "unbanned Ben")
+	})
+
 	seller.checkLabels("studio")
 	mod.checkLabels("moderator console")
 	mod.waitJS("the toasts are gone", `document.querySelector("#toasts").childElementCount === 0`)

@@ -3,9 +3,9 @@ package commerce
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -178,6 +178,9 @@ func (h *alertHub) close() {
 // serveAlerts runs one notification socket for account a until either side
 // closes it.
 func (h *alertHub) serveAlerts(w http.ResponseWriter, r *http.Request, a Account) error {
+	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
+		return &Error{426, "upgrade_required", "open this URL as a WebSocket"}
+	}
 	c, err := h.register(a.ID)
 	if err != nil {
 		return err
@@ -229,9 +232,5 @@ func (h *alertHub) serveAlerts(w http.ResponseWriter, r *http.Request, a Account
 func writeAlert(ctx context.Context, ws *websocket.Conn, msg []byte) error {
 	ctx, cancel := context.WithTimeout(ctx, alertWriteWait)
 	defer cancel()
-	err := ws.Write(ctx, websocket.MessageText, msg)
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	return err
+	return ws.Write(ctx, websocket.MessageText, msg)
 }

@@ -146,9 +146,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 // isShopRoute reports whether an Echo route belongs to the shop API of this
 // matrix. Flash sales, coupons, reservations and purchase privacy have their
 // own authorization tests, and so do the room package's moderation routes
-// (mutes, bans, blocked words, restrictions, audit log).
+// (mutes, bans, blocked words, restrictions, audit log) and discovery's
+// follows, notifications and analytics (discovery_test.go).
 func isShopRoute(path string) bool {
-	for _, other := range []string{"sale", "coupon", "reserv", "privacy", "/mutes", "/bans", "/blocked-words", "/restrictions", "/moderation/"} {
+	for _, other := range []string{"sale", "coupon", "reserv", "privacy", "/mutes", "/bans", "/blocked-words", "/restrictions", "/moderation/",
+		"/follow", "/notifications", "/analytics"} {
 		if strings.Contains(path, other) {
 			return false
 		}

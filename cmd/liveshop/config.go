@@ -36,6 +36,7 @@ type Config struct {
 	FlashSale commerce.FlashSaleConfig
 	Room      room.Config
 	Live      live.Config
+	Discovery commerce.DiscoveryConfig
 }
 
 // DBURL is the database to open: the configured URL, or a SQLite file in
@@ -92,6 +93,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&fsc.ReservationTTL, "reservation-ttl", env.duration("LIVESHOP_RESERVATION_TTL", 5*time.Minute), "how long a flash-sale reservation holds before its units go back on sale [LIVESHOP_RESERVATION_TTL]")
 	fs.DurationVar(&fsc.SweepInterval, "flash-sale-sweep", env.duration("LIVESHOP_FLASH_SALE_SWEEP", time.Second), "how often each node expires lapsed reservations and ends and reconciles due flash sales [LIVESHOP_FLASH_SALE_SWEEP]")
 	fs.BoolVar(&fsc.SQLBaseline, "flash-sale-baseline", env.boolean("LIVESHOP_FLASH_SALE_BASELINE", false), "serve the SQL row-lock baseline route for liveshop-load's sale -baseline sql; benchmarks only [LIVESHOP_FLASH_SALE_BASELINE]")
+	dc := &cfg.Discovery
+	fs.IntVar(&dc.BufferSize, "interaction-buffer", env.integer("LIVESHOP_INTERACTION_BUFFER", 16384), "interactions (views, clicks, watch time...) held for the next batched write; beyond it they are dropped and counted, never waited for [LIVESHOP_INTERACTION_BUFFER]")
+	fs.IntVar(&dc.ClientEventLimit, "interaction-limit", env.integer("LIVESHOP_INTERACTION_LIMIT", 120), "POST /api/interactions requests per account (or IP) per minute; -1 disables [LIVESHOP_INTERACTION_LIMIT]")
 	rc := &cfg.Room
 	var roomOrigins string
 	fs.StringVar(&roomOrigins, "room-allowed-origins", env.str("LIVESHOP_ROOM_ALLOWED_ORIGINS", ""), "comma-separated extra origins (host patterns) whose pages may open room WebSockets; the server's own host is always allowed [LIVESHOP_ROOM_ALLOWED_ORIGINS]")

@@ -28,13 +28,14 @@ type app struct {
 	log     *slog.Logger
 	metrics *prometheus.Registry
 
-	store    *sqlstore.DB
-	redis    *redis.Client // nil when real-time state stays in memory
-	limits   room.Limits   // rate limits, mutes, bans, slow mode for every subsystem
-	commerce *commerce.Service
-	flash    *commerce.FlashSales // flash sales and live coupons (wire_flashsale.go)
-	rooms    *room.Hub            // live rooms over WebSocket (wire_room.go)
-	sfu      *live.SFU            // WebRTC video (wire_live.go)
+	store     *sqlstore.DB
+	redis     *redis.Client // nil when real-time state stays in memory
+	limits    room.Limits   // rate limits, mutes, bans, slow mode for every subsystem
+	commerce  *commerce.Service
+	flash     *commerce.FlashSales // flash sales and live coupons (wire_flashsale.go)
+	rooms     *room.Hub            // live rooms over WebSocket (wire_room.go)
+	sfu       *live.SFU            // WebRTC video (wire_live.go)
+	discovery *commerce.Discovery  // feed, search, follows, analytics (wire_discovery.go)
 
 	echo    *echo.Echo
 	api     *echo.Group
@@ -161,8 +162,11 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 	a.echo = newEcho(a)
 	a.api = a.echo.Group("/api")
 	commerce.NewHandler(a.commerce).Register(a.api)
-	a.openapi = append(a.openapi, commerce.OpenAPI)
+	a.openapi = append(a.openapi, commerce.OpenAPI, commerce.OpenAPIDiscovery)
 	if err := a.wireFlashSales(); err != nil {
+		return nil, err
+	}
+	if err := a.wireDiscovery(ctx); err != nil {
 		return nil, err
 	}
 	if err := a.wireRoom(); err != nil {

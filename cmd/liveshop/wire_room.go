@@ -39,6 +39,9 @@ func (a *app) wireRoom() error {
 	if a.flash != nil {
 		deps.FlashSales = flashSaleSource{a.flash}
 	}
+	if a.discovery != nil {
+		deps.Activity = roomActivity{a.discovery}
+	}
 	hub, err := room.NewHub(a.cfg.Room, deps)
 	if err != nil {
 		return fmt.Errorf("rooms: %w", err)

@@ -1,0 +1,645 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+)
+
+// discNode is one Liveshop node in-process with its app at hand, so tests
+// can do what the live package does (a stream starts and ends) and flush
+// the interaction recorder.
+type discNode struct {
+	URL  string
+	app  *app
+	srv  *testServer
+	stop func()
+}
+
+func startDiscNode(t testing.TB, cfg Config) *discNode {
+	t.Helper()
+	a, err := newApp(context.Background(), cfg, discardLogger())
+	if err != nil {
+		t.Fatalf("start node: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		a.close()
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
+	n := &discNode{URL: "http://" + ln.Addr().String(), app: a}
+	n.srv = &testServer{URL: n.URL, cfg: cfg}
+	n.stop = sync.OnceFunc(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-served
+		a.close()
+	})
+	t.Cleanup(n.stop)
+	return n
+}
+
+// eachDiscoveryDatabase runs fn on a node on SQLite and on PostgreSQL.
+func eachDiscoveryDatabase(t *testing.T, fn func(t *testing.T, cfg Config)) {
+	t.Helper()
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			cfg := shopConfig(t)
+			if db == "postgres" {
+				cfg.DB = sqltest.PostgresURL(t)
+			}
+			fn(t, cfg)
+		})
+	}
+}
+
+func (n *discNode) goLive(t testing.TB, stream int64) {
+	t.Helper()
+	roomStreamEvents{n.app}.StreamStarted(context.Background(), stream)
+}
+
+func (n *discNode) flush(t testing.TB) {
+	t.Helper()
+	if err := n.app.discovery.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// createStream schedules a stream lining up products and returns its ID.
+func createStream(t testing.TB, seller shopper, shopID int64, title string, products ...int64) int64 {
+	t.Helper()
+	if products == nil {
+		products = []int64{}
+	}
+	var st commerce.Stream
+	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shopID), map[string]any{
+		"title": title, "product_ids": products, "hashtags": []string{"pottery"}}).decode(t, &st)
+	return st.ID
+}
+
+// alertSocket is a test client of /api/me/notifications.
+type alertSocket struct {
+	ws   *websocket.Conn
+	msgs chan alertMsg
+}
+
+type alertMsg struct {
+	Type string          `json:"type"`
+	Data json.RawMessage `json:"data"`
+}
+
+func dialAlerts(base string, c *client, header http.Header) (*websocket.Conn, *http.Response, error) {
+	if header == nil {
+		header = http.Header{}
+	}
+	if c != nil && c.token != "" {
+		header.Set("Authorization", "Bearer "+c.token)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/api/me/notifications",
+		&websocket.DialOptions{HTTPHeader: header})
+}
+
+func openAlerts(t testing.TB, base string, c *client) *alertSocket {
+	t.Helper()
+	ws, _, err := dialAlerts(base, c, nil)
+	if err != nil {
+		t.Fatalf("open notifications: %v", err)
+	}
+	s := &alertSocket{ws: ws, msgs: make(chan alertMsg, 16)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			_, data, err := ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			var m alertMsg
+			if json.Unmarshal(data, &m) == nil {
+				s.msgs <- m
+			}
+		}
+	}()
+	t.Cleanup(func() { ws.CloseNow(); <-done })
+	return s
+}
+
+func (s *alertSocket) next(t testing.TB, typ string) json.RawMessage {
+	t.Helper()
+	select {
+	case m := <-s.msgs:
+		if m.Type != typ {
+			t.Fatalf("got a %s message, want %s: %s", m.Type, typ, m.Data)
+		}
+		return m.Data
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %s message within 10s", typ)
+		return nil
+	}
+}
+
+func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
+	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
+		n := startDiscNode(t, cfg)
+		seller := n.srv.shopper(t, "seller@example.com", "Sally")
+		shopID := seller.openShop("sallys", "EUR")
+		stream := createStream(t, seller, shopID, "Spring drop")
+		viewer := n.srv.shopper(t, "viewer@example.com", "Vic")
+		stranger := n.srv.shopper(t, "stranger@example.com", "Sam")
+		anon := n.srv.client(t)
+
+		var st commerce.FollowState
+		viewer.expect(200, "PUT", "/api/shops/sallys/follow", nil).decode(t, &st)
+		if !st.Following || st.Followers != 1 || st.ShopID != shopID {
+			t.Fatalf("follow: %+v", st)
+		}
+		anon.expect(200, "GET", fmt.Sprintf("/api/shops/%d/follow", shopID), nil).decode(t, &st)
+		if st.Following || st.Followers != 1 {
+			t.Fatalf("shop page count: %+v", st)
+		}
+		anon.expect(401, "PUT", fmt.Sprintf("/api/shops/%d/follow", shopID), nil)
+		seller.expect(422, "PUT", fmt.Sprintf("/api/shops/%d/follow", shopID), nil)
+
+		mine := openAlerts(t, n.URL, viewer.client)
+		if snap := mine.next(t, "snapshot"); !strings.Contains(string(snap), `"live":[]`) {
+			t.Fatalf("snapshot %s", snap)
+		}
+		theirs := openAlerts(t, n.URL, stranger.client)
+		theirs.next(t, "snapshot")
+
+		n.goLive(t, stream)
+		var alert commerce.Alert
+		if err := json.Unmarshal(mine.next(t, "followed_live"), &alert); err != nil {
+			t.Fatal(err)
+		}
+		if alert.StreamID != stream || alert.ShopID != shopID || alert.URL != fmt.Sprintf("/watch/%d", stream) || alert.ShopHandle != "sallys" {
+			t.Fatalf("alert %+v", alert)
+		}
+		select {
+		case m := <-theirs.msgs:
+			t.Fatalf("a viewer who does not follow the shop was told: %+v", m)
+		default:
+		}
+
+		t.Run("the followed live stream is listed first", func(t *testing.T) {
+			other := n.srv.shopper(t, "other@example.com", "Olga")
+			otherShop := other.openShop("olgas", "EUR")
+			otherStream := createStream(t, other, otherShop, "Later show")
+			n.goLive(t, otherStream)
+			n.flush(t)
+			var feed commerce.FeedPage
+			viewer.expect(200, "GET", "/api/feed?limit=5", nil).decode(t, &feed)
+			if len(feed.Items) < 2 || feed.Items[0].Stream == nil || feed.Items[0].Stream.ID != stream ||
+				feed.Items[0].Reason != "followed_live" || feed.Items[1].Stream == nil || feed.Items[1].Stream.ID != otherStream {
+				t.Fatalf("feed %+v", feed.Items)
+			}
+			var live struct{ Items []commerce.StreamSummary }
+			viewer.expect(200, "GET", "/api/discover/live", nil).decode(t, &live)
+			if len(live.Items) != 2 || live.Items[0].ID != stream {
+				t.Fatalf("live now %+v", live.Items)
+			}
+			viewer.expect(200, "GET", "/api/me/following/live", nil).decode(t, &live)
+			if len(live.Items) != 1 || live.Items[0].ID != stream {
+				t.Fatalf("following live %+v", live.Items)
+			}
+			again := openAlerts(t, n.URL, viewer.client)
+			if snap := again.next(t, "snapshot"); !strings.Contains(string(snap), fmt.Sprintf(`"id":%d`, stream)) {
+				t.Fatalf("a new socket's snapshot does not list the live stream: %s", snap)
+			}
+		})
+
+		t.Run("the socket needs a session and a page of this origin", func(t *testing.T) {
+			if _, resp, err := dialAlerts(n.URL, nil, nil); err == nil || resp == nil || resp.StatusCode != 401 {
+				t.Fatalf("anonymous socket: %v %v", resp, err)
+			}
+			hdr := http.Header{"Origin": {"http://evil.example"}}
+			if _, resp, err := dialAlerts(n.URL, viewer.client, hdr); err == nil || resp == nil || resp.StatusCode != 403 {
+				t.Fatalf("cross-origin socket: %v %v", resp, err)
+			}
+			hdr = http.Header{"Origin": {n.URL}}
+			ws, _, err := dialAlerts(n.URL, viewer.client, hdr)
+			if err != nil {
+				t.Fatalf("same-origin socket refused: %v", err)
+			}
+			ws.CloseNow()
+		})
+
+		t.Run("unfollowing stops the count", func(t *testing.T) {
+			viewer.expect(200, "DELETE", "/api/shops/sallys/follow", nil).decode(t, &st)
+			if st.Following || st.Followers != 0 {
+				t.Fatalf("unfollow %+v", st)
+			}
+		})
+	})
+}
+
+// A follower's socket on one node hears a go-live on another.
+func TestGoLiveAlertAcrossTwoNodes(t *testing.T) {
+	if os.Getenv("LIVESHOP_TEST_REDIS") == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
+		}
+		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping the two-node test")
+	}
+	cfg := shopConfig(t)
+	cfg.DB = sqltest.PostgresURL(t)
+	cfg.Redis = os.Getenv("LIVESHOP_TEST_REDIS")
+	cfg.RedisPrefix = "test:" + newKey() + ":"
+	a := startDiscNode(t, cfg)
+	cfgB := cfg
+	cfgB.DataDir = t.TempDir()
+	b := startDiscNode(t, cfgB)
+
+	seller := a.srv.shopper(t, "seller@example.com", "Sally")
+	shopID := seller.openShop("sallys", "EUR")
+	stream := createStream(t, seller, shopID, "Spring drop")
+	viewer := b.srv.shopper(t, "viewer@example.com", "Vic")
+	viewer.expect(200, "PUT", fmt.Sprintf("/api/shops/%d/follow", shopID), nil)
+	onB := openAlerts(t, b.URL, viewer.client)
+	onB.next(t, "snapshot")
+	a.goLive(t, stream)
+	var alert commerce.Alert
+	if err := json.Unmarshal(onB.next(t, "followed_live"), &alert); err != nil || alert.StreamID != stream {
+		t.Fatalf("alert %+v, %v", alert, err)
+	}
+}
+
+// discWaitUntil polls cond until it holds, failing after timeout.
+func discWaitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// ackOf matches the ack of the command with id.
+func ackOf(id string) func(json.RawMessage) bool {
+	return func(d json.RawMessage) bool {
+		var v struct {
+			ID string `json:"id"`
+		}
+		return json.Unmarshal(d, &v) == nil && v.ID == id
+	}
+}
+
+// TestStreamAnalyticsOfARealSession plays a stream session through the
+// real room sockets and HTTP API and checks the seller's report.
+func TestStreamAnalyticsOfARealSession(t *testing.T) {
+	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
+		n := startDiscNode(t, cfg)
+		seller := n.srv.shopper(t, "seller@example.com", "Sally")
+		shopID := seller.openShop("sallys", "USD")
+		p1 := seller.product(shopID, "Mug", 1000, 50)
+		p2 := seller.product(shopID, "Vase", 2500, 50)
+		stream := createStream(t, seller, shopID, "Glaze night", p1.ID, p2.ID)
+		ann := n.srv.shopper(t, "ann@example.com", "Ann")
+		bob := n.srv.shopper(t, "bob@example.com", "Bob")
+		n.goLive(t, stream)
+		start := time.Now()
+
+		rooms := []*roomConn{joinRoom(t, n.URL, ann.client, stream), joinRoom(t, n.URL, bob.client, stream), joinRoom(t, n.URL, nil, stream)}
+		for _, r := range rooms {
+			r.wait("snapshot", nil)
+		}
+		ra, rb := rooms[0], rooms[1]
+		for i, cmd := range []struct {
+			r   *roomConn
+			msg map[string]any
+		}{
+			{ra, map[string]any{"type": "like", "count": 5}}, {rb, map[string]any{"type": "like", "count": 3}},
+			{ra, map[string]any{"type": "comment", "cid": "a1", "text": "hello"}},
+			{ra, map[string]any{"type": "comment", "cid": "a2", "text": "that mug!"}},
+			{rb, map[string]any{"type": "comment", "cid": "b1", "text": "hi"}},
+		} {
+			id := fmt.Sprintf("cmd%d", i)
+			cmd.msg["id"] = id
+			cmd.r.send(cmd.msg)
+			cmd.r.wait("ack", ackOf(id))
+		}
+		click := func(c shopper, ps ...commerce.Product) {
+			var evs []map[string]any
+			for _, p := range ps {
+				evs = append(evs, map[string]any{"type": "product_clicked", "product_id": p.ID, "stream_id": stream, "source": "live_card"})
+			}
+			c.expect(202, "POST", "/api/interactions", map[string]any{"events": evs})
+		}
+		click(ann, p1)
+		click(bob, p1, p2)
+		ann.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 2})
+		body := checkoutBody(shopID, commerce.TestCardVisa)
+		body["stream_id"] = stream
+		ann.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", newKey())
+		bob.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p2.ID, "quantity": 1})
+		bob.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 1})
+		bob.expect(201, "POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardVisa), "Idempotency-Key", newKey())
+		bob.expect(200, "PUT", fmt.Sprintf("/api/shops/%d/follow", shopID), map[string]int64{"stream_id": stream})
+		ann.expect(201, "POST", "/api/shares", map[string]any{"type": "stream", "id": stream, "channel": "copy"})
+		for _, r := range rooms {
+			r.ws.Close(websocket.StatusNormalClosure, "bye")
+		}
+
+		var got commerce.StreamAnalytics
+		discWaitUntil(t, 10*time.Second, "three finished watch sessions", func() bool {
+			n.flush(t)
+			seller.expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics", stream), nil).decode(t, &got)
+			return got.UniqueViewers == 3
+		})
+		elapsed := time.Since(start).Seconds()
+		roomStreamEvents{n.app}.StreamEnded(context.Background(), stream)
+		seller.expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics", stream), nil).decode(t, &got)
+
+		wantM := commerce.Metrics{ProductClicks: 3, AddToCarts: 3, CartUnits: 4, Orders: 2, UnitsSold: 4,
+			RevenueMinor: 5500, Likes: 8, Comments: 3, Shares: 1, Follows: 1}
+		if got.Metrics != wantM || got.UniqueViewers != 3 || got.PeakViewers != 3 || got.Conversion != 0.6667 ||
+			got.Status != "ended" || got.Currency != "USD" {
+			t.Fatalf("report %+v\nwant metrics %+v, 3 unique and 3 peak viewers, conversion 0.6667", got, wantM)
+		}
+		if got.TotalWatchSeconds <= 0 || got.TotalWatchSeconds > 3*elapsed || got.AvgWatchSeconds <= 0 ||
+			got.AvgWatchSeconds > elapsed || got.AvgViewers <= 0 || got.AvgViewers > 3 {
+			t.Fatalf("watch numbers out of bounds (session %.1fs): %+v", elapsed, got.ViewerStats)
+		}
+		wantP := []commerce.ProductStats{
+			{ProductID: p1.ID, Title: "Mug", Viewers: 2, Conversion: 1, Metrics: commerce.Metrics{
+				ProductClicks: 2, AddToCarts: 2, CartUnits: 3, Orders: 2, UnitsSold: 3, RevenueMinor: 3000}},
+			{ProductID: p2.ID, Title: "Vase", Viewers: 1, Conversion: 1, Metrics: commerce.Metrics{
+				ProductClicks: 1, AddToCarts: 1, CartUnits: 1, Orders: 1, UnitsSold: 1, RevenueMinor: 2500}},
+		}
+		if len(got.Products) != 2 || got.Products[0] != wantP[0] || got.Products[1] != wantP[1] {
+			t.Fatalf("products %+v\nwant %+v", got.Products, wantP)
+		}
+
+		t.Run("the report is also CSV", func(t *testing.T) {
+			r := seller.expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics?format=csv", stream), nil)
+			if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "text/csv") {
+				t.Fatalf("content type %q", ct)
+			}
+			rows, err := csv.NewReader(strings.NewReader(string(r.body))).ReadAll()
+			if err != nil || strings.Join(rows[0], ",") != "scope,date,stream_id,product_id,title,metric,value" {
+				t.Fatalf("csv %v %v", rows, err)
+			}
+			found := false
+			for _, row := range rows {
+				found = found || row[0] == "stream" && row[5] == "revenue_minor" && row[6] == "5500"
+			}
+			if !found {
+				t.Fatalf("no revenue row in\n%s", r.body)
+			}
+		})
+
+		t.Run("the shop and product reports agree over today", func(t *testing.T) {
+			day := time.Now().UTC().Format("2006-01-02")
+			var shop commerce.ShopAnalytics
+			seller.expect(200, "GET", fmt.Sprintf("/api/shops/sallys/analytics?from=%s&to=%s", day, day), nil).decode(t, &shop)
+			if shop.Orders != 2 || shop.RevenueMinor != 5500 || shop.Likes != 8 || len(shop.Streams) != 1 || shop.Streams[0].PeakViewers != 3 {
+				t.Fatalf("shop report %+v", shop)
+			}
+			var prod commerce.ProductAnalytics
+			seller.expect(200, "GET", fmt.Sprintf("/api/products/%d/analytics?from=%s&to=%s", p1.ID, day, day), nil).decode(t, &prod)
+			if prod.ProductStats != wantP[0] {
+				t.Fatalf("product report %+v", prod.ProductStats)
+			}
+			r := seller.expect(200, "GET", fmt.Sprintf("/api/shops/%d/analytics?format=csv", shopID), nil)
+			if !strings.Contains(string(r.body), "total,,,,,orders,2") {
+				t.Fatalf("shop csv\n%s", r.body)
+			}
+		})
+
+		t.Run("other sellers get 403, bad ranges and formats 400", func(t *testing.T) {
+			other := n.srv.shopper(t, "other@example.com", "Olga")
+			other.openShop("olgas", "USD")
+			other.expect(403, "GET", fmt.Sprintf("/api/streams/%d/analytics", stream), nil)
+			other.expect(403, "GET", fmt.Sprintf("/api/shops/%d/analytics", shopID), nil)
+			other.expect(403, "GET", fmt.Sprintf("/api/products/%d/analytics", p1.ID), nil)
+			n.srv.client(t).expect(401, "GET", fmt.Sprintf("/api/shops/%d/analytics", shopID), nil)
+			for _, q := range []string{"from=2026-05-02&to=2026-05-01", "from=2020-01-01&to=2026-01-01", "from=soon",
+				"to=2026-02-30", "format=xml"} {
+				r := seller.expect(400, "GET", fmt.Sprintf("/api/shops/%d/analytics?%s", shopID, q), nil)
+				r.errorCode(t)
+			}
+		})
+	})
+}
+
+func TestDiscoveryOverHTTP(t *testing.T) {
+	cfg := shopConfig(t)
+	n := startDiscNode(t, cfg)
+	seller := n.srv.shopper(t, "seller@example.com", "Sally")
+	shopID := seller.openShop("sallys", "EUR")
+	mug := seller.product(shopID, "Ceramic mug", 1200, 5, "pottery")
+	stream := createStream(t, seller, shopID, "Glaze night", mug.ID)
+	anon := n.srv.client(t)
+
+	t.Run("search answers hostile queries with results, never an error", func(t *testing.T) {
+		for _, q := range []string{`ceramic`, `"ceramic`, `ceramic OR 1=1`, `'); DROP TABLE products;--`, `*`, `NEAR(a b)`,
+			`a:* & !b`, `%`, `\`, strings.Repeat("(", 600)} {
+			for _, path := range []string{"/api/search", "/api/search/products", "/api/search/shops", "/api/search/streams"} {
+				anon.expect(200, "GET", path+"?q="+url.QueryEscape(q), nil)
+			}
+		}
+		var res commerce.SearchResults
+		anon.expect(200, "GET", "/api/search?q=cera", nil).decode(t, &res)
+		if len(res.Products) != 1 || res.Products[0].ID != mug.ID || len(res.Shops) != 0 || len(res.Streams) != 0 {
+			t.Fatalf("search %+v", res)
+		}
+		anon.expect(400, "GET", "/api/search/products?q=x&cursor=bogus", nil).errorCode(t)
+	})
+
+	t.Run("hashtag pages", func(t *testing.T) {
+		var page struct {
+			Items []commerce.ProductSummary `json:"items"`
+		}
+		anon.expect(200, "GET", "/api/hashtags/Pottery/products", nil).decode(t, &page)
+		if len(page.Items) != 1 || page.Items[0].ID != mug.ID {
+			t.Fatalf("#pottery %+v", page.Items)
+		}
+		for _, tag := range []string{"nothing-here", "%24%25", "unknown"} {
+			anon.expect(200, "GET", "/api/hashtags/"+tag+"/products", nil).decode(t, &page)
+			if len(page.Items) != 0 {
+				t.Fatalf("#%s %+v", tag, page.Items)
+			}
+		}
+		var streams struct {
+			Items []commerce.StreamSummary `json:"items"`
+		}
+		anon.expect(200, "GET", "/api/hashtags/pottery/streams", nil).decode(t, &streams)
+		if len(streams.Items) != 1 || streams.Items[0].ID != stream {
+			t.Fatalf("#pottery streams %+v", streams.Items)
+		}
+	})
+
+	t.Run("share links open the right page", func(t *testing.T) {
+		var link commerce.ShareLink
+		anon.expect(201, "POST", "/api/shares", map[string]any{"type": "product", "id": mug.ID}).decode(t, &link)
+		if !strings.HasPrefix(link.URL, n.URL+"/s/p") || link.Target != fmt.Sprintf("/product/%d", mug.ID) {
+			t.Fatalf("link %+v", link)
+		}
+		var slink commerce.ShareLink
+		anon.expect(201, "POST", "/api/shares", map[string]any{"type": "stream", "id": stream}).decode(t, &slink)
+		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		for path, want := range map[string]string{link.Path: link.Target, slink.Path: fmt.Sprintf("/watch/%d", stream),
+			"/s/p999999": "/", "/s/zzz": "/", "/s/w": "/"} {
+			resp, err := noFollow.Get(n.URL + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != want {
+				t.Errorf("%s: %d to %q, want 302 to %q", path, resp.StatusCode, resp.Header.Get("Location"), want)
+			}
+		}
+		anon.expect(422, "POST", "/api/shares", map[string]any{"type": "shop", "id": shopID}).errorCode(t)
+		anon.expect(404, "POST", "/api/shares", map[string]any{"type": "product", "id": 999999}).errorCode(t)
+	})
+
+	t.Run("bad interaction reports are refused whole", func(t *testing.T) {
+		many := make([]map[string]any, 51)
+		for i := range many {
+			many[i] = map[string]any{"type": "product_viewed", "product_id": mug.ID}
+		}
+		for _, body := range []any{`{}`, `{"events":[]}`, map[string]any{"events": many},
+			map[string]any{"events": []map[string]any{{"type": "purchased", "product_id": mug.ID}}},
+			map[string]any{"events": []map[string]any{{"type": "product_viewed"}}}} {
+			anon.expect(422, "POST", "/api/interactions", body).errorCode(t)
+		}
+		anon.expect(400, "POST", "/api/interactions", `{"events":`).errorCode(t)
+		anon.expect(400, "GET", "/api/feed?cursor=bogus", nil).errorCode(t)
+	})
+
+	t.Run("interactions still buffered are written at shutdown", func(t *testing.T) {
+		anon.expect(202, "POST", "/api/interactions", map[string]any{"events": []map[string]any{
+			{"type": "product_viewed", "product_id": mug.ID}, {"type": "product_viewed", "product_id": mug.ID}}})
+		n.stop()
+		a, err := newApp(context.Background(), cfg, discardLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.close()
+		rows, err := a.store.ActivityCounts(context.Background(), commerce.AnalyticsFilter{ProductID: mug.ID,
+			Kinds: []commerce.InteractionKind{commerce.InteractionView}}, commerce.GroupNone, false)
+		if err != nil || len(rows) != 1 || rows[0].Events != 2 {
+			t.Fatalf("views after shutdown: %+v, %v", rows, err)
+		}
+	})
+}
+
+// TestDiscoveryAuthorization walks every discovery route with every role
+// (anonymous, viewer, other seller, owner, moderator, admin), like the shop
+// API's matrix, and checks that no discovery route is left out.
+func TestDiscoveryAuthorization(t *testing.T) {
+	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
+		srv := startServer(t, cfg)
+		owner := srv.shopper(t, "owner@example.com", "Owner")
+		viewer := srv.shopper(t, "viewer@example.com", "Viewer")
+		other := srv.shopper(t, "other@example.com", "Other")
+		mod := srv.shopper(t, "mod@example.com", "Mod")
+		admin := srv.shopper(t, "admin@example.com", "Admin")
+		anon := srv.client(t)
+		shop := owner.openShop("owner-shop", "USD")
+		other.openShop("other-shop", "USD")
+		owner.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shop), map[string]int64{"account_id": mod.id})
+		product := owner.product(shop, "Mug", 1000, 50, "pottery")
+		stream := createStream(t, owner, shop, "Show")
+
+		S := fmt.Sprintf("/api/shops/%d", shop)
+		const u, f = 401, 403
+		all := func(status int) [6]int { return [6]int{status, status, status, status, status, status} }
+		signedIn := func(status int) [6]int { return [6]int{u, status, status, status, status, status} }
+		sellerOnly := [6]int{u, f, f, 200, f, 200}
+		cases := []authzCase{
+			{"POST", "/api/interactions", map[string]any{"events": []any{}}, nil, all(422)},
+			{"GET", "/api/feed", nil, nil, all(200)},
+			{"GET", "/api/discover/live", nil, nil, all(200)},
+			{"GET", "/api/search?q=mug", nil, nil, all(200)},
+			{"GET", "/api/search/products?q=mug", nil, nil, all(200)},
+			{"GET", "/api/search/shops?q=mug", nil, nil, all(200)},
+			{"GET", "/api/search/streams?q=mug", nil, nil, all(200)},
+			{"GET", "/api/hashtags", nil, nil, all(200)},
+			{"GET", "/api/hashtags/pottery/products", nil, nil, all(200)},
+			{"GET", "/api/hashtags/pottery/streams", nil, nil, all(200)},
+			{"GET", S + "/follow", nil, nil, all(200)},
+			{"PUT", S + "/follow", nil, nil, [6]int{u, 200, 200, 422, 200, 200}},
+			{"DELETE", S + "/follow", nil, nil, signedIn(200)},
+			{"GET", "/api/me/following", nil, nil, signedIn(200)},
+			{"GET", "/api/me/following/live", nil, nil, signedIn(200)},
+			{"GET", "/api/me/notifications", nil, nil, signedIn(426)},
+			{"GET", fmt.Sprintf("/api/streams/%d/analytics", stream), nil, nil, sellerOnly},
+			{"GET", S + "/analytics", nil, nil, sellerOnly},
+			{"GET", fmt.Sprintf("/api/products/%d/analytics", product.ID), nil, nil, sellerOnly},
+			{"POST", "/api/shares", map[string]any{"type": "shop", "id": shop}, nil, all(422)},
+		}
+		callers := []*client{anon, viewer.client, other.client, owner.client, mod.client, admin.client}
+		covered := map[string]bool{}
+		for _, tc := range cases {
+			covered[tc.method+" "+openAPIPath(discoveryRoute(tc.path))] = true
+			t.Run(tc.method+" "+tc.path, func(t *testing.T) {
+				for i, c := range callers {
+					r := c.with(t).do(tc.method, tc.path, tc.body)
+					if r.status != tc.want[i] {
+						t.Errorf("%s: status %d, want %d: %.200s", authzRoles[i], r.status, tc.want[i], r.body)
+					}
+					if r.status >= 400 {
+						r.errorCode(t)
+					}
+				}
+			})
+		}
+		t.Run("every discovery route is in the matrix", func(t *testing.T) {
+			var doc struct {
+				Paths map[string]map[string]any `json:"paths"`
+			}
+			if err := json.Unmarshal(commerce.OpenAPIDiscovery, &doc); err != nil {
+				t.Fatal(err)
+			}
+			for path, ops := range doc.Paths {
+				for method := range ops {
+					if !covered[strings.ToUpper(method)+" "+path] {
+						t.Errorf("%s %s is not in the discovery authorization matrix", strings.ToUpper(method), path)
+					}
+				}
+			}
+		})
+	})
+}
+
+// discoveryRoute turns a concrete discovery path back into its route.
+func discoveryRoute(path string) string {
+	path, _, _ = strings.Cut(path, "?")
+	parts := strings.Split(path, "/")
+	for i := 3; i < len(parts); i++ {
+		switch prev := parts[i-1]; {
+		case isDigits(parts[i]) && (prev == "shops" || prev == "products" || prev == "streams"):
+			parts[i] = ":id"
+		case prev == "hashtags":
+			parts[i] = ":tag"
+		}
+	}
+	return strings.Join(parts, "/")
+}

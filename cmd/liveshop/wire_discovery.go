@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+)
+
+// wireDiscovery builds discovery and engagement — the interaction recorder,
+// follows with go-live alerts (Redis pub/sub across nodes when configured,
+// in process otherwise), search and hashtags, the For You feed, seller
+// analytics and share links — serves its routes on /api and the share
+// links on /s/, and takes the order events. Call it before wireRoom, so the
+// rooms report joins, watch time, likes and comments to it, and so it
+// closes after them and writes their last sessions.
+func (a *app) wireDiscovery(ctx context.Context) error {
+	var bus commerce.AlertBus = commerce.NewMemoryAlerts()
+	if a.redis != nil {
+		rb, err := commerce.NewRedisAlerts(ctx, a.redis, a.cfg.RedisPrefix, a.log.With("component", "alerts"))
+		if err != nil {
+			return fmt.Errorf("go-live alerts: %w", err)
+		}
+		bus = rb
+	}
+	a.onClose(func() { bus.Close() })
+	d, err := commerce.NewDiscovery(a.cfg.Discovery, commerce.DiscoveryDeps{
+		Service:    a.commerce,
+		Store:      a.store,
+		Alerts:     bus,
+		Limiter:    a.limits,
+		Registerer: a.metrics,
+		Logger:     a.log.With("component", "discovery"),
+	})
+	if err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	a.discovery = d
+	a.onClose(func() { d.Close() })
+	a.commerce.SetOrderEvents(d)
+	h := commerce.NewDiscoveryHandler(d, commerce.NewHandler(a.commerce))
+	h.Register(a.api)
+	h.RegisterLinks(a.echo)
+	return nil
+}
+
+// roomActivity adapts the discovery recorder to room.Activity: joins,
+// watch sessions, likes and comments become interactions.
+type roomActivity struct{ d *commerce.Discovery }
+
+func (r roomActivity) Joined(streamID, accountID int64, at time.Time) {
+	if accountID != 0 {
+		r.d.Record(commerce.Interaction{Kind: commerce.InteractionWatchStart, At: at, AccountID: accountID, StreamID: streamID})
+	}
+}
+
+func (r roomActivity) Watched(streamID, accountID int64, joined, left time.Time) {
+	r.d.Record(commerce.Interaction{Kind: commerce.InteractionWatch, At: left, StartedAt: joined,
+		AccountID: accountID, StreamID: streamID})
+}
+
+func (r roomActivity) Liked(streamID, accountID, count int64) {
+	r.d.Record(commerce.Interaction{Kind: commerce.InteractionLike, AccountID: accountID, StreamID: streamID, Quantity: count})
+}
+
+func (r roomActivity) Commented(streamID, accountID int64) {
+	r.d.Record(commerce.Interaction{Kind: commerce.InteractionComment, AccountID: accountID, StreamID: streamID})
+}

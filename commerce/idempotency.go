@@ -58,6 +58,10 @@ type IdempotencyStore interface {
 	// UnlockIdempotencyKey ends the lease of an unfinished record now, so a
 	// retry may take it over at once.
 	UnlockIdempotencyKey(ctx context.Context, accountID int64, key string, at time.Time) error
+	// AbandonedIdempotencyKeys returns unfinished records of scope that
+	// created something (ResourceID set) and whose lease ended before
+	// lockedBefore: requests that died and were not retried.
+	AbandonedIdempotencyKeys(ctx context.Context, scope string, lockedBefore time.Time, limit int) ([]IdempotencyRecord, error)
 }
 
 // Errors about idempotency keys.
@@ -162,13 +166,23 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 	}
 
 	res := op(ctx, resume)
-	// Record the outcome even if the client has gone away meanwhile.
+	if err := s.finishIdempotent(ctx, accountID, key, &res); err != nil {
+		return idemResult{}, nil, err
+	}
+	return res, nil, nil
+}
+
+// finishIdempotent records an operation's outcome under its key: the answer
+// when it is final, an open lease when it is unsettled, nothing (the key is
+// released) when the operation wrote nothing. It does so even if the client
+// has gone away meanwhile.
+func (s *Service) finishIdempotent(ctx context.Context, accountID int64, key string, res *idemResult) error {
 	ctx = context.WithoutCancel(ctx)
 	switch {
 	case res.err == nil:
 		b, err := json.Marshal(res.value)
 		if err != nil {
-			return idemResult{}, nil, err
+			return err
 		}
 		if err := s.store.FinishIdempotencyKey(ctx, accountID, key, res.status, b); err != nil {
 			s.log.Error("store idempotent answer", "key", key, "error", err)
@@ -189,7 +203,7 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 			s.log.Error("release idempotency key", "key", key, "error", err)
 		}
 	}
-	return res, nil, nil
+	return nil
 }
 
 // decodeReplay turns a stored answer back into a value or an error.

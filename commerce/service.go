@@ -52,6 +52,10 @@ type Config struct {
 	// it runs. A retry within the lease gets 409; after it (the first request
 	// died) the retry takes over and finishes the work. Default 1 minute.
 	IdempotencyLease time.Duration
+	// AbandonedCheckoutAfter is how long after its key's lease ended a
+	// checkout whose request died is settled by the sweeper (default 15
+	// minutes; see SweepAbandonedCheckouts).
+	AbandonedCheckoutAfter time.Duration
 }
 
 func (c *Config) fillDefaults() {
@@ -99,6 +103,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.IdempotencyLease == 0 {
 		c.IdempotencyLease = time.Minute
+	}
+	if c.AbandonedCheckoutAfter == 0 {
+		c.AbandonedCheckoutAfter = 15 * time.Minute
 	}
 }
 

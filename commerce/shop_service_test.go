@@ -312,3 +312,61 @@ func TestMoneyFormatting(t *testing.T) {
 		t.Fatalf("only %d currencies", n)
 	}
 }
+
+// lostAnswer is a processor whose answers to Authorize never arrive, as if
+// the server died waiting; with authorize it really authorizes first.
+type lostAnswer struct {
+	*commerce.TestPayments
+	authorize bool
+}
+
+func (l *lostAnswer) Authorize(ctx context.Context, req commerce.PaymentRequest) (commerce.Authorization, error) {
+	if l.authorize {
+		if _, err := l.TestPayments.Authorize(ctx, req); err != nil {
+			return commerce.Authorization{}, err
+		}
+	}
+	return commerce.Authorization{}, context.DeadlineExceeded
+}
+
+func TestSweeperSettlesAbandonedCheckouts(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		authorized bool
+		status     string
+		stock      int64
+		cartLines  int
+	}{
+		{"an authorized payment is captured and the order paid", true, commerce.OrderPaid, 4, 0},
+		{"an order without authorization is cancelled and everything returned", false, commerce.OrderCancelled, 5, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			w := newWorld(t, commerce.Config{Payments: &lostAnswer{commerce.NewTestPayments(), tc.authorized}, AbandonedCheckoutAfter: time.Nanosecond})
+			if _, err := w.svc.Checkout(ctx, w.buyer, "key", checkout); !errors.Is(err, commerce.ErrUnavailable) {
+				t.Fatalf("interrupted checkout: %v", err)
+			}
+			n, err := w.svc.SweepAbandonedCheckouts(ctx)
+			if err != nil || n != 1 {
+				t.Fatalf("sweep settled %d: %v", n, err)
+			}
+			if n, _ := w.svc.SweepAbandonedCheckouts(ctx); n != 0 {
+				t.Fatalf("a second sweep settled %d more", n)
+			}
+			orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+			p, _ := w.svc.Product(ctx, w.buyer, w.product.ID)
+			cart, _ := w.svc.Cart(ctx, w.buyer)
+			if len(orders) != 1 || orders[0].Status != tc.status || p.Stock != tc.stock || len(cart.Lines) != tc.cartLines {
+				t.Fatalf("orders %+v, stock %d, cart %+v", orders, p.Stock, cart.Lines)
+			}
+			res, err := w.svc.Checkout(ctx, w.buyer, "key", checkout)
+			if tc.authorized && (err != nil || !res.Replayed || res.Order.ID != orders[0].ID) {
+				t.Fatalf("retry after the sweep: %+v %v", res, err)
+			}
+			var e *commerce.Error
+			if !tc.authorized && (!errors.As(err, &e) || e.Code != "payment_unavailable") {
+				t.Fatalf("retry after the sweep: %v", err)
+			}
+		})
+	}
+}

@@ -56,3 +56,25 @@ func (db *DB) UnlockIdempotencyKey(ctx context.Context, accountID int64, key str
 		micros(at), accountID, key)
 	return err
 }
+
+// AbandonedIdempotencyKeys implements commerce.IdempotencyStore.
+func (db *DB) AbandonedIdempotencyKeys(ctx context.Context, scope string, lockedBefore time.Time, limit int) ([]commerce.IdempotencyRecord, error) {
+	rows, err := db.query(ctx, `SELECT account_id, idem_key, scope, request_hash, resource_id, locked_until, created_at
+		FROM idempotency_keys WHERE scope = ? AND NOT done AND resource_id <> 0 AND locked_until < ?
+		ORDER BY locked_until LIMIT ?`, scope, micros(lockedBefore), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commerce.IdempotencyRecord
+	for rows.Next() {
+		var r commerce.IdempotencyRecord
+		var locked, created int64
+		if err := rows.Scan(&r.AccountID, &r.Key, &r.Scope, &r.RequestHash, &r.ResourceID, &locked, &created); err != nil {
+			return nil, err
+		}
+		r.LockedUntil, r.CreatedAt = fromMicros(locked), fromMicros(created)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

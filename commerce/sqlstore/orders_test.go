@@ -297,6 +297,23 @@ func TestIdempotencyKeys(t *testing.T) {
 		if got, _, _ = db.ClaimIdempotencyKey(ctx, rec); !got.Done {
 			t.Fatal("release removed a finished key")
 		}
+		open := commerce.IdempotencyRecord{AccountID: a.ID, Key: "k2", Scope: "checkout", RequestHash: []byte("h2"), LockedUntil: now, CreatedAt: now}
+		if _, claimed, err := db.ClaimIdempotencyKey(ctx, open); err != nil || !claimed {
+			t.Fatalf("claim k2: %v", err)
+		}
+		if got, err := db.AbandonedIdempotencyKeys(ctx, "checkout", now.Add(time.Second), 10); err != nil || len(got) != 0 {
+			t.Fatalf("a key that created nothing is not abandoned work: %+v %v", got, err)
+		}
+		if _, err := db.SQL().Exec("UPDATE idempotency_keys SET resource_id = 7 WHERE idem_key = 'k2'"); err != nil {
+			t.Fatal(err)
+		}
+		got2, err := db.AbandonedIdempotencyKeys(ctx, "checkout", now.Add(time.Second), 10)
+		if err != nil || len(got2) != 1 || got2[0].Key != "k2" || got2[0].ResourceID != 7 || !got2[0].LockedUntil.Equal(now) {
+			t.Fatalf("abandoned keys %+v %v", got2, err)
+		}
+		if got2, _ := db.AbandonedIdempotencyKeys(ctx, "checkout", now, 10); len(got2) != 0 {
+			t.Fatalf("a lease that has not ended yet: %+v", got2)
+		}
 		other := mustAccount(t, db, "b@example.com")
 		rec.AccountID = other.ID
 		if _, claimed, err := db.ClaimIdempotencyKey(ctx, rec); err != nil || !claimed {

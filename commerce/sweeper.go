@@ -1,0 +1,109 @@
+package commerce
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// PaymentLookup is implemented by processors that can find an
+// authorization by the idempotency key it was made with. The checkout
+// sweeper uses it to finish a checkout whose authorization succeeded while
+// the server that asked for it died.
+type PaymentLookup interface {
+	LookupAuthorization(ctx context.Context, idempotencyKey string) (Authorization, bool, error)
+}
+
+// LookupAuthorization implements PaymentLookup.
+func (p *TestPayments) LookupAuthorization(_ context.Context, key string) (Authorization, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	a, ok := p.byKey[key]
+	return a, ok, nil
+}
+
+// sweepBatch bounds the checkouts one sweep settles.
+const sweepBatch = 100
+
+// SweepAbandonedCheckouts settles checkouts that created an order but whose
+// request died during the payment and was never retried, so their stock is
+// not held forever. A checkout counts as abandoned when its Idempotency-Key
+// lease ended more than Config.AbandonedCheckoutAfter ago. If the processor
+// holds an authorization for the order (PaymentLookup), the payment is
+// captured and the order paid, as the buyer meant; otherwise the order is
+// cancelled, its stock returned and its lines put back in the cart. The
+// outcome becomes the key's stored answer. It returns how many it settled.
+func (s *Service) SweepAbandonedCheckouts(ctx context.Context) (int, error) {
+	cutoff := s.now().Add(-s.cfg.AbandonedCheckoutAfter)
+	recs, err := s.store.AbandonedIdempotencyKeys(ctx, "checkout", cutoff, sweepBatch)
+	if err != nil {
+		return 0, fmt.Errorf("find abandoned checkouts: %w", err)
+	}
+	n := 0
+	for _, rec := range recs {
+		ok, err := s.store.TakeOverIdempotencyKey(ctx, rec.AccountID, rec.Key, rec.LockedUntil, s.now().Add(s.cfg.IdempotencyLease))
+		if err != nil {
+			return n, fmt.Errorf("take over abandoned checkout: %w", err)
+		}
+		if !ok {
+			continue // a retry got there first
+		}
+		res := s.settleAbandoned(ctx, rec.ResourceID)
+		if err := s.finishIdempotent(ctx, rec.AccountID, rec.Key, &res); err != nil {
+			return n, err
+		}
+		if !res.unsettled {
+			n++
+			s.log.Info("settled an abandoned checkout", "order", rec.ResourceID, "status", res.status)
+		}
+	}
+	return n, nil
+}
+
+func (s *Service) settleAbandoned(ctx context.Context, orderID int64) idemResult {
+	o, err := s.store.OrderByID(ctx, orderID)
+	if err != nil {
+		return idemResult{err: err, committed: true, unsettled: true}
+	}
+	if o.Status != OrderAwaitingPayment {
+		return settledAnswer(o)
+	}
+	if lookup, ok := s.cfg.Payments.(PaymentLookup); ok && o.Payment.Status == PaymentPending {
+		auth, found, err := lookup.LookupAuthorization(ctx, fmt.Sprintf("order-%d-authorize", o.ID))
+		if err != nil {
+			return idemResult{err: err, committed: true, unsettled: true}
+		}
+		if found {
+			o.Payment.Status, o.Payment.Reference = PaymentAuthorized, auth.Reference
+			o.Payment.CardBrand, o.Payment.CardLast4 = auth.CardBrand, auth.CardLast4
+		}
+	}
+	if o.Payment.Status == PaymentAuthorized {
+		return s.settlePayment(ctx, o, PaymentMethod{})
+	}
+	_, err = s.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: PaymentFailed, FailureCode: "abandoned",
+		ReturnStock: true, RestoreCart: true, Event: "payment_failed", ActorRole: actorSystem,
+		Note: "the checkout was interrupted and not retried"}, "")
+	if err != nil {
+		return idemResult{err: err, committed: true, unsettled: true}
+	}
+	return idemResult{err: &Error{503, "payment_unavailable", "the checkout was interrupted before the payment; nothing was charged"}, committed: true}
+}
+
+// RunCheckoutSweeper calls SweepAbandonedCheckouts every interval until ctx
+// ends. cmd/liveshop runs it on every node; nodes never settle the same
+// checkout twice, because each takes the key's lease first.
+func (s *Service) RunCheckoutSweeper(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := s.SweepAbandonedCheckouts(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("checkout sweep failed", "error", err)
+			}
+		}
+	}
+}

@@ -159,6 +159,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 		}
 	}
 
+	a.wireShop()
+
 	a.echo = newEcho(a)
 	a.api = a.echo.Group("/api")
 	commerce.NewHandler(a.commerce).Register(a.api)

@@ -35,7 +35,7 @@ func (c *discClock) Set(t time.Time) {
 // disc is a commerce Service with a Discovery on one store, a clock that
 // starts at the real time, and helpers to build a catalogue and a history.
 type disc struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	db    *sqlstore.DB
 	svc   *commerce.Service
@@ -48,7 +48,7 @@ type disc struct {
 
 // newDisc starts discovery on db. Interactions are written only by
 // d.flush (FlushInterval is an hour) unless cfg says otherwise.
-func newDisc(t *testing.T, db *sqlstore.DB, cfg commerce.DiscoveryConfig) *disc {
+func newDisc(t testing.TB, db *sqlstore.DB, cfg commerce.DiscoveryConfig) *disc {
 	t.Helper()
 	w := &disc{t: t, ctx: context.Background(), db: db, reg: prometheus.NewRegistry(),
 		clock: &discClock{now: time.Now().UTC().Truncate(time.Microsecond)}}

@@ -6,7 +6,7 @@ package commerce
 // active, in-stock products — for one viewer, served in pages. Every
 // candidate i gets
 //
-//	score(i) = 0.5·P(i) + 1.0·A(i) + 1.5·F(i) + 1.0·C(i) + 3.0·L(i) + 10·F(i)·L(i)
+//	score(i) = 0.5·P(i) + 1.0·A(i) + 1.0·F(i) + 1.0·C(i) + 3.0·L(i) + 10·F(i)·L(i)
 //
 //	P  popularity with recency decay: ln(1+pop(i)) / ln(1+max pop), where
 //	   pop is the decayed sum of interaction weights (half-life
@@ -27,9 +27,12 @@ package commerce
 //	   cart 2, purchase 3 — with a half-life of 30 days.
 //	L  1 for a stream that is live now.
 //
-// A followed shop's live stream therefore comes first (the 10·F·L term),
-// then other live streams (3·L outweighs every other term together but
-// follows), then the rest by score; ties go to streams, then to newer IDs.
+// A followed shop's live stream therefore comes first (the 10·F·L term).
+// Other live streams come next unless a followed shop's product matches the
+// viewer on every other term (3·L outweighs A, C and P together: at most
+// 2.5), then the rest by score; ties go to streams, then to newer IDs. A
+// followed shop and a perfect hashtag match weigh the same, so the shops a
+// viewer follows do not crowd out what they like elsewhere.
 // Products the viewer bought in the last 30 days, drafts, archived and sold
 // out products are left out. Anonymous viewers have no A, F or C: they get
 // the popular/live mix.
@@ -69,7 +72,7 @@ import (
 const (
 	feedWeightPopular    = 0.5
 	feedWeightAffinity   = 1.0
-	feedWeightFollowed   = 1.5
+	feedWeightFollowed   = 1.0
 	feedWeightRelated    = 1.0
 	feedWeightLive       = 3.0
 	feedWeightFollowLive = 10.0

@@ -50,6 +50,31 @@ func (c *feedCache[K, V]) get(k K) (V, bool) {
 	return e.value, true
 }
 
+// getMany looks up several keys under one lock: it adds the fresh ones to
+// found and returns the keys that are missing or expired.
+func (c *feedCache[K, V]) getMany(keys []K, found map[K]V) (missing []K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.now()
+	for _, k := range keys {
+		el, ok := c.items[k]
+		if !ok {
+			missing = append(missing, k)
+			continue
+		}
+		e := el.Value.(*feedCacheEntry[K, V])
+		if now.After(e.expires) {
+			c.ll.Remove(el)
+			delete(c.items, k)
+			missing = append(missing, k)
+			continue
+		}
+		c.ll.MoveToFront(el)
+		found[k] = e.value
+	}
+	return missing
+}
+
 // put stores v under k, evicting the least recently used entry when full.
 func (c *feedCache[K, V]) put(k K, v V) {
 	c.mu.Lock()

@@ -260,14 +260,7 @@ func (f *feedSources) neighbors(ctx context.Context, item ItemRef) ([]ItemHeat, 
 // one store query for the rest.
 func (f *feedSources) products(ctx context.Context, ids []int64) (map[int64]FeedProduct, error) {
 	out := make(map[int64]FeedProduct, len(ids))
-	var missing []int64
-	for _, id := range ids {
-		if p, ok := f.facts.get(id); ok {
-			out[id] = p
-		} else {
-			missing = append(missing, id)
-		}
-	}
+	missing := f.facts.getMany(ids, out)
 	if len(missing) == 0 {
 		return out, nil
 	}

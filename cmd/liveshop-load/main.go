@@ -25,6 +25,7 @@ type scenario func(ctx context.Context, args []string) (*result, error)
 func scenarios() map[string]scenario {
 	return map[string]scenario{
 		"api":   runAPI,
+		"feed":  runFeed,
 		"rooms": runRooms,
 		"sale":  runSale,
 		"video": runVideo,

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -84,10 +85,15 @@ func runSale(ctx context.Context, args []string) (*result, error) {
 	}
 	sl.warm(ctx, tokens)
 	var race raceResult
+	self, _ := readProcUsage([]int{os.Getpid()})
 	err = measureServer(res, c.pids, func() error {
 		race = sl.race(ctx, tokens, fmt.Sprintf("/api/flash-sales/%d/reservations", saleID), true)
 		return nil
 	})
+	if after, err := readProcUsage([]int{os.Getpid()}); err == nil {
+		// The generator shares the machine: say how much CPU it took.
+		res.set("client_cpu_s", round(after.cpuSeconds-self.cpuSeconds))
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -130,6 +131,12 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		if c.Response().Committed {
 			return
 		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client went away; nobody is left to answer and nothing failed.
+			log.Debug("request cancelled by client", slog.String("uri", c.Request().RequestURI))
+			c.Response().WriteHeader(statusClientClosedRequest)
+			return
+		}
 		status, code, message := describeError(err)
 		if status >= 500 {
 			log.Error("request failed", slog.Any("error", err), slog.Int("status", status),
@@ -176,6 +183,10 @@ func describeError(err error) (status int, code, message string) {
 	}
 	return http.StatusInternalServerError, "internal", "internal error; it has been logged"
 }
+
+// statusClientClosedRequest is nginx's non-standard 499, recorded in access
+// logs and metrics when a client hangs up before its answer is ready.
+const statusClientClosedRequest = 499
 
 // statusCode names a status for errors that carry no code of their own.
 func statusCode(status int) string {

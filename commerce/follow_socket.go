@@ -25,7 +25,7 @@ import (
 // refused (the Origin must match the Host), and the socket needs a session.
 const (
 	alertQueueSize   = 16
-	alertsPerAccount = 8
+	alertsPerAccount = 16
 	alertPing        = 30 * time.Second
 	alertWriteWait   = 10 * time.Second
 	alertChunk       = 500

@@ -3,6 +3,7 @@
 
 import { h, replace, $ } from './dom.js';
 import { me, signOut } from './session.js';
+import { startFollowAlerts } from './follow-alerts.js';
 
 /** initPage fills the header's account corner and returns the account
  * (or null). Every page module calls it first. */
@@ -14,6 +15,7 @@ export async function initPage() {
   } catch (err) {
     toast(err.message, 'error');
   }
+  if (account) startFollowAlerts(toast);
   if (slot) {
     if (account) {
       replace(slot,

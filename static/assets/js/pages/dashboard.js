@@ -11,6 +11,7 @@ import { tabs } from '../tabs.js';
 import { thumb, imageOf } from '../cards.js';
 import { orderRow } from '../orders.js';
 import { sellerControls } from '../order-actions.js';
+import { loadAnalytics } from '../analytics.js';
 
 await initPage();
 const account = await requireAccount();
@@ -54,6 +55,7 @@ async function showDashboard(shop) {
     'orders-panel': () => loadOrders(shop),
     'streams-panel': () => loadStreams(shop),
     'moderators-panel': () => loadModerators(shop),
+    'analytics-panel': () => loadAnalytics(shop, $('#analytics-panel')),
   };
   wireProductForm(shop);
   wireModerators(shop);

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -28,6 +29,10 @@ type Config struct {
 	// DefaultUDPPort; a negative value disables the mux so that every
 	// PeerConnection uses its own ephemeral port (EphemeralUDPPortMin/Max).
 	UDPPort int
+	// UDPSockets is how many sockets share the UDP port (SO_REUSEPORT, on
+	// Linux): viewers' packets go out through them in parallel instead of
+	// queueing on one socket. Default: two per CPU, at most 16.
+	UDPSockets int
 	// EphemeralUDPPortMin and EphemeralUDPPortMax bound per-connection ports
 	// when the mux is off. Zero means any port.
 	EphemeralUDPPortMin, EphemeralUDPPortMax uint16
@@ -118,6 +123,9 @@ func (c *Config) fillDefaults() error {
 	c.AdvertiseURL = strings.TrimRight(c.AdvertiseURL, "/")
 	if c.UDPPort == 0 {
 		c.UDPPort = DefaultUDPPort
+	}
+	if c.UDPSockets <= 0 {
+		c.UDPSockets = min(16, 2*runtime.GOMAXPROCS(0))
 	}
 	if c.ListenIP != "" && net.ParseIP(c.ListenIP) == nil {
 		return fmt.Errorf("live: listen IP %q is not an IP address", c.ListenIP)

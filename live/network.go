@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 
@@ -79,33 +80,14 @@ func newNetwork(cfg *Config, log *slog.Logger) (*network, error) {
 	}
 
 	types := []webrtc.NetworkType{webrtc.NetworkTypeUDP4}
-	udpNets := []ice.NetworkType{ice.NetworkTypeUDP4}
 	if cfg.IPv6 {
 		types = append(types, webrtc.NetworkTypeUDP6)
-		udpNets = append(udpNets, ice.NetworkTypeUDP6)
 	}
 
 	if cfg.UDPPort > 0 {
-		opts := []ice.UDPMuxFromPortOption{
-			ice.UDPMuxFromPortWithIPFilter(cfg.keepIP()),
-			ice.UDPMuxFromPortWithNetworks(udpNets...),
-			ice.UDPMuxFromPortWithLogger(lf.NewLogger("udpmux")),
-			ice.UDPMuxFromPortWithReadBufferSize(4 << 20),
-			ice.UDPMuxFromPortWithWriteBufferSize(4 << 20),
-		}
-		if f := cfg.keepInterface(); f != nil {
-			opts = append(opts, ice.UDPMuxFromPortWithInterfaceFilter(f))
-		}
-		if cfg.IncludeLoopback {
-			opts = append(opts, ice.UDPMuxFromPortWithLoopback())
-		}
-		mux, err := ice.NewMultiUDPMuxFromPort(cfg.UDPPort, opts...)
+		mux, err := newUDPMux(cfg, lf)
 		if err != nil {
-			return nil, fmt.Errorf("live: UDP mux on port %d: %w", cfg.UDPPort, err)
-		}
-		if len(mux.GetListenAddresses()) == 0 {
-			_ = mux.Close()
-			return nil, fmt.Errorf("live: UDP mux on port %d: no local address passes the interface/IP filters", cfg.UDPPort)
+			return nil, err
 		}
 		n.udpMux = mux
 		n.closers = append(n.closers, mux.Close)
@@ -161,6 +143,31 @@ func newNetwork(cfg *Config, log *slog.Logger) (*network, error) {
 		}
 	}
 	return n, nil
+}
+
+// newUDPMux listens on the UDP port on every local address that passes
+// the filters, each through Config.UDPSockets sockets (see
+// shardedUDPConn), and muxes all ICE traffic over them.
+func newUDPMux(cfg *Config, lf pionLogger) (*ice.MultiUDPMuxDefault, error) {
+	addrs, err := cfg.localAddresses()
+	if err != nil {
+		return nil, fmt.Errorf("live: list local addresses: %w", err)
+	}
+	if len(addrs) == 0 {
+		return nil, fmt.Errorf("live: UDP port %d: no local address passes the interface/IP filters", cfg.UDPPort)
+	}
+	var muxes []ice.UDPMux
+	for _, ip := range addrs {
+		conn, err := listenSharded(netip.AddrPortFrom(ip, uint16(cfg.UDPPort)), cfg.UDPSockets, 4<<20)
+		if err != nil {
+			for _, m := range muxes {
+				_ = m.Close()
+			}
+			return nil, fmt.Errorf("live: UDP port %d on %s: %w", cfg.UDPPort, ip, err)
+		}
+		muxes = append(muxes, ice.NewUDPMuxDefault(ice.UDPMuxParams{UDPConn: conn, Logger: lf.NewLogger("udpmux")}))
+	}
+	return ice.NewMultiUDPMuxDefault(muxes...), nil
 }
 
 func (n *network) close() error {

@@ -42,7 +42,7 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 		return nil, errors.New("-subscribers, -bitrate and -join-rate must be positive (bitrate at least 10000)")
 	}
 	res := c.newResult(map[string]any{"subscribers": *subscribers, "bitrate": *bitrate, "codec": *codec, "targets": len(c.targets)})
-	vl := &videoLoad{c: c, http: &http.Client{Timeout: 30 * time.Second}, net: liveclient.Network{LoopbackOnly: true}}
+	vl := &videoLoad{c: c, http: &http.Client{Timeout: 30 * time.Second}, net: liveclient.Network{LoopbackOnly: true, ReadBuffer: 2 << 20}}
 
 	id, k := *streamID, *key
 	if id == 0 {

@@ -28,17 +28,27 @@ type Network struct {
 	// LoopbackOnly keeps all traffic on 127.0.0.1: no mDNS, loopback
 	// candidates only. Tests and load runs on one machine set it.
 	LoopbackOnly bool
+	// ReadBuffer, when positive, is the receive buffer of each UDP socket
+	// (capped by the kernel's net.core.rmem_max).
+	ReadBuffer int
 }
 
-func (n Network) settingEngine() webrtc.SettingEngine {
+func (n Network) settingEngine() (webrtc.SettingEngine, error) {
 	var se webrtc.SettingEngine
+	if n.ReadBuffer > 0 {
+		bn, err := newBufferedNet(n.ReadBuffer)
+		if err != nil {
+			return se, err
+		}
+		se.SetNet(bn)
+	}
 	se.SetICEMulticastDNSMode(ice.MulticastDNSModeDisabled)
 	if n.LoopbackOnly {
 		se.SetIncludeLoopbackCandidate(true)
 		se.SetIPFilter(func(ip net.IP) bool { return ip.IsLoopback() })
 		se.SetNetworkTypes([]webrtc.NetworkType{webrtc.NetworkTypeUDP4})
 	}
-	return se
+	return se, nil
 }
 
 // Codec names the client understands.
@@ -120,7 +130,10 @@ func newPeerConnection(n Network, send bool, videoCodecs ...string) (*webrtc.Pee
 		}
 		ir.Add(rr)
 	}
-	se := n.settingEngine()
+	se, err := n.settingEngine()
+	if err != nil {
+		return nil, err
+	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
 	return api.NewPeerConnection(webrtc.Configuration{})
 }

@@ -17,8 +17,7 @@ import (
 func BenchmarkFlashSaleReserve(b *testing.B) {
 	for _, path := range []string{"reservations", "baseline-reservations"} {
 		b.Run(path, func(b *testing.B) {
-			cfg := flashConfig(b)
-			cfg.LogLevel = "error"
+			cfg := shopConfig(b) // production timings: sale cache 1s, sessions 5s
 			cfg.FlashSale.SQLBaseline = true
 			n := startFlashNode(b, cfg)
 			s := newSaleSetup(b, n, 1_000_000)

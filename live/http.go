@@ -139,6 +139,9 @@ func (h *Handler) readBody(c echo.Context, want string) (string, error) {
 		return "", BadRequest("read body: %v", err)
 	}
 	if int64(len(body)) > limit {
+		// Read on a little so the client gets the 413 rather than a reset
+		// connection while it is still sending.
+		_, _ = io.Copy(io.Discard, io.LimitReader(c.Request().Body, 1<<20))
 		return "", fmt.Errorf("body exceeds %d bytes: %w", limit, ErrBodyTooLarge)
 	}
 	return string(body), nil

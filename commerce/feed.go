@@ -104,11 +104,30 @@ type FeedItem struct {
 }
 
 // rankedItem is an item in a ranked feed, before its details are attached.
+// It holds no pointers, so ranking a thousand of them is a cheap sort.
 type rankedItem struct {
 	Item   ItemRef
 	Score  float64
-	Reason string
+	Reason reason
 }
+
+// reason is a Reason* as a small number.
+type reason uint8
+
+const (
+	reasonPopular reason = iota
+	reasonFollowedLive
+	reasonLive
+	reasonFollowed
+	reasonHashtag
+	reasonRelated
+	reasonExplore
+)
+
+var reasonNames = [...]string{reasonPopular: ReasonPopular, reasonFollowedLive: ReasonFollowedLive, reasonLive: ReasonLive,
+	reasonFollowed: ReasonFollowed, reasonHashtag: ReasonHashtag, reasonRelated: ReasonRelated, reasonExplore: ReasonExplore}
+
+func (r reason) String() string { return reasonNames[r] }
 
 // viewerProfile is what the feed knows about one viewer.
 type viewerProfile struct {
@@ -157,12 +176,31 @@ func (d *Discovery) profile(ctx context.Context, accountID int64, now time.Time)
 
 // feedCand is a candidate while it is being scored.
 type feedCand struct {
-	item ItemRef
-	shop int64
-	heat float64
-	tags []string
-	live bool
-	co   float64
+	item  ItemRef
+	shop  int64
+	heat  float64
+	tags  []string
+	live  bool
+	co    float64
+	pop   float64
+	score float64
+	drop  bool
+}
+
+// feedCands is the candidate set: a slice (cheap to walk) and an index.
+type feedCands struct {
+	list []feedCand
+	at   map[ItemRef]int
+}
+
+// add returns the index of ref's candidate, adding it if new.
+func (c *feedCands) add(ref ItemRef, shop int64) int {
+	if i, ok := c.at[ref]; ok {
+		return i
+	}
+	c.at[ref] = len(c.list)
+	c.list = append(c.list, feedCand{item: ref, shop: shop})
+	return len(c.list) - 1
 }
 
 // rank builds the viewer's ranked feed (accountID 0: anonymous).
@@ -178,15 +216,23 @@ func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, er
 	if err != nil {
 		return nil, err
 	}
-	cands := map[ItemRef]*feedCand{}
+	cands := &feedCands{list: make([]feedCand, 0, 1024), at: make(map[ItemRef]int, 1024)}
 	for _, ls := range g.live {
-		ref := ItemRef{ItemStream, ls.ID}
-		cands[ref] = &feedCand{item: ref, shop: ls.ShopID, heat: ls.Heat, tags: ls.Hashtags, live: true}
+		i := cands.add(ItemRef{ItemStream, ls.ID}, ls.ShopID)
+		c := &cands.list[i]
+		c.heat, c.tags, c.live = ls.Heat, ls.Hashtags, true
 	}
+	var personal []int64
 	addProducts := func(list []ItemHeat) {
 		for _, ih := range list {
-			if ih.Item.Kind == ItemProduct && cands[ih.Item] == nil {
-				cands[ih.Item] = &feedCand{item: ih.Item, shop: ih.ShopID}
+			if ih.Item.Kind != ItemProduct {
+				continue
+			}
+			if _, ok := cands.at[ih.Item]; !ok {
+				cands.add(ih.Item, ih.ShopID)
+				if _, shared := g.facts[ih.Item.ID]; !shared {
+					personal = append(personal, ih.Item.ID)
+				}
 			}
 		}
 	}
@@ -212,57 +258,59 @@ func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, er
 		}
 		addProducts(list)
 		for _, n := range list {
-			if c := cands[n.Item]; c != nil {
-				c.co += decayed(n.Heat, now, d.cfg.PairHalfLife)
+			if i, ok := cands.at[n.Item]; ok {
+				cands.list[i].co += decayed(n.Heat, now, d.cfg.PairHalfLife)
 			}
 		}
 	}
-	ids := make([]int64, 0, len(cands)+len(g.explore))
-	for ref := range cands {
-		if ref.Kind == ItemProduct {
-			ids = append(ids, ref.ID)
-		}
-	}
-	for _, ih := range g.explore {
-		ids = append(ids, ih.Item.ID)
-	}
-	facts, err := d.feed.products(ctx, uniq(ids))
+	facts, err := d.feed.products(ctx, personal)
 	if err != nil {
 		return nil, err
 	}
 	showable := func(id int64) (FeedProduct, bool) {
-		f, ok := facts[id]
+		f, ok := g.facts[id]
+		if !ok {
+			f, ok = facts[id]
+		}
 		return f, ok && f.Status == ProductActive && f.Stock > 0 && !prof.bought[id]
 	}
-	for ref, c := range cands {
-		if ref.Kind != ItemProduct {
+	for i := range cands.list {
+		c := &cands.list[i]
+		if c.item.Kind != ItemProduct {
 			continue
 		}
-		f, ok := showable(ref.ID)
+		f, ok := showable(c.item.ID)
 		if !ok {
-			delete(cands, ref)
+			c.drop = true
 			continue
 		}
 		c.shop, c.heat, c.tags = f.ShopID, f.Heat, f.Hashtags
 	}
-	ranked := d.score(cands, prof, now)
-	return d.explore(ranked, g, prof, showable, accountID, now), nil
+	ranked := d.score(cands.list, prof, now)
+	return d.explore(ranked, cands, g, prof, showable, accountID, now), nil
 }
 
 // score applies the formula and sorts, best first.
-func (d *Discovery) score(cands map[ItemRef]*feedCand, prof viewerProfile, now time.Time) []rankedItem {
+func (d *Discovery) score(cands []feedCand, prof viewerProfile, now time.Time) []rankedItem {
 	var maxPop, maxCo float64
-	pops := make(map[ItemRef]float64, len(cands))
-	for ref, c := range cands {
-		pops[ref] = decayed(c.heat, now, d.cfg.PopularityHalfLife)
-		maxPop = max(maxPop, pops[ref])
+	for i := range cands {
+		c := &cands[i]
+		if c.drop {
+			continue
+		}
+		c.pop = decayed(c.heat, now, d.cfg.PopularityHalfLife)
+		maxPop = max(maxPop, c.pop)
 		maxCo = max(maxCo, c.co)
 	}
 	out := make([]rankedItem, 0, len(cands))
-	for ref, c := range cands {
+	for i := range cands {
+		c := &cands[i]
+		if c.drop {
+			continue
+		}
 		var pop, aff, fol, rel, live float64
 		if maxPop > 0 {
-			pop = math.Log1p(pops[ref]) / math.Log1p(maxPop)
+			pop = math.Log1p(c.pop) / math.Log1p(maxPop)
 		}
 		if prof.maxTag > 0 {
 			for _, t := range c.tags {
@@ -279,26 +327,27 @@ func (d *Discovery) score(cands map[ItemRef]*feedCand, prof viewerProfile, now t
 		if c.live {
 			live = 1
 		}
-		terms := []struct {
+		terms := [...]struct {
 			v      float64
-			reason string
+			reason reason
 		}{
-			{feedWeightFollowLive * fol * live, ReasonFollowedLive},
-			{feedWeightLive * live, ReasonLive},
-			{feedWeightFollowed * fol, ReasonFollowed},
-			{feedWeightAffinity * aff, ReasonHashtag},
-			{feedWeightRelated * rel, ReasonRelated},
-			{feedWeightPopular * pop, ReasonPopular},
+			{feedWeightFollowLive * fol * live, reasonFollowedLive},
+			{feedWeightLive * live, reasonLive},
+			{feedWeightFollowed * fol, reasonFollowed},
+			{feedWeightAffinity * aff, reasonHashtag},
+			{feedWeightRelated * rel, reasonRelated},
+			{feedWeightPopular * pop, reasonPopular},
 		}
 		var total, best float64
-		reason := ReasonPopular
+		why := reasonPopular
 		for _, t := range terms {
 			total += t.v
 			if t.v > best {
-				best, reason = t.v, t.reason
+				best, why = t.v, t.reason
 			}
 		}
-		out = append(out, rankedItem{Item: ref, Score: total, Reason: reason})
+		c.score = total
+		out = append(out, rankedItem{Item: c.item, Score: total, Reason: why})
 	}
 	slices.SortFunc(out, func(a, b rankedItem) int {
 		switch {
@@ -327,7 +376,7 @@ func explorationSlot(p int, eps float64) bool {
 
 // explore interleaves the exploration pool into the ranked list and cuts
 // it to FeedSize.
-func (d *Discovery) explore(ranked []rankedItem, g *feedGlobal, prof viewerProfile,
+func (d *Discovery) explore(ranked []rankedItem, cands *feedCands, g *feedGlobal, prof viewerProfile,
 	showable func(int64) (FeedProduct, bool), accountID int64, now time.Time) []rankedItem {
 	eps := d.cfg.ExplorationRate
 	var pool []rankedItem
@@ -335,22 +384,20 @@ func (d *Discovery) explore(ranked []rankedItem, g *feedGlobal, prof viewerProfi
 		since := now.Add(-d.cfg.NewSellerAge)
 		for _, ls := range g.live {
 			if !ls.ShopCreatedAt.Before(since) && !prof.follows[ls.ShopID] {
-				pool = append(pool, rankedItem{Item: ItemRef{ItemStream, ls.ID}, Reason: ReasonExplore})
+				pool = append(pool, rankedItem{Item: ItemRef{ItemStream, ls.ID}, Reason: reasonExplore})
 			}
 		}
 		for _, ih := range g.explore {
 			if f, ok := showable(ih.Item.ID); ok && !prof.follows[f.ShopID] {
-				pool = append(pool, rankedItem{Item: ih.Item, Reason: ReasonExplore})
+				pool = append(pool, rankedItem{Item: ih.Item, Reason: reasonExplore})
 			}
 		}
 		r := mrand.New(mrand.NewPCG(uint64(accountID), uint64(now.Unix()/3600)))
 		r.Shuffle(len(pool), func(i, j int) { pool[i], pool[j] = pool[j], pool[i] })
-		scores := make(map[ItemRef]float64, len(ranked))
-		for _, it := range ranked {
-			scores[it.Item] = it.Score
-		}
 		for i := range pool {
-			pool[i].Score = scores[pool[i].Item]
+			if j, ok := cands.at[pool[i].Item]; ok && !cands.list[j].drop {
+				pool[i].Score = cands.list[j].score
+			}
 		}
 	}
 	out := make([]rankedItem, 0, min(d.cfg.FeedSize, len(ranked)+len(pool)))
@@ -463,7 +510,7 @@ func (d *Discovery) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem
 	}
 	var ids []int64
 	for _, it := range items {
-		if it.Item.Kind == ItemProduct {
+		if _, shared := g.facts[it.Item.ID]; it.Item.Kind == ItemProduct && !shared {
 			ids = append(ids, it.Item.ID)
 		}
 	}
@@ -471,9 +518,10 @@ func (d *Discovery) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem
 	if err != nil {
 		return nil, err
 	}
+
 	out := make([]FeedItem, 0, len(items))
 	for _, it := range items {
-		fi := FeedItem{Reason: it.Reason, Score: math.Round(it.Score*1e4) / 1e4}
+		fi := FeedItem{Reason: it.Reason.String(), Score: math.Round(it.Score*1e4) / 1e4}
 		switch it.Item.Kind {
 		case ItemStream:
 			ls, ok := live[it.Item.ID]
@@ -483,7 +531,10 @@ func (d *Discovery) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem
 			s := ls.StreamSummary
 			fi.Type, fi.Stream = "stream", &s
 		default:
-			f, ok := facts[it.Item.ID]
+			f, ok := g.facts[it.Item.ID]
+			if !ok {
+				f, ok = facts[it.Item.ID]
+			}
 			if !ok {
 				continue
 			}

@@ -112,7 +112,10 @@ type feedGlobal struct {
 	live    []LiveStream
 	popular []ItemHeat
 	explore []ItemHeat // products of new sellers
-	at      time.Time
+	// facts are the popular and exploration products' facts, read with
+	// the snapshot so no feed looks them up again.
+	facts map[int64]FeedProduct
+	at    time.Time
 }
 
 // feedSources gathers candidates: the shared snapshot, and caches of the
@@ -216,7 +219,21 @@ func (f *feedSources) loadGlobal(ctx context.Context) (*feedGlobal, error) {
 			return nil, err
 		}
 	}
-	g := &feedGlobal{live: live, popular: popular, explore: explore, at: now}
+	ids := make([]int64, 0, len(popular)+len(explore))
+	for _, list := range [][]ItemHeat{popular, explore} {
+		for _, ih := range list {
+			ids = append(ids, ih.Item.ID)
+		}
+	}
+	ps, err := f.d.store.FeedProducts(ctx, uniq(ids))
+	if err != nil {
+		return nil, err
+	}
+	facts := make(map[int64]FeedProduct, len(ps))
+	for _, p := range ps {
+		facts[p.ID] = p
+	}
+	g := &feedGlobal{live: live, popular: popular, explore: explore, facts: facts, at: now}
 	f.genMu.Lock()
 	if f.gen.Load() == gen {
 		f.global.Store(g)

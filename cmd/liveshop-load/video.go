@@ -63,7 +63,8 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	defer stopSend()
 	go func() { _ = pub.Send(sendCtx, *bitrate) }()
 
-	subs, errs := vl.join(ctx, id, *subscribers, *joinRate, res.Latency)
+	connect := &latencies{}
+	subs, errs := vl.join(ctx, id, *subscribers, *joinRate, res.Latency, connect)
 	res.Errors = errs
 	defer func() {
 		var wg sync.WaitGroup
@@ -128,6 +129,8 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	res.set("subscribers_held", held)
 	res.set("loss_pct", round(lossPct))
 	res.set("join_p99_ms", round(p99))
+	_, _, c99 := connect.percentiles()
+	res.set("connect_p99_ms", round(c99))
 	res.set("subs_per_core", round(subsPerCore))
 	res.set("packets_per_subscriber", round(perSub))
 	res.set("server_cpu_pct_per_subscriber", round(cpuPerSub(res, held)))
@@ -161,7 +164,7 @@ func snapshot(subs []*liveclient.Subscriber) []subCounts {
 // join connects n subscribers at rate per second, round robin over the
 // targets, and records each one's time from POST to first keyframe. It
 // returns those that joined and the number that failed.
-func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64, lat *latencies) ([]*liveclient.Subscriber, int64) {
+func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64, lat, connect *latencies) ([]*liveclient.Subscriber, int64) {
 	var (
 		mu     sync.Mutex
 		subs   []*liveclient.Subscriber
@@ -186,6 +189,11 @@ func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64
 				failed.Add(1)
 				return
 			}
+			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			if s.WaitConnected(cctx) == nil {
+				connect.add(time.Since(s.Posted))
+			}
+			cancel()
 			select {
 			case <-s.FirstKeyframe():
 				lat.add(s.JoinLatency())

@@ -187,10 +187,17 @@ type feedCand struct {
 	drop  bool
 }
 
-// feedCands is the candidate set: a slice (cheap to walk) and an index.
+// feedCands is the candidate set: a slice (cheap to walk) and an index,
+// with the facts of the viewer's own candidates. Feeds reuse them through
+// a pool, which spares the garbage collector most of a feed's allocations.
 type feedCands struct {
-	list []feedCand
-	at   map[ItemRef]int
+	list  []feedCand
+	at    map[ItemRef]int
+	facts map[int64]FeedProduct
+}
+
+func newFeedCands() any {
+	return &feedCands{list: make([]feedCand, 0, 1024), at: make(map[ItemRef]int, 1024), facts: make(map[int64]FeedProduct, 512)}
 }
 
 // add returns the index of ref's candidate, adding it if new.
@@ -216,7 +223,13 @@ func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, er
 	if err != nil {
 		return nil, err
 	}
-	cands := &feedCands{list: make([]feedCand, 0, 1024), at: make(map[ItemRef]int, 1024)}
+	cands := d.feed.candPool.Get().(*feedCands)
+	defer func() {
+		cands.list = cands.list[:0]
+		clear(cands.at)
+		clear(cands.facts)
+		d.feed.candPool.Put(cands)
+	}()
 	for _, ls := range g.live {
 		i := cands.add(ItemRef{ItemStream, ls.ID}, ls.ShopID)
 		c := &cands.list[i]
@@ -263,8 +276,8 @@ func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, er
 			}
 		}
 	}
-	facts, err := d.feed.products(ctx, personal)
-	if err != nil {
+	facts := cands.facts
+	if err := d.feed.productsInto(ctx, personal, facts); err != nil {
 		return nil, err
 	}
 	showable := func(id int64) (FeedProduct, bool) {

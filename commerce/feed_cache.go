@@ -10,8 +10,8 @@ import (
 // neighbours of an item, product facts), so a busy node asks the database
 // for each about once per ttl, and for each viewer's own parts only. Reads
 // take a shared lock and change nothing, so concurrent feeds do not queue
-// on it; when the map is full of fresh entries it starts over, which keeps
-// it bounded at the price of a burst of misses.
+// on it; a full map makes room by dropping expired entries, then arbitrary
+// ones.
 type feedCache[K comparable, V any] struct {
 	ttl time.Duration
 	cap int
@@ -58,8 +58,10 @@ func (c *feedCache[K, V]) getMany(keys []K, found map[K]V) (missing []K) {
 	return missing
 }
 
-// put stores v under k, first dropping expired entries (or, failing that,
-// everything) when the cache is full.
+// put stores v under k. When the cache is full it first drops the expired
+// entries and, if that is not a tenth of them, arbitrary ones (Go's map
+// order) until a tenth is free, so the sweep is paid once per tenth of the
+// capacity.
 func (c *feedCache[K, V]) put(k K, v V) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -70,8 +72,12 @@ func (c *feedCache[K, V]) put(k K, v V) {
 				delete(c.items, key)
 			}
 		}
-		if len(c.items) >= c.cap {
-			clear(c.items)
+		keep := c.cap - max(1, c.cap/10)
+		for key := range c.items {
+			if len(c.items) <= keep {
+				break
+			}
+			delete(c.items, key)
 		}
 	}
 	c.items[k] = feedCacheEntry[V]{value: v, expires: now.Add(c.ttl)}

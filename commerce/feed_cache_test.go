@@ -23,7 +23,7 @@ func TestFeedCacheExpiresAndStaysBounded(t *testing.T) {
 	}
 	c.put(3, "c")
 	c.put(4, "d")
-	c.put(5, "e") // full of fresh entries once the expired ones are gone: starts over
+	c.put(5, "e") // full of fresh entries once the expired ones are gone: one makes room
 	if len(c.items) > 3 {
 		t.Fatalf("cache holds %d entries, capacity 3", len(c.items))
 	}

@@ -131,6 +131,8 @@ type feedSources struct {
 	pairs  *feedCache[ItemRef, []ItemHeat]
 	facts  *feedCache[int64, FeedProduct]
 	ranked *feedCache[string, []rankedItem]
+	// candPool recycles the candidate sets of feeds (*feedCands).
+	candPool sync.Pool
 	// gen counts forget calls: a load that began before one does not
 	// store its (older) snapshot.
 	gen atomic.Int64
@@ -140,11 +142,12 @@ func newFeedSources(d *Discovery) *feedSources {
 	ttl, now := d.cfg.CandidateTTL, d.cfg.Now
 	return &feedSources{
 		d: d, wake: make(chan struct{}, 1),
-		tags:   newFeedCache[string, []ItemHeat](feedCacheEntries, ttl, now),
-		shops:  newFeedCache[int64, []ItemHeat](feedCacheEntries, ttl, now),
-		pairs:  newFeedCache[ItemRef, []ItemHeat](feedCacheEntries, ttl, now),
-		facts:  newFeedCache[int64, FeedProduct](feedProductEntries, ttl*10, now),
-		ranked: newFeedCache[string, []rankedItem](feedListEntries, feedListTTL, now),
+		tags:     newFeedCache[string, []ItemHeat](feedCacheEntries, ttl, now),
+		shops:    newFeedCache[int64, []ItemHeat](feedCacheEntries, ttl, now),
+		pairs:    newFeedCache[ItemRef, []ItemHeat](feedCacheEntries, ttl, now),
+		facts:    newFeedCache[int64, FeedProduct](feedProductEntries, ttl*10, now),
+		ranked:   newFeedCache[string, []rankedItem](feedListEntries, feedListTTL, now),
+		candPool: sync.Pool{New: newFeedCands},
 	}
 }
 
@@ -277,17 +280,22 @@ func (f *feedSources) neighbors(ctx context.Context, item ItemRef) ([]ItemHeat, 
 // one store query for the rest.
 func (f *feedSources) products(ctx context.Context, ids []int64) (map[int64]FeedProduct, error) {
 	out := make(map[int64]FeedProduct, len(ids))
+	return out, f.productsInto(ctx, ids, out)
+}
+
+// productsInto adds the facts of ids to out.
+func (f *feedSources) productsInto(ctx context.Context, ids []int64, out map[int64]FeedProduct) error {
 	missing := f.facts.getMany(ids, out)
 	if len(missing) == 0 {
-		return out, nil
+		return nil
 	}
 	ps, err := f.d.store.FeedProducts(ctx, missing)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, p := range ps {
 		f.facts.put(p.ID, p)
 		out[p.ID] = p
 	}
-	return out, nil
+	return nil
 }

@@ -330,7 +330,7 @@ func (h *Hub) postComment(ctx context.Context, c *conn, cmd command) (CommentVie
 		return view, nil
 	}
 	h.act.Commented(r.id, acct)
-	ev := Event{Type: EventComment, Data: view}
+	ev := Event{Type: EventComment, Data: view.broadcast()}
 	if stored.Status == CommentHeld {
 		ev = Event{Type: EventCommentHeld, Data: view, To: &Audience{Users: []int64{acct}, Moderators: true}}
 	}

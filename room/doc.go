@@ -48,12 +48,14 @@
 //	                    role: viewer|moderator|seller|admin, muted_until, banned)
 //	resumed             start of a resume (after, missed, me); the missed events
 //	                    follow in the same frame, in order
-//	comment             a visible comment (id, cid, user{id,name}, text, status, at);
+//	comment             a visible comment (id, user{id,name}, text, at); its
+//	                    author's ack carries it with cid and status too.
 //	                    text is plain text: render it as text, never as HTML.
 //	                    A held comment that a moderator approves arrives again
 //	                    as comment; clients key comments by id.
-//	comment_held        a comment held for review because of a blocked word;
-//	                    sent only to its author and to moderators
+//	comment_held        a comment held for review because of a blocked word
+//	                    (id, cid, user, text, status "held", at); sent only
+//	                    to its author and to moderators
 //	comment_removed     (id) remove it from the screen
 //	pinned              (product) / unpinned
 //	likes               (count in this window, total) at most once per

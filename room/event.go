@@ -127,8 +127,18 @@ type CommentView struct {
 	ClientID string    `json:"cid,omitempty"`
 	User     UserView  `json:"user"`
 	Text     string    `json:"text"`
-	Status   string    `json:"status"`
+	Status   string    `json:"status,omitempty"`
 	At       time.Time `json:"at"`
+}
+
+// broadcast is the view sent to the whole room: a visible comment travels
+// without its status and client ID (its author has them from the ack), which
+// keeps the event that every viewer receives small.
+func (v CommentView) broadcast() CommentView {
+	if v.Status == CommentVisible {
+		v.Status, v.ClientID = "", ""
+	}
+	return v
 }
 
 // UserView names a user in events.

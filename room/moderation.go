@@ -144,7 +144,7 @@ func (h *Hub) reviewComment(ctx context.Context, actor Identity, streamID, comme
 		TargetID: c.AuthorID, CommentID: c.ID}); err != nil {
 		return err
 	}
-	ev := Event{Type: EventComment, Data: c.view()}
+	ev := Event{Type: EventComment, Data: c.view().broadcast()}
 	if !approve {
 		ev = Event{Type: EventCommentRemoved, Data: commentRemovedData{c.ID}, To: &Audience{Users: []int64{c.AuthorID}, Moderators: true}}
 	}

@@ -144,7 +144,7 @@ func (r *liveRoom) applyStateLocked(st roomState) {
 	r.recent = r.recent[:0]
 	for _, c := range slices.Backward(st.comments) {
 		if _, gone := r.removed[c.ID]; !gone {
-			view, _ := json.Marshal(c.view())
+			view, _ := json.Marshal(c.view().broadcast())
 			r.addRecentLocked(c.ID, view)
 		}
 	}
@@ -373,7 +373,7 @@ func (r *liveRoom) updateStateLocked(ev *roomEvent, data json.RawMessage) {
 	switch ev.typ {
 	case EventComment:
 		var v CommentView
-		if json.Unmarshal(data, &v) == nil && v.Status == CommentVisible {
+		if json.Unmarshal(data, &v) == nil && (v.Status == "" || v.Status == CommentVisible) {
 			if _, gone := r.removed[v.ID]; !gone {
 				r.addRecentLocked(v.ID, data)
 			}

@@ -1,7 +1,11 @@
 package live
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"fmt"
+	"time"
 
 	"github.com/pion/interceptor"
 	"github.com/pion/interceptor/pkg/nack"
@@ -118,5 +122,29 @@ func (s *SFU) newPeerConnection(role peerRole, codecs []codec) (*webrtc.PeerConn
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir),
 		webrtc.WithSettingEngine(s.net.se))
-	return api.NewPeerConnection(webrtc.Configuration{})
+	cert, err := s.certificate()
+	if err != nil {
+		return nil, err
+	}
+	return api.NewPeerConnection(webrtc.Configuration{Certificates: []webrtc.Certificate{*cert}})
+}
+
+// certificate is the node's DTLS certificate, shared by its connections so
+// a join costs no key generation; it is replaced a week before it expires.
+func (s *SFU) certificate() (*webrtc.Certificate, error) {
+	s.certMu.Lock()
+	defer s.certMu.Unlock()
+	if s.cert != nil && time.Until(s.cert.Expires()) > 7*24*time.Hour {
+		return s.cert, nil
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("DTLS key: %w", err)
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil, fmt.Errorf("DTLS certificate: %w", err)
+	}
+	s.cert = cert
+	return cert, nil
 }

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/pion/webrtc/v4"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -58,6 +59,9 @@ type SFU struct {
 	log      *slog.Logger
 	metrics  *metrics
 	net      *network
+
+	certMu sync.Mutex
+	cert   *webrtc.Certificate
 
 	mu       sync.Mutex
 	streams  map[int64]*stream

@@ -3,15 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/liveshop/liveshop/live/liveclient"
 )
@@ -33,8 +40,9 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	bitrate := fs.Int("bitrate", 1_500_000, "publisher video bitrate in bits per second (30 frames/s; Opus audio on top)")
 	joinRate := fs.Float64("join-rate", 50, "subscribers joining per second while ramping up")
 	streamID := fs.Int64("stream", 0, "stream to publish to; 0 creates a seller, shop and stream")
-	key := fs.String("key", "", "stream key of -stream")
+	streamKey := fs.String("key", "", "stream key of -stream")
 	codec := fs.String("codec", liveclient.VP8, "publisher video codec: VP8 or H264")
+	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile of the measuring window to this file")
 	if err := c.parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -42,11 +50,19 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 		return nil, errors.New("-subscribers, -bitrate and -join-rate must be positive (bitrate at least 10000)")
 	}
 	res := c.newResult(map[string]any{"subscribers": *subscribers, "bitrate": *bitrate, "codec": *codec, "targets": len(c.targets)})
-	vl := &videoLoad{c: c, http: &http.Client{Timeout: 30 * time.Second}, net: liveclient.Network{LoopbackOnly: true, ReadBuffer: 2 << 20}}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := webrtc.GenerateCertificate(key)
+	if err != nil {
+		return nil, err
+	}
+	vl := &videoLoad{c: c, http: &http.Client{Timeout: 30 * time.Second},
+		net: liveclient.Network{LoopbackOnly: true, ReadBuffer: 2 << 20, Certificate: cert}}
 
-	id, k := *streamID, *key
+	id, k := *streamID, *streamKey
 	if id == 0 {
-		var err error
 		if id, k, err = vl.createStream(ctx); err != nil {
 			return nil, fmt.Errorf("set up: %w", err)
 		}
@@ -78,6 +94,17 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	}
 
 	before := snapshot(subs)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	err = measureServer(res, c.pids, func() error {
 		select {
 		case <-time.After(c.duration):

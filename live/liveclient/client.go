@@ -31,6 +31,9 @@ type Network struct {
 	// ReadBuffer, when positive, is the receive buffer of each UDP socket
 	// (capped by the kernel's net.core.rmem_max).
 	ReadBuffer int
+	// Certificate, when set, is the DTLS certificate of every connection,
+	// sparing a load generator one key generation per viewer.
+	Certificate *webrtc.Certificate
 }
 
 func (n Network) settingEngine() (webrtc.SettingEngine, error) {
@@ -135,7 +138,11 @@ func newPeerConnection(n Network, send bool, videoCodecs ...string) (*webrtc.Pee
 		return nil, err
 	}
 	api := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(se))
-	return api.NewPeerConnection(webrtc.Configuration{})
+	var conf webrtc.Configuration
+	if n.Certificate != nil {
+		conf.Certificates = []webrtc.Certificate{*n.Certificate}
+	}
+	return api.NewPeerConnection(conf)
 }
 
 // StatusError is a non-2xx answer from a WHIP/WHEP endpoint.

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -192,4 +194,49 @@ func uniqueRedisPrefix(t testing.TB) string {
 		}
 	})
 	return prefix
+}
+
+func TestRedisStockBatchesSeveralSalesApart(t *testing.T) {
+	e, err := commerce.NewRedisStock(mustRedis(t), uniqueRedisPrefix(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	units := map[int64]int64{1: 50, 2: 120, 3: 7}
+	for sale, q := range units {
+		if err := e.CreateSale(ctx, commerce.SaleStock{SaleID: sale, Quantity: q, PerBuyerLimit: 3, KeepUntil: time.Now().Add(time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	got := map[int64]int64{}
+	for i := range 900 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sale := int64(i%3) + 1
+			r, _, err := e.Reserve(ctx, sale, int64(i%200)+1, 1, time.Minute)
+			if err == nil {
+				if r.SaleID != sale {
+					t.Errorf("reservation of sale %d came back for sale %d", sale, r.SaleID)
+				}
+				mu.Lock()
+				got[sale]++
+				mu.Unlock()
+			} else if !errors.Is(err, commerce.ErrSoldOut) && !errors.Is(err, commerce.ErrBuyerLimit) {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	for sale, q := range units {
+		c, err := e.Counts(ctx, sale)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[sale] != q || c.Reserved != q || c.Remaining != 0 {
+			t.Errorf("sale %d: %d reserved by answers, counts %+v, want %d", sale, got[sale], c, q)
+		}
+	}
 }

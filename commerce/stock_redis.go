@@ -5,7 +5,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +22,7 @@ type RedisStock struct {
 	rdb     redis.UniversalClient
 	prefix  string
 	scripts redisStockScripts
+	batch   reserveBatcher
 }
 
 var _ StockEngine = (*RedisStock)(nil)
@@ -31,7 +31,7 @@ var _ StockEngine = (*RedisStock)(nil)
 var stockLua embed.FS
 
 type redisStockScripts struct {
-	create, reserve, get, confirm, release, expire, end, correct, counts *redis.Script
+	create, reserve, reserveMany, get, confirm, release, expire, end, correct, counts *redis.Script
 }
 
 func loadStockScripts() redisStockScripts {
@@ -39,7 +39,7 @@ func loadStockScripts() redisStockScripts {
 	s := func(name string) *redis.Script { return redis.NewScript(lib + "\n" + mustReadLua(name)) }
 	return redisStockScripts{
 		create:  redis.NewScript(mustReadLua("create")),
-		reserve: s("reserve"), get: s("get"), confirm: s("confirm"), release: s("release"),
+		reserve: s("reserve"), reserveMany: s("reserve_many"), get: s("get"), confirm: s("confirm"), release: s("release"),
 		expire: s("expire"), end: s("end"), correct: s("correct"), counts: s("counts"),
 	}
 }
@@ -62,7 +62,9 @@ func NewRedisStock(rdb redis.UniversalClient, prefix string) (*RedisStock, error
 	if strings.ContainsAny(prefix, "{}") {
 		return nil, fmt.Errorf("redis stock: key prefix %q must not contain { or }", prefix)
 	}
-	return &RedisStock{rdb: rdb, prefix: prefix, scripts: loadStockScripts()}, nil
+	e := &RedisStock{rdb: rdb, prefix: prefix, scripts: loadStockScripts()}
+	e.batch.e = e
+	return e, nil
 }
 
 // keys returns the sale's meta, buyers, reservations and expiry keys.
@@ -128,31 +130,33 @@ func (e *RedisStock) CreateSale(ctx context.Context, s SaleStock) error {
 	return nil
 }
 
-// Reserve implements StockEngine.
+// Reserve implements StockEngine. Concurrent reservations are batched
+// into one script call per sale (see reserveBatcher).
 func (e *RedisStock) Reserve(ctx context.Context, saleID, buyerID, quantity int64, ttl time.Duration) (Reservation, StockCounts, error) {
 	if quantity <= 0 {
 		return Reservation{}, StockCounts{}, Invalid("quantity must be at least 1")
 	}
 	for {
-		id := rand.Int64N(maxReservationID) + 1
-		code, c, extra, err := e.run(ctx, e.scripts.reserve, saleID, buyerID, quantity, ttl.Milliseconds(), id)
-		if err != nil {
-			return Reservation{}, c, err
+		a := e.batch.reserve(ctx, saleID, buyerID, quantity, ttl)
+		if a.err != nil {
+			return Reservation{}, a.counts, a.err
 		}
-		switch code {
+		switch a.code {
 		case 1:
-			return Reservation{SaleID: saleID, ID: id, BuyerID: buyerID, Quantity: quantity, State: ReservationHeld,
-				ExpiresAt: time.UnixMilli(asInt(extra[0]))}, c, nil
+			return Reservation{SaleID: saleID, ID: a.id, BuyerID: buyerID, Quantity: quantity, State: ReservationHeld,
+				ExpiresAt: time.UnixMilli(a.expMs)}, a.counts, nil
+		case 0:
+			return Reservation{}, a.counts, ErrStockUnknown
 		case -2:
-			return Reservation{}, c, ErrSaleEnded
+			return Reservation{}, a.counts, ErrSaleEnded
 		case -3:
-			return Reservation{}, c, ErrSoldOut
+			return Reservation{}, a.counts, ErrSoldOut
 		case -4:
-			return Reservation{}, c, ErrBuyerLimit
+			return Reservation{}, a.counts, ErrBuyerLimit
 		case -9:
 			continue // the random ID is taken; draw another
 		default:
-			return Reservation{}, c, fmt.Errorf("reserve in sale %d: unexpected script code %d", saleID, code)
+			return Reservation{}, a.counts, fmt.Errorf("reserve in sale %d: unexpected script code %d", saleID, a.code)
 		}
 	}
 }

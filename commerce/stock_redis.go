@@ -31,7 +31,7 @@ var _ StockEngine = (*RedisStock)(nil)
 var stockLua embed.FS
 
 type redisStockScripts struct {
-	create, reserve, reserveMany, get, confirm, release, expire, end, correct, counts *redis.Script
+	create, reserveMany, get, confirm, release, expire, end, correct, counts *redis.Script
 }
 
 func loadStockScripts() redisStockScripts {
@@ -39,7 +39,7 @@ func loadStockScripts() redisStockScripts {
 	s := func(name string) *redis.Script { return redis.NewScript(lib + "\n" + mustReadLua(name)) }
 	return redisStockScripts{
 		create:  redis.NewScript(mustReadLua("create")),
-		reserve: s("reserve"), reserveMany: s("reserve_many"), get: s("get"), confirm: s("confirm"), release: s("release"),
+		reserveMany: s("reserve_many"), get: s("get"), confirm: s("confirm"), release: s("release"),
 		expire: s("expire"), end: s("end"), correct: s("correct"), counts: s("counts"),
 	}
 }

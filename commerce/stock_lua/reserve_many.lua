@@ -1,7 +1,9 @@
--- Many reservations of one sale in one call, each exactly as reserve.lua
--- would make it, in order. ARGV: n, then per item: buyer, quantity, ttl_ms,
--- new reservation id. Reply: per item code, q, rem, rsv, sold, ended,
--- expires_ms (codes as in reserve.lua; 0 for all when the sale is unknown).
+-- Reservations of one sale, one or many per call, each checked and made in
+-- order as if alone: stock and the buyer's limit together. ARGV: n, then per
+-- item: buyer, quantity, ttl_ms, new reservation id. Reply: per item code,
+-- q, rem, rsv, sold, ended, expires_ms. Codes: 1 reserved, 0 unknown sale,
+-- -2 ended, -3 sold out, -4 buyer limit, -9 id taken (caller retries with
+-- another).
 local c = load_counts()
 local n = tonumber(ARGV[1])
 local out = {}

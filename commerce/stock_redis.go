@@ -38,7 +38,7 @@ func loadStockScripts() redisStockScripts {
 	lib := mustReadLua("lib")
 	s := func(name string) *redis.Script { return redis.NewScript(lib + "\n" + mustReadLua(name)) }
 	return redisStockScripts{
-		create:  redis.NewScript(mustReadLua("create")),
+		create:      redis.NewScript(mustReadLua("create")),
 		reserveMany: s("reserve_many"), get: s("get"), confirm: s("confirm"), release: s("release"),
 		expire: s("expire"), end: s("end"), correct: s("correct"), counts: s("counts"),
 	}

@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/pion/ice/v4"
 	"github.com/pion/logging"
@@ -65,6 +66,10 @@ func newNetwork(cfg *Config, log *slog.Logger) (*network, error) {
 	se.LoggerFactory = lf
 	se.DisableMediaEngineCopy(true) // every PeerConnection gets its own engine
 	se.SetICETimeouts(cfg.ICEDisconnectedTimeout, cfg.ICEFailedTimeout, cfg.ICEKeepalive)
+	// A lost DTLS flight (a handshake racing the peer's ICE, a busy
+	// machine) is resent after 300ms rather than pion's 1s, which doubles
+	// on every loss and stretches joins to seconds.
+	se.SetDTLSRetransmissionInterval(300 * time.Millisecond)
 	se.SetIncludeLoopbackCandidate(cfg.IncludeLoopback)
 	se.SetIPFilter(cfg.keepIP())
 	if f := cfg.keepInterface(); f != nil {

@@ -79,8 +79,8 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	defer stopSend()
 	go func() { _ = pub.Send(sendCtx, *bitrate) }()
 
-	connect := &latencies{}
-	subs, errs := vl.join(ctx, id, *subscribers, *joinRate, res.Latency, connect)
+	connect, phases := &latencies{}, &joinPhases{answer: &latencies{}, ice: &latencies{}}
+	subs, errs := vl.join(ctx, id, *subscribers, *joinRate, res.Latency, connect, phases)
 	res.Errors = errs
 	defer func() {
 		var wg sync.WaitGroup
@@ -158,6 +158,10 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	res.set("join_p99_ms", round(p99))
 	_, _, c99 := connect.percentiles()
 	res.set("connect_p99_ms", round(c99))
+	_, _, a99 := phases.answer.percentiles()
+	res.set("answer_p99_ms", round(a99))
+	_, _, i99 := phases.ice.percentiles()
+	res.set("ice_p99_ms", round(i99))
 	res.set("subs_per_core", round(subsPerCore))
 	res.set("packets_per_subscriber", round(perSub))
 	res.set("server_cpu_pct_per_subscriber", round(cpuPerSub(res, held)))
@@ -171,6 +175,10 @@ func cpuPerSub(res *result, held int64) float64 {
 	}
 	return 100 * res.ServerCPUS / res.DurationS / float64(held)
 }
+
+// joinPhases splits join latency: POST to answer, POST to ICE connected
+// (connect_p99_ms adds DTLS, join_p99_ms the first keyframe).
+type joinPhases struct{ answer, ice *latencies }
 
 type videoLoad struct {
 	c    *common
@@ -191,7 +199,7 @@ func snapshot(subs []*liveclient.Subscriber) []subCounts {
 // join connects n subscribers at rate per second, round robin over the
 // targets, and records each one's time from POST to first keyframe. It
 // returns those that joined and the number that failed.
-func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64, lat, connect *latencies) ([]*liveclient.Subscriber, int64) {
+func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64, lat, connect *latencies, phases *joinPhases) ([]*liveclient.Subscriber, int64) {
 	var (
 		mu     sync.Mutex
 		subs   []*liveclient.Subscriber
@@ -219,6 +227,8 @@ func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 			if s.WaitConnected(cctx) == nil {
 				connect.add(time.Since(s.Posted))
+				phases.answer.add(s.Answered.Sub(s.Posted))
+				phases.ice.add(s.ICELatency())
 			}
 			cancel()
 			select {

@@ -26,8 +26,10 @@ type Subscriber struct {
 	*conn
 	*Exchange
 	client *http.Client
-	// Posted is when the offer was sent, for join latency.
-	Posted time.Time
+	// Posted is when the offer was sent, for join latency; Answered when
+	// the answer came back.
+	Posted, Answered time.Time
+	iceUpAt          atomic.Int64 // unix nanoseconds of ICE connected
 
 	AudioPackets atomic.Int64
 	VideoPackets atomic.Int64
@@ -101,12 +103,18 @@ func Subscribe(ctx context.Context, endpoint string, o SubscribeOptions) (*Subsc
 		defer s.wg.Done()
 		s.read(t, r)
 	})
+	pc.OnICEConnectionStateChange(func(st webrtc.ICEConnectionState) {
+		if st == webrtc.ICEConnectionStateConnected {
+			s.iceUpAt.CompareAndSwap(0, time.Now().UnixNano())
+		}
+	})
 	s.Posted = time.Now()
 	s.Exchange, err = negotiate(ctx, pc, o.Client, endpoint, "")
 	if err != nil {
 		_ = pc.Close()
 		return nil, err
 	}
+	s.Answered = time.Now()
 	return s, nil
 }
 
@@ -161,6 +169,15 @@ func (s *Subscriber) FirstKeyframe() <-chan struct{} { return s.firstKey }
 // JoinLatency is the time from POST to the first keyframe (0 before).
 func (s *Subscriber) JoinLatency() time.Duration {
 	at := s.firstKeyAt.Load()
+	if at == 0 {
+		return 0
+	}
+	return time.Unix(0, at).Sub(s.Posted)
+}
+
+// ICELatency is the time from POST to ICE connectivity (0 before).
+func (s *Subscriber) ICELatency() time.Duration {
+	at := s.iceUpAt.Load()
 	if at == 0 {
 		return 0
 	}

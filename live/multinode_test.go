@@ -100,6 +100,9 @@ func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 			}
 		}
 		waitFor(t, 10*time.Second, "relay gone", func() bool { return b.sfu.Stats().Relays == 0 })
+		waitFor(t, 5*time.Second, "gauges back to zero", func() bool {
+			return counter(t, b.metrics, "liveshop_live_relays", nil) == 0 && counter(t, b.metrics, "liveshop_live_viewers", nil) == 0
+		})
 		waitFor(t, 10*time.Second, "StreamEnded", func() bool {
 			return slices.Equal(a.events.list(), []string{"started 1", "ended 1"})
 		})

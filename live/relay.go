@@ -59,8 +59,8 @@ func (r *relayPull) stop() {
 }
 
 // startRelay registers a relay stream for id and negotiates the pull from
-// o in the background; viewers wait on the stream's ready channel. It
-// returns nil, nil when another stream for id appeared meanwhile.
+// o; viewers arriving meanwhile wait on the stream's ready channel. It
+// returns nil, nil when another stream for id appeared first.
 func (s *SFU) startRelay(id int64, o Origin) (*stream, error) {
 	s.mu.Lock()
 	if s.closed {

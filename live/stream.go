@@ -213,6 +213,8 @@ func (st *stream) end(reason string) {
 	}
 	if pull != nil {
 		pull.stop()
+	}
+	if st.relay {
 		s.metrics.relays.Dec()
 	}
 	if release {

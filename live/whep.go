@@ -129,7 +129,7 @@ func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string)
 	}
 	if err := st.addViewer(v); err != nil {
 		v.stop()
-		return nil, "", err
+		return nil, "", withRetryAfter(ErrNotLive, s.cfg.RetryAfter)
 	}
 	s.addSession(id, &sessionRef{st: st, v: v})
 	for _, sender := range senders {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,8 +20,9 @@ import (
 // increments, appends and PUBLISHes atomically, so pub/sub order is seq
 // order. One pub/sub connection per bus carries every room the node has
 // open. Redis pub/sub drops messages while a connection is down, so every
-// (re)subscribe confirmation and every gap in the sequence triggers a
-// catch-up read from the stream.
+// (re)subscribe confirmation, every gap in the sequence and every quiet
+// second with a counter ahead of what was delivered triggers a catch-up read
+// from the stream.
 type RedisBus struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -183,25 +185,26 @@ func (s *redisSub) Unsubscribe() {
 
 // History implements Bus.
 func (b *RedisBus) History(ctx context.Context, room int64, after uint64, limit int) ([]Message, error) {
-	var count int64 = -1
-	if limit > 0 {
-		count = int64(limit)
-	}
-	var entries []redis.XMessage
-	var err error
-	if count > 0 {
-		entries, err = b.rdb.XRangeN(ctx, b.logKey(room), strconv.FormatUint(after+1, 10)+"-0", "+", count).Result()
-	} else {
-		entries, err = b.rdb.XRange(ctx, b.logKey(room), strconv.FormatUint(after+1, 10)+"-0", "+").Result()
-	}
-	if err != nil {
+	// The stream and the counter are read in one transaction: read apart,
+	// an event published in between would look like lost history.
+	var xr *redis.XMessageSliceCmd
+	var seq *redis.StringCmd
+	start := strconv.FormatUint(after+1, 10) + "-0"
+	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		if limit > 0 {
+			xr = p.XRangeN(ctx, b.logKey(room), start, "+", int64(limit))
+		} else {
+			xr = p.XRange(ctx, b.logKey(room), start, "+")
+		}
+		seq = p.Get(ctx, b.seqKey(room))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read history of room %d: %w: %v", room, ErrUnavailable, err)
 	}
+	entries := xr.Val()
 	if len(entries) == 0 {
-		last, err := b.lastSeq(ctx, room)
-		if err != nil {
-			return nil, err
-		}
+		last, _ := seq.Uint64() // redis.Nil: a room without events
 		if last > after {
 			return nil, fmt.Errorf("room %d after %d: %w", room, after, ErrHistoryGone)
 		}
@@ -226,9 +229,16 @@ func (b *RedisBus) receive(ctx context.Context) {
 	defer close(b.done)
 	failed := false
 	for {
-		msg, err := b.ps.Receive(ctx)
+		// Wake up at least once a second: a quiet second is when rooms are
+		// checked against their counters (see probe).
+		msg, err := b.ps.ReceiveTimeout(ctx, time.Second)
 		if ctx.Err() != nil {
 			return
+		}
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			b.probe(ctx)
+			continue
 		}
 		if err != nil {
 			if !failed {
@@ -285,6 +295,26 @@ func (b *RedisBus) dispatch(ctx context.Context, m *redis.Message) {
 			s.deliver(Message{Seq: seq, Payload: bytes.Clone([]byte(payload))})
 		default:
 			s.fill(ctx, seq)
+		}
+	}
+}
+
+// probe compares every subscribed room's counter with what its
+// subscribers have seen and fills any difference from history, so an event
+// lost without a reconnect (or a failed catch-up) arrives within a second
+// even if the room then stays quiet.
+func (b *RedisBus) probe(ctx context.Context) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for room, subs := range b.rooms {
+		last, err := b.lastSeq(ctx, room)
+		if err != nil {
+			return
+		}
+		for s := range subs {
+			if s.last < last {
+				s.fill(ctx, last)
+			}
 		}
 	}
 }

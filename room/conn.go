@@ -247,5 +247,4 @@ func (c *conn) leave() {
 	}
 	c.hub.release(c.room)
 	c.hub.m.connections.Dec()
-	c.hub.conns.Done()
 }

@@ -127,7 +127,6 @@ func (h *Handler) websocket(c echo.Context) error {
 	}
 	ws.SetReadLimit(hub.cfg.ReadLimit)
 	cn.ws = ws
-	hub.conns.Add(1)
 	hub.m.connections.Inc()
 	if cn.banned {
 		cn.sendError("", ErrBanned)

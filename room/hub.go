@@ -139,8 +139,10 @@ type Hub struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	conns  sync.WaitGroup
-	rooms  sync.WaitGroup
+	// holds counts acquire calls not yet released (connections and joins
+	// in progress); Close waits for them.
+	holds sync.WaitGroup
+	rooms sync.WaitGroup
 
 	comments *commentWriter
 
@@ -239,6 +241,7 @@ func (h *Hub) acquire(ctx context.Context, streamID int64) (*liveRoom, error) {
 		go r.run()
 	}
 	r.refs++
+	h.holds.Add(1) // under mu, after the closed check: never races Close's Wait
 	h.mu.Unlock()
 	select {
 	case <-r.ready:
@@ -257,11 +260,12 @@ func (h *Hub) acquire(ctx context.Context, streamID int64) (*liveRoom, error) {
 // without holds.
 func (h *Hub) release(r *liveRoom) {
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	r.refs--
 	if r.refs == 0 {
 		r.idleSince = h.now()
 	}
+	h.mu.Unlock()
+	h.holds.Done()
 }
 
 // closeIfIdle removes r from the open rooms when it has lingered long
@@ -301,7 +305,7 @@ func (h *Hub) Close() error {
 		r.closeConns(websocket.StatusGoingAway, "server shutting down")
 	}
 	h.cancel()
-	h.conns.Wait()
+	h.holds.Wait()
 	h.rooms.Wait()
 	h.writer.close()
 	h.comments.close()

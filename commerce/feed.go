@@ -144,26 +144,20 @@ func (d *Discovery) profile(ctx context.Context, accountID int64, now time.Time)
 	if accountID == 0 {
 		return p, nil
 	}
-	tags, err := d.store.ViewerTags(ctx, accountID, feedTags)
+	vp, err := d.store.ViewerProfile(ctx, accountID, feedTags, feedFollowsRead, now.Add(-feedBoughtWindow), 2*recentSeeds)
 	if err != nil {
 		return p, err
 	}
-	for _, t := range tags {
+	for _, t := range vp.Tags {
 		v := decayed(t.Heat, now, d.cfg.AffinityHalfLife)
 		p.affinity[t.Tag] = v
 		p.maxTag = max(p.maxTag, v)
 	}
-	if p.recent, err = d.store.FollowedShopIDs(ctx, accountID, feedFollowsRead); err != nil {
-		return p, err
-	}
+	p.recent = vp.Follows
 	for _, id := range p.recent {
 		p.follows[id] = true
 	}
-	recent, err := d.store.RecentItems(ctx, []int64{accountID}, now.Add(-feedBoughtWindow), 2*recentSeeds)
-	if err != nil {
-		return p, err
-	}
-	for i, r := range recent[accountID] {
+	for i, r := range vp.Recent {
 		if i < recentSeeds {
 			p.seeds = append(p.seeds, r)
 		}

@@ -59,6 +59,13 @@ type ItemHeat struct {
 	Heat   float64
 }
 
+// ViewerProfile is what the store knows of one viewer's taste.
+type ViewerProfile struct {
+	Tags    []TagHeat
+	Follows []int64
+	Recent  []RecentItem
+}
+
 // TagHeat is a hashtag with a heat: trending, or a viewer's affinity.
 type TagHeat struct {
 	Tag  string  `json:"tag"`
@@ -68,8 +75,11 @@ type TagHeat struct {
 // FeedStore answers the feed's candidate queries; every one reads a short
 // index range.
 type FeedStore interface {
-	// ViewerTags returns the viewer's strongest hashtags.
-	ViewerTags(ctx context.Context, accountID int64, limit int) ([]TagHeat, error)
+	// ViewerProfile reads, in one round trip, the viewer's strongest
+	// hashtags (at most tags), the shops they follow (at most follows,
+	// newest follow first) and their strong items since since (at most
+	// recent, newest first).
+	ViewerProfile(ctx context.Context, accountID int64, tags, follows int, since time.Time, recent int) (ViewerProfile, error)
 	// PopularItems returns the hottest items of a kind.
 	PopularItems(ctx context.Context, kind int, limit int) ([]ItemHeat, error)
 	// TagItems returns the hottest items of a kind carrying tag.

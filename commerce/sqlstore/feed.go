@@ -1,8 +1,10 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"slices"
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
@@ -33,9 +35,52 @@ func (c conn) itemHeats(ctx context.Context, q string, args ...any) ([]commerce.
 	return out, rows.Err()
 }
 
-// ViewerTags implements commerce.FeedStore.
-func (db *DB) ViewerTags(ctx context.Context, accountID int64, limit int) ([]commerce.TagHeat, error) {
-	return db.tagHeats(ctx, "SELECT tag, heat FROM discovery_affinity WHERE account_id = ? ORDER BY heat DESC LIMIT ?", accountID, limit)
+// ViewerProfile implements commerce.FeedStore: three short index ranges
+// in one statement, so a feed costs one round trip for the viewer.
+func (db *DB) ViewerProfile(ctx context.Context, accountID int64, tags, follows int, since time.Time, recent int) (commerce.ViewerProfile, error) {
+	var p commerce.ViewerProfile
+	rows, err := db.query(ctx, `SELECT 1, 0, 0, heat, 0, 0, tag FROM
+			(SELECT tag, heat FROM discovery_affinity WHERE account_id = ? ORDER BY heat DESC LIMIT ?) t
+		UNION ALL SELECT 2, shop_id, 0, 0, created_at, 0, '' FROM
+			(SELECT shop_id, created_at FROM follows WHERE account_id = ? ORDER BY created_at DESC LIMIT ?) f
+		UNION ALL SELECT 3, kind, item_id, strength, at, bought_at, '' FROM
+			(SELECT kind, item_id, strength, at, bought_at FROM discovery_recent
+			 WHERE account_id = ? AND at >= ? ORDER BY at DESC LIMIT ?) r`,
+		accountID, tags, accountID, follows, accountID, micros(since), recent)
+	if err != nil {
+		return p, err
+	}
+	defer rows.Close()
+	type followed struct{ shop, at int64 }
+	var fs []followed
+	for rows.Next() {
+		var part, a, b, at, bought int64
+		var f float64
+		var tag string
+		if err := rows.Scan(&part, &a, &b, &f, &at, &bought, &tag); err != nil {
+			return p, err
+		}
+		switch part {
+		case 1:
+			p.Tags = append(p.Tags, commerce.TagHeat{Tag: tag, Heat: f})
+		case 2:
+			fs = append(fs, followed{a, at})
+		case 3:
+			p.Recent = append(p.Recent, commerce.RecentItem{Item: commerce.ItemRef{Kind: int(a), ID: b}, Strength: f,
+				At: fromMicros(at), BoughtAt: timeOrZero(bought)})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return p, err
+	}
+	// A UNION keeps no order: restore each part's.
+	slices.SortStableFunc(p.Tags, func(x, y commerce.TagHeat) int { return cmp.Compare(y.Heat, x.Heat) })
+	slices.SortStableFunc(fs, func(x, y followed) int { return cmp.Or(cmp.Compare(y.at, x.at), cmp.Compare(y.shop, x.shop)) })
+	slices.SortStableFunc(p.Recent, func(x, y commerce.RecentItem) int { return y.At.Compare(x.At) })
+	for _, f := range fs {
+		p.Follows = append(p.Follows, f.shop)
+	}
+	return p, nil
 }
 
 func (c conn) tagHeats(ctx context.Context, q string, args ...any) ([]commerce.TagHeat, error) {

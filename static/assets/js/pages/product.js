@@ -17,6 +17,8 @@ try {
   replace($('main'), h('p', { class: 'notice error', role: 'alert' }, err.status === 404 ? 'There is no such product.' : err.message));
 }
 if (product) {
+  // Tell discovery the product was seen (views feed popularity and taste); never blocks the page.
+  post('/interactions', { events: [{ type: 'product_viewed', product_id: id, source: new URLSearchParams(location.search).get('from') || '' }] }).catch(() => {});
   show(product);
   busy($('#product'), false);
   wireForms();

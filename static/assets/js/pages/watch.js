@@ -2,7 +2,7 @@
 // the room on top — comments, hearts, the pinned product, the flash sale —
 // and a checkout sheet that buys without leaving the stream.
 
-import { get } from '../api.js';
+import { get, post } from '../api.js';
 import { $, h, replace, pathID } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { initPage, ready, sentence, toast } from '../ui.js';
@@ -237,11 +237,17 @@ function showPinned(p) {
   replace(box, h('div', { class: 'pinned-card', 'data-testid': 'pinned-card' },
     thumb(p.image_url, p.title),
     h('div', { class: 'info' },
-      h('a', { class: 'title', href: `/product/${p.id}`, target: '_blank', rel: 'noopener' }, p.title),
+      h('a', { class: 'title', href: `/product/${p.id}?from=live_card`, target: '_blank', rel: 'noopener', on: { click: () => cardClicked(p) } }, p.title),
       h('span', { class: 'price' }, formatMoney(p.price_minor, p.currency)),
       h('span', { class: 'meta' }, p.stock > 0 ? `${p.stock} in stock` : 'Sold out')),
-    h('button', { type: 'button', class: 'primary buy-pinned', disabled: p.stock <= 0, on: { click: () => openProductCheckout(p) } }, 'Buy now')));
+    h('button', { type: 'button', class: 'primary buy-pinned', disabled: p.stock <= 0, on: { click: () => { cardClicked(p); openProductCheckout(p); } } }, 'Buy now')));
   box.hidden = false;
+}
+
+// cardClicked tells discovery a live card was clicked (credited to this
+// stream in the seller's analytics); it never blocks the viewer.
+function cardClicked(p) {
+  post('/interactions', { events: [{ type: 'product_clicked', product_id: p.id, stream_id: streamID, source: 'live_card' }] }).catch(() => {});
 }
 
 function needAccount() {

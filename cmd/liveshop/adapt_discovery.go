@@ -1,0 +1,36 @@
+package main
+
+import (
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/room"
+)
+
+// Adapters from the room package's small interfaces to commerce's
+// discovery service.
+
+var _ room.Activity = roomActivity{}
+
+// roomActivity adapts the discovery recorder to room.Activity: joins,
+// watch sessions, likes and comments become interactions.
+type roomActivity struct{ d *commerce.Discovery }
+
+func (r roomActivity) Joined(streamID, accountID int64, at time.Time) {
+	if accountID != 0 {
+		r.d.Record(commerce.Interaction{Kind: commerce.InteractionWatchStart, At: at, AccountID: accountID, StreamID: streamID})
+	}
+}
+
+func (r roomActivity) Watched(streamID, accountID int64, joined, left time.Time) {
+	r.d.Record(commerce.Interaction{Kind: commerce.InteractionWatch, At: left, StartedAt: joined,
+		AccountID: accountID, StreamID: streamID})
+}
+
+func (r roomActivity) Liked(streamID, accountID, count int64) {
+	r.d.Record(commerce.Interaction{Kind: commerce.InteractionLike, AccountID: accountID, StreamID: streamID, Quantity: count})
+}
+
+func (r roomActivity) Commented(streamID, accountID int64) {
+	r.d.Record(commerce.Interaction{Kind: commerce.InteractionComment, AccountID: accountID, StreamID: streamID})
+}

@@ -141,6 +141,9 @@ type feedSources struct {
 	pairs  *feedCache[ItemRef, []ItemHeat]
 	facts  *feedCache[int64, FeedProduct]
 	ranked *feedCache[string, []rankedItem]
+	// used says a feed read the snapshot since the last refresh; an idle
+	// node does not refresh it.
+	used atomic.Bool
 	// candPool recycles the candidate sets of feeds (*feedCands).
 	candPool sync.Pool
 	// gen counts forget calls: a load that began before one does not
@@ -183,7 +186,8 @@ func (f *feedSources) forget() {
 	f.facts.clear()
 }
 
-// refreshLoop keeps the shared snapshot fresh until the Discovery closes.
+// refreshLoop keeps the shared snapshot fresh while feeds are asked for,
+// until the Discovery closes.
 func (f *feedSources) refreshLoop() {
 	t := time.NewTicker(f.d.cfg.CandidateTTL)
 	defer t.Stop()
@@ -193,6 +197,14 @@ func (f *feedSources) refreshLoop() {
 		case <-f.wake:
 		case <-f.d.quit:
 			return
+		}
+		if !f.used.Swap(false) {
+			// Nobody asked for a feed since the last refresh: drop the
+			// snapshot instead of keeping it fresh; the next feed loads it.
+			f.genMu.Lock()
+			f.global.Store(nil)
+			f.genMu.Unlock()
+			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		if _, err := f.loadGlobal(ctx); err != nil {
@@ -204,6 +216,7 @@ func (f *feedSources) refreshLoop() {
 
 // snapshot returns the shared candidates, loading them on first use.
 func (f *feedSources) snapshot(ctx context.Context) (*feedGlobal, error) {
+	f.used.Store(true)
 	if g := f.global.Load(); g != nil {
 		return g, nil
 	}

@@ -174,3 +174,13 @@ func TestConfigIsChecked(t *testing.T) {
 		}
 	}
 }
+
+func TestASecondServerCannotShareTheUDPPort(t *testing.T) {
+	port := freePort(t)
+	startNode(t, nodeOptions{cfg: live.Config{UDPPort: port, UDPSockets: 4}})
+	cfg := loopback(live.Config{UDPPort: port, UDPSockets: 4})
+	if s, err := live.New(cfg, live.Deps{Auth: keys{}}); err == nil {
+		s.Close()
+		t.Fatalf("a second SFU bound UDP port %d too (the kernel would split packets between them)", port)
+	}
+}

@@ -53,13 +53,23 @@ func listenSharded(addr netip.AddrPort, n, bufSize int) (*shardedUDPConn, error)
 	}
 	c := &shardedUDPConn{seed: maphash.MakeSeed(), in: make(chan shardPacket, 1024), closed: make(chan struct{})}
 	c.pool.New = func() any { b := make([]byte, shardReadSize); return &b }
-	lc := net.ListenConfig{}
-	if n > 1 {
-		lc.Control = reusePortControl
-	}
 	network := "udp4"
 	if addr.Addr().Is6() {
 		network = "udp6"
+	}
+	lc := net.ListenConfig{}
+	if n > 1 {
+		// Any process of the same user could join a SO_REUSEPORT group
+		// and take a share of our packets. Bind once without it first, so
+		// a port already in use (say, by a second server started with the
+		// same flags) fails here as it would without sharding; a server
+		// started after us fails the same way against our group.
+		probe, err := net.ListenUDP(network, net.UDPAddrFromAddrPort(addr))
+		if err != nil {
+			return nil, err
+		}
+		_ = probe.Close()
+		lc.Control = reusePortControl
 	}
 	for range n {
 		pc, err := lc.ListenPacket(context.Background(), network, addr.String())

@@ -15,6 +15,8 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 )
@@ -44,6 +46,8 @@ type Page struct {
 // Pages lists every page route in one place.
 var Pages = []Page{
 	{Path: "/", File: "home.html", Title: "Live now", Script: "home"},
+	{Path: "/search", File: "search.html", Title: "Search", Script: "search"},
+	{Path: "/tag/:name", File: "tag.html", Title: "Hashtag", Script: "tag"},
 	{Path: "/login", File: "login.html", Title: "Sign in", Script: "login"},
 	{Path: "/signup", File: "login.html", Title: "Create an account", Script: "login"},
 	{Path: "/shop/:handle", File: "shop.html", Title: "Shop", Script: "shop"},
@@ -51,11 +55,17 @@ var Pages = []Page{
 	{Path: "/cart", File: "cart.html", Title: "Cart", Script: "cart"},
 	{Path: "/orders", File: "orders.html", Title: "Your orders", Script: "orders"},
 	{Path: "/orders/:id", File: "order.html", Title: "Order", Script: "order"},
+	{Path: "/settings", File: "settings.html", Title: "Settings", Script: "settings"},
 	{Path: "/watch/:id", File: "watch.html", Title: "Live", Script: "watch", Style: "watch", Immersive: true},
 	{Path: "/studio", File: "studio.html", Title: "Studio", Script: "studio", Style: "console"},
 	{Path: "/moderate/:id", File: "moderate.html", Title: "Moderate", Script: "moderate", Style: "console"},
 	{Path: "/dashboard", File: "dashboard.html", Title: "Dashboard", Script: "dashboard", Style: "console"},
 }
+
+// NotFound is the page for paths that name nothing. It has no route: the
+// server's error handler answers with it (ServeNotFound) when a page
+// request (IsPageRequest) matched no route.
+var NotFound = Page{File: "notfound.html", Title: "Page not found", Script: "notfound"}
 
 // navLink is an entry of the site header.
 type navLink struct{ Href, Label string }
@@ -99,26 +109,70 @@ func Register(e *echo.Echo) {
 	}
 }
 
-// Render executes every page template and returns the documents by route.
+// IsPageRequest reports whether a request is one a browser makes for a
+// page (GET or HEAD outside /api/), so that a path naming nothing gets the
+// not-found page; API clients keep the JSON error shape.
+func IsPageRequest(r *http.Request) bool {
+	p := r.URL.Path
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) && p != "/api" && !strings.HasPrefix(p, "/api/")
+}
+
+// ServeNotFound answers with the not-found page and status 404.
+func ServeNotFound(c echo.Context) error {
+	doc, err := notFoundDocument()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-cache")
+	return c.HTMLBlob(http.StatusNotFound, doc)
+}
+
+// notFoundDocument renders NotFound once, on first use; the document never
+// changes while the binary runs.
+var notFoundDocument = sync.OnceValues(func() ([]byte, error) {
+	layout, err := parseLayout()
+	if err != nil {
+		return nil, err
+	}
+	return renderPage(layout, NotFound)
+})
+
+// Render executes every page template and returns the documents by route,
+// NotFound's under its empty path.
 func Render() (map[string][]byte, error) {
+	layout, err := parseLayout()
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]byte, len(Pages)+1)
+	for _, p := range append(Pages[:len(Pages):len(Pages)], NotFound) {
+		if out[p.Path], err = renderPage(layout, p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func parseLayout() (*template.Template, error) {
 	layout, err := template.ParseFS(files, "pages/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("static: layout: %w", err)
 	}
-	out := make(map[string][]byte, len(Pages))
-	for _, p := range Pages {
-		t, err := layout.Clone()
-		if err == nil {
-			t, err = t.ParseFS(files, "pages/"+p.File)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("static: page %s: %w", p.File, err)
-		}
-		var buf bytes.Buffer
-		if err := t.ExecuteTemplate(&buf, "layout", layoutData{Page: p, Nav: nav}); err != nil {
-			return nil, fmt.Errorf("static: render %s: %w", p.Path, err)
-		}
-		out[p.Path] = buf.Bytes()
+	return layout, nil
+}
+
+// renderPage executes the layout with p's template.
+func renderPage(layout *template.Template, p Page) ([]byte, error) {
+	t, err := layout.Clone()
+	if err == nil {
+		t, err = t.ParseFS(files, "pages/"+p.File)
 	}
-	return out, nil
+	if err != nil {
+		return nil, fmt.Errorf("static: page %s: %w", p.File, err)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", layoutData{Page: p, Nav: nav}); err != nil {
+		return nil, fmt.Errorf("static: render %s: %w", p.File, err)
+	}
+	return buf.Bytes(), nil
 }

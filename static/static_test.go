@@ -25,7 +25,7 @@ func TestPages(t *testing.T) {
 			t.Fatal(err)
 		}
 		inline := regexp.MustCompile(`(?i)<script(?:\s[^>]*)?>\s*[^<\s]|<style|\sstyle=|\son[a-z]+=`)
-		for _, p := range static.Pages {
+		for _, p := range append(static.Pages[:len(static.Pages):len(static.Pages)], static.NotFound) {
 			body := string(rendered[p.Path])
 			if !strings.Contains(body, `src="/assets/js/pages/`+p.Script+`.js"`) {
 				t.Errorf("%s does not load its module %s", p.Path, p.Script)
@@ -50,6 +50,7 @@ func TestPages(t *testing.T) {
 	t.Run("every asset a page or module refers to exists", func(t *testing.T) {
 		ref := regexp.MustCompile(`(?:href|src)="(/assets/[^"]+)"|from '(\.{1,2}/[^']+)'|import\('(\.{1,2}/[^']+)'\)`)
 		rendered, _ := static.Render()
+		rendered["404"] = rendered[static.NotFound.Path]
 		check := func(from, target string) {
 			target, _, _ = strings.Cut(target, "#")
 			rec := httptest.NewRecorder()
@@ -58,9 +59,9 @@ func TestPages(t *testing.T) {
 				t.Errorf("%s refers to %s, which answers %d", from, target, rec.Code)
 			}
 		}
-		for _, p := range static.Pages {
-			for _, m := range ref.FindAllStringSubmatch(string(rendered[p.Path]), -1) {
-				check(p.Path, m[1])
+		for path, doc := range rendered {
+			for _, m := range ref.FindAllStringSubmatch(string(doc), -1) {
+				check(path, m[1])
 			}
 		}
 		err := filepath.WalkDir("assets/js", func(path string, d fs.DirEntry, err error) error {
@@ -79,6 +80,31 @@ func TestPages(t *testing.T) {
 		})
 		if err != nil {
 			t.Fatal(err)
+		}
+	})
+
+	t.Run("the not-found page answers page requests only, with 404", func(t *testing.T) {
+		for _, c := range []struct {
+			method, path string
+			page         bool
+		}{
+			{"GET", "/no/such/page", true},
+			{"HEAD", "/watch", true},
+			{"POST", "/no/such/page", false},
+			{"GET", "/api/no/such/route", false},
+			{"GET", "/api", false},
+		} {
+			if got := static.IsPageRequest(httptest.NewRequest(c.method, c.path, nil)); got != c.page {
+				t.Errorf("IsPageRequest(%s %s) = %v", c.method, c.path, got)
+			}
+		}
+		rec := httptest.NewRecorder()
+		if err := static.ServeNotFound(e.NewContext(httptest.NewRequest(http.MethodGet, "/no/such/page", nil), rec)); err != nil {
+			t.Fatal(err)
+		}
+		if rec.Code != http.StatusNotFound || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+			!strings.Contains(rec.Body.String(), "Page not found") || !strings.Contains(rec.Body.String(), "/assets/js/pages/notfound.js") {
+			t.Errorf("not-found page: %d %q %.200s", rec.Code, rec.Header().Get("Content-Type"), rec.Body.String())
 		}
 	})
 

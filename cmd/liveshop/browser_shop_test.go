@@ -12,9 +12,9 @@ import (
 )
 
 // TestBrowserShop walks the shop pages end to end: a seller opens a shop and
-// lists a product with a picture from the dashboard; a buyer finds it, adds
-// it to the cart, is declined once, pays, and follows the order while the
-// seller ships it.
+// lists a product with a picture from the dashboard; a buyer finds it with
+// the header's search box, adds it to the cart, is declined once, pays, and
+// follows the order while the seller ships it.
 func TestBrowserShop(t *testing.T) {
 	srv := startServer(t, testConfig(t))
 	b := newBrowser(t, srv.URL)
@@ -41,8 +41,11 @@ func TestBrowserShop(t *testing.T) {
 
 	buyer.signUp("Ben", "ben@example.test")
 	buyer.open("/")
-	buyer.waitText("#products", "Linen shirt")
-	buyer.click(`#products a[href^="/product/"]`)
+	buyer.fill("#site-search-q", "linen")
+	buyer.click(`.site-search button[type=submit]`)
+	buyer.waitJS("search results", `document.body.dataset.ready === "1" && location.pathname === "/search"`)
+	buyer.waitText("#found-products", "Linen shirt")
+	buyer.click(`#found-products a[href^="/product/"]`)
 	buyer.waitJS("product page", `document.body.dataset.ready === "1" && location.pathname.startsWith("/product/")`)
 	buyer.waitText("#product-price", "$24.50")
 	buyer.waitText("#product-description", "<b>washed</b>")

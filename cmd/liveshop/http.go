@@ -125,7 +125,8 @@ type apiError interface {
 // {"error":{"code","message"}}. Domain errors carry their own status and
 // code; Echo's own (unknown route, body too large) are mapped by status;
 // anything else is an internal error, logged with the request ID and never
-// shown to the client.
+// shown to the client. The one exception is a browser asking for a page
+// at a path that names nothing: it gets the HTML not-found page.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
@@ -135,6 +136,13 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			// The client went away; nobody is left to answer and nothing failed.
 			log.Debug("request cancelled by client", slog.String("uri", c.Request().RequestURI))
 			c.Response().WriteHeader(statusClientClosedRequest)
+			return
+		}
+		if errors.Is(err, echo.ErrNotFound) && static.IsPageRequest(c.Request()) {
+			// A person followed a broken link: show a page, not JSON.
+			if err := static.ServeNotFound(c); err != nil {
+				log.Warn("write not-found page", slog.Any("error", err))
+			}
 			return
 		}
 		status, code, message := describeError(err)

@@ -1,6 +1,6 @@
 // cards.js — the small cards lists are made of: products and streams.
 
-import { h } from './dom.js';
+import { h, plural } from './dom.js';
 import { formatMoney } from './money.js';
 
 /** imageOf is a product's first picture URL, or "". */
@@ -21,15 +21,34 @@ export function stars(rating) {
   return `★ ${rating.average.toFixed(1)} (${rating.count})`;
 }
 
-/** productCard links to a product page. */
-export function productCard(p) {
+/** productCard links to a product page. from names the list it is in
+ * (feed, search, hashtag), which the product page reports with its view.
+ * Lists from discovery carry the shop's name instead of a rating. */
+export function productCard(p, from = '') {
+  const meta = p.stock <= 0 ? 'Sold out' : p.rating || !p.shop_name ? stars(p.rating) : p.shop_name;
   return h('li', { class: 'card product-card', dataset: { productId: p.id } },
-    h('a', { class: 'cover', href: `/product/${p.id}` },
+    h('a', { class: 'cover', href: `/product/${p.id}${from ? `?from=${encodeURIComponent(from)}` : ''}` },
       thumb(imageOf(p), p.title),
       h('div', { class: 'body' },
         h('span', { class: 'title' }, p.title),
         h('span', { class: 'price' }, formatMoney(p.price_minor, p.currency)),
-        h('span', { class: 'meta' }, p.stock > 0 ? stars(p.rating) : 'Sold out'))));
+        h('span', { class: 'meta' }, meta))));
+}
+
+/** shopCard links to a shop page (search results). */
+export function shopCard(s) {
+  return h('li', { class: 'card shop-card', dataset: { shopId: s.id } },
+    h('a', { class: 'cover', href: `/shop/${encodeURIComponent(s.handle)}` },
+      h('div', { class: 'body' },
+        thumb(s.logo_url || '', s.name, 'logo'),
+        h('span', { class: 'title' }, s.name),
+        h('span', { class: 'meta' }, plural(s.followers, 'follower')),
+        s.description ? h('span', { class: 'meta clamp' }, s.description) : null)));
+}
+
+/** tagLink links a hashtag to its page. */
+export function tagLink(tag) {
+  return h('a', { class: 'tag', href: `/tag/${encodeURIComponent(tag)}` }, `#${tag}`);
 }
 
 /** streamCard links to a stream's watch page. */

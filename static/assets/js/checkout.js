@@ -13,6 +13,7 @@ import { h, replace } from './dom.js';
 import { ApiError, newIdempotencyKey } from './api.js';
 import { formatMoney } from './money.js';
 import { sentence } from './ui.js';
+import { couponLabel, discount } from './coupons.js';
 
 /** Test cards of the built-in payment processor, shown as a hint. */
 const testCard = '4242 4242 4242 4242';
@@ -39,8 +40,12 @@ export class CheckoutSheet {
    * extraNote (other cart lines paid together), hideQuantity (a whole cart). pay(values, key) places the
    * order and resolves to it. done(order) runs after the buyer saw the
    * confirmation; cancelled() when the sheet closes without an order.
+   * coupon(code), when given, adds a live coupon field: it resolves to the
+   * coupon ({code, kind, value, currency}) or rejects with why it does not
+   * apply; the code the buyer typed reaches pay() as values.coupon, and the
+   * confirmation shows the order's discount_minor, what the server took off.
    */
-  open(item, pay, { done = () => {}, cancelled = () => {} } = {}) {
+  open(item, pay, { done = () => {}, cancelled = () => {}, coupon = null } = {}) {
     this.key = newIdempotencyKey();
     this.paid = false;
     this.dialog.onclose = () => {
@@ -57,11 +62,20 @@ export class CheckoutSheet {
       value: String(item.quantity || 1), required: true, inputmode: 'numeric', readonly: fixed,
     });
     const total = h('span', { class: 'price', 'data-testid': 'checkout-total' });
+    const saving = h('p', { class: 'sheet-saving', hidden: true, 'data-testid': 'checkout-discount' });
+    let applied = null;
     const showTotal = () => {
       const n = Math.max(1, Math.min(Number(qty.value) || 1, Number(qty.max)));
-      total.textContent = formatMoney(item.price_minor * n + (item.extraMinor || 0), item.currency);
+      const off = applied ? discount(applied, item.price_minor * n) : 0;
+      total.textContent = formatMoney(item.price_minor * n + (item.extraMinor || 0) - off, item.currency);
+      saving.textContent = off ? `Coupon ${applied.code}: −${formatMoney(off, item.currency)}` : '';
+      saving.hidden = !off;
     };
     qty.addEventListener('input', showTotal);
+    const couponBox = coupon ? couponField(id, coupon, (c) => {
+      applied = c;
+      showTotal();
+    }) : null;
     const error = h('p', { class: 'form-error', role: 'alert' });
     const submit = h('button', { type: 'submit', class: 'primary pay' }, 'Pay');
     const form = h('form', { class: 'stack checkout-form', novalidate: true },
@@ -84,7 +98,9 @@ export class CheckoutSheet {
         h('legend', {}, 'Card'),
         field('card', 'Card number', { autocomplete: 'cc-number', inputmode: 'numeric', required: true, pattern: '[0-9 \\-]{12,23}', 'aria-describedby': `${id}-card-hint` }),
         h('p', { class: 'hint', id: `${id}-card-hint` }, `Test mode: use ${testCard} (any expiry, any CVC).`)),
+      couponBox?.el,
       item.extraNote ? h('p', { class: 'hint' }, item.extraNote) : null,
+      saving,
       h('div', { class: 'sheet-total' }, h('span', {}, 'Total'), total),
       error,
       h('div', { class: 'button-row' },
@@ -106,6 +122,7 @@ export class CheckoutSheet {
         quantity: Number(v.quantity),
         address: { name: v.name.trim(), line1: v.line1.trim(), city: v.city.trim(), postal_code: v.postal_code.trim(), country: v.country.trim().toUpperCase() },
         card: v.card.replace(/[\s-]/g, ''),
+        coupon: (v.coupon || '').trim().toUpperCase(),
       };
       submit.disabled = true;
       submit.textContent = 'Paying…';
@@ -116,6 +133,7 @@ export class CheckoutSheet {
         this.confirmed(order, done);
       } catch (err) {
         error.textContent = sentence(err.message);
+        if (couponBox && /^coupon_/.test(err.code)) couponBox.refuse();
         // A definite answer ends this attempt; the next one gets a new key.
         if (err instanceof ApiError && err.status >= 400 && err.status < 500) this.key = newIdempotencyKey();
       } finally {
@@ -141,6 +159,7 @@ export class CheckoutSheet {
         h('div', { class: 'done-mark', 'aria-hidden': 'true' }, '✓'),
         h('h2', { id: 'checkout-title' }, 'Order confirmed'),
         h('p', {}, `Order #${order.id} · ${total}`),
+        order.discount_minor > 0 ? h('p', { 'data-testid': 'order-discount' }, `Your coupon took ${formatMoney(order.discount_minor, order.currency)} off.`) : null,
         h('p', { class: 'hint' }, 'We will let you know when it ships.'),
         h('div', { class: 'button-row' },
           close,
@@ -151,6 +170,66 @@ export class CheckoutSheet {
   close() {
     if (this.dialog.open) this.dialog.close();
   }
+}
+
+/**
+ * couponField is the live coupon code with its Apply button: {el, refuse}.
+ * Enter in the field applies the code (it never pays); changing the code
+ * drops the applied one. onApplied(coupon or null) updates the total;
+ * refuse() marks the code wrong after the server refused it at payment.
+ */
+function couponField(id, check, onApplied) {
+  const input = h('input', {
+    id: `${id}-coupon`, name: 'coupon', maxlength: '32', autocomplete: 'off', spellcheck: 'false',
+    autocapitalize: 'characters', 'aria-describedby': `${id}-coupon-status`,
+  });
+  const status = h('p', { class: 'hint coupon-status', id: `${id}-coupon-status`, 'aria-live': 'polite', 'data-testid': 'coupon-status' });
+  const say = (text, bad = false) => {
+    status.textContent = text;
+    status.classList.toggle('error', bad);
+    if (bad) input.setAttribute('aria-invalid', 'true');
+    else input.removeAttribute('aria-invalid');
+  };
+  let asked = 0;
+  const apply = async () => {
+    const code = input.value.trim().toUpperCase();
+    const mine = ++asked;
+    onApplied(null);
+    if (!code) {
+      say('');
+      return;
+    }
+    say('Checking…');
+    try {
+      const c = await check(code);
+      if (mine !== asked) return;
+      say(`${c.code}: ${couponLabel(c)} applied.`);
+      onApplied(c);
+    } catch (err) {
+      if (mine === asked) say(sentence(err.message), true);
+    }
+  };
+  input.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') {
+      ev.preventDefault();
+      apply();
+    }
+  });
+  input.addEventListener('input', () => {
+    asked++;
+    onApplied(null);
+    say('');
+  });
+  const el = h('div', { class: 'field coupon-field' },
+    h('label', { for: input.id }, 'Live coupon code'),
+    h('div', { class: 'inline-form' }, input, h('button', { type: 'button', class: 'small apply-coupon', on: { click: apply } }, 'Apply')),
+    status);
+  const refuse = () => {
+    onApplied(null);
+    say('This code was not applied.', true);
+    input.focus();
+  };
+  return { el, refuse };
 }
 
 function loadAddress() {

@@ -98,3 +98,8 @@ export function timeAgo(when, now = Date.now()) {
 export function formatDate(when) {
   return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(when));
 }
+
+/** plural says a count with its noun ("1 follower", "3 followers"). */
+export function plural(n, one, many = one + 's') {
+  return `${n} ${n === 1 ? one : many}`;
+}

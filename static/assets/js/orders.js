@@ -53,10 +53,13 @@ export function release(saleID, reservationID) {
   return del(`/flash-sales/${saleID}/reservations/${reservationID}`).catch(() => {});
 }
 
-/** payReservation turns a reservation into a paid order. */
-export async function payReservation({ saleID, reservationID, address, card, key }) {
-  const res = await post(`/flash-sales/${saleID}/reservations/${reservationID}/checkout`, checkoutBody({ address, card }), { idempotencyKey: key });
-  return res.order;
+/** payReservation turns a reservation into a paid order, with a live
+ * coupon of the sale's stream when coupon is set; the order it resolves to
+ * carries discount_minor, what the server took off. */
+export async function payReservation({ saleID, reservationID, address, card, coupon, key }) {
+  const res = await post(`/flash-sales/${saleID}/reservations/${reservationID}/checkout`,
+    { ...checkoutBody({ address, card }), coupon_code: coupon || undefined }, { idempotencyKey: key });
+  return { ...res.order, discount_minor: res.discount_minor };
 }
 
 /** Human names of order statuses. */

@@ -17,20 +17,26 @@ export function me() {
   return current;
 }
 
+/** goSignIn sends the visitor to sign in and come back to this page. */
+export function goSignIn() {
+  location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+}
+
 /** requireAccount resolves to the account, or sends the visitor to sign in
  * and come back here afterwards (never resolving). */
 export async function requireAccount() {
   const account = await me();
   if (!account) {
-    location.assign('/login?next=' + encodeURIComponent(location.pathname + location.search));
+    goSignIn();
     return new Promise(() => {});
   }
   return account;
 }
 
-/** signOut ends the session and reloads the page as a visitor. */
-export async function signOut() {
-  await post('/auth/logout');
+/** signOut ends the session (everywhere: every session of the account)
+ * and goes to the home page as a visitor. */
+export async function signOut({ everywhere = false } = {}) {
+  await post(everywhere ? '/auth/logout-all' : '/auth/logout');
   current = undefined;
   location.assign('/');
 }

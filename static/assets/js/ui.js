@@ -19,7 +19,7 @@ export async function initPage() {
   if (slot) {
     if (account) {
       replace(slot,
-        h('span', { class: 'who', 'data-testid': 'signed-in-as' }, 'Signed in as ', h('strong', { text: account.name })),
+        h('a', { class: 'who', href: '/settings', 'data-testid': 'signed-in-as', title: 'Your settings' }, 'Signed in as ', h('strong', { text: account.name })),
         h('button', { type: 'button', class: 'link', on: { click: () => signOut().catch((e) => toast(e.message, 'error')) } }, 'Sign out'));
     } else {
       const next = encodeURIComponent(location.pathname + location.search);

@@ -5,7 +5,8 @@ import { get, post } from '../api.js';
 import { $, h, replace, pathID, formatDate } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { initPage, ready, busy, onSubmit, toast } from '../ui.js';
-import { stars, thumb } from '../cards.js';
+import { stars, thumb, tagLink } from '../cards.js';
+import { shareButton } from '../share.js';
 
 const account = await initPage();
 const id = pathID(1);
@@ -32,7 +33,8 @@ function show(p) {
   $('#product-price').textContent = formatMoney(p.price_minor, p.currency);
   $('#product-stock').textContent = p.stock > 0 ? `${p.stock} in stock` : 'Sold out';
   $('#product-description').textContent = p.description;
-  replace($('#product-hashtags'), (p.hashtags || []).map((t) => h('li', {}, `#${t}`)));
+  replace($('#product-hashtags'), (p.hashtags || []).map((t) => h('li', {}, tagLink(t))));
+  replace($('#product-share'), shareButton({ type: 'product', id: p.id }));
   $('#rating').textContent = stars(p.rating);
   gallery(p);
   const form = $('#cart-form');

@@ -1,11 +1,13 @@
-// shop.js — /shop/:handle: a shop's streams (live first) and products.
+// shop.js — /shop/:handle: a shop's followers and Follow button, its
+// streams (live first) and products.
 
 import { get } from '../api.js';
 import { $, h, replace, pathPart } from '../dom.js';
 import { initPage, ready, busy } from '../ui.js';
 import { productCard, streamCard, thumb } from '../cards.js';
+import { followButton } from '../follow.js';
 
-await initPage();
+const account = await initPage();
 const handle = encodeURIComponent(pathPart(1));
 
 try {
@@ -14,6 +16,7 @@ try {
   $('#shop-name').textContent = shop.name;
   $('#shop-description').textContent = shop.description;
   replace($('#shop-logo'), thumb(shop.logo_url || '', shop.name));
+  replace($('#shop-follow'), followButton(shop, { account, count: $('#shop-followers') }));
   busy($('#shop-head'), false);
 
   const [streams, products] = await Promise.all([

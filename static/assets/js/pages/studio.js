@@ -1,7 +1,8 @@
 // studio.js — /studio, where a seller goes live: pick or create a stream,
 // preview camera and microphone (with device pickers), go live over WHIP
 // and end; the product line-up with Pin/Unpin; flash sales with their stock
-// falling live; the comments with moderation buttons; and live counters.
+// falling live; live coupons with their uses; the comments with
+// moderation buttons; and live counters.
 
 import { get, post, patch } from '../api.js';
 import { $, $$, h, replace } from '../dom.js';
@@ -15,6 +16,7 @@ import { CommentFeed } from '../comments.js';
 import { SalePanel } from '../sale.js';
 import { Moderation } from '../moderation.js';
 import { imageOf, thumb } from '../cards.js';
+import { CouponPanel } from '../coupons.js';
 
 await initPage();
 const account = await requireAccount();
@@ -36,6 +38,7 @@ const camera = new Camera($('#preview'), {
 });
 const feed = new CommentFeed($('#chat'), { max: 200, newestFirst: true, follow: false, empty: $('#chat-empty') });
 const salePanel = new SalePanel($('#studio-sale'));
+let coupons = null; // a CouponPanel once the shop's currency is known
 
 // --- Streams ------------------------------------------------------------------
 async function loadStreams() {
@@ -62,6 +65,7 @@ async function selectStream(id) {
   showLive(state.stream.status === 'live', false);
   renderLineup();
   connectRoom(id);
+  coupons?.show(id);
 }
 
 function showNewStreamForm() {
@@ -106,7 +110,10 @@ function connectRoom(id) {
     $('#stop-sale-row').hidden = true;
     loadProducts();
   });
-  room.on('purchase', () => refreshSales());
+  room.on('purchase', () => {
+    refreshSales();
+    coupons?.refresh();
+  });
   room.start();
   refreshSales();
 }
@@ -362,6 +369,7 @@ if (!state.shop) {
 } else {
   useExponents(await get('/currencies'));
   $$('.currency-code').forEach((el) => (el.textContent = state.shop.currency));
+  coupons = new CouponPanel($('#coupon-form'), $('#coupons'), $('#coupons-empty'), { currency: state.shop.currency });
   await Promise.all([loadStreams(), loadProducts()]);
   wire();
   const wanted = Number(new URLSearchParams(location.search).get('stream'));

@@ -13,6 +13,8 @@ import { SalePanel } from '../sale.js';
 import { CheckoutSheet } from '../checkout.js';
 import { thumb } from '../cards.js';
 import { buyProduct, cartExtras, reserve, release, payReservation } from '../orders.js';
+import { followButton } from '../follow.js';
+import { shareButton } from '../share.js';
 
 const streamID = pathID(1);
 const account = await initPage();
@@ -36,7 +38,13 @@ function showStream() {
   shop.textContent = stream.shop_name || '';
   if (stream.shop_handle) shop.href = `/shop/${encodeURIComponent(stream.shop_handle)}`;
   $('#live-badge').hidden = stream.status !== 'live';
+  const slot = $('#follow-slot');
+  if (stream.shop_id && !slot.firstChild) {
+    slot.append(followButton({ id: stream.shop_id, name: stream.shop_name || 'this shop' }, { account, streamID, className: 'small on-video' }));
+  }
 }
+
+$('#share-slot').append(shareButton({ type: 'stream', id: streamID }, { className: 'icon-button', icon: svgIcon('share') }));
 
 // --- Video ---------------------------------------------------------------
 const statusText = {
@@ -284,8 +292,11 @@ async function openSaleCheckout(s) {
   sale.stock(r.remaining, r.sold_out);
   const until = new Date(r.reservation.expires_at).toLocaleTimeString();
   sheet.open({ ...s, quantity: r.reservation.quantity, note: `Flash sale · held for you until ${until}` },
-    (v, key) => payReservation({ saleID: s.id, reservationID: r.reservation.id, address: v.address, card: v.card, key }),
-    { cancelled: () => release(s.id, r.reservation.id) });
+    (v, key) => payReservation({ saleID: s.id, reservationID: r.reservation.id, address: v.address, card: v.card, coupon: v.coupon, key }),
+    {
+      cancelled: () => release(s.id, r.reservation.id),
+      coupon: (code) => get(`/streams/${streamID}/coupons/${encodeURIComponent(code)}`),
+    });
 }
 
 // A handle for the browser console and the end-to-end tests.

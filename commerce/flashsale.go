@@ -129,6 +129,9 @@ type FlashSaleStore interface {
 	CreateFlashOrder(ctx context.Context, in NewFlashOrder) (o Order, created bool, err error)
 	// FlashOrderByReservation returns the order link of a reservation.
 	FlashOrderByReservation(ctx context.Context, saleID, reservationID int64) (FlashOrder, error)
+	// AbandonedFlashCheckouts returns unfinished flash-checkout keys that
+	// created an order and whose lease ended before lockedBefore.
+	AbandonedFlashCheckouts(ctx context.Context, lockedBefore time.Time, limit int) ([]IdempotencyRecord, error)
 	// BaselineReserve takes n units with one plain row-locking UPDATE; false
 	// when fewer remain. Only the load generator's baseline uses it.
 	BaselineReserve(ctx context.Context, saleID, n int64) (bool, error)

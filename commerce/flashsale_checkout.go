@@ -260,7 +260,8 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 		case err != nil:
 			return unsettled(err)
 		}
-		o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, Event: "paid", ActorRole: actorSystem}, OrderPaidEvent)
+		o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, PaymentRef: o.Payment.Reference,
+			CardBrand: o.Payment.CardBrand, CardLast4: o.Payment.CardLast4, Event: "paid", ActorRole: actorSystem}, OrderPaidEvent)
 		if err != nil {
 			return unsettled(err)
 		}

@@ -3,6 +3,7 @@ package commerce
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 )
@@ -46,6 +47,81 @@ func (f *FlashSales) Sweep(ctx context.Context) {
 			f.log.Warn("flash-sale sweep", "sale", fs.ID, slog.Any("error", err))
 		}
 	}
+	if err := f.sweepAbandonedCheckouts(ctx); err != nil && ctx.Err() == nil {
+		f.log.Warn("flash-sale sweep: abandoned checkouts", slog.Any("error", err))
+	}
+}
+
+// sweepAbandonedCheckouts settles flash checkouts that created their order
+// and then died, and that nobody retried for Config.AbandonedCheckoutAfter
+// (the shop checkout's setting) after their key's lease ended: their units
+// would otherwise stay sold to an order that is never paid. Like the shop
+// checkout's sweeper it takes the key's lease first, so one node settles
+// each. If the processor holds an authorization for the order, the payment
+// is captured as the buyer meant; otherwise the order is cancelled and its
+// units go back. The outcome becomes the key's stored answer.
+func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
+	cutoff := f.now().Add(-f.svc.cfg.AbandonedCheckoutAfter)
+	recs, err := f.store.AbandonedFlashCheckouts(ctx, cutoff, 100)
+	if err != nil {
+		return err
+	}
+	for _, rec := range recs {
+		var saleID, resID int64
+		if _, err := fmt.Sscanf(rec.Scope, "flash-checkout:%d:%d", &saleID, &resID); err != nil {
+			continue
+		}
+		ok, err := f.svc.store.TakeOverIdempotencyKey(ctx, rec.AccountID, rec.Key, rec.LockedUntil, f.now().Add(f.svc.cfg.IdempotencyLease))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			continue // a retry got there first
+		}
+		res := f.settleAbandoned(ctx, saleID, resID, rec.ResourceID)
+		if err := f.svc.finishIdempotent(ctx, rec.AccountID, rec.Key, &res); err != nil {
+			return err
+		}
+		f.log.Info("settled an abandoned flash checkout", "sale", saleID, "order", rec.ResourceID, "status", res.status, slog.Any("answer", res.err))
+	}
+	return nil
+}
+
+func (f *FlashSales) settleAbandoned(ctx context.Context, saleID, reservationID, orderID int64) idemResult {
+	unsettled := func(err error) idemResult { return idemResult{err: err, committed: true, unsettled: true} }
+	o, err := f.svc.store.OrderByID(ctx, orderID)
+	if err != nil {
+		return unsettled(err)
+	}
+	fs, err := f.store.FlashSaleByID(ctx, saleID)
+	if err != nil {
+		return unsettled(err)
+	}
+	buyer, err := f.svc.store.AccountByID(ctx, o.BuyerID)
+	if err != nil {
+		return unsettled(err)
+	}
+	if o.Status != OrderAwaitingPayment {
+		return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{}) // answers for the final state
+	}
+	if lookup, ok := f.svc.cfg.Payments.(PaymentLookup); ok && o.Payment.Status == PaymentPending {
+		auth, found, err := lookup.LookupAuthorization(ctx, fmt.Sprintf("order-%d-authorize", o.ID))
+		if err != nil {
+			return unsettled(err)
+		}
+		if found {
+			o.Payment.Status, o.Payment.Reference = PaymentAuthorized, auth.Reference
+			o.Payment.CardBrand, o.Payment.CardLast4 = auth.CardBrand, auth.CardLast4
+		}
+	}
+	if o.Payment.Status == PaymentAuthorized {
+		return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{})
+	}
+	if err := f.cancelFlashOrder(ctx, fs, o, reservationID, PaymentFailed, "abandoned",
+		"the checkout was interrupted and not retried"); err != nil {
+		return unsettled(err)
+	}
+	return idemResult{err: &Error{503, "payment_unavailable", "the checkout was interrupted before the payment; nothing was charged and the units went back on sale"}, committed: true}
 }
 
 func (f *FlashSales) sweepSale(ctx context.Context, fs FlashSale) error {

@@ -31,12 +31,16 @@ type flashWorld struct {
 	streamID int64
 }
 
-func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg commerce.FlashSaleConfig) *flashWorld {
+func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg commerce.FlashSaleConfig, tune ...func(*commerce.Config)) *flashWorld {
 	t.Helper()
 	ctx := context.Background()
 	w := &flashWorld{db: db, pay: commerce.NewTestPayments(), engine: commerce.NewMemoryStock(), reg: prometheus.NewRegistry()}
-	w.svc = commerce.New(db, nil, commerce.Config{Payments: w.pay, PaymentRetryDelay: time.Millisecond, DataDir: t.TempDir(),
-		IdempotencyLease: 50 * time.Millisecond}, nil)
+	svcCfg := commerce.Config{Payments: w.pay, PaymentRetryDelay: time.Millisecond, DataDir: t.TempDir(),
+		IdempotencyLease: 50 * time.Millisecond}
+	for _, f := range tune {
+		f(&svcCfg)
+	}
+	w.svc = commerce.New(db, nil, svcCfg, nil)
 	w.seller = flashAccount(t, db, "seller")
 	shop, err := w.svc.OpenShop(ctx, w.seller, commerce.OpenShop{Handle: "flashy", Name: "Flashy", Currency: "USD"})
 	if err != nil {
@@ -408,4 +412,92 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 			t.Fatalf("ended %v", ended)
 		}
 	})
+}
+
+func TestFlashSaleSettlesAbandonedCheckouts(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		w := newFlashWorld(t, db, commerce.FlashSaleConfig{}, func(c *commerce.Config) { c.AbandonedCheckoutAfter = time.Millisecond })
+		fs := w.sale(t, 5, 5)
+		ann := flashAccount(t, db, "ann")
+		// abandon plays a checkout that wrote its order, confirmed the units
+		// and (if authorized) got the card authorized, then died; nobody
+		// retried and its key's lease ran out long ago.
+		abandon := func(authorized bool) (commerce.Order, string) {
+			t.Helper()
+			r, _, err := w.flash.Reserve(ctx, ann, fs.ID, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			key := fmt.Sprint("abandoned-", r.ID)
+			now := time.Now()
+			if _, _, err := db.ClaimIdempotencyKey(ctx, commerce.IdempotencyRecord{AccountID: ann.ID, Key: key,
+				Scope: fmt.Sprintf("flash-checkout:%d:%d", fs.ID, r.ID), RequestHash: []byte("h"),
+				LockedUntil: now.Add(-time.Hour), CreatedAt: now}); err != nil {
+				t.Fatal(err)
+			}
+			sale, _ := db.FlashSaleByID(ctx, fs.ID)
+			o, _, err := db.CreateFlashOrder(ctx, commerce.NewFlashOrder{Sale: sale, Reservation: r, Shipping: flashPay.ShippingAddress,
+				Provider: "test", IdempotencyKey: key, At: now})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := w.engine.Confirm(ctx, fs.ID, r.ID); err != nil {
+				t.Fatal(err)
+			}
+			if authorized {
+				if _, err := w.pay.Authorize(ctx, commerce.PaymentRequest{OrderID: o.ID, AmountMinor: o.TotalMinor, Currency: o.Currency,
+					Method: flashPay.PaymentMethod, IdempotencyKey: fmt.Sprintf("order-%d-authorize", o.ID)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			return o, key
+		}
+		paid, paidKey := abandon(true)
+		lost, lostKey := abandon(false)
+		w.flash.Sweep(ctx)
+
+		t.Run("captures a payment the processor authorized", func(t *testing.T) {
+			o, err := db.OrderByID(ctx, paid.ID)
+			if err != nil || o.Status != commerce.OrderPaid || o.Payment.Status != commerce.PaymentCaptured || o.Payment.Reference == "" {
+				t.Fatalf("order = %+v, %v", o, err)
+			}
+			if captured, _, _ := w.pay.Balance(o.Payment.Reference); captured != o.TotalMinor {
+				t.Fatalf("captured %d of %d", captured, o.TotalMinor)
+			}
+			rec := storedKey(t, db, ann.ID, paidKey)
+			if !rec.Done || rec.Status != 201 {
+				t.Fatalf("key answer = %d (done %v)", rec.Status, rec.Done)
+			}
+		})
+		t.Run("cancels one never paid and gives its units back", func(t *testing.T) {
+			o, err := db.OrderByID(ctx, lost.ID)
+			if err != nil || o.Status != commerce.OrderCancelled || o.Payment.Status != commerce.PaymentFailed {
+				t.Fatalf("order = %+v, %v", o, err)
+			}
+			rec := storedKey(t, db, ann.ID, lostKey)
+			if !rec.Done || rec.Status != 503 {
+				t.Fatalf("key answer = %d (done %v)", rec.Status, rec.Done)
+			}
+			c, _ := w.engine.Counts(ctx, fs.ID)
+			if c.Sold != 1 || c.Reserved != 0 || c.Remaining != 4 {
+				t.Fatalf("counts = %+v", c)
+			}
+			if sold, _, _ := db.FlashSaleUnits(ctx, fs.ID); sold != 1 {
+				t.Fatalf("SQL sold %d", sold)
+			}
+		})
+	})
+}
+
+// storedKey reads an idempotency key's record (claiming an existing key
+// returns it unchanged).
+func storedKey(t *testing.T, db *sqlstore.DB, account int64, key string) commerce.IdempotencyRecord {
+	t.Helper()
+	rec, claimed, err := db.ClaimIdempotencyKey(context.Background(), commerce.IdempotencyRecord{AccountID: account, Key: key,
+		Scope: "read", RequestHash: []byte("read"), LockedUntil: time.Now(), CreatedAt: time.Now()})
+	if err != nil || claimed {
+		t.Fatalf("read key %s: claimed %v, %v", key, claimed, err)
+	}
+	return rec
 }

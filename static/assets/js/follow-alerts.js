@@ -2,7 +2,9 @@
 // that a shop they follow just went live. It holds the account's
 // notification WebSocket (/api/me/notifications, same origin only) and
 // reconnects with backoff; ui.js starts it once the page knows who is
-// signed in.
+// signed in. A page the browser keeps in its back/forward cache closes its
+// socket (the server allows an account only a few) and opens a new one if
+// it is shown again.
 
 import { h } from './dom.js';
 
@@ -11,8 +13,11 @@ import { h } from './dom.js';
 export function startFollowAlerts(show) {
   if (!('WebSocket' in window)) return;
   let delay = 1000;
+  let ws = null;
+  let retry = null;
   const connect = () => {
-    const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/me/notifications`);
+    ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/api/me/notifications`);
+    const mine = ws;
     ws.addEventListener('open', () => { delay = 1000; });
     ws.addEventListener('message', (ev) => {
       let m;
@@ -27,9 +32,22 @@ export function startFollowAlerts(show) {
         h('a', { href: m.data.url, text: m.data.title })), 'info', 15000);
     });
     ws.addEventListener('close', () => {
-      setTimeout(connect, delay);
+      if (ws !== mine) return; // closed on purpose (pagehide)
+      retry = setTimeout(connect, delay);
       delay = Math.min(delay * 2, 60000);
     });
   };
+  window.addEventListener('pagehide', () => {
+    clearTimeout(retry);
+    const old = ws;
+    ws = null;
+    old?.close(1000, 'page hidden');
+  });
+  window.addEventListener('pageshow', (ev) => {
+    if (ev.persisted && !ws) {
+      delay = 1000;
+      connect();
+    }
+  });
   connect();
 }

@@ -47,6 +47,17 @@ export class Room {
     this.ws = null;
     this.stopped = true;
     this.onOnline = () => this.reconnectNow();
+    // A page the browser keeps in its back/forward cache leaves the room
+    // (it would still count as a viewer) and, shown again, resumes where
+    // it left off.
+    this.onPageHide = (ev) => {
+      if (!ev.persisted) return;
+      this.stop();
+      window.addEventListener('pageshow', this.onPageShow, { once: true });
+    };
+    this.onPageShow = (ev) => {
+      if (ev.persisted) this.start();
+    };
   }
 
   /** on registers a handler for an event type (or 'status', 'any'). */
@@ -76,6 +87,7 @@ export class Room {
   start() {
     this.stopped = false;
     window.addEventListener('online', this.onOnline);
+    window.addEventListener('pagehide', this.onPageHide);
     this.connect();
     return this;
   }
@@ -84,6 +96,8 @@ export class Room {
   stop() {
     this.stopped = true;
     window.removeEventListener('online', this.onOnline);
+    window.removeEventListener('pagehide', this.onPageHide);
+    window.removeEventListener('pageshow', this.onPageShow);
     clearTimeout(this.retryTimer);
     this.clearTimers();
     if (this.ws) this.ws.close(1000, 'bye');

@@ -328,6 +328,19 @@ func (p *tab) saveScreenshot(name string) string {
 	// The page as a person lands on it: scrolled to the top.
 	_, _ = chromedp.Run(ctx, chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
 	png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	return p.writeScreenshot(name, png, err)
+}
+
+// saveScreenshotOf writes the element matching css, scrolled into view, to
+// the artifact directory: for a part of a page below the fold.
+func (p *tab) saveScreenshotOf(name, css string) string {
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(css), chromedp.NodeVisible))
+	return p.writeScreenshot(name, png, err)
+}
+
+func (p *tab) writeScreenshot(name string, png []byte, err error) string {
 	if err != nil {
 		p.t.Logf("%s: screenshot %s: %v", p.name, name, err)
 		return ""

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // TestBrowserPinAndFlashSale: the seller, live, pins a product and starts a
@@ -50,12 +52,7 @@ func TestBrowserPinAndFlashSale(t *testing.T) {
 	}
 
 	ana.click("#sale button.buy-sale")
-	ana.fill(`dialog.sheet [name=name]`, "Ana Buyer")
-	ana.fill(`dialog.sheet [name=line1]`, "2 Market Street")
-	ana.fill(`dialog.sheet [name=city]`, "Lisbon")
-	ana.fill(`dialog.sheet [name=postal_code]`, "1100-001")
-	ana.fill(`dialog.sheet [name=country]`, "PT")
-	ana.fill(`dialog.sheet [name=card]`, "4242 4242 4242 4242")
+	ana.fillCheckout("Ana Buyer")
 	ana.waitText(`[data-testid="checkout-total"]`, "$9.00")
 	ana.click(`dialog.sheet button.pay`)
 	ana.waitText(`[data-testid="order-confirmed"]`, "Order confirmed")
@@ -88,6 +85,125 @@ func TestBrowserPinAndFlashSale(t *testing.T) {
 	seller.open("/dashboard#orders")
 	seller.waitText("#shop-orders", "#"+orderID)
 	seller.waitText("#shop-orders", "Ana")
+	for _, p := range []*tab{seller, ana, ben} {
+		if ex := p.exceptions(); len(ex) > 0 {
+			t.Errorf("%s: uncaught exceptions: %v", p.name, ex)
+		}
+	}
+}
+
+// fillCheckout types a shipping address and the test card into the open
+// checkout sheet.
+func (p *tab) fillCheckout(name string) {
+	p.t.Helper()
+	p.fill(`dialog.sheet [name=name]`, name)
+	p.fill(`dialog.sheet [name=line1]`, "2 Market Street")
+	p.fill(`dialog.sheet [name=city]`, "Lisbon")
+	p.fill(`dialog.sheet [name=postal_code]`, "1100-001")
+	p.fill(`dialog.sheet [name=country]`, "PT")
+	p.fill(`dialog.sheet [name=card]`, "4242 4242 4242 4242")
+}
+
+// TestBrowserLiveCouponAndTickerPrivacy: the seller creates live coupons in
+// the studio (a percentage and a fixed amount, with a cap) and runs a flash
+// sale; a buyer applies a coupon in the checkout sheet over the video — one
+// of another stream is refused with the reason — and the order's total is
+// the server's, with the discount; the studio counts the use. The ticker
+// says "Someone" bought; the buyer chooses on the settings page to show
+// their name, buys again (where using the coupon twice is refused) and the
+// ticker shows their name.
+func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
+	n := startDiscNode(t, shopConfig(t)) // streams go live without video
+	b := newBrowser(t, n.URL)
+	ls := newLiveShop(t, n.srv)
+	stream := fmt.Sprint(ls.streamID)
+	n.goLive(t, ls.streamID)
+	next := createStream(t, ls.seller, ls.shopID, "Next week")
+	ls.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/coupons", next), map[string]any{"code": "NEXTWEEK", "kind": "fixed", "value": 500, "max_uses": 10})
+
+	seller := b.user("seller", desktop)
+	seller.logIn("mara@example.test", ls.sellerName)
+	seller.open("/studio?stream=" + stream)
+	seller.fill("#coupon-code", "live10")
+	seller.fill("#coupon-value", "10")
+	seller.fill("#coupon-uses", "5")
+	seller.click("#create-coupon")
+	seller.waitText(`#coupons li[data-code="LIVE10"]`, "10% off")
+	seller.waitText(`#coupons li[data-code="LIVE10"]`, "0 of 5 used")
+	seller.do("choose a fixed amount", chromedp.SetValue(chromedp.CSS("#coupon-kind"), "fixed"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector("#coupon-kind").dispatchEvent(new Event("change"))`))
+	seller.waitText(`label[for="coupon-value"]`, "Amount off (USD)")
+	seller.fill("#coupon-code", "FLAT2")
+	seller.fill("#coupon-value", "2.00")
+	seller.fill("#coupon-uses", "3")
+	seller.click("#create-coupon")
+	seller.waitText(`#coupons li[data-code="FLAT2"]`, "$2.00 off")
+	seller.do("choose the hat for the sale", chromedp.SetValue(chromedp.CSS("#sale-product"), fmt.Sprint(ls.hat.ID)))
+	seller.fill("#sale-price", "9.00")
+	seller.fill("#sale-quantity", "5")
+	seller.fill("#sale-limit", "2")
+	seller.click("#start-sale")
+
+	ana := b.user("ana", phone)
+	ben := b.user("ben", phone)
+	for _, v := range []*tab{ana, ben} {
+		v.signUp(map[*tab]string{ana: "Ana", ben: "Ben"}[v], v.name+"@example.test")
+		v.open("/watch/" + stream)
+		v.waitText("#sale", "Straw hat")
+	}
+
+	ana.click("#sale button.buy-sale")
+	ana.fillCheckout("Ana Buyer")
+	ana.waitText(`[data-testid="checkout-total"]`, "$9.00")
+	ana.fill(`dialog.sheet [name=coupon]`, "nextweek")
+	ana.click("dialog.sheet .apply-coupon")
+	ana.waitText(`[data-testid="coupon-status"]`, "This coupon is for another live stream.")
+	ana.waitText(`[data-testid="checkout-total"]`, "$9.00")
+	ana.fill(`dialog.sheet [name=coupon]`, "live10")
+	ana.click("dialog.sheet .apply-coupon")
+	ana.waitText(`[data-testid="coupon-status"]`, "LIVE10: 10% off applied")
+	ana.waitText(`[data-testid="checkout-total"]`, "$8.10")
+	ana.waitText(`[data-testid="checkout-discount"]`, "−$0.90")
+	ana.checkLabels("checkout sheet with a coupon")
+	ana.saveScreenshot("coupon-applied")
+	ana.click(`dialog.sheet button.pay`)
+	ana.waitText(`[data-testid="order-confirmed"]`, "$8.10")
+	ana.waitText(`[data-testid="order-discount"]`, "$0.90")
+	orderID := evalJS[string](ana, `document.querySelector('[data-testid="order-confirmed"] a').getAttribute("href").split("/").pop()`)
+	var order commerce.Order
+	ls.seller.expect(200, "GET", "/api/orders/"+orderID, nil).decode(t, &order)
+	if order.TotalMinor != 810 || order.Payment.AmountMinor != 810 {
+		t.Errorf("the order's total is %d, paid %d; want 810 (9.00 less 10%%)", order.TotalMinor, order.Payment.AmountMinor)
+	}
+	ben.waitText("#ticker", "Someone just bought Straw hat")
+	seller.waitText(`#coupons li[data-code="LIVE10"]`, "1 of 5 used")
+	seller.checkLabels("studio coupons")
+	seller.saveScreenshotOf("studio-coupons", ".studio-coupons")
+
+	ana.open("/settings")
+	ana.waitJS("anonymous by default", `document.querySelector("#privacy-anonymous").checked`)
+	ana.click("#privacy-name")
+	ana.click("#privacy-save")
+	ana.waitText("#privacy-saved", "the ticker shows your name")
+	ana.checkLabels("settings")
+	ana.saveScreenshot("settings")
+
+	ana.open("/watch/" + stream)
+	ana.waitText("#sale .stock-left", "4 of 5 left")
+	ana.click("#sale button.buy-sale")
+	ana.fillCheckout("Ana Buyer")
+	ana.fill(`dialog.sheet [name=coupon]`, "LIVE10")
+	ana.click(`dialog.sheet button.pay`)
+	ana.waitText(`dialog.sheet .form-error`, "You have used this coupon already.")
+	ana.waitText(`[data-testid="coupon-status"]`, "This code was not applied.")
+	ana.waitText(`[data-testid="checkout-total"]`, "$9.00")
+	ana.fill(`dialog.sheet [name=coupon]`, "")
+	ana.click(`dialog.sheet button.pay`)
+	ana.waitText(`[data-testid="order-confirmed"]`, "$9.00")
+	ben.waitText("#ticker", "Ana just bought Straw hat")
+	ben.saveScreenshot("ticker-shows-name")
+	seller.waitText(`#coupons li[data-code="LIVE10"]`, "1 of 5 used")
+
 	for _, p := range []*tab{seller, ana, ben} {
 		if ex := p.exceptions(); len(ex) > 0 {
 			t.Errorf("%s: uncaught exceptions: %v", p.name, ex)

@@ -48,6 +48,44 @@ func TestBrowserAccounts(t *testing.T) {
 		ana.waitText(`[data-testid="signed-in-as"]`, "Ana")
 		ana.saveScreenshot("signed-in")
 	})
+
+	t.Run("signing out everywhere from the settings page ends every session", func(t *testing.T) {
+		use(t, ana)
+		other := srv.client(t)
+		r := other.do("POST", "/api/auth/login", map[string]string{"email": "ana@example.test", "password": "correct horse battery"})
+		var session struct {
+			Token string `json:"token"`
+		}
+		r.decode(t, &session)
+		other.token = session.Token
+		other.expect(200, "GET", "/api/me", nil)
+
+		ana.acceptDialogs()
+		ana.click(`[data-testid="signed-in-as"]`)
+		ana.waitJS("the settings page", `document.body.dataset.ready === "1" && location.pathname === "/settings"`)
+		ana.waitText("#settings-name", "Ana <b>Lima</b>")
+		ana.waitText("#settings-email", "ana@example.test")
+		if n := evalJS[int](ana, `document.querySelectorAll("#settings-name b").length`); n != 0 {
+			t.Errorf("the display name was inserted as HTML (%d <b> elements)", n)
+		}
+		ana.checkLabels("settings")
+		ana.click("#logout-all")
+		ana.waitJS("signed out, at home", `location.pathname === "/" && document.querySelector('#account a[href^="/login"]') !== null`)
+		other.expect(401, "GET", "/api/me", nil)
+	})
+
+	t.Run("a path that names no page shows the not-found page", func(t *testing.T) {
+		use(t, ana)
+		ana.open("/no/such/page")
+		ana.waitText("h1", "Page not found")
+		ana.waitText("#missing-path", "/no/such/page")
+		if status := evalJS[int](ana, `fetch(location.href).then((r) => r.status)`); status != 404 {
+			t.Errorf("the not-found page answers %d", status)
+		}
+		ana.waitJS("the header works", `document.querySelector('#account a[href^="/login"]') !== null`)
+		ana.checkLabels("not-found page")
+		ana.saveScreenshot("not-found")
+	})
 	if ex := ana.exceptions(); len(ex) > 0 {
 		t.Errorf("uncaught exceptions: %v", ex)
 	}

@@ -39,7 +39,9 @@ func (a *activityLog) heard() []string {
 	return slices.Clone(a.lines)
 }
 
-func (a *activityLog) Joined(stream, account int64, _ time.Time) { a.add("joined %d %d", stream, account) }
+func (a *activityLog) Joined(stream, account int64, _ time.Time) {
+	a.add("joined %d %d", stream, account)
+}
 
 func (a *activityLog) Watched(stream, account int64, from, to time.Time) {
 	if to.Before(from) {

@@ -172,6 +172,7 @@ func TestBrowserSearchTagsAndShares(t *testing.T) {
 		viewer.waitJS("a first page", `location.search === "?q=stoneware" && document.querySelectorAll("#found-products li").length === 24`)
 		viewer.click("#found-products ~ .pager .load-more")
 		viewer.waitJS("the rest", `document.querySelectorAll("#found-products li").length === 30`)
+		viewer.waitJS("focus on the first new result", `document.activeElement === document.querySelectorAll("#found-products li a")[24]`)
 		viewer.waitText("#found-products ~ .pager [role=status]", "6 products more")
 		viewer.waitJS("no more to load", `document.querySelector("#found-products ~ .pager .load-more").hidden`)
 
@@ -229,9 +230,7 @@ func TestBrowserSearchTagsAndShares(t *testing.T) {
 			viewer.click(`[data-testid="share"]`)
 			viewer.waitJS("the link is shown", `document.querySelector('[data-testid="share-url"]')?.value.endsWith(`+jsString(c.link)+`)`)
 			viewer.checkLabels("share panel on " + c.page)
-			if strings.HasPrefix(c.page, "/product/") {
-				viewer.saveScreenshot("share-product")
-			}
+			viewer.saveScreenshot("share-" + strings.Split(c.page, "/")[1])
 			viewer.do("open the link", chromedp.Navigate(viewer.base+c.link))
 			viewer.waitJS("the shared page", `location.pathname === `+jsString(c.lands))
 		}

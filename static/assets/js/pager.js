@@ -1,7 +1,8 @@
 // pager.js — a list that grows a page at a time, for every cursor-paged
 // API list (the For You feed, search results, hashtag pages). The first
 // page loads at once; "Load more" is a real button, so it works from the
-// keyboard, and a polite status line tells screen readers what arrived.
+// keyboard; focus then moves to the first new item, and a polite status
+// line tells screen readers what arrived.
 
 import { h, append, replace, plural } from './dom.js';
 import { busy, sentence } from './ui.js';
@@ -50,6 +51,8 @@ export class Pager {
       this.button.hidden = !this.cursor;
       this.status.textContent = first ? '' : `${plural(cards.length, this.noun)} more.`;
       if (this.empty) this.empty.hidden = this.count > 0;
+      // Keyboard users continue with what arrived, not below the list.
+      if (!first) cards[0]?.querySelector('a, button')?.focus();
     } catch (err) {
       this.status.textContent = sentence(err.message);
       this.button.hidden = !this.cursor;

@@ -53,6 +53,9 @@ function render(o) {
     h('td', {}, String(l.quantity)),
     h('td', {}, formatMoney(l.line_total_minor, o.currency)))));
   $('#order-total').textContent = formatMoney(o.total_minor, o.currency);
+  $('#order-discount-row').hidden = !(o.discount_minor > 0);
+  $('#order-coupon').textContent = o.coupon_code || '';
+  $('#order-discount').textContent = o.discount_minor > 0 ? `−${formatMoney(o.discount_minor, o.currency)}` : '';
   const p = o.payment || {};
   $('#order-payment').textContent = [
     p.card_brand ? `${p.card_brand[0].toUpperCase()}${p.card_brand.slice(1)} ending ${p.card_last4}` : null,

@@ -21,6 +21,9 @@ type CheckoutRequest struct {
 	StreamID        int64         `json:"stream_id,omitempty"`
 	ShippingAddress Address       `json:"shipping_address"`
 	PaymentMethod   PaymentMethod `json:"payment_method"`
+	// CouponCode is a live coupon offered in StreamID, which it then needs;
+	// optional. The rules are the flash-sale checkout's (see couponFor).
+	CouponCode string `json:"coupon_code,omitempty"`
 }
 
 // CheckoutResult is a checkout's order. Replayed says the answer is the one
@@ -87,8 +90,9 @@ func maskedMethod(m PaymentMethod) PaymentMethod {
 // Outcomes: 201 with the paid order; 402 payment_declined or 503
 // payment_unavailable with the order cancelled, its stock returned and its
 // lines back in the cart (check out again with another card and a new
-// key); 409 out_of_stock or price_changed, 422 empty_cart and other
-// validation errors with nothing written.
+// key); 409 out_of_stock or price_changed, 422 empty_cart, the coupon's
+// refusals (coupon_not_live, coupon_used_up...) and other validation
+// errors with nothing written.
 func (s *Service) Checkout(ctx context.Context, a Account, key string, req CheckoutRequest) (CheckoutResult, error) {
 	if a.ID == 0 {
 		return CheckoutResult{}, ErrUnauthenticated
@@ -103,6 +107,14 @@ func (s *Service) Checkout(ctx context.Context, a Account, key string, req Check
 	req.ShippingAddress = addr
 	if (req.PaymentMethod.CardNumber == "") == (req.PaymentMethod.Token == "") {
 		return CheckoutResult{}, Invalid("payment_method needs a card_number or a token")
+	}
+	if req.CouponCode != "" {
+		if req.CouponCode, err = cleanCouponCode(req.CouponCode); err != nil {
+			return CheckoutResult{}, err
+		}
+		if req.StreamID == 0 {
+			return CheckoutResult{}, Invalid("coupon_code needs stream_id, the live stream the coupon was offered in")
+		}
 	}
 	hashed := req
 	hashed.PaymentMethod = maskedMethod(req.PaymentMethod)
@@ -163,11 +175,19 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 			return Order{}, err
 		}
 	}
-	o, err := s.store.PlaceOrder(ctx, NewOrder{
+	in := NewOrder{
 		BuyerID: a.ID, ShopID: shopID, StreamID: req.StreamID, Shipping: req.ShippingAddress,
 		Payment:        Payment{Provider: s.cfg.Payments.Name()},
 		IdempotencyKey: key, At: s.now(),
-	})
+	}
+	if req.CouponCode != "" {
+		c, err := s.couponFor(ctx, shopID, req.StreamID, req.CouponCode)
+		if err != nil {
+			return Order{}, err
+		}
+		in.Coupon = &c
+	}
+	o, err := s.store.PlaceOrder(ctx, in)
 	if errors.Is(err, ErrPriceChanged) {
 		if rerr := s.store.RepriceCart(ctx, a.ID, shopID); rerr != nil {
 			return Order{}, fmt.Errorf("reprice cart: %w", rerr)
@@ -199,8 +219,9 @@ func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMeth
 		if errors.As(cause, &pe) {
 			code = pe.Code
 		}
-		_, err := s.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, PaymentRef: ref, FailureCode: code,
-			ReturnStock: true, RestoreCart: true, Event: "payment_" + paymentStatus, ActorRole: actorSystem, Note: cause.Error()}, "")
+		t := unpaidCancellation(o, paymentStatus, code, cause.Error())
+		t.PaymentRef = ref
+		_, err := s.transition(ctx, o, t, "")
 		if err != nil {
 			return unsettled(err)
 		}
@@ -252,6 +273,16 @@ func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMeth
 		return unsettled(err)
 	}
 	return settledAnswer(o)
+}
+
+// unpaidCancellation cancels a shop order before any money was taken (a
+// refused payment, an abandoned checkout): its stock goes back on sale, its
+// coupon use back to the buyer and, for a cart order, its lines back into
+// the cart.
+func unpaidCancellation(o Order, paymentStatus, failureCode, note string) Transition {
+	return Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: failureCode,
+		ReturnStock: true, RestoreCart: o.Source == OrderSourceCart, ReleaseCoupon: true,
+		Event: "payment_" + paymentStatus, ActorRole: actorSystem, Note: note}
 }
 
 // settledAnswer is the checkout answer for an order whose payment is done.

@@ -44,8 +44,11 @@ func (c Coupon) Discount(total int64) int64 {
 	return max(0, min(d, total-1))
 }
 
-// CouponStore keeps coupons and their redemptions. Redemptions are written
-// by CreateFlashOrder, in the order's transaction.
+// CouponStore keeps coupons. A coupon's use is redeemed in the transaction
+// that creates the order (PlaceOrder, CreateFlashOrder), which checks again
+// that its stream is live, that uses are left and that the buyer has not
+// used it; an order cancelled before payment gives it back
+// (Transition.ReleaseCoupon).
 type CouponStore interface {
 	// CreateCoupon inserts c, setting ID; ErrCouponExists when the stream
 	// has the code already.
@@ -54,11 +57,6 @@ type CouponStore interface {
 	CouponsByCode(ctx context.Context, shopID int64, code string) ([]Coupon, error)
 	// CouponsOfStream lists a stream's coupons.
 	CouponsOfStream(ctx context.Context, streamID int64) ([]Coupon, error)
-	// ReleaseCouponRedemption undoes the redemption of an order whose
-	// payment failed, so the buyer may use the coupon again.
-	ReleaseCouponRedemption(ctx context.Context, orderID int64) error
-	// CouponDiscount returns what a coupon took off an order (0 if none).
-	CouponDiscount(ctx context.Context, orderID int64) (int64, error)
 }
 
 // Errors about coupons.
@@ -130,7 +128,7 @@ func (f *FlashSales) CreateCoupon(ctx context.Context, a Account, streamID int64
 	}
 	c := Coupon{ShopID: st.ShopID, StreamID: st.ID, Code: code, Kind: in.Kind, Value: in.Value, Currency: shop.Currency,
 		MaxUses: in.MaxUses, CreatedBy: a.ID, CreatedAt: f.now().UTC().Truncate(time.Microsecond)}
-	if err := f.store.CreateCoupon(ctx, &c); err != nil {
+	if err := f.svc.store.CreateCoupon(ctx, &c); err != nil {
 		return Coupon{}, err
 	}
 	return c, nil
@@ -141,7 +139,7 @@ func (f *FlashSales) StreamCoupons(ctx context.Context, a Account, streamID int6
 	if _, err := f.svc.sellerStream(ctx, a, streamID); err != nil {
 		return nil, err
 	}
-	cs, err := f.store.CouponsOfStream(ctx, streamID)
+	cs, err := f.svc.store.CouponsOfStream(ctx, streamID)
 	if cs == nil {
 		cs = []Coupon{}
 	}
@@ -155,20 +153,20 @@ func (f *FlashSales) CheckCoupon(ctx context.Context, streamID int64, code strin
 	if err != nil {
 		return Coupon{}, err
 	}
-	fs := FlashSale{ShopID: st.ShopID, StreamID: st.ID}
-	return f.couponFor(ctx, fs, code)
+	return f.svc.couponFor(ctx, st.ShopID, st.ID, code)
 }
 
-// couponFor finds the coupon a buyer gives at the checkout of a sale and
-// checks it belongs to the sale's stream, that the stream is live and that
-// uses are left. The order's transaction checks all of it again, with the
-// buyer's own use.
-func (f *FlashSales) couponFor(ctx context.Context, fs FlashSale, code string) (Coupon, error) {
+// couponFor finds the coupon a buyer gives at a checkout of the shop placed
+// from streamID (a cart checkout's stream_id, a flash sale's stream) and
+// checks it belongs to that stream, that the stream is live and that uses
+// are left. Every checkout asks it, so the rules are the same everywhere;
+// the order's transaction checks all of it again, with the buyer's own use.
+func (s *Service) couponFor(ctx context.Context, shopID, streamID int64, code string) (Coupon, error) {
 	code, err := cleanCouponCode(code)
 	if err != nil {
 		return Coupon{}, err
 	}
-	cs, err := f.store.CouponsByCode(ctx, fs.ShopID, code)
+	cs, err := s.store.CouponsByCode(ctx, shopID, code)
 	if err != nil {
 		return Coupon{}, err
 	}
@@ -177,14 +175,14 @@ func (f *FlashSales) couponFor(ctx context.Context, fs FlashSale, code string) (
 	}
 	var c *Coupon
 	for i := range cs {
-		if cs[i].StreamID == fs.StreamID {
+		if cs[i].StreamID == streamID {
 			c = &cs[i]
 		}
 	}
 	if c == nil {
 		return Coupon{}, ErrCouponWrongStream
 	}
-	st, err := f.svc.store.StreamByID(ctx, c.StreamID)
+	st, err := s.store.StreamByID(ctx, c.StreamID)
 	if errors.Is(err, ErrNotFound) || err == nil && st.Status != StreamLive {
 		return Coupon{}, ErrCouponNotLive
 	}

@@ -92,15 +92,16 @@ type NewFlashOrder struct {
 	Shipping    Address
 	Provider    string
 	// Coupon, when not nil, is redeemed in the same transaction (one per
-	// buyer, within its usage cap; its stream must still be live).
+	// buyer, within its usage cap; its stream must still be live) and its
+	// discount taken off the order's total.
 	Coupon         *Coupon
-	DiscountMinor  int64
 	IdempotencyKey string
 	At             time.Time
 }
 
-// FlashSaleStore keeps flash sales, the orders bought from them, coupons and
-// the buyers' ticker privacy. *sqlstore.DB implements it next to Store.
+// FlashSaleStore keeps flash sales, the orders bought from them and the
+// buyers' ticker privacy (coupons are in Store, shared with the cart
+// checkout). *sqlstore.DB implements it next to Store.
 type FlashSaleStore interface {
 	// CreateFlashSale inserts fs (setting ID) and sets its units aside from
 	// the product's stock, in one transaction: OutOfStock when the product
@@ -138,7 +139,6 @@ type FlashSaleStore interface {
 	// SetBaselineStock sets the baseline's units of a sale.
 	SetBaselineStock(ctx context.Context, saleID, stock int64) error
 
-	CouponStore
 	// ShowNameInPurchases reports whether the buyer allows the ticker to
 	// show their display name (false without a setting).
 	ShowNameInPurchases(ctx context.Context, accountID int64) (bool, error)

@@ -19,7 +19,8 @@ type FlashCheckoutRequest struct {
 // FlashCheckoutResult is the order a reservation became.
 type FlashCheckoutResult struct {
 	Order Order `json:"order"`
-	// DiscountMinor is what the coupon took off the order's total.
+	// DiscountMinor is what the coupon took off the order's total (the
+	// order's discount_minor, repeated for older clients).
 	DiscountMinor int64 `json:"discount_minor"`
 	// Replayed says the answer is the one stored for an earlier request
 	// with the same Idempotency-Key.
@@ -127,12 +128,11 @@ func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID
 	in := NewFlashOrder{Sale: fs, Reservation: r, Shipping: req.ShippingAddress, Provider: f.svc.cfg.Payments.Name(),
 		IdempotencyKey: key, At: f.now()}
 	if req.CouponCode != "" {
-		c, err := f.couponFor(ctx, fs, req.CouponCode)
+		c, err := f.svc.couponFor(ctx, fs.ShopID, fs.StreamID, req.CouponCode)
 		if err != nil {
 			return idemResult{err: err}
 		}
 		in.Coupon = &c
-		in.DiscountMinor = c.Discount(fs.PriceMinor * r.Quantity)
 	}
 	o, created, err := f.store.CreateFlashOrder(ctx, in)
 	if err != nil {
@@ -273,11 +273,7 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 	case o.Status == OrderAwaitingPayment:
 		return unsettled(errors.New("payment still pending"))
 	}
-	discount, err := f.store.CouponDiscount(ctx, o.ID)
-	if err != nil {
-		log.Warn("read coupon discount", slog.Any("error", err))
-	}
-	return idemResult{status: http.StatusCreated, value: FlashCheckoutResult{Order: o, DiscountMinor: discount}, committed: true}
+	return idemResult{status: http.StatusCreated, value: FlashCheckoutResult{Order: o, DiscountMinor: o.DiscountMinor}, committed: true}
 }
 
 // cancelFlashOrder cancels an unpaid flash order: the reservation's units go
@@ -288,15 +284,12 @@ func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order
 		fs = fresh
 	}
 	_, err := f.svc.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: code,
-		ReturnStock: fs.ReconciledAt != nil, Event: "flash_order_cancelled", ActorRole: actorSystem, Note: note}, "")
+		ReturnStock: fs.ReconciledAt != nil, ReleaseCoupon: true, Event: "flash_order_cancelled", ActorRole: actorSystem, Note: note}, "")
 	if errors.Is(err, ErrOrderChanged) {
 		return nil // the sweeper or a retry cancelled it first
 	}
 	if err != nil {
 		return err
-	}
-	if err := f.store.ReleaseCouponRedemption(ctx, o.ID); err != nil {
-		f.log.Warn("release coupon of cancelled order", "order", o.ID, slog.Any("error", err))
 	}
 	_, _, c, err := f.engine.Release(ctx, fs.ID, reservationID)
 	if err != nil && !errors.Is(err, ErrStockUnknown) {

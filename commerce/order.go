@@ -47,6 +47,15 @@ func illegalTransition(from, to string) error {
 	return &Error{409, "illegal_transition", fmt.Sprintf("an order that is %s cannot become %s", from, to)}
 }
 
+// Where an order came from. A declined payment puts only a cart order's
+// lines back in the cart: a "Buy now" never touched the cart, and a flash
+// order's units go back to its sale.
+const (
+	OrderSourceCart      = "cart"
+	OrderSourceBuyNow    = "buy_now"
+	OrderSourceFlashSale = "flash_sale"
+)
+
 // ErrOrderChanged means another request changed the order first.
 var ErrOrderChanged = &Error{409, "order_changed", "the order changed meanwhile; reload it and try again"}
 
@@ -105,10 +114,17 @@ type Order struct {
 	ShopID    int64  `json:"shop_id"`
 	ShopName  string `json:"shop_name"`
 	// StreamID is the live stream the order was placed from, if any.
-	StreamID       int64           `json:"stream_id,omitempty"`
-	Status         string          `json:"status"`
-	Currency       string          `json:"currency"`
-	TotalMinor     int64           `json:"total_minor"`
+	StreamID int64  `json:"stream_id,omitempty"`
+	Status   string `json:"status"`
+	Currency string `json:"currency"`
+	// SubtotalMinor is what the lines cost; DiscountMinor is what the live
+	// coupon CouponCode took off it; TotalMinor is what the buyer pays.
+	SubtotalMinor int64  `json:"subtotal_minor"`
+	DiscountMinor int64  `json:"discount_minor"`
+	CouponCode    string `json:"coupon_code,omitempty"`
+	TotalMinor    int64  `json:"total_minor"`
+	// Source is cart, buy_now or flash_sale (OrderSource*).
+	Source         string          `json:"source"`
 	Lines          []OrderLine     `json:"lines"`
 	Shipping       Address         `json:"shipping_address"`
 	Carrier        string          `json:"carrier,omitempty"`
@@ -128,6 +144,10 @@ type NewOrder struct {
 	// Payment carries provider, card brand and last digits; the store sets
 	// amount, currency and status pending.
 	Payment Payment
+	// Coupon, when not nil, is a live coupon redeemed in the order's
+	// transaction (see CouponStore); its discount is taken off the total
+	// the store prices.
+	Coupon *Coupon
 	// IdempotencyKey, when set, is the buyer's key row that the new order is
 	// linked to in the same transaction, so a retry finds it.
 	IdempotencyKey string
@@ -152,11 +172,14 @@ type Transition struct {
 	// lines back into the buyer's cart (after a declined payment).
 	ReturnStock bool
 	RestoreCart bool
-	Event       string
-	ActorID     int64
-	ActorRole   string
-	Note        string
-	At          time.Time
+	// ReleaseCoupon gives the order's coupon use back to the buyer (an
+	// order cancelled before any money was taken).
+	ReleaseCoupon bool
+	Event         string
+	ActorID       int64
+	ActorRole     string
+	Note          string
+	At            time.Time
 }
 
 // OrderQuery selects orders for a listing.
@@ -173,9 +196,9 @@ type OrderStore interface {
 	// PlaceOrder turns the buyer's cart lines of one shop into an order, in
 	// one transaction: re-price (ErrPriceChanged when a price moved), take
 	// the stock (OutOfStock when short; never below zero), insert the order,
-	// its lines, its pending payment and the first timeline entry, empty
-	// those cart lines and link the idempotency key. ErrEmptyCart without
-	// lines.
+	// its lines, its pending payment and the first timeline entry, redeem
+	// the coupon (its errors when it no longer applies), empty those cart
+	// lines and link the idempotency key. ErrEmptyCart without lines.
 	PlaceOrder(ctx context.Context, in NewOrder) (Order, error)
 	// OrderByID returns an order with lines, payment and timeline.
 	OrderByID(ctx context.Context, id int64) (Order, error)

@@ -117,6 +117,7 @@ type Store interface {
 	StreamStore
 	CartStore
 	OrderStore
+	CouponStore
 	IdempotencyStore
 	SupportStore
 	ReviewStore

@@ -81,9 +81,7 @@ func (s *Service) settleAbandoned(ctx context.Context, orderID int64) idemResult
 	if o.Payment.Status == PaymentAuthorized {
 		return s.settlePayment(ctx, o, PaymentMethod{})
 	}
-	_, err = s.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: PaymentFailed, FailureCode: "abandoned",
-		ReturnStock: true, RestoreCart: true, Event: "payment_failed", ActorRole: actorSystem,
-		Note: "the checkout was interrupted and not retried"}, "")
+	_, err = s.transition(ctx, o, unpaidCancellation(o, PaymentFailed, "abandoned", "the checkout was interrupted and not retried"), "")
 	if err != nil {
 		return idemResult{err: err, committed: true, unsettled: true}
 	}

@@ -51,33 +51,47 @@ func (db *DB) CouponsOfStream(ctx context.Context, streamID int64) ([]commerce.C
 	return db.coupons(ctx, "stream_id = ? ORDER BY id", streamID)
 }
 
-// ReleaseCouponRedemption implements commerce.CouponStore.
-func (db *DB) ReleaseCouponRedemption(ctx context.Context, orderID int64) error {
-	return db.inTx(ctx, func(tx conn) error {
-		var couponID int64
-		err := tx.get(ctx, "SELECT coupon_id FROM coupon_redemptions WHERE order_id = ?", []any{orderID}, &couponID)
-		if errors.Is(err, commerce.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, "DELETE FROM coupon_redemptions WHERE order_id = ?", orderID); err != nil {
-			return err
-		}
-		_, err = tx.exec(ctx, "UPDATE coupons SET used = used - 1 WHERE id = ? AND used > 0", couponID)
+// redeemCoupon takes one use of the coupon for the buyer's order, checking
+// again, inside the order's transaction, that its stream is live, that uses
+// are left and that the buyer has not used it.
+func (c conn) redeemCoupon(ctx context.Context, cp commerce.Coupon, buyerID, orderID, discount, at int64) error {
+	var status string
+	if err := c.get(ctx, "SELECT status FROM streams WHERE id = ?", []any{cp.StreamID}, &status); err != nil {
 		return err
-	})
+	}
+	if status != commerce.StreamLive {
+		return commerce.ErrCouponNotLive
+	}
+	res, err := c.exec(ctx, "UPDATE coupons SET used = used + 1 WHERE id = ? AND used < max_uses", cp.ID)
+	if err := c.expectOne(res, err); errors.Is(err, commerce.ErrNotFound) {
+		return commerce.ErrCouponUsedUp
+	} else if err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, `INSERT INTO coupon_redemptions (coupon_id, buyer_id, order_id, discount_minor, created_at)
+		VALUES (?, ?, ?, ?, ?)`, cp.ID, buyerID, orderID, discount, at)
+	if isUniqueViolation(err) {
+		return commerce.ErrCouponAlreadyUsed
+	}
+	return err
 }
 
-// CouponDiscount implements commerce.CouponStore.
-func (db *DB) CouponDiscount(ctx context.Context, orderID int64) (int64, error) {
-	var d int64
-	err := db.get(ctx, "SELECT discount_minor FROM coupon_redemptions WHERE order_id = ?", []any{orderID}, &d)
+// releaseCoupon undoes the coupon redemption of an order, if it had one,
+// so the buyer may use the coupon again.
+func (c conn) releaseCoupon(ctx context.Context, orderID int64) error {
+	var couponID int64
+	err := c.get(ctx, "SELECT coupon_id FROM coupon_redemptions WHERE order_id = ?", []any{orderID}, &couponID)
 	if errors.Is(err, commerce.ErrNotFound) {
-		return 0, nil
+		return nil
 	}
-	return d, err
+	if err != nil {
+		return err
+	}
+	if _, err := c.exec(ctx, "DELETE FROM coupon_redemptions WHERE order_id = ?", orderID); err != nil {
+		return err
+	}
+	_, err = c.exec(ctx, "UPDATE coupons SET used = used - 1 WHERE id = ? AND used > 0", couponID)
+	return err
 }
 
 // ShowNameInPurchases implements commerce.FlashSaleStore.

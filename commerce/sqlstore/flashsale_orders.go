@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -31,51 +30,21 @@ func (db *DB) CreateFlashOrder(ctx context.Context, in commerce.NewFlashOrder) (
 		if !errors.Is(err, commerce.ErrNotFound) {
 			return err
 		}
-		total := fs.PriceMinor*r.Quantity - in.DiscountMinor
-		addr, err := json.Marshal(in.Shipping)
+		id, err = tx.insertOrder(ctx, orderRow{buyerID: r.BuyerID, shopID: fs.ShopID, streamID: fs.StreamID,
+			source: commerce.OrderSourceFlashSale, currency: fs.Currency, shipping: in.Shipping,
+			lines:   []commerce.OrderLine{{ProductID: fs.ProductID, Title: fs.Title, UnitPriceMinor: fs.PriceMinor, Quantity: r.Quantity}},
+			payment: commerce.Payment{Provider: in.Provider}, coupon: in.Coupon, note: fmt.Sprintf("flash sale %d", fs.ID),
+			idempotencyKey: in.IdempotencyKey, at: micros(in.At)})
 		if err != nil {
 			return err
 		}
-		at := micros(in.At)
-		if err := tx.get(ctx, `INSERT INTO orders (buyer_id, shop_id, stream_id, status, currency, total_minor, shipping_address, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			[]any{r.BuyerID, fs.ShopID, fs.StreamID, commerce.OrderAwaitingPayment, fs.Currency, total, string(addr), at, at}, &id); err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO order_lines (order_id, product_id, title, unit_price_minor, quantity) VALUES (?, ?, ?, ?, ?)`,
-			id, fs.ProductID, fs.Title, fs.PriceMinor, r.Quantity); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, `INSERT INTO payments (order_id, provider, status, amount_minor, currency, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, id, in.Provider, commerce.PaymentPending, total, fs.Currency, at); err != nil {
-			return err
-		}
 		_, err = tx.exec(ctx, `INSERT INTO flash_sale_orders (sale_id, reservation_id, order_id, buyer_id, quantity, created_at)
-			VALUES (?, ?, ?, ?, ?, ?)`, fs.ID, r.ID, id, r.BuyerID, r.Quantity, at)
+			VALUES (?, ?, ?, ?, ?, ?)`, fs.ID, r.ID, id, r.BuyerID, r.Quantity, micros(in.At))
 		if isUniqueViolation(err) {
 			id = 0
 			return errFlashOrderExists
 		}
-		if err != nil {
-			return err
-		}
-		note := fmt.Sprintf("flash sale %d", fs.ID)
-		if c := in.Coupon; c != nil {
-			if err := tx.redeemCoupon(ctx, *c, r.BuyerID, id, in.DiscountMinor, at); err != nil {
-				return err
-			}
-			note += fmt.Sprintf(", coupon %s (-%d)", c.Code, in.DiscountMinor)
-		}
-		if err := tx.addTimeline(ctx, id, "placed", commerce.OrderAwaitingPayment, r.BuyerID, "buyer", note, at); err != nil {
-			return err
-		}
-		if in.IdempotencyKey != "" {
-			if _, err := tx.exec(ctx, "UPDATE idempotency_keys SET resource_id = ? WHERE account_id = ? AND idem_key = ?",
-				id, r.BuyerID, in.IdempotencyKey); err != nil {
-				return err
-			}
-		}
-		return nil
+		return err
 	})
 	if errors.Is(err, errFlashOrderExists) {
 		if id == 0 {
@@ -93,31 +62,6 @@ func (db *DB) CreateFlashOrder(ctx context.Context, in commerce.NewFlashOrder) (
 	}
 	o, err := db.OrderByID(ctx, id)
 	return o, true, err
-}
-
-// redeemCoupon takes one use of the coupon for the buyer's order, checking
-// again, inside the order's transaction, that its stream is live, that uses
-// are left and that the buyer has not used it.
-func (c conn) redeemCoupon(ctx context.Context, cp commerce.Coupon, buyerID, orderID, discount, at int64) error {
-	var status string
-	if err := c.get(ctx, "SELECT status FROM streams WHERE id = ?", []any{cp.StreamID}, &status); err != nil {
-		return err
-	}
-	if status != commerce.StreamLive {
-		return commerce.ErrCouponNotLive
-	}
-	res, err := c.exec(ctx, "UPDATE coupons SET used = used + 1 WHERE id = ? AND used < max_uses", cp.ID)
-	if err := c.expectOne(res, err); errors.Is(err, commerce.ErrNotFound) {
-		return commerce.ErrCouponUsedUp
-	} else if err != nil {
-		return err
-	}
-	_, err = c.exec(ctx, `INSERT INTO coupon_redemptions (coupon_id, buyer_id, order_id, discount_minor, created_at)
-		VALUES (?, ?, ?, ?, ?)`, cp.ID, buyerID, orderID, discount, at)
-	if isUniqueViolation(err) {
-		return commerce.ErrCouponAlreadyUsed
-	}
-	return err
 }
 
 // FlashOrderByReservation implements commerce.FlashSaleStore.

@@ -55,7 +55,6 @@ func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Or
 		if len(lines) == 0 {
 			return commerce.ErrEmptyCart
 		}
-		var total int64
 		currency := lines[0].currency
 		for _, l := range lines {
 			switch {
@@ -68,7 +67,6 @@ func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Or
 			case l.quantity > l.stock:
 				return commerce.OutOfStock(l.title, l.stock)
 			}
-			total += l.price * l.quantity
 		}
 		for _, l := range lines {
 			res, err := tx.exec(ctx, `UPDATE products SET stock = stock - ?
@@ -91,48 +89,99 @@ func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Or
 				return err
 			}
 		}
-		addr, err := json.Marshal(in.Shipping)
-		if err != nil {
-			return err
-		}
-		at := micros(in.At)
-		if err := tx.get(ctx, `INSERT INTO orders (buyer_id, shop_id, stream_id, status, currency, total_minor, shipping_address, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			[]any{in.BuyerID, in.ShopID, nullID(in.StreamID), commerce.OrderAwaitingPayment, currency, total, string(addr), at, at}, &id); err != nil {
-			return fmt.Errorf("insert order: %w", err)
-		}
 		ids := make([]any, 0, len(lines)+1)
 		ids = append(ids, in.BuyerID)
+		row := orderRow{buyerID: in.BuyerID, shopID: in.ShopID, streamID: in.StreamID, source: commerce.OrderSourceCart,
+			currency: currency, shipping: in.Shipping, payment: in.Payment, coupon: in.Coupon,
+			idempotencyKey: in.IdempotencyKey, at: micros(in.At)}
 		for _, l := range lines {
-			if _, err := tx.exec(ctx, `INSERT INTO order_lines (order_id, product_id, title, unit_price_minor, quantity) VALUES (?, ?, ?, ?, ?)`,
-				id, l.productID, l.title, l.price, l.quantity); err != nil {
-				return err
-			}
+			row.lines = append(row.lines, commerce.OrderLine{ProductID: l.productID, Title: l.title, UnitPriceMinor: l.price, Quantity: l.quantity})
 			ids = append(ids, l.productID)
 		}
-		if _, err := tx.exec(ctx, `INSERT INTO payments (order_id, provider, status, amount_minor, currency, card_brand, card_last4, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, in.Payment.Provider, commerce.PaymentPending, total, currency,
-			in.Payment.CardBrand, in.Payment.CardLast4, at); err != nil {
+		if id, err = tx.insertOrder(ctx, row); err != nil {
 			return err
 		}
-		if err := tx.addTimeline(ctx, id, "placed", commerce.OrderAwaitingPayment, in.BuyerID, "buyer", "", at); err != nil {
-			return err
-		}
-		if _, err := tx.exec(ctx, "DELETE FROM cart_lines WHERE account_id = ? AND product_id IN ("+placeholders(len(ids)-1)+")", ids...); err != nil {
-			return err
-		}
-		if in.IdempotencyKey != "" {
-			if _, err := tx.exec(ctx, "UPDATE idempotency_keys SET resource_id = ? WHERE account_id = ? AND idem_key = ?",
-				id, in.BuyerID, in.IdempotencyKey); err != nil {
-				return err
-			}
-		}
-		return nil
+		_, err = tx.exec(ctx, "DELETE FROM cart_lines WHERE account_id = ? AND product_id IN ("+placeholders(len(ids)-1)+")", ids...)
+		return err
 	})
 	if err != nil {
 		return commerce.Order{}, err
 	}
 	return db.OrderByID(ctx, id)
+}
+
+// orderRow is an order about to be written, whatever it was bought with:
+// its lines at the prices they sell for, and the coupon to redeem.
+type orderRow struct {
+	buyerID, shopID, streamID int64
+	source, currency          string
+	shipping                  commerce.Address
+	lines                     []commerce.OrderLine
+	// payment carries the provider (and card brand and last digits).
+	payment        commerce.Payment
+	coupon         *commerce.Coupon
+	note           string // on the "placed" timeline entry
+	idempotencyKey string
+	at             int64
+}
+
+// insertOrder writes an order awaiting payment in the caller's transaction
+// (which has taken its units): the order with its subtotal, the coupon's
+// discount and the total, its lines, its pending payment, the coupon's
+// redemption, the first timeline entry and the link from the buyer's
+// idempotency key. Cart, Buy now and flash-sale checkouts all create their
+// orders here, so a coupon prices and redeems the same way in each.
+func (c conn) insertOrder(ctx context.Context, r orderRow) (int64, error) {
+	var subtotal, discount int64
+	for _, l := range r.lines {
+		subtotal += l.UnitPriceMinor * l.Quantity
+	}
+	note, code := r.note, ""
+	if cp := r.coupon; cp != nil {
+		if cp.Kind == commerce.CouponFixed && cp.Currency != r.currency {
+			return 0, commerce.Invalid("coupon %s takes %s off, but the order is in %s", cp.Code, cp.Currency, r.currency)
+		}
+		discount, code = cp.Discount(subtotal), cp.Code
+		note = strings.TrimPrefix(fmt.Sprintf("%s, coupon %s (-%s)", note, cp.Code, commerce.FormatMoney(discount, r.currency)), ", ")
+	}
+	total := subtotal - discount
+	addr, err := json.Marshal(r.shipping)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	if err := c.get(ctx, `INSERT INTO orders (buyer_id, shop_id, stream_id, status, currency, total_minor, discount_minor, coupon_code, source,
+		shipping_address, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		[]any{r.buyerID, r.shopID, nullID(r.streamID), commerce.OrderAwaitingPayment, r.currency, total, discount, code, r.source,
+			string(addr), r.at, r.at}, &id); err != nil {
+		return 0, fmt.Errorf("insert order: %w", err)
+	}
+	for _, l := range r.lines {
+		if _, err := c.exec(ctx, `INSERT INTO order_lines (order_id, product_id, title, unit_price_minor, quantity) VALUES (?, ?, ?, ?, ?)`,
+			id, l.ProductID, l.Title, l.UnitPriceMinor, l.Quantity); err != nil {
+			return 0, err
+		}
+	}
+	if _, err := c.exec(ctx, `INSERT INTO payments (order_id, provider, status, amount_minor, currency, card_brand, card_last4, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, r.payment.Provider, commerce.PaymentPending, total, r.currency,
+		r.payment.CardBrand, r.payment.CardLast4, r.at); err != nil {
+		return 0, err
+	}
+	if r.coupon != nil {
+		if err := c.redeemCoupon(ctx, *r.coupon, r.buyerID, id, discount, r.at); err != nil {
+			return 0, err
+		}
+	}
+	if err := c.addTimeline(ctx, id, "placed", commerce.OrderAwaitingPayment, r.buyerID, "buyer", note, r.at); err != nil {
+		return 0, err
+	}
+	if r.idempotencyKey != "" {
+		if _, err := c.exec(ctx, "UPDATE idempotency_keys SET resource_id = ? WHERE account_id = ? AND idem_key = ?",
+			id, r.buyerID, r.idempotencyKey); err != nil {
+			return 0, err
+		}
+	}
+	return id, nil
 }
 
 func (c conn) addTimeline(ctx context.Context, orderID int64, event, status string, actorID int64, role, note string, at int64) error {
@@ -143,7 +192,7 @@ func (c conn) addTimeline(ctx context.Context, orderID int64, event, status stri
 }
 
 const orderColumns = `o.id, o.buyer_id, a.name, o.shop_id, s.name, o.stream_id, o.status, o.currency, o.total_minor,
-	o.shipping_address, o.carrier, o.tracking_number, o.created_at, o.updated_at,
+	o.discount_minor, o.coupon_code, o.source, o.shipping_address, o.carrier, o.tracking_number, o.created_at, o.updated_at,
 	py.provider, py.status, py.amount_minor, py.currency, py.card_brand, py.card_last4, py.reference, py.failure_code`
 
 const orderFrom = ` FROM orders o JOIN accounts a ON a.id = o.buyer_id JOIN shops s ON s.id = o.shop_id
@@ -156,12 +205,13 @@ func scanOrder(scan func(...any) error) (commerce.Order, error) {
 	var created, updated int64
 	p := &o.Payment
 	err := scan(&o.ID, &o.BuyerID, &o.BuyerName, &o.ShopID, &o.ShopName, &stream, &o.Status, &o.Currency, &o.TotalMinor,
-		&addr, &o.Carrier, &o.TrackingNumber, &created, &updated,
+		&o.DiscountMinor, &o.CouponCode, &o.Source, &addr, &o.Carrier, &o.TrackingNumber, &created, &updated,
 		&p.Provider, &p.Status, &p.AmountMinor, &p.Currency, &p.CardBrand, &p.CardLast4, &p.Reference, &p.FailureCode)
 	if err != nil {
 		return o, err
 	}
 	o.StreamID = stream.Int64
+	o.SubtotalMinor = o.TotalMinor + o.DiscountMinor
 	o.CreatedAt, o.UpdatedAt = fromMicros(created), fromMicros(updated)
 	o.Lines = []commerce.OrderLine{}
 	if err := json.Unmarshal([]byte(addr), &o.Shipping); err != nil {
@@ -338,6 +388,11 @@ func (db *DB) TransitionOrder(ctx context.Context, t commerce.Transition) error 
 						return err
 					}
 				}
+			}
+		}
+		if t.ReleaseCoupon {
+			if err := tx.releaseCoupon(ctx, t.OrderID); err != nil {
+				return err
 			}
 		}
 		return tx.addTimeline(ctx, t.OrderID, t.Event, t.To, t.ActorID, t.ActorRole, t.Note, at)

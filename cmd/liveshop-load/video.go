@@ -42,6 +42,7 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	streamID := fs.Int64("stream", 0, "stream to publish to; 0 creates a seller, shop and stream")
 	streamKey := fs.String("key", "", "stream key of -stream")
 	codec := fs.String("codec", liveclient.VP8, "publisher video codec: VP8 or H264")
+	probes := fs.Int("probes", 10, "viewers that join one by one during the measuring window, for probe_join_p99_ms")
 	cpuProfile := fs.String("cpuprofile", "", "write the load generator's own CPU profile of the measuring window to this file")
 	if err := c.parse(fs, args); err != nil {
 		return nil, err
@@ -105,18 +106,38 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 		}
 		defer pprof.StopCPUProfile()
 	}
+	probeLat := &latencies{}
+	var probeErrs atomic.Int64
+	var probeWG sync.WaitGroup
+	var after []subCounts
 	err = measureServer(res, c.pids, func() error {
+		// Probe viewers join one at a time while the crowd watches: the
+		// join time a newcomer sees on a loaded server, apart from the
+		// ramp's thundering herd.
+		start := time.Now()
+		for i := 0; i < *probes; i++ {
+			at := start.Add(c.duration * time.Duration(i) / time.Duration(*probes))
+			select {
+			case <-time.After(time.Until(at)):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			url := fmt.Sprintf("%s/api/streams/%d/whep", c.targets[i%len(c.targets)], id)
+			probeWG.Go(func() { vl.probe(ctx, url, probeLat, &probeErrs) })
+		}
 		select {
-		case <-time.After(c.duration):
+		case <-time.After(time.Until(start.Add(c.duration))):
+			after = snapshot(subs)
 			return nil
 		case <-ctx.Done():
 			return ctx.Err()
 		}
 	})
+	probeWG.Wait()
 	if err != nil {
 		return nil, err
 	}
-	after := snapshot(subs)
+	res.Errors += probeErrs.Load()
 
 	// A subscriber is held when its connection is up and it received at
 	// least half of what the stream sent it during the window.
@@ -156,6 +177,9 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	res.set("subscribers_held", held)
 	res.set("loss_pct", round(lossPct))
 	res.set("join_p99_ms", round(p99))
+	p50p, _, p99p := probeLat.percentiles()
+	res.set("probe_join_p50_ms", round(p50p))
+	res.set("probe_join_p99_ms", round(p99p))
 	_, _, c99 := connect.percentiles()
 	res.set("connect_p99_ms", round(c99))
 	_, _, a99 := phases.answer.percentiles()
@@ -246,6 +270,23 @@ func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64
 	wg.Wait()
 	sort.Slice(subs, func(i, j int) bool { return subs[i].Posted.Before(subs[j].Posted) })
 	return subs, failed.Load()
+}
+
+// probe joins one viewer, records its POST-to-keyframe time and leaves.
+func (vl *videoLoad) probe(ctx context.Context, url string, lat *latencies, errs *atomic.Int64) {
+	s, err := vl.subscribe(ctx, url)
+	if err != nil {
+		errs.Add(1)
+		return
+	}
+	defer func() { _ = s.Stop(context.Background()) }()
+	select {
+	case <-s.FirstKeyframe():
+		lat.add(s.JoinLatency())
+	case <-time.After(10 * time.Second):
+		errs.Add(1)
+	case <-ctx.Done():
+	}
 }
 
 // subscribe retries while the stream is not live yet (409 with Retry-After).

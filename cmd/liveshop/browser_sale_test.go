@@ -111,7 +111,8 @@ func (p *tab) fillCheckout(name string) {
 // the server's, with the discount; the studio counts the use. The ticker
 // says "Someone" bought; the buyer chooses on the settings page to show
 // their name, buys again (where using the coupon twice is refused) and the
-// ticker shows their name.
+// ticker shows their name. Another viewer buys the pinned product with the
+// fixed coupon.
 func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
 	n := startDiscNode(t, shopConfig(t)) // streams go live without video
 	b := newBrowser(t, n.URL)
@@ -203,6 +204,31 @@ func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
 	ben.waitText("#ticker", "Ana just bought Straw hat")
 	ben.saveScreenshot("ticker-shows-name")
 	seller.waitText(`#coupons li[data-code="LIVE10"]`, "1 of 5 used")
+
+	// The pinned product's Buy now takes the stream's coupons too.
+	seller.click(fmt.Sprintf(`#lineup li[data-product-id="%d"] button[data-action="pin"]`, ls.shirt.ID))
+	ben.waitText(`[data-testid="pinned-card"]`, "Linen shirt")
+	ben.click("#pinned button.buy-pinned")
+	ben.fillCheckout("Ben Buyer")
+	ben.fill(`dialog.sheet [name=coupon]`, "flat2")
+	ben.click("dialog.sheet .apply-coupon")
+	ben.waitText(`[data-testid="coupon-status"]`, "FLAT2: $2.00 off applied")
+	ben.waitText(`[data-testid="checkout-total"]`, "$22.50")
+	ben.click(`dialog.sheet button.pay`)
+	ben.waitText(`[data-testid="order-confirmed"]`, "$22.50")
+	ben.waitText(`[data-testid="order-discount"]`, "$2.00")
+	orderID = evalJS[string](ben, `document.querySelector('[data-testid="order-confirmed"] a').getAttribute("href").split("/").pop()`)
+	var shirtOrder struct {
+		Total    int64  `json:"total_minor"`
+		Discount int64  `json:"discount_minor"`
+		Coupon   string `json:"coupon_code"`
+		Stream   int64  `json:"stream_id"`
+	}
+	ls.seller.expect(200, "GET", "/api/orders/"+orderID, nil).decode(t, &shirtOrder)
+	if shirtOrder.Total != 2250 || shirtOrder.Discount != 200 || shirtOrder.Coupon != "FLAT2" || shirtOrder.Stream != ls.streamID {
+		t.Errorf("the shirt's order is %+v, want 2250 paid after 200 off with FLAT2 in stream %d", shirtOrder, ls.streamID)
+	}
+	seller.waitText(`#coupons li[data-code="FLAT2"]`, "1 of 3 used")
 
 	for _, p := range []*tab{seller, ana, ben} {
 		if ex := p.exceptions(); len(ex) > 0 {

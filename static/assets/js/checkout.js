@@ -66,8 +66,10 @@ export class CheckoutSheet {
     let applied = null;
     const showTotal = () => {
       const n = Math.max(1, Math.min(Number(qty.value) || 1, Number(qty.max)));
-      const off = applied ? discount(applied, item.price_minor * n) : 0;
-      total.textContent = formatMoney(item.price_minor * n + (item.extraMinor || 0) - off, item.currency);
+      // The coupon comes off the whole order, other cart lines included.
+      const subtotal = item.price_minor * n + (item.extraMinor || 0);
+      const off = applied ? discount(applied, subtotal) : 0;
+      total.textContent = formatMoney(subtotal - off, item.currency);
       saving.textContent = off ? `Coupon ${applied.code}: −${formatMoney(off, item.currency)}` : '';
       saving.hidden = !off;
     };

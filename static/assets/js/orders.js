@@ -32,15 +32,19 @@ async function setCartQuantity(productID, quantity) {
 }
 
 /** buyProduct buys quantity of a product (with the shop's other cart
- * lines), crediting streamID when bought from a stream. */
-export async function buyProduct({ productID, shopID, streamID, quantity, address, card, key }) {
+ * lines), crediting streamID when bought from a stream, with that stream's
+ * live coupon when coupon is set. */
+export async function buyProduct({ productID, shopID, streamID, quantity, address, card, coupon, key }) {
   await setCartQuantity(productID, quantity);
-  return checkoutShop({ shopID, streamID, address, card, key });
+  return checkoutShop({ shopID, streamID, address, card, coupon, key });
 }
 
-/** checkoutShop pays for the cart lines of one shop. */
-export function checkoutShop({ shopID, streamID, address, card, key }) {
-  return post('/checkout', { shop_id: shopID, stream_id: streamID || undefined, ...checkoutBody({ address, card }) }, { idempotencyKey: key });
+/** checkoutShop pays for the cart lines of one shop. A coupon needs the
+ * stream it was offered in. */
+export function checkoutShop({ shopID, streamID, address, card, coupon, key }) {
+  return post('/checkout', {
+    shop_id: shopID, stream_id: streamID || undefined, coupon_code: coupon || undefined, ...checkoutBody({ address, card }),
+  }, { idempotencyKey: key });
 }
 
 /** reserve holds quantity units of a flash sale for the caller. */

@@ -110,10 +110,7 @@ function connectRoom(id) {
     $('#stop-sale-row').hidden = true;
     loadProducts();
   });
-  room.on('purchase', () => {
-    refreshSales();
-    coupons?.refresh();
-  });
+  room.on('purchase', () => refreshSales());
   room.start();
   refreshSales();
 }
@@ -290,11 +287,13 @@ function suggestSalePrice() {
 }
 
 let salesTimer = null;
-/** refreshSales recounts the stream's orders and revenue (after a purchase
- * event, at most every second, and every 15 seconds anyway). */
+/** refreshSales recounts the stream's orders, revenue and coupon uses
+ * (after a purchase event, at most every second, and every 15 seconds
+ * anyway: not every order makes an event). */
 function refreshSales() {
   clearTimeout(salesTimer);
   salesTimer = setTimeout(async () => {
+    coupons?.refresh();
     try {
       const { items } = await get(`/shops/${state.shop.id}/orders?limit=100`);
       const counted = items.filter((o) => o.stream_id === state.stream.id && ['paid', 'shipped', 'delivered'].includes(o.status));

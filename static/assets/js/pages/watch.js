@@ -275,7 +275,13 @@ async function openProductCheckout(p) {
   sheet.open({
     ...p, maxQuantity: Math.max(1, Math.min(p.stock, 10)), extraMinor: extra.minor,
     extraNote: extra.count ? `Also paying for ${extra.count} more from this shop already in your cart.` : '',
-  }, (v, key) => buyProduct({ productID: p.id, shopID: stream.shop_id, streamID, quantity: v.quantity, address: v.address, card: v.card, key }));
+  }, (v, key) => buyProduct({ productID: p.id, shopID: stream.shop_id, streamID, quantity: v.quantity, address: v.address, card: v.card, coupon: v.coupon, key }),
+  { coupon: checkCoupon });
+}
+
+/** checkCoupon asks whether a live coupon works in this stream now. */
+function checkCoupon(code) {
+  return get(`/streams/${streamID}/coupons/${encodeURIComponent(code)}`);
 }
 
 /** openSaleCheckout reserves a unit at once (the sale is a race), then
@@ -295,7 +301,7 @@ async function openSaleCheckout(s) {
     (v, key) => payReservation({ saleID: s.id, reservationID: r.reservation.id, address: v.address, card: v.card, coupon: v.coupon, key }),
     {
       cancelled: () => release(s.id, r.reservation.id),
-      coupon: (code) => get(`/streams/${streamID}/coupons/${encodeURIComponent(code)}`),
+      coupon: checkCoupon,
     });
 }
 

@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// CheckoutRequest is what the buyer sends to turn a cart into an order.
+// CheckoutRequest is what the buyer sends to turn a cart, or products
+// bought directly, into an order.
 //
 // Checkout makes one order per shop: an order has one seller, one currency,
 // one shipment and one payment. ShopID picks the shop whose cart lines to
@@ -17,6 +18,11 @@ import (
 // other shops' lines stay in the cart for another checkout.
 type CheckoutRequest struct {
 	ShopID int64 `json:"shop_id,omitempty"`
+	// Items, when given, are bought instead of the cart's lines ("Buy now"
+	// on the watch page): products of one shop, at their current prices.
+	// The cart is not touched, not even when a refused payment cancels the
+	// order.
+	Items []CheckoutItem `json:"items,omitempty"`
 	// StreamID credits the order to the live stream it was placed from.
 	StreamID        int64         `json:"stream_id,omitempty"`
 	ShippingAddress Address       `json:"shipping_address"`
@@ -83,9 +89,10 @@ func maskedMethod(m PaymentMethod) PaymentMethod {
 	return m
 }
 
-// Checkout buys the caller's cart lines of one shop: it re-prices and takes
-// the stock in one transaction that creates the order, then authorizes and
-// captures the payment. key is the Idempotency-Key (required).
+// Checkout buys the caller's cart lines of one shop, or the request's Items:
+// it re-prices and takes the stock in one transaction that creates the
+// order, then authorizes and captures the payment. key is the
+// Idempotency-Key (required).
 //
 // Outcomes: 201 with the paid order; 402 payment_declined or 503
 // payment_unavailable with the order cancelled, its stock returned and its
@@ -107,6 +114,11 @@ func (s *Service) Checkout(ctx context.Context, a Account, key string, req Check
 	req.ShippingAddress = addr
 	if (req.PaymentMethod.CardNumber == "") == (req.PaymentMethod.Token == "") {
 		return CheckoutResult{}, Invalid("payment_method needs a card_number or a token")
+	}
+	if req.Items != nil {
+		if req.Items, err = cleanItems(req.Items); err != nil {
+			return CheckoutResult{}, err
+		}
 	}
 	if req.CouponCode != "" {
 		if req.CouponCode, err = cleanCouponCode(req.CouponCode); err != nil {
@@ -151,6 +163,12 @@ func (s *Service) Checkout(ctx context.Context, a Account, key string, req Check
 // placeOrder picks the shop and creates the order with its stock taken.
 func (s *Service) placeOrder(ctx context.Context, a Account, key string, req CheckoutRequest) (Order, error) {
 	shopID := req.ShopID
+	if req.Items != nil {
+		var err error
+		if shopID, err = s.itemsShop(ctx, a, shopID, req.Items); err != nil {
+			return Order{}, err
+		}
+	}
 	if shopID == 0 {
 		lines, err := s.store.CartLines(ctx, a.ID)
 		if err != nil {
@@ -176,7 +194,7 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 		}
 	}
 	in := NewOrder{
-		BuyerID: a.ID, ShopID: shopID, StreamID: req.StreamID, Shipping: req.ShippingAddress,
+		BuyerID: a.ID, ShopID: shopID, StreamID: req.StreamID, Items: req.Items, Shipping: req.ShippingAddress,
 		Payment:        Payment{Provider: s.cfg.Payments.Name()},
 		IdempotencyKey: key, At: s.now(),
 	}
@@ -189,6 +207,9 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 	}
 	o, err := s.store.PlaceOrder(ctx, in)
 	if errors.Is(err, ErrPriceChanged) {
+		if in.Items != nil {
+			return Order{}, ErrItemPriceChanged
+		}
 		if rerr := s.store.RepriceCart(ctx, a.ID, shopID); rerr != nil {
 			return Order{}, fmt.Errorf("reprice cart: %w", rerr)
 		}

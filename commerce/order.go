@@ -135,11 +135,14 @@ type Order struct {
 	UpdatedAt      time.Time       `json:"updated_at"`
 }
 
-// NewOrder is what PlaceOrder turns a shop's cart lines into.
+// NewOrder is what PlaceOrder turns a shop's cart lines, or Items, into.
 type NewOrder struct {
 	BuyerID  int64
 	ShopID   int64
 	StreamID int64
+	// Items, when not nil, are bought instead of the cart's lines, and the
+	// cart is left alone (a Buy now).
+	Items    []CheckoutItem
 	Shipping Address
 	// Payment carries provider, card brand and last digits; the store sets
 	// amount, currency and status pending.
@@ -193,12 +196,14 @@ type OrderQuery struct {
 
 // OrderStore keeps orders, their lines, payments and timelines.
 type OrderStore interface {
-	// PlaceOrder turns the buyer's cart lines of one shop into an order, in
-	// one transaction: re-price (ErrPriceChanged when a price moved), take
-	// the stock (OutOfStock when short; never below zero), insert the order,
-	// its lines, its pending payment and the first timeline entry, redeem
-	// the coupon (its errors when it no longer applies), empty those cart
-	// lines and link the idempotency key. ErrEmptyCart without lines.
+	// PlaceOrder turns the buyer's cart lines of one shop (or in.Items of
+	// that shop, leaving the cart alone) into an order, in one
+	// transaction: re-price (ErrPriceChanged when a price moved, or is not
+	// an item's UnitPriceMinor), take the stock (OutOfStock when short;
+	// never below zero), insert the order, its lines, its pending payment
+	// and the first timeline entry, redeem the coupon (its errors when it no
+	// longer applies), empty those cart lines and link the idempotency key.
+	// ErrEmptyCart without lines.
 	PlaceOrder(ctx context.Context, in NewOrder) (Order, error)
 	// OrderByID returns an order with lines, payment and timeline.
 	OrderByID(ctx context.Context, id int64) (Order, error)

@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -33,23 +34,8 @@ type placeLine struct {
 func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Order, error) {
 	var id int64
 	err := db.inTx(ctx, func(tx conn) error {
-		rows, err := tx.query(ctx, `SELECT c.product_id, c.quantity, c.unit_price_minor, p.price_minor, p.stock, p.currency, p.status, p.title
-			FROM cart_lines c JOIN products p ON p.id = c.product_id
-			WHERE c.account_id = ? AND p.shop_id = ? ORDER BY c.product_id`, in.BuyerID, in.ShopID)
+		lines, err := tx.placeLines(ctx, in)
 		if err != nil {
-			return err
-		}
-		var lines []placeLine
-		for rows.Next() {
-			var l placeLine
-			if err := rows.Scan(&l.productID, &l.quantity, &l.cartPrice, &l.price, &l.stock, &l.currency, &l.status, &l.title); err != nil {
-				rows.Close()
-				return err
-			}
-			lines = append(lines, l)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		if len(lines) == 0 {
@@ -91,14 +77,18 @@ func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Or
 		}
 		ids := make([]any, 0, len(lines)+1)
 		ids = append(ids, in.BuyerID)
-		row := orderRow{buyerID: in.BuyerID, shopID: in.ShopID, streamID: in.StreamID, source: commerce.OrderSourceCart,
+		source := commerce.OrderSourceCart
+		if in.Items != nil {
+			source = commerce.OrderSourceBuyNow
+		}
+		row := orderRow{buyerID: in.BuyerID, shopID: in.ShopID, streamID: in.StreamID, source: source,
 			currency: currency, shipping: in.Shipping, payment: in.Payment, coupon: in.Coupon,
 			idempotencyKey: in.IdempotencyKey, at: micros(in.At)}
 		for _, l := range lines {
 			row.lines = append(row.lines, commerce.OrderLine{ProductID: l.productID, Title: l.title, UnitPriceMinor: l.price, Quantity: l.quantity})
 			ids = append(ids, l.productID)
 		}
-		if id, err = tx.insertOrder(ctx, row); err != nil {
+		if id, err = tx.insertOrder(ctx, row); err != nil || in.Items != nil {
 			return err
 		}
 		_, err = tx.exec(ctx, "DELETE FROM cart_lines WHERE account_id = ? AND product_id IN ("+placeholders(len(ids)-1)+")", ids...)
@@ -108,6 +98,55 @@ func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Or
 		return commerce.Order{}, err
 	}
 	return db.OrderByID(ctx, id)
+}
+
+// placeLines reads what an order buys with the products as they are now:
+// the buyer's cart lines of the shop at the prices they were added at, or
+// the items at the prices the buyer was shown (the current ones when not
+// given).
+func (c conn) placeLines(ctx context.Context, in commerce.NewOrder) ([]placeLine, error) {
+	const cols = "p.id, p.price_minor, p.stock, p.currency, p.status, p.title"
+	var rows *sql.Rows
+	var err error
+	if in.Items == nil {
+		rows, err = c.query(ctx, `SELECT `+cols+`, c.quantity, c.unit_price_minor
+			FROM cart_lines c JOIN products p ON p.id = c.product_id
+			WHERE c.account_id = ? AND p.shop_id = ? ORDER BY c.product_id`, in.BuyerID, in.ShopID)
+	} else {
+		args := []any{in.ShopID}
+		for _, it := range in.Items {
+			args = append(args, it.ProductID)
+		}
+		rows, err = c.query(ctx, `SELECT `+cols+`, 0, 0 FROM products p
+			WHERE p.shop_id = ? AND p.id IN (`+placeholders(len(in.Items))+`) ORDER BY p.id`, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var lines []placeLine
+	for rows.Next() {
+		var l placeLine
+		if err := rows.Scan(&l.productID, &l.price, &l.stock, &l.currency, &l.status, &l.title, &l.quantity, &l.cartPrice); err != nil {
+			return nil, err
+		}
+		lines = append(lines, l)
+	}
+	if err := rows.Err(); err != nil || in.Items == nil {
+		return lines, err
+	}
+	if len(lines) != len(in.Items) {
+		return nil, commerce.Invalid("the items are not all products of shop %d", in.ShopID)
+	}
+	for i := range lines {
+		l := &lines[i]
+		for _, it := range in.Items {
+			if it.ProductID == l.productID {
+				l.quantity, l.cartPrice = it.Quantity, cmp.Or(it.UnitPriceMinor, l.price)
+			}
+		}
+	}
+	return lines, nil
 }
 
 // orderRow is an order about to be written, whatever it was bought with:

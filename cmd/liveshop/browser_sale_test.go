@@ -92,6 +92,16 @@ func TestBrowserPinAndFlashSale(t *testing.T) {
 	}
 }
 
+// confirmedOrder is the order the checkout sheet on p confirmed, as the
+// seller reads it from the API.
+func confirmedOrder(t *testing.T, p *tab, seller shopper) commerce.Order {
+	t.Helper()
+	id := evalJS[string](p, `document.querySelector('[data-testid="order-confirmed"] a').getAttribute("href").split("/").pop()`)
+	var o commerce.Order
+	seller.expect(200, "GET", "/api/orders/"+id, nil).decode(t, &o)
+	return o
+}
+
 // fillCheckout types a shipping address and the test card into the open
 // checkout sheet.
 func (p *tab) fillCheckout(name string) {
@@ -112,7 +122,7 @@ func (p *tab) fillCheckout(name string) {
 // says "Someone" bought; the buyer chooses on the settings page to show
 // their name, buys again (where using the coupon twice is refused) and the
 // ticker shows their name. Another viewer buys the pinned product with the
-// fixed coupon.
+// fixed coupon, and from the cart with the percentage.
 func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
 	n := startDiscNode(t, shopConfig(t)) // streams go live without video
 	b := newBrowser(t, n.URL)
@@ -170,11 +180,8 @@ func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
 	ana.click(`dialog.sheet button.pay`)
 	ana.waitText(`[data-testid="order-confirmed"]`, "$8.10")
 	ana.waitText(`[data-testid="order-discount"]`, "$0.90")
-	orderID := evalJS[string](ana, `document.querySelector('[data-testid="order-confirmed"] a').getAttribute("href").split("/").pop()`)
-	var order commerce.Order
-	ls.seller.expect(200, "GET", "/api/orders/"+orderID, nil).decode(t, &order)
-	if order.TotalMinor != 810 || order.Payment.AmountMinor != 810 {
-		t.Errorf("the order's total is %d, paid %d; want 810 (9.00 less 10%%)", order.TotalMinor, order.Payment.AmountMinor)
+	if o := confirmedOrder(t, ana, ls.seller); o.TotalMinor != 810 || o.Payment.AmountMinor != 810 || o.DiscountMinor != 90 {
+		t.Errorf("the order's total is %d, paid %d, discount %d; want 810 (9.00 less 10%%)", o.TotalMinor, o.Payment.AmountMinor, o.DiscountMinor)
 	}
 	ben.waitText("#ticker", "Someone just bought Straw hat")
 	seller.waitText(`#coupons li[data-code="LIVE10"]`, "1 of 5 used")
@@ -203,7 +210,6 @@ func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
 	ana.waitText(`[data-testid="order-confirmed"]`, "$9.00")
 	ben.waitText("#ticker", "Ana just bought Straw hat")
 	ben.saveScreenshot("ticker-shows-name")
-	seller.waitText(`#coupons li[data-code="LIVE10"]`, "1 of 5 used")
 
 	// The pinned product's Buy now takes the stream's coupons too.
 	seller.click(fmt.Sprintf(`#lineup li[data-product-id="%d"] button[data-action="pin"]`, ls.shirt.ID))
@@ -217,18 +223,30 @@ func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
 	ben.click(`dialog.sheet button.pay`)
 	ben.waitText(`[data-testid="order-confirmed"]`, "$22.50")
 	ben.waitText(`[data-testid="order-discount"]`, "$2.00")
-	orderID = evalJS[string](ben, `document.querySelector('[data-testid="order-confirmed"] a').getAttribute("href").split("/").pop()`)
-	var shirtOrder struct {
-		Total    int64  `json:"total_minor"`
-		Discount int64  `json:"discount_minor"`
-		Coupon   string `json:"coupon_code"`
-		Stream   int64  `json:"stream_id"`
-	}
-	ls.seller.expect(200, "GET", "/api/orders/"+orderID, nil).decode(t, &shirtOrder)
-	if shirtOrder.Total != 2250 || shirtOrder.Discount != 200 || shirtOrder.Coupon != "FLAT2" || shirtOrder.Stream != ls.streamID {
-		t.Errorf("the shirt's order is %+v, want 2250 paid after 200 off with FLAT2 in stream %d", shirtOrder, ls.streamID)
+	if o := confirmedOrder(t, ben, ls.seller); o.TotalMinor != 2250 || o.DiscountMinor != 200 || o.CouponCode != "FLAT2" || o.StreamID != ls.streamID {
+		t.Errorf("the shirt's order: total %d, discount %d, coupon %q, stream %d; want 2250 after 200 off with FLAT2 in stream %d",
+			o.TotalMinor, o.DiscountMinor, o.CouponCode, o.StreamID, ls.streamID)
 	}
 	seller.waitText(`#coupons li[data-code="FLAT2"]`, "1 of 3 used")
+
+	// The cart's checkout takes the live coupon while the shop is live,
+	// and credits the order to the coupon's stream.
+	ben.open(fmt.Sprintf("/product/%d", ls.shirt.ID))
+	ben.click("#add-to-cart")
+	ben.waitJS("added", `!document.querySelector("#go-to-cart").hidden`)
+	ben.open("/cart")
+	ben.click(".cart-foot button.primary")
+	ben.fillCheckout("Ben Buyer")
+	ben.fill(`dialog.sheet [name=coupon]`, "live10")
+	ben.click("dialog.sheet .apply-coupon")
+	ben.waitText(`[data-testid="checkout-total"]`, "$22.05")
+	ben.click(`dialog.sheet button.pay`)
+	ben.waitText(`[data-testid="order-confirmed"]`, "$22.05")
+	if o := confirmedOrder(t, ben, ls.seller); o.TotalMinor != 2205 || o.DiscountMinor != 245 || o.CouponCode != "LIVE10" || o.StreamID != ls.streamID {
+		t.Errorf("the cart's order: total %d, discount %d, coupon %q, stream %d; want 2205 after 245 off with LIVE10 in stream %d",
+			o.TotalMinor, o.DiscountMinor, o.CouponCode, o.StreamID, ls.streamID)
+	}
+	seller.waitText(`#coupons li[data-code="LIVE10"]`, "2 of 5 used")
 
 	for _, p := range []*tab{seller, ana, ben} {
 		if ex := p.exceptions(); len(ex) > 0 {

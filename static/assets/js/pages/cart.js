@@ -1,5 +1,7 @@
 // cart.js — /cart: the cart by shop (an order is per shop), quantities,
-// removal, and checkout of one shop's lines in the checkout sheet.
+// removal, and checkout of one shop's lines in the checkout sheet — with a
+// live coupon while the shop is live (the order is then credited to the
+// stream whose coupon it used).
 
 import { get, api, del } from '../api.js';
 import { $, h, replace } from '../dom.js';
@@ -64,12 +66,36 @@ function line(l) {
     h('button', { type: 'button', class: 'small', 'aria-label': `Remove ${l.title}`, on: { click: () => change(() => del(`/cart/lines/${l.product_id}`)) } }, 'Remove'));
 }
 
-function checkout(shop, lines) {
+async function checkout(shop, lines) {
   const count = lines.reduce((n, l) => n + l.quantity, 0);
+  let live = [];
+  try {
+    live = (await get(`/streams?shop=${shop.shop_id}&status=live&limit=10`)).items;
+  } catch {
+    // Checkout works without coupons.
+  }
   sheet.open({
     title: `${count} item${count === 1 ? '' : 's'} from ${shop.shop_name}`, image_url: lines[0]?.image_url,
     price_minor: shop.subtotal_minor, currency: shop.currency, quantity: 1, hideQuantity: true,
-  }, (v, key) => checkoutShop({ shopID: shop.shop_id, address: v.address, card: v.card, key }), { done: load });
+  }, async (v, key) => {
+    const streamID = v.coupon ? (await liveCoupon(live, v.coupon)).stream_id : 0;
+    return checkoutShop({ shopID: shop.shop_id, streamID, address: v.address, card: v.card, coupon: v.coupon, key });
+  }, { done: load, coupon: live.length ? (code) => liveCoupon(live, code) : null });
+}
+
+/** liveCoupon finds which of the shop's live streams offers code, and
+ * resolves to the coupon with that stream_id. */
+async function liveCoupon(streams, code) {
+  let refused;
+  for (const s of streams) {
+    try {
+      return { ...await get(`/streams/${s.id}/coupons/${encodeURIComponent(code)}`), stream_id: s.id };
+    } catch (err) {
+      if (err.code !== 'coupon_wrong_stream') throw err;
+      refused = err;
+    }
+  }
+  throw refused;
 }
 
 await load();

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/coder/websocket"
@@ -97,6 +98,10 @@ func (h *Handler) websocket(c echo.Context) error {
 	ident, err := h.identity(c)
 	if err != nil {
 		return err
+	}
+	if !strings.EqualFold(c.Request().Header.Get("Upgrade"), "websocket") {
+		// Answered in the API's error shape, not by the WebSocket library.
+		return &Error{426, "upgrade_required", "open this URL as a WebSocket"}
 	}
 	ctx := c.Request().Context()
 	r, err := hub.acquire(ctx, streamID)

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/live"
 )
 
 // The roles of the authorization matrix, in the order of authzCase.want.
@@ -22,10 +24,16 @@ type authzCase struct {
 	want         [6]int
 }
 
-// TestAuthorizationMatrix walks every shop-API endpoint with every role.
+// TestAuthorizationMatrix walks every /api endpoint with every role: the
+// shop API here, rooms (authz_room_test.go) and flash sales, live coupons and
+// purchase privacy (authz_flashsale_test.go). Discovery has its own matrix
+// (discovery_authz_test.go); WHIP and WHEP are authorized by stream key or
+// not at all, and are tested in the live package.
 func TestAuthorizationMatrix(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, cfg Config) {
-		srv := startServer(t, cfg)
+		cfg.FlashSale.SQLBaseline = true // so its route checks the caller
+		node := startFlashNode(t, cfg)
+		srv := node.srv
 		owner := srv.shopper(t, "owner@example.com", "Owner")
 		viewer := srv.shopper(t, "viewer@example.com", "Viewer")
 		other := srv.shopper(t, "other@example.com", "Other")
@@ -54,6 +62,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		notAnImage := []byte("plain text, not a picture")
 		const u, f, n = 401, 403, 404 // denials
 		cases := []authzCase{
+			{"GET", "/api/openapi.json", nil, nil, [6]int{200, 200, 200, 200, 200, 200}},
+			{"POST", "/api/auth/signup", map[string]string{}, nil, [6]int{422, 422, 422, 422, 422, 422}},
+			{"POST", "/api/auth/login", map[string]string{}, nil, [6]int{422, 422, 422, 422, 422, 422}},
 			{"GET", "/api/me", nil, nil, [6]int{u, 200, 200, 200, 200, 200}},
 			{"GET", "/api/currencies", nil, nil, [6]int{200, 200, 200, 200, 200, 200}},
 			{"GET", "/api/shops", nil, nil, [6]int{200, 200, 200, 200, 200, 200}},
@@ -100,28 +111,32 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"GET", O + "/messages", nil, nil, [6]int{u, 200, n, 200, n, 200}},
 			{"POST", O + "/messages", map[string]string{"body": " "}, nil, [6]int{u, 422, n, 422, n, 422}},
 		}
+		fx := authzFixture{node: node, owner: owner, viewer: viewer, shop: shop, product: product, live: liveStream(t, node, owner, shop)}
+		cases = append(cases, roomAuthzCases(t, fx)...)
+		cases = append(cases, flashSaleAuthzCases(t, fx)...)
 		callers := []*client{anon, viewer.client, other.client, owner.client, mod.client, admin.client}
 		for _, tc := range cases {
+			t.Run(tc.method+" "+tc.path, func(t *testing.T) { checkAuthz(t, tc, callers) })
+		}
+		// Signing out ends the session it is sent with, so each role signs
+		// out of a session of its own.
+		emails := []string{"", "viewer@example.com", "other@example.com", "owner@example.com", "mod@example.com", "admin@example.com"}
+		sessionCases := []authzCase{
+			{"POST", "/api/auth/logout", nil, nil, [6]int{u, 204, 204, 204, 204, 204}},
+			{"POST", "/api/auth/logout-all", nil, nil, [6]int{u, 204, 204, 204, 204, 204}},
+		}
+		for _, tc := range sessionCases {
 			t.Run(tc.method+" "+tc.path, func(t *testing.T) {
-				for i, c := range callers {
-					c := c.with(t)
-					var r response
-					if b, ok := tc.body.([]byte); ok {
-						r = c.upload(tc.path, b)
-					} else {
-						r = c.do(tc.method, tc.path, tc.body, tc.header...)
-					}
-					if r.status != tc.want[i] {
-						t.Errorf("%s: status %d, want %d: %.200s", authzRoles[i], r.status, tc.want[i], r.body)
-					}
-					if r.status >= 400 {
-						r.errorCode(t) // every refusal has the one error shape
-					}
+				fresh := []*client{anon}
+				for _, email := range emails[1:] {
+					fresh = append(fresh, srv.signIn(t, email))
 				}
+				checkAuthz(t, tc, fresh)
 			})
 		}
+		cases = append(cases, sessionCases...)
 
-		t.Run("every commerce route is in the matrix", func(t *testing.T) {
+		t.Run("every API route is in a matrix", func(t *testing.T) {
 			a, err := newApp(t.Context(), shopConfig(t), discardLogger())
 			if err != nil {
 				t.Fatal(err)
@@ -131,8 +146,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 			for _, tc := range cases {
 				covered[tc.method+" "+routePattern(tc.path)] = true
 			}
+			elsewhere := documentedRoutes(t, commerce.OpenAPIDiscovery, live.OpenAPI)
 			for _, r := range a.echo.Routes() {
-				if !isShopRoute(r.Path) || r.Method == "echo_route_any" {
+				if !strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Method, "echo_route_") || elsewhere[r.Method+" "+openAPIPath(r.Path)] {
 					continue
 				}
 				if !covered[r.Method+" "+r.Path] {
@@ -143,29 +159,59 @@ func TestAuthorizationMatrix(t *testing.T) {
 	})
 }
 
-// isShopRoute reports whether an Echo route belongs to the shop API of this
-// matrix. Flash sales, coupons, reservations and purchase privacy have their
-// own authorization tests, and so do the room package's moderation routes
-// (mutes, bans, blocked words, restrictions, audit log) and discovery's
-// follows, notifications and analytics (discovery_test.go).
-func isShopRoute(path string) bool {
-	for _, other := range []string{"sale", "coupon", "reserv", "privacy", "/mutes", "/bans", "/blocked-words", "/restrictions", "/moderation/",
-		"/follow", "/notifications", "/analytics"} {
-		if strings.Contains(path, other) {
-			return false
+// checkAuthz sends tc's request as each caller (in authzRoles order) and
+// checks the status each gets.
+func checkAuthz(t *testing.T, tc authzCase, callers []*client) {
+	t.Helper()
+	for i, c := range callers {
+		c := c.with(t)
+		var r response
+		if b, ok := tc.body.([]byte); ok {
+			r = c.upload(tc.path, b)
+		} else {
+			r = c.do(tc.method, tc.path, tc.body, tc.header...)
+		}
+		if r.status != tc.want[i] {
+			t.Errorf("%s: status %d, want %d: %.200s", authzRoles[i], r.status, tc.want[i], r.body)
+		}
+		if r.status >= 400 {
+			r.errorCode(t) // every refusal has the one error shape
 		}
 	}
-	for _, p := range []string{"/api/me", "/api/currencies", "/api/shops", "/api/products", "/api/images", "/api/cart", "/api/checkout", "/api/orders"} {
-		if path == p || strings.HasPrefix(path, p+"/") {
-			return true
+}
+
+// signIn opens a new session of an account made by signUp (its own
+// client, so it does not share the account's other sessions).
+func (s *testServer) signIn(t *testing.T, email string) *client {
+	t.Helper()
+	c := s.client(t)
+	var out struct {
+		Token string `json:"token"`
+	}
+	c.expect(200, "POST", "/api/auth/login", map[string]string{"email": email, "password": "correct horse battery"}).decode(t, &out)
+	c.token = out.Token
+	return c
+}
+
+// documentedRoutes returns "METHOD /path/{param}" of every operation in
+// the OpenAPI documents: routes another matrix or package tests.
+func documentedRoutes(t *testing.T, docs ...[]byte) map[string]bool {
+	t.Helper()
+	out := map[string]bool{}
+	for _, d := range docs {
+		var doc struct {
+			Paths map[string]map[string]json.RawMessage `json:"paths"`
+		}
+		if err := json.Unmarshal(d, &doc); err != nil {
+			t.Fatal(err)
+		}
+		for path, ops := range doc.Paths {
+			for method := range ops {
+				out[strings.ToUpper(method)+" "+path] = true
+			}
 		}
 	}
-	if !strings.HasPrefix(path, "/api/streams") {
-		return false
-	}
-	// /whip, /whep and /room belong to the live and room packages.
-	rest := strings.TrimPrefix(path, "/api/streams")
-	return rest == "" || rest == "/:id" || rest == "/:id/key" || rest == "/:id/end"
+	return out
 }
 
 // routePattern turns a concrete path back into its Echo route pattern.
@@ -178,10 +224,20 @@ func routePattern(path string) string {
 		}
 		prev := parts[i-1]
 		switch {
-		case isDigits(p) && (prev == "shops" || prev == "products" || prev == "orders" || prev == "streams" || prev == "lines"):
+		case isDigits(p) && (prev == "shops" || prev == "products" || prev == "orders" || prev == "streams" || prev == "lines" || prev == "flash-sales"):
 			parts[i] = ":id"
 		case isDigits(p) && prev == "moderators":
 			parts[i] = ":account"
+		case isDigits(p) && prev == "comments":
+			parts[i] = ":comment_id"
+		case isDigits(p) && (prev == "mutes" || prev == "bans"):
+			parts[i] = ":user_id"
+		case isDigits(p) && prev == "reservations":
+			parts[i] = ":rid"
+		case prev == "blocked-words":
+			parts[i] = ":word"
+		case prev == "coupons":
+			parts[i] = ":code"
 		case prev == "images" && p != "upload":
 			parts[i] = ":name"
 		}
@@ -191,4 +247,26 @@ func routePattern(path string) string {
 
 func isDigits(s string) bool {
 	return s != "" && strings.Trim(s, "0123456789") == ""
+}
+
+// authzFixture is what the room and flash-sale cases act on: the owner's
+// shop with a product and a live stream, and the viewer who buys there.
+type authzFixture struct {
+	node          *flashNode
+	owner, viewer shopper
+	shop          int64
+	product       commerce.Product
+	live          int64
+}
+
+// liveStream creates a stream of the shop and puts it on air, as the live
+// package would when its publisher connects.
+func liveStream(t *testing.T, n *flashNode, owner shopper, shop int64) int64 {
+	t.Helper()
+	var st commerce.StreamWithKey
+	owner.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]any{"title": "On air"}).decode(t, &st)
+	if err := n.app.commerce.MarkStreamLive(t.Context(), st.ID); err != nil {
+		t.Fatal(err)
+	}
+	return st.ID
 }

@@ -223,9 +223,10 @@ func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
 	ben.click(`dialog.sheet button.pay`)
 	ben.waitText(`[data-testid="order-confirmed"]`, "$22.50")
 	ben.waitText(`[data-testid="order-discount"]`, "$2.00")
-	if o := confirmedOrder(t, ben, ls.seller); o.TotalMinor != 2250 || o.DiscountMinor != 200 || o.CouponCode != "FLAT2" || o.StreamID != ls.streamID {
-		t.Errorf("the shirt's order: total %d, discount %d, coupon %q, stream %d; want 2250 after 200 off with FLAT2 in stream %d",
-			o.TotalMinor, o.DiscountMinor, o.CouponCode, o.StreamID, ls.streamID)
+	if o := confirmedOrder(t, ben, ls.seller); o.TotalMinor != 2250 || o.DiscountMinor != 200 || o.CouponCode != "FLAT2" ||
+		o.StreamID != ls.streamID || o.Source != commerce.OrderSourceBuyNow {
+		t.Errorf("the shirt's order: total %d, discount %d, coupon %q, stream %d, source %s; want a buy_now of 2250 after 200 off with FLAT2 in stream %d",
+			o.TotalMinor, o.DiscountMinor, o.CouponCode, o.StreamID, o.Source, ls.streamID)
 	}
 	seller.waitText(`#coupons li[data-code="FLAT2"]`, "1 of 3 used")
 

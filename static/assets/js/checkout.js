@@ -36,9 +36,9 @@ export class CheckoutSheet {
   /**
    * open shows the sheet for item: {title, image_url, price_minor, currency}
    * plus either quantity (fixed, e.g. a reservation) or maxQuantity (the
-   * buyer picks), and optionally note (shown by the price), extraMinor and
-   * extraNote (other cart lines paid together), hideQuantity (a whole cart). pay(values, key) places the
-   * order and resolves to it. done(order) runs after the buyer saw the
+   * buyer picks), and optionally note (shown by the price) and
+   * hideQuantity (a whole cart). pay(values, key) places the order and
+   * resolves to it. done(order) runs after the buyer saw the
    * confirmation; cancelled() when the sheet closes without an order.
    * coupon(code), when given, adds a live coupon field: it resolves to the
    * coupon ({code, kind, value, currency}) or rejects with why it does not
@@ -66,8 +66,7 @@ export class CheckoutSheet {
     let applied = null;
     const showTotal = () => {
       const n = Math.max(1, Math.min(Number(qty.value) || 1, Number(qty.max)));
-      // The coupon comes off the whole order, other cart lines included.
-      const subtotal = item.price_minor * n + (item.extraMinor || 0);
+      const subtotal = item.price_minor * n;
       const off = applied ? discount(applied, subtotal) : 0;
       total.textContent = formatMoney(subtotal - off, item.currency);
       saving.textContent = off ? `Coupon ${applied.code}: −${formatMoney(off, item.currency)}` : '';
@@ -101,7 +100,6 @@ export class CheckoutSheet {
         field('card', 'Card number', { autocomplete: 'cc-number', inputmode: 'numeric', required: true, pattern: '[0-9 \\-]{12,23}', 'aria-describedby': `${id}-card-hint` }),
         h('p', { class: 'hint', id: `${id}-card-hint` }, `Test mode: use ${testCard} (any expiry, any CVC).`)),
       couponBox?.el,
-      item.extraNote ? h('p', { class: 'hint' }, item.extraNote) : null,
       saving,
       h('div', { class: 'sheet-total' }, h('span', {}, 'Total'), total),
       error,

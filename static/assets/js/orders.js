@@ -2,7 +2,7 @@
 // Each returns the paid order. They all send the Idempotency-Key the
 // checkout sheet made for this attempt, so retries never charge twice.
 
-import { get, post, del, api } from './api.js';
+import { post, del } from './api.js';
 import { h, formatDate } from './dom.js';
 import { formatMoney } from './money.js';
 
@@ -11,39 +11,20 @@ function checkoutBody({ address, card }) {
   return { shipping_address: address, payment_method: { card_number: card } };
 }
 
-/** cartExtras sums the other lines of shopID in the cart, which a checkout
- * of that shop pays together with the product bought now. */
-export async function cartExtras(shopID, productID) {
-  const cart = await get('/cart');
-  const others = cart.lines.filter((l) => l.shop_id === shopID && l.product_id !== productID && l.available);
-  return {
-    count: others.reduce((n, l) => n + l.quantity, 0),
-    minor: others.reduce((n, l) => n + l.current_price_minor * l.quantity, 0),
-  };
+/** buyProduct buys quantity of a product now ("Buy now": the cart is not
+ * touched), at the price the buyer was shown — a changed price is refused
+ * with price_changed, never charged — crediting streamID when bought from a
+ * stream, with that stream's live coupon when coupon is set. */
+export function buyProduct({ product, shopID, streamID, quantity, address, card, coupon, key }) {
+  const items = [{ product_id: product.id, quantity, unit_price_minor: product.price_minor }];
+  return checkoutShop({ shopID, streamID, items, address, card, coupon, key });
 }
 
-/** setCartQuantity puts exactly quantity of a product in the cart. */
-async function setCartQuantity(productID, quantity) {
-  const cart = await get('/cart');
-  if (cart.lines.some((l) => l.product_id === productID)) {
-    return api(`/cart/lines/${productID}`, { method: 'PATCH', body: { quantity } });
-  }
-  return post('/cart/lines', { product_id: productID, quantity });
-}
-
-/** buyProduct buys quantity of a product (with the shop's other cart
- * lines), crediting streamID when bought from a stream, with that stream's
- * live coupon when coupon is set. */
-export async function buyProduct({ productID, shopID, streamID, quantity, address, card, coupon, key }) {
-  await setCartQuantity(productID, quantity);
-  return checkoutShop({ shopID, streamID, address, card, coupon, key });
-}
-
-/** checkoutShop pays for the cart lines of one shop. A coupon needs the
- * stream it was offered in. */
-export function checkoutShop({ shopID, streamID, address, card, coupon, key }) {
+/** checkoutShop pays for the cart lines of one shop, or for items instead
+ * of the cart. A coupon needs the stream it was offered in. */
+export function checkoutShop({ shopID, streamID, items, address, card, coupon, key }) {
   return post('/checkout', {
-    shop_id: shopID, stream_id: streamID || undefined, coupon_code: coupon || undefined, ...checkoutBody({ address, card }),
+    shop_id: shopID, stream_id: streamID || undefined, items, coupon_code: coupon || undefined, ...checkoutBody({ address, card }),
   }, { idempotencyKey: key });
 }
 

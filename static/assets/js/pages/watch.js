@@ -12,7 +12,7 @@ import { CommentFeed } from '../comments.js';
 import { SalePanel } from '../sale.js';
 import { CheckoutSheet } from '../checkout.js';
 import { thumb } from '../cards.js';
-import { buyProduct, cartExtras, reserve, release, payReservation } from '../orders.js';
+import { buyProduct, reserve, release, payReservation } from '../orders.js';
 import { followButton } from '../follow.js';
 import { shareButton } from '../share.js';
 
@@ -264,19 +264,12 @@ function needAccount() {
   return true;
 }
 
-async function openProductCheckout(p) {
+/** openProductCheckout buys the pinned product now, without the cart. */
+function openProductCheckout(p) {
   if (needAccount()) return;
-  let extra = { count: 0, minor: 0 };
-  try {
-    extra = await cartExtras(stream.shop_id, p.id);
-  } catch {
-    // The cart is only needed for the note; pay still works.
-  }
-  sheet.open({
-    ...p, maxQuantity: Math.max(1, Math.min(p.stock, 10)), extraMinor: extra.minor,
-    extraNote: extra.count ? `Also paying for ${extra.count} more from this shop already in your cart.` : '',
-  }, (v, key) => buyProduct({ productID: p.id, shopID: stream.shop_id, streamID, quantity: v.quantity, address: v.address, card: v.card, coupon: v.coupon, key }),
-  { coupon: checkCoupon });
+  sheet.open({ ...p, maxQuantity: Math.max(1, Math.min(p.stock, 10)) },
+    (v, key) => buyProduct({ product: p, shopID: stream.shop_id, streamID, quantity: v.quantity, address: v.address, card: v.card, coupon: v.coupon, key }),
+    { coupon: checkCoupon });
 }
 
 /** checkCoupon asks whether a live coupon works in this stream now. */

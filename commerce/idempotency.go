@@ -62,6 +62,9 @@ type IdempotencyStore interface {
 	// created something (ResourceID set) and whose lease ended before
 	// lockedBefore: requests that died and were not retried.
 	AbandonedIdempotencyKeys(ctx context.Context, scope string, lockedBefore time.Time, limit int) ([]IdempotencyRecord, error)
+	// PurgeIdempotencyKeys deletes up to limit finished records created
+	// before createdBefore and returns how many it deleted.
+	PurgeIdempotencyKeys(ctx context.Context, createdBefore time.Time, limit int) (int, error)
 }
 
 // Errors about idempotency keys.

@@ -56,6 +56,12 @@ type Config struct {
 	// checkout whose request died is settled by the sweeper (default 15
 	// minutes; see SweepAbandonedCheckouts).
 	AbandonedCheckoutAfter time.Duration
+	// IdempotencyRetention is how long a finished Idempotency-Key (its
+	// stored answer) is kept; the checkout sweeper deletes older ones
+	// (default 72 hours). A retry later than this runs as a new request, so
+	// it should outlast any client's retries. Unfinished keys are kept until
+	// they finish: the sweepers settle those.
+	IdempotencyRetention time.Duration
 }
 
 func (c *Config) fillDefaults() {
@@ -106,6 +112,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.AbandonedCheckoutAfter == 0 {
 		c.AbandonedCheckoutAfter = 15 * time.Minute
+	}
+	if c.IdempotencyRetention == 0 {
+		c.IdempotencyRetention = 72 * time.Hour
 	}
 }
 

@@ -88,9 +88,39 @@ func (s *Service) settleAbandoned(ctx context.Context, orderID int64) idemResult
 	return idemResult{err: &Error{503, "payment_unavailable", "the checkout was interrupted before the payment; nothing was charged"}, committed: true}
 }
 
-// RunCheckoutSweeper calls SweepAbandonedCheckouts every interval until ctx
-// ends. cmd/liveshop runs it on every node; nodes never settle the same
-// checkout twice, because each takes the key's lease first.
+// purgeBatch bounds the keys one statement deletes, and purgeBatches the
+// statements one sweep runs, so a purge never holds the table for long; a
+// backlog is worked off over the next sweeps.
+const (
+	purgeBatch   = 1000
+	purgeBatches = 20
+)
+
+// PurgeIdempotencyKeys deletes finished Idempotency-Keys older than
+// Config.IdempotencyRetention, so the table holds days of answers rather
+// than every answer ever. Unfinished keys stay: they belong to requests
+// still running or to checkouts the sweepers settle. It returns how many
+// it deleted.
+func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int, error) {
+	cutoff := s.now().Add(-s.cfg.IdempotencyRetention)
+	total := 0
+	for range purgeBatches {
+		n, err := s.store.PurgeIdempotencyKeys(ctx, cutoff, purgeBatch)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("purge idempotency keys: %w", err)
+		}
+		if n < purgeBatch {
+			break
+		}
+	}
+	return total, nil
+}
+
+// RunCheckoutSweeper calls SweepAbandonedCheckouts and PurgeIdempotencyKeys
+// every interval until ctx ends. cmd/liveshop runs it on every node; nodes
+// never settle the same checkout twice, because each takes the key's lease
+// first, and purging the same keys twice deletes nothing the second time.
 func (s *Service) RunCheckoutSweeper(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -101,6 +131,11 @@ func (s *Service) RunCheckoutSweeper(ctx context.Context, every time.Duration) {
 		case <-t.C:
 			if _, err := s.SweepAbandonedCheckouts(ctx); err != nil && ctx.Err() == nil {
 				s.log.Warn("checkout sweep failed", "error", err)
+			}
+			if n, err := s.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+				s.log.Warn("idempotency key purge failed", "error", err)
+			} else if n > 0 {
+				s.log.Info("purged finished idempotency keys", "keys", n, "retention", s.cfg.IdempotencyRetention)
 			}
 		}
 	}

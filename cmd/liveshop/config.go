@@ -88,6 +88,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&cc.LoginLimitPerIP, "login-limit-ip", env.integer("LIVESHOP_LOGIN_LIMIT_IP", 100), "login attempts per IP per login window; -1 disables [LIVESHOP_LOGIN_LIMIT_IP]")
 	fs.IntVar(&cc.SignupLimitPerIP, "signup-limit-ip", env.integer("LIVESHOP_SIGNUP_LIMIT_IP", 100), "sign-ups per IP per login window; -1 disables [LIVESHOP_SIGNUP_LIMIT_IP]")
 	fs.DurationVar(&cc.LoginWindow, "login-window", env.duration("LIVESHOP_LOGIN_WINDOW", 15*time.Minute), "window for the login and sign-up limits [LIVESHOP_LOGIN_WINDOW]")
+	fs.DurationVar(&cc.IdempotencyRetention, "idempotency-retention", env.duration("LIVESHOP_IDEMPOTENCY_RETENTION", 72*time.Hour), "how long the answer stored under a finished Idempotency-Key is kept (a retry after that runs as a new request); at least 1h [LIVESHOP_IDEMPOTENCY_RETENTION]")
 	fs.Int64Var(&cc.MaxImageBytes, "max-image-bytes", env.int64("LIVESHOP_MAX_IMAGE_BYTES", 5<<20), "largest uploaded image (product pictures, shop logos) [LIVESHOP_MAX_IMAGE_BYTES]")
 	fsc := &cfg.FlashSale
 	fs.DurationVar(&fsc.ReservationTTL, "reservation-ttl", env.duration("LIVESHOP_RESERVATION_TTL", 5*time.Minute), "how long a flash-sale reservation holds before its units go back on sale [LIVESHOP_RESERVATION_TTL]")
@@ -131,6 +132,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	cc.DataDir = cfg.DataDir // uploaded images live in <data-dir>/images
 	if cc.MaxImageBytes <= 0 {
 		return Config{}, errors.New("--max-image-bytes must be positive")
+	}
+	if cc.IdempotencyRetention < time.Hour {
+		return Config{}, errors.New("--idempotency-retention must be at least 1h, so retries and the checkout sweeper find their keys")
 	}
 	for _, o := range strings.Split(roomOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {

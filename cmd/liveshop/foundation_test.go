@@ -262,6 +262,20 @@ func TestConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("keeps finished idempotency keys 72h by default, and at least an hour", func(t *testing.T) {
+		cfg, err := parseConfig(nil, env(nil), io.Discard)
+		if err != nil || cfg.Commerce.IdempotencyRetention != 72*time.Hour {
+			t.Fatalf("default retention %v (%v)", cfg.Commerce.IdempotencyRetention, err)
+		}
+		cfg, err = parseConfig(nil, env(map[string]string{"LIVESHOP_IDEMPOTENCY_RETENTION": "168h"}), io.Discard)
+		if err != nil || cfg.Commerce.IdempotencyRetention != 168*time.Hour {
+			t.Fatalf("retention from the environment %v (%v)", cfg.Commerce.IdempotencyRetention, err)
+		}
+		if _, err := parseConfig([]string{"--idempotency-retention", "30m"}, env(nil), io.Discard); err == nil {
+			t.Fatal("a retention shorter than an hour was accepted")
+		}
+	})
+
 	t.Run("documents every setting in --help", func(t *testing.T) {
 		var out strings.Builder
 		_, err := parseConfig([]string{"--help"}, env(nil), &out)

@@ -78,3 +78,15 @@ func (db *DB) AbandonedIdempotencyKeys(ctx context.Context, scope string, locked
 	}
 	return out, rows.Err()
 }
+
+// PurgeIdempotencyKeys implements commerce.IdempotencyStore. The inner
+// select walks the created_at index.
+func (db *DB) PurgeIdempotencyKeys(ctx context.Context, createdBefore time.Time, limit int) (int, error) {
+	res, err := db.exec(ctx, `DELETE FROM idempotency_keys WHERE (account_id, idem_key) IN (
+		SELECT account_id, idem_key FROM idempotency_keys WHERE created_at < ? AND done LIMIT ?)`, micros(createdBefore), limit)
+	if err != nil {
+		return 0, err
+	}
+	n, err := res.RowsAffected()
+	return int(n), err
+}

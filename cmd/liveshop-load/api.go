@@ -1,17 +1,10 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"math/big"
 	"net/http"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -37,14 +30,13 @@ func runAPI(ctx context.Context, args []string) (*result, error) {
 		return nil, errors.New("-concurrency and -products must be positive")
 	}
 	res := c.newResult(map[string]any{"concurrency": *concurrency, "products": *products, "targets": len(c.targets)})
-	l := &apiLoad{c: c, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: *concurrency * 2, MaxIdleConnsPerHost: *concurrency * 2, IdleConnTimeout: time.Minute}}}
+	l := newAPIClient(c, 30*time.Second, *concurrency*2, 0)
 
-	ids, shopID, err := l.setupShop(ctx, *products)
+	ids, shopID, err := setupAPIShop(ctx, l, *products)
 	if err != nil {
 		return nil, fmt.Errorf("set up shop: %w", err)
 	}
-	buyers, err := l.signUpMany(ctx, *concurrency)
+	buyers, err := l.signUpMany(ctx, *concurrency, "load", "buyer")
 	if err != nil {
 		return nil, fmt.Errorf("sign up buyers: %w", err)
 	}
@@ -70,8 +62,8 @@ func runAPI(ctx context.Context, args []string) (*result, error) {
 			if _, err := l.do(ctx, worker, token, "POST", "/api/cart/lines", map[string]int64{"product_id": id, "quantity": 1}, nil, http.StatusOK); err != nil {
 				return err
 			}
-			body := map[string]any{"shop_id": shopID, "payment_method": map[string]string{"card_number": "4242424242424242"},
-				"shipping_address": map[string]string{"name": "Load Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}}
+			body := checkoutBody()
+			body["shop_id"] = shopID
 			start := time.Now()
 			if _, err := l.do(ctx, worker, token, "POST", "/api/checkout", body, []string{"Idempotency-Key", randHex(12)}, http.StatusCreated); err != nil {
 				return err
@@ -93,160 +85,40 @@ func runAPI(ctx context.Context, args []string) (*result, error) {
 		name string
 		lat  *latencies
 	}{{"product_page", pages}, {"checkout", checkouts}} {
-		p50, _, p99 := phase.lat.percentiles()
 		res.set(phase.name+"_per_s", round(float64(phase.lat.count())/half.Seconds()))
-		res.set(phase.name+"_p50_ms", round(p50))
-		res.set(phase.name+"_p99_ms", round(p99))
+		res.setPercentiles(phase.name, phase.lat)
 	}
 	res.set("orders", orders.Load())
-	if e := l.firstErr.Load(); e != nil {
-		res.set("first_error", e.(error).Error())
-	}
+	res.setFirstError(l.firstError())
 	return res, nil
 }
 
-// apiLoad is the api scenario's HTTP client state.
-type apiLoad struct {
-	c        *common
-	http     *http.Client
-	errors   atomic.Int64
-	firstErr atomic.Value
+// checkoutBody is the payment and shipping part of a checkout: the test
+// Visa card, which the server's test payment provider always accepts.
+func checkoutBody() map[string]any {
+	return map[string]any{"payment_method": map[string]string{"card_number": "4242424242424242"},
+		"shipping_address": map[string]string{"name": "Load Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}}
 }
 
-// target spreads clients over the -target nodes.
-func (l *apiLoad) target(worker int) string { return l.c.targets[worker%len(l.c.targets)] }
-
-// do sends one JSON request and checks the status; the response body is
-// returned for the caller to decode.
-func (l *apiLoad) do(ctx context.Context, worker int, token, method, path string, body any, header []string, want int) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, l.target(worker)+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := l.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != want {
-		return b, fmt.Errorf("%s %s: status %d: %.200s", method, path, resp.StatusCode, b)
-	}
-	return b, nil
-}
-
-// run calls op in a loop on n workers for d, counting errors.
-func (l *apiLoad) run(ctx context.Context, n int, d time.Duration, op func(ctx context.Context, worker int) error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var wg sync.WaitGroup
-	for w := range n {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if err := op(ctx, w); err != nil && ctx.Err() == nil {
-					l.errors.Add(1)
-					l.firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
-func (l *apiLoad) signUp(ctx context.Context, worker int, role string) (string, error) {
-	email := fmt.Sprintf("load-%s-%s@example.com", role, randHex(6))
-	b, err := l.do(ctx, worker, "", "POST", "/api/auth/signup",
-		map[string]string{"email": email, "password": "load-test-password", "name": "Load " + role}, nil, http.StatusCreated)
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		Token string `json:"token"`
-	}
-	return out.Token, json.Unmarshal(b, &out)
-}
-
-func (l *apiLoad) signUpMany(ctx context.Context, n int) ([]string, error) {
-	tokens := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8) // sign-ups hash passwords; do not flood
-	for i := range n {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			tokens[i], errs[i] = l.signUp(ctx, i, "buyer")
-		})
-	}
-	wg.Wait()
-	return tokens, errors.Join(errs...)
-}
-
-// setupShop signs up a seller and opens a shop with n active products whose
-// stock will not run out during the run.
-func (l *apiLoad) setupShop(ctx context.Context, n int) ([]int64, int64, error) {
-	token, err := l.signUp(ctx, 0, "seller")
+// setupAPIShop signs up a seller and opens a shop with n active products
+// whose stock will not run out during the run.
+func setupAPIShop(ctx context.Context, l *apiClient, n int) ([]int64, int64, error) {
+	token, err := l.signUpAs(ctx, 0, "load", "seller")
 	if err != nil {
 		return nil, 0, err
 	}
-	b, err := l.do(ctx, 0, token, "POST", "/api/shops",
-		map[string]string{"handle": "load-" + randHex(6), "name": "Load test shop", "currency": "USD"}, nil, http.StatusCreated)
+	shopID, err := l.createShop(ctx, 0, token, "load-"+randHex(6), "Load test shop", "USD")
 	if err != nil {
-		return nil, 0, err
-	}
-	var shop struct {
-		ID int64 `json:"id"`
-	}
-	if err := json.Unmarshal(b, &shop); err != nil {
 		return nil, 0, err
 	}
 	ids := make([]int64, n)
 	for i := range ids {
-		b, err := l.do(ctx, 0, token, "POST", fmt.Sprintf("/api/shops/%d/products", shop.ID), map[string]any{
+		if ids[i], err = l.createProduct(ctx, 0, token, shopID, map[string]any{
 			"title": fmt.Sprintf("Load product %d", i), "description": "A product for the api load scenario.",
 			"price_minor": 1000 + i, "stock": 1_000_000, "status": "active", "hashtags": []string{"load"},
-		}, nil, http.StatusCreated)
-		if err != nil {
+		}); err != nil {
 			return nil, 0, err
 		}
-		var p struct {
-			ID int64 `json:"id"`
-		}
-		if err := json.Unmarshal(b, &p); err != nil {
-			return nil, 0, err
-		}
-		ids[i] = p.ID
 	}
-	return ids, shop.ID, nil
-}
-
-func randHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func randN(n int) int {
-	v, _ := rand.Int(rand.Reader, big.NewInt(int64(n)))
-	return int(v.Int64())
+	return ids, shopID, nil
 }

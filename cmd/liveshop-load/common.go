@@ -38,6 +38,10 @@ func newFlags(name string) (*flag.FlagSet, *common) {
 	return fs, c
 }
 
+// target is the node client i talks to: clients spread over the -target
+// nodes round robin, as behind a load balancer.
+func (c *common) target(i int) string { return c.targets[i%len(c.targets)] }
+
 func (c *common) parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -89,6 +93,22 @@ func (c *common) newResult(params map[string]any) *result {
 }
 
 func (r *result) set(key string, value any) { r.Extra = append(r.Extra, kv{key, value}) }
+
+// setPercentiles adds prefix_p50_ms and prefix_p99_ms: the median and tail
+// of one part of the load, next to the common percentiles of all of it.
+func (r *result) setPercentiles(prefix string, l *latencies) {
+	p50, _, p99 := l.percentiles()
+	r.set(prefix+"_p50_ms", round(p50))
+	r.set(prefix+"_p99_ms", round(p99))
+}
+
+// setFirstError adds first_error when err is not nil: the errors count
+// says how many, this says why.
+func (r *result) setFirstError(err error) {
+	if err != nil {
+		r.set("first_error", err.Error())
+	}
+}
 
 func (r *result) fields() []kv {
 	p50, p95, p99 := r.Latency.percentiles()
@@ -178,19 +198,33 @@ func readProcUsage(pids []int) (procUsage, error) {
 		if err != nil {
 			return u, fmt.Errorf("server process %d: %w", pid, err)
 		}
-		// Fields after the command name, which is in parentheses and may hold spaces.
-		rest := string(stat[strings.LastIndexByte(string(stat), ')')+2:])
-		f := strings.Fields(rest)
-		if len(f) < 22 {
-			return u, fmt.Errorf("server process %d: short /proc stat", pid)
+		p, err := parseProcStat(string(stat), os.Getpagesize())
+		if err != nil {
+			return u, fmt.Errorf("server process %d: %w", pid, err)
 		}
-		utime, _ := strconv.ParseFloat(f[11], 64)
-		stime, _ := strconv.ParseFloat(f[12], 64)
-		rssPages, _ := strconv.ParseFloat(f[21], 64)
-		u.cpuSeconds += (utime + stime) / clockTicks
-		u.rssMB += rssPages * float64(os.Getpagesize()) / (1 << 20)
+		u.cpuSeconds += p.cpuSeconds
+		u.rssMB += p.rssMB
 	}
 	return u, nil
+}
+
+// parseProcStat reads the CPU time (utime + stime) and resident set of one
+// process from its /proc/PID/stat line.
+func parseProcStat(stat string, pageSize int) (procUsage, error) {
+	// Fields after the command name, which is in parentheses and may hold
+	// spaces and parentheses itself.
+	end := strings.LastIndexByte(stat, ')')
+	if end < 0 || end+2 > len(stat) {
+		return procUsage{}, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(stat[end+2:])
+	if len(f) < 22 {
+		return procUsage{}, errors.New("short /proc stat")
+	}
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	rssPages, _ := strconv.ParseFloat(f[21], 64)
+	return procUsage{cpuSeconds: (utime + stime) / clockTicks, rssMB: rssPages * float64(pageSize) / (1 << 20)}, nil
 }
 
 // measureServer samples server CPU before and after fn and records the

@@ -1,20 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"sort"
-	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -48,8 +40,8 @@ func runFeed(ctx context.Context, args []string) (*result, error) {
 	}
 	res := c.newResult(map[string]any{"concurrency": *concurrency, "products": *products, "shops": *shops,
 		"history": *history, "crowd": *crowd, "runs": *runs, "targets": len(c.targets)})
-	fl := &feedLoad{c: c, http: &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{
-		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}}}
+	fl := &feedLoad{apiClient: newAPIClient(c, 60*time.Second, 256, 0)}
+	fl.waitTooMany = true
 
 	setupStart := time.Now()
 	if err := fl.catalogue(ctx, *shops, *products, *setupWorkers); err != nil {
@@ -68,26 +60,26 @@ func runFeed(ctx context.Context, args []string) (*result, error) {
 	}
 	setupS := time.Since(setupStart).Seconds()
 
-	type round struct {
+	type runResult struct {
 		lat  *latencies
 		rate float64
 		p99  float64
 	}
-	var rounds []round
+	var rounds []runResult
 	err = measureServer(res, c.pids, func() error {
 		for range *runs {
 			lat := &latencies{}
 			start := time.Now()
-			fl.load(ctx, *concurrency, c.duration, func(ctx context.Context, worker int) error {
+			fl.run(ctx, *concurrency, c.duration, func(ctx context.Context, worker int) error {
 				t0 := time.Now()
-				if _, err := fl.do(ctx, worker, viewer, "GET", "/api/feed?limit=20", nil, http.StatusOK); err != nil {
+				if _, err := fl.do(ctx, worker, viewer, "GET", "/api/feed?limit=20", nil, nil, http.StatusOK); err != nil {
 					return err
 				}
 				lat.add(time.Since(t0))
 				return nil
 			})
 			_, _, p99 := lat.percentiles()
-			rounds = append(rounds, round{lat: lat, rate: float64(lat.count()) / time.Since(start).Seconds(), p99: p99})
+			rounds = append(rounds, runResult{lat: lat, rate: float64(lat.count()) / time.Since(start).Seconds(), p99: p99})
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -97,16 +89,16 @@ func runFeed(ctx context.Context, args []string) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	sorted := append([]round(nil), rounds...)
+	sorted := append([]runResult(nil), rounds...)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].p99 < sorted[j].p99 })
 	median := sorted[len(sorted)/2]
 	res.Latency = median.lat
 	rates := make([]float64, len(rounds))
 	var p50s, p99s []float64
 	for i, r := range rounds {
-		rates[i] = round3(r.rate)
+		rates[i] = round(r.rate)
 		p50, _, p99 := r.lat.percentiles()
-		p50s, p99s = append(p50s, round3(p50)), append(p99s, round3(p99))
+		p50s, p99s = append(p50s, round(p50)), append(p99s, round(p99))
 	}
 	sortedRates := append([]float64(nil), rates...)
 	sort.Float64s(sortedRates)
@@ -115,28 +107,16 @@ func runFeed(ctx context.Context, args []string) (*result, error) {
 	res.set("runs_rate_per_s", rates)
 	res.set("runs_p50_ms", p50s)
 	res.set("runs_p99_ms", p99s)
-	res.set("catalogue_setup_s", round3(catalogueS))
-	res.set("setup_s", round3(setupS))
-	if e := fl.firstErr.Load(); e != nil {
-		res.set("first_error", e.(error).Error())
-	}
+	res.set("catalogue_setup_s", round(catalogueS))
+	res.set("setup_s", round(setupS))
+	res.setFirstError(fl.firstError())
 	return res, nil
 }
 
-func round3(f float64) float64 { return float64(int64(f*1000+0.5)) / 1000 }
-
-func feedRandHex(n int) string {
-	b := make([]byte, n)
-	_, _ = crand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-// feedLoad is the feed scenario's client state.
+// feedLoad is the feed scenario's state: an API client that waits out the
+// server's rate limits, and the catalogue it built.
 type feedLoad struct {
-	c        *common
-	http     *http.Client
-	errors   atomic.Int64
-	firstErr atomic.Value
+	*apiClient
 
 	tags     []string
 	products []feedProduct
@@ -148,117 +128,6 @@ type feedProduct struct {
 	tags []string
 }
 
-func (fl *feedLoad) target(worker int) string { return fl.c.targets[worker%len(fl.c.targets)] }
-
-// do sends one JSON request and checks the status, waiting out 429s.
-func (fl *feedLoad) do(ctx context.Context, worker int, token, method, path string, body any, want int) ([]byte, error) {
-	for {
-		var rd io.Reader
-		if body != nil {
-			b, err := json.Marshal(body)
-			if err != nil {
-				return nil, err
-			}
-			rd = bytes.NewReader(b)
-		}
-		req, err := http.NewRequestWithContext(ctx, method, fl.target(worker)+path, rd)
-		if err != nil {
-			return nil, err
-		}
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := fl.http.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		if resp.StatusCode == http.StatusTooManyRequests {
-			wait, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-			select {
-			case <-time.After(time.Duration(max(1, wait)) * time.Second):
-				continue
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		if resp.StatusCode != want {
-			return b, fmt.Errorf("%s %s: status %d: %.200s", method, path, resp.StatusCode, b)
-		}
-		return b, nil
-	}
-}
-
-// load calls op in a loop on n workers for d, counting errors.
-func (fl *feedLoad) load(ctx context.Context, n int, d time.Duration, op func(ctx context.Context, worker int) error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	var wg sync.WaitGroup
-	for w := range n {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				if err := op(ctx, w); err != nil && ctx.Err() == nil {
-					fl.errors.Add(1)
-					fl.firstErr.CompareAndSwap(nil, err)
-				}
-			}
-		})
-	}
-	wg.Wait()
-}
-
-// parallel runs fn(i) for i in [0, n) on workers goroutines and returns the
-// first error.
-func (fl *feedLoad) parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, worker, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var next atomic.Int64
-	var first atomic.Value
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for ctx.Err() == nil {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if err := fn(ctx, w, i); err != nil {
-					first.CompareAndSwap(nil, err)
-					cancel()
-				}
-			}
-		})
-	}
-	wg.Wait()
-	if e := first.Load(); e != nil {
-		return e.(error)
-	}
-	return ctx.Err()
-}
-
-func (fl *feedLoad) signUp(ctx context.Context, role string) (token string, id int64, err error) {
-	email := fmt.Sprintf("feed-%s-%s@example.com", role, feedRandHex(6))
-	b, err := fl.do(ctx, 0, "", "POST", "/api/auth/signup",
-		map[string]string{"email": email, "password": "load-test-password", "name": "Feed " + role}, http.StatusCreated)
-	if err != nil {
-		return "", 0, err
-	}
-	var out struct {
-		Token   string `json:"token"`
-		Account struct {
-			ID int64 `json:"id"`
-		} `json:"account"`
-	}
-	return out.Token, out.Account.ID, json.Unmarshal(b, &out)
-}
-
 // catalogue opens the shops and creates the products.
 func (fl *feedLoad) catalogue(ctx context.Context, shops, products, workers int) error {
 	for i := range 200 {
@@ -266,41 +135,30 @@ func (fl *feedLoad) catalogue(ctx context.Context, shops, products, workers int)
 	}
 	sellers := make([]string, shops)
 	fl.shopIDs = make([]int64, shops)
-	run := feedRandHex(4)
+	run := randHex(4)
 	for i := range shops {
-		token, _, err := fl.signUp(ctx, "seller")
+		token, err := fl.signUpAs(ctx, 0, "feed", "seller")
 		if err != nil {
 			return err
 		}
-		b, err := fl.do(ctx, 0, token, "POST", "/api/shops", map[string]string{
-			"handle": fmt.Sprintf("feed-%s-%d", run, i), "name": fmt.Sprintf("Feed shop %d", i), "currency": "USD"}, http.StatusCreated)
+		shopID, err := fl.createShop(ctx, 0, token, fmt.Sprintf("feed-%s-%d", run, i), fmt.Sprintf("Feed shop %d", i), "USD")
 		if err != nil {
 			return err
 		}
-		var shop struct {
-			ID int64 `json:"id"`
-		}
-		if err := json.Unmarshal(b, &shop); err != nil {
-			return err
-		}
-		sellers[i], fl.shopIDs[i] = token, shop.ID
+		sellers[i], fl.shopIDs[i] = token, shopID
 	}
 	fl.products = make([]feedProduct, products)
-	return fl.parallel(ctx, products, workers, func(ctx context.Context, worker, i int) error {
+	return parallel(ctx, products, workers, func(ctx context.Context, worker, i int) error {
 		r := rand.New(rand.NewPCG(uint64(i), 7))
 		tags := []string{fl.tags[r.IntN(len(fl.tags))], fl.tags[r.IntN(len(fl.tags))], fl.tags[r.IntN(len(fl.tags))]}
 		shop := i % shops
-		b, err := fl.do(ctx, worker, sellers[shop], "POST", fmt.Sprintf("/api/shops/%d/products", fl.shopIDs[shop]), map[string]any{
-			"title": fmt.Sprintf("Product %d %s", i, tags[0]), "description": "A thing made for the feed benchmark.",
-			"price_minor": 100 + r.IntN(10000), "stock": 1000, "status": "active", "hashtags": tags}, http.StatusCreated)
-		if err != nil {
-			return err
-		}
 		var p struct {
 			ID       int64    `json:"id"`
 			Hashtags []string `json:"hashtags"`
 		}
-		if err := json.Unmarshal(b, &p); err != nil {
+		if err := fl.call(ctx, worker, sellers[shop], "POST", fmt.Sprintf("/api/shops/%d/products", fl.shopIDs[shop]), map[string]any{
+			"title": fmt.Sprintf("Product %d %s", i, tags[0]), "description": "A thing made for the feed benchmark.",
+			"price_minor": 100 + r.IntN(10000), "stock": 1000, "status": "active", "hashtags": tags}, http.StatusCreated, &p); err != nil {
 			return err
 		}
 		fl.products[i] = feedProduct{id: p.ID, tags: p.Hashtags}
@@ -312,7 +170,7 @@ func (fl *feedLoad) catalogue(ctx context.Context, shops, products, workers int)
 func (fl *feedLoad) events(ctx context.Context, worker int, token string, evs []map[string]any) error {
 	for start := 0; start < len(evs); start += 50 {
 		batch := evs[start:min(len(evs), start+50)]
-		if _, err := fl.do(ctx, worker, token, "POST", "/api/interactions", map[string]any{"events": batch}, http.StatusAccepted); err != nil {
+		if _, err := fl.do(ctx, worker, token, "POST", "/api/interactions", map[string]any{"events": batch}, nil, http.StatusAccepted); err != nil {
 			return err
 		}
 	}
@@ -330,8 +188,8 @@ func (fl *feedLoad) block(k int) []feedProduct {
 // crowdHistory makes products popular (views) and paired (each crowd
 // member puts a few products of one neighbourhood in the cart).
 func (fl *feedLoad) crowdHistory(ctx context.Context, crowd, workers int) error {
-	return fl.parallel(ctx, crowd, min(workers, crowd), func(ctx context.Context, worker, i int) error {
-		token, _, err := fl.signUp(ctx, "crowd")
+	return parallel(ctx, crowd, min(workers, crowd), func(ctx context.Context, worker, i int) error {
+		token, err := fl.signUpAs(ctx, 0, "feed", "crowd")
 		if err != nil {
 			return err
 		}
@@ -348,7 +206,7 @@ func (fl *feedLoad) crowdHistory(ctx context.Context, crowd, workers int) error 
 		block := fl.block(i % 10)
 		for j := range 8 {
 			p := block[(j*3+i)%len(block)]
-			if _, err := fl.do(ctx, worker, token, "POST", "/api/cart/lines", map[string]int64{"product_id": p.id, "quantity": 1}, http.StatusOK); err != nil {
+			if _, err := fl.do(ctx, worker, token, "POST", "/api/cart/lines", map[string]int64{"product_id": p.id, "quantity": 1}, nil, http.StatusOK); err != nil {
 				return err
 			}
 		}
@@ -360,12 +218,12 @@ func (fl *feedLoad) crowdHistory(ctx context.Context, crowd, workers int) error 
 // of a quarter of the shops, views and clicks leaning on ten favourite hashtags, and
 // add-to-carts in the crowd's neighbourhoods.
 func (fl *feedLoad) viewerHistory(ctx context.Context, history int) (string, error) {
-	token, _, err := fl.signUp(ctx, "viewer")
+	token, err := fl.signUpAs(ctx, 0, "feed", "viewer")
 	if err != nil {
 		return "", err
 	}
 	for _, shop := range fl.shopIDs[:max(1, len(fl.shopIDs)/4)] {
-		if _, err := fl.do(ctx, 0, token, "PUT", fmt.Sprintf("/api/shops/%d/follow", shop), nil, http.StatusOK); err != nil {
+		if _, err := fl.do(ctx, 0, token, "PUT", fmt.Sprintf("/api/shops/%d/follow", shop), nil, nil, http.StatusOK); err != nil {
 			return "", err
 		}
 	}
@@ -404,7 +262,7 @@ func (fl *feedLoad) viewerHistory(ctx context.Context, history int) (string, err
 	for i := range 30 {
 		block := fl.block(i % 10)
 		p := block[i%len(block)]
-		if _, err := fl.do(ctx, 0, token, "POST", "/api/cart/lines", map[string]int64{"product_id": p.id, "quantity": 1}, http.StatusOK); err != nil {
+		if _, err := fl.do(ctx, 0, token, "POST", "/api/cart/lines", map[string]int64{"product_id": p.id, "quantity": 1}, nil, http.StatusOK); err != nil {
 			return "", err
 		}
 	}
@@ -416,16 +274,12 @@ func (fl *feedLoad) viewerHistory(ctx context.Context, history int) (string, err
 func (fl *feedLoad) waitPersonal(ctx context.Context, token string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		b, err := fl.do(ctx, 0, token, "GET", "/api/feed?limit=100", nil, http.StatusOK)
-		if err != nil {
-			return err
-		}
 		var page struct {
 			Items []struct {
 				Reason string `json:"reason"`
 			} `json:"items"`
 		}
-		if err := json.Unmarshal(b, &page); err != nil {
+		if err := fl.call(ctx, 0, token, "GET", "/api/feed?limit=100", nil, http.StatusOK, &page); err != nil {
 			return err
 		}
 		for _, it := range page.Items {

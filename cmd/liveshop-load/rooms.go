@@ -6,11 +6,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -46,7 +44,7 @@ func runRooms(ctx context.Context, args []string) (*result, error) {
 		return nil, errors.New("-viewers, -writers and -rate must be positive")
 	}
 	res := c.newResult(map[string]any{"viewers": *viewers, "rate": *rate, "writers": *writers, "targets": len(c.targets)})
-	rl := &roomLoad{c: c, http: &http.Client{Timeout: 30 * time.Second}, res: res}
+	rl := &roomLoad{c: c, api: newAPIClient(c, 30*time.Second, 0, 0), res: res}
 
 	tokens, stream, err := rl.setup(ctx, *writers, *streamID)
 	if err != nil {
@@ -117,9 +115,9 @@ func runRooms(ctx context.Context, args []string) (*result, error) {
 }
 
 type roomLoad struct {
-	c    *common
-	http *http.Client
-	res  *result
+	c   *common
+	api *apiClient
+	res *result
 
 	measuring atomic.Bool
 	delivered atomic.Int64
@@ -131,71 +129,29 @@ type roomLoad struct {
 	raw   []net.Conn
 }
 
-// api calls the server's JSON API and decodes the answer into out.
-func (rl *roomLoad) api(ctx context.Context, method, path, token string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, rl.c.targets[0]+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := rl.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, b)
-	}
-	if out != nil {
-		return json.Unmarshal(b, out)
-	}
-	return nil
-}
-
-func (rl *roomLoad) signUp(ctx context.Context, run string, i int) (string, error) {
-	var out struct {
-		Token string `json:"token"`
-	}
-	err := rl.api(ctx, "POST", "/api/auth/signup", "", map[string]string{
-		"email": fmt.Sprintf("load-%s-%d@example.com", run, i), "password": "load test password", "name": fmt.Sprintf("Writer %d", i),
-	}, &out)
-	return out.Token, err
-}
-
 // setup signs up the writers and, without -stream, a seller with a shop and
 // a stream.
 func (rl *roomLoad) setup(ctx context.Context, writers int, stream int64) ([]string, int64, error) {
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	run := hex.EncodeToString(b)
+	run := randHex(4)
+	signUp := func(i int) (string, error) {
+		return rl.api.signUp(ctx, 0, fmt.Sprintf("load-%s-%d@example.com", run, i), fmt.Sprintf("Writer %d", i))
+	}
 	if stream == 0 {
-		seller, err := rl.signUp(ctx, run, 0)
+		seller, err := signUp(0)
 		if err != nil {
 			return nil, 0, err
 		}
-		var shop, st struct {
-			ID int64 `json:"id"`
-		}
-		if err := rl.api(ctx, "POST", "/api/shops", seller, map[string]string{"handle": "load-" + run, "name": "Load " + run, "currency": "EUR"}, &shop); err != nil {
+		shopID, err := rl.api.createShop(ctx, 0, seller, "load-"+run, "Load "+run, "EUR")
+		if err != nil {
 			return nil, 0, err
 		}
-		if err := rl.api(ctx, "POST", fmt.Sprintf("/api/shops/%d/streams", shop.ID), seller, map[string]string{"title": "Load test"}, &st); err != nil {
+		if stream, _, err = rl.api.createStream(ctx, 0, seller, shopID, "Load test"); err != nil {
 			return nil, 0, err
 		}
-		stream = st.ID
 	}
 	tokens := make([]string, writers)
 	for i := range tokens {
-		t, err := rl.signUp(ctx, run, i+1)
+		t, err := signUp(i + 1)
 		if err != nil {
 			return nil, 0, fmt.Errorf("sign up writer %d (run the server with --signup-limit-ip -1): %w", i+1, err)
 		}
@@ -205,7 +161,7 @@ func (rl *roomLoad) setup(ctx context.Context, writers int, stream int64) ([]str
 }
 
 func (rl *roomLoad) dial(ctx context.Context, i int, stream int64, token string) (*websocket.Conn, error) {
-	base := rl.c.targets[i%len(rl.c.targets)]
+	base := rl.c.target(i)
 	hdr := http.Header{}
 	if token != "" {
 		hdr.Set("Authorization", "Bearer "+token)
@@ -229,33 +185,26 @@ func (rl *roomLoad) dial(ctx context.Context, i int, stream int64, token string)
 // raw sockets that only count events in the bytes they receive, so the load
 // generator's own cost stays small next to the server's.
 func (rl *roomLoad) connectViewers(ctx context.Context, stream int64, n, probes int) error {
-	sem := make(chan struct{}, 200)
-	var wg sync.WaitGroup
 	var firstErr atomic.Value
-	for i := range n {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			if i >= probes {
-				conn, br, err := rl.dialRaw(ctx, i, stream)
-				if err != nil {
-					firstErr.CompareAndSwap(nil, err)
-					rl.errors.Add(1)
-					return
-				}
-				go rl.countViewer(conn, br)
-				return
-			}
-			ws, err := rl.dial(ctx, i, stream, "")
+	forEach(n, 200, func(_, i int) {
+		if i >= probes {
+			conn, br, err := rl.dialRaw(ctx, i, stream)
 			if err != nil {
 				firstErr.CompareAndSwap(nil, err)
 				rl.errors.Add(1)
 				return
 			}
-			go rl.readViewer(ws, true)
-		})
-	}
-	wg.Wait()
+			go rl.countViewer(conn, br)
+			return
+		}
+		ws, err := rl.dial(ctx, i, stream, "")
+		if err != nil {
+			firstErr.CompareAndSwap(nil, err)
+			rl.errors.Add(1)
+			return
+		}
+		go rl.readViewer(ws, true)
+	})
 	if err, ok := firstErr.Load().(error); ok {
 		return fmt.Errorf("connect viewers: %w", err)
 	}
@@ -267,7 +216,7 @@ var seqKey = []byte(`"seq":`)
 // dialRaw opens a room WebSocket by hand and returns the socket with
 // whatever followed the handshake.
 func (rl *roomLoad) dialRaw(ctx context.Context, i int, stream int64) (net.Conn, *bufio.Reader, error) {
-	u, err := url.Parse(rl.c.targets[i%len(rl.c.targets)])
+	u, err := url.Parse(rl.c.target(i))
 	if err != nil {
 		return nil, nil, err
 	}

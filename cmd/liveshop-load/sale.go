@@ -60,8 +60,7 @@ func runSale(ctx context.Context, args []string) (*result, error) {
 	}
 	res := c.newResult(map[string]any{"buyers": *buyers, "units": *units, "limit": *limit, "baseline": *baseline,
 		"targets": len(c.targets), "conns": *conns})
-	sl := &saleLoad{c: c, conns: *conns, http: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxConnsPerHost: *conns, MaxIdleConnsPerHost: *conns, IdleConnTimeout: time.Minute}}}
+	sl := &saleLoad{apiClient: newAPIClient(c, 30*time.Second, *conns, *conns), conns: *conns}
 	defer sl.http.CloseIdleConnections()
 
 	stock := *units
@@ -73,7 +72,7 @@ func runSale(ctx context.Context, args []string) (*result, error) {
 		return nil, fmt.Errorf("set up: %w", err)
 	}
 	defer pub.Close()
-	tokens, err := sl.signUpBuyers(ctx, *buyers)
+	tokens, err := sl.signUpMany(ctx, *buyers, "load", "buyer")
 	if err != nil {
 		return nil, fmt.Errorf("sign up buyers: %w", err)
 	}
@@ -140,10 +139,8 @@ func runSale(ctx context.Context, args []string) (*result, error) {
 			return nil, fmt.Errorf("baseline race failed (is the server running with --flash-sale-baseline?): %v", base.firstErr)
 		}
 		baseRate = base.rate()
-		p50, _, p99 := base.latency.percentiles()
 		res.set("baseline_reserved", base.reserved)
-		res.set("baseline_p50_ms", round(p50))
-		res.set("baseline_p99_ms", round(p99))
+		res.setPercentiles("baseline", base.latency)
 		res.Errors += base.errors
 		if err := sl.stopSale(ctx, baseID); err != nil {
 			return nil, err
@@ -155,89 +152,18 @@ func runSale(ctx context.Context, args []string) (*result, error) {
 		ratio = res.RatePerS / baseRate
 	}
 	res.set("ratio_vs_baseline", round(ratio))
-	if race.firstErr != nil {
-		res.set("first_error", race.firstErr.Error())
-	}
+	res.setFirstError(race.firstErr)
 	return res, nil
 }
 
-// saleLoad is the sale scenario's state.
+// saleLoad is the sale scenario's state: an API client of the targets
+// (setup, payments) and the sale's seller, stream and product.
 type saleLoad struct {
-	c        *common
+	*apiClient
 	conns    int
-	http     *http.Client
 	seller   string
 	streamID int64
 	product  int64
-}
-
-func (l *saleLoad) target(worker int) string { return l.c.targets[worker%len(l.c.targets)] }
-
-// do sends one JSON request and checks the status.
-func (l *saleLoad) do(ctx context.Context, worker int, token, method, path string, body any, header []string, want int) ([]byte, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, l.target(worker)+path, rd)
-	if err != nil {
-		return nil, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := l.http.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != want {
-		return b, fmt.Errorf("%s %s: status %d: %.200s", method, path, resp.StatusCode, b)
-	}
-	return b, nil
-}
-
-func (l *saleLoad) signUp(ctx context.Context, worker int, role string) (string, error) {
-	email := fmt.Sprintf("load-%s-%s@example.com", role, randHex(6))
-	b, err := l.do(ctx, worker, "", "POST", "/api/auth/signup",
-		map[string]string{"email": email, "password": "load-test-password", "name": "Load " + role}, nil, http.StatusCreated)
-	if err != nil {
-		return "", err
-	}
-	var out struct {
-		Token string `json:"token"`
-	}
-	return out.Token, json.Unmarshal(b, &out)
-}
-
-func (l *saleLoad) signUpBuyers(ctx context.Context, n int) ([]string, error) {
-	tokens := make([]string, n)
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8) // sign-ups hash passwords; do not flood
-	for i := range n {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			tokens[i], errs[i] = l.signUp(ctx, i, "buyer")
-		})
-	}
-	wg.Wait()
-	return tokens, errors.Join(errs...)
 }
 
 // setup signs up the seller, opens a shop with one product of stock units
@@ -245,51 +171,33 @@ func (l *saleLoad) signUpBuyers(ctx context.Context, n int) ([]string, error) {
 // which the caller closes at the end.
 func (l *saleLoad) setup(ctx context.Context, stock int64) (*liveclient.Publisher, error) {
 	var err error
-	if l.seller, err = l.signUp(ctx, 0, "seller"); err != nil {
+	if l.seller, err = l.signUpAs(ctx, 0, "load", "seller"); err != nil {
 		return nil, err
 	}
-	b, err := l.do(ctx, 0, l.seller, "POST", "/api/shops", map[string]string{"handle": "sale-" + randHex(4), "name": "Sale load", "currency": "USD"}, nil, http.StatusCreated)
+	shopID, err := l.createShop(ctx, 0, l.seller, "sale-"+randHex(4), "Sale load", "USD")
 	if err != nil {
 		return nil, err
 	}
-	var shop struct{ ID int64 }
-	if err := json.Unmarshal(b, &shop); err != nil {
+	if l.product, err = l.createProduct(ctx, 0, l.seller, shopID,
+		map[string]any{"title": "Load sneakers", "price_minor": 10000, "stock": stock, "status": "active"}); err != nil {
 		return nil, err
 	}
-	b, err = l.do(ctx, 0, l.seller, "POST", fmt.Sprintf("/api/shops/%d/products", shop.ID),
-		map[string]any{"title": "Load sneakers", "price_minor": 10000, "stock": stock, "status": "active"}, nil, http.StatusCreated)
+	streamID, streamKey, err := l.createStream(ctx, 0, l.seller, shopID, "Sale load")
 	if err != nil {
 		return nil, err
 	}
-	var prod struct{ ID int64 }
-	if err := json.Unmarshal(b, &prod); err != nil {
-		return nil, err
-	}
-	l.product = prod.ID
-	b, err = l.do(ctx, 0, l.seller, "POST", fmt.Sprintf("/api/shops/%d/streams", shop.ID), map[string]string{"title": "Sale load"}, nil, http.StatusCreated)
-	if err != nil {
-		return nil, err
-	}
-	var st struct {
-		ID        int64  `json:"id"`
-		StreamKey string `json:"stream_key"`
-	}
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, err
-	}
-	l.streamID = st.ID
+	l.streamID = streamID
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	pub, err := liveclient.Publish(pctx, fmt.Sprintf("%s/api/streams/%d/whip", l.target(0), st.ID),
-		liveclient.PublishOptions{Network: liveclient.Network{LoopbackOnly: true}, Key: st.StreamKey, NoAudio: true})
+	pub, err := liveclient.Publish(pctx, fmt.Sprintf("%s/api/streams/%d/whip", l.target(0), streamID),
+		liveclient.PublishOptions{Network: liveclient.Network{LoopbackOnly: true}, Key: streamKey, NoAudio: true})
 	if err != nil {
 		return nil, fmt.Errorf("go live (WHIP publish): %w", err)
 	}
 	go func() { _ = pub.Send(ctx, 100_000) }()
 	for {
-		b, err := l.do(ctx, 0, "", "GET", fmt.Sprintf("/api/streams/%d", st.ID), nil, nil, http.StatusOK)
 		var s struct{ Status string }
-		if err == nil && json.Unmarshal(b, &s) == nil && s.Status == "live" {
+		if l.call(ctx, 0, "", "GET", fmt.Sprintf("/api/streams/%d", streamID), nil, http.StatusOK, &s) == nil && s.Status == "live" {
 			return pub, nil
 		}
 		select {
@@ -303,14 +211,13 @@ func (l *saleLoad) setup(ctx context.Context, stock int64) (*liveclient.Publishe
 
 // startSale starts a sale of units on the stream, running at once for an hour.
 func (l *saleLoad) startSale(ctx context.Context, units, limit int64) (int64, error) {
-	b, err := l.do(ctx, 0, l.seller, "POST", fmt.Sprintf("/api/streams/%d/flash-sales", l.streamID), map[string]int64{
+	var fs struct{ ID int64 }
+	if err := l.call(ctx, 0, l.seller, "POST", fmt.Sprintf("/api/streams/%d/flash-sales", l.streamID), map[string]int64{
 		"product_id": l.product, "price_minor": 5000, "quantity": units, "per_buyer_limit": limit, "duration_s": 3600,
-	}, nil, http.StatusCreated)
-	if err != nil {
+	}, http.StatusCreated, &fs); err != nil {
 		return 0, fmt.Errorf("start sale: %w", err)
 	}
-	var fs struct{ ID int64 }
-	return fs.ID, json.Unmarshal(b, &fs)
+	return fs.ID, nil
 }
 
 // stopSale ends a sale, unless it ended already (sold out).
@@ -325,16 +232,9 @@ func (l *saleLoad) stopSale(ctx context.Context, id int64) error {
 // warm has every buyer make one cheap signed-in request, so their sessions
 // are in the nodes' caches as they are for viewers already in the room.
 func (l *saleLoad) warm(ctx context.Context, tokens []string) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 64)
-	for i, tok := range tokens {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			_, _ = l.do(ctx, i, tok, "GET", "/api/me/purchase-privacy", nil, nil, http.StatusOK)
-		})
-	}
-	wg.Wait()
+	forEach(len(tokens), 64, func(_, i int) {
+		_, _ = l.do(ctx, i, tokens[i], "GET", "/api/me/purchase-privacy", nil, nil, http.StatusOK)
+	})
 }
 
 // reservation is what a race keeps of a successful "Buy now".
@@ -617,43 +517,36 @@ func (l *saleLoad) payAll(ctx context.Context, rs []reservation) (orders, duplic
 		expired atomic.Int64
 		mu      sync.Mutex
 		seen    = map[int64]bool{}
-		wg      sync.WaitGroup
 		failed  atomic.Value
 	)
-	sem := make(chan struct{}, 32)
-	body := map[string]any{"payment_method": map[string]string{"card_number": "4242424242424242"},
-		"shipping_address": map[string]string{"name": "Load Buyer", "line1": "1 Main St", "city": "Springfield", "postal_code": "12345", "country": "US"}}
-	for _, r := range rs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			b, err := l.do(ctx, r.worker, r.token, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", r.SaleID, r.ID),
-				body, []string{"Idempotency-Key", randHex(12)}, http.StatusCreated)
-			if err != nil && bytes.Contains(b, []byte(`"reservation_expired"`)) {
-				expired.Add(1) // paying took longer than the hold: fair, not an error
-				return
-			}
-			if err != nil {
-				failed.CompareAndSwap(nil, err)
-				return
-			}
-			var out struct {
-				Order struct{ ID int64 } `json:"order"`
-			}
-			if err := json.Unmarshal(b, &out); err != nil {
-				failed.CompareAndSwap(nil, err)
-				return
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if seen[out.Order.ID] {
-				duplicates++
-			}
-			seen[out.Order.ID] = true
-			orders++
-		})
-	}
-	wg.Wait()
+	body := checkoutBody()
+	forEach(len(rs), 32, func(_, i int) {
+		r := rs[i]
+		b, err := l.do(ctx, r.worker, r.token, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", r.SaleID, r.ID),
+			body, []string{"Idempotency-Key", randHex(12)}, http.StatusCreated)
+		if err != nil && bytes.Contains(b, []byte(`"reservation_expired"`)) {
+			expired.Add(1) // paying took longer than the hold: fair, not an error
+			return
+		}
+		if err != nil {
+			failed.CompareAndSwap(nil, err)
+			return
+		}
+		var out struct {
+			Order struct{ ID int64 } `json:"order"`
+		}
+		if err := json.Unmarshal(b, &out); err != nil {
+			failed.CompareAndSwap(nil, err)
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[out.Order.ID] {
+			duplicates++
+		}
+		seen[out.Order.ID] = true
+		orders++
+	})
 	if e := failed.Load(); e != nil {
 		return orders, duplicates, expired.Load(), fmt.Errorf("pay: %w", e.(error))
 	}
@@ -662,10 +555,7 @@ func (l *saleLoad) payAll(ctx context.Context, rs []reservation) (orders, duplic
 
 // sold reads the sale's sold count.
 func (l *saleLoad) sold(ctx context.Context, saleID int64) (int64, error) {
-	b, err := l.do(ctx, 0, "", "GET", fmt.Sprintf("/api/flash-sales/%d", saleID), nil, nil, http.StatusOK)
-	if err != nil {
-		return 0, err
-	}
 	var fs struct{ Sold int64 }
-	return fs.Sold, json.Unmarshal(b, &fs)
+	err := l.call(ctx, 0, "", "GET", fmt.Sprintf("/api/flash-sales/%d", saleID), nil, http.StatusOK, &fs)
+	return fs.Sold, err
 }

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"runtime/pprof"
@@ -59,7 +56,7 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
-	vl := &videoLoad{c: c, http: &http.Client{Timeout: 30 * time.Second},
+	vl := &videoLoad{c: c, api: newAPIClient(c, 30*time.Second, 0, 0),
 		net: liveclient.Network{LoopbackOnly: true, ReadBuffer: 2 << 20, Certificate: cert}}
 
 	id, k := *streamID, *streamKey
@@ -70,7 +67,7 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	pub, err := liveclient.Publish(pctx, fmt.Sprintf("%s/api/streams/%d/whip", c.targets[0], id),
-		liveclient.PublishOptions{Network: vl.net, Client: vl.http, Key: k, Video: *codec})
+		liveclient.PublishOptions{Network: vl.net, Client: vl.api.http, Key: k, Video: *codec})
 	cancel()
 	if err != nil {
 		return nil, fmt.Errorf("publish: %w", err)
@@ -122,7 +119,7 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			url := fmt.Sprintf("%s/api/streams/%d/whep", c.targets[i%len(c.targets)], id)
+			url := fmt.Sprintf("%s/api/streams/%d/whep", c.target(i), id)
 			probeWG.Go(func() { vl.probe(ctx, url, probeLat, &probeErrs) })
 		}
 		select {
@@ -177,9 +174,7 @@ func runVideo(ctx context.Context, args []string) (*result, error) {
 	res.set("subscribers_held", held)
 	res.set("loss_pct", round(lossPct))
 	res.set("join_p99_ms", round(p99))
-	p50p, _, p99p := probeLat.percentiles()
-	res.set("probe_join_p50_ms", round(p50p))
-	res.set("probe_join_p99_ms", round(p99p))
+	res.setPercentiles("probe_join", probeLat)
 	_, _, c99 := connect.percentiles()
 	res.set("connect_p99_ms", round(c99))
 	_, _, a99 := phases.answer.percentiles()
@@ -205,9 +200,9 @@ func cpuPerSub(res *result, held int64) float64 {
 type joinPhases struct{ answer, ice *latencies }
 
 type videoLoad struct {
-	c    *common
-	http *http.Client
-	net  liveclient.Network
+	c   *common
+	api *apiClient
+	net liveclient.Network
 }
 
 type subCounts struct{ expected, received int64 }
@@ -241,7 +236,7 @@ func (vl *videoLoad) join(ctx context.Context, stream int64, n int, rate float64
 				return subs, failed.Load()
 			}
 		}
-		target := vl.c.targets[i%len(vl.c.targets)]
+		target := vl.c.target(i)
 		wg.Go(func() {
 			s, err := vl.subscribe(ctx, fmt.Sprintf("%s/api/streams/%d/whep", target, stream))
 			if err != nil {
@@ -293,7 +288,7 @@ func (vl *videoLoad) probe(ctx context.Context, url string, lat *latencies, errs
 func (vl *videoLoad) subscribe(ctx context.Context, url string) (*liveclient.Subscriber, error) {
 	for attempt := 0; ; attempt++ {
 		sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		s, err := liveclient.Subscribe(sctx, url, liveclient.SubscribeOptions{Network: vl.net, Client: vl.http})
+		s, err := liveclient.Subscribe(sctx, url, liveclient.SubscribeOptions{Network: vl.net, Client: vl.api.http})
 		cancel()
 		var se *liveclient.StatusError
 		if err == nil || !errors.As(err, &se) || se.Status != http.StatusConflict || attempt >= 20 {
@@ -310,55 +305,13 @@ func (vl *videoLoad) subscribe(ctx context.Context, url string) (*liveclient.Sub
 // createStream signs up a seller, opens a shop and creates a stream on the
 // first target, returning its ID and key.
 func (vl *videoLoad) createStream(ctx context.Context) (int64, string, error) {
-	suffix := randHex(6)
-	var auth struct {
-		Token string `json:"token"`
-	}
-	if err := vl.api(ctx, "POST", "/api/auth/signup", "", map[string]string{
-		"email": "load-video-" + suffix + "@example.com", "password": "load-test-password", "name": "Video load",
-	}, http.StatusCreated, &auth); err != nil {
+	token, err := vl.api.signUpAs(ctx, 0, "load", "video")
+	if err != nil {
 		return 0, "", err
 	}
-	var shop struct {
-		ID int64 `json:"id"`
-	}
-	if err := vl.api(ctx, "POST", "/api/shops", auth.Token, map[string]string{
-		"handle": "video-" + suffix, "name": "Video load", "currency": "USD",
-	}, http.StatusCreated, &shop); err != nil {
+	shopID, err := vl.api.createShop(ctx, 0, token, "video-"+randHex(6), "Video load", "USD")
+	if err != nil {
 		return 0, "", err
 	}
-	var st struct {
-		ID        int64  `json:"id"`
-		StreamKey string `json:"stream_key"`
-	}
-	if err := vl.api(ctx, "POST", fmt.Sprintf("/api/shops/%d/streams", shop.ID), auth.Token,
-		map[string]string{"title": "Video load"}, http.StatusCreated, &st); err != nil {
-		return 0, "", err
-	}
-	return st.ID, st.StreamKey, nil
-}
-
-func (vl *videoLoad) api(ctx context.Context, method, path, token string, body any, want int, out any) error {
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, method, vl.c.targets[0]+path, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := vl.http.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != want {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, rb)
-	}
-	return json.Unmarshal(rb, out)
+	return vl.api.createStream(ctx, 0, token, shopID, "Video load")
 }

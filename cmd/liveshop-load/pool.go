@@ -1,0 +1,45 @@
+package main
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+)
+
+// forEach calls fn(worker, i) for every i in [0, n) on at most workers
+// goroutines, numbered from 0, and returns when all calls have. It bounds
+// how hard set-up and book-keeping requests hit the server.
+func forEach(n, workers int, fn func(worker, i int)) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := range min(workers, n) {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				fn(w, i)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// parallel is forEach for work that must all succeed: the first error
+// cancels the calls not yet made (and the context of those running) and is
+// returned.
+func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, worker, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var first atomic.Value
+	forEach(n, workers, func(w, i int) {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := fn(ctx, w, i); err != nil {
+			first.CompareAndSwap(nil, err)
+			cancel()
+		}
+	})
+	if err, ok := first.Load().(error); ok {
+		return err
+	}
+	return ctx.Err()
+}

@@ -43,6 +43,8 @@ type AccountStore interface {
 	AccountByEmail(ctx context.Context, email string) (Account, string, error)
 	AccountByID(ctx context.Context, id int64) (Account, error)
 	SetAdmin(ctx context.Context, accountID int64, admin bool) error
+	// RenameAccount changes the display name and returns the account.
+	RenameAccount(ctx context.Context, accountID int64, name string) (Account, error)
 	CreateSession(ctx context.Context, s Session) error
 	// SessionByTokenHash returns an unexpired session or ErrNotFound.
 	SessionByTokenHash(ctx context.Context, hash []byte, now time.Time) (Session, error)
@@ -297,4 +299,20 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (Acco
 func (s *Service) AccountByEmail(ctx context.Context, email string) (Account, error) {
 	a, _, err := s.store.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
 	return a, err
+}
+
+// Rename changes the caller's display name, which rooms and tickers show.
+// Sessions cached on this node see the new name at once; other nodes within
+// Config.SessionCacheTTL.
+func (s *Service) Rename(ctx context.Context, accountID int64, name string) (Account, error) {
+	name, err := cleanName("name", name, maxNameRunes)
+	if err != nil {
+		return Account{}, err
+	}
+	a, err := s.store.RenameAccount(ctx, accountID, name)
+	if err != nil {
+		return Account{}, fmt.Errorf("rename account: %w", err)
+	}
+	s.sessions.dropAccount(accountID)
+	return a, nil
 }

@@ -96,3 +96,21 @@ func (h *Handler) me(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, meResponse{a, m})
 }
+
+func (h *Handler) updateMe(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name string `json:"name"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if a, err = h.svc.Rename(c.Request().Context(), a.ID, in.Name); err != nil {
+		return err
+	}
+	c.Set(accountKey, a)
+	return h.me(c)
+}

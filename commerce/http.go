@@ -40,6 +40,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/auth/logout", h.logOut)
 	g.POST("/auth/logout-all", h.logOutEverywhere)
 	g.GET("/me", h.me)
+	g.PATCH("/me", h.updateMe)
 	g.GET("/currencies", h.currencies)
 
 	g.GET("/shops", h.listShops)

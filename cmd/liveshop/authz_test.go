@@ -66,6 +66,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", "/api/auth/signup", map[string]string{}, nil, [6]int{422, 422, 422, 422, 422, 422}},
 			{"POST", "/api/auth/login", map[string]string{}, nil, [6]int{422, 422, 422, 422, 422, 422}},
 			{"GET", "/api/me", nil, nil, [6]int{u, 200, 200, 200, 200, 200}},
+			{"PATCH", "/api/me", map[string]string{"name": "Renamed"}, nil, [6]int{u, 200, 200, 200, 200, 200}},
 			{"GET", "/api/currencies", nil, nil, [6]int{200, 200, 200, 200, 200, 200}},
 			{"GET", "/api/shops", nil, nil, [6]int{200, 200, 200, 200, 200, 200}},
 			{"POST", "/api/shops", map[string]string{}, nil, [6]int{u, 422, 422, 422, 422, 422}},

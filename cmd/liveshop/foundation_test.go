@@ -302,3 +302,24 @@ func TestStartFailsClearlyOnABadDatabase(t *testing.T) {
 		t.Fatalf("got %v, want a database error", err)
 	}
 }
+
+func TestRenameAccount(t *testing.T) {
+	srv := startServer(t, testConfig(t))
+	c := srv.client(t)
+	c.signUp("ivy@example.com", "Ivy")
+
+	if r := c.do("PATCH", "/api/me", map[string]string{"name": "  Ivy <b>Rose</b>  "}); r.status != 200 || !strings.Contains(string(r.body), `"name":"Ivy \u003cb\u003eRose\u003c/b\u003e"`) {
+		t.Fatalf("rename: %d %s", r.status, r.body)
+	}
+	if r := c.do("GET", "/api/me", nil); !strings.Contains(string(r.body), `"name":"Ivy \u003cb\u003eRose\u003c/b\u003e"`) {
+		t.Fatalf("me after rename: %s", r.body)
+	}
+	for _, bad := range []string{"", "   ", strings.Repeat("x", 51), "tab\there"} {
+		if r := c.do("PATCH", "/api/me", map[string]string{"name": bad}); r.status != 422 || r.errorCode(t) != "invalid" {
+			t.Fatalf("name %q: %d %s", bad, r.status, r.body)
+		}
+	}
+	if r := srv.client(t).do("PATCH", "/api/me", map[string]string{"name": "Nobody"}); r.status != 401 {
+		t.Fatalf("anonymous rename: %d", r.status)
+	}
+}

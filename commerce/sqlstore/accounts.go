@@ -55,6 +55,14 @@ func (db *DB) SetAdmin(ctx context.Context, accountID int64, admin bool) error {
 	return db.expectOne(db.exec(ctx, "UPDATE accounts SET admin = ? WHERE id = ?", admin, accountID))
 }
 
+// RenameAccount implements commerce.AccountStore.
+func (db *DB) RenameAccount(ctx context.Context, accountID int64, name string) (commerce.Account, error) {
+	if err := db.expectOne(db.exec(ctx, "UPDATE accounts SET name = ? WHERE id = ?", name, accountID)); err != nil {
+		return commerce.Account{}, err
+	}
+	return db.AccountByID(ctx, accountID)
+}
+
 // CreateSession implements commerce.AccountStore.
 func (db *DB) CreateSession(ctx context.Context, s commerce.Session) error {
 	_, err := db.exec(ctx, `INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES (?, ?, ?, ?)`,

@@ -29,9 +29,9 @@ type apiClient struct {
 	// set-up that must get past the server's rate limits sets it.
 	waitTooMany bool
 
-	// errors and firstErr count the failures of run's operations.
-	errors   atomic.Int64
-	firstErr atomic.Value
+	// errors and first count the failures of run's operations.
+	errors atomic.Int64
+	first  firstErr
 }
 
 // newAPIClient returns a client of c's targets with a fresh keep-alive pool
@@ -131,7 +131,7 @@ func (a *apiClient) run(ctx context.Context, n int, d time.Duration, op func(ctx
 			for ctx.Err() == nil {
 				if err := op(ctx, w); err != nil && ctx.Err() == nil {
 					a.errors.Add(1)
-					a.firstErr.CompareAndSwap(nil, err)
+					a.first.keep(err)
 				}
 			}
 		})
@@ -141,8 +141,7 @@ func (a *apiClient) run(ctx context.Context, n int, d time.Duration, op func(ctx
 
 // firstError is the first error run counted, or nil.
 func (a *apiClient) firstError() error {
-	err, _ := a.firstErr.Load().(error)
-	return err
+	return a.first.get()
 }
 
 // loadPassword is every load account's password; nobody signs in with it.

@@ -28,18 +28,33 @@ func forEach(n, workers int, fn func(worker, i int)) {
 func parallel(ctx context.Context, n, workers int, fn func(ctx context.Context, worker, i int) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var first atomic.Value
+	var first firstErr
 	forEach(n, workers, func(w, i int) {
 		if ctx.Err() != nil {
 			return
 		}
 		if err := fn(ctx, w, i); err != nil {
-			first.CompareAndSwap(nil, err)
+			first.keep(err)
 			cancel()
 		}
 	})
-	if err, ok := first.Load().(error); ok {
+	if err := first.get(); err != nil {
 		return err
 	}
 	return ctx.Err()
+}
+
+// firstErr keeps the first error any of many goroutines reports. (An
+// atomic.Value panics when a later error has another concrete type.)
+type firstErr struct{ p atomic.Pointer[error] }
+
+// keep records err unless an error came first.
+func (f *firstErr) keep(err error) { f.p.CompareAndSwap(nil, &err) }
+
+// get returns the first error, or nil.
+func (f *firstErr) get() error {
+	if p := f.p.Load(); p != nil {
+		return *p
+	}
+	return nil
 }

@@ -185,12 +185,12 @@ func (rl *roomLoad) dial(ctx context.Context, i int, stream int64, token string)
 // raw sockets that only count events in the bytes they receive, so the load
 // generator's own cost stays small next to the server's.
 func (rl *roomLoad) connectViewers(ctx context.Context, stream int64, n, probes int) error {
-	var firstErr atomic.Value
+	var first firstErr
 	forEach(n, 200, func(_, i int) {
 		if i >= probes {
 			conn, br, err := rl.dialRaw(ctx, i, stream)
 			if err != nil {
-				firstErr.CompareAndSwap(nil, err)
+				first.keep(err)
 				rl.errors.Add(1)
 				return
 			}
@@ -199,13 +199,13 @@ func (rl *roomLoad) connectViewers(ctx context.Context, stream int64, n, probes 
 		}
 		ws, err := rl.dial(ctx, i, stream, "")
 		if err != nil {
-			firstErr.CompareAndSwap(nil, err)
+			first.keep(err)
 			rl.errors.Add(1)
 			return
 		}
 		go rl.readViewer(ws, true)
 	})
-	if err, ok := firstErr.Load().(error); ok {
+	if err := first.get(); err != nil {
 		return fmt.Errorf("connect viewers: %w", err)
 	}
 	return nil

@@ -299,13 +299,13 @@ func (l *saleLoad) race(ctx context.Context, tokens []string, path string, keep 
 		soldOut  atomic.Bool
 		lastAt   atomic.Int64 // unix nanos of the last success
 		nerrs    atomic.Int64
-		firstErr atomic.Value
+		first    firstErr
 		wg       sync.WaitGroup
 		seen     = map[int64]bool{}
 	)
 	fail := func(err error) {
 		nerrs.Add(1)
-		firstErr.CompareAndSwap(nil, err)
+		first.keep(err)
 	}
 	workers := min(l.conns*len(l.c.targets), len(tokens))
 	start := time.Now()
@@ -397,9 +397,7 @@ func (l *saleLoad) race(ctx context.Context, tokens []string, path string, keep 
 	if last := lastAt.Load(); last > 0 {
 		out.elapsed = time.Unix(0, last).Sub(start)
 	}
-	if e := firstErr.Load(); e != nil {
-		out.firstErr = e.(error)
-	}
+	out.firstErr = first.get()
 	return out
 }
 
@@ -517,7 +515,7 @@ func (l *saleLoad) payAll(ctx context.Context, rs []reservation) (orders, duplic
 		expired atomic.Int64
 		mu      sync.Mutex
 		seen    = map[int64]bool{}
-		failed  atomic.Value
+		failed  firstErr
 	)
 	body := checkoutBody()
 	forEach(len(rs), 32, func(_, i int) {
@@ -529,14 +527,14 @@ func (l *saleLoad) payAll(ctx context.Context, rs []reservation) (orders, duplic
 			return
 		}
 		if err != nil {
-			failed.CompareAndSwap(nil, err)
+			failed.keep(err)
 			return
 		}
 		var out struct {
 			Order struct{ ID int64 } `json:"order"`
 		}
 		if err := json.Unmarshal(b, &out); err != nil {
-			failed.CompareAndSwap(nil, err)
+			failed.keep(err)
 			return
 		}
 		mu.Lock()
@@ -547,8 +545,8 @@ func (l *saleLoad) payAll(ctx context.Context, rs []reservation) (orders, duplic
 		seen[out.Order.ID] = true
 		orders++
 	})
-	if e := failed.Load(); e != nil {
-		return orders, duplicates, expired.Load(), fmt.Errorf("pay: %w", e.(error))
+	if err := failed.get(); err != nil {
+		return orders, duplicates, expired.Load(), fmt.Errorf("pay: %w", err)
 	}
 	return orders, duplicates, expired.Load(), nil
 }

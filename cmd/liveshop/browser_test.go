@@ -69,6 +69,12 @@ func TestBrowserAccounts(t *testing.T) {
 			t.Errorf("the display name was inserted as HTML (%d <b> elements)", n)
 		}
 		ana.checkLabels("settings")
+		ana.fill("#new-name", "Ana <i>Maria</i>")
+		ana.click("#profile-save")
+		ana.waitText("#settings-name", "Ana <i>Maria</i>")
+		if !strings.Contains(string(other.expect(200, "GET", "/api/me", nil).body), `Ana \u003ci\u003eMaria`) {
+			t.Error("the new display name did not reach the account")
+		}
 		ana.click("#logout-all")
 		ana.waitJS("signed out, at home", `location.pathname === "/" && document.querySelector('#account a[href^="/login"]') !== null`)
 		other.expect(401, "GET", "/api/me", nil)

@@ -2,7 +2,7 @@
 // ticker of live streams shows the viewer's purchases (their name or
 // "Someone"), the shops they follow, and signing out everywhere.
 
-import { get, put } from '../api.js';
+import { get, put, patch } from '../api.js';
 import { $, h, replace } from '../dom.js';
 import { initPage, ready, onSubmit, toast, sentence, confirmAction } from '../ui.js';
 import { requireAccount, signOut } from '../session.js';
@@ -13,6 +13,15 @@ await initPage();
 const account = await requireAccount();
 $('#settings-name').textContent = account.name;
 $('#settings-email').textContent = account.email;
+$('#new-name').value = account.name;
+
+// --- Display name ----------------------------------------------------------------
+onSubmit($('#profile-form'), async (v) => {
+  $('#profile-saved').textContent = '';
+  const me = await patch('/me', { name: v.name });
+  $('#settings-name').textContent = me.name;
+  $('#profile-saved').textContent = 'Saved.';
+});
 
 // --- Purchase privacy ---------------------------------------------------------
 const saved = $('#privacy-saved');

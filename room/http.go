@@ -1,6 +1,7 @@
 package room
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -159,30 +160,21 @@ func (h *Handler) listComments(c echo.Context) error {
 	if status != CommentVisible && status != CommentHeld && status != CommentRemoved {
 		return BadRequest("status must be visible, held or removed")
 	}
-	before, err := queryInt(c, "before", 0)
+	before, limit, err := page(c)
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", 50)
-	if err != nil {
-		return err
-	}
-	limit = min(max(limit, 1), 200)
 	ctx := c.Request().Context()
 	info, err := h.hub.streamInfo(ctx, streamID)
 	if err != nil {
 		return err
 	}
 	if status != CommentVisible {
-		ident, err := h.identity(c)
-		if err != nil {
-			return err
-		}
-		if _, err := h.hub.authorize(ctx, ident, info.ShopID, streamID, "list_"+status+"_comments", canModerate); err != nil {
+		if err := h.moderator(c, info.ShopID, streamID, "list_"+status+"_comments"); err != nil {
 			return err
 		}
 	}
-	list, err := h.hub.store.Comments(ctx, streamID, CommentFilter{Status: status, BeforeID: before, Limit: int(limit)})
+	list, err := h.hub.store.Comments(ctx, streamID, CommentFilter{Status: status, BeforeID: before, Limit: limit})
 	if err != nil {
 		return err
 	}
@@ -193,102 +185,113 @@ func (h *Handler) listComments(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"comments": out})
 }
 
-// streamAction runs fn(identity, stream id, comment id) for the comment routes.
-func (h *Handler) commentAction(c echo.Context, fn func(Identity, int64, int64) error) error {
-	streamID, err := pathID(c, "id")
+// change serves a moderator route that changes something and answers 204
+// No Content. It reads the :id path parameter (a stream or a shop), then
+// lets read (nil for none) check the rest of the request, then
+// authenticates the caller and runs apply. A malformed request is refused
+// before the caller is asked who they are, on every such route.
+func (h *Handler) change(c echo.Context, read func() error, apply func(ctx context.Context, ident Identity, id int64) error) error {
+	id, err := pathID(c, "id")
 	if err != nil {
 		return err
 	}
-	commentID, err := pathID(c, "comment_id")
-	if err != nil {
-		return err
+	if read != nil {
+		if err := read(); err != nil {
+			return err
+		}
 	}
 	ident, err := h.identity(c)
 	if err != nil {
 		return err
 	}
-	if err := fn(ident, streamID, commentID); err != nil {
+	if err := apply(c.Request().Context(), ident, id); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (h *Handler) removeComment(c echo.Context) error {
-	return h.commentAction(c, func(id Identity, stream, comment int64) error {
-		return h.hub.removeComment(c.Request().Context(), id, stream, comment)
+// moderator authenticates the caller and checks they may moderate shopID
+// (and streamID, when not 0) for action.
+func (h *Handler) moderator(c echo.Context, shopID, streamID int64, action string) error {
+	ident, err := h.identity(c)
+	if err != nil {
+		return err
+	}
+	_, err = h.hub.authorize(c.Request().Context(), ident, shopID, streamID, action, canModerate)
+	return err
+}
+
+// page reads the ?before= and ?limit= of a list route; the limit defaults
+// to 50 and is held to 1..200.
+func page(c echo.Context) (before int64, limit int, err error) {
+	if before, err = queryInt(c, "before", 0); err != nil {
+		return 0, 0, err
+	}
+	n, err := queryInt(c, "limit", 50)
+	if err != nil {
+		return 0, 0, err
+	}
+	return before, int(min(max(n, 1), 200)), nil
+}
+
+// commentAction serves the routes on one comment of a stream, fn getting
+// the stream and comment IDs.
+func (h *Handler) commentAction(c echo.Context, fn func(ctx context.Context, ident Identity, stream, comment int64) error) error {
+	var commentID int64
+	return h.change(c, func() (err error) {
+		commentID, err = pathID(c, "comment_id")
+		return err
+	}, func(ctx context.Context, ident Identity, stream int64) error {
+		return fn(ctx, ident, stream, commentID)
 	})
 }
 
+func (h *Handler) removeComment(c echo.Context) error {
+	return h.commentAction(c, h.hub.removeComment)
+}
+
 func (h *Handler) approveComment(c echo.Context) error {
-	return h.commentAction(c, func(id Identity, stream, comment int64) error {
-		return h.hub.reviewComment(c.Request().Context(), id, stream, comment, true)
+	return h.commentAction(c, func(ctx context.Context, id Identity, stream, comment int64) error {
+		return h.hub.reviewComment(ctx, id, stream, comment, true)
 	})
 }
 
 func (h *Handler) rejectComment(c echo.Context) error {
-	return h.commentAction(c, func(id Identity, stream, comment int64) error {
-		return h.hub.reviewComment(c.Request().Context(), id, stream, comment, false)
+	return h.commentAction(c, func(ctx context.Context, id Identity, stream, comment int64) error {
+		return h.hub.reviewComment(ctx, id, stream, comment, false)
 	})
 }
 
 func (h *Handler) setSlowMode(c echo.Context) error {
-	streamID, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var body struct {
 		Seconds int `json:"seconds"`
 	}
-	if err := bindJSON(c, &body); err != nil {
-		return err
-	}
-	ident, err := h.identity(c)
-	if err != nil {
-		return err
-	}
-	if err := h.hub.setSlowMode(c.Request().Context(), ident, streamID, body.Seconds); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return h.change(c, func() error { return bindJSON(c, &body) }, func(ctx context.Context, ident Identity, stream int64) error {
+		return h.hub.setSlowMode(ctx, ident, stream, body.Seconds)
+	})
 }
 
 func (h *Handler) pin(c echo.Context) error {
-	streamID, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var body struct {
 		ProductID int64 `json:"product_id"`
 	}
-	if err := bindJSON(c, &body); err != nil {
-		return err
-	}
-	if body.ProductID <= 0 {
-		return Invalid("product_id is required")
-	}
-	ident, err := h.identity(c)
-	if err != nil {
-		return err
-	}
-	if err := h.hub.pin(c.Request().Context(), ident, streamID, body.ProductID); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return h.change(c, func() error {
+		if err := bindJSON(c, &body); err != nil {
+			return err
+		}
+		if body.ProductID <= 0 {
+			return Invalid("product_id is required")
+		}
+		return nil
+	}, func(ctx context.Context, ident Identity, stream int64) error {
+		return h.hub.pin(ctx, ident, stream, body.ProductID)
+	})
 }
 
 func (h *Handler) unpin(c echo.Context) error {
-	streamID, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	ident, err := h.identity(c)
-	if err != nil {
-		return err
-	}
-	if err := h.hub.pin(c.Request().Context(), ident, streamID, 0); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return h.change(c, nil, func(ctx context.Context, ident Identity, stream int64) error {
+		return h.hub.pin(ctx, ident, stream, 0)
+	})
 }
 
 // restrictionView is an active mute or ban in the moderator console.
@@ -303,14 +306,10 @@ func (h *Handler) listRestrictions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ident, err := h.identity(c)
-	if err != nil {
+	if err := h.moderator(c, shopID, 0, "list_restrictions"); err != nil {
 		return err
 	}
 	ctx := c.Request().Context()
-	if _, err := h.hub.authorize(ctx, ident, shopID, 0, "list_restrictions", canModerate); err != nil {
-		return err
-	}
 	now := h.hub.now()
 	list, err := h.hub.store.Restrictions(ctx, shopID, now)
 	if err != nil {
@@ -336,60 +335,55 @@ type restrictBody struct {
 	StreamID int64 `json:"stream_id"`
 }
 
-func (h *Handler) restrict(c echo.Context, fn func(ident Identity, shop int64, body restrictBody) error) error {
-	shopID, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
+// restrict serves the mute and ban routes: the user comes in the body of
+// POST and in the path of DELETE (the stream to tell then in ?stream_id=).
+func (h *Handler) restrict(c echo.Context, fn func(ctx context.Context, ident Identity, shop int64, body restrictBody) error) error {
 	var body restrictBody
-	if c.Request().Method == http.MethodDelete {
-		if body.UserID, err = pathID(c, "user_id"); err != nil {
+	return h.change(c, func() (err error) {
+		if c.Request().Method == http.MethodDelete {
+			if body.UserID, err = pathID(c, "user_id"); err != nil {
+				return err
+			}
+			if body.StreamID, err = queryInt(c, "stream_id", 0); err != nil {
+				return err
+			}
+		} else if err := bindJSON(c, &body); err != nil {
 			return err
 		}
-		if body.StreamID, err = queryInt(c, "stream_id", 0); err != nil {
-			return err
+		if body.UserID <= 0 {
+			return Invalid("user_id is required")
 		}
-	} else if err := bindJSON(c, &body); err != nil {
-		return err
-	}
-	if body.UserID <= 0 {
-		return Invalid("user_id is required")
-	}
-	ident, err := h.identity(c)
-	if err != nil {
-		return err
-	}
-	if err := fn(ident, shopID, body); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+		return nil
+	}, func(ctx context.Context, ident Identity, shop int64) error {
+		return fn(ctx, ident, shop, body)
+	})
 }
 
 func (h *Handler) mute(c echo.Context) error {
-	return h.restrict(c, func(id Identity, shop int64, b restrictBody) error {
+	return h.restrict(c, func(ctx context.Context, id Identity, shop int64, b restrictBody) error {
 		d := time.Duration(b.Minutes) * time.Minute
 		if b.Minutes < 1 || d > h.hub.cfg.MaxMute {
 			return Invalid("minutes must be 1 to %d", int(h.hub.cfg.MaxMute.Minutes()))
 		}
-		return h.hub.mute(c.Request().Context(), id, shop, b.StreamID, b.UserID, d)
+		return h.hub.mute(ctx, id, shop, b.StreamID, b.UserID, d)
 	})
 }
 
 func (h *Handler) unmute(c echo.Context) error {
-	return h.restrict(c, func(id Identity, shop int64, b restrictBody) error {
-		return h.hub.mute(c.Request().Context(), id, shop, b.StreamID, b.UserID, 0)
+	return h.restrict(c, func(ctx context.Context, id Identity, shop int64, b restrictBody) error {
+		return h.hub.mute(ctx, id, shop, b.StreamID, b.UserID, 0)
 	})
 }
 
 func (h *Handler) ban(c echo.Context) error {
-	return h.restrict(c, func(id Identity, shop int64, b restrictBody) error {
-		return h.hub.ban(c.Request().Context(), id, shop, b.StreamID, b.UserID, true)
+	return h.restrict(c, func(ctx context.Context, id Identity, shop int64, b restrictBody) error {
+		return h.hub.ban(ctx, id, shop, b.StreamID, b.UserID, true)
 	})
 }
 
 func (h *Handler) unban(c echo.Context) error {
-	return h.restrict(c, func(id Identity, shop int64, b restrictBody) error {
-		return h.hub.ban(c.Request().Context(), id, shop, b.StreamID, b.UserID, false)
+	return h.restrict(c, func(ctx context.Context, id Identity, shop int64, b restrictBody) error {
+		return h.hub.ban(ctx, id, shop, b.StreamID, b.UserID, false)
 	})
 }
 
@@ -413,43 +407,22 @@ func (h *Handler) listBlockedWords(c echo.Context) error {
 }
 
 func (h *Handler) addBlockedWord(c echo.Context) error {
-	shopID, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
 	var body struct {
 		Word string `json:"word"`
 	}
-	if err := bindJSON(c, &body); err != nil {
-		return err
-	}
-	ident, err := h.identity(c)
-	if err != nil {
-		return err
-	}
-	if err := h.hub.setBlockedWord(c.Request().Context(), ident, shopID, body.Word, true); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return h.change(c, func() error { return bindJSON(c, &body) }, func(ctx context.Context, ident Identity, shop int64) error {
+		return h.hub.setBlockedWord(ctx, ident, shop, body.Word, true)
+	})
 }
 
 func (h *Handler) removeBlockedWord(c echo.Context) error {
-	shopID, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	ident, err := h.identity(c)
-	if err != nil {
-		return err
-	}
-	word, err := url.PathUnescape(c.Param("word"))
-	if err != nil {
-		return BadRequest("word is not a valid path segment")
-	}
-	if err := h.hub.setBlockedWord(c.Request().Context(), ident, shopID, word, false); err != nil {
-		return err
-	}
-	return c.NoContent(http.StatusNoContent)
+	return h.change(c, nil, func(ctx context.Context, ident Identity, shop int64) error {
+		word, err := url.PathUnescape(c.Param("word"))
+		if err != nil {
+			return BadRequest("word is not a valid path segment")
+		}
+		return h.hub.setBlockedWord(ctx, ident, shop, word, false)
+	})
 }
 
 func (h *Handler) audit(c echo.Context) error {
@@ -457,23 +430,14 @@ func (h *Handler) audit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	before, err := queryInt(c, "before", 0)
+	before, limit, err := page(c)
 	if err != nil {
 		return err
 	}
-	limit, err := queryInt(c, "limit", 50)
-	if err != nil {
+	if err := h.moderator(c, shopID, 0, "read_audit"); err != nil {
 		return err
 	}
-	ident, err := h.identity(c)
-	if err != nil {
-		return err
-	}
-	ctx := c.Request().Context()
-	if _, err := h.hub.authorize(ctx, ident, shopID, 0, "read_audit", canModerate); err != nil {
-		return err
-	}
-	entries, err := h.hub.store.Audit(ctx, shopID, before, int(min(max(limit, 1), 200)))
+	entries, err := h.hub.store.Audit(c.Request().Context(), shopID, before, limit)
 	if err != nil {
 		return err
 	}

@@ -234,6 +234,32 @@ func TestModeration(t *testing.T) {
 		}
 	})
 
+	t.Run("a malformed moderator request is refused before the caller is asked who they are", func(t *testing.T) {
+		n := startNode(t, memoryShared(t), nil)
+		for _, c := range []struct {
+			name, method, path string
+			body               any
+			want               int
+		}{
+			{"pin without a JSON object", "PUT", fmt.Sprintf("/streams/%d/pin", streamID), "not an object", 400},
+			{"pin without a product", "PUT", fmt.Sprintf("/streams/%d/pin", streamID), map[string]any{}, 422},
+			{"slow mode without a JSON object", "PUT", fmt.Sprintf("/streams/%d/slow-mode", streamID), "x", 400},
+			{"approve of no comment", "POST", fmt.Sprintf("/streams/%d/comments/none/approve", streamID), nil, 404},
+			{"mute without a user", "POST", fmt.Sprintf("/shops/%d/mutes", shopID), map[string]any{"minutes": 5}, 422},
+			{"unban of no user", "DELETE", fmt.Sprintf("/shops/%d/bans/none", shopID), nil, 404},
+			{"unmute with a bad stream", "DELETE", fmt.Sprintf("/shops/%d/mutes/%d?stream_id=x", shopID, viewerID), nil, 400},
+			{"blocked word without a JSON object", "POST", fmt.Sprintf("/shops/%d/blocked-words", shopID), "x", 400},
+			{"audit with a bad page", "GET", fmt.Sprintf("/shops/%d/moderation/audit?limit=-1", shopID), nil, 400},
+			{"a well-formed pin", "PUT", fmt.Sprintf("/streams/%d/pin", streamID), map[string]any{"product_id": productID}, 401},
+			{"a well-formed unpin", "DELETE", fmt.Sprintf("/streams/%d/pin", streamID), nil, 401},
+			{"a well-formed word removal", "DELETE", fmt.Sprintf("/shops/%d/blocked-words/spam", shopID), nil, 401},
+		} {
+			if code, body := n.api(t, c.method, c.path, "", c.body); code != c.want {
+				t.Errorf("%s: anonymous %s %s = %d %s, want %d", c.name, c.method, c.path, code, body, c.want)
+			}
+		}
+	})
+
 	t.Run("blocked words can be listed and removed by moderators only", func(t *testing.T) {
 		n := startNode(t, memoryShared(t), nil)
 		path := fmt.Sprintf("/shops/%d/blocked-words", shopID)

@@ -3,6 +3,7 @@ package commerce
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 )
 
@@ -36,21 +37,34 @@ type OrderEvents interface {
 	OrderEvent(ctx context.Context, e OrderEvent)
 }
 
-type eventsBox struct{ e OrderEvents }
-
 // SetOrderEvents installs the receiver of order events (nil for none). It
 // may be called at any time; events emitted before go nowhere.
-func (s *Service) SetOrderEvents(e OrderEvents) {
-	if e == nil {
-		s.events.Store(nil)
+func (s *Service) SetOrderEvents(e OrderEvents) { s.events.set(e) }
+
+// hook holds a receiver that cmd/liveshop may install, replace or remove
+// (nil) at any time, while requests use it.
+type hook[T any] struct{ p atomic.Pointer[T] }
+
+func (h *hook[T]) set(v T) {
+	if any(v) == nil {
+		h.p.Store(nil)
 		return
 	}
-	s.events.Store(&eventsBox{e})
+	h.p.Store(&v)
+}
+
+// get returns the receiver, if one is installed.
+func (h *hook[T]) get() (T, bool) {
+	if p := h.p.Load(); p != nil {
+		return *p, true
+	}
+	var none T
+	return none, false
 }
 
 func (s *Service) emit(ctx context.Context, typ OrderEventType, o Order, actor int64) {
-	box := s.events.Load()
-	if box == nil {
+	receiver, ok := s.events.get()
+	if !ok {
 		return
 	}
 	defer func() {
@@ -58,5 +72,5 @@ func (s *Service) emit(ctx context.Context, typ OrderEventType, o Order, actor i
 			s.log.Error("order event receiver panicked", "event", string(typ), "order", o.ID, slog.Any("panic", r))
 		}
 	}()
-	box.e.OrderEvent(context.WithoutCancel(ctx), OrderEvent{Type: typ, Order: o, ActorID: actor, At: s.now().UTC()})
+	receiver.OrderEvent(context.WithoutCancel(ctx), OrderEvent{Type: typ, Order: o, ActorID: actor, At: s.now().UTC()})
 }

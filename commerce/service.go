@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 )
 
@@ -152,8 +151,10 @@ type Service struct {
 	now      func() time.Time
 	sessions *sessionCache
 	images   string // directory of uploaded images
-	events   atomic.Pointer[eventsBox]
-	hooks    discoveryHooks // a running Discovery hears carts and go-lives
+	events   hook[OrderEvents]
+	// streamEnd hears of streams ended through the API (video, room).
+	streamEnd hook[StreamEndNotifier]
+	hooks     discoveryHooks // a running Discovery hears carts and go-lives
 }
 
 // New returns a Service. limiter may be nil only in tests that do not log in.

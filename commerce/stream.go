@@ -248,14 +248,32 @@ func (s *Service) RotateStreamKey(ctx context.Context, a Account, id int64) (Str
 	return StreamWithKey{Stream: st, StreamKey: key}, nil
 }
 
+// StreamEndNotifier hears that a seller ended a stream through the API, so
+// that its video stops and its room is told at once, as when the publisher
+// leaves. cmd/liveshop adapts the SFU and the room hub to it.
+// StreamEnded runs on the request's goroutine after the record changed; it
+// must return quickly and cannot fail the request.
+type StreamEndNotifier interface {
+	StreamEnded(ctx context.Context, streamID int64)
+}
+
+// SetStreamEndNotifier installs who hears of streams ended through the API
+// (nil for nobody). It may be called at any time.
+func (s *Service) SetStreamEndNotifier(n StreamEndNotifier) { s.streamEnd.set(n) }
+
 // EndStream ends a stream by the seller's hand (or an admin's): a scheduled
-// show that will not happen, or a live one that should stop.
+// show that will not happen, or a live one that should stop. The
+// StreamEndNotifier hears of it when this call ended it.
 func (s *Service) EndStream(ctx context.Context, a Account, id int64) (Stream, error) {
 	if _, err := s.sellerStream(ctx, a, id); err != nil {
 		return Stream{}, err
 	}
-	if err := s.MarkStreamEnded(ctx, id); err != nil {
+	ended, err := s.EndStreamRecord(ctx, id)
+	if err != nil {
 		return Stream{}, err
+	}
+	if n, ok := s.streamEnd.get(); ended && ok {
+		n.StreamEnded(context.WithoutCancel(ctx), id)
 	}
 	return s.store.StreamByID(ctx, id)
 }
@@ -309,12 +327,20 @@ func (s *Service) MarkStreamLive(ctx context.Context, id int64) error {
 // MarkStreamEnded records that the stream is over (publisher gone past the
 // grace period, or ended by the seller). Ending an ended stream is a no-op.
 func (s *Service) MarkStreamEnded(ctx context.Context, id int64) error {
+	_, err := s.EndStreamRecord(ctx, id)
+	return err
+}
+
+// EndStreamRecord is MarkStreamEnded that also reports whether this call
+// ended the stream (false: it had ended already), so that the one who ended
+// it, and only they, tells the room.
+func (s *Service) EndStreamRecord(ctx context.Context, id int64) (ended bool, err error) {
 	changed, err := s.store.SetStreamStatus(ctx, id, []string{StreamScheduled, StreamLive}, StreamEnded, s.now())
 	if err != nil || changed {
-		return err
+		return changed, err
 	}
 	_, err = s.store.StreamByID(ctx, id) // ErrNotFound for unknown streams
-	return err
+	return false, err
 }
 
 // StreamInfo is what a room needs to know about its stream.

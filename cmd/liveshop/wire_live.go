@@ -55,7 +55,8 @@ func splitList(s string) []string {
 }
 
 // wireLive starts the SFU: stream keys are checked by commerce, stream
-// starts and ends go to the stream record and its room, and with Redis the
+// starts and ends go to the stream record and its room, a stream its seller
+// ends through the API stops here and its room is told, and with Redis the
 // origin registry lets any node serve any stream. Call it after wireRoom.
 func (a *app) wireLive() error {
 	var reg live.OriginRegistry
@@ -74,6 +75,8 @@ func (a *app) wireLive() error {
 	}
 	a.sfu = sfu
 	a.onClose(func() { sfu.Close() })
+	a.commerce.SetStreamEndNotifier(streamEndNotifier{sfu: sfu, rooms: a.rooms, log: a.log.With("component", "live")})
+	a.onClose(func() { a.commerce.SetStreamEndNotifier(nil) })
 	// A group of its own, not a.api: WHIP's bearer token is a stream key,
 	// which commerce's session middleware on a.api would refuse as a
 	// session token. WHEP is anonymous.

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/liveshop/liveshop/room"
 )
@@ -71,11 +72,24 @@ func (e roomStreamEvents) StreamStarted(ctx context.Context, streamID int64) {
 	}
 }
 
+// StreamEnded tells the room unless the stream's record had ended already:
+// a seller who ends the stream through the API tells the room at once
+// (streamEndNotifier), and the SFU's own report of that end then stays
+// quiet, so viewers hear stream_ended once.
 func (e roomStreamEvents) StreamEnded(ctx context.Context, streamID int64) {
-	if err := e.a.commerce.MarkStreamEnded(ctx, streamID); err != nil {
+	ended, err := e.a.commerce.EndStreamRecord(ctx, streamID)
+	if err != nil {
 		e.a.log.Warn("mark stream ended", "stream", streamID, "error", err)
+	} else if !ended {
+		return
 	}
-	if _, err := e.a.rooms.Publish(ctx, streamID, room.Event{Type: room.EventStreamEnded}); err != nil {
-		e.a.log.Warn("announce stream end", "stream", streamID, "error", err)
+	announceStreamEnd(ctx, e.a.rooms, e.a.log, streamID)
+}
+
+// announceStreamEnd sends stream_ended to every viewer of the stream's room,
+// on every node.
+func announceStreamEnd(ctx context.Context, rooms roomPublisher, log *slog.Logger, streamID int64) {
+	if _, err := rooms.Publish(ctx, streamID, room.Event{Type: room.EventStreamEnded}); err != nil {
+		log.Warn("announce stream end", "stream", streamID, "error", err)
 	}
 }

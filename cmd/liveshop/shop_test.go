@@ -452,3 +452,60 @@ func TestLastUnitsUnderConcurrency(t *testing.T) {
 		}
 	})
 }
+
+// TestIllegalOrderMovesOverHTTP spot-checks the state machine through the
+// API: each refused move is 409 illegal_transition and leaves the order,
+// its timeline and its money as they were.
+func TestIllegalOrderMovesOverHTTP(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, cfg Config) {
+		srv := startServer(t, cfg)
+		seller := srv.shopper(t, "seller@example.com", "Mara")
+		buyer := srv.shopper(t, "buyer@example.com", "Ann")
+		shopID := seller.openShop("mara", "USD")
+		mug := seller.product(shopID, "Mug", 1000, 10)
+
+		paid := buyer.buy(mug, 1)
+		refunded := buyer.buy(mug, 1)
+		seller.expect(200, "POST", fmt.Sprintf("/api/orders/%d/cancel", refunded.ID), nil, "Idempotency-Key", newKey())
+		buyer.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": mug.ID, "quantity": 1})
+		if r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardDeclined), "Idempotency-Key", newKey()); r.status != 402 {
+			t.Fatalf("declined checkout: %d %s", r.status, r.body)
+		}
+		var orders page[commerce.Order]
+		buyer.expect(200, "GET", "/api/orders", nil).decode(t, &orders)
+		cancelled := orders.Items[0]
+		if cancelled.Status != commerce.OrderCancelled || cancelled.Payment.Status != commerce.PaymentDeclined {
+			t.Fatalf("declined order %+v", cancelled)
+		}
+		ship := map[string]string{"carrier": "UPS", "tracking_number": "1Z"}
+		for _, tc := range []struct {
+			name  string
+			order commerce.Order
+			path  string
+			body  any
+		}{
+			{"refunding a paid order that was not cancelled", paid, "refund", nil},
+			{"shipping a cancelled order", cancelled, "ship", ship},
+			{"delivering a cancelled order", cancelled, "deliver", nil},
+			{"shipping a refunded order", refunded, "ship", ship},
+			{"delivering a refunded order", refunded, "deliver", nil},
+			{"delivering a paid order that was not shipped", paid, "deliver", nil},
+		} {
+			t.Run(tc.name+" is refused", func(t *testing.T) {
+				seller, buyer := seller.as(t), buyer.as(t)
+				before := buyer.order(tc.order.ID)
+				r := seller.do("POST", fmt.Sprintf("/api/orders/%d/%s", tc.order.ID, tc.path), tc.body, "Idempotency-Key", newKey())
+				if r.status != 409 || r.errorCode(t) != "illegal_transition" {
+					t.Fatalf("%s: %d %s", tc.path, r.status, r.body)
+				}
+				after := buyer.order(tc.order.ID)
+				if after.Status != before.Status || after.Payment != before.Payment || len(after.Timeline) != len(before.Timeline) || after.Carrier != "" {
+					t.Fatalf("order changed from %+v to %+v", before, after)
+				}
+			})
+		}
+		if p := buyer.productPage(mug.ID); p.Stock != 9 {
+			t.Fatalf("stock %d, want 9 (one paid order)", p.Stock)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -31,6 +32,9 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	MaxBodyBytes    int64
+	// TrustedProxies are the networks whose X-Forwarded-For is believed;
+	// empty means the client IP is the connection's peer address.
+	TrustedProxies []*net.IPNet
 
 	Commerce  commerce.Config
 	FlashSale commerce.FlashSaleConfig
@@ -79,6 +83,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.StringVar(&cfg.LogLevel, "log-level", env.str("LIVESHOP_LOG_LEVEL", "info"), "log level: debug, info, warn, error [LIVESHOP_LOG_LEVEL]")
 	fs.StringVar(&cfg.LogFormat, "log-format", env.str("LIVESHOP_LOG_FORMAT", "text"), "log format: text or json [LIVESHOP_LOG_FORMAT]")
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("LIVESHOP_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to drain in-flight requests on shutdown [LIVESHOP_SHUTDOWN_TIMEOUT]")
+	var trustedProxies string
+	fs.StringVar(&trustedProxies, "trusted-proxies", env.str("LIVESHOP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies (e.g. 10.0.0.0/8) whose X-Forwarded-For names the client IP used for rate limits and logs; empty trusts no header and uses the connection's address [LIVESHOP_TRUSTED_PROXIES]")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", env.int64("LIVESHOP_MAX_BODY_BYTES", 1<<20), "largest request body accepted by the API, uploads aside [LIVESHOP_MAX_BODY_BYTES]")
 
 	cc := &cfg.Commerce
@@ -113,7 +119,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		fmt.Fprint(fs.Output(), usageHeader)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	err := fs.Parse(args)
+	if err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
@@ -136,6 +143,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if cc.IdempotencyRetention < time.Hour {
 		return Config{}, errors.New("--idempotency-retention must be at least 1h, so retries and the checkout sweeper find their keys")
 	}
+	if cfg.TrustedProxies, err = parseCIDRs(trustedProxies); err != nil {
+		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	for _, o := range strings.Split(roomOrigins, ",") {
 		if o = strings.TrimSpace(o); o != "" {
 			rc.AllowedOrigins = append(rc.AllowedOrigins, o)
@@ -145,6 +155,35 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		cc.AdminEmails = []string{strings.ToLower(cfg.AdminEmail)}
 	}
 	return cfg, nil
+}
+
+// parseCIDRs reads a comma-separated list of networks; a bare address
+// stands for itself alone.
+func parseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if !strings.Contains(s, "/") {
+			ip := net.ParseIP(s)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is neither a CIDR like 10.0.0.0/8 nor an IP address", s)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR like 10.0.0.0/8", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // envReader reads defaults from the environment and remembers the first

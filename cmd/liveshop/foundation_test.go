@@ -276,13 +276,25 @@ func TestConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("reads trusted proxy networks and names a malformed one", func(t *testing.T) {
+		cfg, err := parseConfig(nil, env(map[string]string{"LIVESHOP_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,::1"}), io.Discard)
+		if err != nil || len(cfg.TrustedProxies) != 3 || cfg.TrustedProxies[0].String() != "10.0.0.0/8" ||
+			cfg.TrustedProxies[1].String() != "192.0.2.7/32" || cfg.TrustedProxies[2].String() != "::1/128" {
+			t.Fatalf("trusted proxies %v (%v)", cfg.TrustedProxies, err)
+		}
+		_, err = parseConfig([]string{"--trusted-proxies", "10.0.0.0/8,proxy.local"}, env(nil), io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--trusted-proxies") || !strings.Contains(err.Error(), "proxy.local") {
+			t.Fatalf("got %v", err)
+		}
+	})
+
 	t.Run("documents every setting in --help", func(t *testing.T) {
 		var out strings.Builder
 		_, err := parseConfig([]string{"--help"}, env(nil), &out)
 		if !errors.Is(err, flag.ErrHelp) {
 			t.Fatalf("got %v, want flag.ErrHelp", err)
 		}
-		for _, want := range []string{"LIVESHOP_ADDR", "LIVESHOP_DB", "LIVESHOP_REDIS", "LIVESHOP_DATA_DIR", "-demo"} {
+		for _, want := range []string{"LIVESHOP_ADDR", "LIVESHOP_DB", "LIVESHOP_REDIS", "LIVESHOP_DATA_DIR", "-demo", "LIVESHOP_TRUSTED_PROXIES"} {
 			if !strings.Contains(out.String(), want) {
 				t.Errorf("--help does not mention %s", want)
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -24,6 +25,7 @@ func newEcho(a *app) *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = errorHandler(a.log)
+	e.IPExtractor = ipExtractor(a.cfg.TrustedProxies)
 
 	requests := prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "liveshop_http_request_duration_seconds",
@@ -103,6 +105,24 @@ func newEcho(a *app) *echo.Echo {
 	})
 	static.Register(e)
 	return e
+}
+
+// ipExtractor decides what c.RealIP() — rate limits, access logs — takes
+// as the client's address. By default it is the connection's peer: a
+// client's own X-Forwarded-For or X-Real-IP is ignored, so it cannot dodge
+// a per-IP limit by sending a fresh one each time. Behind reverse proxies,
+// X-Forwarded-For is read from the right, skipping only hops inside the
+// configured networks; loopback and private ranges are trusted only when
+// listed.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 type errorDetail struct {

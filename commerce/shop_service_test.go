@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -224,11 +225,20 @@ func TestOrderEvents(t *testing.T) {
 
 // gatedPayments blocks Authorize until released, and can fail once with an
 // error whose outcome is unknown (a timeout), like a processor call cut off.
+// While refuseRefunds is set, the processor refuses every refund.
 type gatedPayments struct {
 	*commerce.TestPayments
-	entered  chan struct{}
-	release  chan struct{}
-	failOnce bool
+	entered       chan struct{}
+	release       chan struct{}
+	failOnce      bool
+	refuseRefunds atomic.Bool
+}
+
+func (g *gatedPayments) Refund(ctx context.Context, reference string, amount int64, key string) error {
+	if g.refuseRefunds.Load() {
+		return &commerce.PaymentError{Code: "refund_refused", Message: "the processor refused the refund"}
+	}
+	return g.TestPayments.Refund(ctx, reference, amount, key)
 }
 
 func (g *gatedPayments) Authorize(ctx context.Context, req commerce.PaymentRequest) (commerce.Authorization, error) {
@@ -369,4 +379,93 @@ func TestSweeperSettlesAbandonedCheckouts(t *testing.T) {
 			}
 		})
 	}
+}
+
+// appError fails t unless err is the API error status/code.
+func appError(t *testing.T, what string, err error, status int, code string) {
+	t.Helper()
+	var e *commerce.Error
+	if !errors.As(err, &e) || e.Status != status || e.Code != code {
+		t.Fatalf("%s: %v, want %d %s", what, err, status, code)
+	}
+}
+
+func TestMoneyFailurePaths(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("a refused refund leaves the order cancelled and the money captured until a retry with the same key", func(t *testing.T) {
+		pay := &gatedPayments{TestPayments: commerce.NewTestPayments()}
+		w := newWorld(t, commerce.Config{Payments: pay})
+		rec := &recorder{}
+		w.svc.SetOrderEvents(rec)
+		res, err := w.svc.Checkout(ctx, w.buyer, "buy", checkout)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ref := res.Order.Payment.Reference
+		pay.refuseRefunds.Store(true)
+		_, err = w.svc.CancelOrder(ctx, w.seller, res.Order.ID, "cancel", "broken")
+		appError(t, "cancel with a refused refund", err, 503, "refund_failed")
+		o, _ := w.svc.Order(ctx, w.seller, res.Order.ID)
+		p, _ := w.svc.Product(ctx, w.buyer, w.product.ID)
+		captured, refunded, _ := pay.Balance(ref)
+		if o.Status != commerce.OrderCancelled || o.Payment.Status != commerce.PaymentCaptured || p.Stock != 5 || captured != 1000 || refunded != 0 {
+			t.Fatalf("after the refused refund: order %s payment %s, stock %d, processor captured %d refunded %d",
+				o.Status, o.Payment.Status, p.Stock, captured, refunded)
+		}
+		_, err = w.svc.CancelOrder(ctx, w.seller, res.Order.ID, "cancel", "broken")
+		appError(t, "retry while the processor still refuses", err, 503, "refund_failed")
+
+		pay.refuseRefunds.Store(false)
+		o, err = w.svc.CancelOrder(ctx, w.seller, res.Order.ID, "cancel", "broken")
+		if err != nil || o.Status != commerce.OrderRefunded || o.Payment.Status != commerce.PaymentRefunded {
+			t.Fatalf("retry with the same key: %+v %v", o, err)
+		}
+		if again, err := w.svc.CancelOrder(ctx, w.seller, res.Order.ID, "cancel", "broken"); err != nil || again.Status != commerce.OrderRefunded {
+			t.Fatalf("replay: %+v %v", again, err)
+		}
+		p, _ = w.svc.Product(ctx, w.buyer, w.product.ID)
+		if captured, refunded, _ := pay.Balance(ref); refunded != 1000 || captured != 1000 || p.Stock != 5 {
+			t.Fatalf("processor captured %d refunded %d, stock %d: want 1000, 1000 and 5 (returned once)", captured, refunded, p.Stock)
+		}
+		want := []commerce.OrderEventType{commerce.OrderPaidEvent, commerce.OrderCancelledEvent, commerce.OrderRefundedEvent}
+		if got := rec.got(); !slices.Equal(got, want) {
+			t.Fatalf("events %v, want %v", got, want)
+		}
+	})
+
+	t.Run("a declined payment emits no event and leaves nothing to refund", func(t *testing.T) {
+		w := newWorld(t, commerce.Config{})
+		rec := &recorder{}
+		w.svc.SetOrderEvents(rec)
+		declined := checkout
+		declined.PaymentMethod.CardNumber = commerce.TestCardDeclined
+		_, err := w.svc.Checkout(ctx, w.buyer, "buy", declined)
+		appError(t, "declined checkout", err, 402, "payment_declined")
+		orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+		if len(orders) != 1 || orders[0].Status != commerce.OrderCancelled {
+			t.Fatalf("orders %+v", orders)
+		}
+		_, err = w.svc.RefundOrder(ctx, w.seller, orders[0].ID, "refund", "")
+		appError(t, "refund of a declined order", err, 409, "nothing_to_refund")
+		if got := rec.got(); len(got) != 0 {
+			t.Fatalf("events %v for a declined payment", got)
+		}
+	})
+
+	t.Run("an order whose payment is still running cannot be cancelled", func(t *testing.T) {
+		pay := &gatedPayments{TestPayments: commerce.NewTestPayments(), failOnce: true}
+		w := newWorld(t, commerce.Config{Payments: pay})
+		if _, err := w.svc.Checkout(ctx, w.buyer, "buy", checkout); !errors.Is(err, commerce.ErrUnavailable) {
+			t.Fatalf("interrupted checkout: %v", err)
+		}
+		orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+		_, err := w.svc.CancelOrder(ctx, w.seller, orders[0].ID, "cancel", "")
+		appError(t, "cancel while awaiting payment", err, 409, "payment_in_progress")
+		o, _ := w.svc.Order(ctx, w.seller, orders[0].ID)
+		p, _ := w.svc.Product(ctx, w.buyer, w.product.ID)
+		if o.Status != commerce.OrderAwaitingPayment || o.Payment.Status != commerce.PaymentPending || p.Stock != 4 {
+			t.Fatalf("order %s payment %s stock %d after the refused cancel", o.Status, o.Payment.Status, p.Stock)
+		}
+	})
 }

@@ -10,8 +10,10 @@ import (
 
 // Seller analytics
 //
-// Every number comes from the interaction log, so the dashboard, the JSON
-// and the CSV agree with what was recorded:
+// Orders, units sold and revenue come from the orders tables, the system
+// of record; everything else (viewers, watch time, views, clicks, carts,
+// likes, comments, shares, follows) from the interaction log. The
+// dashboard, the JSON and the CSV show the same numbers.
 //
 //   - Viewers of a stream are its room sessions, clipped to the time it was
 //     live (from started_at to ended_at, or now while live; a stream never
@@ -20,10 +22,17 @@ import (
 //     sessions open at one instant; average concurrent viewers is the total
 //     watch time divided by the live time; average watch time is the total
 //     divided by the unique viewers.
-//   - Add-to-carts and orders count for a stream when the order names it
+//   - Orders are the orders whose payment was captured, counted on the day
+//     they were placed: an order cancelled before payment (declined,
+//     failed, abandoned) never counts, and a refunded order still counts
+//     as an order, in Refunds too. Revenue is net: what was captured minus
+//     what was refunded, in the shop's currency (for a product, the price
+//     of its lines, before an order-wide coupon). Units sold are the units
+//     of those orders.
+//   - Orders and add-to-carts count for a stream when the order names it
 //     (checkout from the watch page), or else when the buyer joined the
 //     stream's room or clicked one of its cards within AttributionWindow
-//     before. Revenue is the gross of paid orders, in the shop's currency.
+//     before (order_streams keeps that credit).
 //   - Conversion is orders / unique viewers, for a stream, a shop and a
 //     product alike; a product's viewers are the people who viewed or
 //     clicked it.
@@ -58,6 +67,16 @@ type ActivityCount struct {
 	Events, Viewers, Orders, Quantity, AmountMinor int64
 }
 
+// OrderCount is one group of orders with a captured payment. With a
+// product (grouped or filtered by one), Units and the amounts are those of
+// its lines; otherwise of whole orders (what was captured).
+type OrderCount struct {
+	Key                    int64
+	Orders, Units          int64
+	GrossMinor             int64
+	Refunds, RefundedMinor int64
+}
+
 // WatchSession is one room session.
 type WatchSession struct {
 	StreamID  int64
@@ -81,6 +100,11 @@ type AnalyticsStore interface {
 	ActivityCounts(ctx context.Context, f AnalyticsFilter, group int, byKind bool) ([]ActivityCount, error)
 	// WatchSessions returns the matching watch sessions.
 	WatchSessions(ctx context.Context, f AnalyticsFilter) ([]WatchSession, error)
+	// OrderCounts groups the orders with a captured payment that match f
+	// (ShopID; StreamID or StreamIDs: the stream credited; ProductID; From
+	// and To: when the order was placed) by group (GroupNone, GroupDay,
+	// GroupProduct or GroupStream). Kinds is ignored.
+	OrderCounts(ctx context.Context, f AnalyticsFilter, group int) ([]OrderCount, error)
 	// ProductTitles names products.
 	ProductTitles(ctx context.Context, ids []int64) (map[int64]string, error)
 	// StreamsStarted lists a shop's streams that went live between from
@@ -97,6 +121,8 @@ type Metrics struct {
 	Orders        int64 `json:"orders"`
 	UnitsSold     int64 `json:"units_sold"`
 	RevenueMinor  int64 `json:"revenue_minor"`
+	Refunds       int64 `json:"refunds"`
+	RefundedMinor int64 `json:"refunded_minor"`
 	Likes         int64 `json:"likes"`
 	Comments      int64 `json:"comments"`
 	Shares        int64 `json:"shares"`
@@ -104,8 +130,8 @@ type Metrics struct {
 	Follows       int64 `json:"follows"`
 }
 
-// add counts one row; orders are counted by the caller (they are distinct
-// across rows of one order).
+// add counts one row of interactions; purchases are ignored (orders come
+// from addOrders).
 func (m *Metrics) add(c ActivityCount) {
 	switch c.Kind {
 	case InteractionView:
@@ -115,10 +141,6 @@ func (m *Metrics) add(c ActivityCount) {
 	case InteractionCart:
 		m.AddToCarts += c.Events
 		m.CartUnits += c.Quantity
-	case InteractionPurchase:
-		m.Orders += c.Orders
-		m.UnitsSold += c.Quantity
-		m.RevenueMinor += c.AmountMinor
 	case InteractionLike:
 		m.Likes += c.Quantity
 	case InteractionComment:
@@ -130,6 +152,15 @@ func (m *Metrics) add(c ActivityCount) {
 	case InteractionFollow:
 		m.Follows += c.Events
 	}
+}
+
+// addOrders counts a group of orders.
+func (m *Metrics) addOrders(c OrderCount) {
+	m.Orders += c.Orders
+	m.UnitsSold += c.Units
+	m.RevenueMinor += c.GrossMinor - c.RefundedMinor
+	m.Refunds += c.Refunds
+	m.RefundedMinor += c.RefundedMinor
 }
 
 // ViewerStats describe a stream's (or a period's) audience.
@@ -226,20 +257,37 @@ func audience(sessions []WatchSession, from, to time.Time) ViewerStats {
 	}
 }
 
-// productTable turns counts grouped by product into rows, best sellers
-// first, then the most clicked.
-func (d *Discovery) productTable(ctx context.Context, rows []ActivityCount, viewers map[int64]int64) ([]ProductStats, error) {
+// productTable reports the products of f's interactions and orders, best
+// sellers first, then the most clicked.
+func (d *Discovery) productTable(ctx context.Context, f AnalyticsFilter) ([]ProductStats, error) {
+	rows, err := d.store.ActivityCounts(ctx, f, GroupProduct, true)
+	if err != nil {
+		return nil, err
+	}
+	orders, err := d.store.OrderCounts(ctx, f, GroupProduct)
+	if err != nil {
+		return nil, err
+	}
+	viewers, err := d.productViewers(ctx, f)
+	if err != nil {
+		return nil, err
+	}
 	byID := map[int64]*ProductStats{}
-	for _, c := range rows {
-		if c.Key == 0 {
-			continue
-		}
-		p := byID[c.Key]
+	product := func(id int64) *ProductStats {
+		p := byID[id]
 		if p == nil {
-			p = &ProductStats{ProductID: c.Key}
-			byID[c.Key] = p
+			p = &ProductStats{ProductID: id}
+			byID[id] = p
 		}
-		p.add(c)
+		return p
+	}
+	for _, c := range rows {
+		if c.Key != 0 {
+			product(c.Key).add(c)
+		}
+	}
+	for _, c := range orders {
+		product(c.Key).addOrders(c)
 	}
 	ids := make([]int64, 0, len(byID))
 	for id := range byID {
@@ -309,25 +357,29 @@ func (d *Discovery) streamReport(ctx context.Context, st Stream, currency string
 		}
 	}
 	out.ViewerStats = audience(sessions, from, to)
-	byKind, err := d.store.ActivityCounts(ctx, f, GroupNone, true)
-	if err != nil {
+	if err := d.totals(ctx, f, &out.Metrics); err != nil {
 		return out, err
-	}
-	for _, c := range byKind {
-		out.add(c)
 	}
 	out.Conversion = ratio(float64(out.Orders), float64(out.UniqueViewers))
 	if !products {
 		return out, nil
 	}
-	rows, err := d.store.ActivityCounts(ctx, f, GroupProduct, true)
-	if err != nil {
-		return out, err
-	}
-	viewers, err := d.productViewers(ctx, f)
-	if err != nil {
-		return out, err
-	}
-	out.Products, err = d.productTable(ctx, rows, viewers)
+	out.Products, err = d.productTable(ctx, f)
 	return out, err
+}
+
+// totals adds f's interactions and orders to m.
+func (d *Discovery) totals(ctx context.Context, f AnalyticsFilter, m *Metrics) error {
+	byKind, err := d.store.ActivityCounts(ctx, f, GroupNone, true)
+	if err != nil {
+		return err
+	}
+	for _, c := range byKind {
+		m.add(c)
+	}
+	orders, err := d.store.OrderCounts(ctx, f, GroupNone)
+	for _, c := range orders {
+		m.addOrders(c)
+	}
+	return err
 }

@@ -62,7 +62,8 @@ func (m Metrics) csv() []csvMetric {
 		intMetric("product_views", m.ProductViews), intMetric("product_clicks", m.ProductClicks),
 		intMetric("add_to_carts", m.AddToCarts), intMetric("cart_units", m.CartUnits),
 		intMetric("orders", m.Orders), intMetric("units_sold", m.UnitsSold),
-		intMetric("revenue_minor", m.RevenueMinor), intMetric("likes", m.Likes),
+		intMetric("revenue_minor", m.RevenueMinor), intMetric("refunds", m.Refunds),
+		intMetric("refunded_minor", m.RefundedMinor), intMetric("likes", m.Likes),
 		intMetric("comments", m.Comments), intMetric("shares", m.Shares),
 		intMetric("share_opens", m.ShareOpens), intMetric("follows", m.Follows),
 	}

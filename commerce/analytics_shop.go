@@ -136,15 +136,7 @@ func (d *Discovery) ShopAnalytics(ctx context.Context, a Account, shopID int64, 
 	aud := audience(sessions, from, to)
 	out.StreamViewers, out.WatchSeconds = aud.UniqueViewers, aud.TotalWatchSeconds
 	out.Conversion = ratio(float64(out.Orders), float64(out.Viewers))
-	rows, err := d.store.ActivityCounts(ctx, f, GroupProduct, true)
-	if err != nil {
-		return out, err
-	}
-	viewers, err := d.productViewers(ctx, f)
-	if err != nil {
-		return out, err
-	}
-	if out.Products, err = d.productTable(ctx, rows, viewers); err != nil {
+	if out.Products, err = d.productTable(ctx, f); err != nil {
 		return out, err
 	}
 	out.Products = out.Products[:min(len(out.Products), reportProducts)]
@@ -175,6 +167,16 @@ func (d *Discovery) daySeries(ctx context.Context, f AnalyticsFilter, total *Met
 		total.add(c)
 		if day := at(c.Key); day != nil {
 			day.add(c)
+		}
+	}
+	orders, err := d.store.OrderCounts(ctx, f, GroupDay)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range orders {
+		total.addOrders(c)
+		if day := at(c.Key); day != nil {
+			day.addOrders(c)
 		}
 	}
 	visits := f
@@ -225,7 +227,7 @@ func (d *Discovery) streamHeadlines(ctx context.Context, shop Shop, from, to tim
 	if err != nil {
 		return nil, err
 	}
-	rows, err := d.store.ActivityCounts(ctx, f, GroupStream, true)
+	orders, err := d.store.OrderCounts(ctx, f, GroupStream)
 	if err != nil {
 		return nil, err
 	}
@@ -247,10 +249,10 @@ func (d *Discovery) streamHeadlines(ctx context.Context, shop Shop, from, to tim
 		}
 		aud := audience(mine, wFrom, wTo)
 		h.UniqueViewers, h.PeakViewers = aud.UniqueViewers, aud.PeakViewers
-		for _, c := range rows {
-			if c.Key == st.ID && c.Kind == InteractionPurchase {
+		for _, c := range orders {
+			if c.Key == st.ID {
 				h.Orders += c.Orders
-				h.RevenueMinor += c.AmountMinor
+				h.RevenueMinor += c.GrossMinor - c.RefundedMinor
 			}
 		}
 		h.Conversion = ratio(float64(h.Orders), float64(h.UniqueViewers))

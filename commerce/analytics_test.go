@@ -21,9 +21,11 @@ var discCheckout = commerce.CheckoutRequest{
 
 // TestAnalyticsOfAScriptedSession plays a stream session with known
 // timing — two signed-in viewers and an anonymous one, likes, comments,
-// card clicks, carts and two orders (one naming the stream, one credited by
-// the buyer's click) — and checks every number of the stream, shop and
-// product reports.
+// card clicks, carts and three paid orders (two naming the stream, one
+// credited by the buyer's click; one of those naming it cancelled and
+// refunded by the seller) and a declined one — and checks every number of
+// the stream, shop and product reports: orders count the paid ones,
+// revenue is net of the refund.
 func TestAnalyticsOfAScriptedSession(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newDisc(t, db, commerce.DiscoveryConfig{})
@@ -36,7 +38,7 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 		t0 := *st.StartedAt
 		w.clock.Set(t0.Add(2 * time.Hour))
 		at := func(m float64) time.Time { return t0.Add(time.Duration(m * float64(time.Minute))) }
-		ann, bob := w.account("ann"), w.account("bob")
+		ann, bob, cat, dan := w.account("ann"), w.account("bob"), w.account("cat"), w.account("dan")
 
 		watch := func(acct int64, from, to float64) commerce.Interaction {
 			return commerce.Interaction{Kind: commerce.InteractionWatch, AccountID: acct, StreamID: st.ID, StartedAt: at(from), At: at(to)}
@@ -54,6 +56,7 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: ann.ID, ProductID: p1.ID, StreamID: st.ID, At: at(5)},
 			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: bob.ID, ProductID: p1.ID, StreamID: st.ID, At: at(12)},
 			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: bob.ID, ProductID: p2.ID, StreamID: st.ID, At: at(13)},
+			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: cat.ID, ProductID: p1.ID, StreamID: st.ID, At: at(14)},
 		)
 		if _, err := w.d.Share(w.ctx, ann, commerce.ShareRequest{Type: "stream", ID: st.ID}, "http://x"); err != nil {
 			t.Fatal(err)
@@ -65,7 +68,7 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			who commerce.Account
 			p   commerce.Product
 			n   int64
-		}{{ann, p1, 2}, {bob, p2, 1}, {bob, p1, 1}} {
+		}{{ann, p1, 2}, {bob, p2, 1}, {bob, p1, 1}, {cat, p1, 1}, {dan, p1, 1}} {
 			if _, err := w.svc.AddToCart(w.ctx, c.who, c.p.ID, c.n); err != nil {
 				t.Fatal(err)
 			}
@@ -77,6 +80,19 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 		}
 		if _, err := w.svc.Checkout(w.ctx, bob, "key-bob", discCheckout); err != nil {
 			t.Fatal(err)
+		}
+		refunded, err := w.svc.Checkout(w.ctx, cat, "key-cat", withStream)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, err := w.svc.CancelOrder(w.ctx, seller, refunded.Order.ID, "key-cancel", "out of glaze"); err != nil ||
+			o.Payment.Status != commerce.PaymentRefunded {
+			t.Fatalf("cancel: %+v, %v", o, err)
+		}
+		declined := withStream
+		declined.PaymentMethod.CardNumber = commerce.TestCardDeclined
+		if _, err := w.svc.Checkout(w.ctx, dan, "key-dan", declined); err == nil {
+			t.Fatal("declined card paid")
 		}
 		w.flush()
 
@@ -90,12 +106,14 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			// Sessions clipped to the 2 live hours: 30 + 10 + 5 + 10 minutes.
 			ViewerStats: commerce.ViewerStats{UniqueViewers: 3, PeakViewers: 2, AvgViewers: 0.4583,
 				TotalWatchSeconds: 3300, AvgWatchSeconds: 1100},
-			Metrics: commerce.Metrics{ProductClicks: 3, AddToCarts: 3, CartUnits: 4, Orders: 2, UnitsSold: 4,
-				RevenueMinor: 5500, Likes: 10, Comments: 3, Shares: 1, Follows: 1},
-			Conversion: 0.6667,
+			// Cat's cart is credited by her click, Dan's is not (no touch).
+			Metrics: commerce.Metrics{ProductClicks: 4, AddToCarts: 4, CartUnits: 5, Orders: 3, UnitsSold: 5,
+				RevenueMinor: 5500, Refunds: 1, RefundedMinor: 1000, Likes: 10, Comments: 3, Shares: 1, Follows: 1},
+			Conversion: 1,
 			Products: []commerce.ProductStats{
-				{ProductID: p1.ID, Title: p1.Title, Viewers: 2, Conversion: 1, Metrics: commerce.Metrics{
-					ProductClicks: 2, AddToCarts: 2, CartUnits: 3, Orders: 2, UnitsSold: 3, RevenueMinor: 3000}},
+				{ProductID: p1.ID, Title: p1.Title, Viewers: 3, Conversion: 1, Metrics: commerce.Metrics{
+					ProductClicks: 3, AddToCarts: 3, CartUnits: 4, Orders: 3, UnitsSold: 4, RevenueMinor: 3000,
+					Refunds: 1, RefundedMinor: 1000}},
 				{ProductID: p2.ID, Title: p2.Title, Viewers: 1, Conversion: 1, Metrics: commerce.Metrics{
 					ProductClicks: 1, AddToCarts: 1, CartUnits: 1, Orders: 1, UnitsSold: 1, RevenueMinor: 2500}},
 			},
@@ -112,7 +130,8 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			}
 			wantM := want.Metrics
 			wantM.Comments = 4 // one more in the other stream
-			if r.Metrics != wantM || r.Viewers != 3 || r.StreamViewers != 3 || r.WatchSeconds != 3600 || r.Conversion != 0.6667 {
+			wantM.AddToCarts, wantM.CartUnits = 5, 6
+			if r.Metrics != wantM || r.Viewers != 4 || r.StreamViewers != 3 || r.WatchSeconds != 3600 || r.Conversion != 0.75 {
 				t.Errorf("shop totals %+v", r)
 			}
 			var sum commerce.Metrics
@@ -120,17 +139,20 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			for _, d := range r.Days {
 				sum.Orders += d.Orders
 				sum.RevenueMinor += d.RevenueMinor
+				sum.RefundedMinor += d.RefundedMinor
 				sum.Comments += d.Comments
 				watch += d.WatchSeconds
 			}
-			if sum.Orders != 2 || sum.RevenueMinor != 5500 || sum.Comments != 4 || watch != 3600 || len(r.Days) < 2 {
+			if sum.Orders != 3 || sum.RevenueMinor != 5500 || sum.RefundedMinor != 1000 || sum.Comments != 4 || watch != 3600 || len(r.Days) < 2 {
 				t.Errorf("days %+v", r.Days)
 			}
 			if len(r.Streams) != 1 || r.Streams[0].ID != st.ID || r.Streams[0].UniqueViewers != 3 ||
-				r.Streams[0].PeakViewers != 2 || r.Streams[0].Orders != 2 || r.Streams[0].RevenueMinor != 5500 {
+				r.Streams[0].PeakViewers != 2 || r.Streams[0].Orders != 3 || r.Streams[0].RevenueMinor != 5500 {
 				t.Errorf("stream headlines %+v", r.Streams)
 			}
-			if len(r.Products) != 2 || r.Products[0] != want.Products[0] || r.Products[1] != want.Products[1] {
+			shopP1 := want.Products[0]
+			shopP1.AddToCarts, shopP1.CartUnits = 4, 5 // and Dan's
+			if len(r.Products) != 2 || r.Products[0] != shopP1 || r.Products[1] != want.Products[1] {
 				t.Errorf("products %+v", r.Products)
 			}
 		})
@@ -140,7 +162,9 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.ProductStats != want.Products[0] || r.Currency != "USD" {
+			wantP1 := want.Products[0]
+			wantP1.AddToCarts, wantP1.CartUnits = 4, 5 // and Dan's
+			if r.ProductStats != wantP1 || r.Currency != "USD" {
 				t.Errorf("product report %+v", r.ProductStats)
 			}
 		})
@@ -165,7 +189,7 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			if r := find("stream", "peak_viewers", 0); r == nil || r[6] != "2" || r[2] != strconv.FormatInt(st.ID, 10) {
 				t.Errorf("peak_viewers row %v", r)
 			}
-			if r := find("stream", "conversion", 0); r == nil || r[6] != "0.6667" {
+			if r := find("stream", "conversion", 0); r == nil || r[6] != "1" {
 				t.Errorf("conversion row %v", r)
 			}
 			if r := find("product", "revenue_minor", p1.ID); r == nil || r[6] != "3000" || r[4] != "'=HYPERLINK(mug)" {

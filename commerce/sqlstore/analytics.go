@@ -173,3 +173,83 @@ func (db *DB) StreamsStarted(ctx context.Context, shopID int64, from, to time.Ti
 	}
 	return out, rows.Err()
 }
+
+// OrderCounts implements commerce.AnalyticsStore. An order is credited to
+// the stream it names or, failing that, to the one order_streams holds;
+// the stream filter reads both through their stream indexes.
+func (db *DB) OrderCounts(ctx context.Context, f commerce.AnalyticsFilter, group int) ([]commerce.OrderCount, error) {
+	const credited = "COALESCE(o.stream_id, os.stream_id)"
+	where := []string{"p.status IN ('" + commerce.PaymentCaptured + "', '" + commerce.PaymentRefunded + "')"}
+	var args []any
+	if f.ShopID != 0 {
+		where = append(where, "o.shop_id = ?")
+		args = append(args, f.ShopID)
+	}
+	streams := f.StreamIDs
+	if f.StreamID != 0 {
+		streams = append([]int64{f.StreamID}, streams...)
+	}
+	if len(streams) > 0 {
+		in := placeholders(len(streams))
+		where = append(where, credited+" IN ("+in+") AND o.id IN (SELECT id FROM orders WHERE stream_id IN ("+in+
+			") UNION SELECT order_id FROM order_streams WHERE stream_id IN ("+in+"))")
+		for range 3 {
+			args = append(args, toAny(streams)...)
+		}
+	}
+	lines := group == commerce.GroupProduct || f.ProductID != 0
+	if f.ProductID != 0 {
+		where = append(where, "l.product_id = ?")
+		args = append(args, f.ProductID)
+	}
+	if !f.From.IsZero() {
+		where = append(where, "o.created_at >= ?")
+		args = append(args, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "o.created_at < ?")
+		args = append(args, micros(f.To))
+	}
+	key := "0"
+	switch group {
+	case commerce.GroupDay:
+		key = "o.created_at / 86400000000"
+	case commerce.GroupProduct:
+		key = "l.product_id"
+	case commerce.GroupStream:
+		key = credited
+	}
+	const refunded = "p.status = '" + commerce.PaymentRefunded + "'"
+	sum := func(x string) string { return "CAST(COALESCE(SUM(" + x + "), 0) AS BIGINT)" }
+	q := "SELECT CAST(" + key + " AS BIGINT), COUNT(*), " +
+		sum("(SELECT SUM(l.quantity) FROM order_lines l WHERE l.order_id = o.id)") + ", " + sum("o.total_minor") + ", " +
+		sum("CASE WHEN "+refunded+" THEN 1 ELSE 0 END") + ", " + sum("CASE WHEN "+refunded+" THEN o.total_minor ELSE 0 END") +
+		" FROM orders o"
+	if lines {
+		const amount = "l.unit_price_minor * l.quantity"
+		q = "SELECT CAST(" + key + " AS BIGINT), COUNT(DISTINCT o.id), " + sum("l.quantity") + ", " + sum(amount) + ", " +
+			"COUNT(DISTINCT CASE WHEN " + refunded + " THEN o.id END), " + sum("CASE WHEN "+refunded+" THEN "+amount+" ELSE 0 END") +
+			" FROM order_lines l JOIN orders o ON o.id = l.order_id"
+	}
+	q += " JOIN payments p ON p.order_id = o.id LEFT JOIN order_streams os ON os.order_id = o.id WHERE " +
+		strings.Join(where, " AND ")
+	if group != commerce.GroupNone {
+		q += " GROUP BY " + key
+	}
+	rows, err := db.query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commerce.OrderCount
+	for rows.Next() {
+		var c commerce.OrderCount
+		if err := rows.Scan(&c.Key, &c.Orders, &c.Units, &c.GrossMinor, &c.Refunds, &c.RefundedMinor); err != nil {
+			return nil, err
+		}
+		if c.Orders > 0 {
+			out = append(out, c)
+		}
+	}
+	return out, rows.Err()
+}

@@ -94,6 +94,9 @@ func (db *DB) SaveInteractions(ctx context.Context, b commerce.InteractionBatch)
 			order_id, quantity, amount_minor, started_at, source)`, 11, rows, ""); err != nil {
 			return fmt.Errorf("insert interactions: %w", err)
 		}
+		if err := tx.saveOrderStreams(ctx, b.Events); err != nil {
+			return fmt.Errorf("order streams: %w", err)
+		}
 
 		rows = rows[:0]
 		byKind := map[int][]any{}
@@ -159,6 +162,21 @@ func (db *DB) SaveInteractions(ctx context.Context, b commerce.InteractionBatch)
 		}
 		return nil
 	})
+}
+
+// saveOrderStreams keeps the stream each purchase was credited to, the
+// first credit of an order winning.
+func (c conn) saveOrderStreams(ctx context.Context, evs []commerce.Interaction) error {
+	seen := map[int64]bool{}
+	var rows [][]any
+	for _, ev := range evs {
+		if ev.Kind == commerce.InteractionPurchase && ev.OrderID != 0 && ev.StreamID != 0 && !seen[ev.OrderID] {
+			seen[ev.OrderID] = true
+			rows = append(rows, []any{ev.OrderID, ev.StreamID})
+		}
+	}
+	return c.upsertRows(ctx, "INSERT INTO order_streams (order_id, stream_id)", 2, rows,
+		"ON CONFLICT (order_id) DO NOTHING")
 }
 
 func toAny(ids []int64) []any {

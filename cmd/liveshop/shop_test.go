@@ -509,3 +509,54 @@ func TestIllegalOrderMovesOverHTTP(t *testing.T) {
 		}
 	})
 }
+
+// TestModeratorRemoval takes a moderator's appointment back: the moderation
+// routes refuse them at once and /api/me no longer lists the shop.
+func TestModeratorRemoval(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, cfg Config) {
+		srv := startServer(t, cfg)
+		seller := srv.shopper(t, "seller@example.com", "Mara")
+		mod := srv.shopper(t, "mod@example.com", "Theo")
+		other := srv.shopper(t, "other@example.com", "Otto")
+		shopID := seller.openShop("mara", "USD")
+		for _, email := range []string{"mod@example.com", "other@example.com"} {
+			seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shopID), map[string]string{"email": email})
+		}
+		restrictions := fmt.Sprintf("/api/shops/%d/restrictions", shopID)
+		moderates := func(c shopper) []int64 {
+			var me struct {
+				Moderates []commerce.Shop `json:"moderates"`
+			}
+			c.expect(200, "GET", "/api/me", nil).decode(t, &me)
+			ids := []int64{}
+			for _, s := range me.Moderates {
+				ids = append(ids, s.ID)
+			}
+			return ids
+		}
+		mod.expect(200, "GET", restrictions, nil)
+		if got := moderates(mod); !slices.Equal(got, []int64{shopID}) {
+			t.Fatalf("moderator of %v before removal", got)
+		}
+		remove := fmt.Sprintf("/api/shops/%d/moderators/%d", shopID, mod.id)
+		if r := other.do("DELETE", remove, nil); r.status != 403 {
+			t.Fatalf("a moderator removed another: %d %s", r.status, r.body)
+		}
+		seller.expect(204, "DELETE", remove, nil)
+		if r := mod.do("GET", restrictions, nil); r.status != 403 {
+			t.Fatalf("removed moderator on a moderation route: %d %s", r.status, r.body)
+		}
+		if got := moderates(mod); len(got) != 0 {
+			t.Fatalf("removed moderator still moderates %v", got)
+		}
+		var mods []commerce.Moderator
+		seller.expect(200, "GET", fmt.Sprintf("/api/shops/%d/moderators", shopID), nil).decode(t, &mods)
+		if len(mods) != 1 || mods[0].AccountID != other.id {
+			t.Fatalf("moderators after removal %+v", mods)
+		}
+		other.expect(200, "GET", restrictions, nil)
+		if r := seller.do("DELETE", remove, nil); r.status != 404 {
+			t.Fatalf("removing twice: %d %s", r.status, r.body)
+		}
+	})
+}

@@ -28,8 +28,11 @@ type StreamAuthorizer interface {
 }
 
 // Events hears when a stream goes live and when it ends, so the room and the
-// stream record can follow. Only the stream's origin node calls it; a quick
-// publisher reconnect within the grace period produces no events. Calls
+// stream record can follow. The stream's origin node calls it; a quick
+// publisher reconnect within the grace period produces no events. A stream
+// recorded live that no node carries any more (its origin crashed) is
+// reported ended by every node that finds it (see Deps.LiveStreams), so
+// StreamEnded must tolerate an end it has heard already. Calls
 // come one at a time, in order, from one goroutine; a slow implementation
 // delays later events, never media.
 type Events interface {
@@ -39,13 +42,16 @@ type Events interface {
 
 // Deps are the collaborators an SFU is built with. Auth is required; the
 // others default to a no-op (Events), an in-memory registry (one node), a
-// private metrics registry and a discarding logger.
+// private metrics registry and a discarding logger. With LiveStreams, the
+// SFU ends (through Events) streams recorded live that have had no origin
+// on any node for Config.PublisherGrace + Config.OriginTTL.
 type Deps struct {
-	Auth     StreamAuthorizer
-	Events   Events
-	Registry OriginRegistry
-	Metrics  prometheus.Registerer
-	Logger   *slog.Logger
+	Auth        StreamAuthorizer
+	Events      Events
+	Registry    OriginRegistry
+	LiveStreams LiveStreams
+	Metrics     prometheus.Registerer
+	Logger      *slog.Logger
 }
 
 // SFU is a node's selective forwarding unit: it terminates WHIP publishers
@@ -59,6 +65,14 @@ type SFU struct {
 	log      *slog.Logger
 	metrics  *metrics
 	net      *network
+
+	// liveStreams (optional) lists streams recorded live. The rest is
+	// sweepOrphans' (maintain's goroutine only): whether it ran, the
+	// streams it watches, and since when each has had no origin.
+	liveStreams LiveStreams
+	swept       bool
+	watched     map[int64]bool
+	orphans     map[int64]time.Time
 
 	certMu sync.Mutex
 	cert   *webrtc.Certificate
@@ -132,6 +146,7 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 	}
 	s := &SFU{
 		cfg: cfg, auth: deps.Auth, events: deps.Events, registry: deps.Registry, log: log, metrics: m, net: n,
+		liveStreams: deps.LiveStreams, watched: map[int64]bool{}, orphans: map[int64]time.Time{},
 		streams:     map[int64]*stream{},
 		sessions:    map[string]*sessionRef{},
 		stop:        make(chan struct{}),
@@ -266,12 +281,21 @@ func (s *SFU) deliverEvents() {
 }
 
 // maintain refreshes this node's origin claims, ends origin streams their
-// owner closed and relays whose origin left the registry, every third of
-// the origin TTL.
+// owner closed and relays whose origin left the registry, and reports the
+// end of streams recorded live that no node carries, every third of the
+// origin TTL.
 func (s *SFU) maintain() {
 	defer s.wg.Done()
 	t := time.NewTicker(s.cfg.OriginTTL / 3)
 	defer t.Stop()
+	sweep := func() {
+		if s.liveStreams != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.OriginTTL/3)
+			s.sweepOrphans(ctx)
+			cancel()
+		}
+	}
+	sweep() // streams recorded live when the node starts are watched
 	for {
 		select {
 		case <-s.stop:
@@ -294,6 +318,7 @@ func (s *SFU) maintain() {
 			}
 			cancel()
 		}
+		sweep()
 	}
 }
 

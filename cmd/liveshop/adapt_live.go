@@ -30,3 +30,25 @@ func (n streamEndNotifier) StreamEnded(ctx context.Context, streamID int64) {
 	n.sfu.EndStream(streamID)
 	announceStreamEnd(ctx, n.rooms, n.log, streamID)
 }
+
+// liveRecords adapts commerce to live.LiveStreams: the IDs of every stream
+// whose record says live, page by page.
+type liveRecords struct{ svc *commerce.Service }
+
+func (r liveRecords) LiveStreamIDs(ctx context.Context) ([]int64, error) {
+	var ids []int64
+	page := commerce.Page{Limit: 100}
+	for {
+		streams, next, err := r.svc.Streams(ctx, commerce.StreamFilter{Status: commerce.StreamLive, Page: page})
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range streams {
+			ids = append(ids, st.ID)
+		}
+		if next == "" {
+			return ids, nil
+		}
+		page.Cursor = next
+	}
+}

@@ -57,18 +57,22 @@ func splitList(s string) []string {
 // wireLive starts the SFU: stream keys are checked by commerce, stream
 // starts and ends go to the stream record and its room, a stream its seller
 // ends through the API stops here and its room is told, and with Redis the
-// origin registry lets any node serve any stream. Call it after wireRoom.
+// origin registry lets any node serve any stream. A stream recorded live
+// that no node carries (its origin crashed, or this single node restarted)
+// is ended like one whose publisher left, once --live-grace plus
+// --live-origin-ttl have passed. Call it after wireRoom.
 func (a *app) wireLive() error {
 	var reg live.OriginRegistry
 	if a.redis != nil {
 		reg = live.NewRedisRegistry(a.redis, a.cfg.RedisPrefix)
 	}
 	sfu, err := live.New(a.cfg.Live, live.Deps{
-		Auth:     a.commerce,
-		Events:   roomStreamEvents{a},
-		Registry: reg,
-		Metrics:  a.metrics,
-		Logger:   a.log.With("component", "live"),
+		Auth:        a.commerce,
+		Events:      roomStreamEvents{a},
+		Registry:    reg,
+		LiveStreams: liveRecords{a.commerce},
+		Metrics:     a.metrics,
+		Logger:      a.log.With("component", "live"),
 	})
 	if err != nil {
 		return fmt.Errorf("video: %w", err)

@@ -150,12 +150,17 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 			h.m.commentTime.Observe(time.Since(start).Seconds())
 		}
 	case CmdLike:
-		err = c.like(cmd.Count)
+		err = c.like(ctx, cmd.Count)
 	default:
 		err = h.moderate(ctx, c.ident, c.room, cmd)
 	}
 	if err != nil {
 		c.sendError(cmd.ID, err)
+		if errors.Is(err, ErrBanned) {
+			// Banned on another node or stream before this connection
+			// heard of it: it ends here, as the banned event would end it.
+			c.kickBanned()
+		}
 		return
 	}
 	if cmd.ID != "" {
@@ -163,13 +168,20 @@ func (c *conn) handle(ctx context.Context, data []byte) {
 	}
 }
 
-func (c *conn) like(n int64) error {
+// like counts n likes, unless the account is banned from the shop.
+func (c *conn) like(ctx context.Context, n int64) error {
 	if c.ident.Anonymous() {
 		return ErrUnauthenticated
 	}
 	c.mu.Lock()
 	banned := c.banned
 	c.mu.Unlock()
+	if !banned {
+		var err error
+		if banned, err = c.hub.limits.Banned(ctx, c.room.shopID(), c.ident.AccountID); err != nil {
+			return err
+		}
+	}
 	if banned {
 		return ErrBanned
 	}

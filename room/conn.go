@@ -128,6 +128,31 @@ func (c *conn) closeAfterQueued(code websocket.StatusCode, reason string) {
 	}
 }
 
+const bannedReason = "banned from this shop's streams"
+
+// banLocked marks c banned and asks the writer to close it with
+// CloseBanned once what is queued is written; it reports whether c must be
+// scheduled.
+func (c *conn) banLocked() bool {
+	c.banned = true
+	if c.dead || c.closing != nil {
+		return false
+	}
+	c.closing = &closeReq{CloseBanned, bannedReason}
+	return c.markScheduledLocked()
+}
+
+// kickBanned closes c with CloseBanned after what is queued (the error
+// that refused its command, or the banned event).
+func (c *conn) kickBanned() {
+	c.mu.Lock()
+	sched := c.banLocked()
+	c.mu.Unlock()
+	if sched {
+		c.hub.writer.schedule(c)
+	}
+}
+
 // take hands the writer everything queued; a non-nil closeReq means close
 // after writing the items.
 func (c *conn) take() ([][]byte, *closeReq) {

@@ -93,6 +93,10 @@ type Product struct {
 type Directory interface {
 	// Stream returns the stream's shop and status.
 	Stream(ctx context.Context, streamID int64) (StreamInfo, error)
+	// ShopStreams returns the IDs of shopID's live and scheduled streams,
+	// every stream whose room viewers may have open, so that a ban or mute
+	// reaches the account on every stream of the shop and every node.
+	ShopStreams(ctx context.Context, shopID int64) ([]int64, error)
 	// Role returns accountID's role in shopID, RoleViewer when it has none.
 	// Site admins are recognised from Identity.Admin, not here.
 	Role(ctx context.Context, shopID, accountID int64) (Role, error)

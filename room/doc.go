@@ -69,9 +69,13 @@
 //	flash_sale_stock    (id, remaining, sold_out) coalesced by the publisher
 //	flash_sale_ended    (id, reason: sold_out|stopped|expired|stream_ended, remaining)
 //	purchase            "just bought" ticker (buyer, product_id, product_title, quantity)
-//	muted               (user_id, until) to the muted user only
-//	banned              (user_id) to the banned user only; the server then
-//	                    closes the connection with 4003
+//	muted               (user_id, until) to the muted user only, in every
+//	                    live or scheduled stream of the shop, on every node
+//	banned              (user_id) to the banned user only, likewise in every
+//	                    stream of the shop; the server then closes the
+//	                    connection with 4003. A banned account's comment or
+//	                    like is refused with the error banned and closes the
+//	                    connection with 4003 too.
 //	ack                 (id, comment) a command succeeded; comment for comments
 //	error               (id, code, message, retry_after) a command or message
 //	                    was refused; the connection stays open

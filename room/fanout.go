@@ -113,11 +113,7 @@ func (c *conn) deliverBatch(b *batch) bool {
 	}
 	if kick {
 		c.mu.Lock()
-		c.banned = true
-		if !c.dead && c.closing == nil {
-			c.closing = &closeReq{CloseBanned, "banned from this shop's streams"}
-			sched = c.markScheduledLocked() || sched
-		}
+		sched = c.banLocked() || sched
 		c.mu.Unlock()
 	}
 	return sched

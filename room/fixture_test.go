@@ -27,6 +27,7 @@ const (
 	shopID     = 10
 	otherShop  = 20
 	streamID   = 100
+	stream2ID  = 101 // a second live stream of shopID
 	sellerID   = 1
 	modID      = 2
 	viewerID   = 3
@@ -56,8 +57,9 @@ type directory struct {
 
 func newDirectory() *directory {
 	return &directory{streams: map[int64]room.StreamInfo{
-		streamID: {ID: streamID, ShopID: shopID, Title: "Spring drop", Status: room.StatusLive},
-		200:      {ID: 200, ShopID: otherShop, Title: "Other", Status: room.StatusLive},
+		streamID:  {ID: streamID, ShopID: shopID, Title: "Spring drop", Status: room.StatusLive},
+		stream2ID: {ID: stream2ID, ShopID: shopID, Title: "Summer drop", Status: room.StatusLive},
+		200:       {ID: 200, ShopID: otherShop, Title: "Other", Status: room.StatusLive},
 	}}
 }
 
@@ -69,6 +71,18 @@ func (d *directory) Stream(_ context.Context, id int64) (room.StreamInfo, error)
 		return s, room.ErrNotFound
 	}
 	return s, nil
+}
+
+func (d *directory) ShopStreams(_ context.Context, shop int64) ([]int64, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var ids []int64
+	for id, s := range d.streams {
+		if s.ShopID == shop && s.Status != room.StatusEnded {
+			ids = append(ids, id)
+		}
+	}
+	return ids, nil
 }
 
 func (d *directory) Role(_ context.Context, shop, account int64) (room.Role, error) {

@@ -24,6 +24,13 @@ func (fuzzDir) Stream(_ context.Context, id int64) (StreamInfo, error) {
 	return StreamInfo{ID: 1, ShopID: 1, Title: "fuzz", Status: StatusLive}, nil
 }
 
+func (fuzzDir) ShopStreams(_ context.Context, shop int64) ([]int64, error) {
+	if shop != 1 {
+		return nil, nil
+	}
+	return []int64{1}, nil
+}
+
 func (fuzzDir) Role(_ context.Context, _, account int64) (Role, error) {
 	switch account {
 	case 1:

@@ -136,7 +136,7 @@ func (h *Handler) websocket(c echo.Context) error {
 	hub.m.connections.Inc()
 	if cn.banned {
 		cn.sendError("", ErrBanned)
-		cn.closeAfterQueued(CloseBanned, "banned from this shop's streams")
+		cn.kickBanned()
 	} else {
 		cn.joined = hub.now()
 		r.join(hub.ctx, cn, since)

@@ -29,6 +29,8 @@ type Limits interface {
 	SetMute(ctx context.Context, shopID, accountID int64, until time.Time) error
 	// SetBan bans or unbans accountID from shopID's rooms.
 	SetBan(ctx context.Context, shopID, accountID int64, banned bool) error
+	// Banned reports whether accountID is banned from shopID's rooms.
+	Banned(ctx context.Context, shopID, accountID int64) (bool, error)
 	// SetSlowMode sets the minimum time between one account's comments in a
 	// stream; 0 turns slow mode off.
 	SetSlowMode(ctx context.Context, streamID int64, gap time.Duration) error

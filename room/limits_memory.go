@@ -92,6 +92,13 @@ func (l *MemoryLimits) SetBan(_ context.Context, shopID, accountID int64, banned
 	return nil
 }
 
+// Banned implements Limits.
+func (l *MemoryLimits) Banned(_ context.Context, shopID, accountID int64) (bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.bans[[2]int64{shopID, accountID}], nil
+}
+
 // SetSlowMode implements Limits.
 func (l *MemoryLimits) SetSlowMode(_ context.Context, streamID int64, gap time.Duration) error {
 	l.mu.Lock()

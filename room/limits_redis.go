@@ -96,6 +96,12 @@ func (l *RedisLimits) SetBan(ctx context.Context, shopID, accountID int64, banne
 	return unavailable("ban", l.rdb.Set(ctx, l.banKey(shopID, accountID), 1, 0).Err())
 }
 
+// Banned implements Limits.
+func (l *RedisLimits) Banned(ctx context.Context, shopID, accountID int64) (bool, error) {
+	n, err := l.rdb.Exists(ctx, l.banKey(shopID, accountID)).Result()
+	return n == 1, unavailable("check ban", err)
+}
+
 // SetSlowMode implements Limits.
 func (l *RedisLimits) SetSlowMode(ctx context.Context, streamID int64, gap time.Duration) error {
 	if gap <= 0 {

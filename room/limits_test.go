@@ -120,9 +120,18 @@ func testLimitsContract(t *testing.T, newNodes limitsNodes) {
 		if v := mustVerdict(t, b, 3, 30, 9, true); !v.Banned || v.Allowed() {
 			t.Fatalf("banned verdict = %+v", v)
 		}
+		if banned, err := b.Banned(ctx, 3, 9); err != nil || !banned {
+			t.Fatalf("Banned = %v, %v; want true", banned, err)
+		}
+		if banned, err := b.Banned(ctx, 4, 9); err != nil || banned {
+			t.Fatalf("Banned in another shop = %v, %v; want false", banned, err)
+		}
 		b.SetBan(ctx, 3, 9, false)
 		if v := mustVerdict(t, a, 3, 30, 9, false); !v.Allowed() {
 			t.Fatalf("unbanned verdict = %+v", v)
+		}
+		if banned, err := a.Banned(ctx, 3, 9); err != nil || banned {
+			t.Fatalf("Banned after unban = %v, %v; want false", banned, err)
 		}
 	})
 

@@ -2,6 +2,7 @@ package room
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -166,8 +167,9 @@ func (h *Hub) checkTarget(ctx context.Context, actorRole Role, shopID, target in
 }
 
 // mute mutes target in the shop for d (0 lifts the mute). The event goes to
-// streamID's room (0: none) and every room of the shop open on this node;
-// the shared Limits refuse the target's comments on every node at once.
+// every room of the shop (see publishToShop); streamID, if not 0, is where
+// the moderator acted. The shared Limits refuse the target's comments on
+// every node at once.
 func (h *Hub) mute(ctx context.Context, actor Identity, shopID, streamID, target int64, d time.Duration) error {
 	action := AuditMute
 	if d <= 0 {
@@ -175,6 +177,9 @@ func (h *Hub) mute(ctx context.Context, actor Identity, shopID, streamID, target
 	}
 	role, err := h.authorize(ctx, actor, shopID, streamID, action, canModerate)
 	if err != nil {
+		return err
+	}
+	if err := h.checkStream(ctx, shopID, streamID); err != nil {
 		return err
 	}
 	if d > 0 {
@@ -204,7 +209,8 @@ func (h *Hub) mute(ctx context.Context, actor Identity, shopID, streamID, target
 }
 
 // ban bans (or unbans) target from the shop's streams; a banned viewer's
-// connections get a "banned" event and close with CloseBanned.
+// connections, on every stream of the shop and every node, get a "banned"
+// event and close with CloseBanned.
 func (h *Hub) ban(ctx context.Context, actor Identity, shopID, streamID, target int64, banned bool) error {
 	action := AuditBan
 	if !banned {
@@ -212,6 +218,9 @@ func (h *Hub) ban(ctx context.Context, actor Identity, shopID, streamID, target 
 	}
 	role, err := h.authorize(ctx, actor, shopID, streamID, action, canModerate)
 	if err != nil {
+		return err
+	}
+	if err := h.checkStream(ctx, shopID, streamID); err != nil {
 		return err
 	}
 	if banned {
@@ -235,12 +244,22 @@ func (h *Hub) ban(ctx context.Context, actor Identity, shopID, streamID, target 
 		To: &Audience{Users: []int64{target}}})
 }
 
-// publishToShop publishes ev to streamID's room and to every other room of
-// the shop open on this node.
+// publishToShop publishes ev to every room of the shop a viewer may have
+// open on any node: its live and scheduled streams (from the Directory),
+// the rooms of the shop open on this node, and streamID (0: none). A stream
+// whose publish fails does not stop the others; the errors are returned
+// together.
 func (h *Hub) publishToShop(ctx context.Context, shopID, streamID int64, ev Event) error {
 	targets := map[int64]bool{}
 	if streamID != 0 {
 		targets[streamID] = true
+	}
+	ids, errs := h.dir.ShopStreams(ctx, shopID)
+	if errs != nil {
+		errs = fmt.Errorf("streams of shop %d: %w", shopID, errs)
+	}
+	for _, id := range ids {
+		targets[id] = true
 	}
 	h.mu.Lock()
 	for id, r := range h.open {
@@ -255,8 +274,24 @@ func (h *Hub) publishToShop(ctx context.Context, shopID, streamID int64, ev Even
 	h.mu.Unlock()
 	for id := range targets {
 		if _, err := h.publish(ctx, id, ev); err != nil {
-			return err
+			errs = errors.Join(errs, err)
 		}
+	}
+	return errs
+}
+
+// checkStream refuses a stream_id that names no stream of the shop, so a
+// moderator of one shop cannot send events into another shop's rooms.
+func (h *Hub) checkStream(ctx context.Context, shopID, streamID int64) error {
+	if streamID == 0 {
+		return nil
+	}
+	info, err := h.streamInfo(ctx, streamID)
+	if err != nil && !isNotFound(err) {
+		return err
+	}
+	if err != nil || info.ShopID != shopID {
+		return Invalid("stream_id %d is not a stream of this shop", streamID)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package room_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -140,6 +141,27 @@ func TestModeration(t *testing.T) {
 		}
 		if code := back.closeStatus(); code != room.CloseBanned {
 			t.Fatalf("close code on return = %d", code)
+		}
+	})
+
+	t.Run("a mute or ban naming another shop's stream is refused and tells nobody", func(t *testing.T) {
+		n := startNode(t, memoryShared(t), nil)
+		v := n.dial(t, 200, viewer, -1)
+		v.next("snapshot")
+		for _, path := range []string{"mutes", "bans"} {
+			code, body := n.api(t, "POST", fmt.Sprintf("/shops/%d/%s", shopID, path), mod,
+				map[string]any{"user_id": viewerID, "minutes": 5, "stream_id": 200})
+			if code != 422 {
+				t.Fatalf("%s with another shop's stream: %d %s, want 422", path, code, body)
+			}
+		}
+		if code, _ := n.api(t, "POST", fmt.Sprintf("/shops/%d/bans", shopID), mod, map[string]any{"user_id": viewerID, "stream_id": 999}); code != 422 {
+			t.Fatalf("ban with an unknown stream: %d, want 422", code)
+		}
+		n.hub.Publish(context.Background(), 200, room.Event{Type: room.EventPurchase, Data: room.Purchase{Buyer: "marker"}})
+		v.next("purchase")
+		if len(v.all("muted")) != 0 || len(v.all("banned")) != 0 || !v.isOpen() {
+			t.Fatal("a moderator of one shop reached another shop's room")
 		}
 	})
 

@@ -76,6 +76,73 @@ func TestTwoNodes(t *testing.T) {
 		}
 	})
 
+	t.Run("a ban through the API without a stream closes the viewer of another stream of the shop on node B", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		onB := b.dial(t, stream2ID, viewer, -1)
+		other := b.dial(t, stream2ID, viewer2, -1)
+		onB.next("snapshot")
+		other.next("snapshot")
+		if code, body := a.api(t, "POST", fmt.Sprintf("/shops/%d/bans", shopID), mod, map[string]any{"user_id": viewerID}); code != 204 {
+			t.Fatalf("ban: %d %s", code, body)
+		}
+		onB.next("banned")
+		if code := onB.closeStatus(); code != room.CloseBanned {
+			t.Fatalf("close code = %d, want %d", code, room.CloseBanned)
+		}
+		other.comment("still", "still here")
+		if len(other.all("banned")) != 0 || !other.isOpen() {
+			t.Fatal("the ban reached another viewer")
+		}
+	})
+
+	t.Run("a mute in one stream on node A reaches the user watching another stream of the shop on node B", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		m := a.dial(t, streamID, mod, -1)
+		onB := b.dial(t, stream2ID, viewer, -1)
+		m.next("snapshot")
+		onB.next("snapshot")
+		m.send(map[string]any{"type": "mute", "id": "mu", "user_id": viewerID, "minutes": 5})
+		m.ack("mu")
+		if got := decode[struct {
+			UserID int64 `json:"user_id"`
+		}](t, onB.next("muted").Data); got.UserID != viewerID {
+			t.Fatalf("muted event for %d", got.UserID)
+		}
+		onB.send(map[string]any{"type": "comment", "id": "x", "text": "let me speak"})
+		if e := onB.refusal("x"); e.Code != "muted" {
+			t.Fatalf("muted user's comment: %+v", e)
+		}
+	})
+
+	t.Run("a like or comment refused because of a ban the connection missed closes it", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, nil), startNode(t, s, nil)
+		liker := a.dial(t, streamID, viewer, -1)
+		talker := b.dial(t, stream2ID, viewer, -1)
+		liker.next("snapshot")
+		talker.next("snapshot")
+		// The ban reaches the shared limits but not the rooms (its events
+		// were lost).
+		if err := s.limits().SetBan(context.Background(), shopID, viewerID, true); err != nil {
+			t.Fatal(err)
+		}
+		liker.send(map[string]any{"type": "like", "id": "l"})
+		talker.send(map[string]any{"type": "comment", "id": "c", "text": "hi"})
+		for _, c := range []struct {
+			cl *client
+			id string
+		}{{liker, "l"}, {talker, "c"}} {
+			if e := c.cl.refusal(c.id); e.Code != "banned" {
+				t.Fatalf("command %s: %+v", c.id, e)
+			}
+			if code := c.cl.closeStatus(); code != room.CloseBanned {
+				t.Fatalf("command %s: close code = %d, want %d", c.id, code, room.CloseBanned)
+			}
+		}
+	})
+
 	t.Run("slow mode set on node A holds on node B", func(t *testing.T) {
 		s := redisShared(t)
 		a, b := startNode(t, s, nil), startNode(t, s, nil)

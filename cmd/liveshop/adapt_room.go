@@ -50,6 +50,27 @@ func (d roomDirectory) Stream(ctx context.Context, streamID int64) (room.StreamI
 	return room.StreamInfo{ID: st.ID, ShopID: st.ShopID, Title: st.Title, Status: st.Status}, nil
 }
 
+// ShopStreams lists the shop's live and scheduled streams, newest first,
+// page by page until the last.
+func (d roomDirectory) ShopStreams(ctx context.Context, shopID int64) ([]int64, error) {
+	const pageSize = 500
+	var ids []int64
+	q := commerce.StreamQuery{ShopID: shopID, Statuses: []string{commerce.StreamLive, commerce.StreamScheduled}, Limit: pageSize}
+	for {
+		page, err := d.store.ListStreams(ctx, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, st := range page {
+			ids = append(ids, st.ID)
+		}
+		if len(page) < pageSize {
+			return ids, nil
+		}
+		q.BeforeID = page[len(page)-1].ID
+	}
+}
+
 func (d roomDirectory) Role(ctx context.Context, shopID, accountID int64) (room.Role, error) {
 	r, err := d.svc.ShopRole(ctx, shopID, accountID)
 	if err != nil {

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/liveshop/liveshop/room"
 )
 
 // roomConn is a test client of a room WebSocket that keeps every event.
@@ -23,6 +25,7 @@ type roomConn struct {
 	mu     sync.Mutex
 	events []roomEvent
 	done   chan struct{}
+	err    error // why reading stopped, set before done closes
 }
 
 type roomEvent struct {
@@ -53,6 +56,7 @@ func joinRoom(t testing.TB, base string, c *client, stream int64) *roomConn {
 		for {
 			_, data, err := ws.Read(context.Background())
 			if err != nil {
+				rc.err = err
 				return
 			}
 			var evs []roomEvent
@@ -84,6 +88,18 @@ func (rc *roomConn) wait(typ string, match func(json.RawMessage) bool) roomEvent
 	}
 	rc.t.Fatalf("no %s event within 10s", typ)
 	return roomEvent{}
+}
+
+// closeStatus waits for the server to end the connection and returns its
+// close code.
+func (rc *roomConn) closeStatus() websocket.StatusCode {
+	rc.t.Helper()
+	select {
+	case <-rc.done:
+	case <-time.After(10 * time.Second):
+		rc.t.Fatal("the room connection stayed open")
+	}
+	return websocket.CloseStatus(rc.err)
 }
 
 func (rc *roomConn) send(cmd map[string]any) {
@@ -187,7 +203,7 @@ func TestRoomsAcrossTwoServers(t *testing.T) {
 	cfgB := cfg
 	cfgB.DataDir = t.TempDir()
 	bSrv := startServer(t, cfgB)
-	_, mod, viewer, _, _, streamID := liveRoomFixture(t, a)
+	seller, mod, viewer, shopID, _, streamID := liveRoomFixture(t, a)
 	viewer.base, mod.base = bSrv.URL, a.URL
 
 	onB := joinRoom(t, bSrv.URL, nil, streamID)
@@ -207,4 +223,19 @@ func TestRoomsAcrossTwoServers(t *testing.T) {
 	poster.wait("error", func(d json.RawMessage) bool { return strings.Contains(string(d), `"code":"muted"`) })
 	m.send(map[string]any{"type": "remove_comment", "id": "4", "comment_id": c.ID})
 	onB.wait("comment_removed", hasID(c.ID))
+
+	// A ban through the API that names no stream reaches the account on
+	// another stream of the shop, watched on the other server.
+	var second struct {
+		ID int64 `json:"id"`
+	}
+	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shopID), map[string]any{"title": "Summer drop"}).decode(t, &second)
+	fan := a.shopper(t, "fan@example.com", "Fay Fan")
+	watching := joinRoom(t, bSrv.URL, fan.client, second.ID)
+	watching.wait("snapshot", nil)
+	mod.expect(204, "POST", fmt.Sprintf("/api/shops/%d/bans", shopID), map[string]any{"user_id": fan.id})
+	watching.wait("banned", nil)
+	if code := watching.closeStatus(); code != room.CloseBanned {
+		t.Fatalf("close code = %d, want %d", code, room.CloseBanned)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,8 +14,8 @@ import (
 )
 
 // Migrations are numbered files NNNN_name.sql, one directory per dialect.
-// Each is applied once, in its own transaction, together with its row in
-// schema_migrations; a failure rolls that migration back and stops.
+// Each is applied once, together with its row in schema_migrations; all
+// pending ones go in one transaction, so a failure leaves none applied.
 //
 //go:embed migrations
 var migrations embed.FS
@@ -60,44 +61,57 @@ func (db *DB) migrate(ctx context.Context) error {
 	return db.applyMigrations(ctx, migrations, path.Join("migrations", string(db.dialect)))
 }
 
-// applyMigrations applies the migrations found in dir of fsys.
+// applyMigrations applies the pending migrations found in dir of fsys as
+// one batch, in one transaction with their rows in schema_migrations: if
+// any fails, the schema is left exactly as it was. Both databases run DDL
+// inside transactions (so no migration may use PRAGMA, VACUUM or CREATE
+// INDEX CONCURRENTLY).
 func (db *DB) applyMigrations(ctx context.Context, fsys fs.FS, dir string) error {
 	ms, err := loadMigrations(fsys, dir)
 	if err != nil {
 		return err
 	}
-	if _, err := db.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
-		return fmt.Errorf("create schema_migrations: %w", err)
-	}
-	for _, m := range ms {
-		err := db.inTx(ctx, func(tx conn) error {
-			if db.dialect == Postgres {
-				// Nodes starting together take turns; the loser sees the row.
-				if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock(7405112)"); err != nil {
-					return err
-				}
+	var applied []string
+	err = db.inTx(ctx, func(tx conn) error {
+		if db.dialect == Postgres {
+			// Nodes starting together take turns; the later one finds the
+			// batch applied.
+			if _, err := tx.exec(ctx, "SELECT pg_advisory_xact_lock(7405112)"); err != nil {
+				return fmt.Errorf("lock migrations: %w", err)
 			}
-			var n int
-			if err := tx.get(ctx, "SELECT COUNT(*) FROM schema_migrations WHERE version = ?", []any{m.version}, &n); err != nil {
-				return err
-			}
-			if n > 0 {
-				return nil
-			}
-			if _, err := tx.exec(ctx, m.sql); err != nil {
-				return err
-			}
-			_, err := tx.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-				m.version, m.name, micros(time.Now()))
-			if err == nil {
-				db.log.Info("applied migration", "name", m.name)
-			}
-			return err
-		})
-		if err != nil {
-			return fmt.Errorf("migration %s failed, nothing of it was applied: %w", m.name, err)
 		}
+		if _, err := tx.exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		done, err := tx.ids(ctx, "SELECT version FROM schema_migrations")
+		if err != nil {
+			return fmt.Errorf("read schema_migrations: %w", err)
+		}
+		var pending []migration
+		for _, m := range ms {
+			if !slices.Contains(done, int64(m.version)) {
+				pending = append(pending, m)
+			}
+		}
+		now := micros(time.Now())
+		for _, m := range pending {
+			if _, err := tx.exec(ctx, m.sql); err != nil {
+				return fmt.Errorf("migration %s failed, none of the %d pending migrations was applied: %w", m.name, len(pending), err)
+			}
+			if _, err := tx.exec(ctx, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+				m.version, m.name, now); err != nil {
+				return fmt.Errorf("record migration %s: %w", m.name, err)
+			}
+			applied = append(applied, m.name)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		db.log.Info("applied migrations", "count", len(applied), "first", applied[0], "last", applied[len(applied)-1])
 	}
 	return nil
 }

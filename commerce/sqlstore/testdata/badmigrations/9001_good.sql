@@ -1,1 +1,0 @@
-CREATE TABLE good_one (id INTEGER PRIMARY KEY);

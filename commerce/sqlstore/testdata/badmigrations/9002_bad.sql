@@ -1,3 +1,0 @@
-CREATE TABLE half_done (id INTEGER PRIMARY KEY);
-INSERT INTO half_done (id) VALUES (1);
-THIS IS NOT SQL;

@@ -211,7 +211,8 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 }
 
 // installPublisher makes p the stream's publisher: on the stream run it
-// continues when the codecs match, on a new run otherwise.
+// continues when the codecs match, on a new run otherwise. Either way the
+// show goes on: no StreamEnded or StreamStarted for a reconnect.
 func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publisher, error) {
 	var endOld *stream
 	s.mu.Lock()
@@ -228,11 +229,27 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 		s.mu.Unlock()
 		return nil, nil, ErrPublisherActive
 	}
-	if st != nil && !st.sameCodecs(plan.audio, plan.video) {
-		delete(s.streams, st.id)
-		endOld, st = st, nil
-	}
 	var old *publisher
+	if st != nil && !st.sameCodecs(plan.audio, plan.video) {
+		// The show goes on in a new run with the new codecs: the old run
+		// ends quietly (its viewers are closed and join again), and the new
+		// one continues where it was, started and in its grace period,
+		// so the stream record and the room hear nothing.
+		delete(s.streams, st.id)
+		endOld = st
+		st = s.newStream(p.streamID, false)
+		st.setCodecs(plan.audio, plan.video)
+		s.streams[p.streamID] = st
+		endOld.mu.Lock()
+		if endOld.state != stateEnded && endOld.started {
+			endOld.started = false
+			st.started = true
+			st.mu.Lock()
+			st.enterGrace()
+			st.mu.Unlock()
+		}
+		endOld.mu.Unlock()
+	}
 	if st == nil {
 		st = s.newStream(p.streamID, false)
 		st.setCodecs(plan.audio, plan.video)
@@ -261,7 +278,7 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 	s.sessions[p.id] = &sessionRef{st: st, pub: p}
 	s.mu.Unlock()
 	if endOld != nil {
-		endOld.end("publisher reconnected with different codecs")
+		endOld.end("publisher reconnected with different codecs; the stream continues in a new run")
 	}
 	return st, old, nil
 }

@@ -42,7 +42,7 @@ type Subscriber struct {
 
 	mu    sync.Mutex
 	seqs  map[uint32]*seqCount // by SSRC
-	codec string
+	codec string // of the video track received
 	wg    sync.WaitGroup
 }
 
@@ -131,6 +131,11 @@ func (s *Subscriber) read(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 		codec = H264
 	}
 	video := t.Kind() == webrtc.RTPCodecTypeVideo
+	if video {
+		s.mu.Lock()
+		s.codec = codec
+		s.mu.Unlock()
+	}
 	var lastKeyTS uint32
 	haveKey := false
 	for {
@@ -161,6 +166,13 @@ func (s *Subscriber) read(t *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
 			})
 		}
 	}
+}
+
+// Codec is the video codec received, VP8 or H264; "" before video arrives.
+func (s *Subscriber) Codec() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.codec
 }
 
 // FirstKeyframe is closed when the first keyframe arrived.

@@ -42,7 +42,7 @@ type Subscriber struct {
 
 	mu    sync.Mutex
 	seqs  map[uint32]*seqCount // by SSRC
-	codec string // of the video track received
+	codec string               // of the video track received
 	wg    sync.WaitGroup
 }
 

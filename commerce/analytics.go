@@ -202,9 +202,10 @@ func ratio(a, b float64) float64 {
 }
 
 // audience computes viewer stats from sessions clipped to [from, to) (a
-// zero bound does not clip); span is the time averages are taken over
-// (0: the sessions' own span).
-func audience(sessions []WatchSession, from, to time.Time) ViewerStats {
+// zero bound does not clip) and the rolled-up days' watch time. Averages
+// are taken over [from, to), or the sessions' own span when a bound is
+// zero.
+func audience(sessions []WatchSession, from, to time.Time, rolled WatchRollup) ViewerStats {
 	type edge struct {
 		at    int64
 		delta int
@@ -247,7 +248,9 @@ func audience(sessions []WatchSession, from, to time.Time) ViewerStats {
 	case len(edges) > 0:
 		span = float64(hi - lo)
 	}
-	unique := int64(len(accounts)) + anon
+	total += rolled.WatchMicros
+	peak = max(peak, rolled.Peak)
+	unique := int64(len(accounts)) + anon + rolled.Viewers
 	return ViewerStats{
 		UniqueViewers:     unique,
 		PeakViewers:       peak,
@@ -356,7 +359,11 @@ func (d *Discovery) streamReport(ctx context.Context, st Stream, currency string
 			to = *st.EndedAt
 		}
 	}
-	out.ViewerStats = audience(sessions, from, to)
+	rolled, err := d.rolledWatch(ctx, f, GroupNone)
+	if err != nil {
+		return out, err
+	}
+	out.ViewerStats = audience(sessions, from, to, rolled[0])
 	if err := d.totals(ctx, f, &out.Metrics); err != nil {
 		return out, err
 	}
@@ -365,6 +372,17 @@ func (d *Discovery) streamReport(ctx context.Context, st Stream, currency string
 		return out, nil
 	}
 	out.Products, err = d.productTable(ctx, f)
+	return out, err
+}
+
+// rolledWatch returns the watch time of rolled-up days by group key (key
+// 0 without grouping).
+func (d *Discovery) rolledWatch(ctx context.Context, f AnalyticsFilter, group int) (map[int64]WatchRollup, error) {
+	rows, err := d.store.RolledWatch(ctx, f, group)
+	out := make(map[int64]WatchRollup, len(rows))
+	for _, r := range rows {
+		out[r.Key] = r
+	}
 	return out, err
 }
 

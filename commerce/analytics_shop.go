@@ -133,7 +133,11 @@ func (d *Discovery) ShopAnalytics(ctx context.Context, a Account, shopID int64, 
 	if err != nil {
 		return out, err
 	}
-	aud := audience(sessions, from, to)
+	rolled, err := d.rolledWatch(ctx, f, GroupNone)
+	if err != nil {
+		return out, err
+	}
+	aud := audience(sessions, from, to, rolled[0])
 	out.StreamViewers, out.WatchSeconds = aud.UniqueViewers, aud.TotalWatchSeconds
 	out.Conversion = ratio(float64(out.Orders), float64(out.Viewers))
 	if out.Products, err = d.productTable(ctx, f); err != nil {
@@ -205,6 +209,15 @@ func (d *Discovery) daySeries(ctx context.Context, f AnalyticsFilter, total *Met
 				a = end
 			}
 		}
+		rolled, err := d.rolledWatch(ctx, f, GroupDay)
+		if err != nil {
+			return nil, err
+		}
+		for key, r := range rolled {
+			if day := at(key); day != nil {
+				day.WatchSeconds += float64(r.WatchMicros) / 1e6
+			}
+		}
 		for i := range days {
 			days[i].WatchSeconds = math.Round(days[i].WatchSeconds*1e3) / 1e3
 		}
@@ -231,6 +244,10 @@ func (d *Discovery) streamHeadlines(ctx context.Context, shop Shop, from, to tim
 	if err != nil {
 		return nil, err
 	}
+	rolled, err := d.rolledWatch(ctx, f, GroupStream)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]StreamHeadline, 0, len(streams))
 	for _, st := range streams {
 		h := StreamHeadline{StreamWindow: st}
@@ -247,7 +264,7 @@ func (d *Discovery) streamHeadlines(ctx context.Context, shop Shop, from, to tim
 				wTo = *st.EndedAt
 			}
 		}
-		aud := audience(mine, wFrom, wTo)
+		aud := audience(mine, wFrom, wTo, rolled[st.ID])
 		h.UniqueViewers, h.PeakViewers = aud.UniqueViewers, aud.PeakViewers
 		for _, c := range orders {
 			if c.Key == st.ID {

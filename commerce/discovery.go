@@ -56,6 +56,10 @@ type DiscoveryConfig struct {
 	// MaxAnalyticsRange is the longest date range a shop report covers
 	// (default 366 days).
 	MaxAnalyticsRange time.Duration
+	// InteractionRetention is how long the interaction log keeps its rows
+	// (default 180 days); older days are rolled up for reports and purged
+	// (see analytics_retention.go).
+	InteractionRetention time.Duration
 	// MaxAlertSockets caps notification sockets per node (default 20000);
 	// one account may hold 8.
 	MaxAlertSockets int
@@ -84,6 +88,7 @@ func (c *DiscoveryConfig) fillDefaults() {
 	discoveryDefault(&c.ClientEventWindow, time.Minute)
 	discoveryDefault(&c.MaxAnalyticsRange, 366*24*time.Hour)
 	discoveryDefault(&c.MaxAlertSockets, 20000)
+	discoveryDefault(&c.InteractionRetention, 180*24*time.Hour)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -103,6 +108,7 @@ type DiscoveryStore interface {
 	FeedStore
 	SearchStore
 	AnalyticsStore
+	RetentionStore
 }
 
 // Discovery is discovery and engagement: the interaction recorder, follows

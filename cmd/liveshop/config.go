@@ -102,6 +102,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.BoolVar(&fsc.SQLBaseline, "flash-sale-baseline", env.boolean("LIVESHOP_FLASH_SALE_BASELINE", false), "serve the SQL row-lock baseline route for liveshop-load's sale -baseline sql; benchmarks only [LIVESHOP_FLASH_SALE_BASELINE]")
 	dc := &cfg.Discovery
 	fs.IntVar(&dc.BufferSize, "interaction-buffer", env.integer("LIVESHOP_INTERACTION_BUFFER", 16384), "interactions (views, clicks, watch time...) held for the next batched write; beyond it they are dropped and counted, never waited for [LIVESHOP_INTERACTION_BUFFER]")
+	fs.DurationVar(&dc.InteractionRetention, "interaction-retention", env.duration("LIVESHOP_INTERACTION_RETENTION", 180*24*time.Hour), "how long the interaction log keeps views, clicks, watch sessions...; older days are rolled up per day for the seller reports, then deleted hourly; at least 720h [LIVESHOP_INTERACTION_RETENTION]")
 	fs.IntVar(&dc.ClientEventLimit, "interaction-limit", env.integer("LIVESHOP_INTERACTION_LIMIT", 120), "POST /api/interactions requests per account (or IP) per minute; -1 disables [LIVESHOP_INTERACTION_LIMIT]")
 	rc := &cfg.Room
 	var roomOrigins string
@@ -142,6 +143,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if cc.IdempotencyRetention < time.Hour {
 		return Config{}, errors.New("--idempotency-retention must be at least 1h, so retries and the checkout sweeper find their keys")
+	}
+	if dc.InteractionRetention < 30*24*time.Hour {
+		return Config{}, errors.New("--interaction-retention must be at least 720h (30 days): the feed's \"also bought\" looks that far back")
 	}
 	if cfg.TrustedProxies, err = parseCIDRs(trustedProxies); err != nil {
 		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)

@@ -9,11 +9,19 @@ import (
 	"github.com/liveshop/liveshop/commerce"
 )
 
+// rawRows keeps the rows of interactions not rolled up yet (see
+// commerce's analytics_retention.go).
+const rawRows = "at >= (SELECT rolled_until FROM interaction_rollup WHERE id = 1)"
+
 // analyticsWhere renders f as a WHERE clause over interactions, written so
-// the partial indexes of migration 0050 apply.
-func analyticsWhere(f commerce.AnalyticsFilter) (string, []any) {
-	var where []string
+// the partial indexes of migration 0050 apply, or (rolled) over
+// interaction_days, where a day counts when it starts in [From, To).
+func analyticsWhere(f commerce.AnalyticsFilter, rolled bool) (string, []any) {
+	where := []string{rawRows}
 	var args []any
+	if rolled {
+		where = where[:0]
+	}
 	if f.StreamID != 0 {
 		where = append(where, "stream_id = ? AND stream_id <> 0")
 		args = append(args, f.StreamID)
@@ -30,13 +38,17 @@ func analyticsWhere(f commerce.AnalyticsFilter) (string, []any) {
 		where = append(where, "product_id = ?")
 		args = append(args, f.ProductID)
 	}
+	col, from, to := "at", micros(f.From), micros(f.To)
+	if rolled {
+		col, from, to = "day", ceilDay(from), ceilDay(to)
+	}
 	if !f.From.IsZero() {
-		where = append(where, "at >= ?")
-		args = append(args, micros(f.From))
+		where = append(where, col+" >= ?")
+		args = append(args, from)
 	}
 	if !f.To.IsZero() {
-		where = append(where, "at < ?")
-		args = append(args, micros(f.To))
+		where = append(where, col+" < ?")
+		args = append(args, to)
 	}
 	if len(f.Kinds) > 0 {
 		where = append(where, "kind IN ("+placeholders(len(f.Kinds))+")")
@@ -50,35 +62,64 @@ func analyticsWhere(f commerce.AnalyticsFilter) (string, []any) {
 	return " WHERE " + strings.Join(where, " AND "), args
 }
 
-// ActivityCounts implements commerce.AnalyticsStore.
+const dayMicros = 86400000000
+
+// ceilDay is the first day (since 1970-01-01 UTC) starting at or after us.
+func ceilDay(us int64) int64 {
+	d := us / dayMicros
+	if d*dayMicros < us {
+		d++
+	}
+	return d
+}
+
+// ActivityCounts implements commerce.AnalyticsStore: the log's rows not
+// rolled up yet and the rollups of the days before them, summed.
 func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, group int, byKind bool) ([]commerce.ActivityCount, error) {
-	key := "0"
-	switch group {
-	case commerce.GroupDay:
-		key = "at / 86400000000"
-	case commerce.GroupProduct:
-		key = "product_id"
-	case commerce.GroupStream:
-		key = "stream_id"
+	var q string
+	var args []any
+	for _, rolled := range []bool{false, true} {
+		key := "0"
+		switch group {
+		case commerce.GroupDay:
+			key = "at / 86400000000"
+			if rolled {
+				key = "day"
+			}
+		case commerce.GroupProduct:
+			key = "product_id"
+		case commerce.GroupStream:
+			key = "stream_id"
+		}
+		kind := "''"
+		var groupBy []string
+		if group != commerce.GroupNone {
+			groupBy = append(groupBy, key)
+		}
+		if byKind {
+			kind = "kind"
+			groupBy = append(groupBy, "kind")
+		}
+		where, wargs := analyticsWhere(f, rolled)
+		args = append(args, wargs...)
+		if rolled {
+			q += " UNION ALL SELECT CAST(" + key + " AS BIGINT) AS k, " + kind + ` AS kind, SUM(events) AS events,
+				SUM(viewers) AS viewers, SUM(orders) AS orders, SUM(quantity) AS quantity, SUM(amount_minor) AS amount
+				FROM interaction_days` + where
+		} else {
+			q = "SELECT CAST(" + key + " AS BIGINT) AS k, " + kind + ` AS kind, COUNT(*) AS events,
+				COUNT(DISTINCT CASE WHEN account_id <> 0 THEN account_id END) + SUM(CASE WHEN account_id = 0 THEN 1 ELSE 0 END) AS viewers,
+				COUNT(DISTINCT CASE WHEN order_id <> 0 THEN order_id END) AS orders,
+				SUM(quantity) AS quantity, SUM(amount_minor) AS amount
+				FROM interactions` + where
+		}
+		if len(groupBy) > 0 {
+			q += " GROUP BY " + strings.Join(groupBy, ", ")
+		}
 	}
-	kind := "''"
-	var groupBy []string
-	if group != commerce.GroupNone {
-		groupBy = append(groupBy, key)
-	}
-	if byKind {
-		kind = "kind"
-		groupBy = append(groupBy, "kind")
-	}
-	where, args := analyticsWhere(f)
-	q := "SELECT CAST(" + key + " AS BIGINT), " + kind + `, COUNT(*),
-		CAST(COUNT(DISTINCT CASE WHEN account_id <> 0 THEN account_id END) + SUM(CASE WHEN account_id = 0 THEN 1 ELSE 0 END) AS BIGINT),
-		COUNT(DISTINCT CASE WHEN order_id <> 0 THEN order_id END),
-		CAST(COALESCE(SUM(quantity), 0) AS BIGINT), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT)
-		FROM interactions` + where
-	if len(groupBy) > 0 {
-		q += " GROUP BY " + strings.Join(groupBy, ", ")
-	}
+	sum := func(c string) string { return "CAST(COALESCE(SUM(" + c + "), 0) AS BIGINT)" }
+	q = "SELECT k, kind, " + sum("events") + ", " + sum("viewers") + ", " + sum("orders") + ", " + sum("quantity") + ", " +
+		sum("amount") + " FROM (" + q + ") t GROUP BY k, kind"
 	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -104,7 +145,7 @@ func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, gr
 // WatchSessions implements commerce.AnalyticsStore.
 func (db *DB) WatchSessions(ctx context.Context, f commerce.AnalyticsFilter) ([]commerce.WatchSession, error) {
 	f.Kinds = []commerce.InteractionKind{commerce.InteractionWatch}
-	where, args := analyticsWhere(f)
+	where, args := analyticsWhere(f, false)
 	rows, err := db.query(ctx, "SELECT stream_id, account_id, started_at, at FROM interactions"+where, args...)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,9 @@
 // /api/streams/:id/whip with the stream key as bearer token. If the
 // connection fails while live, it publishes again on its own: the server
 // keeps the stream live for a grace period, so viewers see a short freeze,
-// not an end.
+// not an end. It gives up, reporting onState('failed', err) with a message
+// for the seller, when publishing again cannot work: the stream has ended,
+// its key was rotated, or another encoder holds it (finalError).
 
 import { negotiate, endSession, sleep } from './webrtc.js';
 
@@ -55,11 +57,17 @@ export class Publisher {
   }
 
   /** reconnect publishes again after a failure, backing off while the
-   * server cannot be reached. */
+   * server cannot be reached. It gives up, with onState('failed', err),
+   * when retrying cannot help: the key is wrong (401), the stream is gone
+   * (404) or has ended (409 stream_ended), the offer is refused (other
+   * 4xx), or another encoder still holds the stream after the server's
+   * grace period has surely passed (409 publisher_active). err.message
+   * says which, in words for the seller. */
   async reconnect() {
     const signal = this.abort?.signal;
     this.pc?.close();
     this.pc = null;
+    const since = Date.now();
     for (let wait = 1000; signal && !signal.aborted; wait = Math.min(wait * 2, 10_000)) {
       this.onState('reconnecting');
       await sleep(wait, signal);
@@ -68,8 +76,9 @@ export class Publisher {
         await this.connect();
         return;
       } catch (err) {
-        if (err.status === 401 || err.status === 404) {
-          this.onState('failed', err);
+        const final = finalError(err, Date.now() - since);
+        if (final) {
+          this.onState('failed', final);
           return;
         }
       }
@@ -101,4 +110,31 @@ export class Publisher {
     }
     return null;
   }
+}
+
+// A publisher that dropped may still look connected to the server for a
+// few seconds (ICE timeouts), and a crashed node's claim on the stream
+// lapses after --live-origin-ttl: "taken" answers are retried this long.
+const takenRetryMs = 45_000;
+
+/** finalError returns the error to give up with, with a message for the
+ * seller, or null when publishing again may still work. */
+export function finalError(err, elapsedMs) {
+  if (err?.name === 'AbortError') return null;
+  const status = err?.status ?? 0;
+  const fail = (message) => Object.assign(new Error(message), { status, code: err.code });
+  if (status === 409 && err.code === 'stream_ended') {
+    return fail('This stream has ended. Create a new stream to go live again.');
+  }
+  if (status === 409) {
+    return elapsedMs >= takenRetryMs
+      ? fail('Another encoder is live on this stream. Stop it, or end this stream and create a new one.')
+      : null;
+  }
+  if (status === 401) return fail('The stream key is no longer valid (it was rotated). Go live again to get the new key.');
+  if (status === 404) return fail('This stream no longer exists.');
+  if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
+    return fail(err.message || `The server refused to publish (${status}).`);
+  }
+  return null; // network trouble, 408, 429 or 5xx: try again
 }

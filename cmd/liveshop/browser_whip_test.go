@@ -1,0 +1,79 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestBrowserPublisherGivesUpOnAnEndedStream: whip.js's Publisher, after
+// losing its connection, publishes again — but not forever on a stream
+// that has ended (409 stream_ended): it reports "failed" with a message
+// for the seller. The rules for other answers are checked on finalError.
+func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
+	srv := startServer(t, testConfig(t)) // loopback-only WebRTC
+	b := newBrowser(t, srv.URL)
+	ls := newLiveShop(t, srv)
+	var key struct {
+		StreamKey string `json:"stream_key"`
+	}
+	ls.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/key", ls.streamID), nil).decode(t, &key)
+
+	p := b.user("studio", desktop)
+	p.open("/")
+
+	t.Run("finalError: which answers end the retries", func(t *testing.T) {
+		got := evalJS[string](p, `(async () => {
+			const { finalError } = await import('/assets/js/whip.js');
+			const e = (status, code) => Object.assign(new Error('server says'), { status, code });
+			const cases = [
+				[e(409, 'stream_ended'), 0],
+				[e(409, 'publisher_active'), 1000],
+				[e(409, 'publisher_active'), 60000],
+				[e(401, 'bad_stream_key'), 0],
+				[e(404, 'not_found'), 0],
+				[e(422, 'no_usable_codec'), 0],
+				[e(503, 'unavailable'), 0],
+				[e(429, 'rate_limited'), 0],
+				[e(0, 'network'), 0],
+			];
+			return cases.map(([err, ms]) => err.status + ' ' + err.code + ': ' + (finalError(err, ms)?.message ?? 'retry')).join('\n');
+		})()`)
+		for _, want := range []string{
+			"409 stream_ended: This stream has ended.",
+			"409 publisher_active: retry",
+			"409 publisher_active: Another encoder is live on this stream.",
+			"401 bad_stream_key: The stream key is no longer valid",
+			"404 not_found: This stream no longer exists.",
+			"422 no_usable_codec: server says",
+			"503 unavailable: retry",
+			"429 rate_limited: retry",
+			"0 network: retry",
+		} {
+			if !strings.Contains(got, want) {
+				t.Errorf("finalError answers\n%s\nwant a line starting %q", got, want)
+			}
+		}
+	})
+
+	t.Run("a reconnect to an ended stream stops with a message", func(t *testing.T) {
+		evalJS[bool](p, fmt.Sprintf(`(async () => {
+			const { Publisher } = await import('/assets/js/whip.js');
+			const canvas = Object.assign(document.createElement('canvas'), { width: 160, height: 120 });
+			const g = canvas.getContext('2d');
+			let n = 0;
+			setInterval(() => { g.fillStyle = 'hsl(' + (n++ * 7 %% 360) + ',80%%,50%%)'; g.fillRect(0, 0, 160, 120); }, 50);
+			window.states = [];
+			window.pub = new Publisher(%d, %s, { onState: (s, err) => window.states.push(err ? s + ': ' + err.message : s) });
+			await window.pub.start(canvas.captureStream(15));
+			return true;
+		})()`, ls.streamID, jsString(key.StreamKey)))
+		p.waitJS("the publisher connected", `window.states.includes('connected')`)
+		ls.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/end", ls.streamID), nil)
+		// What the connection failing starts; the old code retried forever.
+		last := evalJS[string](p, `window.pub.reconnect().then(() => window.states.at(-1))`)
+		if !strings.HasPrefix(last, "failed: This stream has ended.") {
+			t.Fatalf("last state %q, states %v", last, evalJS[[]string](p, `window.states`))
+		}
+	})
+}

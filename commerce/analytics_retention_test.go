@@ -14,7 +14,7 @@ import (
 // TestRetentionRollsUpThenPurges records a stream session 200 days ago, a
 // product view 199 days ago and some activity yesterday, purges with a 90
 // day retention, and checks that the old rows (and the viewers' old recent
-// items) are gone, yesterday's are kept, and the stream, shop and product
+// items, and scores decayed to nothing) are gone, yesterday's are kept, and the stream, shop and product
 // reports over a range covering all of it say what they said before: the
 // same counts, watch time, unique and peak viewers of the stream.
 func TestRetentionRollsUpThenPurges(t *testing.T) {
@@ -68,11 +68,15 @@ func TestRetentionRollsUpThenPurges(t *testing.T) {
 			t.Fatal("the old sessions left no recent items to purge")
 		}
 
+		// Co-occurrence and taste rows: one decayed to nothing, one fresh.
+		w.exec("INSERT INTO discovery_pairs (a_kind, a_id, b_kind, b_id, heat) VALUES (1, 1, 1, 2, -50), (1, 2, 1, 1, 1000)")
+		w.exec("INSERT INTO discovery_affinity (account_id, tag, heat) VALUES (1, 'old', -50), (1, 'new', 1000)")
+
 		got, err := w.d.PurgeInteractions(w.ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != (commerce.PurgeStats{DaysRolledUp: 2, Interactions: 9, RecentItems: 2}) {
+		if got != (commerce.PurgeStats{DaysRolledUp: 2, Interactions: 9, RecentItems: 2, Scores: 2}) {
 			t.Errorf("purge %+v", got)
 		}
 		if n := w.count(fmt.Sprintf("SELECT COUNT(*) FROM interactions WHERE at < %d", cutoff)); n != 0 {
@@ -83,6 +87,11 @@ func TestRetentionRollsUpThenPurges(t *testing.T) {
 		}
 		if n := w.count(fmt.Sprintf("SELECT COUNT(*) FROM discovery_recent WHERE at < %d", cutoff)); n != 0 {
 			t.Errorf("%d old recent items left", n)
+		}
+
+		if w.count("SELECT COUNT(*) FROM discovery_pairs WHERE heat = 1000") != 1 ||
+			w.count("SELECT COUNT(*) FROM discovery_affinity WHERE tag = 'new'") != 1 {
+			t.Error("fresh scores purged")
 		}
 
 		check := func() {

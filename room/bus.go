@@ -11,8 +11,10 @@ type Message struct {
 	Seq     uint64
 	Payload []byte
 	// Reset means the bus lost events it cannot recover (history overrun
-	// while disconnected): the subscriber must rebuild its state; Seq is the
-	// room's latest sequence number and Payload is empty.
+	// while disconnected, or the shared store lost the room's counter so
+	// numbering started again): the subscriber must rebuild its state; Seq
+	// is the room's latest sequence number (possibly smaller than before,
+	// 0 when the counter is gone) and Payload is empty.
 	Reset bool
 }
 

@@ -3,6 +3,8 @@ package room
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -23,12 +26,24 @@ import (
 // (re)subscribe confirmation, every gap in the sequence and every quiet
 // second with a counter ahead of what was delivered triggers a catch-up read
 // from the stream.
+//
+// Redis may also lose a room's keys (a restart without persistence, a
+// FLUSHALL, expiry or eviction): its counter then starts again at 1. Each
+// counter has an epoch, a random tag set when it is created, and every
+// second (busy or not) the bus reads every open room's counter and epoch; a
+// counter that is gone, went backwards or has a new epoch resets the room's
+// subscribers (a Reset message), which rebuild their state from the system
+// of record.
 type RedisBus struct {
 	rdb    redis.UniversalClient
 	prefix string
 	size   int
 	ttl    time.Duration
 	log    *slog.Logger
+	// epochBase and epochN make the epoch candidates passed with each
+	// publish or subscribe, used when it creates the room's counter.
+	epochBase string
+	epochN    atomic.Uint64
 
 	ps     *redis.PubSub
 	cancel context.CancelFunc
@@ -46,7 +61,27 @@ type redisSub struct {
 	bus     *RedisBus
 	room    int64
 	last    uint64
+	epoch   string // of the counter last is from; "" until one is seen
 	deliver func(Message)
+}
+
+// counter is a room's sequence counter as read from Redis: zero when its
+// keys are gone.
+type counter struct {
+	seq   uint64
+	epoch string
+}
+
+// counterOf reads the replies of MGET seq epoch (or counterScript).
+func counterOf(vals []any) counter {
+	var c counter
+	if len(vals) == 2 {
+		if seq, ok := vals[0].(string); ok {
+			c.seq, _ = strconv.ParseUint(seq, 10, 64)
+		}
+		c.epoch, _ = vals[1].(string)
+	}
+	return c
 }
 
 var _ Bus = (*RedisBus)(nil)
@@ -81,8 +116,10 @@ func NewRedisBus(rdb redis.UniversalClient, o RedisBusOptions) *RedisBus {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	tag := make([]byte, 8)
+	_, _ = rand.Read(tag)
 	b := &RedisBus{
-		rdb: rdb, prefix: o.Prefix, size: o.HistorySize, ttl: o.TTL, log: o.Logger,
+		rdb: rdb, prefix: o.Prefix, size: o.HistorySize, ttl: o.TTL, log: o.Logger, epochBase: hex.EncodeToString(tag),
 		ps: rdb.Subscribe(ctx), cancel: cancel, done: make(chan struct{}),
 		rooms: map[int64]map[*redisSub]struct{}{},
 	}
@@ -98,25 +135,57 @@ func (b *RedisBus) logKey(room int64) string {
 	return b.prefix + "room:{" + strconv.FormatInt(room, 10) + "}:log"
 }
 
+func (b *RedisBus) epochKey(room int64) string {
+	return b.prefix + "room:{" + strconv.FormatInt(room, 10) + "}:epoch"
+}
+
 func (b *RedisBus) channel(room int64) string {
 	return b.prefix + "room:" + strconv.FormatInt(room, 10)
 }
 
-// publishScript: KEYS seq, log; ARGV payload, maxlen, ttl ms, channel.
+// publishScript: KEYS seq, log, epoch; ARGV payload, maxlen, ttl ms,
+// channel, epoch candidate (the new counter's epoch if this publish creates
+// it).
 var publishScript = redis.NewScript(`
+local fresh = redis.call('EXISTS', KEYS[1]) == 0
 local seq = redis.call('INCR', KEYS[1])
-if seq == 1 then redis.call('DEL', KEYS[2]) end
+if fresh then
+	redis.call('DEL', KEYS[2])
+	redis.call('SET', KEYS[3], ARGV[5])
+else
+	redis.call('SET', KEYS[3], ARGV[5], 'NX')
+end
 redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'p', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[3], ARGV[3])
 redis.call('PUBLISH', ARGV[4], seq .. ' ' .. ARGV[1])
 return seq
 `)
 
+// counterScript returns the room's counter and epoch, creating them (at 0,
+// with a new epoch) if they do not exist, so that every subscriber knows
+// the epoch it follows from the start. KEYS seq, log, epoch; ARGV epoch
+// candidate, ttl ms.
+var counterScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 0 then
+	redis.call('SET', KEYS[1], '0', 'PX', ARGV[2])
+	redis.call('DEL', KEYS[2])
+	redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2])
+else
+	redis.call('SET', KEYS[3], ARGV[1], 'PX', ARGV[2], 'NX')
+end
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[3])}
+`)
+
+func (b *RedisBus) newEpoch() string {
+	return b.epochBase + "." + strconv.FormatUint(b.epochN.Add(1), 36)
+}
+
 // Publish implements Bus.
 func (b *RedisBus) Publish(ctx context.Context, room int64, payload []byte) (uint64, error) {
-	seq, err := publishScript.Run(ctx, b.rdb, []string{b.seqKey(room), b.logKey(room)},
-		payload, b.size, b.ttl.Milliseconds(), b.channel(room)).Int64()
+	seq, err := publishScript.Run(ctx, b.rdb, []string{b.seqKey(room), b.logKey(room), b.epochKey(room)},
+		payload, b.size, b.ttl.Milliseconds(), b.channel(room), b.newEpoch()).Int64()
 	if err != nil {
 		return 0, fmt.Errorf("publish to room %d: %w: %v", room, ErrUnavailable, err)
 	}
@@ -132,11 +201,11 @@ func (b *RedisBus) Subscribe(ctx context.Context, room int64, deliver func(Messa
 		return nil, 0, errBusClosed
 	default:
 	}
-	last, err := b.lastSeq(ctx, room)
+	c, err := b.counter(ctx, room)
 	if err != nil {
 		return nil, 0, err
 	}
-	s := &redisSub{bus: b, room: room, last: last, deliver: deliver}
+	s := &redisSub{bus: b, room: room, last: c.seq, epoch: c.epoch, deliver: deliver}
 	subs := b.rooms[room]
 	if subs == nil {
 		subs = map[*redisSub]struct{}{}
@@ -149,18 +218,16 @@ func (b *RedisBus) Subscribe(ctx context.Context, room int64, deliver func(Messa
 		}
 	}
 	subs[s] = struct{}{}
-	return s, last, nil
+	return s, c.seq, nil
 }
 
-func (b *RedisBus) lastSeq(ctx context.Context, room int64) (uint64, error) {
-	n, err := b.rdb.Get(ctx, b.seqKey(room)).Uint64()
-	if errors.Is(err, redis.Nil) {
-		return 0, nil
-	}
+func (b *RedisBus) counter(ctx context.Context, room int64) (counter, error) {
+	vals, err := counterScript.Run(ctx, b.rdb, []string{b.seqKey(room), b.logKey(room), b.epochKey(room)},
+		b.newEpoch(), b.ttl.Milliseconds()).Slice()
 	if err != nil {
-		return 0, fmt.Errorf("read seq of room %d: %w: %v", room, ErrUnavailable, err)
+		return counter{}, fmt.Errorf("read seq of room %d: %w: %v", room, ErrUnavailable, err)
 	}
-	return n, nil
+	return counterOf(vals), nil
 }
 
 // Unsubscribe implements Subscription.
@@ -185,10 +252,16 @@ func (s *redisSub) Unsubscribe() {
 
 // History implements Bus.
 func (b *RedisBus) History(ctx context.Context, room int64, after uint64, limit int) ([]Message, error) {
+	msgs, _, err := b.history(ctx, room, after, limit)
+	return msgs, err
+}
+
+// history is History, also returning the room's counter.
+func (b *RedisBus) history(ctx context.Context, room int64, after uint64, limit int) ([]Message, counter, error) {
 	// The stream and the counter are read in one transaction: read apart,
 	// an event published in between would look like lost history.
 	var xr *redis.XMessageSliceCmd
-	var seq *redis.StringCmd
+	var ctr *redis.SliceCmd
 	start := strconv.FormatUint(after+1, 10) + "-0"
 	_, err := b.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		if limit > 0 {
@@ -196,19 +269,19 @@ func (b *RedisBus) History(ctx context.Context, room int64, after uint64, limit 
 		} else {
 			xr = p.XRange(ctx, b.logKey(room), start, "+")
 		}
-		seq = p.Get(ctx, b.seqKey(room))
+		ctr = p.MGet(ctx, b.seqKey(room), b.epochKey(room))
 		return nil
 	})
 	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("read history of room %d: %w: %v", room, ErrUnavailable, err)
+		return nil, counter{}, fmt.Errorf("read history of room %d: %w: %v", room, ErrUnavailable, err)
 	}
+	c := counterOf(ctr.Val())
 	entries := xr.Val()
 	if len(entries) == 0 {
-		last, _ := seq.Uint64() // redis.Nil: a room without events
-		if last > after {
-			return nil, fmt.Errorf("room %d after %d: %w", room, after, ErrHistoryGone)
+		if c.seq > after {
+			return nil, c, fmt.Errorf("room %d after %d: %w", room, after, ErrHistoryGone)
 		}
-		return nil, nil
+		return nil, c, nil
 	}
 	out := make([]Message, 0, len(entries))
 	for _, e := range entries {
@@ -218,9 +291,9 @@ func (b *RedisBus) History(ctx context.Context, room int64, after uint64, limit 
 		out = append(out, Message{Seq: seq, Payload: []byte(p)})
 	}
 	if out[0].Seq != after+1 {
-		return nil, fmt.Errorf("room %d after %d (oldest kept %d): %w", room, after, out[0].Seq, ErrHistoryGone)
+		return nil, c, fmt.Errorf("room %d after %d (oldest kept %d): %w", room, after, out[0].Seq, ErrHistoryGone)
 	}
-	return out, nil
+	return out, c, nil
 }
 
 // receive reads pub/sub until Close. It is the only goroutine that calls
@@ -228,16 +301,20 @@ func (b *RedisBus) History(ctx context.Context, room int64, after uint64, limit 
 func (b *RedisBus) receive(ctx context.Context) {
 	defer close(b.done)
 	failed := false
+	nextProbe := time.Now().Add(probeInterval)
 	for {
-		// Wake up at least once a second: a quiet second is when rooms are
-		// checked against their counters (see probe).
-		msg, err := b.ps.ReceiveTimeout(ctx, time.Second)
+		// Rooms are checked against their counters once a second, however
+		// busy the connection (see probe).
+		if !failed && !time.Now().Before(nextProbe) {
+			b.probe(ctx)
+			nextProbe = time.Now().Add(probeInterval)
+		}
+		msg, err := b.ps.ReceiveTimeout(ctx, max(time.Until(nextProbe), 10*time.Millisecond))
 		if ctx.Err() != nil {
 			return
 		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
-			b.probe(ctx)
 			continue
 		}
 		if err != nil {
@@ -299,24 +376,62 @@ func (b *RedisBus) dispatch(ctx context.Context, m *redis.Message) {
 	}
 }
 
-// probe compares every subscribed room's counter with what its
-// subscribers have seen and fills any difference from history, so an event
-// lost without a reconnect (or a failed catch-up) arrives within a second
-// even if the room then stays quiet.
+// probeInterval is how often probe runs.
+const probeInterval = time.Second
+
+// probe compares every subscribed room's counter with what its subscribers
+// have seen, in one round trip: it fills any difference from history, so an
+// event lost without a reconnect (or a failed catch-up) arrives within a
+// second even if the room then stays quiet, and resets subscribers whose
+// counter Redis lost (see lost).
 func (b *RedisBus) probe(ctx context.Context) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for room, subs := range b.rooms {
-		last, err := b.lastSeq(ctx, room)
-		if err != nil {
-			return
+	if len(b.rooms) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	cmds := make(map[int64]*redis.SliceCmd, len(b.rooms))
+	if _, err := b.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for room := range b.rooms {
+			cmds[room] = p.MGet(ctx, b.seqKey(room), b.epochKey(room))
 		}
+		return nil
+	}); err != nil {
+		b.log.Warn("room bus: cannot read room counters", "error", err)
+		return
+	}
+	for room, subs := range b.rooms {
+		c := counterOf(cmds[room].Val())
 		for s := range subs {
-			if s.last < last {
-				s.fill(ctx, last)
+			if !s.lost(c) && s.last < c.seq {
+				s.fill(ctx, c.seq)
 			}
 		}
 	}
+}
+
+// lost reports whether c, the room's counter as Redis has it now, is not
+// the counter s has been following: its keys are gone, or it was created
+// again (another epoch, or a smaller seq), so sequence numbers started again
+// from 1. s then follows c and is told with a Reset message, on which a room
+// rebuilds its state from the system of record. Called with b.mu held.
+func (s *redisSub) lost(c counter) bool {
+	switch {
+	case c.seq == 0 && c.epoch == "":
+		if s.last == 0 && s.epoch == "" {
+			return false
+		}
+	case c.seq >= s.last && (c.epoch == s.epoch || s.epoch == ""):
+		s.epoch = c.epoch
+		return false
+	}
+	s.bus.log.Warn("room bus: the room's counter was lost or created again in Redis; subscriber resets",
+		"room", s.room, "from", s.last, "to", c.seq)
+	s.last, s.epoch = c.seq, c.epoch
+	s.deliver(Message{Seq: c.seq, Reset: true})
+	return true
 }
 
 // catchUp delivers what every subscriber of room missed.
@@ -334,20 +449,18 @@ func (s *redisSub) fill(ctx context.Context, upTo uint64) {
 	b := s.bus
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	msgs, err := b.History(ctx, s.room, s.last, 0)
-	if errors.Is(err, ErrHistoryGone) {
-		last, err := b.lastSeq(ctx, s.room)
-		if err != nil {
-			b.log.Warn("room bus: cannot read seq after history loss", "room", s.room, "error", err)
-			return
-		}
-		b.log.Warn("room bus: events lost beyond history; subscriber resets", "room", s.room, "from", s.last, "to", last)
-		s.last = last
-		s.deliver(Message{Seq: last, Reset: true})
+	msgs, c, err := b.history(ctx, s.room, s.last, 0)
+	if err != nil && !errors.Is(err, ErrHistoryGone) {
+		b.log.Warn("room bus: catch-up failed; will retry on next event", "room", s.room, "error", err)
+		return
+	}
+	if s.lost(c) {
 		return
 	}
 	if err != nil {
-		b.log.Warn("room bus: catch-up failed; will retry on next event", "room", s.room, "error", err)
+		b.log.Warn("room bus: events lost beyond history; subscriber resets", "room", s.room, "from", s.last, "to", c.seq)
+		s.last = c.seq
+		s.deliver(Message{Seq: c.seq, Reset: true})
 		return
 	}
 	for _, m := range msgs {

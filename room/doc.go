@@ -31,15 +31,19 @@
 // seq is the room's sequence number: it grows by one per room event across
 // all nodes. A client may see gaps (events addressed to others are not sent
 // to it) but never a smaller seq than one it saw, except on replies, which
-// repeat the last seq the connection was sent. Keep the largest seq seen to
-// resume. Under load, events that accumulated for a connection arrive
-// together in one frame.
+// repeat the last seq the connection was sent, and after an unasked
+// snapshot: if Redis lost the room's keys (a restart without persistence, a
+// FLUSHALL) seq starts again from 1, and every connection gets a fresh
+// snapshot whose seq replaces the one kept. Keep the largest seq seen since
+// the last snapshot to resume. Under load, events that accumulated for a
+// connection arrive together in one frame.
 //
 // Events (data fields in parentheses):
 //
 //	snapshot            the state to start from: first event after joining
 //	                    (and again, unasked, if the bus lost events beyond
-//	                    its history so the room had to rebuild its state):
+//	                    its history, or Redis lost the room's keys, so the
+//	                    room had to rebuild its state):
 //	                    stream (id, shop_id, title, status: scheduled|live|ended),
 //	                    pinned (product card or null: id, title, price_minor,
 //	                    currency, image_url, stock), flash_sale (FlashSale or
@@ -114,6 +118,15 @@
 // comments removed since; when SEQ is older than the retained history
 // (Config.HistorySize events, in memory and in the bus) it sends a fresh
 // snapshot instead.
+//
+// Redis data loss: with the Redis bus, each room's counter carries an epoch
+// (a random tag set when the counter is created). Every second each node
+// reads the counters of its open rooms; a counter that is gone, went
+// backwards or has another epoch makes the room reload its state from SQL,
+// write the shop's mutes and bans and the stream's slow mode back into the
+// Redis limits, and send every connection a fresh snapshot. Until then (at
+// most about a second) events may be missed and a muted viewer's comment may
+// pass.
 //
 // Close codes: 1001 server shutting down; 1009 message bigger than
 // Config.ReadLimit; 4003 banned; 4008 slow consumer (the connection's

@@ -106,7 +106,9 @@ func (d *directory) Product(_ context.Context, shop, id int64) (room.Product, er
 // presence (memory ones shared in-process, or Redis ones on one prefix).
 type shared struct {
 	// history is the bus history size, read when the first node starts.
-	history  int
+	history int
+	// prefix is the Redis key prefix ("" for memory).
+	prefix   string
 	store    *room.MemoryStore
 	dir      *directory
 	bus      func() room.Bus
@@ -135,7 +137,7 @@ func memoryShared(t *testing.T) *shared {
 func redisShared(t *testing.T) *shared {
 	prefix := uniquePrefix(t)
 	s := &shared{
-		history: 1000, store: room.NewMemoryStore(), dir: newDirectory(),
+		history: 1000, prefix: prefix, store: room.NewMemoryStore(), dir: newDirectory(),
 		limits:   func() room.Limits { return room.NewRedisLimits(mustRedis(t, "limits"), prefix) },
 		presence: func() room.Presence { return room.NewRedisPresence(mustRedis(t, "presence"), prefix) },
 	}

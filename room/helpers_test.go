@@ -70,6 +70,25 @@ func uniquePrefix(tb testing.TB) string {
 	return prefix
 }
 
+// loseRedisKeys deletes every key under prefix at once, as a Redis restart
+// without persistence or a FLUSHALL would (FLUSHALL itself would also wipe
+// the keys of tests running alongside on the same server).
+func loseRedisKeys(tb testing.TB, prefix string) {
+	tb.Helper()
+	rdb := mustRedis(tb, "data-loss")
+	ctx := context.Background()
+	keys, err := rdb.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(keys) == 0 {
+		tb.Fatalf("no keys under %s to lose", prefix)
+	}
+	if err := rdb.Del(ctx, keys...).Err(); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // eventually polls cond until it holds or the deadline passes.
 func eventually(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()

@@ -231,3 +231,123 @@ func TestRedisBusRecoversAfterReconnect(t *testing.T) {
 		t.Error("the reconnect went unnoticed")
 	}
 }
+
+// Redis may lose every key (a restart without persistence, FLUSHALL,
+// expiry): the counters start again at 1. Subscribers must notice, even in
+// a quiet room, and go on with the new counter after a Reset.
+func TestRedisBusResetsWhenRedisLosesKeys(t *testing.T) {
+	prefix := uniquePrefix(t)
+	sub := room.NewRedisBus(mustRedis(t, "sub"), room.RedisBusOptions{Prefix: prefix})
+	t.Cleanup(func() { sub.Close() })
+	pub := room.NewRedisBus(mustRedis(t, "pub"), room.RedisBusOptions{Prefix: prefix})
+	t.Cleanup(func() { pub.Close() })
+	var quiet, busy collector
+	for roomID, c := range map[int64]*collector{1: &quiet, 2: &busy} {
+		s, _, err := sub.Subscribe(context.Background(), roomID, c.deliver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.Unsubscribe)
+		publishN(t, pub, roomID, 10)
+		eventually(t, "10 events", func() bool { return c.count() == 10 })
+	}
+	loseRedisKeys(t, prefix)
+	// Room 2 is busy at once: more events than it had before the loss.
+	publishN(t, pub, 2, 15)
+
+	// The quiet room's counter is gone: reset to 0, then events from 1.
+	eventually(t, "the quiet room resets", func() bool { return quiet.count() == 11 })
+	quiet.mu.Lock()
+	m := quiet.msgs[10]
+	quiet.mu.Unlock()
+	if !m.Reset || m.Seq != 0 {
+		t.Fatalf("after the loss the quiet room got %+v, want a reset to 0", m)
+	}
+	publishN(t, pub, 1, 3)
+	eventually(t, "3 new events", func() bool { return quiet.count() == 14 })
+	if seqs := quiet.seqs()[11:]; !slices.Equal(seqs, seqRange(1, 3)) {
+		t.Fatalf("after the reset: %v", seqs)
+	}
+
+	// The busy room resets and then follows the new counter without gaps.
+	hasReset := func() bool {
+		busy.mu.Lock()
+		defer busy.mu.Unlock()
+		return slices.ContainsFunc(busy.msgs[10:], func(m room.Message) bool { return m.Reset })
+	}
+	eventually(t, "the busy room resets", hasReset)
+	publishN(t, pub, 2, 5)
+	eventually(t, "the busy room follows the new counter", func() bool {
+		busy.mu.Lock()
+		defer busy.mu.Unlock()
+		return busy.msgs[len(busy.msgs)-1].Seq == 20
+	})
+	busy.mu.Lock()
+	msgs := busy.msgs[10:]
+	busy.mu.Unlock()
+	reset := slices.IndexFunc(msgs, func(m room.Message) bool { return m.Reset })
+	for i, m := range msgs[reset+1:] {
+		if want := msgs[reset].Seq + 1 + uint64(i); m.Reset || m.Seq != want {
+			t.Fatalf("after the reset to %d, message %d is %+v, want seq %d", msgs[reset].Seq, i, m, want)
+		}
+	}
+}
+
+// When Redis loses its keys mid-room, rooms on both nodes resync their
+// clients and put the mutes back into the shared limits.
+func TestRoomsSurviveRedisDataLoss(t *testing.T) {
+	s := redisShared(t)
+	a, b := startNode(t, s, quiet), startNode(t, s, quiet)
+	m := a.dial(t, streamID, mod, -1)
+	muted := a.dial(t, streamID, viewer, -1)
+	poster := a.dial(t, streamID, viewer2, -1)
+	watcher := b.dial(t, streamID, "", -1)
+	for _, c := range []*client{m, muted, poster, watcher} {
+		c.next("snapshot")
+	}
+	m.send(map[string]any{"type": "mute", "id": "mu", "user_id": viewerID, "minutes": 10})
+	m.ack("mu")
+	muted.next("muted")
+	for i := range 5 {
+		poster.comment(fmt.Sprint("before", i), "before the loss")
+		watcher.next("comment")
+	}
+
+	loseRedisKeys(t, s.prefix)
+
+	after := poster.comment("after", "after the loss")
+	eventually(t, "the viewer on B sees the comment posted on A after the loss", func() bool {
+		return watcher.sawComment(after.ID)
+	})
+	// The room on A rebuilt its state (limits first, then the snapshots).
+	muted.next("snapshot")
+	muted.send(map[string]any{"type": "comment", "id": "x", "text": "free at last?"})
+	if e := muted.refusal("x"); e.Code != "muted" {
+		t.Fatalf("the muted user's comment after the loss: %+v", e)
+	}
+	next := poster.comment("next", "and the room goes on")
+	watcher.next("snapshot")
+	eventually(t, "the viewer on B sees the next comment", func() bool { return watcher.sawComment(next.ID) })
+}
+
+// sawComment reports whether the client received comment id, as an event or
+// in a snapshot.
+func (c *client) sawComment(id int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, e := range c.events {
+		switch e.Type {
+		case "comment":
+			if decode[commentData](c.t, e.Data).ID == id {
+				return true
+			}
+		case "snapshot":
+			for _, cm := range decode[snapshot](c.t, e.Data).Comments {
+				if cm.ID == id {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

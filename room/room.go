@@ -289,24 +289,37 @@ func (r *liveRoom) deliver(m Message) {
 	r.applyLocked(m)
 }
 
-// resync reloads state after the bus lost events and gives every
-// connection a fresh snapshot.
+// resync reloads state after the bus lost events (or Redis lost the room's
+// counter, so seq started again) and gives every connection a fresh
+// snapshot. Loading also writes the shop's mutes and bans and the room's
+// slow mode back to the shared Limits, which Redis may have lost with the
+// counter. A load that fails is retried for a while; if it never succeeds
+// the snapshots carry the state the room has, so clients still recover.
 func (r *liveRoom) resync() {
 	ctx, cancel := context.WithTimeout(r.hub.ctx, 15*time.Second)
 	defer cancel()
 	st, err := r.load(ctx)
-	if err != nil {
-		r.log.Warn("room resync failed", "error", err)
-		return
+	for wait := 100 * time.Millisecond; err != nil && ctx.Err() == nil; wait = min(2*wait, 2*time.Second) {
+		r.log.Warn("room resync: cannot reload state", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+			st, err = r.load(ctx)
+		}
 	}
 	var sched []*conn
 	// No batch of older events may land after the fresh snapshots.
 	r.flushMu.Lock()
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
-	r.applyStateLocked(st)
+	if err == nil {
+		r.applyStateLocked(st)
+	}
 	for _, c := range r.list {
 		c.joinSeq.Store(r.seq)
+		c.mu.Lock()
+		c.lastSeq = r.seq // seq may have started again
+		c.mu.Unlock()
 		if c.enqueue(r.snapshotLocked(c), r.seq) {
 			sched = append(sched, c)
 		}

@@ -25,7 +25,10 @@ import (
 //   - Peak viewers of a stream: the most sessions open at once among those
 //     that ended on one day.
 //
-// The purge also forgets viewers' recent items older than the retention
+// Open watch sessions whose node died (see interaction_watch.go) are not
+// rolled up: they go when their last heartbeat is older than the
+// retention. The purge also forgets viewers' recent items older than the
+// retention
 // (the "also bought" seeds only look 30 days back), and co-occurrence and
 // hashtag affinity rows that have decayed below what one event as old as
 // the retention would weigh now.
@@ -54,8 +57,10 @@ type RetentionStore interface {
 	// watermark is no longer until (another node did it).
 	RollUpDay(ctx context.Context, until, day time.Time, peaks map[int64]int64) (bool, error)
 	// PurgeInteractions deletes at most limit interactions before before;
-	// PurgeRecentItems the same of viewers' recent items.
+	// PurgeOpenWatches the same of open watch sessions last seen before
+	// it (their node died); PurgeRecentItems of viewers' recent items.
 	PurgeInteractions(ctx context.Context, before time.Time, limit int) (int, error)
+	PurgeOpenWatches(ctx context.Context, before time.Time, limit int) (int, error)
 	PurgeRecentItems(ctx context.Context, before time.Time, limit int) (int, error)
 	// PurgeFadedScores deletes at most limit co-occurrence rows with a
 	// heat below pairs and affinity rows below affinity.
@@ -68,7 +73,7 @@ const rollupDaysPerSweep = 31
 
 // PurgeStats says what one purge did.
 type PurgeStats struct {
-	DaysRolledUp, Interactions, RecentItems, Scores int
+	DaysRolledUp, Interactions, OpenWatches, RecentItems, Scores int
 }
 
 // PurgeInteractions rolls up the days older than InteractionRetention and
@@ -120,6 +125,9 @@ func (d *Discovery) PurgeInteractions(ctx context.Context) (PurgeStats, error) {
 		{&st.Interactions, "interactions", func() (int, error) {
 			return d.store.PurgeInteractions(ctx, minTime(until, cutoff), purgeBatch)
 		}},
+		{&st.OpenWatches, "open watch sessions", func() (int, error) {
+			return d.store.PurgeOpenWatches(ctx, minTime(until, cutoff), purgeBatch)
+		}},
 		{&st.RecentItems, "recent items", func() (int, error) { return d.store.PurgeRecentItems(ctx, cutoff, purgeBatch) }},
 		{&st.Scores, "faded scores", func() (int, error) {
 			return d.store.PurgeFadedScores(ctx, heatClock(cutoff, d.cfg.PairHalfLife),
@@ -163,7 +171,7 @@ func (d *Discovery) RunRetention(ctx context.Context, every time.Duration) {
 				d.log.Warn("interaction purge failed", "error", err)
 			}
 			if st != (PurgeStats{}) {
-				d.log.Info("purged old interactions", "days_rolled_up", st.DaysRolledUp, "interactions", st.Interactions,
+				d.log.Info("purged old interactions", "days_rolled_up", st.DaysRolledUp, "interactions", st.Interactions, "open_watches", st.OpenWatches,
 					"recent_items", st.RecentItems, "scores", st.Scores, "retention", d.cfg.InteractionRetention)
 			}
 		}

@@ -31,6 +31,9 @@ type DiscoveryConfig struct {
 	PopularityHalfLife time.Duration
 	AffinityHalfLife   time.Duration
 	PairHalfLife       time.Duration
+	// WatchHeartbeat is how often each node writes its open watch
+	// sessions, so reports count current viewers (default 30s).
+	WatchHeartbeat time.Duration
 	// AttributionWindow is how long after joining a stream's room or
 	// clicking one of its products an add-to-cart or order of that shop is
 	// credited to the stream, when the order does not name one (default
@@ -76,6 +79,7 @@ func (c *DiscoveryConfig) fillDefaults() {
 	discoveryDefault(&c.AffinityHalfLife, 14*24*time.Hour)
 	discoveryDefault(&c.PairHalfLife, 30*24*time.Hour)
 	discoveryDefault(&c.AttributionWindow, 24*time.Hour)
+	discoveryDefault(&c.WatchHeartbeat, 30*time.Second)
 	discoveryDefault(&c.ExplorationRate, 0.1)
 	if c.ExplorationRate < 0 {
 		c.ExplorationRate = 0
@@ -130,10 +134,11 @@ type Discovery struct {
 	done     chan struct{}
 	closed   atomic.Bool
 
-	feed   *feedSources
-	alerts *alertHub
-	unsub  func()
-	bg     sync.WaitGroup
+	feed    *feedSources
+	alerts  *alertHub
+	watches *openWatches
+	unsub   func()
+	bg      sync.WaitGroup
 }
 
 // DiscoveryDeps are the collaborators of NewDiscovery. Service and Store
@@ -177,6 +182,7 @@ func NewDiscovery(cfg DiscoveryConfig, d DiscoveryDeps) (*Discovery, error) {
 		done:     make(chan struct{}),
 	}
 	dc.feed = newFeedSources(dc)
+	dc.watches = newOpenWatches()
 	dc.alerts = newAlertHub(dc)
 	unsub, err := dc.bus.Subscribe(dc.alerts.deliver)
 	if err != nil {

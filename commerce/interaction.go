@@ -62,6 +62,10 @@ type Interaction struct {
 	// Source is where the viewer came from (feed, search, hashtag, share,
 	// live_card, ...), at most 32 bytes.
 	Source string
+	// Session names a watch session written to watch_open while it was
+	// open (see interaction_watch.go); its row goes when the session is
+	// logged.
+	Session string
 }
 
 // Item kinds of discovery scores.
@@ -191,6 +195,8 @@ type InteractionStore interface {
 	// RecentItems returns each account's strongest recent items since
 	// since, newest first, at most limit per account.
 	RecentItems(ctx context.Context, accountIDs []int64, since time.Time, limit int) (map[int64][]RecentItem, error)
+	// BeatWatches writes open watch sessions, seen at at.
+	BeatWatches(ctx context.Context, open []OpenWatch, at time.Time) error
 	// LastStreamTouch returns the stream of shopID that accountID last
 	// joined, watched or clicked a product in, between since and until; 0
 	// when there is none.

@@ -54,11 +54,13 @@ func (d *Discovery) Flush(ctx context.Context) error {
 
 // recordLoop is the one writer: it collects interactions and writes a
 // batch when BatchSize are waiting, every FlushInterval, on Flush and on
-// Close.
+// Close, and the open watch sessions every WatchHeartbeat and on Flush.
 func (d *Discovery) recordLoop() {
 	defer close(d.done)
 	tick := time.NewTicker(d.cfg.FlushInterval)
 	defer tick.Stop()
+	beat := time.NewTicker(d.cfg.WatchHeartbeat)
+	defer beat.Stop()
 	batch := make([]Interaction, 0, d.cfg.BatchSize)
 	write := func() error {
 		if len(batch) == 0 {
@@ -97,8 +99,13 @@ func (d *Discovery) recordLoop() {
 			}
 		case <-tick.C:
 			_ = write()
+		case <-beat.C:
+			_ = write()
+			d.beatWatches()
 		case reply := <-d.flushReq:
-			reply <- drain()
+			err := drain()
+			d.beatWatches()
+			reply <- err
 		case <-d.quit:
 			_ = drain()
 			return

@@ -13,18 +13,16 @@ import (
 var _ room.Activity = roomActivity{}
 
 // roomActivity adapts the discovery recorder to room.Activity: joins,
-// watch sessions, likes and comments become interactions.
+// watch sessions (open ones written as they go), likes and comments
+// become interactions.
 type roomActivity struct{ d *commerce.Discovery }
 
 func (r roomActivity) Joined(streamID, accountID int64, at time.Time) {
-	if accountID != 0 {
-		r.d.Record(commerce.Interaction{Kind: commerce.InteractionWatchStart, At: at, AccountID: accountID, StreamID: streamID})
-	}
+	r.d.WatchOpened(streamID, accountID, at)
 }
 
 func (r roomActivity) Watched(streamID, accountID int64, joined, left time.Time) {
-	r.d.Record(commerce.Interaction{Kind: commerce.InteractionWatch, At: left, StartedAt: joined,
-		AccountID: accountID, StreamID: streamID})
+	r.d.WatchClosed(streamID, accountID, joined, left)
 }
 
 func (r roomActivity) Liked(streamID, accountID, count int64) {

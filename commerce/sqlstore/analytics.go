@@ -62,6 +62,33 @@ func analyticsWhere(f commerce.AnalyticsFilter, rolled bool) (string, []any) {
 	return " WHERE " + strings.Join(where, " AND "), args
 }
 
+// openWatchWhere renders f as a WHERE clause over watch_open.
+func openWatchWhere(f commerce.AnalyticsFilter) (string, []any) {
+	where := []string{"seen_at >= (SELECT rolled_until FROM interaction_rollup WHERE id = 1)"}
+	var args []any
+	if f.StreamID != 0 {
+		where = append(where, "stream_id = ?")
+		args = append(args, f.StreamID)
+	}
+	if len(f.StreamIDs) > 0 {
+		where = append(where, "stream_id IN ("+placeholders(len(f.StreamIDs))+")")
+		args = append(args, toAny(f.StreamIDs)...)
+	}
+	if f.ShopID != 0 {
+		where = append(where, "stream_id IN (SELECT id FROM streams WHERE shop_id = ?)")
+		args = append(args, f.ShopID)
+	}
+	if !f.From.IsZero() {
+		where = append(where, "seen_at >= ?")
+		args = append(args, micros(f.From))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "seen_at < ?")
+		args = append(args, micros(f.To))
+	}
+	return " WHERE " + strings.Join(where, " AND "), args
+}
+
 const dayMicros = 86400000000
 
 // ceilDay is the first day (since 1970-01-01 UTC) starting at or after us.
@@ -142,11 +169,18 @@ func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, gr
 	return out, rows.Err()
 }
 
-// WatchSessions implements commerce.AnalyticsStore.
+// WatchSessions implements commerce.AnalyticsStore: the sessions logged
+// and, unless f names a product, the open ones as far as last seen.
 func (db *DB) WatchSessions(ctx context.Context, f commerce.AnalyticsFilter) ([]commerce.WatchSession, error) {
 	f.Kinds = []commerce.InteractionKind{commerce.InteractionWatch}
 	where, args := analyticsWhere(f, false)
-	rows, err := db.query(ctx, "SELECT stream_id, account_id, started_at, at FROM interactions"+where, args...)
+	q := "SELECT stream_id, account_id, started_at, at FROM interactions" + where
+	if f.ProductID == 0 {
+		open, oargs := openWatchWhere(f)
+		q += " UNION ALL SELECT stream_id, account_id, started_at, seen_at FROM watch_open" + open
+		args = append(args, oargs...)
+	}
+	rows, err := db.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -101,6 +101,12 @@ func (db *DB) PurgeInteractions(ctx context.Context, before time.Time, limit int
 		SELECT id FROM interactions WHERE at < ? ORDER BY at LIMIT ?)`, micros(before), limit)
 }
 
+// PurgeOpenWatches implements commerce.RetentionStore.
+func (db *DB) PurgeOpenWatches(ctx context.Context, before time.Time, limit int) (int, error) {
+	return db.purge(ctx, `DELETE FROM watch_open WHERE session IN (
+		SELECT session FROM watch_open WHERE seen_at < ? LIMIT ?)`, micros(before), limit)
+}
+
 // PurgeRecentItems implements commerce.RetentionStore.
 func (db *DB) PurgeRecentItems(ctx context.Context, before time.Time, limit int) (int, error) {
 	return db.purge(ctx, `DELETE FROM discovery_recent WHERE (account_id, kind, item_id) IN (

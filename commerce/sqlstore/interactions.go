@@ -97,6 +97,9 @@ func (db *DB) SaveInteractions(ctx context.Context, b commerce.InteractionBatch)
 		if err := tx.saveOrderStreams(ctx, b.Events); err != nil {
 			return fmt.Errorf("order streams: %w", err)
 		}
+		if err := tx.closeWatches(ctx, b.Events); err != nil {
+			return fmt.Errorf("open watch sessions: %w", err)
+		}
 
 		rows = rows[:0]
 		byKind := map[int][]any{}
@@ -177,6 +180,32 @@ func (c conn) saveOrderStreams(ctx context.Context, evs []commerce.Interaction) 
 	}
 	return c.upsertRows(ctx, "INSERT INTO order_streams (order_id, stream_id)", 2, rows,
 		"ON CONFLICT (order_id) DO NOTHING")
+}
+
+// closeWatches deletes the open-session rows of the sessions logged.
+func (c conn) closeWatches(ctx context.Context, evs []commerce.Interaction) error {
+	var ids []any
+	for _, ev := range evs {
+		if ev.Kind == commerce.InteractionWatch && ev.Session != "" {
+			ids = append(ids, ev.Session)
+		}
+	}
+	return eachChunk(ids, inChunk, func(ids []any) error {
+		_, err := c.exec(ctx, "DELETE FROM watch_open WHERE session IN ("+placeholders(len(ids))+")", ids...)
+		return err
+	})
+}
+
+// BeatWatches implements commerce.InteractionStore.
+func (db *DB) BeatWatches(ctx context.Context, open []commerce.OpenWatch, at time.Time) error {
+	rows := make([][]any, len(open))
+	for i, o := range open {
+		rows[i] = []any{o.Session, o.StreamID, o.AccountID, micros(o.StartedAt), micros(at)}
+	}
+	return db.inTx(ctx, func(tx conn) error {
+		return tx.upsertRows(ctx, "INSERT INTO watch_open (session, stream_id, account_id, started_at, seen_at)", 5, rows,
+			"ON CONFLICT (session) DO UPDATE SET seen_at = excluded.seen_at")
+	})
 }
 
 func toAny(ids []int64) []any {

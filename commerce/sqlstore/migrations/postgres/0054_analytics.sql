@@ -49,3 +49,16 @@ INSERT INTO interaction_rollup (id, rolled_until) VALUES (1, 0);
 
 -- The purge deletes the log oldest first.
 CREATE INDEX interactions_at ON interactions (at);
+
+-- Watch sessions still open, written by their node every heartbeat and
+-- deleted with the session's watch interaction; reports read each as a
+-- session from started_at to seen_at.
+CREATE TABLE watch_open (
+	session    TEXT PRIMARY KEY,
+	stream_id  BIGINT NOT NULL,
+	account_id BIGINT NOT NULL,
+	started_at BIGINT NOT NULL,
+	seen_at    BIGINT NOT NULL
+);
+CREATE INDEX watch_open_stream ON watch_open (stream_id);
+CREATE INDEX watch_open_seen ON watch_open (seen_at);

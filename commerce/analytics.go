@@ -82,6 +82,8 @@ type WatchSession struct {
 	StreamID  int64
 	AccountID int64
 	From, To  time.Time
+	// Open: still open (or its node died) when last seen, at To.
+	Open bool
 }
 
 // StreamWindow is when a stream was live.
@@ -187,6 +189,9 @@ type StreamAnalytics struct {
 	StreamWindow
 	ShopID   int64  `json:"shop_id"`
 	Currency string `json:"currency"`
+	// CurrentViewers of a live stream are its sessions open at their
+	// nodes' last heartbeat.
+	CurrentViewers int64 `json:"current_viewers"`
 	ViewerStats
 	Metrics
 	Conversion float64        `json:"conversion"`
@@ -364,6 +369,14 @@ func (d *Discovery) streamReport(ctx context.Context, st Stream, currency string
 		return out, err
 	}
 	out.ViewerStats = audience(sessions, from, to, rolled[0])
+	if st.Status == StreamLive {
+		seen := d.now().Add(-2 * d.cfg.WatchHeartbeat)
+		for _, s := range sessions {
+			if s.Open && !s.To.Before(seen) {
+				out.CurrentViewers++
+			}
+		}
+	}
 	if err := d.totals(ctx, f, &out.Metrics); err != nil {
 		return out, err
 	}

@@ -111,7 +111,8 @@ func (r *csvReport) flush() error {
 // WriteCSV writes the stream report.
 func (s StreamAnalytics) WriteCSV(w io.Writer) error {
 	r := newCSVReport(w)
-	ms := append(s.ViewerStats.csv(), s.Metrics.csv()...)
+	ms := append([]csvMetric{intMetric("current_viewers", s.CurrentViewers)}, s.ViewerStats.csv()...)
+	ms = append(ms, s.Metrics.csv()...)
 	ms = append(ms, floatMetric("conversion", s.Conversion))
 	if s.StartedAt != nil {
 		ms = append(ms, csvMetric{"started_at", s.StartedAt.UTC().Format(time.RFC3339)})

@@ -39,7 +39,6 @@ type openWatches struct {
 	seq    uint64
 	open   map[watchKey][]string
 	byID   map[string]OpenWatch
-	beaten bool
 }
 
 func newOpenWatches() *openWatches {
@@ -95,12 +94,10 @@ func (d *Discovery) beatWatches() {
 	for _, o := range w.byID {
 		open = append(open, o)
 	}
-	if len(open) == 0 && !w.beaten {
-		w.mu.Unlock()
+	w.mu.Unlock()
+	if len(open) == 0 {
 		return
 	}
-	w.beaten = len(open) > 0
-	w.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := d.store.BeatWatches(ctx, open, d.now()); err != nil {

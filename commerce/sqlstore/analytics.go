@@ -174,10 +174,10 @@ func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, gr
 func (db *DB) WatchSessions(ctx context.Context, f commerce.AnalyticsFilter) ([]commerce.WatchSession, error) {
 	f.Kinds = []commerce.InteractionKind{commerce.InteractionWatch}
 	where, args := analyticsWhere(f, false)
-	q := "SELECT stream_id, account_id, started_at, at FROM interactions" + where
+	q := "SELECT stream_id, account_id, started_at, at, 0 FROM interactions" + where
 	if f.ProductID == 0 {
 		open, oargs := openWatchWhere(f)
-		q += " UNION ALL SELECT stream_id, account_id, started_at, seen_at FROM watch_open" + open
+		q += " UNION ALL SELECT stream_id, account_id, started_at, seen_at, 1 FROM watch_open" + open
 		args = append(args, oargs...)
 	}
 	rows, err := db.query(ctx, q, args...)
@@ -188,11 +188,11 @@ func (db *DB) WatchSessions(ctx context.Context, f commerce.AnalyticsFilter) ([]
 	var out []commerce.WatchSession
 	for rows.Next() {
 		var s commerce.WatchSession
-		var from, to int64
-		if err := rows.Scan(&s.StreamID, &s.AccountID, &from, &to); err != nil {
+		var from, to, open int64
+		if err := rows.Scan(&s.StreamID, &s.AccountID, &from, &to, &open); err != nil {
 			return nil, err
 		}
-		s.From, s.To = fromMicros(from), fromMicros(to)
+		s.From, s.To, s.Open = fromMicros(from), fromMicros(to), open == 1
 		out = append(out, s)
 	}
 	return out, rows.Err()

@@ -299,10 +299,11 @@ func (h *Hub) postComment(ctx context.Context, c *conn, cmd command) (CommentVie
 	}
 	acct := c.ident.AccountID
 	refuse := func(err error) (CommentView, error) {
-		// A resend of a comment that was accepted before is not refused.
+		// A resend of a comment that was accepted before is not refused:
+		// it is published again, in case the first publish failed.
 		if cmd.CID != "" {
 			if prev, ok := h.findResend(ctx, r.id, acct, cmd.CID); ok {
-				return prev, nil
+				return prev, h.publishComment(ctx, r.id, prev)
 			}
 		}
 		return CommentView{}, err
@@ -338,18 +339,33 @@ func (h *Hub) postComment(ctx context.Context, c *conn, cmd command) (CommentVie
 		return CommentView{}, fmt.Errorf("store comment: %w", err)
 	}
 	view := stored.view()
-	if !created {
-		return view, nil
+	if created {
+		h.act.Commented(r.id, acct)
 	}
-	h.act.Commented(r.id, acct)
-	ev := Event{Type: EventComment, Data: view.broadcast()}
-	if stored.Status == CommentHeld {
-		ev = Event{Type: EventCommentHeld, Data: view, To: &Audience{Users: []int64{acct}, Moderators: true}}
-	}
-	if _, err := h.publish(ctx, r.id, ev); err != nil {
+	// A resend (created is false) is published again: the first publish
+	// may have failed after the comment was stored. Rooms do not show a
+	// comment twice (see liveRoom.repeatLocked), nor do clients, which key
+	// comments by id.
+	if err := h.publishComment(ctx, r.id, view); err != nil {
 		return CommentView{}, err
 	}
 	return view, nil
+}
+
+// publishComment publishes a stored comment: to everyone when visible, to
+// its author and the moderators while held; a removed one is not shown.
+func (h *Hub) publishComment(ctx context.Context, streamID int64, v CommentView) error {
+	var ev Event
+	switch v.Status {
+	case CommentVisible:
+		ev = Event{Type: EventComment, Data: v.broadcast()}
+	case CommentHeld:
+		ev = Event{Type: EventCommentHeld, Data: v, To: &Audience{Users: []int64{v.User.ID}, Moderators: true}}
+	default:
+		return nil
+	}
+	_, err := h.publish(ctx, streamID, ev)
+	return err
 }
 
 // findResend looks for a comment the account already sent with this cid.

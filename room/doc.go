@@ -90,12 +90,15 @@
 //
 //	{"type":"comment","id":"1","cid":"c-7f3a","text":"hello"}
 //	                    cid (≤ 64 bytes) is chosen by the client; resending
-//	                    with the same cid after a reconnect does not store or
-//	                    show the comment twice
+//	                    with the same cid after a reconnect or an error does
+//	                    not store or show the comment twice, and shows it if
+//	                    the first try failed after storing it
 //	{"type":"like","count":3}                 1-50 taps, summed per window
 //	{"type":"ping","id":"p"}
 //	moderators, seller and admins:
-//	{"type":"remove_comment","comment_id":9}
+//	{"type":"remove_comment","comment_id":9}  retrying is safe: a removed
+//	                    comment's removal is acked and sent again, and
+//	                    rooms take it once
 //	{"type":"approve_comment","comment_id":9} / reject_comment
 //	{"type":"mute","user_id":5,"minutes":10} / {"type":"unmute","user_id":5}
 //	{"type":"ban","user_id":5}               / {"type":"unban","user_id":5}

@@ -83,7 +83,8 @@ func (h *Hub) audit(ctx context.Context, actor Identity, e AuditEntry) error {
 func canModerate(r Role) bool { return r.CanModerate() }
 func canPin(r Role) bool      { return r.CanPin() }
 
-// removeComment hides a comment for good.
+// removeComment hides a comment for good. Removing a removed comment
+// succeeds and publishes the removal again (a retry after a failed publish).
 func (h *Hub) removeComment(ctx context.Context, actor Identity, streamID, commentID int64) error {
 	info, err := h.streamInfo(ctx, streamID)
 	if err != nil {
@@ -96,19 +97,23 @@ func (h *Hub) removeComment(ctx context.Context, actor Identity, streamID, comme
 	if err != nil {
 		return fmt.Errorf("comment %d: %w", commentID, err)
 	}
-	if c.Status == CommentRemoved {
-		return nil
-	}
-	if _, err := h.store.SetCommentStatus(ctx, streamID, commentID, CommentRemoved); err != nil {
-		return err
-	}
-	if err := h.audit(ctx, actor, AuditEntry{ShopID: info.ShopID, StreamID: streamID, Action: AuditRemoveComment,
-		TargetID: c.AuthorID, CommentID: c.ID}); err != nil {
-		return err
-	}
 	ev := Event{Type: EventCommentRemoved, Data: commentRemovedData{c.ID}}
-	if c.Status == CommentHeld {
+	switch c.Status {
+	case CommentRemoved:
+		// Removed before: publish again, in case that publish failed
+		// (rooms and clients take a removal once). Whether it had been
+		// held is no longer known, so everyone is told the id.
+	case CommentHeld:
 		ev.To = &Audience{Users: []int64{c.AuthorID}, Moderators: true}
+		fallthrough
+	default:
+		if _, err := h.store.SetCommentStatus(ctx, streamID, commentID, CommentRemoved); err != nil {
+			return err
+		}
+		if err := h.audit(ctx, actor, AuditEntry{ShopID: info.ShopID, StreamID: streamID, Action: AuditRemoveComment,
+			TargetID: c.AuthorID, CommentID: c.ID}); err != nil {
+			return err
+		}
 	}
 	_, err = h.publish(ctx, streamID, ev)
 	return err

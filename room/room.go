@@ -345,10 +345,14 @@ func (r *liveRoom) applyLocked(m Message) {
 	if t > 0 {
 		h.m.busLag.Observe(max(0, float64(h.now().UnixMilli()-t)/1000))
 	}
+	repeat := r.repeatLocked(ev)
 	r.updateStateLocked(ev, data)
 	r.ring[m.Seq%uint64(len(r.ring))] = ev
 	if m.Seq-r.ringLow >= uint64(len(r.ring)) {
 		r.ringLow = m.Seq - uint64(len(r.ring)) + 1
+	}
+	if repeat {
+		return
 	}
 	r.pending = append(r.pending, ev)
 	if r.flushTimer == nil && !r.stopped {
@@ -380,6 +384,22 @@ func decodeEvent(m Message) (*roomEvent, json.RawMessage, int64, error) {
 		ev.target = d.UserID
 	}
 	return ev, env.Data, env.T, nil
+}
+
+// repeatLocked reports whether every connection here already has what ev
+// shows, so it need not be sent (a publish retried after a failure that
+// happened after all): a comment the room shows or has removed, or a
+// removal it has made. Clients get seq gaps for these, as for events
+// addressed to others.
+func (r *liveRoom) repeatLocked(ev *roomEvent) bool {
+	_, removed := r.removed[ev.commentID]
+	switch ev.typ {
+	case EventComment:
+		return removed || slices.ContainsFunc(r.recent, func(c recentComment) bool { return c.id == ev.commentID })
+	case EventCommentRemoved:
+		return removed
+	}
+	return false
 }
 
 func (r *liveRoom) updateStateLocked(ev *roomEvent, data json.RawMessage) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -79,8 +80,7 @@ func TestRoom(t *testing.T) {
 		if first.ID != second.ID {
 			t.Fatalf("resend got comment %d, first was %d", second.ID, first.ID)
 		}
-		a.send(map[string]any{"type": "ping", "id": "sync"})
-		a.next("pong")
+		n.caughtUp(t, a)
 		if n := len(a.all("comment")); n != 1 {
 			t.Fatalf("%d comment events, want 1", n)
 		}
@@ -260,6 +260,118 @@ func TestBadInput(t *testing.T) {
 		a.send(map[string]any{"type": "comment", "id": "over", "text": "one too many"})
 		if e := a.refusal("over"); e.Code != "rate_limited" {
 			t.Fatalf("4th comment: %+v", e)
+		}
+	})
+}
+
+// caughtUp publishes a marker event and waits until every client has it:
+// anything published before has reached them too.
+func (n *node) caughtUp(t *testing.T, cs ...*client) {
+	t.Helper()
+	marker := fmt.Sprintf("marker-%d", time.Now().UnixNano())
+	if _, err := n.hub.Publish(context.Background(), streamID, room.Event{Type: room.EventPurchase, Data: room.Purchase{Buyer: marker}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		eventually(t, "the marker arrives", func() bool {
+			for _, e := range c.all("purchase") {
+				if strings.Contains(string(e.Data), marker) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+}
+
+// failingBus is a Bus whose next Publish fails once armed.
+type failingBus struct {
+	room.Bus
+	fail atomic.Bool
+}
+
+func (b *failingBus) Publish(ctx context.Context, roomID int64, payload []byte) (uint64, error) {
+	if b.fail.CompareAndSwap(true, false) {
+		return 0, fmt.Errorf("test bus: %w", room.ErrUnavailable)
+	}
+	return b.Bus.Publish(ctx, roomID, payload)
+}
+
+// A command retried after its publish failed is published again; a retry
+// of one that was published is not shown twice.
+func TestRetriesPublishAgain(t *testing.T) {
+	start := func(t *testing.T) (*node, *failingBus) {
+		s := memoryShared(t)
+		fb := &failingBus{Bus: s.bus()}
+		s.bus = func() room.Bus { return fb }
+		return startNode(t, s, quiet), fb
+	}
+
+	t.Run("a comment resent after its publish failed is shown once", func(t *testing.T) {
+		n, bus := start(t)
+		author := n.dial(t, streamID, viewer, -1)
+		watcher := n.dial(t, streamID, viewer2, -1)
+		author.next("snapshot")
+		watcher.next("snapshot")
+		bus.fail.Store(true)
+		author.send(map[string]any{"type": "comment", "id": "a1", "cid": "r1", "text": "hello?"})
+		if e := author.refusal("a1"); e.Code != "unavailable" {
+			t.Fatalf("first try: %+v", e)
+		}
+		n.caughtUp(t, watcher)
+		if len(watcher.all("comment")) != 0 {
+			t.Fatal("the comment whose publish failed was shown")
+		}
+		author.send(map[string]any{"type": "comment", "id": "a2", "cid": "r1", "text": "hello?"})
+		sent := author.ack("a2")
+		if got := decode[commentData](t, watcher.next("comment").Data); got.ID != sent.ID || got.Text != "hello?" {
+			t.Fatalf("after the resend the watcher saw %+v, want comment %d", got, sent.ID)
+		}
+		author.send(map[string]any{"type": "comment", "id": "a3", "cid": "r1", "text": "hello?"})
+		if again := author.ack("a3"); again.ID != sent.ID {
+			t.Fatalf("second resend stored comment %d, want %d", again.ID, sent.ID)
+		}
+		n.caughtUp(t, watcher, author)
+		for _, c := range []*client{watcher, author} {
+			if k := len(c.all("comment")); k != 1 {
+				t.Fatalf("%d comment events, want 1", k)
+			}
+		}
+	})
+
+	t.Run("a removal retried after its publish failed takes the comment away, once", func(t *testing.T) {
+		n, bus := start(t)
+		author := n.dial(t, streamID, viewer, -1)
+		m := n.dial(t, streamID, mod, -1)
+		author.next("snapshot")
+		m.next("snapshot")
+		c := author.comment("c", "remove me")
+		author.next("comment")
+		bus.fail.Store(true)
+		m.send(map[string]any{"type": "remove_comment", "id": "rm1", "comment_id": c.ID})
+		if e := m.refusal("rm1"); e.Code != "unavailable" {
+			t.Fatalf("first try: %+v", e)
+		}
+		n.caughtUp(t, author)
+		if len(author.all("comment_removed")) != 0 {
+			t.Fatal("a removal whose publish failed arrived")
+		}
+		m.send(map[string]any{"type": "remove_comment", "id": "rm2", "comment_id": c.ID})
+		m.ack("rm2")
+		if got := decode[struct{ ID int64 }](t, author.next("comment_removed").Data); got.ID != c.ID {
+			t.Fatalf("removed %d, want %d", got.ID, c.ID)
+		}
+		m.send(map[string]any{"type": "remove_comment", "id": "rm3", "comment_id": c.ID})
+		m.ack("rm3")
+		n.caughtUp(t, author, m)
+		for _, cl := range []*client{author, m} {
+			if k := len(cl.all("comment_removed")); k != 1 {
+				t.Fatalf("%d comment_removed events, want 1", k)
+			}
+		}
+		code, body := n.api(t, "GET", fmt.Sprintf("/shops/%d/moderation/audit", shopID), mod, nil)
+		if audit := decode[struct{ Entries []room.AuditEntry }](t, body); code != 200 || len(audit.Entries) != 1 {
+			t.Fatalf("audit after three tries = %d %s, want one removal", code, body)
 		}
 	})
 }

@@ -311,7 +311,8 @@ func ackOf(id string) func(json.RawMessage) bool {
 }
 
 // TestStreamAnalyticsOfARealSession plays a stream session through the
-// real room sockets and HTTP API and checks the seller's report.
+// real room sockets and HTTP API and checks the seller's report, while
+// live (current viewers) and once the stream ended.
 func TestStreamAnalyticsOfARealSession(t *testing.T) {
 	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
 		n := startDiscNode(t, cfg)
@@ -322,12 +323,23 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 		stream := createStream(t, seller, shopID, "Glaze night", p1.ID, p2.ID)
 		ann := n.srv.shopper(t, "ann@example.com", "Ann")
 		bob := n.srv.shopper(t, "bob@example.com", "Bob")
+		cat := n.srv.shopper(t, "cat@example.com", "Cat")
 		n.goLive(t, stream)
 		start := time.Now()
 
 		rooms := []*roomConn{joinRoom(t, n.URL, ann.client, stream), joinRoom(t, n.URL, bob.client, stream), joinRoom(t, n.URL, nil, stream)}
 		for _, r := range rooms {
 			r.wait("snapshot", nil)
+		}
+		analytics := fmt.Sprintf("/api/streams/%d/analytics", stream)
+		var got commerce.StreamAnalytics
+		discWaitUntil(t, 10*time.Second, "three current viewers", func() bool {
+			n.flush(t) // and a heartbeat of the open sessions
+			seller.expect(200, "GET", analytics, nil).decode(t, &got)
+			return got.CurrentViewers == 3
+		})
+		if got.UniqueViewers != 3 || got.PeakViewers != 3 {
+			t.Fatalf("live report %+v", got.ViewerStats)
 		}
 		ra, rb := rooms[0], rooms[1]
 		for i, cmd := range []struct {
@@ -353,6 +365,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 		}
 		click(ann, p1)
 		click(bob, p1, p2)
+		click(cat, p1)
 		ann.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 2})
 		body := checkoutBody(shopID, commerce.TestCardVisa)
 		body["stream_id"] = stream
@@ -360,35 +373,42 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 		bob.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p2.ID, "quantity": 1})
 		bob.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 1})
 		bob.expect(201, "POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardVisa), "Idempotency-Key", newKey())
+		// Cat buys from the stream too; the seller cancels and refunds it.
+		cat.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 1})
+		var refunded commerce.Order
+		cat.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", newKey()).decode(t, &refunded)
+		seller.expect(200, "POST", fmt.Sprintf("/api/orders/%d/cancel", refunded.ID), map[string]string{"reason": "broken"},
+			"Idempotency-Key", newKey())
 		bob.expect(200, "PUT", fmt.Sprintf("/api/shops/%d/follow", shopID), map[string]int64{"stream_id": stream})
 		ann.expect(201, "POST", "/api/shares", map[string]any{"type": "stream", "id": stream, "channel": "copy"})
 		for _, r := range rooms {
 			r.ws.Close(websocket.StatusNormalClosure, "bye")
 		}
 
-		var got commerce.StreamAnalytics
 		discWaitUntil(t, 10*time.Second, "three finished watch sessions", func() bool {
 			n.flush(t)
-			seller.expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics", stream), nil).decode(t, &got)
-			return got.UniqueViewers == 3
+			seller.expect(200, "GET", analytics, nil).decode(t, &got)
+			return got.UniqueViewers == 3 && got.CurrentViewers == 0
 		})
 		elapsed := time.Since(start).Seconds()
 		roomStreamEvents{n.app}.StreamEnded(context.Background(), stream)
 		seller.expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics", stream), nil).decode(t, &got)
 
-		wantM := commerce.Metrics{ProductClicks: 3, AddToCarts: 3, CartUnits: 4, Orders: 2, UnitsSold: 4,
-			RevenueMinor: 5500, Likes: 8, Comments: 3, Shares: 1, Follows: 1}
-		if got.Metrics != wantM || got.UniqueViewers != 3 || got.PeakViewers != 3 || got.Conversion != 0.6667 ||
+		// Three paid orders, one refunded: revenue is net of it.
+		wantM := commerce.Metrics{ProductClicks: 4, AddToCarts: 4, CartUnits: 5, Orders: 3, UnitsSold: 5,
+			RevenueMinor: 5500, Refunds: 1, RefundedMinor: 1000, Likes: 8, Comments: 3, Shares: 1, Follows: 1}
+		if got.Metrics != wantM || got.UniqueViewers != 3 || got.PeakViewers != 3 || got.Conversion != 1 ||
 			got.Status != "ended" || got.Currency != "USD" {
-			t.Fatalf("report %+v\nwant metrics %+v, 3 unique and 3 peak viewers, conversion 0.6667", got, wantM)
+			t.Fatalf("report %+v\nwant metrics %+v, 3 unique and 3 peak viewers, conversion 1", got, wantM)
 		}
 		if got.TotalWatchSeconds <= 0 || got.TotalWatchSeconds > 3*elapsed || got.AvgWatchSeconds <= 0 ||
 			got.AvgWatchSeconds > elapsed || got.AvgViewers <= 0 || got.AvgViewers > 3 {
 			t.Fatalf("watch numbers out of bounds (session %.1fs): %+v", elapsed, got.ViewerStats)
 		}
 		wantP := []commerce.ProductStats{
-			{ProductID: p1.ID, Title: "Mug", Viewers: 2, Conversion: 1, Metrics: commerce.Metrics{
-				ProductClicks: 2, AddToCarts: 2, CartUnits: 3, Orders: 2, UnitsSold: 3, RevenueMinor: 3000}},
+			{ProductID: p1.ID, Title: "Mug", Viewers: 3, Conversion: 1, Metrics: commerce.Metrics{
+				ProductClicks: 3, AddToCarts: 3, CartUnits: 4, Orders: 3, UnitsSold: 4, RevenueMinor: 3000,
+				Refunds: 1, RefundedMinor: 1000}},
 			{ProductID: p2.ID, Title: "Vase", Viewers: 1, Conversion: 1, Metrics: commerce.Metrics{
 				ProductClicks: 1, AddToCarts: 1, CartUnits: 1, Orders: 1, UnitsSold: 1, RevenueMinor: 2500}},
 		}
@@ -418,7 +438,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 			day := time.Now().UTC().Format("2006-01-02")
 			var shop commerce.ShopAnalytics
 			seller.expect(200, "GET", fmt.Sprintf("/api/shops/sallys/analytics?from=%s&to=%s", day, day), nil).decode(t, &shop)
-			if shop.Orders != 2 || shop.RevenueMinor != 5500 || shop.Likes != 8 || len(shop.Streams) != 1 || shop.Streams[0].PeakViewers != 3 {
+			if shop.Orders != 3 || shop.RevenueMinor != 5500 || shop.RefundedMinor != 1000 || shop.Likes != 8 || len(shop.Streams) != 1 || shop.Streams[0].PeakViewers != 3 {
 				t.Fatalf("shop report %+v", shop)
 			}
 			var prod commerce.ProductAnalytics
@@ -427,7 +447,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 				t.Fatalf("product report %+v", prod.ProductStats)
 			}
 			r := seller.expect(200, "GET", fmt.Sprintf("/api/shops/%d/analytics?format=csv", shopID), nil)
-			if !strings.Contains(string(r.body), "total,,,,,orders,2") {
+			if !strings.Contains(string(r.body), "total,,,,,orders,3") {
 				t.Fatalf("shop csv\n%s", r.body)
 			}
 		})

@@ -95,6 +95,12 @@ func (s *SFU) newPeerConnection(role peerRole, codecs []codec) (*webrtc.PeerConn
 				return nil, err
 			}
 		}
+		// Simulcast publishers mark their layers with these (RFC 8852).
+		for _, uri := range []string{sdp.SDESRTPStreamIDURI, sdp.SDESRepairRTPStreamIDURI} {
+			if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: uri}, webrtc.RTPCodecTypeVideo); err != nil {
+				return nil, err
+			}
+		}
 		gen, err := nack.NewGeneratorInterceptor()
 		if err != nil {
 			return nil, err

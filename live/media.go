@@ -104,14 +104,28 @@ func h264Profile(fmtp string) string {
 type mediaSection struct {
 	kind      string // "audio", "video", "application" or other
 	mid       string
-	direction string // sendrecv, sendonly, recvonly or inactive
-	rejected  bool   // port 0
+	direction string   // sendrecv, sendonly, recvonly or inactive
+	rejected  bool     // port 0
+	rids      []string // simulcast layers sent (a=rid:X send), in order
 	codecs    []codec
 }
 
 func (m mediaSection) sends() bool { return m.direction == "sendrecv" || m.direction == "sendonly" }
 func (m mediaSection) receives() bool {
 	return m.direction == "sendrecv" || m.direction == "recvonly"
+}
+
+// firstLayer is the first simulcast layer (RFC 8853) of the video a
+// publisher sends, "" without simulcast. The SFU forwards one encoding per
+// track: of a simulcast publisher, the first it lists; the others are
+// received and dropped.
+func (d *description) firstLayer() string {
+	for _, m := range d.media {
+		if m.kind == "video" && m.sends() && !m.rejected && len(m.rids) > 0 {
+			return m.rids[0]
+		}
+	}
+	return ""
 }
 
 // description is what the SFU needs to know about an SDP before handing it
@@ -176,6 +190,10 @@ func parseDescription(raw string) (*description, error) {
 			switch {
 			case a.Key == "mid":
 				m.mid = a.Value
+			case a.Key == "rid":
+				if id, dir, _ := strings.Cut(a.Value, " "); strings.HasPrefix(dir, "send") && len(m.rids) < maxFormats {
+					m.rids = append(m.rids, id)
+				}
 			case isDirection(a.Key):
 				m.direction = a.Key
 			case a.Key == "ice-ufrag":

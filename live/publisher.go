@@ -17,6 +17,7 @@ type publisher struct {
 	videoSSRC atomic.Uint32
 	gen       uint64
 	key       string // the stream key it published with, to re-check
+	layer     string // the simulcast layer (rid) forwarded; "" without simulcast
 
 	stOnce sync.Once
 	st     atomic.Pointer[stream]
@@ -170,11 +171,15 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 		return nil, "", fmt.Errorf("peer connection: %w", err)
 	}
 	id := newSessionID()
-	p := &publisher{key: key, session: &session{
+	p := &publisher{key: key, layer: desc.firstLayer(), session: &session{
 		id: id, kind: whipSession, streamID: streamID, pc: pc, created: time.Now(),
 		log: s.log.With("stream", streamID, "whip", id[:8]),
 	}}
 	pc.OnTrack(func(track *webrtc.TrackRemote, r *webrtc.RTPReceiver) {
+		if track.RID() != p.layer {
+			drain(track) // another simulcast layer: not forwarded
+			return
+		}
 		if st := p.st.Load(); st != nil {
 			st.readTrack(p.gen, track, r, &p.videoSSRC)
 		}

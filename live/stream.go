@@ -156,6 +156,15 @@ func (st *stream) readTrack(gen uint64, track *webrtc.TrackRemote, receiver *web
 	}
 }
 
+// drain reads a track that is not forwarded until its connection closes.
+func drain(track *webrtc.TrackRemote) {
+	for {
+		if _, _, err := track.ReadRTP(); err != nil {
+			return
+		}
+	}
+}
+
 // end finishes the stream on this node: every session closes, the origin
 // claim is released and, if the stream had started, StreamEnded goes out.
 func (st *stream) end(reason string) {

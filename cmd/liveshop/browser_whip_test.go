@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/liveshop/liveshop/live/liveclient"
 )
 
 // TestBrowserPublisherGivesUpOnAnEndedStream: whip.js's Publisher, after
@@ -76,4 +80,53 @@ func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
 			t.Fatalf("last state %q, states %v", last, evalJS[[]string](p, `window.states`))
 		}
 	})
+}
+
+// TestBrowserSimulcastPublisherIsWatched: a browser publishing with
+// simulcast (two encodings, by rid) is accepted; the SFU forwards the
+// first layer (and drops the other), and a viewer gets its video.
+func TestBrowserSimulcastPublisherIsWatched(t *testing.T) {
+	srv := startServer(t, testConfig(t)) // loopback-only WebRTC
+	b := newBrowser(t, srv.URL)
+	ls := newLiveShop(t, srv)
+	var key struct {
+		StreamKey string `json:"stream_key"`
+	}
+	ls.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/key", ls.streamID), nil).decode(t, &key)
+	p := b.user("encoder", desktop)
+	p.open("/")
+	answer := evalJS[string](p, fmt.Sprintf(`(async () => {
+		const { negotiate } = await import('/assets/js/webrtc.js');
+		const canvas = Object.assign(document.createElement('canvas'), { width: 640, height: 360 });
+		const g = canvas.getContext('2d');
+		let n = 0;
+		setInterval(() => { g.fillStyle = 'hsl(' + (n++ * 7 %% 360) + ',80%%,50%%)'; g.fillRect(0, 0, 640, 360); }, 40);
+		const track = canvas.captureStream(25).getVideoTracks()[0];
+		const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+		pc.addTransceiver(track, { direction: 'sendonly',
+			sendEncodings: [{ rid: 'h' }, { rid: 'l', scaleResolutionDownBy: 2 }] });
+		window.pc = pc;
+		const offer = await pc.createOffer();
+		if (!offer.sdp.includes('a=simulcast:send')) throw new Error('the browser offered no simulcast');
+		await negotiate(pc, new URL('/api/streams/%d/whip', location.href).href, { token: %s });
+		return pc.remoteDescription.sdp;
+	})()`, ls.streamID, jsString(key.StreamKey)))
+	if !strings.Contains(answer, "a=simulcast:recv h;l") {
+		t.Fatalf("answer does not take the simulcast layers:\n%s", answer)
+	}
+	p.waitJS("the publisher connected", `window.pc.connectionState === 'connected'`)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	sub, err := liveclient.Subscribe(ctx, fmt.Sprintf("%s/api/streams/%d/whep", srv.URL, ls.streamID),
+		liveclient.SubscribeOptions{Network: liveclient.Network{LoopbackOnly: true}, NoAudio: true})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	select {
+	case <-sub.FirstKeyframe():
+	case <-ctx.Done():
+		t.Fatalf("no keyframe from the simulcast publisher (%d video packets)", sub.VideoPackets.Load())
+	}
 }

@@ -2,10 +2,13 @@ package room_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/liveshop/liveshop/room"
 )
@@ -95,12 +98,20 @@ func TestResume(t *testing.T) {
 	}
 }
 
+// A client that stops reading is dropped with 4008 once its queue
+// overflows, while the others keep receiving every event. Nothing is timed:
+// after each event the test waits until every fast client has it and then
+// reads the drop counter; afterwards it reads what the slow client did get.
+// Steps where the fast clients had the event, the slow client was still
+// connected and never got that event show the fast clients were up to date
+// while the slow one was stalled.
 func TestSlowClient(t *testing.T) {
 	n := startNode(t, memoryShared(t), func(c *room.Config) {
 		quiet(c)
 		c.QueueSize = 64
-		// Long enough that a fast client on a busy test machine is never cut.
-		c.WriteTimeout = 3 * time.Second
+		// The drop must come from the queue overflowing, never from the
+		// stuck-write watchdog (which cuts the socket without a close code).
+		c.WriteTimeout = time.Hour
 	})
 	slow, _, err := n.tryDialRaw(t, streamID)
 	if err != nil {
@@ -110,45 +121,70 @@ func TestSlowClient(t *testing.T) {
 	for _, c := range fast {
 		c.next("snapshot")
 	}
+	dropped := func() float64 { return metricValue(t, n.reg, "liveshop_room_dropped_slow_clients_total") }
 	big := strings.Repeat("x", 16<<10)
-	const events = 600 // 9.6 MB: more than the socket buffers hold
-	var worst time.Duration
-	for i := range events {
-		n.hub.Publish(context.Background(), streamID, room.Event{Type: room.EventPurchase, Data: room.Purchase{Buyer: big, Quantity: int64(i)}})
-		if i%20 == 19 {
-			// Each fast client keeps up while the slow one is stuck (and
-			// never falls far enough behind to overflow, even on a busy
-			// machine).
-			start := time.Now()
-			for k, c := range fast {
-				eventually(t, "fast clients keep receiving", func() bool {
-					if !c.isOpen() {
-						t.Fatalf("fast client %d was closed: %v", k, c.err)
-					}
-					return len(c.all("purchase")) == i+1
-				})
-			}
-			worst = max(worst, time.Since(start))
+	publish := func(i int) {
+		if _, err := n.hub.Publish(context.Background(), streamID, room.Event{Type: room.EventPurchase,
+			Data: room.Purchase{Buyer: big, Quantity: int64(i)}}); err != nil {
+			t.Fatal(err)
+		}
+		for k, c := range fast {
+			eventually(t, "fast clients have every event", func() bool {
+				if !c.isOpen() {
+					t.Fatalf("fast client %d was closed: %v", k, c.err)
+				}
+				return len(c.all("purchase")) == i+1
+			})
 		}
 	}
-	eventually(t, "the slow client is dropped", func() bool {
-		return metricValue(t, n.reg, "liveshop_room_dropped_slow_clients_total") == 1
-	})
-	for _, c := range fast {
-		if !c.isOpen() {
-			t.Fatal("a fast client was closed")
+	// With the socket buffers full (16 KiB events into an 8 KiB receive
+	// buffer) the slow client's queue fills and overflows.
+	upToDate := -1 // the last event every fast client had before the drop
+	i := 0
+	for ; dropped() == 0; i++ {
+		if i == 3000 {
+			t.Fatal("the slow client was never dropped")
+		}
+		publish(i)
+		if dropped() == 0 {
+			upToDate = i
 		}
 	}
-	// The slow client finds its connection closed once it reads again.
+	for end := i + 20; i < end; i++ {
+		publish(i) // the room goes on without the slow client
+	}
+	if dropped() != 1 {
+		t.Fatalf("%v clients dropped, want 1 (the slow one)", dropped())
+	}
+
+	// The slow client reads at last: what was written before the drop,
+	// then the close.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	got := -1
 	for {
-		if _, _, err := slow.Read(ctx); err != nil {
+		_, data, err := slow.Read(ctx)
+		if err != nil {
 			if ctx.Err() != nil {
 				t.Fatal("the slow client's connection stayed open")
 			}
+			if code := websocket.CloseStatus(err); code != room.CloseSlowConsumer {
+				t.Fatalf("slow client closed with %d (%v), want %d", code, err, room.CloseSlowConsumer)
+			}
 			break
 		}
+		var evs []event
+		if err := json.Unmarshal(data, &evs); err != nil {
+			t.Fatalf("slow client frame: %v", err)
+		}
+		for _, e := range evs {
+			if e.Type == "purchase" {
+				got = max(got, int(decode[room.Purchase](t, e.Data).Quantity))
+			}
+		}
 	}
-	t.Logf("worst wait for fast clients to catch up on 20 events: %v", worst)
+	if upToDate <= got {
+		t.Fatalf("the slow client got events up to %d; the fast clients were last seen up to date before the drop at %d: never while it was stalled", got, upToDate)
+	}
+	t.Logf("slow client got events 0-%d; fast clients had every event up to %d while it was stalled, then it was dropped", got, upToDate)
 }

@@ -281,3 +281,37 @@ func TestBootstrapAdmin(t *testing.T) {
 		}
 	})
 }
+
+func TestAccessLogClientIP(t *testing.T) {
+	logged := func(t *testing.T, trusted string) string {
+		cfg := testConfig(t)
+		var err error
+		if cfg.TrustedProxies, err = parseCIDRs(trusted); err != nil {
+			t.Fatal(err)
+		}
+		srv, logs, stop := runLogged(t, cfg)
+		r := srv.client(t).do("GET", "/api/currencies", nil, "X-Forwarded-For", "198.51.100.7", "X-Real-IP", "198.51.100.8")
+		if r.status != http.StatusOK {
+			t.Fatalf("currencies: %d %s", r.status, r.body)
+		}
+		stop()
+		for _, line := range strings.Split(logs.String(), "\n") {
+			var entry struct {
+				Msg string `json:"msg"`
+				URI string `json:"uri"`
+				IP  string `json:"ip"`
+			}
+			if json.Unmarshal([]byte(line), &entry) == nil && entry.Msg == "request" && entry.URI == "/api/currencies" {
+				return entry.IP
+			}
+		}
+		t.Fatalf("no access log line for the request:\n%s", logs.String())
+		return ""
+	}
+	if ip := logged(t, ""); ip != "127.0.0.1" {
+		t.Errorf("without trusted proxies the access log shows %q, want the peer 127.0.0.1", ip)
+	}
+	if ip := logged(t, "127.0.0.1"); ip != "198.51.100.7" {
+		t.Errorf("behind a trusted proxy the access log shows %q, want the forwarded 198.51.100.7", ip)
+	}
+}

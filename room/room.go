@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -65,6 +66,13 @@ type liveRoom struct {
 	announced int
 	sinceAnnc int
 	stopped   bool
+}
+
+// data returns the event's data: its encoding ends with it (see
+// appendFrameEvent).
+func (e *roomEvent) data() json.RawMessage {
+	n := len(`{"type":"","seq":,"data":`) + len(e.typ) + len(strconv.FormatUint(e.seq, 10))
+	return e.enc[n : len(e.enc)-1]
 }
 
 type recentComment struct {
@@ -298,6 +306,9 @@ func (r *liveRoom) deliver(m Message) {
 func (r *liveRoom) resync() {
 	ctx, cancel := context.WithTimeout(r.hub.ctx, 15*time.Second)
 	defer cancel()
+	r.mu.Lock()
+	from := r.seq
+	r.mu.Unlock()
 	st, err := r.load(ctx)
 	for wait := 100 * time.Millisecond; err != nil && ctx.Err() == nil; wait = min(2*wait, 2*time.Second) {
 		r.log.Warn("room resync: cannot reload state", "error", err)
@@ -314,6 +325,12 @@ func (r *liveRoom) resync() {
 	r.mu.Lock()
 	if err == nil {
 		r.applyStateLocked(st)
+		// Events applied while loading may be newer than what was loaded.
+		for seq := max(from+1, r.ringLow); seq <= r.seq; seq++ {
+			if e := r.ring[seq%uint64(len(r.ring))]; e != nil && e.seq == seq {
+				r.updateStateLocked(e, e.data())
+			}
+		}
 	}
 	for _, c := range r.list {
 		c.joinSeq.Store(r.seq)

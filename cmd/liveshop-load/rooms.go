@@ -9,9 +9,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +27,15 @@ import (
 // RATE comments per second in total; it reports delivered events per
 // second, post-to-receipt latency, dropped viewers, and the server's memory
 // per connection.
+//
+// The window's events are the room events with a seq after the last one
+// seen before posting began, up to the seq of the last comment posted. They
+// are counted wherever they arrive until the drain after the window ends
+// (every viewer has seen the last one, or drainTimeout passed), so events
+// still in flight at the end are counted too: delivered_pct is the share of
+// window_events × viewers that arrived. Probes also check their seqs run
+// without holes: gaps counts the events a probe never got (0 when the room
+// lost nothing).
 //
 // The server must let the load through: run it with --signup-limit-ip -1
 // (the scenario signs up its writers) and a --room-comment-limit that
@@ -44,7 +55,9 @@ func runRooms(ctx context.Context, args []string) (*result, error) {
 		return nil, errors.New("-viewers, -writers and -rate must be positive")
 	}
 	res := c.newResult(map[string]any{"viewers": *viewers, "rate": *rate, "writers": *writers, "targets": len(c.targets)})
-	rl := &roomLoad{c: c, api: newAPIClient(c, 30*time.Second, 0, 0), res: res}
+	rl := &roomLoad{c: c, api: newAPIClient(c, 30*time.Second, 0, 0), res: res,
+		commentSeq: make([]atomic.Int64, int(*rate*c.duration.Seconds())+2)}
+	rl.limit.Store(math.MaxInt64)
 
 	tokens, stream, err := rl.setup(ctx, *writers, *streamID)
 	if err != nil {
@@ -71,6 +84,7 @@ func runRooms(ctx context.Context, args []string) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	rl.base.Store(rl.maxSeen())
 	rl.measuring.Store(true)
 	var sent atomic.Int64
 	err = measureServer(res, c.pids, func() error {
@@ -100,16 +114,24 @@ func runRooms(ctx context.Context, args []string) (*result, error) {
 			}
 		}
 	})
-	rl.measuring.Store(false)
 	if err != nil {
+		rl.measuring.Store(false)
 		return nil, err
 	}
-	// Let the last events arrive before counting.
-	time.Sleep(500 * time.Millisecond)
+	windowEvents := rl.drain(sent.Load(), time.Now().Add(drainTimeout))
+	rl.measuring.Store(false)
 	res.RatePerS = float64(sent.Load()) / res.DurationS
 	res.set("delivered_per_s", round(float64(rl.delivered.Load())/res.DurationS))
 	res.set("dropped_clients", rl.dropped.Load())
-	res.Errors += rl.errors.Load()
+	res.set("window_events", windowEvents)
+	pct := 0.0
+	if windowEvents > 0 {
+		pct = 100 * float64(rl.delivered.Load()) / float64(windowEvents*int64(*viewers))
+	}
+	res.set("delivered_pct", round(pct))
+	res.set("gaps", rl.gaps.Load())
+	res.set("undrained", rl.undrained)
+	res.Errors += rl.errors.Load() + rl.rejected.Load()
 	rl.closeAll()
 	return res, nil
 }
@@ -123,10 +145,104 @@ type roomLoad struct {
 	delivered atomic.Int64
 	dropped   atomic.Int64
 	errors    atomic.Int64
+	rejected  atomic.Int64 // comments the room refused (error events)
+	gaps      atomic.Int64
 
-	mu    sync.Mutex
-	conns []*websocket.Conn
-	raw   []net.Conn
+	// base is the largest seq seen before posting began, limit the seq of
+	// the window's last comment once the drain knows it: events with a seq
+	// in (base, limit] are the window's.
+	base, limit atomic.Int64
+	// commentSeq[n] is the seq of comment n, as the first probe saw it.
+	commentSeq []atomic.Int64
+	// undrained counts viewers still short of the last event when the drain
+	// gave up.
+	undrained int
+
+	mu      sync.Mutex
+	conns   []*websocket.Conn
+	raw     []net.Conn
+	readers []*viewerSeq
+}
+
+// drainTimeout bounds the wait for the window's last events after posting
+// stops.
+const drainTimeout = 10 * time.Second
+
+// viewerSeq is what the drain needs to know of one viewer: the largest seq
+// it received, and whether it is gone.
+type viewerSeq struct {
+	max    atomic.Int64
+	closed atomic.Bool
+}
+
+func (rl *roomLoad) newViewerSeq() *viewerSeq {
+	v := &viewerSeq{}
+	rl.mu.Lock()
+	rl.readers = append(rl.readers, v)
+	rl.mu.Unlock()
+	return v
+}
+
+// maxSeen is the largest seq any viewer received.
+func (rl *roomLoad) maxSeen() int64 {
+	rl.mu.Lock()
+	defer rl.mu.Unlock()
+	var m int64
+	for _, v := range rl.readers {
+		m = max(m, v.max.Load())
+	}
+	return m
+}
+
+// received counts one event for a viewer.
+func (rl *roomLoad) received(v *viewerSeq, seq int64) {
+	if seq > v.max.Load() {
+		v.max.Store(seq)
+	}
+	if rl.measuring.Load() && seq > rl.base.Load() && seq <= rl.limit.Load() {
+		rl.delivered.Add(1)
+	}
+}
+
+// drain waits (until deadline at the latest) for the probes to have seen
+// every comment posted in the window that the room accepted, fixes the
+// window's last seq, then waits for every viewer still connected to have
+// received it. It returns the number of events in the window.
+func (rl *roomLoad) drain(sent int64, deadline time.Time) int64 {
+	sent = min(sent, int64(len(rl.commentSeq)))
+	var last int64
+	waitFor(deadline, func() bool {
+		known := int64(0)
+		last = 0
+		for i := range sent {
+			if seq := rl.commentSeq[i].Load(); seq > 0 {
+				known++
+				last = max(last, seq)
+			}
+		}
+		return known+rl.rejected.Load() >= sent
+	})
+	rl.limit.Store(last)
+	rl.mu.Lock()
+	readers := slices.Clone(rl.readers)
+	rl.mu.Unlock()
+	waitFor(deadline, func() bool {
+		rl.undrained = 0
+		for _, v := range readers {
+			if !v.closed.Load() && v.max.Load() < last {
+				rl.undrained++
+			}
+		}
+		return rl.undrained == 0
+	})
+	return max(0, last-rl.base.Load())
+}
+
+// waitFor polls cond every 10 ms until it holds or deadline passes.
+func waitFor(deadline time.Time, cond func() bool) {
+	for !cond() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // setup signs up the writers and, without -stream, a seller with a shop and
@@ -194,7 +310,7 @@ func (rl *roomLoad) connectViewers(ctx context.Context, stream int64, n, probes 
 				rl.errors.Add(1)
 				return
 			}
-			go rl.countViewer(conn, br)
+			go rl.countViewer(conn, br, rl.newViewerSeq())
 			return
 		}
 		ws, err := rl.dial(ctx, i, stream, "")
@@ -203,7 +319,7 @@ func (rl *roomLoad) connectViewers(ctx context.Context, stream int64, n, probes 
 			rl.errors.Add(1)
 			return
 		}
-		go rl.readViewer(ws, true)
+		go rl.readViewer(ws, rl.newViewerSeq())
 	})
 	if err := first.get(); err != nil {
 		return fmt.Errorf("connect viewers: %w", err)
@@ -247,31 +363,60 @@ func (rl *roomLoad) dialRaw(ctx context.Context, i int, stream int64) (net.Conn,
 	return conn, br, nil
 }
 
-// countViewer counts the events in a raw viewer's byte stream (frame
-// headers never contain the marker; a marker split between two reads is
-// caught by carrying the last bytes over).
-func (rl *roomLoad) countViewer(conn net.Conn, br *bufio.Reader) {
-	const carry = 5 // len(seqKey) - 1: too short to hold a whole marker
-	buf := make([]byte, carry+8192)
+// scanSeqs calls fn with the number after each complete seq marker in b
+// and returns how many bytes at the end to carry over to the next read: an
+// unfinished number with its marker, or the last bytes, where a marker
+// split between two reads may start (frame headers never contain the
+// marker).
+func scanSeqs(b []byte, fn func(seq int64)) (carry int) {
+	i := 0
 	for {
-		k, err := br.Read(buf[carry:])
+		j := bytes.Index(b[i:], seqKey)
+		if j < 0 {
+			return min(len(seqKey)-1, len(b)-i)
+		}
+		start := i + j
+		k, n := start+len(seqKey), int64(0)
+		for ; k < len(b) && b[k] >= '0' && b[k] <= '9'; k++ {
+			n = n*10 + int64(b[k]-'0')
+		}
+		if k == len(b) {
+			return len(b) - start
+		}
+		fn(n)
+		i = k
+	}
+}
+
+// countViewer counts the events in a raw viewer's byte stream.
+func (rl *roomLoad) countViewer(conn net.Conn, br *bufio.Reader, v *viewerSeq) {
+	defer v.closed.Store(true)
+	const room = 8192
+	buf := make([]byte, 64+room)
+	count := func(seq int64) { rl.received(v, seq) }
+	carry := 0
+	for {
+		k, err := br.Read(buf[carry : carry+room])
 		if err != nil {
 			if rl.measuring.Load() && !errors.Is(err, net.ErrClosed) {
 				rl.dropped.Add(1)
 			}
 			return
 		}
-		if rl.measuring.Load() {
-			rl.delivered.Add(int64(bytes.Count(buf[:carry+k], seqKey)))
-		}
-		copy(buf[:carry], buf[k:carry+k])
+		n := carry + k
+		keep := min(scanSeqs(buf[:n], count), 64)
+		copy(buf, buf[n-keep:n])
+		carry = keep
 	}
 }
 
-// readViewer counts the room events a viewer receives; a probe also
-// measures each comment's latency from the time in its text.
-func (rl *roomLoad) readViewer(ws *websocket.Conn, probe bool) {
-	var buf bytes.Buffer // reused: 10,000 viewers must not allocate per frame
+// readViewer is a probe: it counts the room events it receives, measures
+// each comment's latency from the time in its text, notes the seq of each
+// comment and checks the seqs follow one another without holes.
+func (rl *roomLoad) readViewer(ws *websocket.Conn, v *viewerSeq) {
+	defer v.closed.Store(true)
+	var buf bytes.Buffer
+	var last int64
 	for {
 		data, err := readInto(ws, &buf)
 		if err != nil {
@@ -280,31 +425,44 @@ func (rl *roomLoad) readViewer(ws *websocket.Conn, probe bool) {
 			}
 			return
 		}
-		if !rl.measuring.Load() {
+		now := time.Now()
+		var evs []struct {
+			Type string `json:"type"`
+			Seq  int64  `json:"seq"`
+			Data struct {
+				Text string `json:"text"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(data, &evs); err != nil {
+			rl.errors.Add(1)
 			continue
 		}
-		rl.delivered.Add(int64(bytes.Count(data, seqKey)))
-		if probe {
-			now := time.Now()
-			var evs []struct {
-				Type string `json:"type"`
-				Data struct {
-					Text string `json:"text"`
-				} `json:"data"`
+		for _, e := range evs {
+			if last > 0 && e.Seq > last+1 {
+				rl.gaps.Add(e.Seq - last - 1)
 			}
-			if json.Unmarshal(data, &evs) != nil {
-				continue
+			last = max(last, e.Seq)
+			rl.received(v, e.Seq)
+			if e.Type == "comment" && rl.measuring.Load() {
+				rl.comment(e.Data.Text, e.Seq, now)
 			}
-			for _, e := range evs {
-				if e.Type != "comment" {
-					continue
-				}
-				if _, ts, ok := strings.Cut(e.Data.Text, "@"); ok {
-					if ns, err := strconv.ParseInt(ts, 10, 64); err == nil {
-						rl.res.Latency.add(now.Sub(time.Unix(0, ns)))
-					}
-				}
-			}
+		}
+	}
+}
+
+// comment records a posted comment's latency and seq from its text,
+// "load W/N @UNIXNANO".
+func (rl *roomLoad) comment(text string, seq int64, now time.Time) {
+	head, ts, ok := strings.Cut(text, " @")
+	if !ok {
+		return
+	}
+	if ns, err := strconv.ParseInt(ts, 10, 64); err == nil {
+		rl.res.Latency.add(now.Sub(time.Unix(0, ns)))
+	}
+	if _, num, ok := strings.Cut(head, "/"); ok {
+		if n, err := strconv.ParseInt(num, 10, 64); err == nil && n >= 0 && n < int64(len(rl.commentSeq)) {
+			rl.commentSeq[n].CompareAndSwap(0, seq)
 		}
 	}
 }
@@ -358,7 +516,7 @@ func (w *roomWriter) read() {
 			return
 		}
 		if n := bytes.Count(data, errKey); n > 0 && w.rl.measuring.Load() {
-			w.rl.errors.Add(int64(n))
+			w.rl.rejected.Add(int64(n))
 		}
 	}
 }

@@ -65,9 +65,10 @@ type Options struct {
 
 // Open connects to the database named by url and applies pending migrations.
 // A postgres:// or postgresql:// URL selects PostgreSQL; anything else is a
-// SQLite file path (an optional sqlite:// or file: prefix is dropped). A
-// migration that fails is rolled back and Open returns its error: the server
-// must not start on a half-migrated schema.
+// SQLite file path (an optional sqlite:// or file: prefix is dropped). The
+// pending migrations apply in one transaction: if one fails, none of them is
+// applied and Open returns an error naming it, so the server never starts on
+// a half-migrated schema.
 func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 	log := opts.Logger
 	if log == nil {

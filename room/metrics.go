@@ -41,7 +41,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:    "Time from publishing an event to this node applying it.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
 		busResets: prometheus.NewCounter(prometheus.CounterOpts{Name: "liveshop_room_bus_resets_total",
-			Help: "Times a room lost events beyond the bus history and rebuilt its state."}),
+			Help: "Times a room lost events beyond the bus history, or Redis lost its counter, and rebuilt its state."}),
 		busReconn: prometheus.NewCounter(prometheus.CounterOpts{Name: "liveshop_room_bus_reconnects_total",
 			Help: "Times the Redis pub/sub connection failed and was re-established."}),
 		commentTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "liveshop_room_comment_seconds",

@@ -14,12 +14,17 @@
 // A publisher that vanishes without DELETE keeps the stream live for a
 // grace period; reconnecting within it continues the same stream for every
 // viewer (sequence numbers and timestamps are rewritten to stay continuous).
+// Reconnecting with another codec, or to another node (which takes the
+// stream over while its origin waits), continues the show in a new run
+// that viewers join again; the stream record never sees an end.
+// A simulcast publisher's first layer is forwarded.
 //
 // Across nodes, the node holding a stream's publisher claims it in an
 // OriginRegistry (memory for one node, Redis for many). Another node asked
 // for the stream pulls it once from the origin, as a WHEP client, and fans
 // it out to its own viewers; it ends the relay when the origin's claim
-// lapses.
+// lapses. Streams recorded live that no node carries (their origin
+// crashed) are reported ended by the nodes' periodic sweep.
 //
 // The package knows nothing about shops or accounts: it asks a
 // StreamAuthorizer whether a key may publish and tells Events when a stream

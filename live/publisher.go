@@ -127,11 +127,9 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 		return nil, "", ErrUnavailable
 	}
 	var prefer mediaPlan
-	if st := s.streams[streamID]; st != nil {
-		if st.relay {
-			s.mu.Unlock()
-			return nil, "", ErrOriginTaken
-		}
+	// A relay here is no obstacle by itself: the claim below decides, and
+	// succeeds when the origin node waits for this very publisher.
+	if st := s.streams[streamID]; st != nil && !st.relay {
 		if st.publisherActive() {
 			s.mu.Unlock()
 			return nil, "", ErrPublisherActive
@@ -156,7 +154,8 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 	// node still holds it.
 	releaseClaim := func() {
 		s.mu.Lock()
-		held := s.streams[streamID] != nil
+		st := s.streams[streamID]
+		held := st != nil && !st.relay
 		s.mu.Unlock()
 		if !held {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -227,8 +226,10 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 	}
 	st := s.streams[p.streamID]
 	if st != nil && st.relay {
-		s.mu.Unlock()
-		return nil, nil, ErrOriginTaken
+		// This node relayed the stream; its publisher reconnected here and
+		// the claim is ours now. The relay's viewers join the new run.
+		delete(s.streams, st.id)
+		endOld, st = st, nil
 	}
 	if st != nil && st.publisherActive() {
 		s.mu.Unlock()
@@ -283,7 +284,7 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 	s.sessions[p.id] = &sessionRef{st: st, pub: p}
 	s.mu.Unlock()
 	if endOld != nil {
-		endOld.end("publisher reconnected with different codecs; the stream continues in a new run")
+		endOld.end("publisher reconnected; the stream continues in a new run here")
 	}
 	return st, old, nil
 }
@@ -326,6 +327,7 @@ func (st *stream) publisherState(p *publisher) {
 			st.grace.Stop()
 			st.grace = nil
 			st.log.Info("publisher back within the grace period")
+			st.claimNow() // no longer open to a takeover
 		}
 		st.state = stateLive
 		if !st.started {
@@ -361,19 +363,21 @@ func (st *stream) publisherState(p *publisher) {
 	}
 }
 
-// enterGrace starts the grace period; the caller holds st.mu.
+// enterGrace starts the grace period and marks the origin claim so that
+// another node may take the stream over; the caller holds st.mu.
 func (st *stream) enterGrace() {
 	st.state = stateGrace
 	if st.grace != nil {
 		return
 	}
+	st.claimNow()
 	st.log.Info("publisher lost; waiting for it to come back", "grace", st.sfu.cfg.PublisherGrace)
 	st.grace = time.AfterFunc(st.sfu.cfg.PublisherGrace, func() {
 		st.mu.Lock()
 		expired := st.state == stateGrace
 		st.mu.Unlock()
 		if expired {
-			st.end("publisher did not come back")
+			st.graceOver()
 		}
 	})
 }

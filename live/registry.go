@@ -12,6 +12,10 @@ type Origin struct {
 	// URL is the origin node's HTTP base URL (Config.AdvertiseURL); other
 	// nodes pull the stream from URL + "/api/streams/{id}/whep".
 	URL string
+	// Grace means the origin's publisher has dropped and the origin waits
+	// for it (Config.PublisherGrace): another node the publisher reconnects
+	// to may take the claim over, and the origin then steps aside.
+	Grace bool
 }
 
 // OriginRegistry records which node is each live stream's origin, so any
@@ -20,8 +24,9 @@ type Origin struct {
 // The memory implementation serves one node (or several in one process, in
 // tests); the Redis one serves a cluster.
 type OriginRegistry interface {
-	// Claim makes origin the stream's origin for ttl, or extends its claim.
-	// It fails with ErrOriginTaken while another node's claim is alive.
+	// Claim makes origin the stream's origin for ttl, or extends its claim
+	// (with origin.Grace as given). It fails with ErrOriginTaken while
+	// another node's claim is alive and not in its grace period.
 	Claim(ctx context.Context, streamID int64, origin Origin, ttl time.Duration) error
 	// Release drops the claim if nodeID holds it; otherwise it does nothing.
 	Release(ctx context.Context, streamID int64, nodeID string) error

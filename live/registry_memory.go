@@ -40,7 +40,7 @@ func (r *MemoryRegistry) live(id int64) (memoryOrigin, bool) {
 func (r *MemoryRegistry) Claim(_ context.Context, streamID int64, origin Origin, ttl time.Duration) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.live(streamID); ok && e.origin.NodeID != origin.NodeID {
+	if e, ok := r.live(streamID); ok && e.origin.NodeID != origin.NodeID && !e.origin.Grace {
 		return ErrOriginTaken
 	}
 	r.entries[streamID] = memoryOrigin{origin: origin, expires: r.now().Add(ttl)}

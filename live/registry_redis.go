@@ -12,8 +12,9 @@ import (
 )
 
 // RedisRegistry is the cluster OriginRegistry: one key per live stream,
-// "<prefix>live:origin:<id>" = "<node>\n<url>", with a TTL its origin node
-// keeps refreshing. When the node dies the key expires and other nodes end
+// "<prefix>live:origin:<id>" = "<node>\n<url>" (plus "\ngrace" while the
+// origin waits for its publisher), with a TTL its origin node keeps
+// refreshing. When the node dies the key expires and other nodes end
 // their relays.
 type RedisRegistry struct {
 	rdb    redis.UniversalClient
@@ -32,14 +33,15 @@ func (r *RedisRegistry) key(id int64) string {
 	return r.prefix + "live:origin:" + strconv.FormatInt(id, 10)
 }
 
-// claimScript sets the key when it is free or already ours; the value
-// starts with the node ID and a newline.
+// claimScript sets the key when it is free, already ours, or another
+// node's in its grace period; the value starts with the node ID and a
+// newline.
 var claimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, #ARGV[1] + 1) ~= ARGV[1] .. '\n' then
+if v and string.sub(v, 1, #ARGV[1] + 1) ~= ARGV[1] .. '\n' and string.sub(v, -6) ~= '\ngrace' then
   return 0
 end
-redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2], 'PX', ARGV[3])
+redis.call('SET', KEYS[1], ARGV[1] .. '\n' .. ARGV[2] .. ARGV[4], 'PX', ARGV[3])
 return 1
 `)
 
@@ -56,8 +58,15 @@ func (r *RedisRegistry) Claim(ctx context.Context, streamID int64, origin Origin
 	if strings.Contains(origin.NodeID, "\n") || origin.NodeID == "" {
 		return fmt.Errorf("live: bad node ID %q", origin.NodeID)
 	}
+	if strings.Contains(origin.URL, "\n") {
+		return fmt.Errorf("live: bad origin URL %q", origin.URL)
+	}
+	grace := ""
+	if origin.Grace {
+		grace = "\ngrace"
+	}
 	ok, err := claimScript.Run(ctx, r.rdb, []string{r.key(streamID)},
-		origin.NodeID, origin.URL, max(ttl.Milliseconds(), 1)).Int()
+		origin.NodeID, origin.URL, max(ttl.Milliseconds(), 1), grace).Int()
 	if err != nil {
 		return fmt.Errorf("claim origin in redis: %w", err)
 	}
@@ -84,6 +93,7 @@ func (r *RedisRegistry) Lookup(ctx context.Context, streamID int64) (Origin, boo
 	if err != nil {
 		return Origin{}, false, fmt.Errorf("look up origin in redis: %w", err)
 	}
-	node, url, _ := strings.Cut(v, "\n")
-	return Origin{NodeID: node, URL: url}, true, nil
+	node, rest, _ := strings.Cut(v, "\n")
+	url, flag, _ := strings.Cut(rest, "\n")
+	return Origin{NodeID: node, URL: url, Grace: flag == "grace"}, true, nil
 }

@@ -150,4 +150,28 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 			t.Fatal("refreshed claim expired with its first TTL")
 		}
 	})
+
+	t.Run("a claim in its grace period can be taken over", func(t *testing.T) {
+		r := newRegistry(t)
+		waiting := a
+		waiting.Grace = true
+		if err := r.Claim(ctx, 1, waiting, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if o, ok, err := r.Lookup(ctx, 1); err != nil || !ok || o != waiting {
+			t.Fatalf("lookup = %+v %v %v, want the grace mark", o, ok, err)
+		}
+		if err := r.Claim(ctx, 1, b, time.Minute); err != nil {
+			t.Fatalf("taking over a claim in its grace period: %v", err)
+		}
+		if o, _, _ := r.Lookup(ctx, 1); o != b {
+			t.Fatalf("origin after the takeover %+v", o)
+		}
+		// The old origin's next refresh, marked or not, is refused.
+		for _, o := range []live.Origin{a, waiting} {
+			if err := r.Claim(ctx, 1, o, time.Minute); !errors.Is(err, live.ErrOriginTaken) {
+				t.Fatalf("old origin's refresh (grace %v): %v", o.Grace, err)
+			}
+		}
+	})
 }

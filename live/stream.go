@@ -40,6 +40,10 @@ type stream struct {
 	// forwarding at once, even before its PeerConnection has closed.
 	srcGen atomic.Uint64
 
+	// claimMu orders this stream's claim writes, so the last one written
+	// carries the latest state (live or grace).
+	claimMu sync.Mutex
+
 	mu       sync.Mutex
 	state    streamState
 	started  bool   // StreamStarted was emitted (origin)
@@ -235,22 +239,68 @@ func (st *stream) end(reason string) {
 	}
 }
 
-// refreshClaim keeps this node registered as the stream's origin.
+// refreshClaim keeps this node registered as the stream's origin, marked
+// as in its grace period while it waits for its publisher. A node whose
+// claim another node has taken (the publisher reconnected there) steps
+// aside: the registry decides who the origin is.
 func (st *stream) refreshClaim(ctx context.Context) {
+	st.claimMu.Lock()
+	defer st.claimMu.Unlock()
 	st.mu.Lock()
 	claimed := st.claimed && st.state != stateEnded
+	grace := st.state == stateGrace
 	st.mu.Unlock()
 	if !claimed {
 		return
 	}
 	s := st.sfu
-	if err := s.registry.Claim(ctx, st.id, s.origin(), s.cfg.OriginTTL); err != nil {
-		if errors.Is(err, ErrOriginTaken) {
-			st.log.Error("another node claimed this stream's origin while it is live here")
-			return
-		}
+	o := s.origin()
+	o.Grace = grace
+	err := s.registry.Claim(ctx, st.id, o, s.cfg.OriginTTL)
+	switch {
+	case errors.Is(err, ErrOriginTaken):
+		st.stepAside("another node took the stream over")
+	case err != nil:
 		st.log.Warn("refresh origin claim", slog.Any("error", err))
 	}
+}
+
+// claimNow refreshes the claim at once, off the caller's goroutine, when
+// the stream enters or leaves its grace period.
+func (st *stream) claimNow() {
+	s := st.sfu
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.OriginTTL)
+		defer cancel()
+		st.refreshClaim(ctx)
+	}()
+}
+
+// stepAside ends the stream here without StreamEnded and without releasing
+// the claim: the show goes on, on the node the publisher reconnected to,
+// and this node's viewers join it there (through a relay).
+func (st *stream) stepAside(reason string) {
+	st.mu.Lock()
+	st.started = false
+	st.claimed = false
+	st.mu.Unlock()
+	st.end(reason)
+}
+
+// graceOver ends the stream when its publisher did not come back here; if
+// it came back on another node, which took the claim over, this node steps
+// aside.
+func (st *stream) graceOver() {
+	s := st.sfu
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.OriginTTL)
+	defer cancel()
+	if o, ok, err := s.registry.Lookup(ctx, st.id); err == nil && ok && o.NodeID != s.cfg.NodeID {
+		st.stepAside("publisher reconnected on node " + o.NodeID)
+		return
+	}
+	st.end("publisher did not come back")
 }
 
 // addViewer registers a negotiated viewer; it starts receiving media once

@@ -10,11 +10,11 @@ import (
 	"github.com/liveshop/liveshop/live/liveclient"
 )
 
-// TestBrowserPublisherGivesUpOnAnEndedStream: whip.js's Publisher, after
-// losing its connection, publishes again — but not forever on a stream
-// that has ended (409 stream_ended): it reports "failed" with a message
-// for the seller. The rules for other answers are checked on finalError.
-func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
+// encoderPage is a server with a seller's stream, its stream key, and a
+// browser tab on the site whose testCamera(width, height) returns a
+// MediaStream of changing colours, for publishing without a camera.
+func encoderPage(t *testing.T) (*testServer, liveShop, string, *tab) {
+	t.Helper()
 	srv := startServer(t, testConfig(t)) // loopback-only WebRTC
 	b := newBrowser(t, srv.URL)
 	ls := newLiveShop(t, srv)
@@ -22,9 +22,27 @@ func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
 		StreamKey string `json:"stream_key"`
 	}
 	ls.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/key", ls.streamID), nil).decode(t, &key)
-
-	p := b.user("studio", desktop)
+	p := b.user("encoder", desktop)
 	p.open("/")
+	evalJS[bool](p, `(() => {
+		window.testCamera = (width, height) => {
+			const canvas = Object.assign(document.createElement('canvas'), { width, height });
+			const g = canvas.getContext('2d');
+			let n = 0;
+			setInterval(() => { g.fillStyle = 'hsl(' + (n++ * 7 % 360) + ',80%,50%)'; g.fillRect(0, 0, width, height); }, 40);
+			return canvas.captureStream(25);
+		};
+		return true;
+	})()`)
+	return srv, ls, key.StreamKey, p
+}
+
+// TestBrowserPublisherGivesUpOnAnEndedStream: whip.js's Publisher, after
+// losing its connection, publishes again — but not forever on a stream
+// that has ended (409 stream_ended): it reports "failed" with a message
+// for the seller. The rules for other answers are checked on finalError.
+func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
+	_, ls, key, p := encoderPage(t)
 
 	t.Run("finalError: which answers end the retries", func(t *testing.T) {
 		got := evalJS[string](p, `(async () => {
@@ -63,15 +81,11 @@ func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
 	t.Run("a reconnect to an ended stream stops with a message", func(t *testing.T) {
 		evalJS[bool](p, fmt.Sprintf(`(async () => {
 			const { Publisher } = await import('/assets/js/whip.js');
-			const canvas = Object.assign(document.createElement('canvas'), { width: 160, height: 120 });
-			const g = canvas.getContext('2d');
-			let n = 0;
-			setInterval(() => { g.fillStyle = 'hsl(' + (n++ * 7 %% 360) + ',80%%,50%%)'; g.fillRect(0, 0, 160, 120); }, 50);
 			window.states = [];
 			window.pub = new Publisher(%d, %s, { onState: (s, err) => window.states.push(err ? s + ': ' + err.message : s) });
-			await window.pub.start(canvas.captureStream(15));
+			await window.pub.start(testCamera(160, 120));
 			return true;
-		})()`, ls.streamID, jsString(key.StreamKey)))
+		})()`, ls.streamID, jsString(key)))
 		p.waitJS("the publisher connected", `window.states.includes('connected')`)
 		ls.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/end", ls.streamID), nil)
 		// What the connection failing starts; the old code retried forever.
@@ -86,22 +100,10 @@ func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
 // simulcast (two encodings, by rid) is accepted; the SFU forwards the
 // first layer (and drops the other), and a viewer gets its video.
 func TestBrowserSimulcastPublisherIsWatched(t *testing.T) {
-	srv := startServer(t, testConfig(t)) // loopback-only WebRTC
-	b := newBrowser(t, srv.URL)
-	ls := newLiveShop(t, srv)
-	var key struct {
-		StreamKey string `json:"stream_key"`
-	}
-	ls.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/key", ls.streamID), nil).decode(t, &key)
-	p := b.user("encoder", desktop)
-	p.open("/")
+	srv, ls, key, p := encoderPage(t)
 	answer := evalJS[string](p, fmt.Sprintf(`(async () => {
 		const { negotiate } = await import('/assets/js/webrtc.js');
-		const canvas = Object.assign(document.createElement('canvas'), { width: 640, height: 360 });
-		const g = canvas.getContext('2d');
-		let n = 0;
-		setInterval(() => { g.fillStyle = 'hsl(' + (n++ * 7 %% 360) + ',80%%,50%%)'; g.fillRect(0, 0, 640, 360); }, 40);
-		const track = canvas.captureStream(25).getVideoTracks()[0];
+		const track = testCamera(640, 360).getVideoTracks()[0];
 		const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
 		pc.addTransceiver(track, { direction: 'sendonly',
 			sendEncodings: [{ rid: 'h' }, { rid: 'l', scaleResolutionDownBy: 2 }] });
@@ -110,7 +112,7 @@ func TestBrowserSimulcastPublisherIsWatched(t *testing.T) {
 		if (!offer.sdp.includes('a=simulcast:send')) throw new Error('the browser offered no simulcast');
 		await negotiate(pc, new URL('/api/streams/%d/whip', location.href).href, { token: %s });
 		return pc.remoteDescription.sdp;
-	})()`, ls.streamID, jsString(key.StreamKey)))
+	})()`, ls.streamID, jsString(key)))
 	if !strings.Contains(answer, "a=simulcast:recv h;l") {
 		t.Fatalf("answer does not take the simulcast layers:\n%s", answer)
 	}

@@ -269,6 +269,11 @@ func (st *stream) refreshClaim(ctx context.Context) {
 // the stream enters or leaves its grace period.
 func (st *stream) claimNow() {
 	s := st.sfu
+	select {
+	case <-s.stop:
+		return // shutting down: the claim is about to be released
+	default:
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()

@@ -83,6 +83,9 @@ type nodeOptions struct {
 	registry live.OriginRegistry
 	keys     keys
 	auth     live.StreamAuthorizer // overrides keys
+	// liveStreams, when set, lets the node end streams recorded live
+	// that no node carries.
+	liveStreams live.LiveStreams
 }
 
 // loopback is the network configuration every test uses: loopback
@@ -122,7 +125,7 @@ func startNode(t testing.TB, o nodeOptions) *node {
 	}
 	var err error
 	n.sfu, err = live.New(cfg, live.Deps{
-		Auth: auth, Events: n.events, Registry: o.registry, Metrics: n.metrics,
+		Auth: auth, Events: n.events, Registry: o.registry, LiveStreams: o.liveStreams, Metrics: n.metrics,
 		Logger: testLogger(t),
 	})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,6 +27,25 @@ func (r *frozenRegistry) Claim(ctx context.Context, id int64, o live.Origin, ttl
 	return r.OriginRegistry.Claim(ctx, id, o, ttl)
 }
 
+// liveList stands in for the stream records: the streams a test says are
+// recorded live.
+type liveList struct {
+	mu  sync.Mutex
+	ids []int64
+}
+
+func (l *liveList) LiveStreamIDs(context.Context) ([]int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.ids), nil
+}
+
+func (l *liveList) set(ids ...int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.ids = ids
+}
+
 func TestMultiNode(t *testing.T) {
 	t.Run("with Redis", func(t *testing.T) {
 		rdb, prefix := redisClient(t)
@@ -42,7 +62,8 @@ func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 	cfg := live.Config{OriginTTL: 3 * time.Second, RelayIdle: time.Second, PublisherGrace: 500 * time.Millisecond}
 	regA := &frozenRegistry{OriginRegistry: registry()}
 	a := startNode(t, nodeOptions{cfg: withNode(cfg, "node-a"), registry: regA})
-	b := startNode(t, nodeOptions{cfg: withNode(cfg, "node-b"), registry: registry()})
+	records := &liveList{}
+	b := startNode(t, nodeOptions{cfg: withNode(cfg, "node-b"), registry: registry(), liveStreams: records})
 
 	pub, _ := publish(t, a, 1, "key-1", liveclient.PublishOptions{})
 	var subs []*liveclient.Subscriber
@@ -113,6 +134,7 @@ func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 
 	t.Run("a crashed origin's claim expires and its relays end", func(t *testing.T) {
 		publish(t, a, 2, "key-2", liveclient.PublishOptions{})
+		records.set(2) // what node A's StreamStarted recorded
 		s := subscribe(t, b.whep(2))
 		waitFor(t, 15*time.Second, "media through node B", func() bool { return s.VideoPackets.Load() > 10 })
 		regA.frozen.Store(true) // node A stops refreshing, as if it died
@@ -122,6 +144,13 @@ func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 			t.Fatal("relay survived its origin's expired claim")
 		}
 		waitFor(t, 10*time.Second, "relay gone", func() bool { return b.sfu.Stats().Relays == 0 })
+	})
+
+	t.Run("another node reports the crashed origin's stream ended", func(t *testing.T) {
+		// Claim lapsed, then grace period + origin TTL, then a sweep.
+		waitFor(t, 20*time.Second, "node B to report the end", func() bool {
+			return slices.Equal(b.events.list(), []string{"ended 2"})
+		})
 	})
 }
 

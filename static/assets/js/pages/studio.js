@@ -179,9 +179,11 @@ async function goLive() {
   }
 }
 
-function publisherState(s) {
+// publisherState shows the publisher's state; a failure the publisher gave
+// up on comes with the reason (stream ended, key rotated...), shown as text.
+function publisherState(s, err) {
   const label = { connecting: 'Connecting…', connected: 'On air', reconnecting: 'Reconnecting…', failed: 'Connection failed', closed: 'Off air' }[s];
-  if (label) $('#live-state').textContent = label;
+  if (label) $('#live-state').textContent = s === 'failed' && err?.message ? err.message : label;
   $('#live-state').classList.toggle('on', s === 'connected');
   $('#on-air').hidden = s !== 'connected';
 }

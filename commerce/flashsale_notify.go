@@ -53,19 +53,16 @@ func tickerName(a Account, show bool) string {
 // started and ended in order, stock coalesced per sale, purchases capped per
 // room. The reservation path only flips a flag and pokes the goroutine.
 type saleNews struct {
-	n        atomic.Pointer[notifierBox]
-	engine   StockEngine
-	interval time.Duration
-	perSec   int
-	log      *slog.Logger
+	n      atomic.Pointer[notifierBox]
+	stock  *coalescer[int64, FlashSale] // by sale ID
+	perSec int
+	log    *slog.Logger
 
-	kick  chan struct{}
 	queue chan newsItem
 	stop  chan struct{}
 	done  chan struct{}
 
-	mu    sync.Mutex
-	sales map[int64]*saleNewsState
+	mu sync.Mutex
 	// ticker counts purchases per stream in the current second.
 	ticker map[int64]int
 	second int64
@@ -89,13 +86,6 @@ func (s *saleNews) set(n FlashSaleNotifier) {
 	s.n.Store(&notifierBox{n})
 }
 
-type saleNewsState struct {
-	sale          FlashSale
-	dirty, urgent bool
-	lastSent      time.Time
-	sentRemaining int64 // -1 before the first stock event
-}
-
 type newsItem struct {
 	kind     string // started, ended, purchase
 	sale     FlashSale
@@ -109,11 +99,24 @@ const newsQueue = 1024
 
 func newSaleNews(n FlashSaleNotifier, engine StockEngine, cfg FlashSaleConfig, log *slog.Logger) *saleNews {
 	s := &saleNews{
-		engine: engine, interval: cfg.StockUpdateInterval, perSec: cfg.PurchaseTickerPerSecond, log: log,
-		kick: make(chan struct{}, 1), queue: make(chan newsItem, newsQueue),
-		stop: make(chan struct{}), done: make(chan struct{}),
-		sales: map[int64]*saleNewsState{}, ticker: map[int64]int{},
+		perSec: cfg.PurchaseTickerPerSecond, log: log,
+		queue: make(chan newsItem, newsQueue),
+		stop:  make(chan struct{}), done: make(chan struct{}),
+		ticker: map[int64]int{},
 	}
+	s.stock = newCoalescer(cfg.StockUpdateInterval, log,
+		func(ctx context.Context, id int64, _ FlashSale) (int64, error) {
+			c, err := engine.Counts(ctx, id)
+			return c.Remaining, err
+		},
+		func(ctx context.Context, id int64, sale FlashSale, remaining int64) error {
+			n := s.notifier()
+			if n == nil {
+				return errNoReceiver
+			}
+			return n.SaleStock(ctx, sale.StreamID, id, remaining, remaining <= 0)
+		},
+		func(sale FlashSale, _, now time.Time) bool { return now.After(sale.EndsAt.Add(time.Minute)) })
 	s.set(n)
 	return s
 }
@@ -134,21 +137,7 @@ func (s *saleNews) stockChanged(fs FlashSale, c StockCounts) {
 	if s.notifier() == nil {
 		return
 	}
-	s.mu.Lock()
-	st := s.sales[fs.ID]
-	if st == nil {
-		st = &saleNewsState{sale: fs, sentRemaining: -1}
-		s.sales[fs.ID] = st
-	}
-	st.dirty = true
-	if c.Remaining <= 0 && st.sentRemaining != 0 {
-		st.urgent = true
-	}
-	s.mu.Unlock()
-	select {
-	case s.kick <- struct{}{}:
-	default:
-	}
+	s.stock.changed(fs.ID, fs, c.Remaining)
 }
 
 // touch asks for a fresh look at a sale's stock even if this node saw no
@@ -202,15 +191,11 @@ func (s *saleNews) purchase(fs FlashSale, p PurchaseNotice) {
 }
 
 // forget drops a sale this node no longer needs to report.
-func (s *saleNews) forget(id int64) {
-	s.mu.Lock()
-	delete(s.sales, id)
-	s.mu.Unlock()
-}
+func (s *saleNews) forget(id int64) { s.stock.forget(id) }
 
 func (s *saleNews) loop() {
 	defer close(s.done)
-	tick := time.NewTicker(s.interval)
+	tick := time.NewTicker(s.stock.interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -218,10 +203,10 @@ func (s *saleNews) loop() {
 			return
 		case it := <-s.queue:
 			s.announce(it)
-		case <-s.kick:
-			s.flush(false)
+		case <-s.stock.kick:
+			s.stock.flush(false)
 		case <-tick.C:
-			s.flush(false)
+			s.stock.flush(false)
 		}
 	}
 }
@@ -238,7 +223,7 @@ func (s *saleNews) announce(it newsItem) {
 	case "started":
 		err = n.SaleStarted(ctx, it.sale)
 	case "ended":
-		s.flushSale(ctx, it.sale.ID, true) // the exact final count first
+		s.stock.flushKey(ctx, it.sale.ID, true) // the exact final count first
 		s.forget(it.sale.ID)
 		err = n.SaleEnded(ctx, it.sale.StreamID, it.sale.ID, it.reason, it.counts.Remaining)
 	case "purchase":
@@ -247,63 +232,4 @@ func (s *saleNews) announce(it newsItem) {
 	if err != nil {
 		s.log.Warn("flash-sale news not delivered", "kind", it.kind, "sale", it.sale.ID, slog.Any("error", err))
 	}
-}
-
-// flush sends the stock of every sale that changed and is due: urgent ones
-// (just sold out) at once, others once interval has passed since the last.
-func (s *saleNews) flush(force bool) {
-	now := time.Now()
-	var due []int64
-	s.mu.Lock()
-	for id, st := range s.sales {
-		if st.dirty && (force || st.urgent || now.Sub(st.lastSent) >= s.interval) {
-			due = append(due, id)
-		}
-		if !st.dirty && now.After(st.sale.EndsAt.Add(time.Minute)) {
-			delete(s.sales, id)
-		}
-	}
-	s.mu.Unlock()
-	if len(due) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	for _, id := range due {
-		s.flushSale(ctx, id, force)
-	}
-}
-
-// flushSale reads the engine's count and sends it if it differs from what
-// this node sent last.
-func (s *saleNews) flushSale(ctx context.Context, id int64, force bool) {
-	s.mu.Lock()
-	st := s.sales[id]
-	if st == nil || (!st.dirty && !force) {
-		s.mu.Unlock()
-		return
-	}
-	st.dirty, st.urgent = false, false
-	st.lastSent = time.Now()
-	sale, last := st.sale, st.sentRemaining
-	s.mu.Unlock()
-
-	c, err := s.engine.Counts(ctx, id)
-	if err != nil {
-		s.log.Warn("read stock for room update", "sale", id, slog.Any("error", err))
-		return
-	}
-	n := s.notifier()
-	if c.Remaining == last || n == nil {
-		return
-	}
-	if err := n.SaleStock(ctx, sale.StreamID, id, c.Remaining, c.Remaining <= 0); err != nil {
-		s.log.Warn("stock update not delivered", "sale", id, slog.Any("error", err))
-		return
-	}
-	s.mu.Lock()
-	if st := s.sales[id]; st != nil {
-		st.sentRemaining = c.Remaining
-	}
-	s.mu.Unlock()
 }

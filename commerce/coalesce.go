@@ -1,0 +1,145 @@
+package commerce
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// coalescer sends rooms the count (units left) of things whose count
+// changed, coalesced: from its user's one goroutine, at most one send per
+// interval per key, always the count read at the time of sending, nothing
+// when that is what was sent last, and a count that just reached zero at
+// once. The paths that change counts only mark the key and kick the
+// goroutine. Flash sales (saleNews) and products (stockNews) use it.
+type coalescer[K comparable, I any] struct {
+	interval time.Duration
+	// read returns a key's count now; send delivers it.
+	read func(ctx context.Context, k K, info I) (int64, error)
+	send func(ctx context.Context, k K, info I, count int64) error
+	// stale says whether a key that has nothing to send can be forgotten.
+	stale func(info I, lastSent, now time.Time) bool
+	log   *slog.Logger
+	kick  chan struct{}
+
+	mu   sync.Mutex
+	keys map[K]*coalesced[I]
+}
+
+// errNoReceiver is what a coalescer's send returns when nobody listens:
+// nothing is sent, nothing logged.
+var errNoReceiver = errors.New("no receiver installed")
+
+type coalesced[I any] struct {
+	info          I
+	dirty, urgent bool
+	lastSent      time.Time
+	sent          int64 // -1 before the first send
+}
+
+func newCoalescer[K comparable, I any](interval time.Duration, log *slog.Logger,
+	read func(context.Context, K, I) (int64, error), send func(context.Context, K, I, int64) error,
+	stale func(info I, lastSent, now time.Time) bool) *coalescer[K, I] {
+	return &coalescer[K, I]{interval: interval, read: read, send: send, stale: stale, log: log,
+		kick: make(chan struct{}, 1), keys: map[K]*coalesced[I]{}}
+}
+
+// changed notes that k's count moved; count is the new one when the caller
+// knows it (a count ≤ 0 is sent at once), else any positive number.
+func (c *coalescer[K, I]) changed(k K, info I, count int64) {
+	c.mu.Lock()
+	st := c.keys[k]
+	if st == nil {
+		st = &coalesced[I]{sent: -1}
+		c.keys[k] = st
+	}
+	st.info, st.dirty = info, true
+	if count <= 0 && st.sent != 0 {
+		st.urgent = true
+	}
+	c.mu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// forget drops a key that needs no more sends.
+func (c *coalescer[K, I]) forget(k K) {
+	c.mu.Lock()
+	delete(c.keys, k)
+	c.mu.Unlock()
+}
+
+// pending reports whether a key waits to be sent.
+func (c *coalescer[K, I]) pending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.keys {
+		if st.dirty {
+			return true
+		}
+	}
+	return false
+}
+
+// flush sends every key that changed and is due: urgent ones at once,
+// others once interval has passed since their last send (all with force).
+func (c *coalescer[K, I]) flush(force bool) {
+	now := time.Now()
+	var due []K
+	c.mu.Lock()
+	for k, st := range c.keys {
+		if st.dirty && (force || st.urgent || now.Sub(st.lastSent) >= c.interval) {
+			due = append(due, k)
+		}
+		if !st.dirty && c.stale(st.info, st.lastSent, now) {
+			delete(c.keys, k)
+		}
+	}
+	c.mu.Unlock()
+	if len(due) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, k := range due {
+		c.flushKey(ctx, k, force)
+	}
+}
+
+// flushKey reads k's count and sends it if it differs from the last sent.
+func (c *coalescer[K, I]) flushKey(ctx context.Context, k K, force bool) {
+	c.mu.Lock()
+	st := c.keys[k]
+	if st == nil || (!st.dirty && !force) {
+		c.mu.Unlock()
+		return
+	}
+	st.dirty, st.urgent = false, false
+	st.lastSent = time.Now()
+	info, last := st.info, st.sent
+	c.mu.Unlock()
+
+	count, err := c.read(ctx, k, info)
+	if err != nil {
+		c.log.Warn("read count for room update", "key", k, slog.Any("error", err))
+		return
+	}
+	if count == last {
+		return
+	}
+	if err := c.send(ctx, k, info, count); errors.Is(err, errNoReceiver) {
+		return
+	} else if err != nil {
+		c.log.Warn("count update not delivered", "key", k, slog.Any("error", err))
+		return
+	}
+	c.mu.Lock()
+	if st := c.keys[k]; st != nil {
+		st.sent = count
+	}
+	c.mu.Unlock()
+}

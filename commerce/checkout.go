@@ -206,6 +206,9 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 		in.Coupon = &c
 	}
 	o, err := s.store.PlaceOrder(ctx, in)
+	if err == nil {
+		s.stockChanged(o.ShopID, orderProducts(o)...)
+	}
 	if errors.Is(err, ErrPriceChanged) {
 		if in.Items != nil {
 			return Order{}, ErrItemPriceChanged

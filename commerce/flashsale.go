@@ -329,6 +329,7 @@ func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, 
 	if err := f.store.CreateFlashSale(ctx, &fs); err != nil {
 		return FlashSale{}, err
 	}
+	f.svc.stockChanged(fs.ShopID, fs.ProductID)
 	if err := f.engine.CreateSale(ctx, f.saleStock(fs, 0, nil)); err != nil {
 		// SQL has the sale; the reservation path restores it in the engine.
 		f.log.Warn("stock engine did not take the new sale; it is restored on first use", "sale", fs.ID, slog.Any("error", err))

@@ -219,6 +219,7 @@ func (f *FlashSales) reconcile(ctx context.Context, fs FlashSale, c StockCounts)
 	if err != nil || !won {
 		return err
 	}
+	f.svc.stockChanged(fs.ShopID, fs.ProductID)
 	diff := c.Sold - sold
 	f.metrics.Reconciled(diff)
 	log := f.log.With("sale", fs.ID, "sql_sold", sold, "engine_sold", c.Sold, "quantity", fs.Quantity)

@@ -335,6 +335,9 @@ func (s *Service) transition(ctx context.Context, o Order, t Transition, event O
 	if err := s.store.TransitionOrder(ctx, t); err != nil {
 		return Order{}, fmt.Errorf("order %d %s → %s: %w", o.ID, t.From, t.To, err)
 	}
+	if t.ReturnStock {
+		s.stockChanged(o.ShopID, orderProducts(o)...)
+	}
 	o, err := s.store.OrderByID(ctx, o.ID)
 	if err != nil {
 		return Order{}, err

@@ -253,6 +253,9 @@ func (s *Service) UpdateProduct(ctx context.Context, a Account, id int64, p Prod
 	if err := s.store.UpdateProduct(ctx, prod, setStock); err != nil {
 		return Product{}, fmt.Errorf("update product %d: %w", id, err)
 	}
+	if setStock {
+		s.stockChanged(prod.ShopID, id)
+	}
 	return s.store.ProductByID(ctx, id)
 }
 

@@ -154,6 +154,9 @@ type Service struct {
 	events   hook[OrderEvents]
 	// streamEnd hears of streams ended through the API (video, room).
 	streamEnd hook[StreamEndNotifier]
+	// stockHook hears of stock changes, coalesced by stockNews.
+	stockHook hook[StockNotifier]
+	stockNews *stockNews
 	hooks     discoveryHooks // a running Discovery hears carts and go-lives
 }
 
@@ -163,7 +166,7 @@ func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{
+	s := &Service{
 		store:    store,
 		limiter:  limiter,
 		cfg:      cfg,
@@ -172,6 +175,8 @@ func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
 		sessions: newSessionCache(cfg.SessionCacheTTL, 100_000),
 		images:   filepath.Join(cfg.DataDir, "images"),
 	}
+	s.stockNews = newStockNews(s)
+	return s
 }
 
 // Config returns the effective configuration, defaults filled in.

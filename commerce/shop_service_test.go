@@ -469,3 +469,73 @@ func TestMoneyFailurePaths(t *testing.T) {
 		}
 	})
 }
+
+// stockCalls records what a StockNotifier hears.
+type stockCalls struct {
+	mu    sync.Mutex
+	calls [][3]int64 // shop, product, stock
+}
+
+func (s *stockCalls) StockChanged(_ context.Context, shopID, productID, stock int64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, [3]int64{shopID, productID, stock})
+	return nil
+}
+
+func (s *stockCalls) last() ([3]int64, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.calls) == 0 {
+		return [3]int64{}, 0
+	}
+	return s.calls[len(s.calls)-1], len(s.calls)
+}
+
+func TestStockNotifier(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, commerce.Config{})
+	rec := &stockCalls{}
+	w.svc.SetStockNotifier(rec)
+	waitStock := func(want int64) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			got, n := rec.last()
+			if n > 0 && got == [3]int64{w.shop.ID, w.product.ID, want} {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("last stock report %v, want stock %d", got, want)
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	res, err := w.svc.Checkout(ctx, w.buyer, "k1", checkout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitStock(4)
+	if _, err := w.svc.CancelOrder(ctx, w.seller, res.Order.ID, "k2", ""); err != nil {
+		t.Fatal(err)
+	}
+	waitStock(5)
+	for _, n := range []int64{9, 8, 7, 6, 0} {
+		if _, err := w.svc.UpdateProduct(ctx, w.seller, w.product.ID, commerce.ProductPatch{Stock: &n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitStock(0)
+	rec.mu.Lock()
+	for i := 1; i < len(rec.calls); i++ {
+		if rec.calls[i] == rec.calls[i-1] {
+			t.Errorf("stock %d reported twice in a row", rec.calls[i][2])
+		}
+	}
+	rec.mu.Unlock()
+	w.svc.SetStockNotifier(nil)
+	title := "Big mug"
+	if _, err := w.svc.UpdateProduct(ctx, w.seller, w.product.ID, commerce.ProductPatch{Title: &title}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -10,8 +10,8 @@ import (
 
 // wireRoom builds the room hub on the bus and presence picked at start-up
 // (Redis when configured, so rooms span every node; in memory otherwise),
-// with the shared limits, serves its routes and connects flash-sale news to
-// it. Call it after wireFlashSales.
+// with the shared limits, serves its routes and connects flash-sale news and
+// the pinned product's stock to it. Call it after wireFlashSales.
 func (a *app) wireRoom() error {
 	var (
 		bus  room.Bus
@@ -27,9 +27,10 @@ func (a *app) wireRoom() error {
 		pres = room.NewMemoryPresence()
 	}
 	a.onClose(func() { bus.Close() })
+	dir := roomDirectory{svc: a.commerce, store: a.store}
 	deps := room.Deps{
 		Auth:       roomAuth{a.commerce},
-		Directory:  roomDirectory{svc: a.commerce, store: a.store},
+		Directory:  dir,
 		Store:      roomStore{a.store},
 		Bus:        bus,
 		Limits:     a.limits,
@@ -49,6 +50,8 @@ func (a *app) wireRoom() error {
 	}
 	a.rooms = hub
 	a.onClose(func() { hub.Close() })
+	a.commerce.SetStockNotifier(pinnedStock{dir: dir, rooms: hub})
+	a.onClose(func() { a.commerce.SetStockNotifier(nil) })
 	room.NewHandler(hub).Register(a.api)
 	a.openapi = append(a.openapi, room.OpenAPI)
 	if a.flash != nil {

@@ -438,9 +438,7 @@ func (rl *roomLoad) readViewer(ws *websocket.Conn, v *viewerSeq) {
 			continue
 		}
 		for _, e := range evs {
-			if last > 0 && e.Seq > last+1 {
-				rl.gaps.Add(e.Seq - last - 1)
-			}
+			rl.gaps.Add(seqHoles(last, e.Seq))
 			last = max(last, e.Seq)
 			rl.received(v, e.Seq)
 			if e.Type == "comment" && rl.measuring.Load() {
@@ -448,6 +446,16 @@ func (rl *roomLoad) readViewer(ws *websocket.Conn, v *viewerSeq) {
 			}
 		}
 	}
+}
+
+// seqHoles is how many seqs a viewer that saw last (0: nothing yet) missed
+// before seq: an anonymous viewer is sent every room event, so any hole is
+// a lost event.
+func seqHoles(last, seq int64) int64 {
+	if last == 0 || seq <= last+1 {
+		return 0
+	}
+	return seq - last - 1
 }
 
 // comment records a posted comment's latency and seq from its text,

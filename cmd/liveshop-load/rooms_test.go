@@ -23,3 +23,17 @@ func TestScanSeqs(t *testing.T) {
 		}
 	}
 }
+
+func TestSeqHoles(t *testing.T) {
+	for _, tc := range []struct{ last, seq, want int64 }{
+		{0, 17, 0}, // the first event (the snapshot) may have any seq
+		{17, 18, 0},
+		{17, 19, 1},
+		{17, 27, 9},
+		{17, 17, 0}, // a repeat is not a hole
+	} {
+		if got := seqHoles(tc.last, tc.seq); got != tc.want {
+			t.Errorf("seqHoles(%d, %d) = %d, want %d", tc.last, tc.seq, got, tc.want)
+		}
+	}
+}

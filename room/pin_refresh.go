@@ -19,14 +19,35 @@ func (h *Hub) RefreshPin(ctx context.Context, streamID, productID int64) (bool, 
 	if err != nil {
 		return false, err
 	}
-	p, err := h.dir.Product(ctx, info.ShopID, productID)
-	if isNotFound(err) {
-		return false, nil
+	sent, err := h.publishPin(ctx, info, productID)
+	if !sent || err != nil {
+		return sent, err
 	}
-	if err != nil {
-		return false, fmt.Errorf("product %d: %w", productID, err)
+	// The seller may have pinned another product (or unpinned) while this
+	// card was on its way, so that it arrived last: then send what is
+	// pinned now. A pin made after this check publishes itself, later.
+	if settings, err = h.store.RoomSettings(ctx, streamID); err != nil || settings.PinnedProductID == productID {
+		return true, err
 	}
-	if _, err := h.publish(ctx, streamID, Event{Type: EventPinned, Data: pinnedData{p}}); err != nil {
+	_, err = h.publishPin(ctx, info, settings.PinnedProductID)
+	return true, err
+}
+
+// publishPin publishes productID's card as pinned (unpinned for 0); a
+// product no longer found sends nothing.
+func (h *Hub) publishPin(ctx context.Context, info StreamInfo, productID int64) (bool, error) {
+	ev := Event{Type: EventUnpinned}
+	if productID != 0 {
+		p, err := h.dir.Product(ctx, info.ShopID, productID)
+		if isNotFound(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, fmt.Errorf("product %d: %w", productID, err)
+		}
+		ev = Event{Type: EventPinned, Data: pinnedData{p}}
+	}
+	if _, err := h.publish(ctx, info.ID, ev); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -84,6 +84,8 @@ func TestBrowserDiscovery(t *testing.T) {
 	dash.waitText("#analytics-body", "$48.00")
 	dash.click(`#analytics-body button[aria-label="Details of Glaze night"]`)
 	dash.waitText("#stream-analytics", "Peak viewers")
+	dash.waitText("#stream-analytics", "Watching now")
+	dash.waitText("#analytics-body", "Refunded (0 orders)")
 	dash.waitText("#stream-analytics", "Celadon mug")
 	if got := evalJS[string](dash, `document.querySelector('#stream-analytics a[download]').getAttribute("href")`); got != fmt.Sprintf("/api/streams/%d/analytics?format=csv", stream) {
 		t.Fatalf("CSV link %q", got)

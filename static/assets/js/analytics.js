@@ -26,6 +26,12 @@ function counter(label, value) {
   return h('div', { class: 'counter' }, h('span', { class: 'n', text: value }), h('span', { class: 'l', text: label }));
 }
 
+/** money shows a report's net revenue and what was refunded of it. */
+function money(r) {
+  return [counter('Revenue (net)', formatMoney(r.revenue_minor, r.currency)),
+    counter(`Refunded (${r.refunds} orders)`, formatMoney(r.refunded_minor, r.currency))];
+}
+
 /** chart draws revenue per day as bars and viewers per day as a line. */
 function chart(days, currency) {
   const w = 640, ht = 200, pad = 28;
@@ -71,11 +77,12 @@ async function streamReport(box, id) {
     replace(box,
       h('h3', { text: r.title }),
       h('div', { class: 'counters' },
+        counter('Watching now', r.current_viewers),
         counter('Peak viewers', r.peak_viewers), counter('Average viewers', r.avg_viewers.toFixed(1)),
         counter('Unique viewers', r.unique_viewers), counter('Average watch', minutes(r.avg_watch_seconds)),
         counter('Comments', r.comments), counter('Likes', r.likes), counter('Product clicks', r.product_clicks),
-        counter('Add to cart', r.add_to_carts), counter('Orders', r.orders),
-        counter('Revenue', formatMoney(r.revenue_minor, r.currency)), counter('Conversion', pct(r.conversion))),
+        counter('Add to cart', r.add_to_carts), counter('Orders', r.orders), ...money(r),
+        counter('Conversion', pct(r.conversion))),
       productTable(r.products, r.currency),
       h('p', {}, h('a', { href: `/api/streams/${id}/analytics?format=csv`, download: '', text: 'Download this stream as CSV' })));
   } catch (err) {
@@ -121,7 +128,7 @@ export async function loadAnalytics(shop, panel) {
     replace(body,
       h('div', { class: 'counters' },
         counter('Viewers', r.viewers), counter('Stream viewers', r.stream_viewers), counter('Watch time', minutes(r.watch_seconds)),
-        counter('Orders', r.orders), counter('Revenue', formatMoney(r.revenue_minor, r.currency)),
+        counter('Orders', r.orders), ...money(r),
         counter('Conversion', pct(r.conversion)), counter('Likes', r.likes), counter('Comments', r.comments),
         counter('New followers', r.follows)),
       r.days.length ? chart(r.days, r.currency) : null,

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -127,5 +128,40 @@ func TestDatabaseOutage(t *testing.T) {
 		if r := c.do("POST", "/api/auth/login", login); r.status != 200 {
 			t.Fatalf("login after recovery: %d %s", r.status, r.body)
 		}
+	})
+}
+
+func TestRedisOutage(t *testing.T) {
+	redisAt, err := url.Parse(redisURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, redisAt.Host)
+	redisAt.Host = proxy.addr
+	cfg := testConfig(t)
+	cfg.Redis = redisAt.String()
+	cfg.RedisPrefix = uniqueName("test:") + ":"
+	srv := startServer(t, cfg)
+	c := srv.client(t)
+	if r := c.do("GET", "/readyz", nil); r.status != 200 {
+		t.Fatalf("/readyz with Redis up: %d %s", r.status, r.body)
+	}
+
+	proxy.cut()
+	var down response
+	waitFor(t, "/readyz to report 503", 10*time.Second, func() bool {
+		down = c.do("GET", "/readyz", nil)
+		return down.status == 503
+	})
+	if code := down.errorCode(t); code != "unavailable" || !strings.Contains(string(down.body), "redis") {
+		t.Fatalf("/readyz during the Redis outage: %d %s", down.status, down.body)
+	}
+	if r := c.do("GET", "/healthz", nil); r.status != 200 {
+		t.Fatalf("the process is up, /healthz must say so: %d", r.status)
+	}
+
+	proxy.restore()
+	waitFor(t, "/readyz to report 200", 15*time.Second, func() bool {
+		return c.do("GET", "/readyz", nil).status == 200
 	})
 }

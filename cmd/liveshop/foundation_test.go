@@ -15,55 +15,57 @@ import (
 )
 
 func TestAccountsAndErrorShapes(t *testing.T) {
-	srv := startServer(t, testConfig(t))
-	ann := srv.client(t)
-	ann.signUp("ann@example.com", "Ann")
+	eachDatabase(t, func(t *testing.T, cfg Config) {
+		srv := startServer(t, cfg)
+		ann := srv.client(t)
+		ann.signUp("ann@example.com", "Ann")
 
-	cases := []struct {
-		name   string
-		method string
-		path   string
-		body   any
-		header []string
-		status int
-		code   string
-	}{
-		{"malformed JSON is a bad request", "POST", "/api/auth/signup", `{"email": "x@example.com",`, nil, 400, "bad_request"},
-		{"a field of the wrong type is a bad request", "POST", "/api/auth/signup", `{"email": 42, "password": "long enough", "name": "X"}`, nil, 400, "bad_request"},
-		{"two JSON values are a bad request", "POST", "/api/auth/signup", `{} {}`, nil, 400, "bad_request"},
-		{"an empty body is a bad request", "POST", "/api/auth/login", ``, nil, 400, "bad_request"},
-		{"a missing field is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "x@example.com", "name": "X"}, nil, 422, "invalid"},
-		{"an invalid email is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "not-an-email", "password": "long enough", "name": "X"}, nil, 422, "invalid"},
-		{"a short password is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "y@example.com", "password": "short", "name": "Y"}, nil, 422, "invalid"},
-		{"a duplicate sign-up conflicts", "POST", "/api/auth/signup", map[string]string{"email": "ANN@example.com", "password": "another password", "name": "Ann 2"}, nil, 409, "email_taken"},
-		{"a body that is not JSON is refused", "POST", "/api/auth/login", `email=a`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
-		{"an oversized body is refused", "POST", "/api/auth/signup", `{"name": "` + strings.Repeat("x", 2<<20) + `"}`, nil, 413, "payload_too_large"},
-		{"an unknown route is not found", "GET", "/api/no/such/route", nil, nil, 404, "not_found"},
-		{"a wrong password is unauthenticated", "POST", "/api/auth/login", map[string]string{"email": "ann@example.com", "password": "wrong password"}, nil, 401, "bad_credentials"},
-		{"an unknown email is unauthenticated", "POST", "/api/auth/login", map[string]string{"email": "nobody@example.com", "password": "whatever it is"}, nil, 401, "bad_credentials"},
-		{"a forged token is unauthenticated", "GET", "/api/me", nil, []string{"Authorization", "Bearer ls_forgedforgedforgedforgedforgedforgedforged"}, 401, "unauthenticated"},
-		{"a malformed authorization header is unauthenticated", "GET", "/api/me", nil, []string{"Authorization", "Basic YTpi"}, 401, "unauthenticated"},
-		{"me without a session is unauthenticated", "GET", "/api/me", nil, nil, 401, "unauthenticated"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			r := srv.client(t).do(tc.method, tc.path, tc.body, tc.header...)
-			if r.status != tc.status {
-				t.Fatalf("status %d, want %d (body %s)", r.status, tc.status, r.body)
-			}
-			if code := r.errorCode(t); code != tc.code {
-				t.Fatalf("code %q, want %q", code, tc.code)
+		cases := []struct {
+			name   string
+			method string
+			path   string
+			body   any
+			header []string
+			status int
+			code   string
+		}{
+			{"malformed JSON is a bad request", "POST", "/api/auth/signup", `{"email": "x@example.com",`, nil, 400, "bad_request"},
+			{"a field of the wrong type is a bad request", "POST", "/api/auth/signup", `{"email": 42, "password": "long enough", "name": "X"}`, nil, 400, "bad_request"},
+			{"two JSON values are a bad request", "POST", "/api/auth/signup", `{} {}`, nil, 400, "bad_request"},
+			{"an empty body is a bad request", "POST", "/api/auth/login", ``, nil, 400, "bad_request"},
+			{"a missing field is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "x@example.com", "name": "X"}, nil, 422, "invalid"},
+			{"an invalid email is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "not-an-email", "password": "long enough", "name": "X"}, nil, 422, "invalid"},
+			{"a short password is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "y@example.com", "password": "short", "name": "Y"}, nil, 422, "invalid"},
+			{"a duplicate sign-up conflicts", "POST", "/api/auth/signup", map[string]string{"email": "ANN@example.com", "password": "another password", "name": "Ann 2"}, nil, 409, "email_taken"},
+			{"a body that is not JSON is refused", "POST", "/api/auth/login", `email=a`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
+			{"an oversized body is refused", "POST", "/api/auth/signup", `{"name": "` + strings.Repeat("x", 2<<20) + `"}`, nil, 413, "payload_too_large"},
+			{"an unknown route is not found", "GET", "/api/no/such/route", nil, nil, 404, "not_found"},
+			{"a wrong password is unauthenticated", "POST", "/api/auth/login", map[string]string{"email": "ann@example.com", "password": "wrong password"}, nil, 401, "bad_credentials"},
+			{"an unknown email is unauthenticated", "POST", "/api/auth/login", map[string]string{"email": "nobody@example.com", "password": "whatever it is"}, nil, 401, "bad_credentials"},
+			{"a forged token is unauthenticated", "GET", "/api/me", nil, []string{"Authorization", "Bearer ls_forgedforgedforgedforgedforgedforgedforged"}, 401, "unauthenticated"},
+			{"a malformed authorization header is unauthenticated", "GET", "/api/me", nil, []string{"Authorization", "Basic YTpi"}, 401, "unauthenticated"},
+			{"me without a session is unauthenticated", "GET", "/api/me", nil, nil, 401, "unauthenticated"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				r := srv.client(t).do(tc.method, tc.path, tc.body, tc.header...)
+				if r.status != tc.status {
+					t.Fatalf("status %d, want %d (body %s)", r.status, tc.status, r.body)
+				}
+				if code := r.errorCode(t); code != tc.code {
+					t.Fatalf("code %q, want %q", code, tc.code)
+				}
+			})
+		}
+
+		t.Run("nothing was written by the refused sign-ups", func(t *testing.T) {
+			for _, email := range []string{"x@example.com", "y@example.com"} {
+				r := srv.client(t).do("POST", "/api/auth/login", map[string]string{"email": email, "password": "long enough"})
+				if r.status != 401 {
+					t.Fatalf("%s: status %d, want 401: the account must not exist", email, r.status)
+				}
 			}
 		})
-	}
-
-	t.Run("nothing was written by the refused sign-ups", func(t *testing.T) {
-		for _, email := range []string{"x@example.com", "y@example.com"} {
-			r := srv.client(t).do("POST", "/api/auth/login", map[string]string{"email": email, "password": "long enough"})
-			if r.status != 401 {
-				t.Fatalf("%s: status %d, want 401: the account must not exist", email, r.status)
-			}
-		}
 	})
 }
 

@@ -168,6 +168,40 @@ func mustAccount(c echo.Context) (Account, error) {
 	return a, nil
 }
 
+// accountAndID returns the caller (or ErrUnauthenticated) and the :id path
+// parameter, in that order, for routes that act on one thing as someone.
+func accountAndID(c echo.Context) (Account, int64, error) {
+	a, err := mustAccount(c)
+	if err != nil {
+		return Account{}, 0, err
+	}
+	id, err := pathID(c, "id")
+	return a, id, err
+}
+
+// accountAndShop is accountAndID for /shops/:id routes, where :id may also
+// be the shop's handle.
+func (h *Handler) accountAndShop(c echo.Context) (Account, int64, error) {
+	a, err := mustAccount(c)
+	if err != nil {
+		return Account{}, 0, err
+	}
+	id, err := h.shopParam(c)
+	return a, id, err
+}
+
+// reply ends a handler with a service call's result: it writes v as JSON
+// with status, or returns err for the error handler. A (T, error) call fits
+// it directly: return reply(c, http.StatusOK)(h.svc.Shop(ctx, id)).
+func reply(c echo.Context, status int) func(v any, err error) error {
+	return func(v any, err error) error {
+		if err != nil {
+			return err
+		}
+		return c.JSON(status, v)
+	}
+}
+
 // bindJSON decodes a JSON request body into v, reporting a clear 400 for
 // anything that is not one well-formed JSON value of the right shape.
 func bindJSON(c echo.Context, v any) error {

@@ -1,6 +1,7 @@
 package commerce
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 
@@ -15,11 +16,7 @@ func (h *Handler) getCart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	cart, err := h.svc.Cart(c.Request().Context(), a)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, cart)
+	return reply(c, http.StatusOK)(h.svc.Cart(c.Request().Context(), a))
 }
 
 func (h *Handler) addCartLine(c echo.Context) error {
@@ -37,19 +34,11 @@ func (h *Handler) addCartLine(c echo.Context) error {
 	if in.ProductID <= 0 {
 		return Invalid("product_id is required")
 	}
-	cart, err := h.svc.AddToCart(c.Request().Context(), a, in.ProductID, in.Quantity)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, cart)
+	return reply(c, http.StatusOK)(h.svc.AddToCart(c.Request().Context(), a, in.ProductID, in.Quantity))
 }
 
 func (h *Handler) setCartLine(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -59,27 +48,15 @@ func (h *Handler) setCartLine(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	cart, err := h.svc.SetCartQuantity(c.Request().Context(), a, id, in.Quantity)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, cart)
+	return reply(c, http.StatusOK)(h.svc.SetCartQuantity(c.Request().Context(), a, id, in.Quantity))
 }
 
 func (h *Handler) removeCartLine(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	cart, err := h.svc.RemoveFromCart(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, cart)
+	return reply(c, http.StatusOK)(h.svc.RemoveFromCart(c.Request().Context(), a, id))
 }
 
 func (h *Handler) checkout(c echo.Context) error {
@@ -119,11 +96,7 @@ func (h *Handler) listOrders(c echo.Context) error {
 }
 
 func (h *Handler) shopOrders(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.shopParam(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -138,30 +111,16 @@ func (h *Handler) shopOrders(c echo.Context) error {
 	return listJSON(c, orders, next)
 }
 
-// orderAction reads the caller and the order ID of an /orders/:id/... route.
-func orderAction(c echo.Context) (Account, int64, error) {
-	a, err := mustAccount(c)
-	if err != nil {
-		return Account{}, 0, err
-	}
-	id, err := pathID(c, "id")
-	return a, id, err
-}
-
 func (h *Handler) getOrder(c echo.Context) error {
-	a, id, err := orderAction(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.Order(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return reply(c, http.StatusOK)(h.svc.Order(c.Request().Context(), a, id))
 }
 
 func (h *Handler) shipOrder(c echo.Context) error {
-	a, id, err := orderAction(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -172,23 +131,15 @@ func (h *Handler) shipOrder(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	o, err := h.svc.ShipOrder(c.Request().Context(), a, id, in.Carrier, in.TrackingNumber)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return reply(c, http.StatusOK)(h.svc.ShipOrder(c.Request().Context(), a, id, in.Carrier, in.TrackingNumber))
 }
 
 func (h *Handler) deliverOrder(c echo.Context) error {
-	a, id, err := orderAction(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.DeliverOrder(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return reply(c, http.StatusOK)(h.svc.DeliverOrder(c.Request().Context(), a, id))
 }
 
 // reasonBody reads an optional {"reason": "..."} body.
@@ -204,23 +155,18 @@ func reasonBody(c echo.Context) (string, error) {
 }
 
 func (h *Handler) cancelOrder(c echo.Context) error {
-	a, id, err := orderAction(c)
-	if err != nil {
-		return err
-	}
-	reason, err := reasonBody(c)
-	if err != nil {
-		return err
-	}
-	o, err := h.svc.CancelOrder(c.Request().Context(), a, id, c.Request().Header.Get(IdempotencyKeyHeader), reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	return orderWithReason(c, h.svc.CancelOrder)
 }
 
 func (h *Handler) refundOrder(c echo.Context) error {
-	a, id, err := orderAction(c)
+	return orderWithReason(c, h.svc.RefundOrder)
+}
+
+// orderWithReason serves cancel and refund: the caller, the order, the
+// Idempotency-Key and an optional reason go to change, which returns the
+// order as it now is.
+func orderWithReason(c echo.Context, change func(ctx context.Context, a Account, id int64, key, reason string) (Order, error)) error {
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -228,15 +174,12 @@ func (h *Handler) refundOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	o, err := h.svc.RefundOrder(c.Request().Context(), a, id, c.Request().Header.Get(IdempotencyKeyHeader), reason)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
+	key := c.Request().Header.Get(IdempotencyKeyHeader)
+	return reply(c, http.StatusOK)(change(c.Request().Context(), a, id, key, reason))
 }
 
 func (h *Handler) listMessages(c echo.Context) error {
-	a, id, err := orderAction(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -244,15 +187,11 @@ func (h *Handler) listMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := h.svc.Messages(c.Request().Context(), a, id, after)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, ms)
+	return reply(c, http.StatusOK)(h.svc.Messages(c.Request().Context(), a, id, after))
 }
 
 func (h *Handler) sendMessage(c echo.Context) error {
-	a, id, err := orderAction(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -262,9 +201,5 @@ func (h *Handler) sendMessage(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	m, err := h.svc.SendMessage(c.Request().Context(), a, id, in.Body)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, m)
+	return reply(c, http.StatusCreated)(h.svc.SendMessage(c.Request().Context(), a, id, in.Body))
 }

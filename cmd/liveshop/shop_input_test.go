@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
+	"hash/crc32"
 	"image"
 	"image/png"
 	"mime/multipart"
@@ -158,6 +160,8 @@ func TestImageUploads(t *testing.T) {
 			{"a truncated PNG", good[:30], 415, "unsupported_image"},
 			{"an image over the size limit", big.Bytes(), 413, "image_too_large"},
 			{"an empty body", nil, 400, "bad_request"},
+			{"a small PNG claiming 50000×50000 pixels", claimSize(t, good, 50000, 50000), 413, "image_too_large"},
+			{"a small WebP claiming 16384×16384 pixels", webpClaiming(16384, 16384), 413, "image_too_large"},
 		} {
 			t.Run("refuses "+tc.name, func(t *testing.T) {
 				r := seller.as(t).upload(upload, tc.data)
@@ -168,6 +172,9 @@ func TestImageUploads(t *testing.T) {
 		}
 		if entries, _ := os.ReadDir(imageDir); len(entries) != 0 {
 			t.Fatalf("refused uploads left files: %v", entries)
+		}
+		if p := seller.as(t).productPage(mug.ID); len(p.Images) != 0 {
+			t.Fatalf("refused uploads left images on the product: %+v", p.Images)
 		}
 
 		t.Run("accepts a multipart upload and serves it cacheably", func(t *testing.T) {
@@ -209,4 +216,33 @@ func TestImageUploads(t *testing.T) {
 			anon.expect(404, "GET", p.Images[0].URL, nil)
 		})
 	})
+}
+
+// claimSize rewrites a PNG's header to declare w×h pixels (with a valid
+// checksum), keeping its few real bytes: a decompression bomb's shape.
+func claimSize(t testing.TB, pngData []byte, w, h uint32) []byte {
+	t.Helper()
+	const ihdr = 8 + 4 // after the signature and the chunk length
+	if string(pngData[ihdr:ihdr+4]) != "IHDR" {
+		t.Fatal("not a PNG starting with IHDR")
+	}
+	b := bytes.Clone(pngData)
+	binary.BigEndian.PutUint32(b[ihdr+4:], w)
+	binary.BigEndian.PutUint32(b[ihdr+8:], h)
+	binary.BigEndian.PutUint32(b[ihdr+4+13:], crc32.ChecksumIEEE(b[ihdr:ihdr+4+13]))
+	return b
+}
+
+// webpClaiming is an extended-format (VP8X) WebP header declaring w×h
+// pixels, with no image data behind it.
+func webpClaiming(w, h int) []byte {
+	b := make([]byte, 30)
+	copy(b, "RIFF")
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)-8))
+	copy(b[8:], "WEBPVP8X")
+	binary.LittleEndian.PutUint32(b[16:], 10)
+	for i, v := range []int{w - 1, h - 1} {
+		b[24+3*i], b[25+3*i], b[26+3*i] = byte(v), byte(v>>8), byte(v>>16)
+	}
+	return b
 }

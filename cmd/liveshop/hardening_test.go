@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -44,28 +43,8 @@ func runLogged(t *testing.T, cfg Config) (srv *testServer, logs *logBuffer, stop
 	t.Helper()
 	cfg.LogLevel, cfg.LogFormat = "debug", "json"
 	logs = &logBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, logs, func(a string) { addr <- a }) }()
-	select {
-	case a := <-addr:
-		stop = sync.OnceFunc(func() {
-			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("run returned %v after shutdown", err)
-			}
-		})
-		t.Cleanup(stop)
-		return &testServer{URL: "http://" + a, cfg: cfg}, logs, stop
-	case err := <-done:
-		cancel()
-		t.Fatalf("server did not start: %v", err)
-	case <-time.After(30 * time.Second):
-		cancel()
-		t.Fatal("server did not start within 30s")
-	}
-	return nil, nil, nil
+	srv = startServerWith(t, cfg, serverOptions{stdout: logs})
+	return srv, logs, srv.stop
 }
 
 func TestPanickingHandler(t *testing.T) {

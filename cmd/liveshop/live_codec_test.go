@@ -34,22 +34,7 @@ func TestReconnectWithOtherCodecKeepsTheShowLive(t *testing.T) {
 	// publish connects an encoder sending video in codec until the test ends.
 	publish := func(codec string) *liveclient.Publisher {
 		t.Helper()
-		pub, err := liveclient.Publish(ctx, base+"/whip", liveclient.PublishOptions{Network: net, Client: hc, Key: st.StreamKey, Video: codec})
-		if err != nil {
-			t.Fatalf("publish %s: %v", codec, err)
-		}
-		sending, stop := context.WithCancel(context.Background())
-		sent := make(chan struct{})
-		go func() {
-			defer close(sent)
-			_ = pub.Send(sending, 300_000)
-		}()
-		t.Cleanup(func() {
-			stop()
-			<-sent
-			_ = pub.Close()
-		})
-		return pub
+		return publishSynthetic(t, ctx, base+"/whip", liveclient.PublishOptions{Network: net, Client: hc, Key: st.StreamKey, Video: codec})
 	}
 	subscribe := func() *liveclient.Subscriber {
 		t.Helper()

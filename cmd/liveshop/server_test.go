@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -17,6 +18,9 @@ import (
 type testServer struct {
 	URL string
 	cfg Config
+	// stop shuts the server down and checks that run returned cleanly; it
+	// also runs when the test ends.
+	stop func()
 }
 
 // testConfig is the default configuration with a private data directory and
@@ -37,19 +41,36 @@ func testConfig(t testing.TB) Config {
 // down and checks that run returned cleanly.
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
+	return startServerWith(t, cfg, serverOptions{})
+}
+
+// serverOptions are how a test runs the server beyond its configuration.
+type serverOptions struct {
+	// stdout receives what run writes there (the log, the demo banner);
+	// nil discards it.
+	stdout io.Writer
+}
+
+// startServerWith is startServer with options.
+func startServerWith(t testing.TB, cfg Config, opts serverOptions) *testServer {
+	t.Helper()
+	if opts.stdout == nil {
+		opts.stdout = io.Discard
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, cfg, io.Discard, func(a string) { addr <- a }) }()
+	go func() { done <- run(ctx, cfg, opts.stdout, func(a string) { addr <- a }) }()
 	select {
 	case a := <-addr:
-		t.Cleanup(func() {
+		stop := sync.OnceFunc(func() {
 			cancel()
 			if err := <-done; err != nil {
 				t.Errorf("run returned %v after shutdown", err)
 			}
 		})
-		return &testServer{URL: "http://" + a, cfg: cfg}
+		t.Cleanup(stop)
+		return &testServer{URL: "http://" + a, cfg: cfg, stop: stop}
 	case err := <-done:
 		cancel()
 		t.Fatalf("server did not start: %v", err)

@@ -36,21 +36,7 @@ func TestEndingAStreamOverHTTPStopsVideoAndTellsTheRoom(t *testing.T) {
 
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		pub, err := liveclient.Publish(ctx, base+"/whip", liveclient.PublishOptions{Network: net, Client: hc, Key: st.StreamKey})
-		if err != nil {
-			t.Fatalf("publish: %v", err)
-		}
-		sending, stopSending := context.WithCancel(context.Background())
-		sent := make(chan struct{})
-		go func() {
-			defer close(sent)
-			_ = pub.Send(sending, 300_000)
-		}()
-		t.Cleanup(func() {
-			stopSending()
-			<-sent
-			_ = pub.Close()
-		})
+		publishSynthetic(t, ctx, base+"/whip", liveclient.PublishOptions{Network: net, Client: hc, Key: st.StreamKey})
 		waitUntil(t, 15*time.Second, "the stream to go live", func() bool {
 			var s commerce.Stream
 			viewer.expect(200, "GET", fmt.Sprintf("/api/streams/%d", st.ID), nil).decode(t, &s)

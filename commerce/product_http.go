@@ -41,11 +41,7 @@ func (h *Handler) shopProducts(c echo.Context) error {
 }
 
 func (h *Handler) createProduct(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.shopParam(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -53,11 +49,7 @@ func (h *Handler) createProduct(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := h.svc.CreateProduct(c.Request().Context(), a, id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, p)
+	return reply(c, http.StatusCreated)(h.svc.CreateProduct(c.Request().Context(), a, id, in))
 }
 
 func (h *Handler) getProduct(c echo.Context) error {
@@ -65,19 +57,11 @@ func (h *Handler) getProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.svc.Product(c.Request().Context(), caller(c), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
+	return reply(c, http.StatusOK)(h.svc.Product(c.Request().Context(), caller(c), id))
 }
 
 func (h *Handler) updateProduct(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -85,19 +69,11 @@ func (h *Handler) updateProduct(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	p, err := h.svc.UpdateProduct(c.Request().Context(), a, id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
+	return reply(c, http.StatusOK)(h.svc.UpdateProduct(c.Request().Context(), a, id, in))
 }
 
 func (h *Handler) uploadProductImage(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -105,27 +81,15 @@ func (h *Handler) uploadProductImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.svc.AddProductImage(c.Request().Context(), a, id, body)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, p)
+	return reply(c, http.StatusCreated)(h.svc.AddProductImage(c.Request().Context(), a, id, body))
 }
 
 func (h *Handler) deleteProductImage(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	p, err := h.svc.RemoveProductImage(c.Request().Context(), a, id, c.Param("name"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
+	return reply(c, http.StatusOK)(h.svc.RemoveProductImage(c.Request().Context(), a, id, c.Param("name")))
 }
 
 func (h *Handler) listReviews(c echo.Context) error {
@@ -145,11 +109,7 @@ func (h *Handler) listReviews(c echo.Context) error {
 }
 
 func (h *Handler) writeReview(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -157,9 +117,5 @@ func (h *Handler) writeReview(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	r, err := h.svc.WriteReview(c.Request().Context(), a, id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, r)
+	return reply(c, http.StatusCreated)(h.svc.WriteReview(c.Request().Context(), a, id, in))
 }

@@ -53,11 +53,7 @@ func (h *Handler) openShop(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	shop, err := h.svc.OpenShop(c.Request().Context(), a, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, shop)
+	return reply(c, http.StatusCreated)(h.svc.OpenShop(c.Request().Context(), a, in))
 }
 
 func (h *Handler) getShop(c echo.Context) error {
@@ -65,19 +61,11 @@ func (h *Handler) getShop(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	shop, err := h.svc.Shop(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, shop)
+	return reply(c, http.StatusOK)(h.svc.Shop(c.Request().Context(), id))
 }
 
 func (h *Handler) updateShop(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.shopParam(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -85,11 +73,7 @@ func (h *Handler) updateShop(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	shop, err := h.svc.UpdateShop(c.Request().Context(), a, id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, shop)
+	return reply(c, http.StatusOK)(h.svc.UpdateShop(c.Request().Context(), a, id, in))
 }
 
 // uploadBody returns the image of an upload request: the "image" (or first
@@ -125,11 +109,7 @@ func (h *Handler) uploadBody(c echo.Context) (io.Reader, error) {
 }
 
 func (h *Handler) uploadShopLogo(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.shopParam(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -137,35 +117,19 @@ func (h *Handler) uploadShopLogo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	shop, err := h.svc.SetShopLogo(c.Request().Context(), a, id, body)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, shop)
+	return reply(c, http.StatusOK)(h.svc.SetShopLogo(c.Request().Context(), a, id, body))
 }
 
 func (h *Handler) listModerators(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
-	id, err := h.shopParam(c)
-	if err != nil {
-		return err
-	}
-	mods, err := h.svc.Moderators(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, mods)
+	return reply(c, http.StatusOK)(h.svc.Moderators(c.Request().Context(), a, id))
 }
 
 func (h *Handler) appointModerator(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.shopParam(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -176,19 +140,11 @@ func (h *Handler) appointModerator(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	m, err := h.svc.AppointModerator(c.Request().Context(), a, id, in.Email, in.AccountID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, m)
+	return reply(c, http.StatusCreated)(h.svc.AppointModerator(c.Request().Context(), a, id, in.Email, in.AccountID))
 }
 
 func (h *Handler) removeModerator(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.shopParam(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}

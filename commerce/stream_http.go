@@ -39,11 +39,7 @@ func (h *Handler) streams(c echo.Context, f StreamFilter) error {
 }
 
 func (h *Handler) createStream(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.shopParam(c)
+	a, id, err := h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -64,19 +60,11 @@ func (h *Handler) getStream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := h.svc.Stream(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
+	return reply(c, http.StatusOK)(h.svc.Stream(c.Request().Context(), id))
 }
 
 func (h *Handler) updateStream(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -84,19 +72,11 @@ func (h *Handler) updateStream(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	st, err := h.svc.UpdateStream(c.Request().Context(), a, id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
+	return reply(c, http.StatusOK)(h.svc.UpdateStream(c.Request().Context(), a, id, in))
 }
 
 func (h *Handler) rotateStreamKey(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -109,17 +89,9 @@ func (h *Handler) rotateStreamKey(c echo.Context) error {
 }
 
 func (h *Handler) endStream(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	st, err := h.svc.EndStream(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
+	return reply(c, http.StatusOK)(h.svc.EndStream(c.Request().Context(), a, id))
 }

@@ -13,11 +13,13 @@ import (
 //
 // Text search covers products (title, hashtags, description), shops (name,
 // handle, description) and streams (title, hashtags, description), with
-// PostgreSQL's full-text search or SQLite's FTS5. A query is reduced to at
-// most 8 terms — runs of letters and digits, lower-cased — and each term of
-// two or more characters matches as a prefix ("sneak" finds "sneakers");
-// every term must match. Operators, quotes and punctuation only separate
-// terms, so no query can error or inject. Products rank by relevance
+// PostgreSQL's full-text search or SQLite's FTS5, both stemming English
+// words ("shirts" finds "Shirt", "running" finds "run"). A query is reduced
+// to at most 8 terms — runs of letters and digits, lower-cased, without
+// English stop words ("the", "and", ...) — and each term of two or more
+// characters matches as a prefix of a stemmed word ("sneak" finds
+// "sneakers"); every term must match. Operators, quotes and punctuation
+// only separate terms, so no query can error or inject. Products rank by relevance
 // (title above hashtags above description), then popularity; streams
 // live first, then scheduled, then ended, each by relevance; shops by
 // relevance, then followers.
@@ -70,6 +72,25 @@ type SearchStore interface {
 	TrendingTags(ctx context.Context, prefix string, limit int) ([]TagHeat, error)
 }
 
+// stopWords are PostgreSQL's English stop words (tsearch_data/english.stop),
+// which its 'english' configuration leaves out of documents and queries.
+// Dropping them here too makes SQLite (whose porter tokenizer indexes them)
+// answer alike: "the shirt" finds "Blue shirt", and "the" alone finds
+// nothing rather than everything.
+var stopWords = func() map[string]struct{} {
+	m := map[string]struct{}{}
+	for _, w := range strings.Fields(`i me my myself we our ours ourselves you your yours yourself yourselves
+		he him his himself she her hers herself it its itself they them their theirs themselves what which who
+		whom this that these those am is are was were be been being have has had having do does did doing a an
+		the and but if or because as until while of at by for with about against between into through during
+		before after above below to from up down in out on off over under again further then once here there
+		when where why how all any both each few more most other some such no nor not only own same so than too
+		very s t can will just don should now`) {
+		m[w] = struct{}{}
+	}
+	return m
+}()
+
 // searchQuery turns free text into a SearchQuery (no terms: nothing to find).
 func searchQuery(text string) SearchQuery {
 	if len(text) > maxSearchQueryLen {
@@ -81,6 +102,9 @@ func searchQuery(text string) SearchQuery {
 	}) {
 		if len(q.Terms) == maxSearchTerms {
 			break
+		}
+		if _, stop := stopWords[w]; stop {
+			continue
 		}
 		if utf8.RuneCountInString(w) > maxSearchTermRunes {
 			w = string([]rune(w)[:maxSearchTermRunes])

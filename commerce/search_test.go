@@ -46,7 +46,7 @@ func TestSearch(t *testing.T) {
 
 		t.Run("ranks title over hashtag over description, and leaves drafts out", func(t *testing.T) {
 			want := []int64{mug.ID, cup.ID, vase.ID}
-			for _, q := range []string{"ceramic", "CERAMIC", "cera", "#ceramic"} {
+			for _, q := range []string{"ceramic", "CERAMIC", "cera", "#ceramic", "ceramics", "the ceramics"} {
 				if got := search(q); !slices.Equal(got, want) {
 					t.Errorf("search %q = %v, want %v", q, got, want)
 				}
@@ -59,6 +59,39 @@ func TestSearch(t *testing.T) {
 			}
 			if got := search("ceramic zebra"); len(got) != 0 {
 				t.Errorf("got %v, want nothing", got)
+			}
+		})
+
+		t.Run("English words match their other forms, and prefixes still match", func(t *testing.T) {
+			linen := w.product(seller, shop.ID, "The linen shirt", 2500, "")
+			tees := w.product(seller, shop.ID, "Two cotton shirts", 1800, "")
+			jacket := w.product(seller, shop.ID, "Running jacket", 6000, "")
+			tee := w.product(seller, shop.ID, "Morning run tee", 1500, "")
+			shirts := []int64{tees.ID, linen.ID}
+			for q, want := range map[string][]int64{
+				"shirt": shirts, "shirts": shirts, "SHIRTS": shirts, "sh": shirts, "shi": shirts, "the shirts": shirts,
+				"cotton shirt": {tees.ID}, "linen shirts": {linen.ID},
+				"run": {tee.ID, jacket.ID}, "running": {tee.ID, jacket.ID}, "runs": {tee.ID, jacket.ID},
+				"running jackets": {jacket.ID}, "ru": {tee.ID, jacket.ID},
+			} {
+				got := search(q)
+				slices.Sort(got)
+				slices.Sort(want)
+				if !slices.Equal(got, want) {
+					t.Errorf("search %q = %v, want %v", q, got, want)
+				}
+			}
+		})
+
+		t.Run("stop words alone find nothing, and never error", func(t *testing.T) {
+			for _, q := range []string{"the", "The", "a", "and the of", "it's", "to be or not to be", "THE!"} {
+				if got := search(q); len(got) != 0 {
+					t.Errorf("search %q = %v, want nothing", q, got)
+				}
+				res, err := w.d.Search(w.ctx, q, 10)
+				if err != nil || len(res.Products)+len(res.Shops)+len(res.Streams) != 0 {
+					t.Errorf("search all %q = %+v, %v; want nothing", q, res, err)
+				}
 			}
 		})
 
@@ -118,12 +151,14 @@ func TestSearch(t *testing.T) {
 			}
 			soon := w.stream(seller, shop.ID, "Ceramic show tomorrow", false)
 			live := w.stream(other, shop2.ID, "Ceramic show now", true, "pottery")
-			got, _, err := w.d.SearchStreams(w.ctx, "ceramic show", commerce.Page{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(got) != 3 || got[0].ID != live.ID || got[1].ID != soon.ID || got[2].ID != ended.ID {
-				t.Fatalf("streams %+v", got)
+			for _, q := range []string{"ceramic show", "ceramics shows"} {
+				got, _, err := w.d.SearchStreams(w.ctx, q, commerce.Page{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != 3 || got[0].ID != live.ID || got[1].ID != soon.ID || got[2].ID != ended.ID {
+					t.Fatalf("streams for %q: %+v", q, got)
+				}
 			}
 			tagged, err := w.d.HashtagStreams(w.ctx, "#Pottery", 10)
 			if err != nil || len(tagged) != 1 || tagged[0].ID != live.ID {

@@ -7,12 +7,15 @@ import (
 	"github.com/liveshop/liveshop/commerce"
 )
 
-// The PostgreSQL tsvector expressions of migration 0053; queries repeat
-// them exactly so the planner uses the GIN indexes.
+// The PostgreSQL tsvector expressions of migration 0055 (the 'english'
+// configuration: stemmed, without stop words); queries repeat them exactly
+// so the planner uses the GIN indexes, and parse the query with the same
+// configuration, so "running:*" becomes 'run':*.
 const (
-	productVector = `(setweight(to_tsvector('simple', p.title), 'A') || setweight(to_tsvector('simple', p.hashtags), 'B') || setweight(to_tsvector('simple', p.description), 'C'))`
-	shopVector    = `(setweight(to_tsvector('simple', s.name), 'A') || setweight(to_tsvector('simple', s.handle), 'A') || setweight(to_tsvector('simple', s.description), 'C'))`
-	streamVector  = `(setweight(to_tsvector('simple', st.title), 'A') || setweight(to_tsvector('simple', st.hashtags), 'B') || setweight(to_tsvector('simple', st.description), 'C'))`
+	productVector = `(setweight(to_tsvector('english', p.title), 'A') || setweight(to_tsvector('english', p.hashtags), 'B') || setweight(to_tsvector('english', p.description), 'C'))`
+	shopVector    = `(setweight(to_tsvector('english', s.name), 'A') || setweight(to_tsvector('english', s.handle), 'A') || setweight(to_tsvector('english', s.description), 'C'))`
+	streamVector  = `(setweight(to_tsvector('english', st.title), 'A') || setweight(to_tsvector('english', st.hashtags), 'B') || setweight(to_tsvector('english', st.description), 'C'))`
+	tsQuery       = `to_tsquery('english', ?1)`
 )
 
 // matchQuery renders the terms in the database's query syntax. Terms are
@@ -45,8 +48,8 @@ func (db *DB) SearchProducts(ctx context.Context, q commerce.SearchQuery) ([]com
 	if db.dialect == Postgres {
 		query = "SELECT " + productSummaryColumns + ` FROM products p JOIN shops s ON s.id = p.shop_id
 			LEFT JOIN discovery_items d ON d.kind = 1 AND d.item_id = p.id
-			WHERE ` + productVector + ` @@ to_tsquery('simple', ?1) AND p.status = 'active'
-			ORDER BY ts_rank(` + productVector + `, to_tsquery('simple', ?1)) DESC,
+			WHERE ` + productVector + ` @@ ` + tsQuery + ` AND p.status = 'active'
+			ORDER BY ts_rank(` + productVector + `, ` + tsQuery + `) DESC,
 				COALESCE(d.heat, ` + noHeatSQL + `) DESC, p.id DESC LIMIT ?2 OFFSET ?3`
 	} else {
 		query = "SELECT " + productSummaryColumns + ` FROM product_search
@@ -87,8 +90,8 @@ func (db *DB) SearchShops(ctx context.Context, q commerce.SearchQuery) ([]commer
 	if db.dialect == Postgres {
 		query = `SELECT s.id, s.handle, s.name, s.description, s.logo_image, COALESCE(c.followers, 0)
 			FROM shops s LEFT JOIN shop_follower_counts c ON c.shop_id = s.id
-			WHERE ` + shopVector + ` @@ to_tsquery('simple', ?1)
-			ORDER BY ts_rank(` + shopVector + `, to_tsquery('simple', ?1)) DESC, COALESCE(c.followers, 0) DESC, s.id DESC
+			WHERE ` + shopVector + ` @@ ` + tsQuery + `
+			ORDER BY ts_rank(` + shopVector + `, ` + tsQuery + `) DESC, COALESCE(c.followers, 0) DESC, s.id DESC
 			LIMIT ?2 OFFSET ?3`
 	} else {
 		query = `SELECT s.id, s.handle, s.name, s.description, s.logo_image, COALESCE(c.followers, 0)
@@ -125,8 +128,8 @@ func (db *DB) SearchStreams(ctx context.Context, q commerce.SearchQuery) ([]comm
 	var query string
 	if db.dialect == Postgres {
 		query = "SELECT " + streamSummaryColumns + ` FROM streams st JOIN shops s ON s.id = st.shop_id
-			WHERE ` + streamVector + ` @@ to_tsquery('simple', ?1)
-			ORDER BY ` + streamStatusOrder + `, ts_rank(` + streamVector + `, to_tsquery('simple', ?1)) DESC, st.id DESC
+			WHERE ` + streamVector + ` @@ ` + tsQuery + `
+			ORDER BY ` + streamStatusOrder + `, ts_rank(` + streamVector + `, ` + tsQuery + `) DESC, st.id DESC
 			LIMIT ?2 OFFSET ?3`
 	} else {
 		query = "SELECT " + streamSummaryColumns + ` FROM stream_search

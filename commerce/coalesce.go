@@ -12,8 +12,9 @@ import (
 // changed, coalesced: from its user's one goroutine, at most one send per
 // interval per key, always the count read at the time of sending, nothing
 // when that is what was sent last, and a count that just reached zero at
-// once. The paths that change counts only mark the key and kick the
-// goroutine. Flash sales (saleNews) and products (stockNews) use it.
+// once (even when the changing path did not know it: see moved). The paths
+// that change counts only mark the key and kick the goroutine. Flash sales
+// (saleNews) and products (stockNews) use it.
 type coalescer[K comparable, I any] struct {
 	interval time.Duration
 	// read returns a key's count now; send delivers it.
@@ -35,8 +36,14 @@ var errNoReceiver = errors.New("no receiver installed")
 type coalesced[I any] struct {
 	info          I
 	dirty, urgent bool
-	lastSent      time.Time
-	sent          int64 // -1 before the first send
+	// peek: the count moved to a number the changing path did not know, so
+	// the goroutine reads it at once to send a zero without waiting.
+	peek bool
+	// resend: something besides the count changed, so send even if the
+	// count is the one sent last.
+	resend   bool
+	lastSent time.Time
+	sent     int64 // -1 before the first send
 }
 
 func newCoalescer[K comparable, I any](interval time.Duration, log *slog.Logger,
@@ -49,6 +56,28 @@ func newCoalescer[K comparable, I any](interval time.Duration, log *slog.Logger,
 // changed notes that k's count moved; count is the new one when the caller
 // knows it (a count ≤ 0 is sent at once), else any positive number.
 func (c *coalescer[K, I]) changed(k K, info I, count int64) {
+	c.mark(k, info, func(st *coalesced[I]) {
+		if count <= 0 && st.sent != 0 {
+			st.urgent = true
+		}
+	})
+}
+
+// moved notes that k's count moved to a number the caller does not know:
+// the goroutine reads it at once and sends it at once if it is zero, so a
+// sell-out is not held back by the interval.
+func (c *coalescer[K, I]) moved(k K, info I) {
+	c.mark(k, info, func(st *coalesced[I]) { st.peek = true })
+}
+
+// redraw notes that what is sent with k's count changed (not the count): k
+// is sent next time even if its count is the one sent last.
+func (c *coalescer[K, I]) redraw(k K, info I) {
+	c.mark(k, info, func(st *coalesced[I]) { st.resend = true })
+}
+
+// mark marks k dirty, lets set flag it, and kicks the goroutine.
+func (c *coalescer[K, I]) mark(k K, info I, set func(*coalesced[I])) {
 	c.mu.Lock()
 	st := c.keys[k]
 	if st == nil {
@@ -56,9 +85,7 @@ func (c *coalescer[K, I]) changed(k K, info I, count int64) {
 		c.keys[k] = st
 	}
 	st.info, st.dirty = info, true
-	if count <= 0 && st.sent != 0 {
-		st.urgent = true
-	}
+	set(st)
 	c.mu.Unlock()
 	select {
 	case c.kick <- struct{}{}:
@@ -85,9 +112,15 @@ func (c *coalescer[K, I]) pending() bool {
 	return false
 }
 
-// flush sends every key that changed and is due: urgent ones at once,
-// others once interval has passed since their last send (all with force).
+// flush sends every key that changed and is due: urgent ones (and moved
+// ones whose count is now zero) at once, others once interval has passed
+// since their last send (all with force).
 func (c *coalescer[K, I]) flush(force bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if !force {
+		c.peek(ctx)
+	}
 	now := time.Now()
 	var due []K
 	c.mu.Lock()
@@ -100,17 +133,47 @@ func (c *coalescer[K, I]) flush(force bool) {
 		}
 	}
 	c.mu.Unlock()
-	if len(due) == 0 {
-		return
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
 	for _, k := range due {
 		c.flushKey(ctx, k, force)
 	}
 }
 
-// flushKey reads k's count and sends it if it differs from the last sent.
+// peek reads the count of the moved keys that are not due yet and makes
+// those that reached zero urgent (flushKey reads it again to send it).
+func (c *coalescer[K, I]) peek(ctx context.Context) {
+	now := time.Now()
+	type peeked struct {
+		k    K
+		info I
+	}
+	var keys []peeked
+	c.mu.Lock()
+	for k, st := range c.keys {
+		if st.peek && st.dirty && !st.urgent && now.Sub(st.lastSent) < c.interval && st.sent != 0 {
+			keys = append(keys, peeked{k, st.info})
+		}
+		st.peek = false
+	}
+	c.mu.Unlock()
+	for _, p := range keys {
+		count, err := c.read(ctx, p.k, p.info)
+		if err != nil {
+			c.log.Warn("read count for room update", "key", p.k, slog.Any("error", err))
+			continue
+		}
+		if count > 0 {
+			continue
+		}
+		c.mu.Lock()
+		if st := c.keys[p.k]; st != nil && st.dirty && st.sent != count {
+			st.urgent = true
+		}
+		c.mu.Unlock()
+	}
+}
+
+// flushKey reads k's count and sends it if it differs from the last sent
+// (or something else changed: redraw).
 func (c *coalescer[K, I]) flushKey(ctx context.Context, k K, force bool) {
 	c.mu.Lock()
 	st := c.keys[k]
@@ -120,7 +183,8 @@ func (c *coalescer[K, I]) flushKey(ctx context.Context, k K, force bool) {
 	}
 	st.dirty, st.urgent = false, false
 	st.lastSent = time.Now()
-	info, last := st.info, st.sent
+	info, last, resend := st.info, st.sent, st.resend
+	st.resend = false
 	c.mu.Unlock()
 
 	count, err := c.read(ctx, k, info)
@@ -128,7 +192,7 @@ func (c *coalescer[K, I]) flushKey(ctx context.Context, k K, force bool) {
 		c.log.Warn("read count for room update", "key", k, slog.Any("error", err))
 		return
 	}
-	if count == last {
+	if count == last && !resend {
 		return
 	}
 	if err := c.send(ctx, k, info, count); errors.Is(err, errNoReceiver) {

@@ -253,9 +253,7 @@ func (s *Service) UpdateProduct(ctx context.Context, a Account, id int64, p Prod
 	if err := s.store.UpdateProduct(ctx, prod, setStock); err != nil {
 		return Product{}, fmt.Errorf("update product %d: %w", id, err)
 	}
-	if setStock {
-		s.stockChanged(prod.ShopID, id)
-	}
+	s.productEdited(prod)
 	return s.store.ProductByID(ctx, id)
 }
 
@@ -277,17 +275,20 @@ func (s *Service) AddProductImage(ctx context.Context, a Account, id int64, r io
 		_ = s.store.DeleteImage(ctx, img.Name)
 		return Product{}, fmt.Errorf("attach image to product %d: %w", id, err)
 	}
+	s.productEdited(prod)
 	return s.store.ProductByID(ctx, id)
 }
 
 // RemoveProductImage detaches and deletes one of the product's pictures.
 func (s *Service) RemoveProductImage(ctx context.Context, a Account, id int64, name string) (Product, error) {
-	if _, _, err := s.sellerProduct(ctx, a, id); err != nil {
+	prod, _, err := s.sellerProduct(ctx, a, id)
+	if err != nil {
 		return Product{}, err
 	}
 	if err := s.store.RemoveProductImage(ctx, id, name); err != nil {
 		return Product{}, err
 	}
+	s.productEdited(prod)
 	s.discardImage(name)
 	_ = s.store.DeleteImage(ctx, name)
 	return s.store.ProductByID(ctx, id)

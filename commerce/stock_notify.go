@@ -6,15 +6,16 @@ import (
 	"time"
 )
 
-// StockNotifier hears how many units of a product are on hand after its
-// stock changed (a checkout took units, a cancel or refund put them back, a
-// flash sale set them aside or returned them, the seller changed the stock),
-// so a stream's pinned product card can show it. cmd/liveshop adapts the
-// room hub to it. Calls are coalesced like flash-sale stock: at most one per
-// StockUpdateInterval per product and node, always the stock at the time of
-// sending, none when it did not change. They come
-// from one background goroutine; a failed call is logged and dropped (rooms
-// read the card again when they open).
+// StockNotifier hears that a product's card changed: the units on hand
+// (a checkout took units, a cancel or refund put them back, a flash sale set
+// them aside or returned them, the seller changed the stock) or what the
+// seller edits (price, title, images…), so a stream's pinned product card
+// can show it; stock is the units on hand now. cmd/liveshop adapts the room
+// hub to it. Calls are coalesced like flash-sale stock: at most one per
+// StockUpdateInterval per product and node, always the product at the time
+// of sending, none when nothing changed, and a sell-out (stock 0) at once.
+// They come from one background goroutine; a failed call is logged and
+// dropped (rooms read the card again when they open).
 type StockNotifier interface {
 	StockChanged(ctx context.Context, shopID, productID, stock int64) error
 }
@@ -52,13 +53,30 @@ func newStockNews(s *Service) *stockNews {
 
 // stockChanged notes, after a commit, that the products' stock moved.
 func (s *Service) stockChanged(shopID int64, productIDs ...int64) {
-	if _, ok := s.stockHook.get(); !ok || len(productIDs) == 0 {
+	s.productNews(func(c *coalescer[int64, int64]) {
+		for _, id := range productIDs {
+			c.moved(id, shopID)
+		}
+	})
+}
+
+// productEdited notes, after a commit, that the seller changed a product
+// (its card may show another price, title, image or stock).
+func (s *Service) productEdited(p Product) {
+	s.productNews(func(c *coalescer[int64, int64]) {
+		c.redraw(p.ID, p.ShopID)
+		c.changed(p.ID, p.ShopID, p.Stock)
+	})
+}
+
+// productNews lets mark note changes, when someone listens, and makes sure
+// the goroutine that reports them runs.
+func (s *Service) productNews(mark func(*coalescer[int64, int64])) {
+	if _, ok := s.stockHook.get(); !ok {
 		return
 	}
 	n := s.stockNews
-	for _, id := range productIDs {
-		n.stock.changed(id, shopID, 1)
-	}
+	mark(n.stock)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if !n.running {

@@ -8,7 +8,8 @@ import (
 // RefreshPin sends the stream's room, on every node, the pinned product's
 // card as it is now, when productID is the product the stream has pinned:
 // the card's stock changes with orders and flash sales while it stays
-// pinned, and viewers must not see units that are gone. It reports whether
+// pinned, and its price, title and image with the seller's edits, and
+// viewers must not see units that are gone or a price that no longer holds. It reports whether
 // it sent anything (nothing for another product, or one no longer found).
 func (h *Hub) RefreshPin(ctx context.Context, streamID, productID int64) (bool, error) {
 	settings, err := h.store.RoomSettings(ctx, streamID)

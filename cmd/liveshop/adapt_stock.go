@@ -9,11 +9,12 @@ import (
 )
 
 // pinnedStock adapts the room hub to commerce.StockNotifier: when a
-// product's stock changes, every open stream of its shop (live or
-// scheduled) that has it pinned gets its card again, with the stock as it
-// is now. commerce coalesces the calls per product (a few per second at
-// most, the last value always sent), and a stream pins one product, so a
-// room gets no more than that.
+// product's card changes (its stock, or the seller's edit of its price,
+// title or images), every open stream of its shop (live or scheduled) that
+// has it pinned gets its card again, as it is now. commerce coalesces the
+// calls per product (a few per second at most, a sell-out at once, the last
+// value always sent), and a stream pins one product, so a room gets no
+// more than that.
 type pinnedStock struct {
 	dir   roomDirectory
 	rooms *room.Hub

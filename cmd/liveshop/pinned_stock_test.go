@@ -11,8 +11,10 @@ import (
 // pinnedCard is the product of a pinned event.
 type pinnedCard struct {
 	Product struct {
-		ID    int64 `json:"id"`
-		Stock int64 `json:"stock"`
+		ID         int64  `json:"id"`
+		Title      string `json:"title"`
+		PriceMinor int64  `json:"price_minor"`
+		Stock      int64  `json:"stock"`
 	} `json:"product"`
 }
 
@@ -26,7 +28,9 @@ func pinnedStockIs(id, stock int64) func(json.RawMessage) bool {
 
 // TestPinnedCardFollowsStock: the pinned product card viewers see in a room
 // shows the units left as orders take them, down to 0 when it sells out,
-// and back up when the seller cancels an order or restocks.
+// and back up when the seller cancels an order or restocks, in that order;
+// and the price and title the seller changes, to viewers in the room and to
+// those who join later.
 func TestPinnedCardFollowsStock(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, cfg Config) {
 		srv := startServer(t, cfg)
@@ -69,13 +73,41 @@ func TestPinnedCardFollowsStock(t *testing.T) {
 		seller.expect(200, "PATCH", fmt.Sprintf("/api/products/%d", productID), map[string]int64{"stock": 40})
 		viewer.wait("pinned", pinnedStockIs(productID, 40))
 
+		seller.expect(200, "PATCH", fmt.Sprintf("/api/products/%d", productID), map[string]any{"price_minor": 2750, "title": "Linen shirt"})
+		edited := func(d json.RawMessage) bool {
+			var v pinnedCard
+			return json.Unmarshal(d, &v) == nil && v.Product.ID == productID && v.Product.PriceMinor == 2750 &&
+				v.Product.Title == "Linen shirt" && v.Product.Stock == 40
+		}
+		viewer.wait("pinned", edited)
+		late := joinRoom(t, srv.URL, nil, streamID)
+		late.wait("snapshot", func(d json.RawMessage) bool {
+			var v struct {
+				Pinned json.RawMessage `json:"pinned"`
+			}
+			return json.Unmarshal(d, &v) == nil && edited([]byte(`{"product":`+string(v.Pinned)+`}`))
+		})
+
 		viewer.mu.Lock()
 		defer viewer.mu.Unlock()
+		var stocks []int64 // the stock of each card, repeats left out
 		for _, e := range viewer.events {
 			var v pinnedCard
-			if e.Type == "pinned" && (json.Unmarshal(e.Data, &v) != nil || v.Product.ID != productID) {
+			if e.Type != "pinned" {
+				continue
+			}
+			if json.Unmarshal(e.Data, &v) != nil || v.Product.ID != productID {
 				t.Fatalf("a pinned card of another product: %s", e.Data)
 			}
+			if n := len(stocks); n == 0 || stocks[n-1] != v.Product.Stock {
+				stocks = append(stocks, v.Product.Stock)
+			}
+		}
+		if len(stocks) > 0 && stocks[0] == 5 { // the pin itself, or the stock edit made before it
+			stocks = stocks[1:]
+		}
+		if fmt.Sprint(stocks) != "[3 0 2 40]" {
+			t.Fatalf("pinned cards showed stock %v, want 3, 0 (sold out), 2, 40 in that order", stocks)
 		}
 	})
 }

@@ -42,24 +42,26 @@ func (c conn) matchQuery(q commerce.SearchQuery) string {
 	return strings.Join(parts, " ")
 }
 
+// productSearchSQL finds active products matching ?1 (matchQuery), ranked, LIMIT ?2 OFFSET ?3.
+func productSearchSQL(d Dialect) string {
+	if d == Postgres {
+		return numbered(d, "SELECT "+productSummaryColumns+` FROM products p JOIN shops s ON s.id = p.shop_id
+			LEFT JOIN discovery_items d ON d.kind = 1 AND d.item_id = p.id
+			WHERE `+productVector+` @@ `+tsQuery+` AND p.status = 'active'
+			ORDER BY ts_rank(`+productVector+`, `+tsQuery+`) DESC,
+				COALESCE(d.heat, `+noHeatSQL+`) DESC, p.id DESC LIMIT ?2 OFFSET ?3`)
+	}
+	return numbered(d, "SELECT "+productSummaryColumns+` FROM product_search
+		JOIN products p ON p.id = product_search.rowid JOIN shops s ON s.id = p.shop_id
+		LEFT JOIN discovery_items d ON d.kind = 1 AND d.item_id = p.id
+		WHERE product_search MATCH ?1 AND p.status = 'active'
+		ORDER BY bm25(product_search, 10.0, 5.0, 1.0), COALESCE(d.heat, `+noHeatSQL+`) DESC, p.id DESC
+		LIMIT ?2 OFFSET ?3`)
+}
+
 // SearchProducts implements commerce.SearchStore.
 func (db *DB) SearchProducts(ctx context.Context, q commerce.SearchQuery) ([]commerce.ProductSummary, error) {
-	var query string
-	if db.dialect == Postgres {
-		query = "SELECT " + productSummaryColumns + ` FROM products p JOIN shops s ON s.id = p.shop_id
-			LEFT JOIN discovery_items d ON d.kind = 1 AND d.item_id = p.id
-			WHERE ` + productVector + ` @@ ` + tsQuery + ` AND p.status = 'active'
-			ORDER BY ts_rank(` + productVector + `, ` + tsQuery + `) DESC,
-				COALESCE(d.heat, ` + noHeatSQL + `) DESC, p.id DESC LIMIT ?2 OFFSET ?3`
-	} else {
-		query = "SELECT " + productSummaryColumns + ` FROM product_search
-			JOIN products p ON p.id = product_search.rowid JOIN shops s ON s.id = p.shop_id
-			LEFT JOIN discovery_items d ON d.kind = 1 AND d.item_id = p.id
-			WHERE product_search MATCH ?1 AND p.status = 'active'
-			ORDER BY bm25(product_search, 10.0, 5.0, 1.0), COALESCE(d.heat, ` + noHeatSQL + `) DESC, p.id DESC
-			LIMIT ?2 OFFSET ?3`
-	}
-	rows, err := db.query(ctx, numbered(db.dialect, query), db.matchQuery(q), q.Limit, q.Offset)
+	rows, err := db.query(ctx, productSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
 	if err != nil {
 		return nil, err
 	}
@@ -84,24 +86,26 @@ func numbered(d Dialect, q string) string {
 	return q
 }
 
+// shopSearchSQL finds shops matching ?1 (matchQuery), ranked, LIMIT ?2 OFFSET ?3.
+func shopSearchSQL(d Dialect) string {
+	if d == Postgres {
+		return numbered(d, `SELECT s.id, s.handle, s.name, s.description, s.logo_image, COALESCE(c.followers, 0)
+			FROM shops s LEFT JOIN shop_follower_counts c ON c.shop_id = s.id
+			WHERE `+shopVector+` @@ `+tsQuery+`
+			ORDER BY ts_rank(`+shopVector+`, `+tsQuery+`) DESC, COALESCE(c.followers, 0) DESC, s.id DESC
+			LIMIT ?2 OFFSET ?3`)
+	}
+	return numbered(d, `SELECT s.id, s.handle, s.name, s.description, s.logo_image, COALESCE(c.followers, 0)
+		FROM shop_search JOIN shops s ON s.id = shop_search.rowid
+		LEFT JOIN shop_follower_counts c ON c.shop_id = s.id
+		WHERE shop_search MATCH ?1
+		ORDER BY bm25(shop_search, 10.0, 10.0, 1.0), COALESCE(c.followers, 0) DESC, s.id DESC
+		LIMIT ?2 OFFSET ?3`)
+}
+
 // SearchShops implements commerce.SearchStore.
 func (db *DB) SearchShops(ctx context.Context, q commerce.SearchQuery) ([]commerce.ShopHit, error) {
-	var query string
-	if db.dialect == Postgres {
-		query = `SELECT s.id, s.handle, s.name, s.description, s.logo_image, COALESCE(c.followers, 0)
-			FROM shops s LEFT JOIN shop_follower_counts c ON c.shop_id = s.id
-			WHERE ` + shopVector + ` @@ ` + tsQuery + `
-			ORDER BY ts_rank(` + shopVector + `, ` + tsQuery + `) DESC, COALESCE(c.followers, 0) DESC, s.id DESC
-			LIMIT ?2 OFFSET ?3`
-	} else {
-		query = `SELECT s.id, s.handle, s.name, s.description, s.logo_image, COALESCE(c.followers, 0)
-			FROM shop_search JOIN shops s ON s.id = shop_search.rowid
-			LEFT JOIN shop_follower_counts c ON c.shop_id = s.id
-			WHERE shop_search MATCH ?1
-			ORDER BY bm25(shop_search, 10.0, 10.0, 1.0), COALESCE(c.followers, 0) DESC, s.id DESC
-			LIMIT ?2 OFFSET ?3`
-	}
-	rows, err := db.query(ctx, numbered(db.dialect, query), db.matchQuery(q), q.Limit, q.Offset)
+	rows, err := db.query(ctx, shopSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
 	if err != nil {
 		return nil, err
 	}
@@ -123,22 +127,24 @@ func (db *DB) SearchShops(ctx context.Context, q commerce.SearchQuery) ([]commer
 
 const streamStatusOrder = "CASE st.status WHEN 'live' THEN 0 WHEN 'scheduled' THEN 1 ELSE 2 END"
 
+// streamSearchSQL finds streams matching ?1 (matchQuery), ranked, LIMIT ?2 OFFSET ?3.
+func streamSearchSQL(d Dialect) string {
+	if d == Postgres {
+		return numbered(d, "SELECT "+streamSummaryColumns+` FROM streams st JOIN shops s ON s.id = st.shop_id
+			WHERE `+streamVector+` @@ `+tsQuery+`
+			ORDER BY `+streamStatusOrder+`, ts_rank(`+streamVector+`, `+tsQuery+`) DESC, st.id DESC
+			LIMIT ?2 OFFSET ?3`)
+	}
+	return numbered(d, "SELECT "+streamSummaryColumns+` FROM stream_search
+		JOIN streams st ON st.id = stream_search.rowid JOIN shops s ON s.id = st.shop_id
+		WHERE stream_search MATCH ?1
+		ORDER BY `+streamStatusOrder+`, bm25(stream_search, 10.0, 5.0, 1.0), st.id DESC
+		LIMIT ?2 OFFSET ?3`)
+}
+
 // SearchStreams implements commerce.SearchStore.
 func (db *DB) SearchStreams(ctx context.Context, q commerce.SearchQuery) ([]commerce.StreamSummary, error) {
-	var query string
-	if db.dialect == Postgres {
-		query = "SELECT " + streamSummaryColumns + ` FROM streams st JOIN shops s ON s.id = st.shop_id
-			WHERE ` + streamVector + ` @@ ` + tsQuery + `
-			ORDER BY ` + streamStatusOrder + `, ts_rank(` + streamVector + `, ` + tsQuery + `) DESC, st.id DESC
-			LIMIT ?2 OFFSET ?3`
-	} else {
-		query = "SELECT " + streamSummaryColumns + ` FROM stream_search
-			JOIN streams st ON st.id = stream_search.rowid JOIN shops s ON s.id = st.shop_id
-			WHERE stream_search MATCH ?1
-			ORDER BY ` + streamStatusOrder + `, bm25(stream_search, 10.0, 5.0, 1.0), st.id DESC
-			LIMIT ?2 OFFSET ?3`
-	}
-	return db.streamSummaries(ctx, numbered(db.dialect, query), db.matchQuery(q), q.Limit, q.Offset)
+	return db.streamSummaries(ctx, streamSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
 }
 
 // HashtagProducts implements commerce.SearchStore.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 )
@@ -43,12 +44,17 @@ func report(c echo.Context, r csvWriter, name string) error {
 	return r.WriteCSV(res)
 }
 
-func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
+// reportRange checks ?format= and reads ?from= and ?to= of a dated report,
+// so that a bad request is refused before the report is built.
+func (h *DiscoveryHandler) reportRange(c echo.Context) (from, to time.Time, err error) {
+	if _, err := wantsCSV(c); err != nil {
+		return time.Time{}, time.Time{}, err
 	}
-	id, err := pathID(c, "id")
+	return h.d.ReportRange(c.QueryParam("from"), c.QueryParam("to"))
+}
+
+func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -63,18 +69,11 @@ func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) shopAnalytics(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := h.h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
-	id, err := h.h.shopParam(c)
-	if err != nil {
-		return err
-	}
-	if _, err := wantsCSV(c); err != nil {
-		return err
-	}
-	from, to, err := h.d.ReportRange(c.QueryParam("from"), c.QueryParam("to"))
+	from, to, err := h.reportRange(c)
 	if err != nil {
 		return err
 	}
@@ -86,18 +85,11 @@ func (h *DiscoveryHandler) shopAnalytics(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) productAnalytics(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	if _, err := wantsCSV(c); err != nil {
-		return err
-	}
-	from, to, err := h.d.ReportRange(c.QueryParam("from"), c.QueryParam("to"))
+	from, to, err := h.reportRange(c)
 	if err != nil {
 		return err
 	}

@@ -25,13 +25,13 @@ type DiscoveryHandler struct {
 // NewDiscoveryHandler returns the handler; h is the commerce Handler whose
 // Authenticate identifies callers.
 func NewDiscoveryHandler(d *Discovery, h *Handler) *DiscoveryHandler {
-	return &DiscoveryHandler{d: d, h: h, auth: h.Authenticate}
+	return &DiscoveryHandler{d: d, h: h, auth: h.authenticateOnce}
 }
 
 // Register adds the routes to g, the /api group. Each route identifies the
 // caller itself unless the group's middleware already did.
 func (h *DiscoveryHandler) Register(g *echo.Group) {
-	a := h.authenticated
+	a := h.auth
 	g.POST("/interactions", h.recordEvents, a)
 	g.GET("/feed", h.feed, a)
 	g.GET("/discover/live", h.liveNow, a)
@@ -61,16 +61,6 @@ func (h *DiscoveryHandler) Register(g *echo.Group) {
 // RegisterLinks serves share links, GET /s/:code, on the site's root.
 func (h *DiscoveryHandler) RegisterLinks(e *echo.Echo) {
 	e.GET("/s/:code", h.openShare)
-}
-
-func (h *DiscoveryHandler) authenticated(next echo.HandlerFunc) echo.HandlerFunc {
-	withAuth := h.auth(next)
-	return func(c echo.Context) error {
-		if _, ok := CurrentAccount(c); ok {
-			return next(c)
-		}
-		return withAuth(c)
-	}
 }
 
 // clientEvent is an interaction a page reports.
@@ -165,23 +155,7 @@ func (h *DiscoveryHandler) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := h.d.Search(c.Request().Context(), c.QueryParam("q"), min(limit, 20))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, res)
-}
-
-func listPage[T any](c echo.Context, run func(Page) ([]T, string, error)) error {
-	p, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	items, next, err := run(p)
-	if err != nil {
-		return err
-	}
-	return listJSON(c, items, next)
+	return reply(c, http.StatusOK)(h.d.Search(c.Request().Context(), c.QueryParam("q"), min(limit, 20)))
 }
 
 func (h *DiscoveryHandler) searchProducts(c echo.Context) error {
@@ -237,19 +211,11 @@ func (h *DiscoveryHandler) followState(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	st, err := h.d.FollowState(c.Request().Context(), caller(c), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
+	return reply(c, http.StatusOK)(h.d.FollowState(c.Request().Context(), caller(c), id))
 }
 
 func (h *DiscoveryHandler) follow(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := h.h.shopParam(c)
+	a, id, err := h.h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -261,27 +227,15 @@ func (h *DiscoveryHandler) follow(c echo.Context) error {
 			return err
 		}
 	}
-	st, err := h.d.Follow(c.Request().Context(), a, id, in.StreamID)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
+	return reply(c, http.StatusOK)(h.d.Follow(c.Request().Context(), a, id, in.StreamID))
 }
 
 func (h *DiscoveryHandler) unfollow(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := h.h.accountAndShop(c)
 	if err != nil {
 		return err
 	}
-	id, err := h.h.shopParam(c)
-	if err != nil {
-		return err
-	}
-	st, err := h.d.Unfollow(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, st)
+	return reply(c, http.StatusOK)(h.d.Unfollow(c.Request().Context(), a, id))
 }
 
 func (h *DiscoveryHandler) following(c echo.Context) error {
@@ -319,11 +273,7 @@ func (h *DiscoveryHandler) share(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	link, err := h.d.Share(c.Request().Context(), caller(c), in, c.Scheme()+"://"+c.Request().Host)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, link)
+	return reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in, c.Scheme()+"://"+c.Request().Host))
 }
 
 func (h *DiscoveryHandler) openShare(c echo.Context) error {

@@ -25,13 +25,13 @@ type FlashSaleHandler struct {
 // NewFlashSaleHandler returns the handler; h is the commerce Handler whose
 // Authenticate identifies callers.
 func NewFlashSaleHandler(f *FlashSales, h *Handler) *FlashSaleHandler {
-	return &FlashSaleHandler{f: f, auth: h.Authenticate}
+	return &FlashSaleHandler{f: f, auth: h.authenticateOnce}
 }
 
 // Register adds the routes to g, the /api group. Each route identifies the
 // caller itself unless the group's middleware already did.
 func (h *FlashSaleHandler) Register(g *echo.Group) {
-	a := h.authenticated
+	a := h.auth
 	g.POST("/streams/:id/flash-sales", h.createSale, a)
 	g.GET("/streams/:id/flash-sales", h.streamSales, a)
 	g.GET("/flash-sales/:id", h.sale, a)
@@ -48,22 +48,8 @@ func (h *FlashSaleHandler) Register(g *echo.Group) {
 	g.PUT("/me/purchase-privacy", h.setPrivacy, a)
 }
 
-func (h *FlashSaleHandler) authenticated(next echo.HandlerFunc) echo.HandlerFunc {
-	withAuth := h.auth(next)
-	return func(c echo.Context) error {
-		if _, ok := CurrentAccount(c); ok {
-			return next(c)
-		}
-		return withAuth(c)
-	}
-}
-
 func (h *FlashSaleHandler) createSale(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -71,11 +57,7 @@ func (h *FlashSaleHandler) createSale(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	fs, err := h.f.CreateSale(c.Request().Context(), a, id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, fs)
+	return reply(c, http.StatusCreated)(h.f.CreateSale(c.Request().Context(), a, id, in))
 }
 
 func (h *FlashSaleHandler) streamSales(c echo.Context) error {
@@ -98,27 +80,15 @@ func (h *FlashSaleHandler) sale(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	fs, err := h.f.Sale(c.Request().Context(), id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, fs)
+	return reply(c, http.StatusOK)(h.f.Sale(c.Request().Context(), id))
 }
 
 func (h *FlashSaleHandler) stopSale(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
-	id, err := pathID(c, "id")
-	if err != nil {
-		return err
-	}
-	fs, err := h.f.StopSale(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, fs)
+	return reply(c, http.StatusOK)(h.f.StopSale(c.Request().Context(), a, id))
 }
 
 // reserveRequest is the body of "Buy now"; an empty body reserves one unit.
@@ -144,11 +114,7 @@ func (h *FlashSaleHandler) readQuantity(c echo.Context) (int64, error) {
 }
 
 func (h *FlashSaleHandler) reserve(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -191,11 +157,7 @@ func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
 	if !h.f.cfg.SQLBaseline {
 		return &Error{404, "not_found", "the SQL baseline is off (start the server with --flash-sale-baseline)"}
 	}
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -210,11 +172,7 @@ func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
 }
 
 func (h *FlashSaleHandler) reservationIDs(c echo.Context) (Account, int64, int64, error) {
-	a, err := mustAccount(c)
-	if err != nil {
-		return Account{}, 0, 0, err
-	}
-	sale, err := pathID(c, "id")
+	a, sale, err := accountAndID(c)
 	if err != nil {
 		return Account{}, 0, 0, err
 	}
@@ -230,11 +188,7 @@ func (h *FlashSaleHandler) reservation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.f.Reservation(c.Request().Context(), a, sale, rid)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, r)
+	return reply(c, http.StatusOK)(h.f.Reservation(c.Request().Context(), a, sale, rid))
 }
 
 func (h *FlashSaleHandler) cancelReservation(c echo.Context) error {
@@ -242,11 +196,7 @@ func (h *FlashSaleHandler) cancelReservation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r, err := h.f.CancelReservation(c.Request().Context(), a, sale, rid)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, r)
+	return reply(c, http.StatusOK)(h.f.CancelReservation(c.Request().Context(), a, sale, rid))
 }
 
 func (h *FlashSaleHandler) checkout(c echo.Context) error {
@@ -269,11 +219,7 @@ func (h *FlashSaleHandler) checkout(c echo.Context) error {
 }
 
 func (h *FlashSaleHandler) createCoupon(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -281,19 +227,11 @@ func (h *FlashSaleHandler) createCoupon(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	cp, err := h.f.CreateCoupon(c.Request().Context(), a, id, in)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusCreated, cp)
+	return reply(c, http.StatusCreated)(h.f.CreateCoupon(c.Request().Context(), a, id, in))
 }
 
 func (h *FlashSaleHandler) streamCoupons(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	id, err := pathID(c, "id")
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -329,11 +267,7 @@ func (h *FlashSaleHandler) privacy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := h.f.PurchasePrivacy(c.Request().Context(), a)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
+	return reply(c, http.StatusOK)(h.f.PurchasePrivacy(c.Request().Context(), a))
 }
 
 func (h *FlashSaleHandler) setPrivacy(c echo.Context) error {
@@ -345,9 +279,5 @@ func (h *FlashSaleHandler) setPrivacy(c echo.Context) error {
 	if err := bindJSON(c, &p); err != nil {
 		return err
 	}
-	p, err = h.f.SetPurchasePrivacy(c.Request().Context(), a, p)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, p)
+	return reply(c, http.StatusOK)(h.f.SetPurchasePrivacy(c.Request().Context(), a, p))
 }

@@ -112,6 +112,19 @@ func (h *Handler) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// authenticateOnce is Authenticate for routes that may also sit behind it
+// (the discovery and flash-sale handlers register into the same group): a
+// caller an earlier Authenticate identified is not looked up again.
+func (h *Handler) authenticateOnce(next echo.HandlerFunc) echo.HandlerFunc {
+	withAuth := h.Authenticate(next)
+	return func(c echo.Context) error {
+		if _, ok := CurrentAccount(c); ok {
+			return next(c)
+		}
+		return withAuth(c)
+	}
+}
+
 // AuthenticateRequest returns the account behind r's bearer token or session
 // cookie; ErrUnauthenticated when there is none or it is not valid. Room and
 // live sockets call it through cmd/liveshop adapters.
@@ -267,6 +280,20 @@ type listResponse[T any] struct {
 
 func listJSON[T any](c echo.Context, items []T, next string) error {
 	return c.JSON(http.StatusOK, listResponse[T]{Items: items, NextCursor: next})
+}
+
+// listPage reads the page query parameters, runs the listing with them and
+// writes the page it returns.
+func listPage[T any](c echo.Context, run func(Page) ([]T, string, error)) error {
+	p, err := pageOf(c)
+	if err != nil {
+		return err
+	}
+	items, next, err := run(p)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, items, next)
 }
 
 // queryID reads an optional positive integer query parameter (0 when absent).

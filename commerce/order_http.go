@@ -84,15 +84,9 @@ func (h *Handler) listOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	orders, next, err := h.svc.Orders(c.Request().Context(), a, p)
-	if err != nil {
-		return err
-	}
-	return listJSON(c, orders, next)
+	return listPage(c, func(p Page) ([]Order, string, error) {
+		return h.svc.Orders(c.Request().Context(), a, p)
+	})
 }
 
 func (h *Handler) shopOrders(c echo.Context) error {
@@ -100,15 +94,9 @@ func (h *Handler) shopOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	orders, next, err := h.svc.ShopOrders(c.Request().Context(), a, id, c.QueryParam("status"), p)
-	if err != nil {
-		return err
-	}
-	return listJSON(c, orders, next)
+	return listPage(c, func(p Page) ([]Order, string, error) {
+		return h.svc.ShopOrders(c.Request().Context(), a, id, c.QueryParam("status"), p)
+	})
 }
 
 func (h *Handler) getOrder(c echo.Context) error {

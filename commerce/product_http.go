@@ -97,15 +97,9 @@ func (h *Handler) listReviews(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	rs, next, err := h.svc.Reviews(c.Request().Context(), caller(c), id, p)
-	if err != nil {
-		return err
-	}
-	return listJSON(c, rs, next)
+	return listPage(c, func(p Page) ([]Review, string, error) {
+		return h.svc.Reviews(c.Request().Context(), caller(c), id, p)
+	})
 }
 
 func (h *Handler) writeReview(c echo.Context) error {

@@ -33,15 +33,9 @@ func (h *Handler) currencies(c echo.Context) error {
 }
 
 func (h *Handler) listShops(c echo.Context) error {
-	p, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	shops, next, err := h.svc.Shops(c.Request().Context(), p)
-	if err != nil {
-		return err
-	}
-	return listJSON(c, shops, next)
+	return listPage(c, func(p Page) ([]Shop, string, error) {
+		return h.svc.Shops(c.Request().Context(), p)
+	})
 }
 
 func (h *Handler) openShop(c echo.Context) error {

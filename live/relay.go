@@ -32,6 +32,9 @@ type relayPull struct {
 	log       *slog.Logger
 	once      sync.Once
 	wg        *sync.WaitGroup
+	// lostAt is when the relay lost its media (UnixNano; 0 while a pull
+	// delivers): re-pulls carry it on, so their deadline does not move.
+	lostAt atomic.Int64
 }
 
 // stop closes the pull and tells the origin, best effort.
@@ -78,7 +81,7 @@ func (s *SFU) startRelay(id int64, o Origin) (*stream, error) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTPClient.Timeout+5*time.Second)
 	defer cancel()
-	pull, err := st.pullFrom(ctx, o)
+	pull, err := st.pullFrom(ctx, o, time.Time{})
 	st.mu.Lock()
 	if err == nil && st.state == stateEnded {
 		err = ErrUnavailable
@@ -115,16 +118,25 @@ func (s *SFU) startRelay(id int64, o Origin) (*stream, error) {
 	return st, nil
 }
 
+// errCodecsChanged: a re-pull found the stream in other codecs than the
+// relay's forwarders carry.
+var errCodecsChanged = errors.New("the stream's codecs changed")
+
 // pullFrom is a WHEP client of the origin node: it offers to receive audio
 // and video in every codec the SFU forwards, learns the stream's codecs
-// from the answer and feeds what arrives to the relay's forwarders.
-func (st *stream) pullFrom(ctx context.Context, o Origin) (*relayPull, error) {
+// from the answer and feeds what arrives to the relay's forwarders. A
+// re-pull (lostSince is when the media stopped) checks the codecs instead.
+func (st *stream) pullFrom(ctx context.Context, o Origin, lostSince time.Time) (*relayPull, error) {
 	s := st.sfu
 	pc, err := s.newPeerConnection(ingest, offerCodecs())
 	if err != nil {
 		return nil, fmt.Errorf("peer connection: %w", err)
 	}
 	r := &relayPull{pc: pc, origin: o, client: s.cfg.HTTPClient, log: st.log, wg: &s.wg}
+	resume := !lostSince.IsZero()
+	if resume {
+		r.lostAt.Store(lostSince.UnixNano())
+	}
 	fail := func(err error) (*relayPull, error) {
 		r.stop()
 		return nil, err
@@ -189,7 +201,11 @@ func (st *stream) pullFrom(ctx context.Context, o Origin) (*relayPull, error) {
 	if audio == nil && video == nil {
 		return fail(fmt.Errorf("origin answer has no media: %w", ErrUnavailable))
 	}
-	st.setCodecs(audio, video)
+	if !resume {
+		st.setCodecs(audio, video)
+	} else if !st.sameCodecs(audio, video) {
+		return fail(errCodecsChanged)
+	}
 	gen := st.srcGen.Add(1)
 	pc.OnTrack(func(track *webrtc.TrackRemote, rcv *webrtc.RTPReceiver) {
 		st.readTrack(gen, track, rcv, &r.videoSSRC)
@@ -197,8 +213,9 @@ func (st *stream) pullFrom(ctx context.Context, o Origin) (*relayPull, error) {
 	pc.OnConnectionStateChange(func(webrtc.PeerConnectionState) {
 		switch pc.ConnectionState() {
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
-			st.end("connection to origin lost")
+			st.pullLost(r, "connection to origin lost")
 		case webrtc.PeerConnectionStateConnected:
+			r.lostAt.Store(0)
 			st.requestKeyframe()
 		}
 	})
@@ -207,15 +224,115 @@ func (st *stream) pullFrom(ctx context.Context, o Origin) (*relayPull, error) {
 	}
 	time.AfterFunc(s.cfg.ConnectTimeout, func() {
 		if pc.ConnectionState() != webrtc.PeerConnectionStateConnected {
-			st.end("origin did not connect in time")
+			st.pullLost(r, "origin did not connect in time")
 		}
 	})
 	return r, nil
 }
 
-// checkOrigin ends the relay when the registry no longer names the node it
-// pulls from: that node shut down, crashed (its claim expired) or handed
-// the stream over.
+// pullLost handles the end of r, the relay's pull (a network glitch between
+// nodes, the origin closed it, an origin handover): the local viewers keep
+// their sessions while repull gets the stream again.
+func (st *stream) pullLost(r *relayPull, reason string) {
+	s := st.sfu
+	st.mu.Lock()
+	if st.pull != r || st.state == stateEnded {
+		st.mu.Unlock()
+		return // an old pull, or the relay is over
+	}
+	st.pull = nil
+	st.mu.Unlock()
+	r.stop()
+	since := time.Now()
+	if t := r.lostAt.Load(); t != 0 {
+		since = time.Unix(0, t)
+	}
+	select {
+	case <-s.stop:
+		st.end(reason)
+		return
+	default:
+	}
+	st.log.Info("relay pull lost; pulling again", "reason", reason)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		st.repull(since, reason)
+	}()
+}
+
+// repull pulls the stream again from the node the registry names its
+// origin, with backoff, for up to Config.PublisherGrace since the media
+// stopped (since), and ends the relay when that fails or the stream is
+// over. Viewers get a keyframe once media flows again.
+func (st *stream) repull(since time.Time, reason string) {
+	s := st.sfu
+	deadline := since.Add(s.cfg.PublisherGrace)
+	wait := 100 * time.Millisecond
+	for {
+		err := st.repullOnce(since)
+		if err == nil {
+			return
+		}
+		if errors.Is(err, errRelayOver) || errors.Is(err, errCodecsChanged) || errors.Is(err, ErrNotLive) ||
+			time.Now().Add(wait).After(deadline) {
+			st.end(fmt.Sprintf("%s; pulling again: %v", reason, err))
+			return
+		}
+		st.log.Debug("relay re-pull failed", slog.Any("error", err))
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-st.ended:
+			t.Stop()
+			return
+		case <-s.stop:
+			t.Stop()
+			st.end(reason)
+			return
+		}
+		wait = min(2*wait, 2*time.Second)
+	}
+}
+
+// errRelayOver: the stream has no origin elsewhere any more (it ended, or
+// this node became its origin).
+var errRelayOver = errors.New("no origin to pull from")
+
+// repullOnce negotiates one new pull and installs it.
+func (st *stream) repullOnce(since time.Time) error {
+	s := st.sfu
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTPClient.Timeout+5*time.Second)
+	defer cancel()
+	o, ok, err := s.registry.Lookup(ctx, st.id)
+	switch {
+	case err != nil:
+		return err
+	case !ok || o.NodeID == s.cfg.NodeID || o.URL == "":
+		return errRelayOver
+	}
+	pull, err := st.pullFrom(ctx, o, since)
+	if err != nil {
+		return err
+	}
+	st.mu.Lock()
+	if st.state == stateEnded || st.pull != nil {
+		st.mu.Unlock()
+		pull.stop()
+		return nil
+	}
+	st.pull = pull
+	st.mu.Unlock()
+	st.log.Info("relay pulling again", "origin", o.NodeID)
+	if cs := pull.pc.ConnectionState(); cs == webrtc.PeerConnectionStateFailed || cs == webrtc.PeerConnectionStateClosed {
+		st.pullLost(pull, "connection to origin lost") // before it was installed
+	}
+	return nil
+}
+
+// checkOrigin ends the relay when the registry no longer names an origin
+// (it shut down or crashed, its claim expired) and pulls again when it
+// names another node (the stream was handed over).
 func (st *stream) checkOrigin(ctx context.Context) {
 	st.mu.Lock()
 	pull := st.pull
@@ -230,7 +347,10 @@ func (st *stream) checkOrigin(ctx context.Context) {
 		}
 		return
 	}
-	if !ok || o.NodeID != pull.origin.NodeID {
+	switch {
+	case !ok || o.NodeID == st.sfu.cfg.NodeID:
 		st.end("origin node left")
+	case o.NodeID != pull.origin.NodeID:
+		st.pullLost(pull, "origin moved to node "+o.NodeID)
 	}
 }

@@ -107,3 +107,36 @@ func relayPullsAgain(t *testing.T, registry func() live.OriginRegistry) {
 		t.Fatalf("node B: %+v, want one relay and its viewer", st)
 	}
 }
+
+// TestRelayFollowsHandover: the publisher drops from node A and reconnects
+// to node B; node C, which relayed from A, pulls from B instead and its
+// viewer keeps its PeerConnection.
+func TestRelayFollowsHandover(t *testing.T) {
+	rdb, prefix := redisClient(t)
+	registry := func() live.OriginRegistry { return live.NewRedisRegistry(rdb, prefix) }
+	cfg := live.Config{OriginTTL: 1500 * time.Millisecond, RelayIdle: time.Second, PublisherGrace: 5 * time.Second}
+	a := startNode(t, nodeOptions{cfg: withNode(cfg, "node-a"), registry: registry()})
+	b := startNode(t, nodeOptions{cfg: withNode(cfg, "node-b"), registry: registry()})
+	c := startNode(t, nodeOptions{cfg: withNode(cfg, "node-c"), registry: registry()})
+
+	_, dropA := publish(t, a, 1, "key-1", liveclient.PublishOptions{})
+	s := subscribe(t, c.whep(1))
+	waitFor(t, 15*time.Second, "media through node C", func() bool { return s.Keyframes.Load() > 0 })
+
+	dropA() // no DELETE: A waits for it
+	waitFor(t, 10*time.Second, "A's publisher gone", func() bool { return a.sfu.Stats().Publishers == 0 })
+	publish(t, b, 1, "key-1", liveclient.PublishOptions{})
+	waitFor(t, 15*time.Second, "node C to pull from B", func() bool {
+		return b.sfu.Stats().Viewers == 1 && a.sfu.Stats().Viewers == 0
+	})
+	keys := s.Keyframes.Load()
+	waitFor(t, 15*time.Second, "a keyframe from B through node C", func() bool { return s.Keyframes.Load() > keys })
+	select {
+	case <-s.Down():
+		t.Fatal("the viewer on node C was disconnected")
+	default:
+	}
+	if st := c.sfu.Stats(); st.Relays != 1 || st.Viewers != 1 {
+		t.Fatalf("node C: %+v, want one relay and its viewer", st)
+	}
+}

@@ -44,11 +44,16 @@ export class CheckoutSheet {
    * coupon ({code, kind, value, currency}) or rejects with why it does not
    * apply; the code the buyer typed reaches pay() as values.coupon, and the
    * confirmation shows the order's discount_minor, what the server took off.
+   * returnFocus() names the control that gets focus back when the sheet
+   * closes and the one that opened it is gone (the page re-rendered it
+   * meanwhile); the dialog itself gives focus back to the opener otherwise.
    */
-  open(item, pay, { done = () => {}, cancelled = () => {}, coupon = null } = {}) {
+  open(item, pay, { done = () => {}, cancelled = () => {}, coupon = null, returnFocus = () => null } = {}) {
     this.key = newIdempotencyKey();
     this.paid = false;
     this.dialog.onclose = () => {
+      const at = document.activeElement;
+      if (!at || at === document.body || this.dialog.contains(at)) returnFocus()?.focus();
       if (!this.paid) cancelled();
     };
     const id = `co${++seq}`;

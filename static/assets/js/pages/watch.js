@@ -269,7 +269,7 @@ function openProductCheckout(p) {
   if (needAccount()) return;
   sheet.open({ ...p, maxQuantity: Math.max(1, Math.min(p.stock, 10)) },
     (v, key) => buyProduct({ product: p, shopID: stream.shop_id, streamID, quantity: v.quantity, address: v.address, card: v.card, coupon: v.coupon, key }),
-    { coupon: checkCoupon });
+    { coupon: checkCoupon, returnFocus: () => $('#pinned button.buy-pinned') });
 }
 
 /** checkCoupon asks whether a live coupon works in this stream now. */
@@ -295,6 +295,7 @@ async function openSaleCheckout(s) {
     {
       cancelled: () => release(s.id, r.reservation.id),
       coupon: checkCoupon,
+      returnFocus: () => $('#sale button.buy-sale'),
     });
 }
 

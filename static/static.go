@@ -5,7 +5,9 @@
 // (one shared layout, so the header and head are written once), and the
 // behaviour is plain ES modules under assets/js. Every page route serves the
 // same document whatever its path parameters; the page's module reads them
-// from location and asks the API for data.
+// from location and asks the API for data. The one exception is the
+// link-preview tags of the product and watch pages (preview.go), filled
+// per request from a PreviewSource so that links unfurl in chat apps.
 package static
 
 import (
@@ -41,6 +43,10 @@ type Page struct {
 	// Immersive pages (the watch page) fill the screen without the site
 	// header.
 	Immersive bool
+	// Preview, if set, is the kind of thing the page's :id names
+	// ("product", "stream"): the page is rendered per request with
+	// link-preview tags (Open Graph, Twitter card) from a PreviewSource.
+	Preview string
 }
 
 // Pages lists every page route in one place.
@@ -51,12 +57,12 @@ var Pages = []Page{
 	{Path: "/login", File: "login.html", Title: "Sign in", Script: "login"},
 	{Path: "/signup", File: "login.html", Title: "Create an account", Script: "login"},
 	{Path: "/shop/:handle", File: "shop.html", Title: "Shop", Script: "shop"},
-	{Path: "/product/:id", File: "product.html", Title: "Product", Script: "product"},
+	{Path: "/product/:id", File: "product.html", Title: "Product", Script: "product", Preview: PreviewProduct},
 	{Path: "/cart", File: "cart.html", Title: "Cart", Script: "cart"},
 	{Path: "/orders", File: "orders.html", Title: "Your orders", Script: "orders"},
 	{Path: "/orders/:id", File: "order.html", Title: "Order", Script: "order"},
 	{Path: "/settings", File: "settings.html", Title: "Settings", Script: "settings"},
-	{Path: "/watch/:id", File: "watch.html", Title: "Live", Script: "watch", Style: "watch", Immersive: true},
+	{Path: "/watch/:id", File: "watch.html", Title: "Live", Script: "watch", Style: "watch", Immersive: true, Preview: PreviewStream},
 	{Path: "/studio", File: "studio.html", Title: "Studio", Script: "studio", Style: "console"},
 	{Path: "/moderate/:id", File: "moderate.html", Title: "Moderate", Script: "moderate", Style: "console"},
 	{Path: "/dashboard", File: "dashboard.html", Title: "Dashboard", Script: "dashboard", Style: "console"},
@@ -82,10 +88,14 @@ var nav = []navLink{
 type layoutData struct {
 	Page
 	Nav []navLink
+	// Meta, on pages with a Preview kind, fills the link-preview tags.
+	Meta *meta
 }
 
-// Register serves the pages and their assets on e.
-func Register(e *echo.Echo) {
+// Register serves the pages and their assets on e. previews fills the
+// link-preview tags of pages with a Preview kind; nil gives them generic
+// tags only.
+func Register(e *echo.Echo, previews PreviewSource) {
 	rendered, err := Render()
 	if err != nil {
 		// The templates are embedded: a failure here is a programming
@@ -101,6 +111,10 @@ func Register(e *echo.Echo) {
 		fileServer.ServeHTTP(w, r)
 	})))
 	for _, p := range Pages {
+		if p.Preview != "" {
+			e.GET(p.Path, previewHandler(p, previews))
+			continue
+		}
 		body := rendered[p.Path]
 		e.GET(p.Path, func(c echo.Context) error {
 			c.Response().Header().Set("Cache-Control", "no-cache")
@@ -161,8 +175,8 @@ func parseLayout() (*template.Template, error) {
 	return layout, nil
 }
 
-// renderPage executes the layout with p's template.
-func renderPage(layout *template.Template, p Page) ([]byte, error) {
+// parsePage is the layout with p's template.
+func parsePage(layout *template.Template, p Page) (*template.Template, error) {
 	t, err := layout.Clone()
 	if err == nil {
 		t, err = t.ParseFS(files, "pages/"+p.File)
@@ -170,8 +184,27 @@ func renderPage(layout *template.Template, p Page) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("static: page %s: %w", p.File, err)
 	}
+	return t, nil
+}
+
+// renderPage executes the layout with p's template; pages with a Preview
+// kind get their generic link-preview tags.
+func renderPage(layout *template.Template, p Page) ([]byte, error) {
+	t, err := parsePage(layout, p)
+	if err != nil {
+		return nil, err
+	}
+	return executePage(t, p, genericMeta(p))
+}
+
+// executePage renders a parsed page with its link-preview tags (nil for
+// none).
+func executePage(t *template.Template, p Page, m *meta) ([]byte, error) {
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", layoutData{Page: p, Nav: nav}); err != nil {
+	if m != nil {
+		p.Title = m.Title
+	}
+	if err := t.ExecuteTemplate(&buf, "layout", layoutData{Page: p, Nav: nav, Meta: m}); err != nil {
 		return nil, fmt.Errorf("static: render %s: %w", p.File, err)
 	}
 	return buf.Bytes(), nil

@@ -103,7 +103,7 @@ func newEcho(a *app) *echo.Echo {
 		}
 		return c.JSONBlob(http.StatusOK, doc)
 	})
-	static.Register(e)
+	static.Register(e, pagePreviews{svc: a.commerce, log: a.log.With("component", "previews")})
 	return e
 }
 

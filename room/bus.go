@@ -16,6 +16,19 @@ type Message struct {
 	// is the room's latest sequence number (possibly smaller than before,
 	// 0 when the counter is gone) and Payload is empty.
 	Reset bool
+	// Epoch, on a Reset, is the epoch of the numbering that goes on from
+	// Seq: a new one when the counter was created again, the same one when
+	// only events were lost.
+	Epoch string
+}
+
+// Position is a point in a room's numbering: the last sequence number and
+// the epoch of the counter it comes from. A counter that starts again (the
+// shared store lost it, or the process restarted with the memory bus) gets
+// another epoch, so equal seqs of different epochs name different events.
+type Position struct {
+	Seq   uint64
+	Epoch string
 }
 
 // Bus fans room events out to every node that has the room open, numbers
@@ -26,11 +39,11 @@ type Bus interface {
 	// 1 for a room's first event, then +1 per event, never reused.
 	Publish(ctx context.Context, room int64, payload []byte) (uint64, error)
 	// Subscribe calls deliver with every message of room published after
-	// the returned sequence number, in order, once each, without gaps;
+	// the returned position (its sequence number and epoch), in order, once each, without gaps;
 	// events the bus missed (a Redis reconnect) are recovered from history,
 	// or announced with a Reset message if they are gone. deliver runs on a
 	// bus goroutine and must not block or call back into the bus.
-	Subscribe(ctx context.Context, room int64, deliver func(Message)) (sub Subscription, last uint64, err error)
+	Subscribe(ctx context.Context, room int64, deliver func(Message)) (sub Subscription, last Position, err error)
 	// History returns up to limit messages with seq > after, oldest first.
 	// It returns ErrHistoryGone when messages after `after` were already
 	// dropped from the bounded history (the caller needs a snapshot).

@@ -2,15 +2,20 @@ package room
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"sync"
 )
 
 // MemoryBus is the single-node Bus: a ring buffer of recent messages per
 // room, delivered synchronously to subscribers under the room's lock so
-// every subscriber sees one order.
+// every subscriber sees one order. Its numbering lives as long as the bus
+// (the process), so every bus has an epoch of its own: a client that
+// resumes after a restart with the old epoch is told to start afresh.
 type MemoryBus struct {
 	size   int
+	epoch  string
 	mu     sync.Mutex
 	rooms  map[int64]*memRoom
 	closed bool
@@ -37,7 +42,9 @@ func NewMemoryBus(historySize int) *MemoryBus {
 	if historySize <= 0 {
 		historySize = 1000
 	}
-	return &MemoryBus{size: historySize, rooms: map[int64]*memRoom{}}
+	tag := make([]byte, 8)
+	_, _ = rand.Read(tag)
+	return &MemoryBus{size: historySize, epoch: hex.EncodeToString(tag), rooms: map[int64]*memRoom{}}
 }
 
 func (b *MemoryBus) room(id int64) (*memRoom, error) {
@@ -76,16 +83,16 @@ func (b *MemoryBus) Publish(_ context.Context, room int64, payload []byte) (uint
 }
 
 // Subscribe implements Bus.
-func (b *MemoryBus) Subscribe(_ context.Context, room int64, deliver func(Message)) (Subscription, uint64, error) {
+func (b *MemoryBus) Subscribe(_ context.Context, room int64, deliver func(Message)) (Subscription, Position, error) {
 	r, err := b.room(room)
 	if err != nil {
-		return nil, 0, err
+		return nil, Position{}, err
 	}
 	s := &memSub{bus: b, room: r, deliver: deliver}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.subs[s] = struct{}{}
-	return s, r.seq, nil
+	return s, Position{Seq: r.seq, Epoch: b.epoch}, nil
 }
 
 // Unsubscribe implements Subscription.

@@ -193,17 +193,17 @@ func (b *RedisBus) Publish(ctx context.Context, room int64, payload []byte) (uin
 }
 
 // Subscribe implements Bus.
-func (b *RedisBus) Subscribe(ctx context.Context, room int64, deliver func(Message)) (Subscription, uint64, error) {
+func (b *RedisBus) Subscribe(ctx context.Context, room int64, deliver func(Message)) (Subscription, Position, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	select {
 	case <-b.done:
-		return nil, 0, errBusClosed
+		return nil, Position{}, errBusClosed
 	default:
 	}
 	c, err := b.counter(ctx, room)
 	if err != nil {
-		return nil, 0, err
+		return nil, Position{}, err
 	}
 	s := &redisSub{bus: b, room: room, last: c.seq, epoch: c.epoch, deliver: deliver}
 	subs := b.rooms[room]
@@ -214,11 +214,11 @@ func (b *RedisBus) Subscribe(ctx context.Context, room int64, deliver func(Messa
 		// anything published before the subscription took effect.
 		if err := b.ps.Subscribe(ctx, b.channel(room)); err != nil {
 			delete(b.rooms, room)
-			return nil, 0, fmt.Errorf("subscribe to room %d: %w: %v", room, ErrUnavailable, err)
+			return nil, Position{}, fmt.Errorf("subscribe to room %d: %w: %v", room, ErrUnavailable, err)
 		}
 	}
 	subs[s] = struct{}{}
-	return s, c.seq, nil
+	return s, Position{Seq: c.seq, Epoch: c.epoch}, nil
 }
 
 func (b *RedisBus) counter(ctx context.Context, room int64) (counter, error) {
@@ -405,7 +405,7 @@ func (b *RedisBus) probe(ctx context.Context) {
 	for room, subs := range b.rooms {
 		c := counterOf(cmds[room].Val())
 		for s := range subs {
-			if !s.lost(c) && s.last < c.seq {
+			if !s.lost(ctx, c) && s.last < c.seq {
 				s.fill(ctx, c.seq)
 			}
 		}
@@ -416,8 +416,10 @@ func (b *RedisBus) probe(ctx context.Context) {
 // the counter s has been following: its keys are gone, or it was created
 // again (another epoch, or a smaller seq), so sequence numbers started again
 // from 1. s then follows c and is told with a Reset message, on which a room
-// rebuilds its state from the system of record. Called with b.mu held.
-func (s *redisSub) lost(c counter) bool {
+// rebuilds its state from the system of record. A counter that is gone is
+// created again first, so the Reset carries the epoch of the numbering that
+// follows. Called with b.mu held.
+func (s *redisSub) lost(ctx context.Context, c counter) bool {
 	switch {
 	case c.seq == 0 && c.epoch == "":
 		if s.last == 0 && s.epoch == "" {
@@ -427,10 +429,15 @@ func (s *redisSub) lost(c counter) bool {
 		s.epoch = c.epoch
 		return false
 	}
+	if c.epoch == "" {
+		if nc, err := s.bus.counter(ctx, s.room); err == nil {
+			c = nc
+		}
+	}
 	s.bus.log.Warn("room bus: the room's counter was lost or created again in Redis; subscriber resets",
 		"room", s.room, "from", s.last, "to", c.seq)
 	s.last, s.epoch = c.seq, c.epoch
-	s.deliver(Message{Seq: c.seq, Reset: true})
+	s.deliver(Message{Seq: c.seq, Reset: true, Epoch: c.epoch})
 	return true
 }
 
@@ -454,13 +461,13 @@ func (s *redisSub) fill(ctx context.Context, upTo uint64) {
 		b.log.Warn("room bus: catch-up failed; will retry on next event", "room", s.room, "error", err)
 		return
 	}
-	if s.lost(c) {
+	if s.lost(ctx, c) {
 		return
 	}
 	if err != nil {
 		b.log.Warn("room bus: events lost beyond history; subscriber resets", "room", s.room, "from", s.last, "to", c.seq)
 		s.last = c.seq
-		s.deliver(Message{Seq: c.seq, Reset: true})
+		s.deliver(Message{Seq: c.seq, Reset: true, Epoch: s.epoch})
 		return
 	}
 	for _, m := range msgs {

@@ -115,8 +115,11 @@ func testBusContract(t *testing.T, nodes busNodes) {
 			t.Fatal(err)
 		}
 		defer subB.Unsubscribe()
-		if lastA != 0 || lastB != 0 {
-			t.Fatalf("fresh room reports last seq %d and %d, want 0", lastA, lastB)
+		if lastA.Seq != 0 || lastB.Seq != 0 {
+			t.Fatalf("fresh room reports last seq %d and %d, want 0", lastA.Seq, lastB.Seq)
+		}
+		if lastA.Epoch == "" || lastA.Epoch != lastB.Epoch {
+			t.Fatalf("the nodes report epochs %q and %q, want one, not empty", lastA.Epoch, lastB.Epoch)
 		}
 		var wg sync.WaitGroup
 		for _, pub := range []room.Bus{a, b, a, b} {
@@ -142,8 +145,8 @@ func testBusContract(t *testing.T, nodes busNodes) {
 			t.Fatal(err)
 		}
 		defer sub.Unsubscribe()
-		if last != 5 {
-			t.Fatalf("last = %d, want 5", last)
+		if last.Seq != 5 {
+			t.Fatalf("last = %d, want 5", last.Seq)
 		}
 		publishN(t, b, 2, 3)
 		eventually(t, "3 events", func() bool { return c.count() >= 3 })

@@ -34,8 +34,10 @@
 // repeat the last seq the connection was sent, and after an unasked
 // snapshot: if Redis lost the room's keys (a restart without persistence, a
 // FLUSHALL) seq starts again from 1, and every connection gets a fresh
-// snapshot whose seq replaces the one kept. Keep the largest seq seen since
-// the last snapshot to resume. Under load, events that accumulated for a
+// snapshot whose seq replaces the one kept. Each numbering has an epoch, an
+// opaque string the snapshot (and resumed) carries: a room whose numbering
+// starts again gets another one. Keep the epoch of the last snapshot and the
+// largest seq seen since, to resume. Under load, events that accumulated for a
 // connection arrive together in one frame.
 //
 // Events (data fields in parentheses):
@@ -49,9 +51,10 @@
 //	                    currency, image_url, stock), flash_sale (FlashSale or
 //	                    null), comments (last 50 visible, oldest first),
 //	                    viewers, likes, slow_mode (seconds), me (id, name,
-//	                    role: viewer|moderator|seller|admin, muted_until, banned)
-//	resumed             start of a resume (after, missed, me); the missed events
-//	                    follow in the same frame, in order
+//	                    role: viewer|moderator|seller|admin, muted_until,
+//	                    banned), epoch (of the numbering seq counts in)
+//	resumed             start of a resume (after, missed, me, epoch); the
+//	                    missed events follow in the same frame, in order
 //	comment             a visible comment (id, user{id,name}, text, at); its
 //	                    author's ack carries it with cid and status too.
 //	                    text is plain text: render it as text, never as HTML.
@@ -115,21 +118,26 @@
 // account for comments: Config.CommentLimit per CommentWindow on all nodes
 // together), stream_ended, not_found, unavailable, internal.
 //
-// Resume: reconnect with ?since=SEQ (the largest seq seen). The server
-// answers with resumed followed by exactly the room events after SEQ that
-// this client may see, in order, without duplicates, and leaves out
-// comments removed since; when SEQ is older than the retained history
-// (Config.HistorySize events, in memory and in the bus) it sends a fresh
-// snapshot instead.
+// Resume: reconnect with ?since=SEQ&epoch=E (the largest seq seen and the
+// epoch of the last snapshot). The server answers with resumed followed by
+// exactly the room events after SEQ that this client may see, in order,
+// without duplicates, and leaves out comments removed since; when SEQ is
+// older than the retained history (Config.HistorySize events, in memory
+// and in the bus), or E is not the room's epoch (its numbering started
+// again while the client was away: Redis lost the room's keys, or the
+// server restarted with the memory bus, whose numbering lives as long as
+// the process), it sends a fresh snapshot instead. Without epoch, since is
+// taken to be of the current numbering (as before epochs existed). An
+// epoch longer than 64 bytes is refused with 400.
 //
-// Redis data loss: with the Redis bus, each room's counter carries an epoch
-// (a random tag set when the counter is created). Every second each node
+// Redis data loss: with the Redis bus, each room's counter carries the
+// epoch (a random tag set when the counter is created). Every second each node
 // reads the counters of its open rooms; a counter that is gone, went
 // backwards or has another epoch makes the room reload its state from SQL,
 // write the shop's mutes and bans and the stream's slow mode back into the
-// Redis limits, and send every connection a fresh snapshot. Until then (at
-// most about a second) events may be missed and a muted viewer's comment may
-// pass.
+// Redis limits, and send every connection a fresh snapshot with the new
+// epoch. Until then (at most about a second) events may be missed and a
+// muted viewer's comment may pass.
 //
 // Close codes: 1001 server shutting down; 1009 message bigger than
 // Config.ReadLimit; 4003 banned; 4008 slow consumer (the connection's

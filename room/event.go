@@ -258,6 +258,8 @@ type snapshotData struct {
 	Likes     int64             `json:"likes"`
 	SlowMode  int               `json:"slow_mode"`
 	Me        meData            `json:"me"`
+	// Epoch names the numbering seq belongs to; a client resumes with it.
+	Epoch string `json:"epoch"`
 }
 
 // resumedData starts the replay of missed events.
@@ -265,6 +267,7 @@ type resumedData struct {
 	After  uint64 `json:"after"`
 	Missed int    `json:"missed"`
 	Me     meData `json:"me"`
+	Epoch  string `json:"epoch"`
 }
 
 // ackData confirms a command.

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -231,10 +232,25 @@ func (n *node) dial(t *testing.T, stream int64, who string, since int64) *client
 }
 
 func (n *node) tryDial(t *testing.T, stream int64, who string, since int64, hdr http.Header) (*client, *http.Response, error) {
-	url := fmt.Sprintf("ws%s/api/streams/%d/room", strings.TrimPrefix(n.srv.URL, "http"), stream)
+	query := ""
 	if since >= 0 {
-		url += fmt.Sprintf("?since=%d", since)
+		query = fmt.Sprintf("?since=%d", since)
 	}
+	return n.tryDialQuery(t, stream, who, query, hdr)
+}
+
+// resume reconnects as who with ?since=SEQ&epoch=E.
+func (n *node) resume(t *testing.T, stream int64, who string, since uint64, epoch string) *client {
+	t.Helper()
+	c, resp, err := n.tryDialQuery(t, stream, who, fmt.Sprintf("?since=%d&epoch=%s", since, url.QueryEscape(epoch)), nil)
+	if err != nil {
+		t.Fatalf("resume in room: %v (%v)", err, resp)
+	}
+	return c
+}
+
+func (n *node) tryDialQuery(t *testing.T, stream int64, who, query string, hdr http.Header) (*client, *http.Response, error) {
+	url := fmt.Sprintf("ws%s/api/streams/%d/room%s", strings.TrimPrefix(n.srv.URL, "http"), stream, query)
 	if hdr == nil {
 		hdr = http.Header{}
 	}
@@ -294,6 +310,25 @@ func (c *client) next(typ string) event {
 		}
 		if c.err != nil {
 			c.t.Fatalf("connection ended while waiting for %s: %v", typ, c.err)
+		}
+		return false
+	})
+	return got
+}
+
+// first returns the first event the client received, waiting for it.
+func (c *client) first() event {
+	c.t.Helper()
+	var got event
+	eventually(c.t, "a first event arrives", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if len(c.events) > 0 {
+			got = c.events[0]
+			return true
+		}
+		if c.err != nil {
+			c.t.Fatalf("connection ended before its first event: %v", c.err)
 		}
 		return false
 	})
@@ -391,6 +426,7 @@ type snapshot struct {
 	Viewers   int             `json:"viewers"`
 	Likes     int64           `json:"likes"`
 	SlowMode  int             `json:"slow_mode"`
+	Epoch     string          `json:"epoch"`
 	Me        struct {
 		ID         int64      `json:"id"`
 		Role       string     `json:"role"`

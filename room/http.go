@@ -83,7 +83,11 @@ func (h *Handler) identity(c echo.Context) (Identity, error) {
 	return id, nil
 }
 
-// websocket upgrades GET /api/streams/:id/room. ?since=SEQ resumes.
+// maxEpochLen bounds the epoch a client resumes with (the server's are
+// shorter).
+const maxEpochLen = 64
+
+// websocket upgrades GET /api/streams/:id/room. ?since=SEQ&epoch=E resumes.
 func (h *Handler) websocket(c echo.Context) error {
 	hub := h.hub
 	streamID, err := pathID(c, "id")
@@ -95,6 +99,10 @@ func (h *Handler) websocket(c echo.Context) error {
 		if since, err = strconv.ParseInt(s, 10, 64); err != nil || since < 0 {
 			return BadRequest("since must be a sequence number")
 		}
+	}
+	epoch := c.QueryParam("epoch")
+	if len(epoch) > maxEpochLen {
+		return BadRequest("epoch must be at most %d bytes", maxEpochLen)
 	}
 	ident, err := h.identity(c)
 	if err != nil {
@@ -139,7 +147,7 @@ func (h *Handler) websocket(c echo.Context) error {
 		cn.kickBanned()
 	} else {
 		cn.joined = hub.now()
-		r.join(hub.ctx, cn, since)
+		r.join(hub.ctx, cn, since, epoch)
 		hub.act.Joined(streamID, ident.AccountID, cn.joined)
 	}
 	// The reader runs on a fresh goroutine with a small stack; this

@@ -35,16 +35,19 @@ func (r *liveRoom) snapshotLocked(c *conn) []byte {
 		Likes:     r.likeTotal,
 		SlowMode:  r.slowSeconds,
 		Me:        c.me(),
+		Epoch:     r.epoch,
 	})
 }
 
 // join adds c to the room. With since >= 0 the client resumes: it gets the
 // events after since that it may see, in order (removed comments left out),
 // when they are still in this node's ring or the bus's history; otherwise,
-// and without since, it gets a snapshot.
-func (r *liveRoom) join(ctx context.Context, c *conn, since int64) {
+// without since, or with an epoch other than the room's (since counts in a
+// numbering that started again since), it gets a snapshot. An empty epoch
+// is not checked.
+func (r *liveRoom) join(ctx context.Context, c *conn, since int64, epoch string) {
 	r.mu.Lock()
-	if since >= 0 && uint64(since) <= r.seq {
+	if since >= 0 && uint64(since) <= r.seq && (epoch == "" || epoch == r.epoch) {
 		after := uint64(since)
 		var older []*roomEvent
 		if after+1 < r.ringLow {
@@ -133,7 +136,7 @@ func (r *liveRoom) replayLocked(after uint64, older []*roomEvent) ([]*roomEvent,
 // queueResumeLocked queues the resumed event and the missed events as one
 // frame and reports whether c must be scheduled.
 func (r *liveRoom) queueResumeLocked(c *conn, after uint64, events []byte, missed int) bool {
-	head := encodeReply(EventResumed, after, resumedData{After: after, Missed: missed, Me: c.me()})
+	head := encodeReply(EventResumed, after, resumedData{After: after, Missed: missed, Me: c.me(), Epoch: r.epoch})
 	frame := head
 	if events != nil {
 		frame = mergeFrames(nil, [][]byte{head, events})

@@ -242,10 +242,14 @@ func TestRedisBusResetsWhenRedisLosesKeys(t *testing.T) {
 	pub := room.NewRedisBus(mustRedis(t, "pub"), room.RedisBusOptions{Prefix: prefix})
 	t.Cleanup(func() { pub.Close() })
 	var quiet, busy collector
+	var quietAt room.Position
 	for roomID, c := range map[int64]*collector{1: &quiet, 2: &busy} {
-		s, _, err := sub.Subscribe(context.Background(), roomID, c.deliver)
+		s, at, err := sub.Subscribe(context.Background(), roomID, c.deliver)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if roomID == 1 {
+			quietAt = at
 		}
 		t.Cleanup(s.Unsubscribe)
 		publishN(t, pub, roomID, 10)
@@ -260,8 +264,8 @@ func TestRedisBusResetsWhenRedisLosesKeys(t *testing.T) {
 	quiet.mu.Lock()
 	m := quiet.msgs[10]
 	quiet.mu.Unlock()
-	if !m.Reset || m.Seq != 0 {
-		t.Fatalf("after the loss the quiet room got %+v, want a reset to 0", m)
+	if !m.Reset || m.Seq != 0 || m.Epoch == "" || m.Epoch == quietAt.Epoch {
+		t.Fatalf("after the loss the quiet room got %+v, want a reset to 0 in a new epoch (was %q)", m, quietAt.Epoch)
 	}
 	publishN(t, pub, 1, 3)
 	eventually(t, "3 new events", func() bool { return quiet.count() == 14 })

@@ -188,3 +188,115 @@ func TestSlowClient(t *testing.T) {
 	}
 	t.Logf("slow client got events 0-%d; fast clients had every event up to %d while it was stalled, then it was dropped", got, upToDate)
 }
+
+// A client that resumes with the epoch of a numbering that started again
+// since (Redis lost the room's keys; the process restarted with the memory
+// bus) gets a fresh snapshot, never the new numbering's events after its
+// old seq. One that resumes with the current epoch gets what it missed.
+func TestResumeAcrossEpochs(t *testing.T) {
+	// comments posts n comments as w.
+	comments := func(w *client, tag string, n uint64) {
+		for i := range n {
+			c := w.comment(fmt.Sprint(tag, i), fmt.Sprint(tag, " ", i))
+			eventually(w.t, "the comment arrives", func() bool { return w.sawComment(c.ID) })
+		}
+	}
+	// away joins a poster (who keeps the room open) and a viewer on n,
+	// posts 5 comments and disconnects the viewer, returning the poster,
+	// the epoch and the seq the viewer will resume from.
+	away := func(t *testing.T, n *node) (w *client, epoch string, since uint64) {
+		w = n.dial(t, streamID, viewer2, -1)
+		v := n.dial(t, streamID, viewer, -1)
+		w.next("snapshot")
+		epoch = decode[snapshot](t, v.next("snapshot").Data).Epoch
+		if epoch == "" {
+			t.Fatal("the snapshot carries no epoch")
+		}
+		comments(w, "before", 5)
+		since = w.lastSeq()
+		eventually(t, "the viewer has every event", func() bool { return v.lastSeq() == since })
+		v.ws.CloseNow()
+		return w, epoch, since
+	}
+	// check resumes as viewer on n with since and the old epoch: it must
+	// get a snapshot of the room's current epoch and seq, and nothing
+	// replayed; then with the current epoch it resumes.
+	check := func(t *testing.T, n *node, w *client, since uint64, old string) {
+		t.Helper()
+		now := w.lastSeq()
+		if now <= since {
+			t.Fatalf("the new numbering is at %d, not past the old seq %d: the test proves nothing", now, since)
+		}
+		back := n.resume(t, streamID, viewer, since, old)
+		first := back.first()
+		if first.Type != "snapshot" {
+			t.Fatalf("resuming with the old epoch got %s first, want a snapshot", first.Type)
+		}
+		snap := decode[snapshot](t, first.Data)
+		if snap.Epoch == "" || snap.Epoch == old || first.Seq != now {
+			t.Fatalf("snapshot at seq %d of epoch %q, want seq %d of a new epoch (old %q)", first.Seq, snap.Epoch, now, old)
+		}
+		probe := w.comment(fmt.Sprint("probe", now), "after the resume")
+		eventually(t, "the resumed client gets the next comment", func() bool {
+			evs := back.all("comment")
+			return len(evs) > 0 && decode[commentData](t, evs[len(evs)-1].Data).ID == probe.ID
+		})
+		if n := len(back.all("resumed")) + len(back.all("snapshot")); n != 1 {
+			t.Fatalf("the client got %d resumed or snapshot events, want the one snapshot", n)
+		}
+		back.ws.CloseNow()
+
+		// With the current epoch the same resume replays.
+		again := n.resume(t, streamID, viewer, now, snap.Epoch)
+		if first := again.first(); first.Type != "resumed" {
+			t.Fatalf("resuming with the current epoch got %s first, want resumed", first.Type)
+		}
+		res := decode[struct {
+			Missed int
+			Epoch  string
+		}](t, again.first().Data)
+		if res.Missed != 1 || res.Epoch != snap.Epoch {
+			t.Fatalf("resumed = %+v, want 1 missed in epoch %q", res, snap.Epoch)
+		}
+		again.ws.CloseNow()
+	}
+
+	t.Run("an epoch longer than 64 bytes is refused with 400", func(t *testing.T) {
+		n := startNode(t, memoryShared(t), quiet)
+		_, resp, err := n.tryDialQuery(t, streamID, viewer, "?since=1&epoch="+strings.Repeat("e", 65), nil)
+		if err == nil || resp == nil || resp.StatusCode != 400 {
+			t.Fatalf("dial with a long epoch: %v (%v), want 400", err, resp)
+		}
+	})
+
+	t.Run("redis: the room's keys were lost while the client was away", func(t *testing.T) {
+		s := redisShared(t)
+		a, b := startNode(t, s, quiet), startNode(t, s, quiet)
+		w, old, since := away(t, a)
+		loseRedisKeys(t, s.prefix)
+		// The room on A notices and gives its clients a fresh snapshot.
+		if e := decode[snapshot](t, w.next("snapshot").Data).Epoch; e == old || e == "" {
+			t.Fatalf("the room reset to epoch %q, want a new one (old %q)", e, old)
+		}
+		comments(w, "after", since+2)
+		check(t, a, w, since, old)
+		check(t, b, w, since, old) // B opens the room on the new counter
+	})
+
+	t.Run("memory: the server restarted while the client was away", func(t *testing.T) {
+		s := memoryShared(t)
+		a := startNode(t, s, quiet)
+		w, old, since := away(t, a)
+		w.ws.CloseNow()
+		a.hub.Close()
+
+		// The restarted server has the same store (SQL) and a new bus.
+		restarted := memoryShared(t)
+		restarted.store, restarted.dir = s.store, s.dir
+		n := startNode(t, restarted, quiet)
+		w = n.dial(t, streamID, viewer2, -1)
+		w.next("snapshot")
+		comments(w, "after", since+2)
+		check(t, n, w, since, old)
+	})
+}

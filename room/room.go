@@ -42,6 +42,7 @@ type liveRoom struct {
 	mu          sync.Mutex
 	info        StreamInfo
 	seq         uint64 // last applied
+	epoch       string // of the bus numbering seq belongs to
 	loaded      bool
 	early       []Message
 	ring        []*roomEvent // by seq % len
@@ -170,7 +171,7 @@ func (r *liveRoom) open() error {
 	}
 	r.mu.Lock()
 	r.sub = sub
-	r.seq, r.ringLow = last, last+1
+	r.seq, r.ringLow, r.epoch = last.Seq, last.Seq+1, last.Epoch
 	r.mu.Unlock()
 	st, err := r.load(ctx)
 	if err != nil {
@@ -282,6 +283,9 @@ func (r *liveRoom) deliver(m Message) {
 	if m.Reset {
 		r.hub.m.busResets.Inc()
 		r.seq, r.ringLow = m.Seq, m.Seq+1
+		if m.Epoch != "" {
+			r.epoch = m.Epoch
+		}
 		clear(r.ring)
 		if r.loaded {
 			go r.resync()

@@ -3,11 +3,13 @@
 // The server sends frames holding one event or an array of events, each
 // {type, seq, data}. Room events carry the room's monotonic seq; replies to
 // this connection (snapshot, resumed, ack, error, pong) carry the last seq
-// it was sent. The client remembers the last room seq it handled; after a
-// drop it reconnects with ?since=SEQ and the server replays what was missed
-// (or sends a fresh snapshot when the gap is too old). Events at or below
-// the remembered seq are dropped, so nothing is shown twice and nothing is
-// lost across reconnects.
+// it was sent. The client remembers the last room seq it handled and the
+// epoch of its numbering (from the snapshot); after a drop it reconnects
+// with ?since=SEQ&epoch=E and the server replays what was missed (or sends
+// a fresh snapshot when the gap is too old, or when the room's numbering
+// started again while we were away: another epoch). Events at or below the
+// remembered seq are dropped, so nothing is shown twice and nothing is lost
+// across reconnects.
 //
 // Usage:
 //   const room = new Room(streamID);
@@ -37,6 +39,7 @@ export class Room {
   constructor(streamID, { backoffMin = 500, backoffMax = 10_000 } = {}) {
     this.streamID = streamID;
     this.lastSeq = -1;
+    this.epoch = ''; // of the numbering lastSeq counts in
     this.status = 'idle';
     this.handlers = new Map();
     this.pending = new Map(); // command id → {resolve, reject, timer}
@@ -107,7 +110,11 @@ export class Room {
 
   url() {
     const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    const since = this.lastSeq >= 0 ? `?since=${this.lastSeq}` : '';
+    let since = '';
+    if (this.lastSeq >= 0) {
+      since = `?since=${this.lastSeq}`;
+      if (this.epoch) since += `&epoch=${encodeURIComponent(this.epoch)}`;
+    }
     return `${proto}//${location.host}/api/streams/${this.streamID}/room${since}`;
   }
 
@@ -195,6 +202,7 @@ export class Room {
     switch (ev.type) {
       case 'snapshot':
         this.lastSeq = ev.seq;
+        this.epoch = typeof d.epoch === 'string' ? d.epoch : '';
         this.joined();
         this.emit('snapshot', d, ev);
         break;

@@ -230,6 +230,9 @@ func TestBrowserResumeAfterNetworkDrop(t *testing.T) {
 	ana.fill("#comment-text", mine)
 	ana.click("#comment-form button[type=submit]")
 
+	// The reconnect resumes where Ana left off, in the numbering she knew.
+	ana.waitJS("the resume names Ana's last seq and the room's epoch",
+		`/[?&]since=[1-9][0-9]*&epoch=[^&]+/.test(window.liveshop.room.url())`)
 	proxy.restore()
 	ana.waitJS("Ana's room is back", `window.liveshop.room.status === "live"`)
 	for _, c := range append(during, mine) {

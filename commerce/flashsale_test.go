@@ -339,17 +339,6 @@ func (r *newsRecorder) snapshot() (stock []int64, soldOut []bool, ended []string
 	return append([]int64(nil), r.stock...), append([]bool(nil), r.soldOK...), append([]string(nil), r.ended...)
 }
 
-func waitNews(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 	ctx := context.Background()
 	db := sqltest.Open(t, sqlstore.SQLite)
@@ -375,7 +364,7 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		waitNews(t, "sold out", func() bool {
+		eventually(t, "sold out", func() bool {
 			stock, _, _ := rec.snapshot()
 			return len(stock) > 0 && stock[len(stock)-1] == 0
 		})
@@ -400,7 +389,7 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 		if _, err := w.flash.StopSale(ctx, w.seller, fs.ID); err != nil {
 			t.Fatal(err)
 		}
-		waitNews(t, "the end", func() bool {
+		eventually(t, "the end", func() bool {
 			_, _, ended := rec.snapshot()
 			return len(ended) == 2
 		})

@@ -114,13 +114,7 @@ func TestIdempotencyKeyRetention(t *testing.T) {
 				stop()
 				<-done
 			}()
-			deadline := time.Now().Add(10 * time.Second)
-			for slices.Contains(keys(), "swept") {
-				if time.Now().After(deadline) {
-					t.Fatal("the sweeper did not purge the old key within 10s")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			eventually(t, "the sweeper to purge the old key", func() bool { return !slices.Contains(keys(), "swept") })
 			if got := keys(); !slices.Equal(got, []string{"old-unfinished", "young-finished"}) {
 				t.Fatalf("keys left: %v", got)
 			}

@@ -3,6 +3,7 @@ package commerce_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -499,17 +500,10 @@ func TestStockNotifier(t *testing.T) {
 	w.svc.SetStockNotifier(rec)
 	waitStock := func(want int64) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
+		eventually(t, fmt.Sprintf("a stock report of %d", want), func() bool {
 			got, n := rec.last()
-			if n > 0 && got == [3]int64{w.shop.ID, w.product.ID, want} {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("last stock report %v, want stock %d", got, want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+			return n > 0 && got == [3]int64{w.shop.ID, w.product.ID, want}
+		})
 	}
 	res, err := w.svc.Checkout(ctx, w.buyer, "k1", checkout)
 	if err != nil {

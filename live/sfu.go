@@ -70,6 +70,7 @@ type SFU struct {
 	// sweepOrphans' (maintain's goroutine only): whether it ran, the
 	// streams it watches, and since when each has had no origin.
 	liveStreams LiveStreams
+	rounds      atomic.Int64 // maintenance rounds finished, for Stats
 	swept       bool
 	watched     map[int64]bool
 	orphans     map[int64]time.Time
@@ -208,14 +209,17 @@ type Stats struct {
 	Publishers int
 	Viewers    int
 	Relays     int
+	// Rounds counts the maintenance rounds finished since the node
+	// started: each refreshes origin claims, re-checks publishers' keys,
+	// checks relays' origins and sweeps streams no node carries.
+	Rounds int64
 }
 
 // Stats counts this node's streams and sessions.
 func (s *SFU) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var st Stats
-	st.Streams = len(s.streams)
+	st := Stats{Streams: len(s.streams), Rounds: s.rounds.Load()}
 	for _, x := range s.streams {
 		if x.relay {
 			st.Relays++
@@ -319,6 +323,7 @@ func (s *SFU) maintain() {
 			cancel()
 		}
 		sweep()
+		s.rounds.Add(1)
 	}
 }
 

@@ -92,14 +92,8 @@ func TestActivityHearsWhatViewersDo(t *testing.T) {
 		fmt.Sprintf("liked %d %d 3", streamID, viewerID), fmt.Sprintf("commented %d %d", streamID, viewerID),
 		fmt.Sprintf("watched %d %d", streamID, viewerID),
 	}
-	deadline := time.Now().Add(10 * time.Second)
 	for _, line := range want {
-		for !log.has(line) {
-			if time.Now().After(deadline) {
-				t.Fatalf("activity never heard %q; it heard %v", line, log.heard())
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		eventually(t, "activity hears "+line, func() bool { return log.has(line) })
 	}
 	if log.has(fmt.Sprintf("watched %d 0", streamID)) {
 		t.Fatal("the anonymous viewer, still connected, was reported as gone")

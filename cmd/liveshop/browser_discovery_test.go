@@ -55,7 +55,7 @@ func TestBrowserDiscovery(t *testing.T) {
 
 	viewer.open("/")
 	anon := n.srv.client(t)
-	discWaitUntil(t, stepTimeout, "the page's notification socket", func() bool {
+	waitUntil(t, stepTimeout, "the page's notification socket", func() bool {
 		return strings.Contains(string(anon.do("GET", "/metrics", nil).body), "liveshop_follow_alert_sockets 1")
 	})
 	n.goLive(t, stream)

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -259,15 +258,10 @@ func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
 
 // A follower's socket on one node hears a go-live on another.
 func TestGoLiveAlertAcrossTwoNodes(t *testing.T) {
-	if os.Getenv("LIVESHOP_TEST_REDIS") == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
-		}
-		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping the two-node test")
-	}
+	redis := redisURL(t)
 	cfg := shopConfig(t)
 	cfg.DB = sqltest.PostgresURL(t)
-	cfg.Redis = os.Getenv("LIVESHOP_TEST_REDIS")
+	cfg.Redis = redis
 	cfg.RedisPrefix = "test:" + newKey() + ":"
 	a := startDiscNode(t, cfg)
 	cfgB := cfg
@@ -285,18 +279,6 @@ func TestGoLiveAlertAcrossTwoNodes(t *testing.T) {
 	var alert commerce.Alert
 	if err := json.Unmarshal(onB.next(t, "followed_live"), &alert); err != nil || alert.StreamID != stream {
 		t.Fatalf("alert %+v, %v", alert, err)
-	}
-}
-
-// discWaitUntil polls cond until it holds, failing after timeout.
-func discWaitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -333,7 +315,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 		}
 		analytics := fmt.Sprintf("/api/streams/%d/analytics", stream)
 		var got commerce.StreamAnalytics
-		discWaitUntil(t, 10*time.Second, "three current viewers", func() bool {
+		waitUntil(t, 10*time.Second, "three current viewers", func() bool {
 			n.flush(t) // and a heartbeat of the open sessions
 			seller.expect(200, "GET", analytics, nil).decode(t, &got)
 			return got.CurrentViewers == 3
@@ -385,7 +367,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 			r.ws.Close(websocket.StatusNormalClosure, "bye")
 		}
 
-		discWaitUntil(t, 10*time.Second, "three finished watch sessions", func() bool {
+		waitUntil(t, 10*time.Second, "three finished watch sessions", func() bool {
 			n.flush(t)
 			seller.expect(200, "GET", analytics, nil).decode(t, &got)
 			return got.UniqueViewers == 3 && got.CurrentViewers == 0

@@ -82,7 +82,7 @@ func redisURL(t testing.TB) string {
 		if os.Getenv("CI") == "true" {
 			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
 		}
-		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping the Redis flash-sale tests")
+		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping a test that needs Redis")
 	}
 	return url
 }

@@ -190,8 +190,11 @@ func TestExpiredSessionsAreRefused(t *testing.T) {
 				}
 			}
 			// The session's expiry is set before the sign-up answer is sent,
-			// so it has passed once ttl has elapsed since that answer.
-			time.Sleep(time.Until(signedUp.Add(ttl + 10*time.Millisecond)))
+			// so it has passed once ttl has elapsed since that answer: the
+			// condition to wait for is the clock itself.
+			waitUntil(t, ttl+10*time.Second, "the session's TTL to pass", func() bool {
+				return time.Since(signedUp) > ttl+10*time.Millisecond
+			})
 			for _, h := range credentials {
 				if status := me(h...); status != http.StatusUnauthorized {
 					t.Errorf("expired session by %s: %d, want 401", h[0], status)

@@ -72,13 +72,15 @@ func TestReconnectWithOtherCodecKeepsTheShowLive(t *testing.T) {
 	})
 
 	t.Run("the record stays live through several key re-checks", func(t *testing.T) {
-		deadline := time.Now().Add(5 * cfg.Live.OriginTTL)
-		for time.Now().Before(deadline) {
+		// Each maintenance round re-checks the key; a third of the origin
+		// TTL apart, 15 of them span five TTLs.
+		until := n.app.sfu.Stats().Rounds + 15
+		waitUntil(t, 10*time.Second+5*cfg.Live.OriginTTL, "15 key re-checks", func() bool {
 			if s := status(); s != commerce.StreamLive {
 				t.Fatalf("status %s after the codec switch", s)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return n.app.sfu.Stats().Rounds >= until
+		})
 		if n.app.sfu.Stats().Publishers != 1 {
 			t.Fatalf("SFU: %+v", n.app.sfu.Stats())
 		}

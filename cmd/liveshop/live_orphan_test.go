@@ -97,14 +97,16 @@ func TestCrashedOriginsStreamEnds(t *testing.T) {
 	}()
 
 	t.Run("a stream whose origin keeps its claim stays live", func(t *testing.T) {
-		// Three times what an orphan is given, plus a sweep.
-		deadline := time.Now().Add(3*(cfg.Live.PublisherGrace+cfg.Live.OriginTTL) + cfg.Live.OriginTTL)
-		for time.Now().Before(deadline) {
+		// Three times what an orphan is given, plus a sweep, in sweeps a
+		// third of the origin TTL apart.
+		span := 3*(cfg.Live.PublisherGrace+cfg.Live.OriginTTL) + cfg.Live.OriginTTL
+		until := n.app.sfu.Stats().Rounds + int64(span/(cfg.Live.OriginTTL/3)) + 1
+		waitUntil(t, 10*time.Second+span, "the sweeps of three orphan periods", func() bool {
 			if s := streamStatus(t, seller, id); s != commerce.StreamLive {
 				t.Fatalf("status %s while node A holds the claim", s)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return n.app.sfu.Stats().Rounds >= until
+		})
 	})
 
 	close(crash)
@@ -124,8 +126,11 @@ func TestCrashedOriginsStreamEnds(t *testing.T) {
 	})
 
 	t.Run("stream_ended is sent once", func(t *testing.T) {
-		// Several sweeps later, still one.
-		time.Sleep(3 * cfg.Live.OriginTTL)
+		// Nine sweeps (three origin TTLs) later, still one.
+		until := n.app.sfu.Stats().Rounds + 9
+		waitUntil(t, 10*time.Second+3*cfg.Live.OriginTTL, "nine more sweeps", func() bool {
+			return n.app.sfu.Stats().Rounds >= until
+		})
 		if got := rc.count("stream_ended"); got != 1 {
 			t.Fatalf("%d stream_ended events, want 1", got)
 		}

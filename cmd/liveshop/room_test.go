@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -187,13 +186,7 @@ func TestRoomsEndToEnd(t *testing.T) {
 
 // Two server processes' worth of wiring share one database and one Redis.
 func TestRoomsAcrossTwoServers(t *testing.T) {
-	url := os.Getenv("LIVESHOP_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
-		}
-		t.Skip("LIVESHOP_TEST_REDIS is not set")
-	}
+	url := redisURL(t)
 	b := make([]byte, 6)
 	rand.Read(b)
 	cfg := shopConfig(t)

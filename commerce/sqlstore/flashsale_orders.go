@@ -77,22 +77,5 @@ func (db *DB) FlashOrderByReservation(ctx context.Context, saleID, reservationID
 // checkout keys are scoped "flash-checkout:SALE:RESERVATION"; the range on
 // scope (":" < ";") uses the open-keys index like the shop checkout's sweep.
 func (db *DB) AbandonedFlashCheckouts(ctx context.Context, lockedBefore time.Time, limit int) ([]commerce.IdempotencyRecord, error) {
-	rows, err := db.query(ctx, `SELECT account_id, idem_key, scope, request_hash, resource_id, locked_until, created_at
-		FROM idempotency_keys WHERE scope >= 'flash-checkout:' AND scope < 'flash-checkout;'
-		AND NOT done AND resource_id <> 0 AND locked_until < ? ORDER BY locked_until LIMIT ?`, micros(lockedBefore), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []commerce.IdempotencyRecord
-	for rows.Next() {
-		var r commerce.IdempotencyRecord
-		var locked, created int64
-		if err := rows.Scan(&r.AccountID, &r.Key, &r.Scope, &r.RequestHash, &r.ResourceID, &locked, &created); err != nil {
-			return nil, err
-		}
-		r.LockedUntil, r.CreatedAt = fromMicros(locked), fromMicros(created)
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return db.abandonedKeys(ctx, "scope >= 'flash-checkout:' AND scope < 'flash-checkout;'", nil, lockedBefore, limit)
 }

@@ -59,9 +59,16 @@ func (db *DB) UnlockIdempotencyKey(ctx context.Context, accountID int64, key str
 
 // AbandonedIdempotencyKeys implements commerce.IdempotencyStore.
 func (db *DB) AbandonedIdempotencyKeys(ctx context.Context, scope string, lockedBefore time.Time, limit int) ([]commerce.IdempotencyRecord, error) {
+	return db.abandonedKeys(ctx, "scope = ?", []any{scope}, lockedBefore, limit)
+}
+
+// abandonedKeys lists unfinished keys whose work started (a resource was
+// recorded) and whose lease lapsed before lockedBefore, oldest lease first,
+// among the scopes that scopeCond (with its args) selects.
+func (db *DB) abandonedKeys(ctx context.Context, scopeCond string, scopeArgs []any, lockedBefore time.Time, limit int) ([]commerce.IdempotencyRecord, error) {
 	rows, err := db.query(ctx, `SELECT account_id, idem_key, scope, request_hash, resource_id, locked_until, created_at
-		FROM idempotency_keys WHERE scope = ? AND NOT done AND resource_id <> 0 AND locked_until < ?
-		ORDER BY locked_until LIMIT ?`, scope, micros(lockedBefore), limit)
+		FROM idempotency_keys WHERE `+scopeCond+` AND NOT done AND resource_id <> 0 AND locked_until < ?
+		ORDER BY locked_until LIMIT ?`, append(scopeArgs, micros(lockedBefore), limit)...)
 	if err != nil {
 		return nil, err
 	}

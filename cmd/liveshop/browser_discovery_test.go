@@ -20,7 +20,7 @@ import (
 // dashboard's Analytics tab (SVG chart drawn by the page, stream details,
 // CSV link).
 func TestBrowserDiscovery(t *testing.T) {
-	n := startDiscNode(t, shopConfig(t))
+	n := startFlashNode(t, shopConfig(t))
 	b := newBrowser(t, n.URL)
 	seller := n.srv.shopper(t, "mara@example.test", "Mara")
 	shopID := seller.openShop("maras", "USD")
@@ -122,7 +122,7 @@ func (p *tab) openUntil(path, what, expr string) {
 // an unknown hashtag is an empty page; share links of a product and a
 // stream open the right pages.
 func TestBrowserSearchTagsAndShares(t *testing.T) {
-	n := startDiscNode(t, shopConfig(t))
+	n := startFlashNode(t, shopConfig(t))
 	b := newBrowser(t, n.URL)
 	seller := n.srv.shopper(t, "mara@example.test", "Mara")
 	shopID := seller.openShop("maras", "USD")

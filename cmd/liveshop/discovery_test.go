@@ -5,11 +5,9 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,46 +16,6 @@ import (
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
-
-// discNode is one Liveshop node in-process with its app at hand, so tests
-// can do what the live package does (a stream starts and ends) and flush
-// the interaction recorder.
-type discNode struct {
-	URL  string
-	app  *app
-	srv  *testServer
-	stop func()
-}
-
-func startDiscNode(t testing.TB, cfg Config) *discNode {
-	t.Helper()
-	a, err := newApp(context.Background(), cfg, discardLogger())
-	if err != nil {
-		t.Fatalf("start node: %v", err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		a.close()
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.Serve(ln)
-	}()
-	n := &discNode{URL: "http://" + ln.Addr().String(), app: a}
-	n.srv = &testServer{URL: n.URL, cfg: cfg}
-	n.stop = sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-		a.close()
-	})
-	t.Cleanup(n.stop)
-	return n
-}
 
 // eachDiscoveryDatabase runs fn on a node on SQLite and on PostgreSQL.
 func eachDiscoveryDatabase(t *testing.T, fn func(t *testing.T, cfg Config)) {
@@ -74,12 +32,12 @@ func eachDiscoveryDatabase(t *testing.T, fn func(t *testing.T, cfg Config)) {
 	}
 }
 
-func (n *discNode) goLive(t testing.TB, stream int64) {
+func (n *flashNode) goLive(t testing.TB, stream int64) {
 	t.Helper()
 	roomStreamEvents{n.app}.StreamStarted(context.Background(), stream)
 }
 
-func (n *discNode) flush(t testing.TB) {
+func (n *flashNode) flush(t testing.TB) {
 	t.Helper()
 	if err := n.app.discovery.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -163,7 +121,7 @@ func (s *alertSocket) next(t testing.TB, typ string) json.RawMessage {
 
 func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
 	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
-		n := startDiscNode(t, cfg)
+		n := startFlashNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Sally")
 		shopID := seller.openShop("sallys", "EUR")
 		stream := createStream(t, seller, shopID, "Spring drop")
@@ -263,10 +221,10 @@ func TestGoLiveAlertAcrossTwoNodes(t *testing.T) {
 	cfg.DB = sqltest.PostgresURL(t)
 	cfg.Redis = redis
 	cfg.RedisPrefix = "test:" + newKey() + ":"
-	a := startDiscNode(t, cfg)
+	a := startFlashNode(t, cfg)
 	cfgB := cfg
 	cfgB.DataDir = t.TempDir()
-	b := startDiscNode(t, cfgB)
+	b := startFlashNode(t, cfgB)
 
 	seller := a.srv.shopper(t, "seller@example.com", "Sally")
 	shopID := seller.openShop("sallys", "EUR")
@@ -297,7 +255,7 @@ func ackOf(id string) func(json.RawMessage) bool {
 // live (current viewers) and once the stream ended.
 func TestStreamAnalyticsOfARealSession(t *testing.T) {
 	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
-		n := startDiscNode(t, cfg)
+		n := startFlashNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Sally")
 		shopID := seller.openShop("sallys", "USD")
 		p1 := seller.product(shopID, "Mug", 1000, 50)
@@ -452,7 +410,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 
 func TestDiscoveryOverHTTP(t *testing.T) {
 	cfg := shopConfig(t)
-	n := startDiscNode(t, cfg)
+	n := startFlashNode(t, cfg)
 	seller := n.srv.shopper(t, "seller@example.com", "Sally")
 	shopID := seller.openShop("sallys", "EUR")
 	mug := seller.product(shopID, "Ceramic mug", 1200, 5, "pottery")

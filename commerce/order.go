@@ -203,7 +203,9 @@ type OrderStore interface {
 	// never below zero), insert the order, its lines, its pending payment
 	// and the first timeline entry, redeem the coupon (its errors when it no
 	// longer applies), empty those cart lines and link the idempotency key.
-	// ErrEmptyCart without lines.
+	// ErrEmptyCart without lines; a concurrent checkout of the same cart
+	// waits for this one and then finds it empty (ErrEmptyCart) or changed
+	// (ErrCartChanged), never buys the same lines twice.
 	PlaceOrder(ctx context.Context, in NewOrder) (Order, error)
 	// OrderByID returns an order with lines, payment and timeline.
 	OrderByID(ctx context.Context, id int64) (Order, error)
@@ -222,6 +224,9 @@ var (
 	// cart; the cart now shows the new prices, and checking out again
 	// accepts them.
 	ErrPriceChanged = &Error{409, "price_changed", "a price in your cart changed; review the cart and check out again"}
+	// ErrCartChanged means the cart changed while it was being checked out
+	// (another checkout or an edit took lines); nothing was bought.
+	ErrCartChanged = &Error{409, "cart_changed", "your cart changed while checking out; review it and check out again"}
 )
 
 // Actor roles recorded on the timeline.

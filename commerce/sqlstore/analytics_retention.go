@@ -63,6 +63,7 @@ func (db *DB) RollUpDay(ctx context.Context, until, day time.Time, peaks map[int
 	end := start + dayMicros
 	done := false
 	err := db.inTx(ctx, func(tx conn) error {
+		done = false
 		res, err := tx.exec(ctx, "UPDATE interaction_rollup SET rolled_until = ? WHERE id = 1 AND rolled_until = ?",
 			end, microsOrZero(until))
 		if err != nil {

@@ -161,6 +161,7 @@ func (db *DB) FlashSaleUnits(ctx context.Context, saleID int64) (int64, map[int6
 func (db *DB) ReconcileFlashSale(ctx context.Context, saleID, sold int64, at time.Time) (bool, error) {
 	won := false
 	err := db.inTx(ctx, func(tx conn) error {
+		won = false
 		res, err := tx.exec(ctx, `UPDATE flash_sales SET reconciled_at = ?, sold = ?
 			WHERE id = ? AND reconciled_at IS NULL AND status = 'ended'`, micros(at), sold, saleID)
 		if err := tx.expectOne(res, err); errors.Is(err, commerce.ErrNotFound) {

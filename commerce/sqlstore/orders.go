@@ -25,7 +25,10 @@ type placeLine struct {
 	currency, status, title                      string
 }
 
-// PlaceOrder implements commerce.OrderStore. Stock is taken with
+// PlaceOrder implements commerce.OrderStore. A cart's lines are read with
+// FOR UPDATE on PostgreSQL, so a second checkout of the same cart waits for
+// the first and then finds the lines gone (an empty cart), and deleting them
+// must remove every line read. Stock is taken with
 // "UPDATE ... SET stock = stock - n WHERE stock >= n": on PostgreSQL the row
 // lock makes a concurrent buyer wait and re-check the condition against the
 // committed stock; on SQLite the transaction holds the write lock. Lines are
@@ -91,8 +94,17 @@ func (db *DB) PlaceOrder(ctx context.Context, in commerce.NewOrder) (commerce.Or
 		if id, err = tx.insertOrder(ctx, row); err != nil || in.Items != nil {
 			return err
 		}
-		_, err = tx.exec(ctx, "DELETE FROM cart_lines WHERE account_id = ? AND product_id IN ("+placeholders(len(ids)-1)+")", ids...)
-		return err
+		// The lines were locked when read; all of them must still be there.
+		res, err := tx.exec(ctx, "DELETE FROM cart_lines WHERE account_id = ? AND product_id IN ("+placeholders(len(ids)-1)+")", ids...)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != int64(len(lines)) {
+			return commerce.ErrCartChanged
+		}
+		return nil
 	})
 	if err != nil {
 		return commerce.Order{}, err
@@ -111,7 +123,7 @@ func (c conn) placeLines(ctx context.Context, in commerce.NewOrder) ([]placeLine
 	if in.Items == nil {
 		rows, err = c.query(ctx, `SELECT `+cols+`, c.quantity, c.unit_price_minor
 			FROM cart_lines c JOIN products p ON p.id = c.product_id
-			WHERE c.account_id = ? AND p.shop_id = ? ORDER BY c.product_id`, in.BuyerID, in.ShopID)
+			WHERE c.account_id = ? AND p.shop_id = ? ORDER BY c.product_id`+c.forUpdateOf("c"), in.BuyerID, in.ShopID)
 	} else {
 		args := []any{in.ShopID}
 		for _, it := range in.Items {
@@ -416,14 +428,18 @@ func (db *DB) TransitionOrder(ctx context.Context, t commerce.Transition) error 
 			if err := rows.Err(); err != nil {
 				return err
 			}
+			// Cart lines before products, each in product order: the lock
+			// order of PlaceOrder, so the two never wait on each other.
 			for _, l := range lines {
-				if t.ReturnStock {
-					if _, err := tx.exec(ctx, "UPDATE products SET stock = stock + ? WHERE id = ?", l[1], l[0]); err != nil {
+				if t.RestoreCart {
+					if err := tx.addCartLine(ctx, o.buyer, l[0], l[1], l[2], o.currency, at); err != nil {
 						return err
 					}
 				}
-				if t.RestoreCart {
-					if err := tx.addCartLine(ctx, o.buyer, l[0], l[1], l[2], o.currency, at); err != nil {
+			}
+			for _, l := range lines {
+				if t.ReturnStock {
+					if _, err := tx.exec(ctx, "UPDATE products SET stock = stock + ? WHERE id = ?", l[1], l[0]); err != nil {
 						return err
 					}
 				}

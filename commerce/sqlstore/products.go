@@ -50,11 +50,17 @@ func likePattern(word string) string {
 
 // forUpdate locks selected rows on PostgreSQL; SQLite transactions hold the
 // database write lock from their start, so it needs none.
-func (c conn) forUpdate() string {
-	if c.dialect == Postgres {
+func (c conn) forUpdate() string { return c.forUpdateOf("") }
+
+// forUpdateOf locks only the rows of the named tables of a join (aliases).
+func (c conn) forUpdateOf(tables string) string {
+	switch {
+	case c.dialect != Postgres:
+		return ""
+	case tables == "":
 		return " FOR UPDATE"
 	}
-	return ""
+	return " FOR UPDATE OF " + tables
 }
 
 func (c conn) replaceProductTags(ctx context.Context, productID int64, tags []string) error {

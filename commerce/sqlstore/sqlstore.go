@@ -231,8 +231,31 @@ func (c conn) rebind(query string) string {
 	return b.String()
 }
 
-// inTx runs fn in a transaction, committing when fn returns nil.
+// txAttempts bounds how often inTx runs a transaction that PostgreSQL
+// aborted to break a deadlock or a serialization conflict.
+const txAttempts = 3
+
+// inTx runs fn in a transaction, committing when fn returns nil. On
+// PostgreSQL a transaction aborted as a deadlock victim (40P01) or for a
+// serialization failure (40001) ran nothing and is run again, so fn must
+// not keep state across attempts other than what it recomputes.
 func (db *DB) inTx(ctx context.Context, fn func(tx conn) error) error {
+	for attempt := 1; ; attempt++ {
+		err := db.tryTx(ctx, fn)
+		if attempt >= txAttempts || !isRetryable(err) {
+			return err
+		}
+		db.log.Info("transaction aborted by the database; running it again", "attempt", attempt, "error", err)
+	}
+}
+
+// isRetryable reports a PostgreSQL deadlock or serialization failure.
+func isRetryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
+}
+
+func (db *DB) tryTx(ctx context.Context, fn func(tx conn) error) error {
 	if db.dialect == SQLite {
 		db.writer.Lock()
 		defer db.writer.Unlock()

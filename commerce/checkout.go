@@ -233,8 +233,12 @@ func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMeth
 	defer cancel()
 	pay := s.cfg.Payments
 	opKey := fmt.Sprintf("order-%d", o.ID)
+	orderID := o.ID // o is reassigned below, to the zero Order on a failed transition
 	unsettled := func(err error) idemResult {
-		s.log.Warn("payment outcome not recorded; a retry with the same key resumes it", "order", o.ID, "error", err)
+		if lost, ok := s.lostRace(ctx, orderID, err); ok {
+			return lost
+		}
+		s.log.Warn("payment outcome not recorded; a retry with the same key resumes it", "order", orderID, "error", err)
 		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
 	}
 	fail := func(cause error, paymentStatus, ref string) idemResult {
@@ -349,7 +353,7 @@ func (s *Service) CancelOrder(ctx context.Context, a Account, id int64, key, rea
 		case o.Status == OrderCancelled && o.Payment.Status == PaymentCaptured && resume != nil:
 			// an earlier attempt cancelled; finish its refund
 		case o.Status == OrderAwaitingPayment:
-			return idemResult{err: Conflict("payment_in_progress", "the order's payment is still being processed")}
+			return idemResult{err: ErrPaymentInProgress}
 		default:
 			return idemResult{err: illegalTransition(o.Status, OrderCancelled)}
 		}
@@ -374,6 +378,9 @@ func (s *Service) RefundOrder(ctx context.Context, a Account, id int64, key, rea
 		o, actor, err := s.sellerOrder(ctx, a, id)
 		if err != nil {
 			return idemResult{err: err}
+		}
+		if o.Status == OrderRefunded {
+			return idemResult{err: ErrAlreadyRefunded}
 		}
 		if !CanTransition(o.Status, OrderRefunded) {
 			return idemResult{err: illegalTransition(o.Status, OrderRefunded)}
@@ -413,10 +420,51 @@ func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, rea
 		return idemResult{err: &Error{503, "refund_failed", "the refund did not go through; retry with the same Idempotency-Key"},
 			committed: true, unsettled: true}
 	}
+	id := o.ID
 	o, err = s.transition(ctx, o, Transition{To: OrderRefunded, PaymentStatus: PaymentRefunded, Event: "refunded",
 		ActorID: actorID, ActorRole: actor, Note: reason}, OrderRefundedEvent)
+	if lost, ok := s.lostRace(ctx, id, err); ok {
+		return lost
+	}
 	if err != nil {
 		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
 	}
 	return idemResult{status: http.StatusOK, value: o}
+}
+
+// Answers to a request that lost a race for an order to a concurrent one.
+var (
+	// ErrPaymentInProgress means another request is taking the order's
+	// payment right now.
+	ErrPaymentInProgress = &Error{409, "payment_in_progress", "the order's payment is being processed by another request; reload the order shortly"}
+	// ErrAlreadyRefunded means the order's payment was refunded already.
+	ErrAlreadyRefunded = &Error{409, "already_refunded", "the order is refunded already"}
+)
+
+// lostRace turns ErrOrderChanged from a payment step into the answer that
+// fits what the concurrent request left: two checkouts of one reservation,
+// two refunds of one order. Money moved once (the processor calls of both
+// carry the same order-derived keys); this request only lost the race to
+// record it, so its answer is a 409 the client can act on, not a failure,
+// and its key is given back. ok is false for any other error.
+func (s *Service) lostRace(ctx context.Context, orderID int64, err error) (idemResult, bool) {
+	if !errors.Is(err, ErrOrderChanged) {
+		return idemResult{}, false
+	}
+	o, gerr := s.store.OrderByID(ctx, orderID)
+	if gerr != nil {
+		return idemResult{}, false
+	}
+	s.log.Info("a concurrent request changed the order first", "order", orderID, "status", o.Status, "payment", o.Payment.Status)
+	switch {
+	case o.Status == OrderAwaitingPayment:
+		return idemResult{err: ErrPaymentInProgress}, true
+	case o.Payment.Status == PaymentRefunded:
+		return idemResult{err: ErrAlreadyRefunded}, true
+	case o.Payment.Status == PaymentCaptured:
+		return idemResult{err: ErrAlreadyPaid}, true
+	case unpaidCancelled(o):
+		return idemResult{err: cancelledAnswer(o)}, true
+	}
+	return idemResult{err: ErrOrderChanged}, true
 }

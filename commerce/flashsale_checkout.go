@@ -191,7 +191,11 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
 	defer cancel()
 	log := f.log.With("sale", fs.ID, "order", o.ID, "reservation", reservationID)
+	orderID := o.ID // o is reassigned below, to the zero Order on a failed transition
 	unsettled := func(err error) idemResult {
+		if lost, ok := s.lostRace(ctx, orderID, err); ok {
+			return lost
+		}
 		log.Warn("flash order not settled; a retry with the same key resumes it", slog.Any("error", err))
 		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
 	}
@@ -238,8 +242,7 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 		case err != nil:
 			return unsettled(err)
 		}
-		o, err = s.transition(ctx, o, Transition{To: o.Status, PaymentStatus: PaymentAuthorized, PaymentRef: auth.Reference,
-			CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "payment_authorized", ActorRole: actorSystem}, "")
+		o, err = s.transition(ctx, o, authorized(o, auth), "")
 		if err != nil {
 			return unsettled(err)
 		}

@@ -104,15 +104,8 @@ func (f *FlashSales) settleAbandoned(ctx context.Context, saleID, reservationID,
 	if o.Status != OrderAwaitingPayment {
 		return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{}) // answers for the final state
 	}
-	if lookup, ok := f.svc.cfg.Payments.(PaymentLookup); ok && o.Payment.Status == PaymentPending {
-		auth, found, err := lookup.LookupAuthorization(ctx, fmt.Sprintf("order-%d-authorize", o.ID))
-		if err != nil {
-			return unsettled(err)
-		}
-		if found {
-			o.Payment.Status, o.Payment.Reference = PaymentAuthorized, auth.Reference
-			o.Payment.CardBrand, o.Payment.CardLast4 = auth.CardBrand, auth.CardLast4
-		}
+	if o, err = f.svc.recordLostAuthorization(ctx, o); err != nil {
+		return unsettled(err)
 	}
 	if o.Payment.Status == PaymentAuthorized {
 		return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{})

@@ -47,8 +47,9 @@ const (
 	// maxPriceMajor is the highest price of one unit, in major units
 	// (10 million dollars, euros, yen...).
 	maxPriceMajor = 10_000_000
-	// maxStock is the most units one product may hold.
-	maxStock = 1_000_000
+	// MaxStock is the most units one product may hold (stores check a
+	// stock_delta against it in the same statement that applies it).
+	MaxStock = 1_000_000
 	// maxLineQuantity is the most units of one product in a cart or order.
 	maxLineQuantity = 1_000
 	// maxCartLines is the most distinct products in one cart.

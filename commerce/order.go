@@ -163,6 +163,9 @@ type Transition struct {
 	// From is the status the order must still have; To is the new one
 	// (equal to From for a payment-only change).
 	From, To string
+	// FromPayment, when set, is the payment status the order must still
+	// have (transition sets it from the order it was given).
+	FromPayment string
 	// PaymentStatus, PaymentRef and FailureCode change the payment when set.
 	PaymentStatus string
 	PaymentRef    string
@@ -333,7 +336,7 @@ func (s *Service) transition(ctx context.Context, o Order, t Transition, event O
 	if t.To == o.Status && t.PaymentStatus == "" || t.To != o.Status && !CanTransition(o.Status, t.To) {
 		return Order{}, illegalTransition(o.Status, t.To)
 	}
-	t.OrderID, t.From = o.ID, o.Status
+	t.OrderID, t.From, t.FromPayment = o.ID, o.Status, o.Payment.Status
 	if t.At.IsZero() {
 		t.At = s.now()
 	}

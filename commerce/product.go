@@ -56,14 +56,36 @@ func (p Product) ImageURL() string {
 // ProductPatch creates or changes a product; nil fields keep their value (or
 // the default on create: no description, no stock, draft, no hashtags).
 type ProductPatch struct {
-	Title       *string   `json:"title"`
-	Description *string   `json:"description"`
-	PriceMinor  *int64    `json:"price_minor"`
-	Currency    *string   `json:"currency"`
-	Stock       *int64    `json:"stock"`
-	Status      *string   `json:"status"`
-	Hashtags    *[]string `json:"hashtags"`
+	Title       *string `json:"title"`
+	Description *string `json:"description"`
+	PriceMinor  *int64  `json:"price_minor"`
+	Currency    *string `json:"currency"`
+	Stock       *int64  `json:"stock"`
+	// ExpectedStock, with Stock on an update, sets the stock only if it
+	// still is this value (the value the seller's form loaded): units sold
+	// meanwhile are not overwritten; ErrStockChanged otherwise.
+	ExpectedStock *int64 `json:"expected_stock"`
+	// StockDelta, on an update, adds to (or, negative, takes from) the
+	// stock as it is when the write runs, like a warehouse receipt or
+	// count correction; it cannot go below zero. Not with Stock.
+	StockDelta *int64    `json:"stock_delta"`
+	Status     *string   `json:"status"`
+	Hashtags   *[]string `json:"hashtags"`
 }
+
+// StockEdit is how an update changes a product's stock: not at all (the
+// zero value), to Set (when Expected is not nil, only if the stock still
+// is *Expected), or by Delta.
+type StockEdit struct {
+	Set      *int64
+	Expected *int64
+	Delta    int64
+}
+
+// ErrStockChanged means the stock is not what the edit expected (units
+// sold or returned meanwhile), or a delta would take it below zero or
+// above the maximum; nothing was changed.
+var ErrStockChanged = &Error{409, "stock_changed", "the stock changed meanwhile (units were sold or returned); reload the product and edit again"}
 
 // ProductQuery selects products for a listing.
 type ProductQuery struct {
@@ -81,9 +103,10 @@ type ProductStore interface {
 	CreateProduct(ctx context.Context, p *Product) error
 	// ProductByID returns a product with its images.
 	ProductByID(ctx context.Context, id int64) (Product, error)
-	// UpdateProduct saves the editable fields; the stock only when setStock,
-	// so edits never overwrite units sold meanwhile.
-	UpdateProduct(ctx context.Context, p Product, setStock bool) error
+	// UpdateProduct saves the editable fields, and changes the stock as
+	// stock says in the same statement, so edits never overwrite units sold
+	// meanwhile; ErrStockChanged when its condition does not hold.
+	UpdateProduct(ctx context.Context, p Product, stock StockEdit) error
 	// AddProductImage appends img; ErrTooManyImages when max are attached.
 	AddProductImage(ctx context.Context, productID int64, img Image, max int) error
 	// RemoveProductImage detaches an image; ErrNotFound if not attached.
@@ -126,54 +149,66 @@ func CleanHashtags(tags []string) ([]string, error) {
 	return out, nil
 }
 
-// applyProductPatch validates p against shop and writes it into prod.
-func applyProductPatch(prod *Product, shop Shop, p ProductPatch) (stockChanged bool, err error) {
+// applyProductPatch validates p against shop and writes it into prod; the
+// stock change is returned for the store to apply (prod.Stock holds the
+// value set, for a create).
+func applyProductPatch(prod *Product, shop Shop, p ProductPatch) (stock StockEdit, err error) {
 	if p.Title != nil {
 		if prod.Title, err = cleanName("title", *p.Title, maxTitleRunes); err != nil {
-			return false, err
+			return StockEdit{}, err
 		}
 	}
 	if p.Description != nil {
 		if prod.Description, err = cleanText("description", *p.Description, maxDescriptionLen); err != nil {
-			return false, err
+			return StockEdit{}, err
 		}
 	}
 	if p.Currency != nil {
 		cur, err := normalizeCurrency(*p.Currency)
 		if err != nil {
-			return false, err
+			return StockEdit{}, err
 		}
 		if cur != shop.Currency {
-			return false, &Error{422, "currency_mismatch", fmt.Sprintf("this shop sells in %s; every product uses the shop's currency", shop.Currency)}
+			return StockEdit{}, &Error{422, "currency_mismatch", fmt.Sprintf("this shop sells in %s; every product uses the shop's currency", shop.Currency)}
 		}
 	}
 	prod.Currency = shop.Currency
 	if p.PriceMinor != nil {
 		if err := checkPrice(*p.PriceMinor, shop.Currency); err != nil {
-			return false, err
+			return StockEdit{}, err
 		}
 		prod.PriceMinor = *p.PriceMinor
 	}
-	if p.Stock != nil {
-		if *p.Stock < 0 || *p.Stock > maxStock {
-			return false, Invalid("stock must be between 0 and %d", maxStock)
+	switch {
+	case p.Stock != nil && p.StockDelta != nil:
+		return StockEdit{}, Invalid("send stock or stock_delta, not both")
+	case p.ExpectedStock != nil && p.Stock == nil:
+		return StockEdit{}, Invalid("expected_stock goes with stock")
+	case p.Stock != nil:
+		if *p.Stock < 0 || *p.Stock > MaxStock {
+			return StockEdit{}, Invalid("stock must be between 0 and %d", MaxStock)
 		}
-		prod.Stock, stockChanged = *p.Stock, true
+		prod.Stock, stock = *p.Stock, StockEdit{Set: p.Stock, Expected: p.ExpectedStock}
+	case p.StockDelta != nil:
+		if *p.StockDelta < -MaxStock || *p.StockDelta > MaxStock {
+			return StockEdit{}, Invalid("stock_delta must be between -%d and %d", MaxStock, MaxStock)
+		}
+		stock.Delta = *p.StockDelta
 	}
 	if p.Status != nil {
 		switch *p.Status {
 		case ProductDraft, ProductActive, ProductArchived:
 			prod.Status = *p.Status
 		default:
-			return false, Invalid("status must be draft, active or archived")
+			return StockEdit{}, Invalid("status must be draft, active or archived")
 		}
 	}
 	if p.Hashtags != nil {
 		if prod.Hashtags, err = CleanHashtags(*p.Hashtags); err != nil {
-			return false, err
+			return StockEdit{}, err
 		}
 	}
-	return stockChanged, nil
+	return stock, nil
 }
 
 // CreateProduct adds a product to the shop (seller or admin).
@@ -189,6 +224,9 @@ func (s *Service) CreateProduct(ctx context.Context, a Account, shopID int64, p 
 		return Product{}, Invalid("price_minor is required")
 	}
 	prod := Product{ShopID: shop.ID, Status: ProductDraft, Hashtags: []string{}, Images: []Image{}}
+	if p.StockDelta != nil || p.ExpectedStock != nil {
+		return Product{}, Invalid("a new product takes stock, not stock_delta or expected_stock")
+	}
 	if _, err := applyProductPatch(&prod, shop, p); err != nil {
 		return Product{}, err
 	}
@@ -245,12 +283,12 @@ func (s *Service) UpdateProduct(ctx context.Context, a Account, id int64, p Prod
 	if err != nil {
 		return Product{}, err
 	}
-	setStock, err := applyProductPatch(&prod, shop, p)
+	stock, err := applyProductPatch(&prod, shop, p)
 	if err != nil {
 		return Product{}, err
 	}
 	prod.UpdatedAt = s.now().UTC().Truncate(time.Microsecond)
-	if err := s.store.UpdateProduct(ctx, prod, setStock); err != nil {
+	if err := s.store.UpdateProduct(ctx, prod, stock); err != nil {
 		return Product{}, fmt.Errorf("update product %d: %w", id, err)
 	}
 	s.productEdited(prod)

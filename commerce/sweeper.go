@@ -68,15 +68,8 @@ func (s *Service) settleAbandoned(ctx context.Context, orderID int64) idemResult
 	if o.Status != OrderAwaitingPayment {
 		return settledAnswer(o)
 	}
-	if lookup, ok := s.cfg.Payments.(PaymentLookup); ok && o.Payment.Status == PaymentPending {
-		auth, found, err := lookup.LookupAuthorization(ctx, fmt.Sprintf("order-%d-authorize", o.ID))
-		if err != nil {
-			return idemResult{err: err, committed: true, unsettled: true}
-		}
-		if found {
-			o.Payment.Status, o.Payment.Reference = PaymentAuthorized, auth.Reference
-			o.Payment.CardBrand, o.Payment.CardLast4 = auth.CardBrand, auth.CardLast4
-		}
+	if o, err = s.recordLostAuthorization(ctx, o); err != nil {
+		return idemResult{err: err, committed: true, unsettled: true}
 	}
 	if o.Payment.Status == PaymentAuthorized {
 		return s.settlePayment(ctx, o, PaymentMethod{})
@@ -139,4 +132,27 @@ func (s *Service) RunCheckoutSweeper(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// recordLostAuthorization asks the processor whether it authorized the
+// payment of an order whose checkout died before recording it, and records
+// the authorization if so: the order then goes on to be captured, as its
+// buyer was told it would.
+func (s *Service) recordLostAuthorization(ctx context.Context, o Order) (Order, error) {
+	lookup, ok := s.cfg.Payments.(PaymentLookup)
+	if !ok || o.Status != OrderAwaitingPayment || o.Payment.Status != PaymentPending {
+		return o, nil
+	}
+	auth, found, err := lookup.LookupAuthorization(ctx, fmt.Sprintf("order-%d-authorize", o.ID))
+	if err != nil || !found {
+		return o, err
+	}
+	return s.transition(ctx, o, authorized(o, auth), "")
+}
+
+// authorized records a processor's authorization on an order awaiting
+// payment.
+func authorized(o Order, auth Authorization) Transition {
+	return Transition{To: o.Status, PaymentStatus: PaymentAuthorized, PaymentRef: auth.Reference,
+		CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "payment_authorized", ActorRole: actorSystem}
 }

@@ -203,12 +203,17 @@ func raceClient(conns int) *http.Client {
 
 // post sends a JSON POST as token and returns status and body.
 func post(hc *http.Client, url, token string, body any, header ...string) (int, []byte, error) {
+	return send(hc, "POST", url, token, body, header...)
+}
+
+// send sends a request with a JSON body (none when nil) as token.
+func send(hc *http.Client, method, url, token string, body any, header ...string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
 		rd = strings.NewReader(string(b))
 	}
-	req, err := http.NewRequest("POST", url, rd)
+	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -107,6 +107,12 @@ func only(t testing.TB, as []answer, allowed ...string) map[string]int {
 	m, s := tally(as)
 	for k := range m {
 		if !containsString(allowed, k) {
+			for _, a := range as {
+				if a.String() == k {
+					t.Logf("%s", a.body)
+					break
+				}
+			}
 			t.Fatalf("unexpected answer %q among %s", k, s)
 		}
 	}
@@ -164,6 +170,224 @@ func TestCartCheckoutRace(t *testing.T) {
 		}
 		if left := s.seller.productPage(s.product.ID).Stock; left != stock-buyers*qty {
 			t.Fatalf("stock %d, want %d", left, stock-buyers*qty)
+		}
+	})
+}
+
+// TestBuyNowRace: buyers racing for the last units through Buy now get
+// exactly the units there are, never one more.
+func TestBuyNowRace(t *testing.T) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+		const buyers, stock = 60, 15
+		s := newSaleSetup(t, nodes[0], stock)
+		hc := raceClient(64)
+		defer hc.CloseIdleConnections()
+		bs := seedBuyers(t, nodes[0].app, buyers)
+		as := race(t, buyers, func(i int) (int, []byte, error) {
+			return post(hc, nodes[i%len(nodes)].URL+"/api/checkout", bs[i].token,
+				buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
+		})
+		got := only(t, as, "201", "409 out_of_stock")
+		if got["201"] != stock {
+			_, s := tally(as)
+			t.Fatalf("%d bought, %d units: %s", got["201"], stock, s)
+		}
+		if left := s.seller.productPage(s.product.ID).Stock; left != 0 {
+			t.Fatalf("stock %d after selling out", left)
+		}
+		if n := sqlCount(t, nodes[0], "SELECT COALESCE(SUM(l.quantity), 0) FROM order_lines l JOIN orders o ON o.id = l.order_id WHERE l.product_id = ? AND o.status = 'paid'", s.product.ID); n != stock {
+			t.Fatalf("%d units in paid orders, want %d", n, stock)
+		}
+	})
+}
+
+// TestStockEditRace: a seller's stock edits while buyers check out never
+// undo a sale: deltas add to the stock as it is, and a set with
+// expected_stock is refused when sales moved it.
+func TestStockEditRace(t *testing.T) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+		const buyers, edits, stock = 40, 20, 100
+		s := newSaleSetup(t, nodes[0], stock)
+		hc := raceClient(64)
+		defer hc.CloseIdleConnections()
+		bs := seedBuyers(t, nodes[0].app, buyers)
+		path := fmt.Sprintf("/api/products/%d", s.product.ID)
+		as := race(t, buyers+edits, func(i int) (int, []byte, error) {
+			url := nodes[i%len(nodes)].URL
+			if i < edits {
+				return send(hc, "PATCH", url+path, s.seller.token, map[string]any{"stock_delta": 1, "title": fmt.Sprintf("Sneakers v%d", i)})
+			}
+			return post(hc, url+"/api/checkout", bs[i-edits].token, buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
+		})
+		got := only(t, as, "200", "201")
+		if got["200"] != edits || got["201"] != buyers {
+			_, s := tally(as)
+			t.Fatalf("answers %s", s)
+		}
+		if left := s.seller.productPage(s.product.ID).Stock; left != stock+edits-buyers {
+			t.Fatalf("stock %d, want %d + %d received - %d sold", left, stock, edits, buyers)
+		}
+
+		t.Run("a set over a stale value is refused", func(t *testing.T) {
+			now := s.seller.productPage(s.product.ID).Stock
+			s.seller.with(t).expect(201, "POST", "/api/checkout", buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
+			r := s.seller.with(t).do("PATCH", path, map[string]any{"stock": 500, "expected_stock": now})
+			if r.status != 409 || r.errorCode(t) != "stock_changed" {
+				t.Fatalf("stale set: %d %s", r.status, r.body)
+			}
+			if left := s.seller.productPage(s.product.ID).Stock; left != now-1 {
+				t.Fatalf("stock %d after the refused set, want %d", left, now-1)
+			}
+			s.seller.with(t).expect(200, "PATCH", path, map[string]any{"stock": 500, "expected_stock": now - 1})
+		})
+		t.Run("a delta never takes the stock below zero", func(t *testing.T) {
+			r := s.seller.with(t).do("PATCH", path, map[string]any{"stock_delta": -501})
+			if r.status != 409 || r.errorCode(t) != "stock_changed" {
+				t.Fatalf("delta below zero: %d %s", r.status, r.body)
+			}
+			if left := s.seller.productPage(s.product.ID).Stock; left != 500 {
+				t.Fatalf("stock %d, want 500", left)
+			}
+		})
+	})
+}
+
+// TestFlashCheckoutRace: one reservation paid by many concurrent requests,
+// each with its own key, becomes one paid order; the others are told it is
+// paid or being paid (409), not that the service failed.
+func TestFlashCheckoutRace(t *testing.T) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+		const buyers, tries = 6, 8
+		s := newSaleSetup(t, nodes[0], 100)
+		fs := s.startSale(t, 20, 1, 0, 600)
+		hc := raceClient(64)
+		defer hc.CloseIdleConnections()
+		bs := seedBuyers(t, nodes[0].app, buyers)
+		rs := make([]commerce.Reservation, buyers)
+		for i, b := range bs {
+			rs[i] = reserve(t, b.as(t, nodes[0]), fs.ID, 1)
+		}
+		as := race(t, buyers*tries, func(i int) (int, []byte, error) {
+			b := i % buyers
+			return post(hc, nodes[i%len(nodes)].URL+checkoutPath(rs[b]), bs[b].token, flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+		})
+		got := only(t, as, "201", "409 already_paid", "409 payment_in_progress")
+		if got["201"] != buyers {
+			_, s := tally(as)
+			t.Fatalf("%d paid checkouts for %d reservations: %s", got["201"], buyers, s)
+		}
+		for _, r := range rs {
+			if n := sqlCount(t, nodes[0], `SELECT COUNT(*) FROM flash_sale_orders f JOIN orders o ON o.id = f.order_id
+				WHERE f.sale_id = ? AND f.reservation_id = ? AND o.status = 'paid'`, fs.ID, r.ID); n != 1 {
+				t.Errorf("reservation %d has %d paid orders", r.ID, n)
+			}
+		}
+	})
+}
+
+// TestCancelAndRefundRace: a seller's concurrent cancels (or refunds) of
+// one order, each with its own key, return its stock once and refund its
+// money once.
+func TestCancelAndRefundRace(t *testing.T) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+		const orders, tries, stock = 4, 8, 100
+		s := newSaleSetup(t, nodes[0], stock)
+		hc := raceClient(64)
+		defer hc.CloseIdleConnections()
+		b := seedBuyers(t, nodes[0].app, 1)[0].as(t, nodes[0])
+		pay := nodes[0].srv.cfg.Commerce.Payments.(*commerce.TestPayments)
+		buy := func() commerce.Order {
+			var o commerce.Order
+			b.expect(201, "POST", "/api/checkout", buyNowBody(commerce.TestCardVisa, item(s.product.ID, 2)), "Idempotency-Key", newKey()).decode(t, &o)
+			return o
+		}
+		// settled checks each order ended refunded, with its money returned
+		// once, and the stock as it was before they were bought.
+		settled := func(t *testing.T, os []commerce.Order, as []answer, allowed ...string) {
+			t.Helper()
+			got := only(t, as, append(allowed, "200")...)
+			if got["200"] != len(os) {
+				_, s := tally(as)
+				t.Fatalf("%d orders, %d succeeded: %s", len(os), got["200"], s)
+			}
+			for _, o := range os {
+				if now := s.seller.order(o.ID); now.Status != commerce.OrderRefunded || now.Payment.Status != commerce.PaymentRefunded {
+					t.Errorf("order %d is %s / %s", o.ID, now.Status, now.Payment.Status)
+				}
+				if captured, refunded, _ := pay.Balance(o.Payment.Reference); captured != o.TotalMinor || refunded != o.TotalMinor {
+					t.Errorf("order %d: captured %d, refunded %d, total %d", o.ID, captured, refunded, o.TotalMinor)
+				}
+			}
+		}
+
+		t.Run("cancels", func(t *testing.T) {
+			os := make([]commerce.Order, orders)
+			for i := range os {
+				os[i] = buy()
+			}
+			as := race(t, orders*tries, func(i int) (int, []byte, error) {
+				return post(hc, fmt.Sprintf("%s/api/orders/%d/cancel", nodes[i%len(nodes)].URL, os[i%orders].ID), s.seller.token,
+					map[string]string{"reason": "out of stock"}, "Idempotency-Key", newKey())
+			})
+			settled(t, os, as, "409 order_changed", "409 illegal_transition", "409 already_refunded")
+			if left := s.seller.productPage(s.product.ID).Stock; left != stock {
+				t.Fatalf("stock %d after cancelling everything, want %d", left, stock)
+			}
+		})
+		t.Run("refunds", func(t *testing.T) {
+			os := make([]commerce.Order, orders)
+			for i := range os {
+				os[i] = buy()
+				for _, step := range []string{"ship", "deliver"} {
+					s.seller.with(t).expect(200, "POST", fmt.Sprintf("/api/orders/%d/%s", os[i].ID, step), map[string]string{"carrier": "UPS", "tracking_number": "1Z"})
+				}
+			}
+			as := race(t, orders*tries, func(i int) (int, []byte, error) {
+				return post(hc, fmt.Sprintf("%s/api/orders/%d/refund", nodes[i%len(nodes)].URL, os[i%orders].ID), s.seller.token,
+					map[string]string{"reason": "damaged"}, "Idempotency-Key", newKey())
+			})
+			settled(t, os, as, "409 already_refunded")
+		})
+	})
+}
+
+// TestCouponRace: a coupon with N uses left, raced by many buyers, is used
+// exactly N times; one buyer racing the same coupon in several checkouts
+// uses it once.
+func TestCouponRace(t *testing.T) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+		const buyers, uses = 30, 7
+		s := newSaleSetup(t, nodes[0], 1000)
+		hc := raceClient(64)
+		defer hc.CloseIdleConnections()
+		s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/coupons", s.streamID), map[string]any{"code": "RACE", "kind": "percent", "value": 10, "max_uses": uses})
+		s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/coupons", s.streamID), map[string]any{"code": "ONCE", "kind": "fixed", "value": 500, "max_uses": 100})
+		body := func(code string) map[string]any {
+			b := buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1))
+			b["stream_id"], b["coupon_code"] = s.streamID, code
+			return b
+		}
+		bs := seedBuyers(t, nodes[0].app, buyers)
+		as := race(t, buyers, func(i int) (int, []byte, error) {
+			return post(hc, nodes[i%len(nodes)].URL+"/api/checkout", bs[i].token, body("RACE"), "Idempotency-Key", newKey())
+		})
+		if got := only(t, as, "201", "409 coupon_used_up"); got["201"] != uses {
+			_, s := tally(as)
+			t.Fatalf("coupon with %d uses: %s", uses, s)
+		}
+		if n := sqlCount(t, nodes[0], "SELECT COUNT(*) FROM orders WHERE coupon_code = 'RACE' AND status = 'paid'"); n != uses {
+			t.Fatalf("%d paid orders with the coupon, want %d", n, uses)
+		}
+		one := bs[0]
+		as = race(t, 10, func(i int) (int, []byte, error) {
+			return post(hc, nodes[i%len(nodes)].URL+"/api/checkout", one.token, body("ONCE"), "Idempotency-Key", newKey())
+		})
+		if got := only(t, as, "201", "409 coupon_already_used"); got["201"] != 1 {
+			_, s := tally(as)
+			t.Fatalf("one buyer, one use: %s", s)
+		}
+		if n := sqlCount(t, nodes[0], "SELECT used FROM coupons WHERE code = 'ONCE' AND shop_id = ?", s.shopID); n != 1 {
+			t.Fatalf("ONCE used %d times", n)
 		}
 	})
 }

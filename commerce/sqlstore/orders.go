@@ -395,11 +395,18 @@ func (db *DB) TransitionOrder(ctx context.Context, t commerce.Transition) error 
 		} else if err != nil {
 			return err
 		}
-		if t.PaymentStatus != "" || t.PaymentRef != "" || t.FailureCode != "" || t.CardBrand != "" || t.CardLast4 != "" {
-			if _, err := tx.exec(ctx, `UPDATE payments SET status = COALESCE(NULLIF(?, ''), status),
+		if t.FromPayment != "" || t.PaymentStatus != "" || t.PaymentRef != "" || t.FailureCode != "" || t.CardBrand != "" || t.CardLast4 != "" {
+			// The payment, like the order, must still be as the caller saw
+			// it: two requests settling one order both pass the order's
+			// status check for a payment-only step, not this one.
+			res, err := tx.exec(ctx, `UPDATE payments SET status = COALESCE(NULLIF(?, ''), status),
 				reference = COALESCE(NULLIF(?, ''), reference), failure_code = COALESCE(NULLIF(?, ''), failure_code),
 				card_brand = COALESCE(NULLIF(?, ''), card_brand), card_last4 = COALESCE(NULLIF(?, ''), card_last4), updated_at = ?
-				WHERE order_id = ?`, t.PaymentStatus, t.PaymentRef, t.FailureCode, t.CardBrand, t.CardLast4, at, t.OrderID); err != nil {
+				WHERE order_id = ? AND (? = '' OR status = ?)`, t.PaymentStatus, t.PaymentRef, t.FailureCode, t.CardBrand, t.CardLast4, at,
+				t.OrderID, t.FromPayment, t.FromPayment)
+			if err := tx.expectOne(res, err); errors.Is(err, commerce.ErrNotFound) {
+				return commerce.ErrOrderChanged
+			} else if err != nil {
 				return err
 			}
 		}

@@ -157,7 +157,7 @@ func TestPlaceOrderWritesNothingWhenItFails(t *testing.T) {
 			p := f.product
 			p.PriceMinor = 1500
 			p.UpdatedAt = time.Now()
-			if err := db.UpdateProduct(ctx, p, false); err != nil {
+			if err := db.UpdateProduct(ctx, p, commerce.StockEdit{}); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := f.place(buyer); !errors.Is(err, commerce.ErrPriceChanged) {

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -135,16 +136,37 @@ func (c conn) attachImages(ctx context.Context, ps []commerce.Product) error {
 }
 
 // UpdateProduct implements commerce.ProductStore.
-func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product, setStock bool) error {
+// The stock changes in the UPDATE itself, under its condition, so a
+// checkout taking units at the same time is never overwritten.
+func (db *DB) UpdateProduct(ctx context.Context, p commerce.Product, stock commerce.StockEdit) error {
 	return db.inTx(ctx, func(tx conn) error {
 		q := `UPDATE products SET title = ?, description = ?, price_minor = ?, status = ?, hashtags = ?, search_text = ?, updated_at = ?`
 		args := []any{p.Title, p.Description, p.PriceMinor, p.Status, strings.Join(p.Hashtags, " "),
 			searchText(p.Title, p.Description, p.Hashtags), micros(p.UpdatedAt)}
-		if setStock {
+		where, wargs := " WHERE id = ?", []any{p.ID}
+		switch {
+		case stock.Set != nil:
 			q += ", stock = ?"
-			args = append(args, p.Stock)
+			args = append(args, *stock.Set)
+			if stock.Expected != nil {
+				where += " AND stock = ?"
+				wargs = append(wargs, *stock.Expected)
+			}
+		case stock.Delta != 0:
+			q += ", stock = stock + ?"
+			args = append(args, stock.Delta)
+			where += " AND stock + ? BETWEEN 0 AND ?"
+			wargs = append(wargs, stock.Delta, commerce.MaxStock)
 		}
-		if err := tx.expectOne(tx.exec(ctx, q+" WHERE id = ?", append(args, p.ID)...)); err != nil {
+		err := tx.expectOne(tx.exec(ctx, q+where, append(args, wargs...)...))
+		if errors.Is(err, commerce.ErrNotFound) && len(wargs) > 1 {
+			var one int
+			if err := tx.get(ctx, "SELECT 1 FROM products WHERE id = ?", []any{p.ID}, &one); err != nil {
+				return err
+			}
+			return commerce.ErrStockChanged
+		}
+		if err != nil {
 			return err
 		}
 		return tx.replaceProductTags(ctx, p.ID, p.Hashtags)

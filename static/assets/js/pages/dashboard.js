@@ -100,6 +100,7 @@ function editProduct(p) {
     form.elements.description.value = p.description;
     form.elements.price.value = toDecimal(p.price_minor, p.currency);
     form.elements.stock.value = p.stock;
+    form.dataset.loadedStock = p.stock;
     form.elements.status.value = p.status;
     form.elements.hashtags.value = (p.hashtags || []).join(', ');
   }
@@ -136,11 +137,28 @@ function wireProductForm(shop) {
     const price = parseMoney(v.price, shop.currency);
     if (Number.isNaN(price)) throw new Error(`Price: write an amount in ${shop.currency}, like ${toDecimal(1999, shop.currency)}.`);
     const body = {
-      title: v.title.trim(), description: v.description.trim(), price_minor: price, stock: Number(v.stock), status: v.status,
+      title: v.title.trim(), description: v.description.trim(), price_minor: price, status: v.status,
       hashtags: v.hashtags.split(',').map((t) => t.trim().replace(/^#/, '')).filter(Boolean),
     };
-    let p = v.id ? await patch(`/products/${v.id}`, body) : await post(`/shops/${shop.id}/products`, { ...body, currency: shop.currency });
+    // An edit sends the stock only when the seller changed it, and only
+    // over the value the form loaded: units sold meanwhile are not undone.
+    const stock = Number(v.stock);
+    if (!v.id) body.stock = stock;
+    else if (String(stock) !== form.dataset.loadedStock) {
+      body.stock = stock;
+      body.expected_stock = Number(form.dataset.loadedStock);
+    }
+    let p;
+    try {
+      p = v.id ? await patch(`/products/${v.id}`, body) : await post(`/shops/${shop.id}/products`, { ...body, currency: shop.currency });
+    } catch (err) {
+      if (err.code !== 'stock_changed') throw err;
+      const now = await get(`/products/${v.id}`);
+      form.dataset.loadedStock = now.stock;
+      throw new Error(`Stock changed to ${now.stock} while you edited (units were sold or returned). Check the stock and save again.`);
+    }
     form.elements.id.value = p.id;
+    form.dataset.loadedStock = p.stock;
     const file = form.elements.image.files[0];
     if (file) {
       const data = new FormData();

@@ -120,10 +120,12 @@ type FlashSaleStore interface {
 	// FlashSaleUnits returns the units SQL counts as sold (orders that are
 	// paid or still being paid) in total and per buyer.
 	FlashSaleUnits(ctx context.Context, saleID int64) (sold int64, perBuyer map[int64]int64, err error)
-	// ReconcileFlashSale records the sale as reconciled with sold units and
-	// returns the rest to the product's stock, once: false when another
-	// node did it first.
-	ReconcileFlashSale(ctx context.Context, saleID, sold int64, at time.Time) (bool, error)
+	// ReconcileFlashSale counts the units SQL holds as sold, records the
+	// sale as reconciled with them and returns the rest to the product's
+	// stock, in one transaction and once: won is false when another node
+	// did it first. It serialises with a cancellation of one of the sale's
+	// orders (see Transition.FlashSaleID), so each unit goes back once.
+	ReconcileFlashSale(ctx context.Context, saleID int64, at time.Time) (sold int64, won bool, err error)
 	// CreateFlashOrder creates the order of a reservation, its link and the
 	// coupon redemption in one transaction. When the reservation already has
 	// an order it returns that one with created false.

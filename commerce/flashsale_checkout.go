@@ -283,11 +283,8 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 // back to the sale (or, after the sale was reconciled, to the product), and
 // the coupon may be used again.
 func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order, reservationID int64, paymentStatus, code, note string) error {
-	if fresh, err := f.store.FlashSaleByID(ctx, fs.ID); err == nil {
-		fs = fresh
-	}
 	_, err := f.svc.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: code,
-		ReturnStock: fs.ReconciledAt != nil, ReleaseCoupon: true, Event: "flash_order_cancelled", ActorRole: actorSystem, Note: note}, "")
+		FlashSaleID: fs.ID, ReleaseCoupon: true, Event: "flash_order_cancelled", ActorRole: actorSystem, Note: note}, "")
 	if errors.Is(err, ErrOrderChanged) {
 		return nil // the sweeper or a retry cancelled it first
 	}

@@ -204,11 +204,7 @@ func (f *FlashSales) cancelExpiredOrder(ctx context.Context, fs FlashSale, r Res
 // logs and corrects any difference, and returns unsold units to the
 // product's stock. SQL is the system of record.
 func (f *FlashSales) reconcile(ctx context.Context, fs FlashSale, c StockCounts) error {
-	sold, _, err := f.store.FlashSaleUnits(ctx, fs.ID)
-	if err != nil {
-		return err
-	}
-	won, err := f.store.ReconcileFlashSale(ctx, fs.ID, sold, f.now())
+	sold, won, err := f.store.ReconcileFlashSale(ctx, fs.ID, f.now())
 	if err != nil || !won {
 		return err
 	}

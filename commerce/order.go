@@ -178,6 +178,12 @@ type Transition struct {
 	// lines back into the buyer's cart (after a declined payment).
 	ReturnStock bool
 	RestoreCart bool
+	// FlashSaleID, for an unpaid flash order, decides ReturnStock in the
+	// transaction: its units go back to the product only if the sale was
+	// reconciled already, and the sale's sold count, which counted the
+	// order while it was being paid, drops by them (before, they go back
+	// to the sale, and the reconciliation returns what was not sold).
+	FlashSaleID int64
 	// ReleaseCoupon gives the order's coupon use back to the buyer (an
 	// order cancelled before any money was taken).
 	ReleaseCoupon bool
@@ -343,7 +349,7 @@ func (s *Service) transition(ctx context.Context, o Order, t Transition, event O
 	if err := s.store.TransitionOrder(ctx, t); err != nil {
 		return Order{}, fmt.Errorf("order %d %s → %s: %w", o.ID, t.From, t.To, err)
 	}
-	if t.ReturnStock {
+	if t.ReturnStock || t.FlashSaleID != 0 {
 		s.stockChanged(o.ShopID, orderProducts(o)...)
 	}
 	o, err := s.store.OrderByID(ctx, o.ID)

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
@@ -388,6 +389,49 @@ func TestCouponRace(t *testing.T) {
 		}
 		if n := sqlCount(t, nodes[0], "SELECT used FROM coupons WHERE code = 'ONCE' AND shop_id = ?", s.shopID); n != 1 {
 			t.Fatalf("ONCE used %d times", n)
+		}
+	})
+}
+
+// TestFlashSaleEndRace: a sale stopped while its reservations are paid and
+// declined gives every unit it did not sell back to the product exactly
+// once, whichever of a declined order's cancellation and the sale's
+// reconciliation comes first.
+func TestFlashSaleEndRace(t *testing.T) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+		const units, paying, stock = 30, 10, 100
+		s := newSaleSetup(t, nodes[0], stock)
+		fs := s.startSale(t, units, 1, 0, 600)
+		hc := raceClient(64)
+		defer hc.CloseIdleConnections()
+		bs := seedBuyers(t, nodes[0].app, units)
+		rs := make([]commerce.Reservation, units)
+		for i, b := range bs {
+			rs[i] = reserve(t, b.as(t, nodes[0]), fs.ID, 1)
+		}
+		as := race(t, units+1, func(i int) (int, []byte, error) {
+			url := nodes[i%len(nodes)].URL
+			if i == units {
+				return post(hc, fmt.Sprintf("%s/api/flash-sales/%d/stop", url, fs.ID), s.seller.token, nil)
+			}
+			card := commerce.TestCardDeclined
+			if i < paying {
+				card = commerce.TestCardVisa
+			}
+			return post(hc, url+checkoutPath(rs[i]), bs[i].token, flashCheckoutBody(card), "Idempotency-Key", newKey())
+		})
+		if got := only(t, as, "200", "201", "402 payment_declined"); got["201"] != paying || got["402 payment_declined"] != units-paying {
+			_, s := tally(as)
+			t.Fatalf("answers %s", s)
+		}
+		waitUntil(t, 10*time.Second, "the stopped sale to be reconciled", func() bool {
+			return saleSQL(t, nodes[0].app, fs.ID).ReconciledAt != nil
+		})
+		if got := saleSQL(t, nodes[0].app, fs.ID).Sold; got != paying {
+			t.Fatalf("reconciled as %d sold, want %d", got, paying)
+		}
+		if left := s.seller.productPage(s.product.ID).Stock; left != stock-paying {
+			t.Fatalf("stock %d after the sale, want %d (%d units before, %d sold)", left, stock-paying, stock, paying)
 		}
 	})
 }

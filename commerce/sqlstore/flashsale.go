@@ -157,25 +157,32 @@ func (db *DB) FlashSaleUnits(ctx context.Context, saleID int64) (int64, map[int6
 	return sold, perBuyer, rows.Err()
 }
 
-// ReconcileFlashSale implements commerce.FlashSaleStore.
-func (db *DB) ReconcileFlashSale(ctx context.Context, saleID, sold int64, at time.Time) (bool, error) {
-	won := false
-	err := db.inTx(ctx, func(tx conn) error {
+// ReconcileFlashSale implements commerce.FlashSaleStore. The sale's row is
+// locked before the sold units are counted, so a cancellation of one of its
+// orders (which locks the row too) either commits first and is not counted,
+// or waits and then returns its unit to the product itself.
+func (db *DB) ReconcileFlashSale(ctx context.Context, saleID int64, at time.Time) (sold int64, won bool, err error) {
+	err = db.inTx(ctx, func(tx conn) error {
 		won = false
-		res, err := tx.exec(ctx, `UPDATE flash_sales SET reconciled_at = ?, sold = ?
-			WHERE id = ? AND reconciled_at IS NULL AND status = 'ended'`, micros(at), sold, saleID)
-		if err := tx.expectOne(res, err); errors.Is(err, commerce.ErrNotFound) {
+		var quantity, productID int64
+		err := tx.get(ctx, `SELECT quantity, product_id FROM flash_sales
+			WHERE id = ? AND reconciled_at IS NULL AND status = 'ended'`+tx.forUpdate(), []any{saleID}, &quantity, &productID)
+		if errors.Is(err, commerce.ErrNotFound) {
 			return nil
 		} else if err != nil {
 			return err
 		}
+		if err := tx.get(ctx, "SELECT COALESCE(SUM(f.quantity), 0)"+soldFilter, []any{saleID}, &sold); err != nil {
+			return err
+		}
+		if _, err := tx.exec(ctx, "UPDATE flash_sales SET reconciled_at = ?, sold = ? WHERE id = ?", micros(at), sold, saleID); err != nil {
+			return err
+		}
 		won = true
-		_, err = tx.exec(ctx, `UPDATE products SET stock = stock +
-			(SELECT CASE WHEN quantity > ? THEN quantity - ? ELSE 0 END FROM flash_sales WHERE id = ?)
-			WHERE id = (SELECT product_id FROM flash_sales WHERE id = ?)`, sold, sold, saleID, saleID)
+		_, err = tx.exec(ctx, "UPDATE products SET stock = stock + ? WHERE id = ?", max(quantity-sold, 0), productID)
 		return err
 	})
-	return won && err == nil, err
+	return sold, won && err == nil, err
 }
 
 // BaselineReserve implements commerce.FlashSaleStore: one statement, the

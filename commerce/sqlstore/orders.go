@@ -410,6 +410,22 @@ func (db *DB) TransitionOrder(ctx context.Context, t commerce.Transition) error 
 				return err
 			}
 		}
+		if t.FlashSaleID != 0 {
+			// The sale's row lock orders this with its reconciliation.
+			var reconciled sql.NullInt64
+			if err := tx.get(ctx, "SELECT reconciled_at FROM flash_sales WHERE id = ?"+tx.forUpdate(), []any{t.FlashSaleID}, &reconciled); err != nil {
+				return err
+			}
+			t.ReturnStock = reconciled.Valid
+			if t.ReturnStock {
+				// The reconciliation counted the order as sold while it was
+				// being paid; it was not.
+				if _, err := tx.exec(ctx, `UPDATE flash_sales SET sold = sold -
+					(SELECT COALESCE(SUM(quantity), 0) FROM order_lines WHERE order_id = ?) WHERE id = ?`, t.OrderID, t.FlashSaleID); err != nil {
+					return err
+				}
+			}
+		}
 		if t.ReturnStock || t.RestoreCart {
 			var o struct {
 				buyer    int64

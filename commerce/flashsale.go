@@ -117,9 +117,9 @@ type FlashSaleStore interface {
 	UnsettledFlashSales(ctx context.Context) ([]FlashSale, error)
 	// EndFlashSale moves an active sale to ended; false when it had ended.
 	EndFlashSale(ctx context.Context, id int64, reason string, at time.Time) (bool, error)
-	// FlashSaleUnits returns the units SQL counts as sold (orders that are
-	// paid or still being paid) in total and per buyer.
-	FlashSaleUnits(ctx context.Context, saleID int64) (sold int64, perBuyer map[int64]int64, err error)
+	// SoldFlashOrders returns the sale's orders whose units SQL counts as
+	// sold (paid or still being paid), oldest first.
+	SoldFlashOrders(ctx context.Context, saleID int64) ([]FlashOrder, error)
 	// ReconcileFlashSale counts the units SQL holds as sold, records the
 	// sale as reconciled with them and returns the rest to the product's
 	// stock, in one transaction and once: won is false when another node
@@ -332,7 +332,7 @@ func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, 
 		return FlashSale{}, err
 	}
 	f.svc.stockChanged(fs.ShopID, fs.ProductID)
-	if err := f.engine.CreateSale(ctx, f.saleStock(fs, 0, nil)); err != nil {
+	if err := f.engine.CreateSale(ctx, f.saleStock(fs, nil)); err != nil {
 		// SQL has the sale; the reservation path restores it in the engine.
 		f.log.Warn("stock engine did not take the new sale; it is restored on first use", "sale", fs.ID, slog.Any("error", err))
 	}
@@ -348,9 +348,9 @@ func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, 
 	return fs, nil
 }
 
-func (f *FlashSales) saleStock(fs FlashSale, sold int64, perBuyer map[int64]int64) SaleStock {
+func (f *FlashSales) saleStock(fs FlashSale, sold []Reservation) SaleStock {
 	return SaleStock{SaleID: fs.ID, Quantity: fs.Quantity, PerBuyerLimit: fs.PerBuyerLimit,
-		KeepUntil: fs.EndsAt.Add(f.cfg.ReservationTTL + f.cfg.KeepFor), Sold: sold, BuyerUnits: perBuyer}
+		KeepUntil: fs.EndsAt.Add(f.cfg.ReservationTTL + f.cfg.KeepFor), Sold: sold}
 }
 
 // Sale returns a sale with its live counts.
@@ -471,11 +471,21 @@ func (f *FlashSales) restore(ctx context.Context, fs FlashSale) (StockCounts, er
 	if c, err := f.engine.Counts(ctx, fs.ID); !errors.Is(err, ErrStockUnknown) {
 		return c, err // another request restored it meanwhile
 	}
-	sold, perBuyer, err := f.store.FlashSaleUnits(ctx, fs.ID)
+	orders, err := f.store.SoldFlashOrders(ctx, fs.ID)
 	if err != nil {
 		return StockCounts{}, fmt.Errorf("restore sale %d: %w", fs.ID, err)
 	}
-	if err := f.engine.CreateSale(ctx, f.saleStock(fs, min(sold, fs.Quantity), perBuyer)); err != nil {
+	var sold []Reservation
+	var units int64
+	for _, o := range orders {
+		if units+o.Quantity > fs.Quantity {
+			f.log.Error("SQL holds more units of a flash sale than it had; restoring the first", "sale", fs.ID, "order", o.OrderID)
+			break
+		}
+		units += o.Quantity
+		sold = append(sold, Reservation{SaleID: fs.ID, ID: o.ReservationID, BuyerID: o.BuyerID, Quantity: o.Quantity, State: ReservationSold})
+	}
+	if err := f.engine.CreateSale(ctx, f.saleStock(fs, sold)); err != nil {
 		return StockCounts{}, fmt.Errorf("restore sale %d: %w", fs.ID, err)
 	}
 	if fs.State == "ended" {
@@ -483,6 +493,6 @@ func (f *FlashSales) restore(ctx context.Context, fs FlashSale) (StockCounts, er
 			return StockCounts{}, err
 		}
 	}
-	f.log.Warn("restored flash sale stock from SQL", "sale", fs.ID, "sold", sold, "buyers", len(perBuyer))
+	f.log.Warn("restored flash sale stock from SQL", "sale", fs.ID, "sold", units, "orders", len(sold))
 	return f.engine.Counts(ctx, fs.ID)
 }

@@ -208,18 +208,14 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 	}
 
 	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
-		_, _, err := f.engine.Confirm(ctx, fs.ID, reservationID)
+		err := f.confirm(ctx, fs, reservationID, o)
 		switch {
 		case errors.Is(err, ErrReservationExpired):
 			return fail(err, "", "reservation_expired", err)
 		case errors.Is(err, ErrReservationReleased):
 			return fail(err, "", "reservation_released", err)
-		case errors.Is(err, ErrStockUnknown):
-			// The engine lost the sale; SQL counts this order as sold, so
-			// the restored sale holds its units.
-			if _, rerr := f.restore(ctx, fs); rerr != nil {
-				return unsettled(rerr)
-			}
+		case errors.Is(err, ErrSoldOut):
+			return fail(err, "", "reservation_lost", ErrReservationLost)
 		case err != nil:
 			return unsettled(err)
 		}
@@ -277,6 +273,37 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 		return unsettled(errors.New("payment still pending"))
 	}
 	return idemResult{status: http.StatusCreated, value: FlashCheckoutResult{Order: o, DiscountMinor: o.DiscountMinor}, committed: true}
+}
+
+// ErrReservationLost means the stock engine lost the reservation (Redis
+// restarted empty) and its units went to other buyers before the order
+// could claim them again; nothing was charged.
+var ErrReservationLost = &Error{409, "reservation_lost", "your hold was lost in a server fault and the units sold meanwhile; nothing was charged"}
+
+// confirm marks the order's reservation sold in the engine so its units no
+// longer lapse. SQL, which holds the order, is the record the engine
+// follows: a sale the engine lost is restored from SQL (which registers
+// this order's reservation), and a reservation it lost after that (the
+// order was written while Redis restarted) is adopted from the order,
+// taking units still on offer (ErrSoldOut when none are).
+func (f *FlashSales) confirm(ctx context.Context, fs FlashSale, reservationID int64, o Order) error {
+	_, _, err := f.engine.Confirm(ctx, fs.ID, reservationID)
+	if errors.Is(err, ErrStockUnknown) {
+		if _, err = f.restore(ctx, fs); err != nil {
+			return err
+		}
+		_, _, err = f.engine.Confirm(ctx, fs.ID, reservationID)
+	}
+	if !errors.Is(err, ErrReservationNotFound) {
+		return err
+	}
+	var qty int64
+	for _, l := range o.Lines {
+		qty += l.Quantity
+	}
+	f.log.Warn("the stock engine lost a reservation that has an order; adopting it", "sale", fs.ID, "reservation", reservationID, "order", o.ID)
+	_, _, err = f.engine.Adopt(ctx, Reservation{SaleID: fs.ID, ID: reservationID, BuyerID: o.BuyerID, Quantity: qty})
+	return err
 }
 
 // cancelFlashOrder cancels an unpaid flash order: the reservation's units go

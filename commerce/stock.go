@@ -43,6 +43,13 @@ type StockEngine interface {
 	// ExpireDue has not yet returned) fails with ErrReservationExpired, a
 	// released one with ErrReservationReleased.
 	Confirm(ctx context.Context, saleID, reservationID int64) (Reservation, StockCounts, error)
+	// Adopt records r as sold when the engine does not know it: SQL holds
+	// an order of r that the engine lost (it restarted empty and was
+	// restored before the order was written). Its units come from those on
+	// offer, ErrSoldOut when fewer remain; the buyer's limit was checked
+	// when r was reserved. A reservation the engine knows is confirmed as
+	// by Confirm.
+	Adopt(ctx context.Context, r Reservation) (Reservation, StockCounts, error)
 	// Release gives a held or sold reservation's units back at once (the
 	// buyer cancelled, the payment was declined) and reports released=true.
 	// Releasing a reservation that is already released or expired changes
@@ -69,10 +76,12 @@ type SaleStock struct {
 	// KeepUntil is when the engine may forget the sale: well after it ended
 	// and was reconciled.
 	KeepUntil time.Time
-	// Sold and BuyerUnits restore a sale the engine lost: units already
-	// sold, and units each buyer bought. Zero for a new sale.
-	Sold       int64
-	BuyerUnits map[int64]int64
+	// Sold restores a sale the engine lost: the reservations that SQL
+	// holds orders of (paid or being paid). Each is recorded as sold under
+	// its own ID, so a checkout that had written its order before the loss
+	// confirms it as usual; their units are the sale's sold units and count
+	// toward each buyer's limit. Empty for a new sale.
+	Sold []Reservation
 }
 
 // ReservationState is where a reservation is in its life.
@@ -128,8 +137,9 @@ var (
 	// created, or lost with a restart); the service restores it from SQL.
 	ErrStockUnknown = &Error{404, "sale_not_found", "no such flash sale"}
 	// ErrReservationNotFound means the sale has no such reservation, or it
-	// is someone else's.
-	ErrReservationNotFound = &Error{404, "reservation_not_found", "no such reservation"}
+	// is someone else's. A hold the engine lost without an order (Redis
+	// restarted empty) is gone too: its units are back on sale.
+	ErrReservationNotFound = &Error{404, "reservation_not_found", "no such reservation: it is not yours, or a server fault lost the hold and its units went back on sale; press Buy now to reserve again"}
 	// ErrReservationExpired means the reservation lapsed before it was paid
 	// for; its units went back to the sale.
 	ErrReservationExpired = &Error{410, "reservation_expired", "the reservation expired; its units went back on sale"}
@@ -139,3 +149,26 @@ var (
 
 // maxReservationID keeps reservation IDs exact in JavaScript numbers.
 const maxReservationID = 1<<53 - 1
+
+// check validates a sale's stock before an engine creates it.
+func (s SaleStock) check() error {
+	var sold int64
+	for _, r := range s.Sold {
+		if r.ID <= 0 || r.ID > maxReservationID || r.Quantity <= 0 {
+			return Invalid("stock of sale %d: sold reservation %d out of range", s.SaleID, r.ID)
+		}
+		sold += r.Quantity
+	}
+	if s.Quantity < 0 || s.PerBuyerLimit <= 0 || sold > s.Quantity {
+		return Invalid("stock of sale %d: quantity, limit or sold out of range", s.SaleID)
+	}
+	return nil
+}
+
+// checkAdoptable validates a reservation before Adopt.
+func (r Reservation) checkAdoptable() error {
+	if r.ID <= 0 || r.ID > maxReservationID || r.Quantity <= 0 || r.BuyerID <= 0 {
+		return Invalid("reservation %d of sale %d out of range", r.ID, r.SaleID)
+	}
+	return nil
+}

@@ -56,8 +56,8 @@ func (h *expiryHeap) Pop() any {
 
 // CreateSale implements StockEngine.
 func (m *MemoryStock) CreateSale(_ context.Context, s SaleStock) error {
-	if s.Quantity < 0 || s.PerBuyerLimit <= 0 || s.Sold < 0 || s.Sold > s.Quantity {
-		return Invalid("stock of sale %d: quantity, limit or sold out of range", s.SaleID)
+	if err := s.check(); err != nil {
+		return err
 	}
 	now := m.now()
 	m.mu.Lock()
@@ -70,20 +70,29 @@ func (m *MemoryStock) CreateSale(_ context.Context, s SaleStock) error {
 	if _, ok := m.sales[s.SaleID]; ok {
 		return nil
 	}
-	buyers := make(map[int64]int64, len(s.BuyerUnits))
-	for b, n := range s.BuyerUnits {
-		if n > 0 {
-			buyers[b] = n
-		}
-	}
-	m.sales[s.SaleID] = &memorySale{
-		counts:       StockCounts{Quantity: s.Quantity, Remaining: s.Quantity - s.Sold, Sold: s.Sold},
+	sale := &memorySale{
+		counts:       StockCounts{Quantity: s.Quantity, Remaining: s.Quantity},
 		limit:        s.PerBuyerLimit,
 		keepUntil:    s.KeepUntil,
-		buyers:       buyers,
-		reservations: make(map[int64]*Reservation),
+		buyers:       make(map[int64]int64, len(s.Sold)),
+		reservations: make(map[int64]*Reservation, len(s.Sold)),
 	}
+	for _, r := range s.Sold {
+		sale.sell(r)
+	}
+	m.sales[s.SaleID] = sale
 	return nil
+}
+
+// sell records r as sold, taking its units from those on offer. The caller
+// holds s.mu (or owns s).
+func (s *memorySale) sell(r Reservation) Reservation {
+	r.State, r.ExpiresAt = ReservationSold, time.Time{}
+	s.reservations[r.ID] = &r
+	s.buyers[r.BuyerID] += r.Quantity
+	s.counts.Remaining -= r.Quantity
+	s.counts.Sold += r.Quantity
+	return r
 }
 
 func (m *MemoryStock) sale(id int64) (*memorySale, error) {
@@ -211,6 +220,27 @@ func (m *MemoryStock) Confirm(_ context.Context, saleID, reservationID int64) (R
 		s.counts.Sold += r.Quantity
 	}
 	return *r, s.counts, nil
+}
+
+// Adopt implements StockEngine.
+func (m *MemoryStock) Adopt(ctx context.Context, r Reservation) (Reservation, StockCounts, error) {
+	if err := r.checkAdoptable(); err != nil {
+		return Reservation{}, StockCounts{}, err
+	}
+	s, err := m.sale(r.SaleID)
+	if err != nil {
+		return Reservation{}, StockCounts{}, err
+	}
+	s.mu.Lock()
+	if s.reservations[r.ID] != nil {
+		s.mu.Unlock()
+		return m.Confirm(ctx, r.SaleID, r.ID)
+	}
+	defer s.mu.Unlock()
+	if r.Quantity > s.counts.Remaining {
+		return Reservation{}, s.counts, ErrSoldOut
+	}
+	return s.sell(r), s.counts, nil
 }
 
 // Release implements StockEngine.

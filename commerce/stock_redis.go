@@ -31,15 +31,14 @@ var _ StockEngine = (*RedisStock)(nil)
 var stockLua embed.FS
 
 type redisStockScripts struct {
-	create, reserveMany, get, confirm, release, expire, end, correct, counts *redis.Script
+	create, reserveMany, get, confirm, adopt, release, expire, end, correct, counts *redis.Script
 }
 
 func loadStockScripts() redisStockScripts {
 	lib := mustReadLua("lib")
 	s := func(name string) *redis.Script { return redis.NewScript(lib + "\n" + mustReadLua(name)) }
 	return redisStockScripts{
-		create:      redis.NewScript(mustReadLua("create")),
-		reserveMany: s("reserve_many"), get: s("get"), confirm: s("confirm"), release: s("release"),
+		create: s("create"), reserveMany: s("reserve_many"), get: s("get"), confirm: s("confirm"), adopt: s("adopt"), release: s("release"),
 		expire: s("expire"), end: s("end"), correct: s("correct"), counts: s("counts"),
 	}
 }
@@ -110,18 +109,16 @@ func asInt(v any) int64 {
 
 // CreateSale implements StockEngine.
 func (e *RedisStock) CreateSale(ctx context.Context, s SaleStock) error {
-	if s.Quantity < 0 || s.PerBuyerLimit <= 0 || s.Sold < 0 || s.Sold > s.Quantity {
-		return Invalid("stock of sale %d: quantity, limit or sold out of range", s.SaleID)
+	if err := s.check(); err != nil {
+		return err
 	}
 	var keep int64
 	if !s.KeepUntil.IsZero() {
 		keep = s.KeepUntil.UnixMilli()
 	}
-	args := []any{s.Quantity, s.PerBuyerLimit, s.Sold, keep}
-	for b, n := range s.BuyerUnits {
-		if n > 0 {
-			args = append(args, b, n)
-		}
+	args := []any{s.Quantity, s.PerBuyerLimit, keep}
+	for _, r := range s.Sold {
+		args = append(args, r.ID, r.BuyerID, r.Quantity)
 	}
 	err := e.scripts.create.Run(ctx, e.rdb, e.keys(s.SaleID), args...).Err()
 	if err != nil {
@@ -204,6 +201,24 @@ func (e *RedisStock) Confirm(ctx context.Context, saleID, reservationID int64) (
 		return r, c, ErrReservationReleased
 	}
 	return r, c, nil
+}
+
+// Adopt implements StockEngine.
+func (e *RedisStock) Adopt(ctx context.Context, r Reservation) (Reservation, StockCounts, error) {
+	if err := r.checkAdoptable(); err != nil {
+		return Reservation{}, StockCounts{}, err
+	}
+	code, c, extra, err := e.run(ctx, e.scripts.adopt, r.SaleID, r.ID, r.BuyerID, r.Quantity)
+	switch {
+	case err != nil:
+		return Reservation{}, c, err
+	case code == -3:
+		return Reservation{}, c, ErrSoldOut
+	case code == -8:
+		return e.Confirm(ctx, r.SaleID, r.ID)
+	}
+	got, err := reservationFrom(r.SaleID, r.ID, extra)
+	return got, c, err
 }
 
 // Release implements StockEngine.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"os/exec"
 	"strconv"
 	"sync"
@@ -368,6 +369,128 @@ func (r *redisProcess) stop() {
 		<-done
 	}
 	r.cmd = nil
+}
+
+// restartEmpty kills the server (SIGKILL) and starts it again with no data,
+// as a Redis without persistence, or one whose disk was lost, comes back.
+func (r *redisProcess) restartEmpty() {
+	r.t.Helper()
+	if r.cmd != nil && r.cmd.Process != nil {
+		_ = r.cmd.Process.Kill()
+		_ = r.cmd.Wait()
+		r.cmd = nil
+	}
+	if err := os.RemoveAll(r.dir); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.MkdirAll(r.dir, 0o700); err != nil {
+		r.t.Fatal(err)
+	}
+	r.start()
+}
+
+// TestFlashOrderSurvivesRedisLosingItsReservation: SQL is the record the
+// stock engine follows. A checkout whose order was written as Redis came
+// back empty pays normally: the sale is restored from SQL with the order's
+// reservation, or, if the sale was restored before the order was written,
+// the reservation is adopted from the order while units remain; when none
+// remain, the order is cancelled at once with nothing charged. The sale's
+// reconciled sold count is the paid orders.
+func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
+	rp := startRedisProcess(t)
+	cfg := faultConfig(t)
+	cfg.Redis = rp.url()
+	cfg.RedisPrefix = "test:"
+	cfg.FlashSale.ReservationTTL = time.Minute
+	n := startFlashNode(t, cfg)
+	ctx := context.Background()
+	bs := seedBuyers(t, n.app, 4)
+	// orderFor writes, straight into SQL, the order a checkout of r writes
+	// before it confirms the reservation with the engine.
+	orderFor := func(fs commerce.FlashSale, r commerce.Reservation) {
+		t.Helper()
+		sale := saleSQL(t, n.app, fs.ID)
+		addr := commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"}
+		if _, created, err := n.app.store.CreateFlashOrder(ctx, commerce.NewFlashOrder{Sale: sale, Reservation: r, Shipping: addr,
+			Provider: "test", At: time.Now()}); err != nil || !created {
+			t.Fatalf("write the order: %v", err)
+		}
+	}
+	pay := func(b buyer, r commerce.Reservation) response {
+		return b.as(t, n).do("POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+	}
+	restored := func(fs commerce.FlashSale, b buyer) commerce.Reservation {
+		t.Helper()
+		var r commerce.Reservation
+		waitUntil(t, 10*time.Second, "the sale to be restored from SQL", func() bool {
+			a := b.as(t, n).do("POST", fmt.Sprintf("/api/flash-sales/%d/reservations", fs.ID), map[string]int64{"quantity": 1})
+			if a.status != 201 {
+				return false
+			}
+			var out reservationResult
+			a.decode(t, &out)
+			r = out.Reservation
+			return true
+		})
+		return r
+	}
+
+	t.Run("an order written before Redis came back empty is paid", func(t *testing.T) {
+		s := newSaleSetup(t, n, 100)
+		fs := s.startSale(t, 3, 1, 0, 600)
+		r := reserve(t, bs[0].as(t, n), fs.ID, 1)
+		orderFor(fs, r)
+		rp.restartEmpty()
+		restored(fs, bs[1]) // another buyer's Buy now restores the sale
+		if a := pay(bs[0], r); a.status != 201 {
+			t.Fatalf("paying after Redis lost the reservation: %d %s", a.status, a.body)
+		}
+		if c := saleCounts(t, n, fs.ID); c.Sold != 1 || c.Reserved != 1 || c.Remaining != 1 {
+			t.Fatalf("counts %+v", c)
+		}
+	})
+	t.Run("an order written after the sale was restored is adopted", func(t *testing.T) {
+		s := newSaleSetup(t, n, 100)
+		fs := s.startSale(t, 2, 1, 0, 600)
+		r := reserve(t, bs[0].as(t, n), fs.ID, 1)
+		rp.restartEmpty()
+		other := restored(fs, bs[1])
+		orderFor(fs, r)
+		if a := pay(bs[0], r); a.status != 201 {
+			t.Fatalf("paying after the restore: %d %s", a.status, a.body)
+		}
+		bs[1].as(t, n).expect(200, "DELETE", fmt.Sprintf("/api/flash-sales/%d/reservations/%d", fs.ID, other.ID), nil)
+		if c := saleCounts(t, n, fs.ID); c.Sold != 1 || c.Reserved != 0 || c.Remaining != 1 {
+			t.Fatalf("counts %+v", c)
+		}
+		s.seller.expect(200, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", fs.ID), nil)
+		waitUntil(t, 10*time.Second, "reconciliation", func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
+		if got := saleSQL(t, n.app, fs.ID).Sold; got != 1 {
+			t.Fatalf("reconciled sold %d, want the 1 paid order", got)
+		}
+	})
+	t.Run("with no units left, the order is cancelled and nothing charged", func(t *testing.T) {
+		s := newSaleSetup(t, n, 100)
+		fs := s.startSale(t, 1, 1, 0, 600)
+		r := reserve(t, bs[2].as(t, n), fs.ID, 1)
+		rp.restartEmpty()
+		restored(fs, bs[3]) // takes the only unit
+		orderFor(fs, r)
+		a := pay(bs[2], r)
+		if a.status != 409 || a.errorCode(t) != "reservation_lost" {
+			t.Fatalf("paying a lost hold of a sold-out sale: %d %s", a.status, a.body)
+		}
+		link, err := n.app.store.FlashOrderByReservation(ctx, fs.ID, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o, err := n.app.store.OrderByID(ctx, link.OrderID); err != nil || o.Status != commerce.OrderCancelled || o.Payment.Reference != "" {
+			t.Fatalf("the order %+v %v", o.Payment, err)
+		}
+		if c := saleCounts(t, n, fs.ID); c.Sold != 0 || c.Reserved != 1 || c.Remaining != 0 {
+			t.Fatalf("counts %+v", c)
+		}
+	})
 }
 
 func TestFlashSaleSurvivesARedisRestart(t *testing.T) {

@@ -137,24 +137,22 @@ func (db *DB) EndFlashSale(ctx context.Context, id int64, reason string, at time
 const soldFilter = ` FROM flash_sale_orders f JOIN orders o ON o.id = f.order_id JOIN payments py ON py.order_id = o.id
 	WHERE f.sale_id = ? AND NOT (o.status = 'cancelled' AND py.status IN ('pending', 'declined', 'failed', 'voided'))`
 
-// FlashSaleUnits implements commerce.FlashSaleStore.
-func (db *DB) FlashSaleUnits(ctx context.Context, saleID int64) (int64, map[int64]int64, error) {
-	rows, err := db.query(ctx, "SELECT f.buyer_id, SUM(f.quantity)"+soldFilter+" GROUP BY f.buyer_id", saleID)
+// SoldFlashOrders implements commerce.FlashSaleStore.
+func (db *DB) SoldFlashOrders(ctx context.Context, saleID int64) ([]commerce.FlashOrder, error) {
+	rows, err := db.query(ctx, "SELECT f.sale_id, f.reservation_id, f.order_id, f.buyer_id, f.quantity"+soldFilter+" ORDER BY f.order_id", saleID)
 	if err != nil {
-		return 0, nil, err
+		return nil, err
 	}
 	defer rows.Close()
-	var sold int64
-	perBuyer := map[int64]int64{}
+	var out []commerce.FlashOrder
 	for rows.Next() {
-		var buyer, n int64
-		if err := rows.Scan(&buyer, &n); err != nil {
-			return 0, nil, err
+		var f commerce.FlashOrder
+		if err := rows.Scan(&f.SaleID, &f.ReservationID, &f.OrderID, &f.BuyerID, &f.Quantity); err != nil {
+			return nil, err
 		}
-		perBuyer[buyer] = n
-		sold += n
+		out = append(out, f)
 	}
-	return sold, perBuyer, rows.Err()
+	return out, rows.Err()
 }
 
 // ReconcileFlashSale implements commerce.FlashSaleStore. The sale's row is

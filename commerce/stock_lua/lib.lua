@@ -54,3 +54,11 @@ local function give_back(c, id, b, q, s, x, state)
   end
   redis.call('HSET', KEYS[3], id, record(b, q, state, x))
 end
+
+-- sell records reservation id as sold, taking its units from those on offer.
+local function sell(c, id, b, q)
+  c.rem = c.rem - q
+  c.sold = c.sold + q
+  redis.call('HINCRBY', KEYS[2], b, q)
+  redis.call('HSET', KEYS[3], id, record(b, q, 's', 0))
+end

@@ -217,14 +217,55 @@ func Run(t *testing.T, newNodes Nodes) {
 		nodes := newNodes(t)
 		e := nodes()
 		sale := 1000 + nextSale.Add(1)
-		mustCreate(t, e, commerce.SaleStock{SaleID: sale, Quantity: 10, PerBuyerLimit: 2, Sold: 3,
-			BuyerUnits: map[int64]int64{1: 2, 2: 1}})
+		mustCreate(t, e, commerce.SaleStock{SaleID: sale, Quantity: 10, PerBuyerLimit: 2, Sold: []commerce.Reservation{
+			{ID: 71, BuyerID: 1, Quantity: 2}, {ID: 72, BuyerID: 2, Quantity: 1}}})
 		wantCounts(t, mustCounts(t, e, sale), 10, 7, 0, 3)
 		_, _, err := e.Reserve(ctx, sale, 1, 1, time.Minute)
 		wantErr(t, err, commerce.ErrBuyerLimit)
 		mustReserve(t, e, sale, 2, 1, time.Minute)
 		_, _, err = e.Reserve(ctx, sale, 2, 1, time.Minute)
 		wantErr(t, err, commerce.ErrBuyerLimit)
+		// A checkout that had written its order confirms it as usual.
+		r, c, err := e.Confirm(ctx, sale, 71)
+		if err != nil || r.State != commerce.ReservationSold || r.BuyerID != 1 || r.Quantity != 2 {
+			t.Fatalf("confirm a restored reservation: %+v %v", r, err)
+		}
+		wantCounts(t, c, 10, 6, 1, 3)
+		// A declined payment gives its units back.
+		if _, released, c, err := e.Release(ctx, sale, 72); err != nil || !released {
+			t.Fatalf("release a restored reservation: %v %v", released, err)
+		} else {
+			wantCounts(t, c, 10, 7, 1, 2)
+		}
+	})
+
+	t.Run("adopts a reservation it lost while units remain", func(t *testing.T) {
+		sale, nodes := newSale(t, 3, 2)
+		e := nodes()
+		r, c, err := e.Adopt(ctx, commerce.Reservation{SaleID: sale, ID: 501, BuyerID: 7, Quantity: 2})
+		if err != nil || r.State != commerce.ReservationSold || r.ID != 501 || r.BuyerID != 7 || r.Quantity != 2 {
+			t.Fatalf("adopt: %+v %v", r, err)
+		}
+		wantCounts(t, c, 3, 1, 0, 2)
+		// Adopting it again (a retry, another node) confirms it: no more units.
+		if _, c, err := nodes().Adopt(ctx, commerce.Reservation{SaleID: sale, ID: 501, BuyerID: 7, Quantity: 2}); err != nil {
+			t.Fatalf("adopt again: %v", err)
+		} else {
+			wantCounts(t, c, 3, 1, 0, 2)
+		}
+		// It counts toward the buyer's limit.
+		_, _, err = e.Reserve(ctx, sale, 7, 1, time.Minute)
+		wantErr(t, err, commerce.ErrBuyerLimit)
+		// A held reservation it knows is confirmed.
+		held, _ := mustReserve(t, e, sale, 8, 1, time.Minute)
+		if r, c, err := e.Adopt(ctx, held); err != nil || r.State != commerce.ReservationSold {
+			t.Fatalf("adopt a held reservation: %+v %v", r, err)
+		} else {
+			wantCounts(t, c, 3, 0, 0, 3)
+		}
+		_, _, err = e.Adopt(ctx, commerce.Reservation{SaleID: sale, ID: 502, BuyerID: 9, Quantity: 1})
+		wantErr(t, err, commerce.ErrSoldOut)
+		wantCounts(t, mustCounts(t, e, sale), 3, 0, 0, 3)
 	})
 
 	t.Run("corrects the sold count to what SQL says", func(t *testing.T) {

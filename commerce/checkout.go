@@ -239,7 +239,7 @@ func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMeth
 			return lost
 		}
 		s.log.Warn("payment outcome not recorded; a retry with the same key resumes it", "order", orderID, "error", err)
-		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
+		return idemResult{err: unavailable(err), committed: true, unsettled: true}
 	}
 	fail := func(cause error, paymentStatus, ref string) idemResult {
 		code := "processor_error"
@@ -427,7 +427,7 @@ func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, rea
 		return lost
 	}
 	if err != nil {
-		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
+		return idemResult{err: unavailable(err), committed: true, unsettled: true}
 	}
 	return idemResult{status: http.StatusOK, value: o}
 }

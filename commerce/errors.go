@@ -1,6 +1,9 @@
 package commerce
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Error is a failure that a client can act on. It carries the HTTP status and
 // the stable machine-readable code that the API reports, so the one error
@@ -50,4 +53,13 @@ func BadRequest(format string, args ...any) error {
 // Conflict reports a request that clashes with the current state (409).
 func Conflict(code, format string, args ...any) error {
 	return &Error{409, code, fmt.Sprintf(format, args...)}
+}
+
+// unavailable marks err as ErrUnavailable (503, retry), unless it is
+// already, so the message does not repeat the prefix.
+func unavailable(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
 }

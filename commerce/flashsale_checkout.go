@@ -197,7 +197,7 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 			return lost
 		}
 		log.Warn("flash order not settled; a retry with the same key resumes it", slog.Any("error", err))
-		return idemResult{err: fmt.Errorf("%w: %v", ErrUnavailable, err), committed: true, unsettled: true}
+		return idemResult{err: unavailable(err), committed: true, unsettled: true}
 	}
 	// fail cancels the order and gives the units back at once.
 	fail := func(cause error, paymentStatus, code string, answer error) idemResult {

@@ -59,7 +59,9 @@ func (f *FlashSales) Sweep(ctx context.Context) {
 // checkout's sweeper it takes the key's lease first, so one node settles
 // each. If the processor holds an authorization for the order, the payment
 // is captured as the buyer meant; otherwise the order is cancelled and its
-// units go back. The outcome becomes the key's stored answer.
+// units go back. The outcome becomes the key's stored answer. Flash orders
+// awaiting payment that no unfinished key leads to at all (OrphanOrders)
+// are settled the same way.
 func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
 	cutoff := f.now().Add(-f.svc.cfg.AbandonedCheckoutAfter)
 	recs, err := f.store.AbandonedFlashCheckouts(ctx, cutoff, 100)
@@ -83,6 +85,15 @@ func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
 			return err
 		}
 		f.log.Info("settled an abandoned flash checkout", "sale", saleID, "order", rec.ResourceID, "status", res.status, slog.Any("answer", res.err))
+	}
+	orphans, err := f.svc.store.OrphanOrders(ctx, true, cutoff, 100)
+	if err != nil {
+		return err
+	}
+	for _, o := range orphans {
+		res := f.settleAbandoned(ctx, o.SaleID, o.ReservationID, o.OrderID)
+		f.log.Warn("settled an orphan flash order: no checkout request led to it any more", "sale", o.SaleID, "order", o.OrderID,
+			"status", res.status, "unsettled", res.unsettled, slog.Any("answer", res.err))
 	}
 	return nil
 }

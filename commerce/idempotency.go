@@ -53,8 +53,10 @@ type IdempotencyStore interface {
 	TakeOverIdempotencyKey(ctx context.Context, accountID int64, key string, expired, until time.Time) (bool, error)
 	// FinishIdempotencyKey stores the answer.
 	FinishIdempotencyKey(ctx context.Context, accountID int64, key string, status int, body []byte) error
-	// ReleaseIdempotencyKey deletes an unfinished record.
-	ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string) error
+	// ReleaseIdempotencyKey deletes an unfinished record that recorded no
+	// resource; one that did (its work was committed after all) has its
+	// lease ended at at instead, so a retry resumes it.
+	ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string, at time.Time) error
 	// UnlockIdempotencyKey ends the lease of an unfinished record now, so a
 	// retry may take it over at once.
 	UnlockIdempotencyKey(ctx context.Context, accountID int64, key string, at time.Time) error
@@ -88,6 +90,10 @@ func checkIdempotencyKey(key string) error {
 	}
 	return nil
 }
+
+// idempotentWorkTimeout bounds an idempotent request's work apart from the
+// payment calls, which have their own bound (paymentTimeout).
+const idempotentWorkTimeout = 30 * time.Second
 
 // idemResult is what an idempotent operation reports back.
 type idemResult struct {
@@ -137,6 +143,13 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 	if err != nil {
 		return idemResult{}, nil, err
 	}
+	// From here the work runs to its end even if the client hangs up: a cut
+	// connection must not leave a money-moving request half done (an order
+	// written but its key given back, or a key claimed by a request that
+	// gave up). The client's retry with the same key gets the answer.
+	client := ctx
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), idempotentWorkTimeout)
+	defer cancel()
 	h := sha256.New()
 	h.Write([]byte(scope))
 	h.Write([]byte{0})
@@ -172,6 +185,10 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 	if err := s.finishIdempotent(ctx, accountID, key, &res); err != nil {
 		return idemResult{}, nil, err
 	}
+	if client.Err() != nil {
+		s.log.Info("the client hung up during an idempotent request; its work finished and a retry with the key gets the answer",
+			"scope", scope, "account", accountID, "status", res.status, "error", res.err)
+	}
 	return res, nil, nil
 }
 
@@ -202,7 +219,7 @@ func (s *Service) finishIdempotent(ctx context.Context, accountID int64, key str
 			s.log.Error("store idempotent answer", "key", key, "error", err)
 		}
 	default:
-		if err := s.store.ReleaseIdempotencyKey(ctx, accountID, key); err != nil {
+		if err := s.store.ReleaseIdempotencyKey(ctx, accountID, key, s.now()); err != nil {
 			s.log.Error("release idempotency key", "key", key, "error", err)
 		}
 	}

@@ -223,6 +223,12 @@ type OrderStore interface {
 	// TransitionOrder applies t in one transaction; ErrOrderChanged when
 	// the order is no longer in t.From.
 	TransitionOrder(ctx context.Context, t Transition) error
+	// OrphanOrders returns up to limit orders still awaiting payment, last
+	// changed before updatedBefore, that no unfinished Idempotency-Key
+	// leads to: the checkout that placed each is gone, so no retry will
+	// settle it. flash picks flash-sale orders (with their sale and
+	// reservation) or the others (OrderID only).
+	OrphanOrders(ctx context.Context, flash bool, updatedBefore time.Time, limit int) ([]FlashOrder, error)
 }
 
 // Errors about orders and checkout.

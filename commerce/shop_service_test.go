@@ -28,8 +28,13 @@ type world struct {
 
 func newWorld(t *testing.T, cfg commerce.Config) world {
 	t.Helper()
+	return newWorldOn(t, sqltest.Open(t, sqlstore.SQLite), cfg)
+}
+
+// newWorldOn is newWorld on the given store.
+func newWorldOn(t *testing.T, db *sqlstore.DB, cfg commerce.Config) world {
+	t.Helper()
 	ctx := context.Background()
-	db := sqltest.Open(t, sqlstore.SQLite)
 	cfg.Password = commerce.PasswordParams{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
 	cfg.DataDir = t.TempDir()
 	if cfg.PaymentRetryDelay == 0 {
@@ -338,6 +343,59 @@ func (l *lostAnswer) Authorize(ctx context.Context, req commerce.PaymentRequest)
 		}
 	}
 	return commerce.Authorization{}, context.DeadlineExceeded
+}
+
+// TestSweeperSettlesOrphanOrders: an order awaiting payment that no
+// checkout request leads to any more (its Idempotency-Key is gone) is found
+// by the sweeper, which walks orders: captured when the processor holds an
+// authorization for it, otherwise cancelled with its stock and cart lines
+// given back.
+func TestSweeperSettlesOrphanOrders(t *testing.T) {
+	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
+		ctx := context.Background()
+		pay := commerce.NewTestPayments()
+		w := newWorldOn(t, db, commerce.Config{Payments: pay, AbandonedCheckoutAfter: time.Nanosecond})
+		place := func() commerce.Order {
+			t.Helper()
+			if _, err := w.svc.AddToCart(ctx, w.buyer, w.product.ID, 1); err != nil && !errors.Is(err, commerce.ErrCartFull) {
+				t.Fatal(err)
+			}
+			o, err := db.PlaceOrder(ctx, commerce.NewOrder{BuyerID: w.buyer.ID, ShopID: w.shop.ID, Shipping: checkout.ShippingAddress,
+				Payment: commerce.Payment{Provider: "test"}, At: time.Now().Add(-time.Minute)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return o
+		}
+		unpaid := place()
+		authorized := place()
+		if _, err := pay.Authorize(ctx, commerce.PaymentRequest{OrderID: authorized.ID, AmountMinor: authorized.TotalMinor, Currency: "USD",
+			Method: checkout.PaymentMethod, IdempotencyKey: fmt.Sprintf("order-%d-authorize", authorized.ID)}); err != nil {
+			t.Fatal(err)
+		}
+		stock := func() int64 { p, _ := w.svc.Product(ctx, w.buyer, w.product.ID); return p.Stock }
+		before := stock()
+		n, err := w.svc.SweepAbandonedCheckouts(ctx)
+		if err != nil || n != 2 {
+			t.Fatalf("sweep settled %d: %v", n, err)
+		}
+		if o, _ := db.OrderByID(ctx, unpaid.ID); o.Status != commerce.OrderCancelled {
+			t.Fatalf("the unpaid orphan is %s", o.Status)
+		}
+		if o, _ := db.OrderByID(ctx, authorized.ID); o.Status != commerce.OrderPaid || o.Payment.Status != commerce.PaymentCaptured {
+			t.Fatalf("the authorized orphan is %s / %s", o.Status, o.Payment.Status)
+		}
+		units := unpaid.Lines[0].Quantity
+		if got := stock(); got != before+units {
+			t.Fatalf("stock %d, want %d (the cancelled orphan's units back)", got, before+units)
+		}
+		if cart, _ := w.svc.Cart(ctx, w.buyer); len(cart.Lines) != 1 || cart.Lines[0].Quantity != units {
+			t.Fatalf("cart %+v, want the cancelled orphan's line back", cart.Lines)
+		}
+		if n, _ := w.svc.SweepAbandonedCheckouts(ctx); n != 0 {
+			t.Fatalf("a second sweep settled %d more", n)
+		}
+	})
 }
 
 func TestSweeperSettlesAbandonedCheckouts(t *testing.T) {

@@ -32,7 +32,9 @@ const sweepBatch = 100
 // holds an authorization for the order (PaymentLookup), the payment is
 // captured and the order paid, as the buyer meant; otherwise the order is
 // cancelled, its stock returned and its lines put back in the cart. The
-// outcome becomes the key's stored answer. It returns how many it settled.
+// outcome becomes the key's stored answer. Orders awaiting payment that no
+// unfinished key leads to at all (OrphanOrders) are settled the same way.
+// It returns how many it settled.
 func (s *Service) SweepAbandonedCheckouts(ctx context.Context) (int, error) {
 	cutoff := s.now().Add(-s.cfg.AbandonedCheckoutAfter)
 	recs, err := s.store.AbandonedIdempotencyKeys(ctx, "checkout", cutoff, sweepBatch)
@@ -56,6 +58,19 @@ func (s *Service) SweepAbandonedCheckouts(ctx context.Context) (int, error) {
 			n++
 			s.log.Info("settled an abandoned checkout", "order", rec.ResourceID, "status", res.status)
 		}
+	}
+	orphans, err := s.store.OrphanOrders(ctx, false, cutoff, sweepBatch)
+	if err != nil {
+		return n, fmt.Errorf("find orphan orders: %w", err)
+	}
+	for _, o := range orphans {
+		res := s.settleAbandoned(ctx, o.OrderID)
+		if res.unsettled {
+			s.log.Warn("orphan order not settled yet", "order", o.OrderID, "error", res.err)
+			continue
+		}
+		n++
+		s.log.Warn("settled an orphan order: no checkout request led to it any more", "order", o.OrderID, "status", res.status, "answer", res.err)
 	}
 	return n, nil
 }

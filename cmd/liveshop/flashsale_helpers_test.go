@@ -208,6 +208,12 @@ func post(hc *http.Client, url, token string, body any, header ...string) (int, 
 
 // send sends a request with a JSON body (none when nil) as token.
 func send(hc *http.Client, method, url, token string, body any, header ...string) (int, []byte, error) {
+	return sendWith(hc, nil, method, url, token, body, header...)
+}
+
+// sendWith is send with a change to the request (its context) when edit is
+// not nil.
+func sendWith(hc *http.Client, edit func(*http.Request) *http.Request, method, url, token string, body any, header ...string) (int, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -216,6 +222,9 @@ func send(hc *http.Client, method, url, token string, body any, header ...string
 	req, err := http.NewRequest(method, url, rd)
 	if err != nil {
 		return 0, nil, err
+	}
+	if edit != nil {
+		req = edit(req)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+token)

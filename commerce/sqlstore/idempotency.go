@@ -44,10 +44,16 @@ func (db *DB) FinishIdempotencyKey(ctx context.Context, accountID int64, key str
 		WHERE account_id = ? AND idem_key = ?`, status, body, accountID, key))
 }
 
-// ReleaseIdempotencyKey implements commerce.IdempotencyStore.
-func (db *DB) ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string) error {
-	_, err := db.exec(ctx, "DELETE FROM idempotency_keys WHERE account_id = ? AND idem_key = ? AND NOT done", accountID, key)
-	return err
+// ReleaseIdempotencyKey implements commerce.IdempotencyStore. A key that
+// records a resource is never deleted, whatever the caller believed: the
+// resource was committed, so the key's lease ends instead and a retry
+// resumes the work on it.
+func (db *DB) ReleaseIdempotencyKey(ctx context.Context, accountID int64, key string, at time.Time) error {
+	_, err := db.exec(ctx, "DELETE FROM idempotency_keys WHERE account_id = ? AND idem_key = ? AND NOT done AND resource_id = 0", accountID, key)
+	if err != nil {
+		return err
+	}
+	return db.UnlockIdempotencyKey(ctx, accountID, key, at)
 }
 
 // UnlockIdempotencyKey implements commerce.IdempotencyStore.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/liveshop/liveshop/commerce"
 )
@@ -475,4 +476,29 @@ func (db *DB) TransitionOrder(ctx context.Context, t commerce.Transition) error 
 		}
 		return tx.addTimeline(ctx, t.OrderID, t.Event, t.To, t.ActorID, t.ActorRole, t.Note, at)
 	})
+}
+
+// OrphanOrders implements commerce.OrderStore.
+func (db *DB) OrphanOrders(ctx context.Context, flash bool, updatedBefore time.Time, limit int) ([]commerce.FlashOrder, error) {
+	join := "LEFT JOIN flash_sale_orders f ON f.order_id = o.id WHERE f.order_id IS NULL AND"
+	if flash {
+		join = "JOIN flash_sale_orders f ON f.order_id = o.id WHERE"
+	}
+	rows, err := db.query(ctx, `SELECT o.id, o.buyer_id, COALESCE(f.sale_id, 0), COALESCE(f.reservation_id, 0) FROM orders o `+join+`
+		o.status = 'awaiting_payment' AND o.updated_at < ?
+		AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.resource_id = o.id AND k.resource_id <> 0 AND NOT k.done)
+		ORDER BY o.updated_at LIMIT ?`, micros(updatedBefore), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commerce.FlashOrder
+	for rows.Next() {
+		var f commerce.FlashOrder
+		if err := rows.Scan(&f.OrderID, &f.BuyerID, &f.SaleID, &f.ReservationID); err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, rows.Err()
 }

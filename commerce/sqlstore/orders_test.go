@@ -291,7 +291,7 @@ func TestIdempotencyKeys(t *testing.T) {
 		if !got.Done || got.Status != 201 || string(got.Body) != `{"id":1}` {
 			t.Fatalf("finished record: %+v", got)
 		}
-		if err := db.ReleaseIdempotencyKey(ctx, a.ID, "k1"); err != nil {
+		if err := db.ReleaseIdempotencyKey(ctx, a.ID, "k1", time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		if got, _, _ = db.ClaimIdempotencyKey(ctx, rec); !got.Done {

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"slices"
 	"strings"
@@ -121,7 +122,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, st
 }
 
 // LogIn checks email and password and returns a new session token. Attempts
-// are rate limited per account and per IP address.
+// are rate limited per IP address (every attempt counts) and per account
+// (only failures count: a success clears the account's earlier failures,
+// so an owner who signs in often never locks themselves out).
 func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Account, string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" || password == "" {
@@ -130,7 +133,11 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 	if err := s.limit(ctx, "login:ip:"+ip, s.cfg.LoginLimitPerIP); err != nil {
 		return Account{}, "", err
 	}
-	if err := s.limit(ctx, "login:account:"+email, s.cfg.LoginLimitPerAccount); err != nil {
+	// Every attempt takes a slot before the password is checked, and a
+	// success gives them all back: checking first and counting only after a
+	// failure would let many guesses sent at once pass the check together.
+	accountKey := "login:account:" + email
+	if err := s.limit(ctx, accountKey, s.cfg.LoginLimitPerAccount); err != nil {
 		return Account{}, "", err
 	}
 	a, hash, err := s.store.AccountByEmail(ctx, email)
@@ -150,6 +157,7 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 	if !ok {
 		return Account{}, "", ErrBadCredentials
 	}
+	s.clearLimit(ctx, accountKey, s.cfg.LoginLimitPerAccount)
 	token, err := s.newSession(ctx, a.ID)
 	return a, token, err
 }
@@ -170,6 +178,17 @@ func (s *Service) limit(ctx context.Context, key string, limit int) error {
 		return &RateLimitError{Err: &Error{429, ErrRateLimited.Code, msg}, RetryAfter: retry}
 	}
 	return nil
+}
+
+// clearLimit forgets the events counted under key. A failure only means
+// the count lasts until its window passes, so it is logged, not returned.
+func (s *Service) clearLimit(ctx context.Context, key string, limit int) {
+	if s.limiter == nil || limit < 0 {
+		return
+	}
+	if err := s.limiter.Reset(ctx, key); err != nil {
+		s.log.Warn("clear rate limit", "key", key, slog.Any("error", err))
+	}
 }
 
 // RateLimitError is ErrRateLimited with the time after which a retry may

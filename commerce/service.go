@@ -140,6 +140,8 @@ type Limiter interface {
 	// within limit events per window; when it does not, retryAfter says when
 	// the next event would be allowed.
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+	// Reset forgets the events recorded under key.
+	Reset(ctx context.Context, key string) error
 }
 
 // Service implements the commerce use cases on top of a Store.

@@ -103,8 +103,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, st
 	if err != nil {
 		return Account{}, "", err
 	}
-	if n := utf8.RuneCountInString(in.Password); n < minPasswordLen || len(in.Password) > maxPasswordLen {
-		return Account{}, "", Invalid("password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	if err := checkNewPassword(in.Password, email, name); err != nil {
+		return Account{}, "", err
 	}
 	if err := s.limit(ctx, "signup:ip:"+ip, s.cfg.SignupLimitPerIP); err != nil {
 		return Account{}, "", err
@@ -291,14 +291,14 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (Acco
 	}
 	a, _, err := s.store.AccountByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		if len(password) < minPasswordLen {
-			return Account{}, fmt.Errorf("admin password must be at least %d characters", minPasswordLen)
+		a = Account{Email: email, Name: "Admin", Admin: true}
+		if err := checkNewPassword(password, email, a.Name); err != nil {
+			return Account{}, fmt.Errorf("admin password: %w", err)
 		}
 		hash, err := hashPassword(password, s.cfg.Password)
 		if err != nil {
 			return Account{}, err
 		}
-		a = Account{Email: email, Name: "Admin", Admin: true}
 		err = s.store.CreateAccount(ctx, &a, hash)
 		return a, err
 	}

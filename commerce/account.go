@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -238,7 +239,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	hash := hashToken(token)
 	key := string(hash)
 	now := s.now()
-	if a, ok := s.sessions.get(key, now); ok {
+	a, gen, ok := s.sessions.get(key, now)
+	if ok {
 		return a, nil
 	}
 	sess, err := s.store.SessionByTokenHash(ctx, hash, now)
@@ -248,7 +250,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	if err != nil {
 		return Account{}, fmt.Errorf("find session: %w", err)
 	}
-	a, err := s.store.AccountByID(ctx, sess.AccountID)
+	a, err = s.store.AccountByID(ctx, sess.AccountID)
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, ErrUnauthenticated
 	}
@@ -259,27 +261,45 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	if sess.ExpiresAt.Before(until) {
 		until = sess.ExpiresAt
 	}
-	s.sessions.put(key, a, until)
+	s.sessions.put(key, a, until, gen)
 	return a, nil
 }
 
-// LogOut revokes the session behind token.
+// LogOut revokes the session behind token, on every node at once.
 func (s *Service) LogOut(ctx context.Context, token string) error {
 	hash := hashToken(token)
-	s.sessions.drop(string(hash))
 	if err := s.store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete session: %w", err)
 	}
+	s.evictSessions(ctx, SessionEviction{TokenHash: hex.EncodeToString(hash)})
 	return nil
 }
 
-// LogOutEverywhere revokes every session of the account.
+// LogOutEverywhere revokes every session of the account, on every node at
+// once.
 func (s *Service) LogOutEverywhere(ctx context.Context, accountID int64) error {
-	s.sessions.dropAccount(accountID)
 	if err := s.store.DeleteAccountSessions(ctx, accountID); err != nil {
 		return fmt.Errorf("delete sessions: %w", err)
 	}
+	s.evictSessions(ctx, SessionEviction{AccountID: accountID})
 	return nil
+}
+
+// evictSessions makes every node's session cache forget what e names, after
+// the store has changed (so no node can cache the old state again). This
+// node forgets at once whatever happens to the bus; when the bus cannot
+// publish, other nodes forget within Config.SessionCacheTTL, which is why
+// that failure is logged rather than returned: the store change stands.
+func (s *Service) evictSessions(ctx context.Context, e SessionEviction) {
+	s.sessions.evict(e)
+	// The store has changed: publish even if the caller has gone, and do
+	// not hold a logout for long while Redis is unreachable.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.cfg.SessionEvictions.Publish(ctx, e); err != nil {
+		s.log.Warn("publish session eviction; other nodes catch up within the session cache TTL",
+			"ttl", s.cfg.SessionCacheTTL, slog.Any("error", err))
+	}
 }
 
 // EnsureAdmin creates the bootstrap admin account from configuration, or
@@ -321,8 +341,7 @@ func (s *Service) AccountByEmail(ctx context.Context, email string) (Account, er
 }
 
 // Rename changes the caller's display name, which rooms and tickers show.
-// Sessions cached on this node see the new name at once; other nodes within
-// Config.SessionCacheTTL.
+// Every node's session cache sees the new name at once.
 func (s *Service) Rename(ctx context.Context, accountID int64, name string) (Account, error) {
 	name, err := cleanName("name", name, maxNameRunes)
 	if err != nil {
@@ -332,6 +351,6 @@ func (s *Service) Rename(ctx context.Context, accountID int64, name string) (Acc
 	if err != nil {
 		return Account{}, fmt.Errorf("rename account: %w", err)
 	}
-	s.sessions.dropAccount(accountID)
+	s.evictSessions(ctx, SessionEviction{AccountID: accountID})
 	return a, nil
 }

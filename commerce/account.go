@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/mail"
 	"slices"
 	"strings"
@@ -102,8 +104,8 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, st
 	if err != nil {
 		return Account{}, "", err
 	}
-	if n := utf8.RuneCountInString(in.Password); n < minPasswordLen || len(in.Password) > maxPasswordLen {
-		return Account{}, "", Invalid("password must be %d to %d characters", minPasswordLen, maxPasswordLen)
+	if err := checkNewPassword(in.Password, email, name); err != nil {
+		return Account{}, "", err
 	}
 	if err := s.limit(ctx, "signup:ip:"+ip, s.cfg.SignupLimitPerIP); err != nil {
 		return Account{}, "", err
@@ -121,7 +123,9 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, st
 }
 
 // LogIn checks email and password and returns a new session token. Attempts
-// are rate limited per account and per IP address.
+// are rate limited per IP address (every attempt counts) and per account
+// (only failures count: a success clears the account's earlier failures,
+// so an owner who signs in often never locks themselves out).
 func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Account, string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" || password == "" {
@@ -130,7 +134,11 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 	if err := s.limit(ctx, "login:ip:"+ip, s.cfg.LoginLimitPerIP); err != nil {
 		return Account{}, "", err
 	}
-	if err := s.limit(ctx, "login:account:"+email, s.cfg.LoginLimitPerAccount); err != nil {
+	// Every attempt takes a slot before the password is checked, and a
+	// success gives them all back: checking first and counting only after a
+	// failure would let many guesses sent at once pass the check together.
+	accountKey := "login:account:" + email
+	if err := s.limit(ctx, accountKey, s.cfg.LoginLimitPerAccount); err != nil {
 		return Account{}, "", err
 	}
 	a, hash, err := s.store.AccountByEmail(ctx, email)
@@ -150,6 +158,7 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 	if !ok {
 		return Account{}, "", ErrBadCredentials
 	}
+	s.clearLimit(ctx, accountKey, s.cfg.LoginLimitPerAccount)
 	token, err := s.newSession(ctx, a.ID)
 	return a, token, err
 }
@@ -170,6 +179,17 @@ func (s *Service) limit(ctx context.Context, key string, limit int) error {
 		return &RateLimitError{Err: &Error{429, ErrRateLimited.Code, msg}, RetryAfter: retry}
 	}
 	return nil
+}
+
+// clearLimit forgets the events counted under key. A failure only means
+// the count lasts until its window passes, so it is logged, not returned.
+func (s *Service) clearLimit(ctx context.Context, key string, limit int) {
+	if s.limiter == nil || limit < 0 {
+		return
+	}
+	if err := s.limiter.Reset(ctx, key); err != nil {
+		s.log.Warn("clear rate limit", "key", key, slog.Any("error", err))
+	}
 }
 
 // RateLimitError is ErrRateLimited with the time after which a retry may
@@ -219,7 +239,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	hash := hashToken(token)
 	key := string(hash)
 	now := s.now()
-	if a, ok := s.sessions.get(key, now); ok {
+	a, gen, ok := s.sessions.get(key, now)
+	if ok {
 		return a, nil
 	}
 	sess, err := s.store.SessionByTokenHash(ctx, hash, now)
@@ -229,7 +250,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	if err != nil {
 		return Account{}, fmt.Errorf("find session: %w", err)
 	}
-	a, err := s.store.AccountByID(ctx, sess.AccountID)
+	a, err = s.store.AccountByID(ctx, sess.AccountID)
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, ErrUnauthenticated
 	}
@@ -240,27 +261,45 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 	if sess.ExpiresAt.Before(until) {
 		until = sess.ExpiresAt
 	}
-	s.sessions.put(key, a, until)
+	s.sessions.put(key, a, until, gen)
 	return a, nil
 }
 
-// LogOut revokes the session behind token.
+// LogOut revokes the session behind token, on every node at once.
 func (s *Service) LogOut(ctx context.Context, token string) error {
 	hash := hashToken(token)
-	s.sessions.drop(string(hash))
 	if err := s.store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete session: %w", err)
 	}
+	s.evictSessions(ctx, SessionEviction{TokenHash: hex.EncodeToString(hash)})
 	return nil
 }
 
-// LogOutEverywhere revokes every session of the account.
+// LogOutEverywhere revokes every session of the account, on every node at
+// once.
 func (s *Service) LogOutEverywhere(ctx context.Context, accountID int64) error {
-	s.sessions.dropAccount(accountID)
 	if err := s.store.DeleteAccountSessions(ctx, accountID); err != nil {
 		return fmt.Errorf("delete sessions: %w", err)
 	}
+	s.evictSessions(ctx, SessionEviction{AccountID: accountID})
 	return nil
+}
+
+// evictSessions makes every node's session cache forget what e names, after
+// the store has changed (so no node can cache the old state again). This
+// node forgets at once whatever happens to the bus; when the bus cannot
+// publish, other nodes forget within Config.SessionCacheTTL, which is why
+// that failure is logged rather than returned: the store change stands.
+func (s *Service) evictSessions(ctx context.Context, e SessionEviction) {
+	s.sessions.evict(e)
+	// The store has changed: publish even if the caller has gone, and do
+	// not hold a logout for long while Redis is unreachable.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	defer cancel()
+	if err := s.cfg.SessionEvictions.Publish(ctx, e); err != nil {
+		s.log.Warn("publish session eviction; other nodes catch up within the session cache TTL",
+			"ttl", s.cfg.SessionCacheTTL, slog.Any("error", err))
+	}
 }
 
 // EnsureAdmin creates the bootstrap admin account from configuration, or
@@ -272,14 +311,14 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (Acco
 	}
 	a, _, err := s.store.AccountByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
-		if len(password) < minPasswordLen {
-			return Account{}, fmt.Errorf("admin password must be at least %d characters", minPasswordLen)
+		a = Account{Email: email, Name: "Admin", Admin: true}
+		if err := checkNewPassword(password, email, a.Name); err != nil {
+			return Account{}, fmt.Errorf("admin password: %w", err)
 		}
 		hash, err := hashPassword(password, s.cfg.Password)
 		if err != nil {
 			return Account{}, err
 		}
-		a = Account{Email: email, Name: "Admin", Admin: true}
 		err = s.store.CreateAccount(ctx, &a, hash)
 		return a, err
 	}
@@ -302,8 +341,7 @@ func (s *Service) AccountByEmail(ctx context.Context, email string) (Account, er
 }
 
 // Rename changes the caller's display name, which rooms and tickers show.
-// Sessions cached on this node see the new name at once; other nodes within
-// Config.SessionCacheTTL.
+// Every node's session cache sees the new name at once.
 func (s *Service) Rename(ctx context.Context, accountID int64, name string) (Account, error) {
 	name, err := cleanName("name", name, maxNameRunes)
 	if err != nil {
@@ -313,6 +351,6 @@ func (s *Service) Rename(ctx context.Context, accountID int64, name string) (Acc
 	if err != nil {
 		return Account{}, fmt.Errorf("rename account: %w", err)
 	}
-	s.sessions.dropAccount(accountID)
+	s.evictSessions(ctx, SessionEviction{AccountID: accountID})
 	return a, nil
 }

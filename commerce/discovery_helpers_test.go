@@ -73,7 +73,7 @@ func newDisc(t testing.TB, db *sqlstore.DB, cfg commerce.DiscoveryConfig) *disc 
 func (w *disc) account(name string) commerce.Account {
 	w.t.Helper()
 	email := fmt.Sprintf("%s-%d@example.com", name, w.n.Add(1))
-	a, _, err := w.svc.SignUp(w.ctx, commerce.SignUp{Email: email, Password: "password1", Name: name}, "ip")
+	a, _, err := w.svc.SignUp(w.ctx, commerce.SignUp{Email: email, Password: "correct horse battery", Name: name}, "ip")
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func TestIdempotencyKeyRetention(t *testing.T) {
 		ctx := context.Background()
 		svc := commerce.New(db, nil, commerce.Config{IdempotencyRetention: 24 * time.Hour, DataDir: t.TempDir(),
 			Password: commerce.PasswordParams{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}}, nil)
-		a, _, err := svc.SignUp(ctx, commerce.SignUp{Email: "keys@example.com", Password: "password1", Name: "Kim"}, "ip")
+		a, _, err := svc.SignUp(ctx, commerce.SignUp{Email: "keys@example.com", Password: "correct horse battery", Name: "Kim"}, "ip")
 		if err != nil {
 			t.Fatal(err)
 		}

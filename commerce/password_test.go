@@ -50,3 +50,17 @@ func mustHash(t *testing.T, pw string, p PasswordParams) string {
 	}
 	return h
 }
+
+func TestPasswordPolicyAcceptsOrdinaryPassphrases(t *testing.T) {
+	if n := len(commonPasswords()); n != 10_000 {
+		t.Fatalf("the common password list has %d entries, want 10000", n)
+	}
+	for _, pw := range []string{
+		"correct horse battery", "tangerine kayak 42", "abcdefgh1", "Zq7Secret9PassWordXy",
+		"  spaces around are fine  ", "ünïcödé wörds 7", "annabelle's garden",
+	} {
+		if err := checkNewPassword(pw, "ann@example.com", "Ann"); err != nil {
+			t.Errorf("%q refused: %v", pw, err)
+		}
+	}
+}

@@ -14,9 +14,14 @@ type Config struct {
 	// SessionTTL is how long a sign-in lasts.
 	SessionTTL time.Duration
 	// SessionCacheTTL bounds how long a node trusts a session it looked up
-	// without asking the store again; a revoked session on another node stops
-	// working within this time (on the node that revoked it, at once).
+	// without asking the store again. Logouts and renames reach every
+	// node's cache at once through SessionEvictions; this bound is what is
+	// left when an eviction is lost (Redis unreachable for a moment).
 	SessionCacheTTL time.Duration
+	// SessionEvictions carries logouts and renames to every node's session
+	// cache. Nil selects an in-process bus (one node); cmd/liveshop passes
+	// RedisSessionEvictions when Redis is configured.
+	SessionEvictions SessionEvictions
 	// CookieName names the session cookie.
 	CookieName string
 	// CookieSecure marks the session cookie Secure (set it behind HTTPS).
@@ -72,6 +77,9 @@ func (c *Config) fillDefaults() {
 	}
 	if c.SessionCacheTTL == 0 {
 		c.SessionCacheTTL = 5 * time.Second
+	}
+	if c.SessionEvictions == nil {
+		c.SessionEvictions = NewMemorySessionEvictions()
 	}
 	if c.CookieName == "" {
 		c.CookieName = "liveshop_session"
@@ -140,6 +148,8 @@ type Limiter interface {
 	// within limit events per window; when it does not, retryAfter says when
 	// the next event would be allowed.
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+	// Reset forgets the events recorded under key.
+	Reset(ctx context.Context, key string) error
 }
 
 // Service implements the commerce use cases on top of a Store.
@@ -176,6 +186,9 @@ func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
 		images:   filepath.Join(cfg.DataDir, "images"),
 	}
 	s.stockNews = newStockNews(s)
+	if _, err := cfg.SessionEvictions.Subscribe(s.sessions.evict); err != nil {
+		log.Error("session evictions: other nodes' logouts reach this node's cache only when entries expire", slog.Any("error", err))
+	}
 	return s
 }
 

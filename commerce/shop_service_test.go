@@ -42,10 +42,10 @@ func newWorldOn(t *testing.T, db *sqlstore.DB, cfg commerce.Config) world {
 	}
 	w := world{svc: commerce.New(db, nil, cfg, nil), db: db}
 	var err error
-	if w.seller, _, err = w.svc.SignUp(ctx, commerce.SignUp{Email: "seller@example.com", Password: "password1", Name: "Mara"}, "ip"); err != nil {
+	if w.seller, _, err = w.svc.SignUp(ctx, commerce.SignUp{Email: "seller@example.com", Password: "correct horse battery", Name: "Mara"}, "ip"); err != nil {
 		t.Fatal(err)
 	}
-	if w.buyer, _, err = w.svc.SignUp(ctx, commerce.SignUp{Email: "buyer@example.com", Password: "password1", Name: "Ann"}, "ip"); err != nil {
+	if w.buyer, _, err = w.svc.SignUp(ctx, commerce.SignUp{Email: "buyer@example.com", Password: "correct horse battery", Name: "Ann"}, "ip"); err != nil {
 		t.Fatal(err)
 	}
 	if w.shop, err = w.svc.OpenShop(ctx, w.seller, commerce.OpenShop{Handle: "mara", Name: "Mara", Currency: "USD"}); err != nil {
@@ -150,11 +150,11 @@ func TestStreamRecords(t *testing.T) {
 	})
 
 	t.Run("rooms learn roles and product cards", func(t *testing.T) {
-		mod, _, _ := w.svc.SignUp(ctx, commerce.SignUp{Email: "mod@example.com", Password: "password1", Name: "Theo"}, "ip")
+		mod, _, _ := w.svc.SignUp(ctx, commerce.SignUp{Email: "mod@example.com", Password: "correct horse battery", Name: "Theo"}, "ip")
 		if _, err := w.svc.AppointModerator(ctx, w.seller, w.shop.ID, "mod@example.com", 0); err != nil {
 			t.Fatal(err)
 		}
-		admin, err := w.svc.EnsureAdmin(ctx, "admin@example.com", "password1")
+		admin, err := w.svc.EnsureAdmin(ctx, "admin@example.com", "correct horse battery")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,6 +15,9 @@ import (
 // login rate limits.
 type Limiter interface {
 	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
+	// Reset forgets the events recorded under key, as if there had been
+	// none: a successful sign-in clears the failed attempts before it.
+	Reset(ctx context.Context, key string) error
 }
 
 // Limits is the fast, shared view of who may speak in which room: rate

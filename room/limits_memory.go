@@ -43,6 +43,14 @@ func (l *MemoryLimits) Allow(_ context.Context, key string, limit int, window ti
 	return ok, retry, nil
 }
 
+// Reset implements Limiter.
+func (l *MemoryLimits) Reset(_ context.Context, key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.tat, key)
+	return nil
+}
+
 // prune drops expired entries every few thousand calls or minute.
 func (l *MemoryLimits) prune(now time.Time) {
 	l.calls++

@@ -58,6 +58,11 @@ func (l *RedisLimits) Allow(ctx context.Context, key string, limit int, window t
 	return res[0] == 1, time.Duration(res[1]) * time.Microsecond, nil
 }
 
+// Reset implements Limiter.
+func (l *RedisLimits) Reset(ctx context.Context, key string) error {
+	return unavailable("reset rate limit "+key, l.rdb.Del(ctx, l.prefix+"rl:"+key).Err())
+}
+
 func (l *RedisLimits) muteKey(shopID, accountID int64) string {
 	return l.prefix + "mute:" + itoa(shopID) + ":" + itoa(accountID)
 }

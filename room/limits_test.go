@@ -63,6 +63,32 @@ func testLimitsContract(t *testing.T, newNodes limitsNodes) {
 		}
 	})
 
+	t.Run("reset forgets a key's events on every node, and only that key's", func(t *testing.T) {
+		nodes := newNodes(t)
+		a, b := nodes(), nodes()
+		for _, key := range []string{"reset", "kept"} {
+			for i := range 2 {
+				if ok, _, err := a.Allow(ctx, key, 2, time.Minute); !ok || err != nil {
+					t.Fatalf("%s: event %d refused: %v", key, i+1, err)
+				}
+			}
+		}
+		if err := b.Reset(ctx, "reset"); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 2 {
+			if ok, _, err := a.Allow(ctx, "reset", 2, time.Minute); !ok || err != nil {
+				t.Fatalf("event %d after the reset refused: %v", i+1, err)
+			}
+		}
+		if ok, _, _ := a.Allow(ctx, "kept", 2, time.Minute); ok {
+			t.Fatal("the reset also cleared another key")
+		}
+		if err := a.Reset(ctx, "never used"); err != nil {
+			t.Fatalf("resetting an unknown key: %v", err)
+		}
+	})
+
 	t.Run("allows again once the retry time has passed", func(t *testing.T) {
 		l := newNodes(t)()
 		l.Allow(ctx, "refill", 2, 200*time.Millisecond)

@@ -19,9 +19,9 @@ type demoAccount struct {
 }
 
 var demoAccounts = []demoAccount{
-	{"seller", "seller@demo.liveshop", "demo-seller-pass", "Mara (Seller)"},
-	{"moderator", "mod@demo.liveshop", "demo-mod-pass", "Theo (Moderator)"},
-	{"viewer", "viewer@demo.liveshop", "demo-viewer-pass", "Vic (Viewer)"},
+	{"seller", "seller@demo.liveshop", "orchid-lantern-72", "Mara (Seller)"},
+	{"moderator", "mod@demo.liveshop", "quiet-harbor-58", "Theo (Moderator)"},
+	{"viewer", "viewer@demo.liveshop", "maple-comet-31", "Vic (Viewer)"},
 }
 
 // loadDemo creates the demo accounts and their shop once; on later starts it

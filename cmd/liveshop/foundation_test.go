@@ -35,7 +35,7 @@ func TestAccountsAndErrorShapes(t *testing.T) {
 			{"an empty body is a bad request", "POST", "/api/auth/login", ``, nil, 400, "bad_request"},
 			{"a missing field is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "x@example.com", "name": "X"}, nil, 422, "invalid"},
 			{"an invalid email is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "not-an-email", "password": "long enough", "name": "X"}, nil, 422, "invalid"},
-			{"a short password is unprocessable", "POST", "/api/auth/signup", map[string]string{"email": "y@example.com", "password": "short", "name": "Y"}, nil, 422, "invalid"},
+			{"a short password is a weak password", "POST", "/api/auth/signup", map[string]string{"email": "y@example.com", "password": "short", "name": "Y"}, nil, 422, "weak_password"},
 			{"a duplicate sign-up conflicts", "POST", "/api/auth/signup", map[string]string{"email": "ANN@example.com", "password": "another password", "name": "Ann 2"}, nil, 409, "email_taken"},
 			{"a body that is not JSON is refused", "POST", "/api/auth/login", `email=a`, []string{"Content-Type", "application/x-www-form-urlencoded"}, 415, "unsupported_media_type"},
 			{"an oversized body is refused", "POST", "/api/auth/signup", `{"name": "` + strings.Repeat("x", 2<<20) + `"}`, nil, 413, "payload_too_large"},

@@ -233,9 +233,9 @@ func TestBootstrapAdmin(t *testing.T) {
 	}
 
 	t.Run("creates the admin account on first start", func(t *testing.T) {
-		srv, _, stop := runLogged(t, config("--admin-email", "Root@Example.com", "--admin-password", "root password 1"))
+		srv, _, stop := runLogged(t, config("--admin-email", "Root@Example.com", "--admin-password", "stable orchid 41"))
 		defer stop()
-		if !isAdmin(srv, "root@example.com", "root password 1") {
+		if !isAdmin(srv, "root@example.com", "stable orchid 41") {
 			t.Fatal("the bootstrap account is not an admin")
 		}
 		c := srv.client(t)
@@ -251,17 +251,19 @@ func TestBootstrapAdmin(t *testing.T) {
 		if !isAdmin(srv, "bo@example.com", "correct horse battery") {
 			t.Fatal("the existing account was not promoted")
 		}
-		if !isAdmin(srv, "root@example.com", "root password 1") {
+		if !isAdmin(srv, "root@example.com", "stable orchid 41") {
 			t.Fatal("the earlier admin lost the role")
 		}
 	})
 
-	t.Run("refuses to create an admin with a short password", func(t *testing.T) {
-		err := run(t.Context(), config("--admin-email", "new@example.com", "--admin-password", "short"), io.Discard, nil)
-		if err == nil || !strings.Contains(err.Error(), "bootstrap admin") || !strings.Contains(err.Error(), "password") {
-			t.Fatalf("got %v, want a bootstrap admin password error", err)
-		}
-	})
+	for _, weak := range []string{"short", "password123", "admin@new"} {
+		t.Run("refuses to create an admin with the weak password "+weak, func(t *testing.T) {
+			err := run(t.Context(), config("--admin-email", "new@example.com", "--admin-password", weak), io.Discard, nil)
+			if err == nil || !strings.Contains(err.Error(), "bootstrap admin") || !strings.Contains(err.Error(), "password") {
+				t.Fatalf("got %v, want a bootstrap admin password error", err)
+			}
+		})
+	}
 }
 
 func TestAccessLogClientIP(t *testing.T) {

@@ -131,7 +131,9 @@ func TestDatabaseOutage(t *testing.T) {
 	})
 }
 
-func TestRedisOutage(t *testing.T) {
+// redisThroughProxy is testConfig on the test Redis, reached through a
+// proxy the test can cut.
+func redisThroughProxy(t *testing.T) (Config, *tcpProxy) {
 	redisAt, err := url.Parse(redisURL(t))
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +143,11 @@ func TestRedisOutage(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Redis = redisAt.String()
 	cfg.RedisPrefix = uniqueName("test:") + ":"
+	return cfg, proxy
+}
+
+func TestRedisOutage(t *testing.T) {
+	cfg, proxy := redisThroughProxy(t)
 	srv := startServer(t, cfg)
 	c := srv.client(t)
 	if r := c.do("GET", "/readyz", nil); r.status != 200 {

@@ -112,3 +112,76 @@ func TestClientIPForRateLimits(t *testing.T) {
 		refused(t, login(srv, "X-Forwarded-For", "203.0.113.60, 10.1.2.3"))
 	})
 }
+
+// TestLoginLimitCountsFailuresOnly runs on SQLite and PostgreSQL, each with
+// the in-process and the Redis rate limits: the per-account limit counts
+// wrong passwords, never successful sign-ins, while the per-IP limit counts
+// every attempt.
+func TestLoginLimitCountsFailuresOnly(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, cfg Config) {
+		for _, limits := range []string{"memory", "redis"} {
+			t.Run(limits, func(t *testing.T) {
+				cfg := cfg
+				cfg.Commerce.LoginLimitPerAccount = 10
+				cfg.Commerce.LoginLimitPerIP = 60
+				if limits == "redis" {
+					cfg.Redis, cfg.RedisPrefix = redisURL(t), uniqueName("test:")+":"
+				}
+				testLoginLimitCountsFailuresOnly(t, startServer(t, cfg))
+			})
+		}
+	})
+}
+
+func testLoginLimitCountsFailuresOnly(t *testing.T, srv *testServer) {
+	owner, other := uniqueName("owner")+"@example.com", uniqueName("other")+"@example.com"
+	srv.client(t).signUp(owner, "Owner")
+	srv.client(t).signUp(other, "Other")
+	attempts := 0 // from this test's one IP address
+	login := func(email, password string) response {
+		attempts++
+		return srv.client(t).do("POST", "/api/auth/login", map[string]string{"email": email, "password": password})
+	}
+	expect := func(t *testing.T, what string, r response, status int) {
+		t.Helper()
+		if r.status != status {
+			t.Fatalf("%s: %d %s, want %d", what, r.status, r.body, status)
+		}
+	}
+
+	t.Run("twenty successful sign-ins in a row all succeed", func(t *testing.T) {
+		for i := range 20 {
+			expect(t, fmt.Sprintf("sign-in %d", i+1), login(owner, "correct horse battery"), 200)
+		}
+	})
+
+	t.Run("a successful sign-in clears the failures before it", func(t *testing.T) {
+		for round := range 2 {
+			for i := range 9 {
+				expect(t, fmt.Sprintf("round %d, wrong password %d", round+1, i+1), login(owner, "wrong password"), 401)
+			}
+			expect(t, fmt.Sprintf("round %d, right password", round+1), login(owner, "correct horse battery"), 200)
+		}
+	})
+
+	t.Run("ten failures lock the account, even for the right password", func(t *testing.T) {
+		for i := range 10 {
+			expect(t, fmt.Sprintf("wrong password %d", i+1), login(owner, "wrong password"), 401)
+		}
+		r := login(owner, "correct horse battery")
+		if r.status != 429 || r.errorCode(t) != "rate_limited" || r.header.Get("Retry-After") == "" {
+			t.Fatalf("right password after ten failures: %d %s %v, want 429 rate_limited with Retry-After", r.status, r.body, r.header)
+		}
+		expect(t, "another account", login(other, "correct horse battery"), 200)
+	})
+
+	t.Run("the per-IP limit still counts every attempt, successes included", func(t *testing.T) {
+		for attempts < 60 {
+			expect(t, fmt.Sprintf("attempt %d from the IP", attempts+1), login(other, "correct horse battery"), 200)
+		}
+		r := login(other, "correct horse battery")
+		if r.status != 429 || r.errorCode(t) != "rate_limited" {
+			t.Fatalf("attempt %d from the IP: %d %s, want 429 rate_limited", attempts, r.status, r.body)
+		}
+	})
+}

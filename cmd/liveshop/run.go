@@ -147,12 +147,20 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 		}
 	}
 
+	commerceCfg := cfg.Commerce
 	if a.redis != nil {
 		a.limits = room.NewRedisLimits(a.redis, cfg.RedisPrefix)
+		// Logouts and renames reach every node's session cache at once.
+		evictions, err := commerce.NewRedisSessionEvictions(ctx, a.redis, cfg.RedisPrefix, log.With("component", "sessions"))
+		if err != nil {
+			return nil, fmt.Errorf("session evictions: %w", err)
+		}
+		a.onClose(func() { evictions.Close() })
+		commerceCfg.SessionEvictions = evictions
 	} else {
 		a.limits = room.NewMemoryLimits()
 	}
-	a.commerce = commerce.New(a.store, a.limits, cfg.Commerce, log.With("component", "commerce"))
+	a.commerce = commerce.New(a.store, a.limits, commerceCfg, log.With("component", "commerce"))
 	if cfg.AdminEmail != "" {
 		if _, err := a.commerce.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 			return nil, fmt.Errorf("bootstrap admin: %w", err)

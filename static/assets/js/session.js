@@ -41,7 +41,23 @@ export async function signOut({ everywhere = false } = {}) {
   location.assign('/');
 }
 
-/** safeNext returns a same-site path to continue to after signing in. */
+/**
+ * safeNext returns a path of this site to continue to after signing in, or
+ * fallback. It reads value the way the browser will when navigating (the
+ * URL standard: backslashes count as slashes, tabs and newlines vanish,
+ * spaces and control characters at the ends are trimmed, dot segments are
+ * resolved), so no spelling of another site or of a javascript: address
+ * gets through. A path that still starts with two slashes is refused too:
+ * navigating to it would leave the site.
+ */
 export function safeNext(value, fallback = '/') {
-  return typeof value === 'string' && /^\/(?!\/)/.test(value) ? value : fallback;
+  if (typeof value !== 'string' || value === '') return fallback;
+  let url;
+  try {
+    url = new URL(value, location.origin);
+  } catch {
+    return fallback;
+  }
+  if (url.origin !== location.origin || url.pathname.startsWith('//')) return fallback;
+  return url.pathname + url.search + url.hash;
 }

@@ -16,6 +16,9 @@ const nameField = $('#name-field');
 nameField.hidden = !signingUp;
 $('#name').required = signingUp;
 $('#password').autocomplete = signingUp ? 'new-password' : 'current-password';
+if (signingUp) {
+  $('#password-hint').textContent = 'At least 8 characters. Not a common password, a simple sequence, or your name or email; a few unrelated words work well.';
+}
 const q = '?next=' + encodeURIComponent(next);
 replace($('#auth-switch'), signingUp
   ? ['Already have an account? ', h('a', { href: '/login' + q }, 'Sign in')]

@@ -9,7 +9,7 @@ CREATE TABLE moderator_invitations (
 	shop_id     BIGINT NOT NULL REFERENCES shops (id) ON DELETE CASCADE,
 	email       TEXT NOT NULL,
 	invited_by  BIGINT NOT NULL,
-	status      TEXT NOT NULL DEFAULT 'pending',
+	status      TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'accepted', 'declined', 'revoked', 'expired')),
 	account_id  BIGINT REFERENCES accounts (id) ON DELETE SET NULL,
 	created_at  BIGINT NOT NULL,
 	expires_at  BIGINT NOT NULL,

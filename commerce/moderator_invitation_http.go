@@ -59,18 +59,8 @@ func (h *Handler) receivedInvitations(c echo.Context) error {
 	return listJSON(c, invs, "")
 }
 
-// accountAndInvitation returns the caller and the :invitation path parameter.
-func accountAndInvitation(c echo.Context) (Account, int64, error) {
-	a, err := mustAccount(c)
-	if err != nil {
-		return Account{}, 0, err
-	}
-	id, err := pathID(c, "invitation")
-	return a, id, err
-}
-
 func (h *Handler) acceptInvitation(c echo.Context) error {
-	a, id, err := accountAndInvitation(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -78,7 +68,7 @@ func (h *Handler) acceptInvitation(c echo.Context) error {
 }
 
 func (h *Handler) declineInvitation(c echo.Context) error {
-	a, id, err := accountAndInvitation(c)
+	a, id, err := accountAndID(c)
 	if err != nil {
 		return err
 	}

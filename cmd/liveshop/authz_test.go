@@ -237,6 +237,8 @@ func routePattern(path string) string {
 			parts[i] = ":id"
 		case isDigits(p) && prev == "moderators":
 			parts[i] = ":account"
+		case isDigits(p) && prev == "moderator-invitations" && parts[2] == "me":
+			parts[i] = ":id"
 		case isDigits(p) && prev == "moderator-invitations":
 			parts[i] = ":invitation"
 		case isDigits(p) && prev == "comments":

@@ -88,9 +88,9 @@ type InvitationClose struct {
 type InvitationStore interface {
 	// InviteModerator records inv as pending and returns it with its ID,
 	// unless the shop has a pending, unexpired invitation for inv.Email:
-	// then it returns that one and created is false. It refuses with
-	// ErrTooManyInvitations when the shop has maxPending pending ones.
-	InviteModerator(ctx context.Context, inv ModeratorInvitation, maxPending int) (_ ModeratorInvitation, created bool, _ error)
+	// then it returns that one. It refuses with ErrTooManyInvitations when
+	// the shop has maxPending pending ones.
+	InviteModerator(ctx context.Context, inv ModeratorInvitation, maxPending int) (ModeratorInvitation, error)
 	// ShopInvitations lists a shop's invitations with ID below beforeID
 	// (0: from the newest), newest first, settled as of now.
 	ShopInvitations(ctx context.Context, shopID, beforeID int64, limit int, now time.Time) ([]ModeratorInvitation, error)
@@ -156,7 +156,7 @@ func (s *Service) InviteModerator(ctx context.Context, a Account, shopID int64, 
 		return ModeratorInvitation{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)
-	inv, _, err := s.store.InviteModerator(ctx, ModeratorInvitation{
+	inv, err := s.store.InviteModerator(ctx, ModeratorInvitation{
 		ShopID: shop.ID, Email: email, Status: InvitationPending, InvitedBy: a.ID,
 		CreatedAt: now, ExpiresAt: now.Add(s.cfg.ModeratorInvitationTTL),
 	}, s.cfg.MaxPendingInvitations)

@@ -51,11 +51,9 @@ func (c conn) forNoKeyUpdate() string {
 // InviteModerator implements commerce.InvitationStore. The shop's row is
 // locked first, so concurrent invitations of one shop take turns: the bound
 // on pending invitations holds and a duplicate finds the first.
-func (db *DB) InviteModerator(ctx context.Context, inv commerce.ModeratorInvitation, maxPending int) (commerce.ModeratorInvitation, bool, error) {
+func (db *DB) InviteModerator(ctx context.Context, inv commerce.ModeratorInvitation, maxPending int) (commerce.ModeratorInvitation, error) {
 	var out commerce.ModeratorInvitation
-	var created bool
 	err := db.inTx(ctx, func(tx conn) error {
-		created = false
 		var one int
 		if err := tx.get(ctx, "SELECT 1 FROM shops WHERE id = ?"+tx.forNoKeyUpdate(), []any{inv.ShopID}, &one); err != nil {
 			return err
@@ -82,12 +80,11 @@ func (db *DB) InviteModerator(ctx context.Context, inv commerce.ModeratorInvitat
 		}
 		out = inv
 		out.Status = commerce.InvitationPending
-		created = true
 		return tx.get(ctx, `INSERT INTO moderator_invitations (shop_id, email, status, invited_by, created_at, expires_at)
 			VALUES (?, ?, 'pending', ?, ?, ?) RETURNING id`,
 			[]any{inv.ShopID, inv.Email, inv.InvitedBy, micros(inv.CreatedAt), micros(inv.ExpiresAt)}, &out.ID)
 	})
-	return out, created, err
+	return out, err
 }
 
 // ShopInvitations implements commerce.InvitationStore.

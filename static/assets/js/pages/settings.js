@@ -48,9 +48,13 @@ async function answer(invitation, verb) {
     await post(`/me/moderator-invitations/${invitation.id}/${verb}`);
     toast(verb === 'accept' ? `You now moderate ${invitation.shop.name}` : `Declined the invitation of ${invitation.shop.name}`, 'ok');
   } catch (err) {
+    toast(sentence(err.message), 'error'); // withdrawn or expired meanwhile: the reload drops it
+  }
+  try {
+    await Promise.all([loadInvitations(), get('/me').then(loadModerated)]);
+  } catch (err) {
     toast(sentence(err.message), 'error');
   }
-  await Promise.all([loadInvitations(), loadModerated(await get('/me'))]);
 }
 
 // --- Shops the account moderates ---------------------------------------------------

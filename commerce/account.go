@@ -16,7 +16,8 @@ import (
 )
 
 // Account is a person who signed up. Every account may watch, chat and buy;
-// owning a shop makes it a seller there, an appointment makes it a moderator.
+// owning a shop makes it a seller there, accepting a seller's invitation a
+// moderator.
 type Account struct {
 	ID        int64     `json:"id"`
 	Email     string    `json:"email"`

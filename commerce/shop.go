@@ -83,7 +83,7 @@ type Role string
 const (
 	// RoleViewer is anyone: watch, chat, buy.
 	RoleViewer Role = "viewer"
-	// RoleModerator was appointed by the seller: moderates rooms and may see
+	// RoleModerator accepted the seller's invitation: moderates rooms and may see
 	// the shop's unpublished products.
 	RoleModerator Role = "moderator"
 	// RoleSeller owns the shop: products, streams, orders, moderators.

@@ -18,7 +18,8 @@ import (
 )
 
 // Account is a person who signed up. Every account may watch, chat and buy;
-// owning a shop makes it a seller there, an appointment makes it a moderator.
+// owning a shop makes it a seller there, accepting a seller's invitation a
+// moderator.
 type Account struct {
 	ID        int64     `json:"id"`
 	Email     string    `json:"email"`
@@ -167,10 +168,15 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 var dummyHash, _ = hashPassword("not a real password", defaultPasswordParams)
 
 func (s *Service) limit(ctx context.Context, key string, limit int) error {
+	return s.limitPer(ctx, key, limit, s.cfg.LoginWindow)
+}
+
+// limitPer is limit with a window of its own.
+func (s *Service) limitPer(ctx context.Context, key string, limit int, window time.Duration) error {
 	if s.limiter == nil || limit < 0 {
 		return nil
 	}
-	ok, retry, err := s.limiter.Allow(ctx, key, limit, s.cfg.LoginWindow)
+	ok, retry, err := s.limiter.Allow(ctx, key, limit, window)
 	if err != nil {
 		return fmt.Errorf("rate limit %s: %w", key, err)
 	}

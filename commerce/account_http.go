@@ -90,7 +90,7 @@ func (h *Handler) me(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	m, err := h.svc.MembershipsOf(c.Request().Context(), a.ID)
+	m, err := h.svc.MembershipsOf(c.Request().Context(), a)
 	if err != nil {
 		return err
 	}

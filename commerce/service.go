@@ -66,6 +66,15 @@ type Config struct {
 	// it should outlast any client's retries. Unfinished keys are kept until
 	// they finish: the sweepers settle those.
 	IdempotencyRetention time.Duration
+	// ModeratorInvitationTTL is how long a moderator invitation can be
+	// accepted (default 7 days).
+	ModeratorInvitationTTL time.Duration
+	// MaxPendingInvitations caps a shop's pending moderator invitations
+	// (default 20).
+	MaxPendingInvitations int
+	// InvitationLimitPerShop caps the moderator invitations a shop sends
+	// per hour, duplicates included (default 30; -1 disables).
+	InvitationLimitPerShop int
 }
 
 func (c *Config) fillDefaults() {
@@ -123,12 +132,22 @@ func (c *Config) fillDefaults() {
 	if c.IdempotencyRetention == 0 {
 		c.IdempotencyRetention = 72 * time.Hour
 	}
+	if c.ModeratorInvitationTTL == 0 {
+		c.ModeratorInvitationTTL = 7 * 24 * time.Hour
+	}
+	if c.MaxPendingInvitations == 0 {
+		c.MaxPendingInvitations = 20
+	}
+	if c.InvitationLimitPerShop == 0 {
+		c.InvitationLimitPerShop = 30
+	}
 }
 
 // Store is everything commerce keeps in its system of record.
 type Store interface {
 	AccountStore
 	ShopStore
+	InvitationStore
 	ProductStore
 	StreamStore
 	CartStore

@@ -32,11 +32,15 @@ type Shop struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Moderator is an account a seller appointed to moderate the shop's rooms.
+// Moderator is an account that accepted a seller's invitation to moderate
+// the shop's rooms.
 type Moderator struct {
-	AccountID   int64     `json:"account_id"`
-	Name        string    `json:"name"`
-	Email       string    `json:"email"`
+	AccountID int64  `json:"account_id"`
+	Name      string `json:"name"`
+	// Email is the address the seller typed in the invitation the moderator
+	// accepted, never read from the account: absent for appointments made
+	// before invitations.
+	Email       string    `json:"email,omitempty"`
 	AppointedBy int64     `json:"appointed_by"`
 	AppointedAt time.Time `json:"appointed_at"`
 }
@@ -53,8 +57,6 @@ type ShopStore interface {
 	ListShops(ctx context.Context, beforeID int64, limit int) ([]Shop, error)
 	// UpdateShop saves name, description and logo.
 	UpdateShop(ctx context.Context, s Shop) error
-	// AddModerator appoints accountID; appointing twice is not an error.
-	AddModerator(ctx context.Context, shopID, accountID, by int64, at time.Time) error
 	// RemoveModerator removes the appointment; ErrNotFound if there is none.
 	RemoveModerator(ctx context.Context, shopID, accountID int64) error
 	Moderators(ctx context.Context, shopID int64) ([]Moderator, error)
@@ -81,7 +83,7 @@ type Role string
 const (
 	// RoleViewer is anyone: watch, chat, buy.
 	RoleViewer Role = "viewer"
-	// RoleModerator was appointed by the seller: moderates rooms and may see
+	// RoleModerator accepted the seller's invitation: moderates rooms and may see
 	// the shop's unpublished products.
 	RoleModerator Role = "moderator"
 	// RoleSeller owns the shop: products, streams, orders, moderators.
@@ -324,38 +326,6 @@ func (s *Service) requireSeller(ctx context.Context, a Account, shopID int64) (S
 	return shop, err
 }
 
-// AppointModerator makes the account with email (or, when email is empty,
-// accountID) a moderator of the shop.
-func (s *Service) AppointModerator(ctx context.Context, a Account, shopID int64, email string, accountID int64) (Moderator, error) {
-	shop, err := s.requireSeller(ctx, a, shopID)
-	if err != nil {
-		return Moderator{}, err
-	}
-	var target Account
-	switch {
-	case strings.TrimSpace(email) != "":
-		target, _, err = s.store.AccountByEmail(ctx, strings.ToLower(strings.TrimSpace(email)))
-	case accountID > 0:
-		target, err = s.store.AccountByID(ctx, accountID)
-	default:
-		return Moderator{}, Invalid("give the email or account_id of the new moderator")
-	}
-	if errors.Is(err, ErrNotFound) {
-		return Moderator{}, &Error{404, "account_not_found", "no account with that email or id"}
-	}
-	if err != nil {
-		return Moderator{}, err
-	}
-	if target.ID == shop.OwnerID {
-		return Moderator{}, Invalid("the seller already has every right in the shop")
-	}
-	now := s.now().UTC().Truncate(time.Microsecond)
-	if err := s.store.AddModerator(ctx, shop.ID, target.ID, a.ID, now); err != nil {
-		return Moderator{}, fmt.Errorf("appoint moderator: %w", err)
-	}
-	return Moderator{AccountID: target.ID, Name: target.Name, Email: target.Email, AppointedBy: a.ID, AppointedAt: now}, nil
-}
-
 // RemoveModerator ends an appointment.
 func (s *Service) RemoveModerator(ctx context.Context, a Account, shopID, accountID int64) error {
 	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
@@ -372,25 +342,32 @@ func (s *Service) Moderators(ctx context.Context, a Account, shopID int64) ([]Mo
 	return s.store.Moderators(ctx, shopID)
 }
 
-// Memberships are the shops an account runs or moderates, for /api/me.
+// Memberships are the shops an account runs or moderates, for /api/me,
+// and how many moderator invitations wait for its answer (so every page
+// can point to them).
 type Memberships struct {
-	Shop      *Shop  `json:"shop"`
-	Moderates []Shop `json:"moderates"`
+	Shop                 *Shop  `json:"shop"`
+	Moderates            []Shop `json:"moderates"`
+	ModeratorInvitations int    `json:"moderator_invitations"`
 }
 
-// MembershipsOf returns the account's own shop and the shops it moderates.
-func (s *Service) MembershipsOf(ctx context.Context, accountID int64) (Memberships, error) {
+// MembershipsOf returns the account's own shop, the shops it moderates and
+// the number of its pending moderator invitations.
+func (s *Service) MembershipsOf(ctx context.Context, a Account) (Memberships, error) {
 	var m Memberships
-	shop, err := s.store.ShopByOwner(ctx, accountID)
+	shop, err := s.store.ShopByOwner(ctx, a.ID)
 	switch {
 	case err == nil:
 		m.Shop = &shop
 	case !errors.Is(err, ErrNotFound):
 		return m, err
 	}
-	m.Moderates, err = s.store.ModeratedShops(ctx, accountID)
+	if m.Moderates, err = s.store.ModeratedShops(ctx, a.ID); err != nil {
+		return m, err
+	}
 	if m.Moderates == nil {
 		m.Moderates = []Shop{}
 	}
+	m.ModeratorInvitations, err = s.store.CountReceivedInvitations(ctx, strings.ToLower(a.Email), s.now())
 	return m, err
 }

@@ -122,19 +122,11 @@ func (h *Handler) listModerators(c echo.Context) error {
 	return reply(c, http.StatusOK)(h.svc.Moderators(c.Request().Context(), a, id))
 }
 
-func (h *Handler) appointModerator(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
-	if err != nil {
-		return err
-	}
-	var in struct {
-		Email     string `json:"email"`
-		AccountID int64  `json:"account_id"`
-	}
-	if err := bindJSON(c, &in); err != nil {
-		return err
-	}
-	return reply(c, http.StatusCreated)(h.svc.AppointModerator(c.Request().Context(), a, id, in.Email, in.AccountID))
+// appointModerator answers the old route that appointed any account by
+// email or ID without its consent (and told the seller its email): it
+// points to invitations instead.
+func (h *Handler) appointModerator(echo.Context) error {
+	return ErrUseInvitations
 }
 
 func (h *Handler) removeModerator(c echo.Context) error {

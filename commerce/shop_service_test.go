@@ -151,7 +151,11 @@ func TestStreamRecords(t *testing.T) {
 
 	t.Run("rooms learn roles and product cards", func(t *testing.T) {
 		mod, _, _ := w.svc.SignUp(ctx, commerce.SignUp{Email: "mod@example.com", Password: "correct horse battery", Name: "Theo"}, "ip")
-		if _, err := w.svc.AppointModerator(ctx, w.seller, w.shop.ID, "mod@example.com", 0); err != nil {
+		inv, err := w.svc.InviteModerator(ctx, w.seller, w.shop.ID, "mod@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.svc.AcceptModeratorInvitation(ctx, mod, inv.ID); err != nil {
 			t.Fatal(err)
 		}
 		admin, err := w.svc.EnsureAdmin(ctx, "admin@example.com", "correct horse battery")

@@ -43,7 +43,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 
 		shop := owner.openShop("owner-shop", "USD")
 		other.openShop("other-shop", "USD")
-		owner.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shop), map[string]int64{"account_id": mod.id})
+		owner.appoint(shop, mod, "mod@example.com")
+		var invitation commerce.ModeratorInvitation // for an email no caller has
+		owner.expect(202, "POST", fmt.Sprintf("/api/shops/%d/moderator-invitations", shop), map[string]string{"email": "invitee@example.com"}).decode(t, &invitation)
 		var logo commerce.Shop
 		owner.upload(fmt.Sprintf("/api/shops/%d/logo/upload", shop), testPNG(t, 4, 4)).decode(t, &logo)
 		product := owner.product(shop, "Mug", 1000, 50)
@@ -74,8 +76,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"PATCH", S, map[string]string{"description": "Hand-thrown"}, nil, [6]int{u, f, f, 200, f, 200}},
 			{"POST", S + "/logo/upload", notAnImage, nil, [6]int{u, f, f, 415, f, 415}},
 			{"GET", S + "/moderators", nil, nil, [6]int{u, f, f, 200, f, 200}},
-			{"POST", S + "/moderators", map[string]int64{"account_id": mod.id}, nil, [6]int{u, f, f, 201, f, 201}},
+			{"POST", S + "/moderators", map[string]int64{"account_id": mod.id}, nil, [6]int{410, 410, 410, 410, 410, 410}},
 			{"DELETE", fmt.Sprintf("%s/moderators/%d", S, viewer.id), nil, nil, [6]int{u, f, f, n, f, n}},
+			{"GET", S + "/moderator-invitations", nil, nil, [6]int{u, f, f, 200, f, 200}},
+			{"POST", S + "/moderator-invitations", map[string]string{"email": "not an email"}, nil, [6]int{u, f, f, 422, f, 422}},
+			{"DELETE", fmt.Sprintf("%s/moderator-invitations/%d", S, invitation.ID), nil, nil, [6]int{u, f, f, 204, f, 204}},
+			{"GET", "/api/me/moderator-invitations", nil, nil, [6]int{u, 200, 200, 200, 200, 200}},
+			{"POST", fmt.Sprintf("/api/me/moderator-invitations/%d/accept", invitation.ID), nil, nil, [6]int{u, n, n, n, n, n}},
+			{"POST", fmt.Sprintf("/api/me/moderator-invitations/%d/decline", invitation.ID), nil, nil, [6]int{u, n, n, n, n, n}},
 			{"GET", S + "/products", nil, nil, [6]int{200, 200, 200, 200, 200, 200}},
 			{"GET", S + "/products?status=draft", nil, nil, [6]int{u, f, f, 200, 200, 200}},
 			{"POST", S + "/products", map[string]string{}, nil, [6]int{u, f, f, 422, f, 422}},
@@ -229,6 +237,10 @@ func routePattern(path string) string {
 			parts[i] = ":id"
 		case isDigits(p) && prev == "moderators":
 			parts[i] = ":account"
+		case isDigits(p) && prev == "moderator-invitations" && parts[2] == "me":
+			parts[i] = ":id"
+		case isDigits(p) && prev == "moderator-invitations":
+			parts[i] = ":invitation"
 		case isDigits(p) && prev == "comments":
 			parts[i] = ":comment_id"
 		case isDigits(p) && (prev == "mutes" || prev == "bans"):

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -125,6 +126,8 @@ type tab struct {
 	base    string
 	mu      sync.Mutex
 	console []string
+	// consoleMark is where consoleErrors starts reading console.
+	consoleMark int
 }
 
 // user opens a tab in a fresh browser context, sized like size.
@@ -355,12 +358,32 @@ func (p *tab) writeScreenshot(name string, png []byte, err error) string {
 }
 
 // exceptions lists the uncaught exceptions the page has thrown so far.
-func (p *tab) exceptions() []string {
+func (p *tab) exceptions() []string { return p.consoleOf(0, "exception") }
+
+// markConsole starts the part of the console that consoleErrors checks:
+// what comes after, say, a visitor's expected 401 from /api/me.
+func (p *tab) markConsole() {
+	p.mu.Lock()
+	p.consoleMark = len(p.console)
+	p.mu.Unlock()
+}
+
+// consoleErrors lists the uncaught exceptions and the console and browser
+// log errors (a failed request among them) since markConsole.
+func (p *tab) consoleErrors() []string {
+	p.mu.Lock()
+	from := p.consoleMark
+	p.mu.Unlock()
+	return p.consoleOf(from, "exception", "error")
+}
+
+// consoleOf lists the console lines of the given types, from line from on.
+func (p *tab) consoleOf(from int, types ...string) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
-	for _, line := range p.console {
-		if strings.HasPrefix(line, "exception") {
+	for _, line := range p.console[from:] {
+		if typ, _, _ := strings.Cut(line, " "); slices.Contains(types, typ) {
 			out = append(out, line)
 		}
 	}

@@ -38,7 +38,7 @@ func newLiveShop(t *testing.T, srv *testServer) liveShop {
 		"title": "Summer linen drop", "product_ids": []int64{ls.shirt.ID, ls.hat.ID},
 	}).decode(t, &st)
 	ls.streamID = st.ID
-	ls.seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", ls.shopID), map[string]string{"email": "theo@example.test"})
+	ls.seller.appoint(ls.shopID, ls.mod, "theo@example.test")
 	return ls
 }
 

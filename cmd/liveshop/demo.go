@@ -109,7 +109,7 @@ func loadDemoShop(ctx context.Context, a *app, accounts map[string]commerce.Acco
 		}
 		lineup = append(lineup, p.ID)
 	}
-	if _, err := a.commerce.AppointModerator(ctx, seller, shop.ID, accounts["moderator"].Email, 0); err != nil {
+	if err := demoModerator(ctx, a, seller, accounts["moderator"], shop.ID); err != nil {
 		return fmt.Errorf("demo moderator: %w", err)
 	}
 	streams, _, err := a.commerce.Streams(ctx, commerce.StreamFilter{ShopID: shop.ID, Status: "all"})
@@ -127,6 +127,21 @@ func loadDemoShop(ctx context.Context, a *app, accounts map[string]commerce.Acco
 		}
 	}
 	return nil
+}
+
+// demoModerator appoints the demo moderator the way any moderator is
+// appointed: the seller invites its email and it accepts.
+func demoModerator(ctx context.Context, a *app, seller, mod commerce.Account, shopID int64) error {
+	role, err := a.commerce.ShopRole(ctx, shopID, mod.ID)
+	if err != nil || role == commerce.RoleModerator {
+		return err
+	}
+	inv, err := a.commerce.InviteModerator(ctx, seller, shopID, mod.Email)
+	if err != nil {
+		return err
+	}
+	_, err = a.commerce.AcceptModeratorInvitation(ctx, mod, inv.ID)
+	return err
 }
 
 // demoPNG draws a 240×240 product picture.

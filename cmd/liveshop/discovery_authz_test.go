@@ -23,7 +23,7 @@ func TestDiscoveryAuthorization(t *testing.T) {
 		anon := srv.client(t)
 		shop := owner.openShop("owner-shop", "USD")
 		other.openShop("other-shop", "USD")
-		owner.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shop), map[string]int64{"account_id": mod.id})
+		owner.appoint(shop, mod, "mod@example.com")
 		product := owner.product(shop, "Mug", 1000, 50, "pottery")
 		stream := createStream(t, owner, shop, "Show")
 

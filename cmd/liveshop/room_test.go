@@ -126,7 +126,7 @@ func liveRoomFixture(t *testing.T, srv *testServer) (seller, mod, viewer shopper
 	viewer = srv.shopper(t, "viewer@example.com", "Vic Viewer")
 	shopID = seller.openShop("sallys", "EUR")
 	productID = seller.product(shopID, "Linen shirt", 4900, 12).ID
-	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shopID), map[string]any{"account_id": mod.id})
+	seller.appoint(shopID, mod, "mod@example.com")
 	var st struct {
 		ID int64 `json:"id"`
 	}

@@ -122,6 +122,15 @@ func (c shopper) openShop(handle, currency string) int64 {
 	return shop.ID
 }
 
+// appoint makes mod, signed up with email, a moderator of the shop the only
+// way there is: the seller invites the email and mod accepts.
+func (c shopper) appoint(shopID int64, mod shopper, email string) {
+	c.t.Helper()
+	var inv commerce.ModeratorInvitation
+	c.expect(202, "POST", fmt.Sprintf("/api/shops/%d/moderator-invitations", shopID), map[string]string{"email": email}).decode(c.t, &inv)
+	mod.expect(200, "POST", fmt.Sprintf("/api/me/moderator-invitations/%d/accept", inv.ID), nil)
+}
+
 // product creates an active product and returns it.
 func (c shopper) product(shopID int64, title string, price, stock int64, tags ...string) commerce.Product {
 	c.t.Helper()

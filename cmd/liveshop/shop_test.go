@@ -55,7 +55,7 @@ func TestSellerAndBuyerFlows(t *testing.T) {
 			t.Fatalf("product images %+v", withImage.Images)
 		}
 		mod := srv.shopper(t, "mod@example.com", "Theo")
-		seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shopID), map[string]string{"email": "MOD@example.com"})
+		seller.appoint(shopID, mod, "MOD@example.com")
 
 		t.Run("me reports the shop one runs and the shops one moderates", func(t *testing.T) {
 			seller, mod := seller.as(t), mod.as(t)
@@ -519,9 +519,8 @@ func TestModeratorRemoval(t *testing.T) {
 		mod := srv.shopper(t, "mod@example.com", "Theo")
 		other := srv.shopper(t, "other@example.com", "Otto")
 		shopID := seller.openShop("mara", "USD")
-		for _, email := range []string{"mod@example.com", "other@example.com"} {
-			seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/moderators", shopID), map[string]string{"email": email})
-		}
+		seller.appoint(shopID, mod, "mod@example.com")
+		seller.appoint(shopID, other, "other@example.com")
 		restrictions := fmt.Sprintf("/api/shops/%d/restrictions", shopID)
 		moderates := func(c shopper) []int64 {
 			var me struct {

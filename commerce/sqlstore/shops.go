@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/liveshop/liveshop/commerce"
 )
@@ -90,13 +89,6 @@ func (db *DB) UpdateShop(ctx context.Context, s commerce.Shop) error {
 		s.Name, s.Description, s.Logo, micros(s.UpdatedAt), s.ID))
 }
 
-// AddModerator implements commerce.ShopStore.
-func (db *DB) AddModerator(ctx context.Context, shopID, accountID, by int64, at time.Time) error {
-	_, err := db.exec(ctx, `INSERT INTO shop_moderators (shop_id, account_id, appointed_by, created_at) VALUES (?, ?, ?, ?)
-		ON CONFLICT (shop_id, account_id) DO NOTHING`, shopID, accountID, by, micros(at))
-	return err
-}
-
 // RemoveModerator implements commerce.ShopStore.
 func (db *DB) RemoveModerator(ctx context.Context, shopID, accountID int64) error {
 	return db.expectOne(db.exec(ctx, "DELETE FROM shop_moderators WHERE shop_id = ? AND account_id = ?", shopID, accountID))
@@ -104,7 +96,9 @@ func (db *DB) RemoveModerator(ctx context.Context, shopID, accountID int64) erro
 
 // Moderators implements commerce.ShopStore.
 func (db *DB) Moderators(ctx context.Context, shopID int64) ([]commerce.Moderator, error) {
-	rows, err := db.query(ctx, `SELECT a.id, a.name, a.email, m.appointed_by, m.created_at
+	// The email shown is the one the seller typed in the invitation, never
+	// the account's (audit issue 12).
+	rows, err := db.query(ctx, `SELECT a.id, a.name, m.invited_email, m.appointed_by, m.created_at
 		FROM shop_moderators m JOIN accounts a ON a.id = m.account_id WHERE m.shop_id = ? ORDER BY m.created_at, a.id`, shopID)
 	if err != nil {
 		return nil, err

@@ -18,7 +18,10 @@ export async function initPage() {
   if (account) startFollowAlerts(toast);
   if (slot) {
     if (account) {
+      const invited = account.moderator_invitations || 0;
       replace(slot,
+        invited > 0 ? h('a', { class: 'badge warn', href: '/settings#moderator-invitations', 'data-testid': 'invitations-link', title: 'Moderator invitations waiting for your answer' },
+          invited === 1 ? '1 invitation' : `${invited} invitations`) : null,
         h('a', { class: 'who', href: '/settings', 'data-testid': 'signed-in-as', title: 'Your settings' }, 'Signed in as ', h('strong', { text: account.name })),
         h('button', { type: 'button', class: 'link', on: { click: () => signOut().catch((e) => toast(e.message, 'error')) } }, 'Sign out'));
     } else {

@@ -1,6 +1,6 @@
 // dashboard.js — /dashboard, the seller's back office: open a shop, then
 // products (create, edit, pictures), orders (ship, deliver, cancel,
-// refund), streams, and the shop's moderators.
+// refund), streams, and the shop's moderators and moderator invitations.
 
 import { get, post, patch, del, api } from '../api.js';
 import { $, $$, h, replace, formatDate } from '../dom.js';
@@ -206,12 +206,19 @@ async function loadStreams(shop) {
 }
 
 // --- Moderators ------------------------------------------------------------------
+// Moderators are appointed by invitation: the seller invites an email
+// address, and whoever signs in with it accepts. The page shows an email
+// only where the seller typed it (the API never returns another).
 async function loadModerators(shop) {
+  await Promise.all([loadModeratorList(shop), loadInvitations(shop)]);
+}
+
+async function loadModeratorList(shop) {
   const list = $('#moderators');
   try {
     const mods = await get(`/shops/${shop.id}/moderators`);
     replace(list, mods.map((m) => h('li', { dataset: { accountId: m.account_id } },
-      h('span', { class: 'grow' }, h('strong', {}, m.name), ' ', h('span', { class: 'hint' }, m.email)),
+      h('span', { class: 'grow' }, h('strong', { text: m.name }), m.email ? [' ', h('span', { class: 'hint', text: m.email })] : null),
       h('button', {
         type: 'button', class: 'small danger', 'aria-label': `Remove ${m.name} as moderator`,
         on: {
@@ -219,7 +226,7 @@ async function loadModerators(shop) {
             try {
               await del(`/shops/${shop.id}/moderators/${m.account_id}`);
               toast(`${m.name} is no longer a moderator`, 'ok');
-              await loadModerators(shop);
+              await loadModeratorList(shop);
             } catch (err) {
               toast(sentence(err.message), 'error');
             }
@@ -232,11 +239,46 @@ async function loadModerators(shop) {
   }
 }
 
+const invitationStates = {
+  pending: (i) => `Waiting for an answer · expires ${formatDate(i.expires_at)}`,
+  accepted: (i) => `Accepted ${formatDate(i.answered_at)}`,
+  declined: (i) => `Declined ${formatDate(i.answered_at)}`,
+  revoked: (i) => `Withdrawn ${formatDate(i.answered_at)}`,
+  expired: (i) => `Expired ${formatDate(i.expires_at)}`,
+};
+
+async function loadInvitations(shop) {
+  const list = $('#invitations');
+  try {
+    const { items } = await get(`/shops/${shop.id}/moderator-invitations?limit=50`);
+    replace(list, items.map((i) => h('li', { dataset: { invitationId: i.id, status: i.status } },
+      h('span', { class: 'grow' }, h('strong', { text: i.email }), ' ',
+        h('span', { class: 'hint', text: (invitationStates[i.status] || (() => i.status))(i) })),
+      i.status === 'pending' ? h('button', {
+        type: 'button', class: 'small', 'aria-label': `Withdraw the invitation to ${i.email}`,
+        on: {
+          click: async () => {
+            try {
+              await del(`/shops/${shop.id}/moderator-invitations/${i.id}`);
+              toast(`Invitation to ${i.email} withdrawn`, 'ok');
+            } catch (err) {
+              toast(sentence(err.message), 'error');
+            }
+            await loadModerators(shop);
+          },
+        },
+      }, 'Withdraw') : null)));
+    $('#invitations-empty').hidden = items.length > 0;
+  } catch (err) {
+    showError(list, err);
+  }
+}
+
 function wireModerators(shop) {
   onSubmit($('#moderator-form'), async (v, form) => {
-    const m = await post(`/shops/${shop.id}/moderators`, { email: v.email.trim() });
+    const inv = await post(`/shops/${shop.id}/moderator-invitations`, { email: v.email.trim() });
     form.reset();
-    toast(`${m.name} can now moderate your streams`, 'ok');
-    await loadModerators(shop);
+    toast(`Invitation sent to ${inv.email}`, 'ok');
+    await loadInvitations(shop);
   });
 }

@@ -1,9 +1,10 @@
-// settings.js — /settings: the account's profile, how the "just bought"
-// ticker of live streams shows the viewer's purchases (their name or
-// "Someone"), the shops they follow, and signing out everywhere.
+// settings.js — /settings: the account's profile, moderator invitations
+// (accept or decline) and the shops the account moderates, how the "just
+// bought" ticker of live streams shows the viewer's purchases (their name
+// or "Someone"), the shops they follow, and signing out everywhere.
 
-import { get, put, patch } from '../api.js';
-import { $, h, replace } from '../dom.js';
+import { get, put, patch, post } from '../api.js';
+import { $, h, replace, formatDate } from '../dom.js';
 import { initPage, ready, onSubmit, toast, sentence, confirmAction } from '../ui.js';
 import { requireAccount, signOut } from '../session.js';
 import { thumb } from '../cards.js';
@@ -22,6 +23,65 @@ onSubmit($('#profile-form'), async (v) => {
   $('#settings-name').textContent = me.name;
   $('#profile-saved').textContent = 'Saved.';
 });
+
+// --- Moderator invitations -----------------------------------------------------
+async function loadInvitations() {
+  const list = $('#invitations');
+  try {
+    const { items } = await get('/me/moderator-invitations');
+    replace(list, items.map((i) => h('li', { dataset: { invitationId: i.id } },
+      thumb(i.shop.logo_url || '', i.shop.name, 'avatar'),
+      h('span', { class: 'grow' },
+        h('a', { href: `/shop/${encodeURIComponent(i.shop.handle)}`, text: i.shop.name }), ' ',
+        h('span', { class: 'hint', text: `invites you to moderate · expires ${formatDate(i.expires_at)}` })),
+      h('button', { type: 'button', class: 'small primary', 'aria-label': `Accept the invitation of ${i.shop.name}`, on: { click: () => answer(i, 'accept') } }, 'Accept'),
+      h('button', { type: 'button', class: 'small', 'aria-label': `Decline the invitation of ${i.shop.name}`, on: { click: () => answer(i, 'decline') } }, 'Decline'))));
+    $('#invitations-empty').hidden = items.length > 0;
+    if (!items.length) document.querySelector('[data-testid="invitations-link"]')?.remove();
+  } catch (err) {
+    replace(list, h('li', { class: 'notice error' }, sentence(err.message)));
+  }
+}
+
+async function answer(invitation, verb) {
+  try {
+    await post(`/me/moderator-invitations/${invitation.id}/${verb}`);
+    toast(verb === 'accept' ? `You now moderate ${invitation.shop.name}` : `Declined the invitation of ${invitation.shop.name}`, 'ok');
+  } catch (err) {
+    toast(sentence(err.message), 'error'); // withdrawn or expired meanwhile: the reload drops it
+  }
+  try {
+    await Promise.all([loadInvitations(), get('/me').then(loadModerated)]);
+  } catch (err) {
+    toast(sentence(err.message), 'error');
+  }
+}
+
+// --- Shops the account moderates ---------------------------------------------------
+// Each with its live and upcoming streams, whose moderator consoles the
+// account may open.
+async function loadModerated(me) {
+  $('#moderating').hidden = me.moderates.length === 0;
+  const rows = await Promise.all(me.moderates.map(async (shop) => {
+    let streams = [];
+    try {
+      streams = (await get(`/shops/${shop.id}/streams?limit=20`)).items.filter((s) => s.status !== 'ended');
+    } catch (err) {
+      toast(sentence(err.message), 'error');
+    }
+    return h('li', { dataset: { shopId: shop.id } },
+      thumb(shop.logo_url || '', shop.name, 'avatar'),
+      h('a', { class: 'grow', href: `/shop/${encodeURIComponent(shop.handle)}`, text: shop.name }),
+      streams.length
+        ? streams.map((s) => h('a', { class: 'button small', href: `/moderate/${s.id}` },
+          `Moderate “${s.title}”${s.status === 'live' ? ' (live)' : ''}`))
+        : h('span', { class: 'hint' }, 'No streams coming up'));
+  }));
+  replace($('#moderated-shops'), rows);
+}
+
+await Promise.all([loadInvitations(), loadModerated(account)]);
+if (location.hash === '#moderator-invitations') $('#moderator-invitations').focus();
 
 // --- Purchase privacy ---------------------------------------------------------
 const saved = $('#privacy-saved');

@@ -1,0 +1,79 @@
+package commerce
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+)
+
+func (h *Handler) inviteModerator(c echo.Context) error {
+	a, id, err := h.accountAndShop(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Email string `json:"email"`
+	}
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	// 202 whatever the email: the invitation waits for its account, which
+	// may not exist yet.
+	return reply(c, http.StatusAccepted)(h.svc.InviteModerator(c.Request().Context(), a, id, in.Email))
+}
+
+func (h *Handler) listModeratorInvitations(c echo.Context) error {
+	a, id, err := h.accountAndShop(c)
+	if err != nil {
+		return err
+	}
+	return listPage(c, func(p Page) ([]ModeratorInvitation, string, error) {
+		return h.svc.ModeratorInvitations(c.Request().Context(), a, id, p)
+	})
+}
+
+func (h *Handler) revokeModeratorInvitation(c echo.Context) error {
+	a, id, err := h.accountAndShop(c)
+	if err != nil {
+		return err
+	}
+	inv, err := pathID(c, "invitation")
+	if err != nil {
+		return err
+	}
+	if err := h.svc.RevokeModeratorInvitation(c.Request().Context(), a, id, inv); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (h *Handler) receivedInvitations(c echo.Context) error {
+	a, err := mustAccount(c)
+	if err != nil {
+		return err
+	}
+	invs, err := h.svc.ReceivedInvitations(c.Request().Context(), a)
+	if err != nil {
+		return err
+	}
+	return listJSON(c, invs, "")
+}
+
+func (h *Handler) acceptInvitation(c echo.Context) error {
+	a, id, err := accountAndID(c)
+	if err != nil {
+		return err
+	}
+	return reply(c, http.StatusOK)(h.svc.AcceptModeratorInvitation(c.Request().Context(), a, id))
+}
+
+func (h *Handler) declineInvitation(c echo.Context) error {
+	a, id, err := accountAndID(c)
+	if err != nil {
+		return err
+	}
+	if err := h.svc.DeclineModeratorInvitation(c.Request().Context(), a, id); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

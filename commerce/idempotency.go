@@ -169,19 +169,21 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 		case stored.Done:
 			return idemResult{}, &idemReplay{status: stored.Status, body: stored.Body}, nil
 		case now.Before(stored.LockedUntil):
-			return idemResult{}, nil, ErrIdempotencyInFlight
+			return idemResult{}, nil, inFlight(stored.LockedUntil.Sub(now))
 		}
 		ok, err := s.store.TakeOverIdempotencyKey(ctx, accountID, key, stored.LockedUntil, rec.LockedUntil)
 		if err != nil {
 			return idemResult{}, nil, fmt.Errorf("take over idempotency key: %w", err)
 		}
 		if !ok {
-			return idemResult{}, nil, ErrIdempotencyInFlight
+			return idemResult{}, nil, inFlight(s.cfg.IdempotencyLease)
 		}
 		resume = &stored
 	}
 
+	stopRenewing := s.renewLease(ctx, accountID, key, rec.LockedUntil)
 	res := op(ctx, resume)
+	stopRenewing()
 	if err := s.finishIdempotent(ctx, accountID, key, &res); err != nil {
 		return idemResult{}, nil, err
 	}
@@ -191,6 +193,63 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 	}
 	return res, nil, nil
 }
+
+// renewLease extends the lease of a running request's key every third of
+// Config.IdempotencyLease, so a short lease suffices for long work: while
+// the node lives, retries get 409 and wait; when it dies, the lease lapses
+// within one lease and a retry (or the sweeper) takes the work over. It
+// returns the function that stops the renewals.
+func (s *Service) renewLease(ctx context.Context, accountID int64, key string, held time.Time) (stop func()) {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(s.cfg.IdempotencyLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			until := s.now().UTC().Truncate(time.Microsecond).Add(s.cfg.IdempotencyLease)
+			ok, err := s.store.TakeOverIdempotencyKey(ctx, accountID, key, held, until)
+			switch {
+			case err != nil:
+				s.log.Warn("renew idempotency lease", "key", key, "error", err)
+			case !ok:
+				return // finished, or taken over after a lapse: no longer ours
+			default:
+				held = until
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// inFlight is ErrIdempotencyInFlight with a Retry-After of the lease left.
+func inFlight(left time.Duration) error {
+	return retryAfter{ErrIdempotencyInFlight, max(1, int((left+time.Second-1)/time.Second))}
+}
+
+// retryAfter is an API error with the seconds after which a retry may work.
+type retryAfter struct {
+	err     *Error
+	seconds int
+}
+
+func (e retryAfter) Error() string { return e.err.Message }
+
+// HTTPStatus, ErrorCode and Unwrap are the wrapped error's.
+func (e retryAfter) HTTPStatus() int   { return e.err.Status }
+func (e retryAfter) ErrorCode() string { return e.err.Code }
+func (e retryAfter) Unwrap() error     { return e.err }
+
+// RetryAfterSeconds is what the API answers in the Retry-After header.
+func (e retryAfter) RetryAfterSeconds() int { return e.seconds }
 
 // finishIdempotent records an operation's outcome under its key: the answer
 // when it is final, an open lease when it is unsettled, nothing (the key is

@@ -52,13 +52,15 @@ type Config struct {
 	// attempts, doubled each time (default 50ms).
 	PaymentAttempts   int
 	PaymentRetryDelay time.Duration
-	// IdempotencyLease is how long a request holds its Idempotency-Key while
-	// it runs. A retry within the lease gets 409; after it (the first request
-	// died) the retry takes over and finishes the work. Default 1 minute.
+	// IdempotencyLease is how long a request holds its Idempotency-Key
+	// without renewing it; a running request renews it every third of it.
+	// A retry within the lease gets 409 with Retry-After; after it (the
+	// node running the first request died) the retry takes over and
+	// finishes the work. Default 10 seconds.
 	IdempotencyLease time.Duration
 	// AbandonedCheckoutAfter is how long after its key's lease ended a
-	// checkout whose request died is settled by the sweeper (default 15
-	// minutes; see SweepAbandonedCheckouts).
+	// checkout whose request died, and nobody retried, is settled by the
+	// sweeper (default 1 minute; see SweepAbandonedCheckouts).
 	AbandonedCheckoutAfter time.Duration
 	// IdempotencyRetention is how long a finished Idempotency-Key (its
 	// stored answer) is kept; the checkout sweeper deletes older ones
@@ -124,10 +126,10 @@ func (c *Config) fillDefaults() {
 		c.PaymentRetryDelay = 50 * time.Millisecond
 	}
 	if c.IdempotencyLease == 0 {
-		c.IdempotencyLease = time.Minute
+		c.IdempotencyLease = 10 * time.Second
 	}
 	if c.AbandonedCheckoutAfter == 0 {
-		c.AbandonedCheckoutAfter = 15 * time.Minute
+		c.AbandonedCheckoutAfter = time.Minute
 	}
 	if c.IdempotencyRetention == 0 {
 		c.IdempotencyRetention = 72 * time.Hour

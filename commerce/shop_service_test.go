@@ -595,3 +595,63 @@ func TestStockNotifier(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// slowAuthorize is a processor whose Authorize waits until release is
+// closed, telling entered when it starts.
+type slowAuthorize struct {
+	*commerce.TestPayments
+	entered, release chan struct{}
+}
+
+func (p *slowAuthorize) Authorize(ctx context.Context, req commerce.PaymentRequest) (commerce.Authorization, error) {
+	close(p.entered)
+	<-p.release
+	return p.TestPayments.Authorize(ctx, req)
+}
+
+// TestIdempotencyLeaseIsRenewed: a checkout that runs longer than the
+// key's lease keeps its key, renewing the lease, so a retry meanwhile is
+// told to wait (409 with Retry-After) instead of taking the work over; the
+// retry after the end gets the stored answer.
+func TestIdempotencyLeaseIsRenewed(t *testing.T) {
+	ctx := context.Background()
+	const lease = 300 * time.Millisecond
+	pay := &slowAuthorize{commerce.NewTestPayments(), make(chan struct{}), make(chan struct{})}
+	w := newWorld(t, commerce.Config{Payments: pay, IdempotencyLease: lease})
+	first := make(chan error, 1)
+	var res commerce.CheckoutResult
+	go func() {
+		var err error
+		res, err = w.svc.Checkout(ctx, w.buyer, "slow", checkout)
+		first <- err
+	}()
+	<-pay.entered
+	lockedUntil := func() time.Time {
+		var us int64
+		if err := w.db.SQL().QueryRow("SELECT locked_until FROM idempotency_keys WHERE idem_key = 'slow'").Scan(&us); err != nil {
+			t.Fatal(err)
+		}
+		return time.UnixMicro(us)
+	}
+	start := lockedUntil()
+	deadline := time.Now().Add(10 * time.Second)
+	for !lockedUntil().After(start.Add(3 * lease)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the lease was not renewed: still %v", lockedUntil())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, err := w.svc.Checkout(ctx, w.buyer, "slow", checkout)
+	var ra interface{ RetryAfterSeconds() int }
+	if !errors.Is(err, commerce.ErrIdempotencyInFlight) || !errors.As(err, &ra) || ra.RetryAfterSeconds() < 1 {
+		t.Fatalf("retry while the first runs: %v", err)
+	}
+	close(pay.release)
+	if err := <-first; err != nil || res.Order.Status != commerce.OrderPaid {
+		t.Fatalf("first checkout: %+v %v", res.Order.Status, err)
+	}
+	again, err := w.svc.Checkout(ctx, w.buyer, "slow", checkout)
+	if err != nil || !again.Replayed || again.Order.ID != res.Order.ID {
+		t.Fatalf("retry after: %+v %v", again, err)
+	}
+}

@@ -95,6 +95,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&cc.SignupLimitPerIP, "signup-limit-ip", env.integer("LIVESHOP_SIGNUP_LIMIT_IP", 100), "sign-ups per IP per login window; -1 disables [LIVESHOP_SIGNUP_LIMIT_IP]")
 	fs.DurationVar(&cc.LoginWindow, "login-window", env.duration("LIVESHOP_LOGIN_WINDOW", 15*time.Minute), "window for the login and sign-up limits [LIVESHOP_LOGIN_WINDOW]")
 	fs.DurationVar(&cc.IdempotencyRetention, "idempotency-retention", env.duration("LIVESHOP_IDEMPOTENCY_RETENTION", 72*time.Hour), "how long the answer stored under a finished Idempotency-Key is kept (a retry after that runs as a new request); at least 1h [LIVESHOP_IDEMPOTENCY_RETENTION]")
+	fs.DurationVar(&cc.IdempotencyLease, "idempotency-lease", env.duration("LIVESHOP_IDEMPOTENCY_LEASE", 10*time.Second), "how long a money-moving request holds its Idempotency-Key unrenewed (it renews every third of it while it runs); when its node dies, a retry takes the work over after this; 2s to 5m [LIVESHOP_IDEMPOTENCY_LEASE]")
+	fs.DurationVar(&cc.AbandonedCheckoutAfter, "abandoned-checkout-after", env.duration("LIVESHOP_ABANDONED_CHECKOUT_AFTER", time.Minute), "how long after its lease lapsed a checkout that died and was not retried is settled by the sweeper (captured if authorized, else cancelled with its stock back); at least 10s [LIVESHOP_ABANDONED_CHECKOUT_AFTER]")
 	fs.Int64Var(&cc.MaxImageBytes, "max-image-bytes", env.int64("LIVESHOP_MAX_IMAGE_BYTES", 5<<20), "largest uploaded image (product pictures, shop logos) [LIVESHOP_MAX_IMAGE_BYTES]")
 	fsc := &cfg.FlashSale
 	fs.DurationVar(&fsc.ReservationTTL, "reservation-ttl", env.duration("LIVESHOP_RESERVATION_TTL", 5*time.Minute), "how long a flash-sale reservation holds before its units go back on sale [LIVESHOP_RESERVATION_TTL]")
@@ -140,6 +142,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	cc.DataDir = cfg.DataDir // uploaded images live in <data-dir>/images
 	if cc.MaxImageBytes <= 0 {
 		return Config{}, errors.New("--max-image-bytes must be positive")
+	}
+	if cc.IdempotencyLease < 2*time.Second || cc.IdempotencyLease > 5*time.Minute {
+		return Config{}, errors.New("--idempotency-lease must be between 2s and 5m")
+	}
+	if cc.AbandonedCheckoutAfter < 10*time.Second {
+		return Config{}, errors.New("--abandoned-checkout-after must be at least 10s, so a buyer's retry usually comes first")
 	}
 	if cc.IdempotencyRetention < time.Hour {
 		return Config{}, errors.New("--idempotency-retention must be at least 1h, so retries and the checkout sweeper find their keys")

@@ -137,6 +137,7 @@ func TestBadInputGetsClearErrorsAndLeaksNothing(t *testing.T) {
 		{"does not know stream 99", call{"POST", n.whip(99), sdp, "x", "", good}, 404, "not_found"},
 		{"does not know stream abc", call{"POST", n.url + "/api/streams/abc/whip", sdp, "x", "", good}, 404, "not_found"},
 		{"tells a viewer the stream is not live", call{"POST", n.whep(1), sdp, "", "", good}, 409, "not_live"},
+		{"does not know a viewer's stream 99", call{"POST", n.whep(99), sdp, "", "", good}, 404, "not_found"},
 		{"refuses a viewer's garbage SDP", call{"POST", n.whep(1), sdp, "", "", "v=0\r\nbogus"}, 400, "bad_request"},
 		{"does not know a viewer session", call{"PATCH", n.whep(1) + "/nope", frag, "", "*", "a=end-of-candidates\r\n"}, 404, "not_found"},
 		{"does not know a publisher session", call{"PATCH", n.whip(1) + "/nope", frag, "key-1", "*", "a=end-of-candidates\r\n"}, 404, "not_found"},

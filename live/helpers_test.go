@@ -26,6 +26,13 @@ import (
 // exist.
 type keys map[int64]string
 
+// StreamExists makes keys the catalog too: its streams are the ones that
+// exist.
+func (k keys) StreamExists(_ context.Context, id int64) (bool, error) {
+	_, ok := k[id]
+	return ok, nil
+}
+
 func (k keys) AuthorizePublish(_ context.Context, id int64, key string) error {
 	want, ok := k[id]
 	if !ok {
@@ -120,12 +127,16 @@ func startNode(t testing.TB, o nodeOptions) *node {
 		o.keys = keys{1: "key-1", 2: "key-2", 3: "key-3"}
 	}
 	var auth live.StreamAuthorizer = o.keys
+	var catalog live.StreamCatalog = o.keys
 	if o.auth != nil {
 		auth = o.auth
+		if c, ok := o.auth.(live.StreamCatalog); ok {
+			catalog = c
+		}
 	}
 	var err error
 	n.sfu, err = live.New(cfg, live.Deps{
-		Auth: auth, Events: n.events, Registry: o.registry, LiveStreams: o.liveStreams, Metrics: n.metrics,
+		Auth: auth, Catalog: catalog, Events: n.events, Registry: o.registry, LiveStreams: o.liveStreams, Metrics: n.metrics,
 		Logger: testLogger(t),
 	})
 	if err != nil {

@@ -40,16 +40,26 @@ type Events interface {
 	StreamEnded(ctx context.Context, streamID int64)
 }
 
+// StreamCatalog tells a stream that does not exist from one that is not
+// live, so a player asking for a wrong ID gets 404 at once instead of
+// retrying a 409 forever. cmd/liveshop adapts commerce to it.
+type StreamCatalog interface {
+	StreamExists(ctx context.Context, streamID int64) (bool, error)
+}
+
 // Deps are the collaborators an SFU is built with. Auth is required; the
 // others default to a no-op (Events), an in-memory registry (one node), a
 // private metrics registry and a discarding logger. With LiveStreams, the
 // SFU ends (through Events) streams recorded live that have had no origin
-// on any node for Config.PublisherGrace + Config.OriginTTL.
+// on any node for Config.PublisherGrace + Config.OriginTTL. Without a
+// Catalog every stream counts as known: WHEP answers 409 for any stream
+// that is not live.
 type Deps struct {
 	Auth        StreamAuthorizer
 	Events      Events
 	Registry    OriginRegistry
 	LiveStreams LiveStreams
+	Catalog     StreamCatalog
 	Metrics     prometheus.Registerer
 	Logger      *slog.Logger
 }
@@ -60,6 +70,7 @@ type Deps struct {
 type SFU struct {
 	cfg      Config
 	auth     StreamAuthorizer
+	catalog  StreamCatalog
 	events   Events
 	registry OriginRegistry
 	log      *slog.Logger
@@ -146,7 +157,7 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 		return nil, err
 	}
 	s := &SFU{
-		cfg: cfg, auth: deps.Auth, events: deps.Events, registry: deps.Registry, log: log, metrics: m, net: n,
+		cfg: cfg, auth: deps.Auth, catalog: deps.Catalog, events: deps.Events, registry: deps.Registry, log: log, metrics: m, net: n,
 		liveStreams: deps.LiveStreams, watched: map[int64]bool{}, orphans: map[int64]time.Time{},
 		streams:     map[int64]*stream{},
 		sessions:    map[string]*sessionRef{},

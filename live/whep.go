@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -160,7 +161,7 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 			return nil, notLive
 		}
 		if relayRequest {
-			return nil, notLive // relays pull only from origins
+			return nil, s.notLive(ctx, id) // relays pull only from origins
 		}
 		if st != nil {
 			if err := st.waitReady(ctx); err != nil {
@@ -177,7 +178,7 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 			return nil, ErrUnavailable
 		}
 		if !ok || o.NodeID == s.cfg.NodeID || o.URL == "" {
-			return nil, notLive
+			return nil, s.notLive(ctx, id)
 		}
 		st, err = s.startRelay(id, o)
 		if err != nil {
@@ -192,6 +193,22 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 		return st, nil
 	}
 	return nil, notLive
+}
+
+// notLive is the answer for a stream no node carries: 404 when the
+// catalog does not know it, 409 with Retry-After when it may yet go live.
+func (s *SFU) notLive(ctx context.Context, id int64) error {
+	if s.catalog != nil {
+		ok, err := s.catalog.StreamExists(ctx, id)
+		if err != nil {
+			s.log.Warn("stream catalog", "stream", id, slog.Any("error", err))
+			return fmt.Errorf("look up stream %d: %w", id, ErrUnavailable)
+		}
+		if !ok {
+			return fmt.Errorf("stream %d: %w", id, ErrNotFound)
+		}
+	}
+	return withRetryAfter(ErrNotLive, s.cfg.RetryAfter)
 }
 
 func (st *stream) waitReady(ctx context.Context) error {

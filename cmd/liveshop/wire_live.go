@@ -71,6 +71,7 @@ func (a *app) wireLive() error {
 		Events:      roomStreamEvents{a},
 		Registry:    reg,
 		LiveStreams: liveRecords{a.commerce},
+		Catalog:     liveRecords{a.commerce},
 		Metrics:     a.metrics,
 		Logger:      a.log.With("component", "live"),
 	})

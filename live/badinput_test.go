@@ -234,3 +234,70 @@ func TestBadInputGetsClearErrorsAndLeaksNothing(t *testing.T) {
 	})
 	goroutinesSettle(t, base)
 }
+
+// withFingerprint replaces every a=fingerprint line of sdp with value, or
+// removes them when value is empty.
+func withFingerprint(sdp, value string) string {
+	var out []string
+	for _, line := range strings.SplitAfter(sdp, "\n") {
+		if strings.HasPrefix(line, "a=fingerprint:") {
+			if value == "" {
+				continue
+			}
+			line = "a=fingerprint:" + value + "\r\n"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "")
+}
+
+// TestOffersWithoutAValidDTLSFingerprintAreRefused: the fingerprint is what
+// binds the DTLS handshake to the offer; one with an unknown or broken hash
+// function, a value of the wrong length or with bad hex, or none at all,
+// is refused with 400 before any session exists, by WHIP and WHEP alike.
+func TestOffersWithoutAValidDTLSFingerprintAreRefused(t *testing.T) {
+	n := startNode(t, nodeOptions{})
+	publish(t, n, 1, "key-1", liveclient.PublishOptions{})
+	send := offerWith(t, webrtc.RTPTransceiverDirectionSendonly, map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability{
+		webrtc.RTPCodecTypeVideo: {vp8}, webrtc.RTPCodecTypeAudio: {opus}})
+	recv := offerWith(t, webrtc.RTPTransceiverDirectionRecvonly, map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability{
+		webrtc.RTPCodecTypeVideo: {vp8}, webrtc.RTPCodecTypeAudio: {opus}})
+	if !strings.Contains(send, "a=fingerprint:sha-256 ") {
+		t.Fatalf("pion's offer has no sha-256 fingerprint:\n%s", send)
+	}
+	sha256 := strings.TrimSuffix(strings.Repeat("AB:", 32), ":")
+	for _, tc := range []struct{ name, fingerprint string }{
+		{"no fingerprint", ""},
+		{"an MD5 fingerprint", "md5 " + strings.TrimSuffix(strings.Repeat("AB:", 16), ":")},
+		{"an unknown hash function", "sha-999 " + sha256},
+		{"no value", "sha-256"},
+		{"a value too short", "sha-256 " + sha256[3:]},
+		{"a value too long", "sha-256 " + sha256 + ":CD"},
+		{"a value that is not hex", "sha-256 " + strings.Replace(sha256, "AB", "XY", 1)},
+		{"a value without colons", "sha-256 " + strings.ReplaceAll(sha256, ":", "")},
+		{"a value with other separators", "sha-256 " + strings.ReplaceAll(sha256, ":", "-")},
+	} {
+		t.Run("WHIP refuses "+tc.name, func(t *testing.T) {
+			a := do(t, testClient, call{"POST", n.whip(2), live.MIMESDP, "key-2", "", withFingerprint(send, tc.fingerprint)})
+			if a.status != 400 || a.code != "bad_request" || !strings.Contains(a.body, "fingerprint") {
+				t.Fatalf("got %d %q %s, want 400 bad_request about the fingerprint", a.status, a.code, a.body)
+			}
+		})
+		t.Run("WHEP refuses "+tc.name, func(t *testing.T) {
+			a := do(t, testClient, call{"POST", n.whep(1), live.MIMESDP, "", "", withFingerprint(recv, tc.fingerprint)})
+			if a.status != 400 || a.code != "bad_request" || !strings.Contains(a.body, "fingerprint") {
+				t.Fatalf("got %d %q %s, want 400 bad_request about the fingerprint", a.status, a.code, a.body)
+			}
+		})
+	}
+	t.Run("lower-case hex and SHA-512 are fine", func(t *testing.T) {
+		sha512 := strings.TrimSuffix(strings.Repeat("ab:", 64), ":")
+		a := do(t, testClient, call{"POST", n.whep(1), live.MIMESDP, "", "", withFingerprint(recv, "sha-512 "+sha512)})
+		if a.status != 201 {
+			t.Fatalf("got %d %s, want 201", a.status, a.body)
+		}
+	})
+	if st := n.sfu.Stats(); st.Publishers != 1 {
+		t.Fatalf("stats %+v: a refused offer left a publisher behind", st)
+	}
+}

@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/live/liveclient"
 )
 
@@ -58,5 +60,42 @@ func TestWHEPTellsAnUnknownStreamFromOneNotLive(t *testing.T) {
 		if status, code, _ := whepRefusal(t, whep(stream)); status != 409 || code != "not_live" {
 			t.Errorf("ended stream: %d %q, want 409 not_live", status, code)
 		}
+	})
+}
+
+// TestOnlyActiveProductsCanBePinned: a seller cannot put a draft (not yet
+// for sale) or archived product in front of viewers, over HTTP or the room
+// socket; publishing it makes it pinnable.
+func TestOnlyActiveProductsCanBePinned(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, cfg Config) {
+		srv := startServer(t, cfg)
+		seller, _, _, shopID, _, streamID := liveRoomFixture(t, srv)
+		var draft, archived commerce.Product
+		seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/products", shopID), map[string]any{
+			"title": "Unreleased coat", "price_minor": 9900, "stock": 3, "status": "draft"}).decode(t, &draft)
+		archived = seller.product(shopID, "Old hat", 900, 3)
+		seller.expect(200, "PATCH", fmt.Sprintf("/api/products/%d", archived.ID), map[string]string{"status": "archived"})
+		pin := fmt.Sprintf("/api/streams/%d/pin", streamID)
+
+		for _, p := range []commerce.Product{draft, archived} {
+			r := seller.do("PUT", pin, map[string]int64{"product_id": p.ID})
+			if r.status != 409 || r.errorCode(t) != "product_not_active" {
+				t.Fatalf("pinning %q: %d %s, want 409 product_not_active", p.Title, r.status, r.body)
+			}
+		}
+		rc := joinRoom(t, srv.URL, seller.client, streamID)
+		rc.wait("snapshot", nil)
+		rc.send(map[string]any{"type": "pin", "id": "p1", "product_id": draft.ID})
+		rc.wait("error", func(d json.RawMessage) bool {
+			var e struct{ ID, Code string }
+			return json.Unmarshal(d, &e) == nil && e.ID == "p1" && e.Code == "product_not_active"
+		})
+		if rc.count("pinned") != 0 {
+			t.Fatal("a draft product reached the room")
+		}
+
+		seller.expect(200, "PATCH", fmt.Sprintf("/api/products/%d", draft.ID), map[string]string{"status": "active"})
+		seller.expect(204, "PUT", pin, map[string]int64{"product_id": draft.ID})
+		rc.wait("pinned", func(d json.RawMessage) bool { return strings.Contains(string(d), "Unreleased coat") })
 	})
 }

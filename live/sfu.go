@@ -21,8 +21,10 @@ import (
 // (no such stream), or any other error for a failure (rendered as 500).
 // An error with HTTP status 409 means the key is right but the stream is
 // closed (ended by its seller): new publishers are refused, an existing
-// session may still be stopped, and a live stream is ended. Errors may be
-// any type with HTTPStatus() and ErrorCode() methods.
+// session may still be stopped, and a live stream is ended. The origin
+// re-checks its publisher's key every third of Config.OriginTTL: a 401
+// then (the key was rotated) closes the publisher. Errors may be any type
+// with HTTPStatus() and ErrorCode() methods.
 type StreamAuthorizer interface {
 	AuthorizePublish(ctx context.Context, streamID int64, bearerKey string) error
 }

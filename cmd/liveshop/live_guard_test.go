@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/live/liveclient"
 )
 
@@ -98,4 +99,87 @@ func TestOnlyActiveProductsCanBePinned(t *testing.T) {
 		seller.expect(204, "PUT", pin, map[string]int64{"product_id": draft.ID})
 		rc.wait("pinned", func(d json.RawMessage) bool { return strings.Contains(string(d), "Unreleased coat") })
 	})
+}
+
+// rotateWhilePublishing publishes a stream on node pub, watches it on node
+// rot, rotates its key through rot's API and checks that the encoder with
+// the old key is cut off, that the old key is refused and that the new one
+// continues the show for the viewer.
+func rotateWhilePublishing(t *testing.T, pub, rot *flashNode) {
+	seller := rot.srv.shopper(t, uniqueName("s")+"@example.com", "Sally")
+	shop := seller.openShop(uniqueName("s"), "USD")
+	var st commerce.StreamWithKey
+	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]string{"title": "Evening show"}).decode(t, &st)
+	whip := fmt.Sprintf("%s/api/streams/%d/whip", pub.URL, st.ID)
+	opts := func(key string) liveclient.PublishOptions {
+		return liveclient.PublishOptions{Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}, Key: key}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	old := publishSynthetic(t, ctx, whip, opts(st.StreamKey))
+	waitUntil(t, 15*time.Second, "the stream to go live", func() bool { return streamStatus(t, seller, st.ID) == commerce.StreamLive })
+	sub, err := liveclient.Subscribe(ctx, fmt.Sprintf("%s/api/streams/%d/whep", rot.URL, st.ID),
+		liveclient.SubscribeOptions{Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}})
+	if err != nil {
+		t.Fatalf("watch: %v", err)
+	}
+	t.Cleanup(func() { _ = sub.Close() })
+	waitUntil(t, 15*time.Second, "the viewer's first keyframe", func() bool { return sub.Keyframes.Load() > 0 })
+
+	var rotated commerce.StreamWithKey
+	seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/key", st.ID), nil).decode(t, &rotated)
+
+	t.Run("the encoder with the old key is cut off", func(t *testing.T) {
+		select {
+		case <-old.Down():
+		case <-time.After(15 * time.Second):
+			t.Fatal("the old key's publisher is still connected")
+		}
+	})
+	t.Run("the old key cannot publish again", func(t *testing.T) {
+		_, err := liveclient.Publish(ctx, whip, opts(st.StreamKey))
+		var se *liveclient.StatusError
+		if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+			t.Fatalf("publish with the old key: %v, want 401", err)
+		}
+	})
+	t.Run("the new key continues the show for its viewers", func(t *testing.T) {
+		keyframes := sub.Keyframes.Load()
+		publishSynthetic(t, ctx, whip, opts(rotated.StreamKey))
+		waitUntil(t, 15*time.Second, "the viewer to get the new encoder's video", func() bool { return sub.Keyframes.Load() > keyframes })
+		if s := streamStatus(t, seller, st.ID); s != commerce.StreamLive {
+			t.Fatalf("stream %s, want the show to go on", s)
+		}
+	})
+}
+
+// TestRotatingTheStreamKeyCutsOffThePublisher: rotating a stream key
+// through the API closes the encoder publishing with the old key at once;
+// the stream waits for its grace period, so the seller's encoder with the
+// new key continues it.
+func TestRotatingTheStreamKeyCutsOffThePublisher(t *testing.T) {
+	eachDatabase(t, func(t *testing.T, cfg Config) {
+		// The origin's periodic key re-check an hour apart: only the
+		// rotation's own notice can pass.
+		cfg.Live.OriginTTL = time.Hour
+		n := startFlashNode(t, cfg)
+		rotateWhilePublishing(t, n, n)
+	})
+}
+
+// TestRotatingTheStreamKeyOnAnotherNode: the encoder is on node A, the
+// seller rotates the key through node B (the viewer watches on B, through
+// a relay); A finds the old key refused when it re-checks its publisher's
+// key, every third of --live-origin-ttl, and closes it.
+func TestRotatingTheStreamKeyOnAnotherNode(t *testing.T) {
+	cfg := shopConfig(t)
+	cfg.DB = sqltest.PostgresURL(t)
+	cfg.Redis = redisURL(t)
+	cfg.RedisPrefix = "test:" + newKey() + ":"
+	cfg.Live.OriginTTL = 1500 * time.Millisecond
+	a := startFlashNode(t, cfg)
+	cfgB := cfg
+	cfgB.DataDir = t.TempDir()
+	b := startFlashNode(t, cfgB)
+	rotateWhilePublishing(t, a, b)
 }

@@ -56,7 +56,8 @@ func splitList(s string) []string {
 
 // wireLive starts the SFU: stream keys are checked by commerce, stream
 // starts and ends go to the stream record and its room, a stream its seller
-// ends through the API stops here and its room is told, and with Redis the
+// ends through the API stops here and its room is told, a rotated key cuts
+// off the publisher still using the old one, and with Redis the
 // origin registry lets any node serve any stream. A stream recorded live
 // that no node carries (its origin crashed, or this single node restarted)
 // is ended like one whose publisher left, once --live-grace plus
@@ -82,6 +83,10 @@ func (a *app) wireLive() error {
 	a.onClose(func() { sfu.Close() })
 	a.commerce.SetStreamEndNotifier(streamEndNotifier{sfu: sfu, rooms: a.rooms, log: a.log.With("component", "live")})
 	a.onClose(func() { a.commerce.SetStreamEndNotifier(nil) })
+	// A rotated key closes the publisher using the old one: here at once,
+	// on another node when it re-checks its publisher's key.
+	a.commerce.SetStreamKeyNotifier(sfu)
+	a.onClose(func() { a.commerce.SetStreamKeyNotifier(nil) })
 	// A group of its own, not a.api: WHIP's bearer token is a stream key,
 	// which commerce's session middleware on a.api would refuse as a
 	// session token. WHEP is anonymous.

@@ -76,11 +76,15 @@ type answer struct {
 	code   string // error code from the JSON body
 }
 
-func do(t testing.TB, client *http.Client, c call) answer {
+// do sends c, with header as name, value pairs, and reads the answer.
+func do(t testing.TB, client *http.Client, c call, header ...string) answer {
 	t.Helper()
 	req, err := http.NewRequest(c.method, c.url, strings.NewReader(c.body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	if c.contentType != "" {
 		req.Header.Set("Content-Type", c.contentType)

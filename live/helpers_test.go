@@ -118,6 +118,9 @@ func startNode(t testing.TB, o nodeOptions) *node {
 	t.Helper()
 	n := &node{metrics: prometheus.NewRegistry(), events: &recorder{}}
 	e := echo.New()
+	// Like cmd/liveshop behind a trusted proxy on loopback: X-Forwarded-For
+	// names the client, so tests can speak for several addresses.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = renderError
 	n.srv = httptest.NewServer(e)
 	n.url = n.srv.URL

@@ -96,10 +96,11 @@ type SFU struct {
 	sessions map[string]*sessionRef
 	closed   bool
 
-	viewerCount atomic.Int64
-	advertise   atomic.Value // string: base URL for relays (Config.AdvertiseURL)
-	stop        chan struct{}
-	wg          sync.WaitGroup
+	admission  *admission
+	relayToken atomic.Pointer[string] // the cluster's, once read from the registry
+	advertise  atomic.Value           // string: base URL for relays (Config.AdvertiseURL)
+	stop       chan struct{}
+	wg         sync.WaitGroup
 
 	// Stream events wait here for deliverEvents. The queue is appended to
 	// under stream locks and so never blocks; it holds at most two events
@@ -166,6 +167,7 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 		stop:        make(chan struct{}),
 		eventSignal: make(chan struct{}, 1),
 	}
+	s.admission = newAdmission(&s.cfg)
 	s.advertise.Store(cfg.AdvertiseURL)
 	s.wg.Add(2)
 	go s.deliverEvents()
@@ -336,6 +338,7 @@ func (s *SFU) maintain() {
 			cancel()
 		}
 		sweep()
+		s.admission.prune()
 		s.rounds.Add(1)
 	}
 }

@@ -60,8 +60,9 @@ func (st *stream) describeCodecs() string {
 // from its origin node), answers the offer with tracks of exactly the
 // stream's codecs, and starts the viewer's writer. relayFrom is set when
 // the viewer is another node pulling; such requests are served only from
-// origin streams, so relays never chain.
-func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string) (*viewer, string, error) {
+// origin streams, so relays never chain. client is the viewer's address
+// for the per-client cap (see admission).
+func (s *SFU) view(ctx context.Context, streamID int64, offer, client, relayFrom string) (*viewer, string, error) {
 	posted := time.Now()
 	desc, err := parseDescription(offer)
 	if err != nil {
@@ -75,15 +76,15 @@ func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string)
 	if err != nil {
 		return nil, "", err
 	}
-	if n := s.viewerCount.Add(1); s.cfg.MaxViewers > 0 && n > int64(s.cfg.MaxViewers) {
-		s.viewerCount.Add(-1)
-		return nil, "", fmt.Errorf("node is at its viewer limit: %w", ErrUnavailable)
+	release, err := s.admission.admit(client, streamID, relayFrom != "")
+	if err != nil {
+		return nil, "", err
 	}
 	s.metrics.viewers.Inc()
 
 	pc, err := s.newPeerConnection(egress, plan.codecs())
 	if err != nil {
-		s.viewerCount.Add(-1)
+		release()
 		s.metrics.viewers.Dec()
 		return nil, "", fmt.Errorf("peer connection: %w", err)
 	}
@@ -94,7 +95,7 @@ func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string)
 			log: s.log.With("stream", streamID, "whep", id[:8]),
 		},
 		st: st, queue: make(chan outItem, s.cfg.ViewerQueue), posted: posted,
-		done: make(chan struct{}), relayPull: relayFrom != "",
+		done: make(chan struct{}), relayPull: relayFrom != "", release: release,
 	}
 	var senders []*webrtc.RTPSender
 	prepare := func() error {

@@ -15,16 +15,40 @@ import (
 	"github.com/liveshop/liveshop/live/liveclient"
 )
 
-// whepRefusal subscribes to url and returns the refusal: status, error
-// code and Retry-After; it fails the test if the viewer got in.
-func whepRefusal(t testing.TB, url string) (status int, code, retryAfter string) {
+// forwardedFor is a transport that says, as a reverse proxy would, that
+// its requests come from the client at addr.
+type forwardedFor string
+
+func (addr forwardedFor) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.Header.Set("X-Forwarded-For", string(addr))
+	return http.DefaultTransport.RoundTrip(req)
+}
+
+// watchAs subscribes to url, through a proxy saying it is from addr when
+// addr is set; the viewer is closed when the test ends.
+func watchAs(t testing.TB, url string, addr forwardedFor) (*liveclient.Subscriber, error) {
 	t.Helper()
+	hc := &http.Client{Timeout: 20 * time.Second}
+	if addr != "" {
+		hc.Transport = addr
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	sub, err := liveclient.Subscribe(ctx, url, liveclient.SubscribeOptions{
-		Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}})
+	sub, err := liveclient.Subscribe(ctx, url, liveclient.SubscribeOptions{Network: liveclient.Network{LoopbackOnly: true}, Client: hc})
 	if err == nil {
-		_ = sub.Close()
+		t.Cleanup(func() { _ = sub.Close() })
+	}
+	return sub, err
+}
+
+// whepRefusal subscribes to url (as addr, see watchAs) and returns the
+// refusal: status, error code and Retry-After; it fails the test if the
+// viewer got in.
+func whepRefusal(t testing.TB, url string, addr forwardedFor) (status int, code, retryAfter string) {
+	t.Helper()
+	_, err := watchAs(t, url, addr)
+	if err == nil {
 		t.Fatalf("WHEP %s: accepted, want a refusal", url)
 	}
 	var se *liveclient.StatusError
@@ -51,14 +75,14 @@ func TestWHEPTellsAnUnknownStreamFromOneNotLive(t *testing.T) {
 		stream := createStream(t, seller, shop, "Evening show")
 		whep := func(id int64) string { return fmt.Sprintf("%s/api/streams/%d/whep", n.URL, id) }
 
-		if status, code, _ := whepRefusal(t, whep(stream+1000)); status != 404 || code != "not_found" {
+		if status, code, _ := whepRefusal(t, whep(stream+1000), ""); status != 404 || code != "not_found" {
 			t.Errorf("unknown stream: %d %q, want 404 not_found", status, code)
 		}
-		if status, code, retry := whepRefusal(t, whep(stream)); status != 409 || code != "not_live" || retry == "" {
+		if status, code, retry := whepRefusal(t, whep(stream), ""); status != 409 || code != "not_live" || retry == "" {
 			t.Errorf("scheduled stream: %d %q Retry-After %q, want 409 not_live with Retry-After", status, code, retry)
 		}
 		seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/end", stream), nil)
-		if status, code, _ := whepRefusal(t, whep(stream)); status != 409 || code != "not_live" {
+		if status, code, _ := whepRefusal(t, whep(stream), ""); status != 409 || code != "not_live" {
 			t.Errorf("ended stream: %d %q, want 409 not_live", status, code)
 		}
 	})
@@ -182,4 +206,58 @@ func TestRotatingTheStreamKeyOnAnotherNode(t *testing.T) {
 	cfgB.DataDir = t.TempDir()
 	b := startFlashNode(t, cfgB)
 	rotateWhilePublishing(t, a, b)
+}
+
+// TestWHEPLimitsCountTheClientTheServerBelieves: the per-IP cap on viewing
+// sessions keys on the same client address as every per-IP limit: the
+// connection's peer, or with --trusted-proxies the address the proxy
+// names. A client cannot escape it with an X-Forwarded-For of its own.
+func TestWHEPLimitsCountTheClientTheServerBelieves(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		trusted string
+	}{{"without trusted proxies", ""}, {"behind a trusted proxy", "127.0.0.1"}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := shopConfig(t)
+			cfg.Live.MaxViewersPerIP = 2
+			var err error
+			if cfg.TrustedProxies, err = parseCIDRs(tc.trusted); err != nil {
+				t.Fatal(err)
+			}
+			n := startFlashNode(t, cfg)
+			seller := n.srv.shopper(t, "seller@example.com", "Sally")
+			shop := seller.openShop("sallys", "USD")
+			var st commerce.StreamWithKey
+			seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]string{"title": "Show"}).decode(t, &st)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", n.URL, st.ID), liveclient.PublishOptions{
+				Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}, Key: st.StreamKey})
+			waitUntil(t, 15*time.Second, "the stream to go live", func() bool { return n.app.sfu.IsLive(ctx, st.ID) })
+			whep := fmt.Sprintf("%s/api/streams/%d/whep", n.URL, st.ID)
+
+			for _, addr := range []forwardedFor{"198.51.100.1", "198.51.100.2"} {
+				if _, err := watchAs(t, whep, addr); err != nil {
+					t.Fatalf("viewer as %s: %v", addr, err)
+				}
+			}
+			refused := func(addr forwardedFor) {
+				t.Helper()
+				status, code, retry := whepRefusal(t, whep, addr)
+				if status != 429 || code != "too_many_sessions" || retry == "" {
+					t.Fatalf("session as %s: %d %q Retry-After %q, want 429 too_many_sessions", addr, status, code, retry)
+				}
+			}
+			if tc.trusted == "" {
+				refused("198.51.100.3") // the three "clients" are one peer, 127.0.0.1
+				return
+			}
+			for _, addr := range []forwardedFor{"198.51.100.3", "198.51.100.1"} {
+				if _, err := watchAs(t, whep, addr); err != nil {
+					t.Fatalf("viewer as %s: %v", addr, err)
+				}
+			}
+			refused("198.51.100.1") // its third
+		})
+	}
 }

@@ -126,6 +126,17 @@ func TestOffersPerClientAreRateLimited(t *testing.T) {
 	if a := offerFrom(t, n.whep(99), "203.0.113.5", offer); a.status != 429 {
 		t.Fatalf("an unknown stream costs an offer too: got %d %s, want 429", a.status, a.body)
 	}
+	t.Run("an IPv6 client is its /64", func(t *testing.T) {
+		for _, addr := range []string{"2001:db8:1:1::1", "2001:db8:1:1::2", "2001:db8:1:1:ffff::9"} {
+			if a := offerFrom(t, n.whep(1), addr, offer); a.status != 409 {
+				t.Fatalf("offer from %s: got %d %s, want 409 not_live", addr, a.status, a.body)
+			}
+		}
+		refusedWith(t, offerFrom(t, n.whep(1), "2001:db8:1:1:abcd::1", offer), 429, "rate_limited")
+		if a := offerFrom(t, n.whep(1), "2001:db8:1:2::1", offer); a.status != 409 {
+			t.Fatalf("another /64: got %d %s, want 409 not_live", a.status, a.body)
+		}
+	})
 }
 
 // TestViewerCapsPerStreamAndNode: a stream takes at most so many viewers

@@ -42,6 +42,11 @@ func watchAs(t testing.TB, url string, addr forwardedFor) (*liveclient.Subscribe
 	return sub, err
 }
 
+// loopbackPublisher is a WHIP encoder's options on loopback with key.
+func loopbackPublisher(key string) liveclient.PublishOptions {
+	return liveclient.PublishOptions{Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}, Key: key}
+}
+
 // whepRefusal subscribes to url (as addr, see watchAs) and returns the
 // refusal: status, error code and Retry-After; it fails the test if the
 // viewer got in.
@@ -135,19 +140,14 @@ func rotateWhilePublishing(t *testing.T, pub, rot *flashNode) {
 	var st commerce.StreamWithKey
 	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]string{"title": "Evening show"}).decode(t, &st)
 	whip := fmt.Sprintf("%s/api/streams/%d/whip", pub.URL, st.ID)
-	opts := func(key string) liveclient.PublishOptions {
-		return liveclient.PublishOptions{Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}, Key: key}
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	old := publishSynthetic(t, ctx, whip, opts(st.StreamKey))
+	old := publishSynthetic(t, ctx, whip, loopbackPublisher(st.StreamKey))
 	waitUntil(t, 15*time.Second, "the stream to go live", func() bool { return streamStatus(t, seller, st.ID) == commerce.StreamLive })
-	sub, err := liveclient.Subscribe(ctx, fmt.Sprintf("%s/api/streams/%d/whep", rot.URL, st.ID),
-		liveclient.SubscribeOptions{Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}})
+	sub, err := watchAs(t, fmt.Sprintf("%s/api/streams/%d/whep", rot.URL, st.ID), "")
 	if err != nil {
 		t.Fatalf("watch: %v", err)
 	}
-	t.Cleanup(func() { _ = sub.Close() })
 	waitUntil(t, 15*time.Second, "the viewer's first keyframe", func() bool { return sub.Keyframes.Load() > 0 })
 
 	var rotated commerce.StreamWithKey
@@ -161,7 +161,7 @@ func rotateWhilePublishing(t *testing.T, pub, rot *flashNode) {
 		}
 	})
 	t.Run("the old key cannot publish again", func(t *testing.T) {
-		_, err := liveclient.Publish(ctx, whip, opts(st.StreamKey))
+		_, err := liveclient.Publish(ctx, whip, loopbackPublisher(st.StreamKey))
 		var se *liveclient.StatusError
 		if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
 			t.Fatalf("publish with the old key: %v, want 401", err)
@@ -169,7 +169,7 @@ func rotateWhilePublishing(t *testing.T, pub, rot *flashNode) {
 	})
 	t.Run("the new key continues the show for its viewers", func(t *testing.T) {
 		keyframes := sub.Keyframes.Load()
-		publishSynthetic(t, ctx, whip, opts(rotated.StreamKey))
+		publishSynthetic(t, ctx, whip, loopbackPublisher(rotated.StreamKey))
 		waitUntil(t, 15*time.Second, "the viewer to get the new encoder's video", func() bool { return sub.Keyframes.Load() > keyframes })
 		if s := streamStatus(t, seller, st.ID); s != commerce.StreamLive {
 			t.Fatalf("stream %s, want the show to go on", s)
@@ -231,8 +231,7 @@ func TestWHEPLimitsCountTheClientTheServerBelieves(t *testing.T) {
 			seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]string{"title": "Show"}).decode(t, &st)
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", n.URL, st.ID), liveclient.PublishOptions{
-				Network: liveclient.Network{LoopbackOnly: true}, Client: &http.Client{Timeout: 20 * time.Second}, Key: st.StreamKey})
+			publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", n.URL, st.ID), loopbackPublisher(st.StreamKey))
 			waitUntil(t, 15*time.Second, "the stream to go live", func() bool { return n.app.sfu.IsLive(ctx, st.ID) })
 			whep := fmt.Sprintf("%s/api/streams/%d/whep", n.URL, st.ID)
 

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -303,5 +304,38 @@ func TestOffersWithoutAValidDTLSFingerprintAreRefused(t *testing.T) {
 	})
 	if st := n.sfu.Stats(); st.Publishers != 1 {
 		t.Fatalf("stats %+v: a refused offer left a publisher behind", st)
+	}
+}
+
+// countingCatalog counts the catalog's look-ups.
+type countingCatalog struct {
+	keys
+	lookups atomic.Int64
+}
+
+func (c *countingCatalog) StreamExists(ctx context.Context, id int64) (bool, error) {
+	c.lookups.Add(1)
+	return c.keys.StreamExists(ctx, id)
+}
+
+// TestWaitingPlayersCostOneLookUp: players retrying a stream that has not
+// started ask the catalog once between them; a stream that does not exist
+// is asked about each time (it may be created meanwhile).
+func TestWaitingPlayersCostOneLookUp(t *testing.T) {
+	catalog := &countingCatalog{keys: keys{1: "key-1"}}
+	n := startNode(t, nodeOptions{auth: catalog})
+	offer := viewOffer(t)
+	for range 3 {
+		if a := do(t, testClient, call{"POST", n.whep(1), live.MIMESDP, "", "", offer}); a.status != 409 {
+			t.Fatalf("got %d %s, want 409", a.status, a.body)
+		}
+	}
+	for range 2 {
+		if a := do(t, testClient, call{"POST", n.whep(2), live.MIMESDP, "", "", offer}); a.status != 404 {
+			t.Fatalf("got %d %s, want 404", a.status, a.body)
+		}
+	}
+	if got := catalog.lookups.Load(); got != 3 {
+		t.Fatalf("%d look-ups, want 1 for the known stream and 2 for the unknown one", got)
 	}
 }

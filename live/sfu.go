@@ -44,7 +44,9 @@ type Events interface {
 
 // StreamCatalog tells a stream that does not exist from one that is not
 // live, so a player asking for a wrong ID gets 404 at once instead of
-// retrying a 409 forever. cmd/liveshop adapts commerce to it.
+// retrying a 409 forever. cmd/liveshop adapts commerce to it. A stream
+// once found is remembered (stream records are never deleted), so players
+// waiting for a show to start cost no look-ups.
 type StreamCatalog interface {
 	StreamExists(ctx context.Context, streamID int64) (bool, error)
 }
@@ -97,6 +99,8 @@ type SFU struct {
 	closed   bool
 
 	admission  *admission
+	knownMu    sync.Mutex
+	known      map[int64]bool         // streams the catalog has found
 	relayToken atomic.Pointer[string] // the cluster's, once read from the registry
 	advertise  atomic.Value           // string: base URL for relays (Config.AdvertiseURL)
 	stop       chan struct{}
@@ -163,6 +167,7 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 		cfg: cfg, auth: deps.Auth, catalog: deps.Catalog, events: deps.Events, registry: deps.Registry, log: log, metrics: m, net: n,
 		liveStreams: deps.LiveStreams, watched: map[int64]bool{}, orphans: map[int64]time.Time{},
 		streams:     map[int64]*stream{},
+		known:       map[int64]bool{},
 		sessions:    map[string]*sessionRef{},
 		stop:        make(chan struct{}),
 		eventSignal: make(chan struct{}, 1),

@@ -199,7 +199,10 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 // notLive is the answer for a stream no node carries: 404 when the
 // catalog does not know it, 409 with Retry-After when it may yet go live.
 func (s *SFU) notLive(ctx context.Context, id int64) error {
-	if s.catalog != nil {
+	s.knownMu.Lock()
+	known := s.known[id]
+	s.knownMu.Unlock()
+	if s.catalog != nil && !known {
 		ok, err := s.catalog.StreamExists(ctx, id)
 		if err != nil {
 			s.log.Warn("stream catalog", "stream", id, slog.Any("error", err))
@@ -208,9 +211,18 @@ func (s *SFU) notLive(ctx context.Context, id int64) error {
 		if !ok {
 			return fmt.Errorf("stream %d: %w", id, ErrNotFound)
 		}
+		s.knownMu.Lock()
+		if len(s.known) >= maxKnownStreams {
+			clear(s.known) // bounded; a forgotten stream costs one look-up
+		}
+		s.known[id] = true
+		s.knownMu.Unlock()
 	}
 	return withRetryAfter(ErrNotLive, s.cfg.RetryAfter)
 }
+
+// maxKnownStreams bounds the streams notLive remembers.
+const maxKnownStreams = 1 << 16
 
 func (st *stream) waitReady(ctx context.Context) error {
 	select {

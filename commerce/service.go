@@ -185,6 +185,8 @@ type Service struct {
 	events   hook[OrderEvents]
 	// streamEnd hears of streams ended through the API (video, room).
 	streamEnd hook[StreamEndNotifier]
+	// streamKey hears of rotated stream keys (video).
+	streamKey hook[StreamKeyNotifier]
 	// stockHook hears of stock changes, coalesced by stockNews.
 	stockHook hook[StockNotifier]
 	stockNews *stockNews

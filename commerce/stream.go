@@ -229,7 +229,9 @@ func (s *Service) UpdateStream(ctx context.Context, a Account, id int64, p Strea
 }
 
 // RotateStreamKey replaces the stream key; the old one stops working for new
-// publish attempts at once.
+// publish attempts at once, and the StreamKeyNotifier hears of it so that
+// an encoder still publishing with the old key is cut off (a leaked key is
+// why sellers rotate).
 func (s *Service) RotateStreamKey(ctx context.Context, a Account, id int64) (StreamWithKey, error) {
 	st, err := s.sellerStream(ctx, a, id)
 	if err != nil {
@@ -245,8 +247,25 @@ func (s *Service) RotateStreamKey(ctx context.Context, a Account, id int64) (Str
 	if err := s.store.SetStreamKeyHash(ctx, id, hash); err != nil {
 		return StreamWithKey{}, fmt.Errorf("rotate key of stream %d: %w", id, err)
 	}
+	if n, ok := s.streamKey.get(); ok {
+		n.StreamKeyRotated(context.WithoutCancel(ctx), id)
+	}
 	return StreamWithKey{Stream: st, StreamKey: key}, nil
 }
+
+// StreamKeyNotifier hears that a seller rotated a stream's key, so that the
+// video can close a publisher still using the old key. cmd/liveshop passes
+// the SFU, which re-checks its own publisher at once; an origin on another
+// node finds the old key refused when it next re-checks its publisher's
+// key. StreamKeyRotated runs on the request's goroutine after the new key
+// is stored; it must return quickly and cannot fail the request.
+type StreamKeyNotifier interface {
+	StreamKeyRotated(ctx context.Context, streamID int64)
+}
+
+// SetStreamKeyNotifier installs who hears of rotated stream keys (nil for
+// nobody). It may be called at any time.
+func (s *Service) SetStreamKeyNotifier(n StreamKeyNotifier) { s.streamKey.set(n) }
 
 // StreamEndNotifier hears that a seller ended a stream through the API, so
 // that its video stops and its room is told at once, as when the publisher

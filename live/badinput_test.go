@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,11 +77,15 @@ type answer struct {
 	code   string // error code from the JSON body
 }
 
-func do(t testing.TB, client *http.Client, c call) answer {
+// do sends c, with header as name, value pairs, and reads the answer.
+func do(t testing.TB, client *http.Client, c call, header ...string) answer {
 	t.Helper()
 	req, err := http.NewRequest(c.method, c.url, strings.NewReader(c.body))
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
 	}
 	if c.contentType != "" {
 		req.Header.Set("Content-Type", c.contentType)
@@ -137,6 +142,7 @@ func TestBadInputGetsClearErrorsAndLeaksNothing(t *testing.T) {
 		{"does not know stream 99", call{"POST", n.whip(99), sdp, "x", "", good}, 404, "not_found"},
 		{"does not know stream abc", call{"POST", n.url + "/api/streams/abc/whip", sdp, "x", "", good}, 404, "not_found"},
 		{"tells a viewer the stream is not live", call{"POST", n.whep(1), sdp, "", "", good}, 409, "not_live"},
+		{"does not know a viewer's stream 99", call{"POST", n.whep(99), sdp, "", "", good}, 404, "not_found"},
 		{"refuses a viewer's garbage SDP", call{"POST", n.whep(1), sdp, "", "", "v=0\r\nbogus"}, 400, "bad_request"},
 		{"does not know a viewer session", call{"PATCH", n.whep(1) + "/nope", frag, "", "*", "a=end-of-candidates\r\n"}, 404, "not_found"},
 		{"does not know a publisher session", call{"PATCH", n.whip(1) + "/nope", frag, "key-1", "*", "a=end-of-candidates\r\n"}, 404, "not_found"},
@@ -232,4 +238,104 @@ func TestBadInputGetsClearErrorsAndLeaksNothing(t *testing.T) {
 		})
 	})
 	goroutinesSettle(t, base)
+}
+
+// withFingerprint replaces every a=fingerprint line of sdp with value, or
+// removes them when value is empty.
+func withFingerprint(sdp, value string) string {
+	var out []string
+	for _, line := range strings.SplitAfter(sdp, "\n") {
+		if strings.HasPrefix(line, "a=fingerprint:") {
+			if value == "" {
+				continue
+			}
+			line = "a=fingerprint:" + value + "\r\n"
+		}
+		out = append(out, line)
+	}
+	return strings.Join(out, "")
+}
+
+// TestOffersWithoutAValidDTLSFingerprintAreRefused: the fingerprint is what
+// binds the DTLS handshake to the offer; one with an unknown or broken hash
+// function, a value of the wrong length or with bad hex, or none at all,
+// is refused with 400 before any session exists, by WHIP and WHEP alike.
+func TestOffersWithoutAValidDTLSFingerprintAreRefused(t *testing.T) {
+	n := startNode(t, nodeOptions{})
+	publish(t, n, 1, "key-1", liveclient.PublishOptions{})
+	send := offerWith(t, webrtc.RTPTransceiverDirectionSendonly, map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability{
+		webrtc.RTPCodecTypeVideo: {vp8}, webrtc.RTPCodecTypeAudio: {opus}})
+	recv := offerWith(t, webrtc.RTPTransceiverDirectionRecvonly, map[webrtc.RTPCodecType][]webrtc.RTPCodecCapability{
+		webrtc.RTPCodecTypeVideo: {vp8}, webrtc.RTPCodecTypeAudio: {opus}})
+	if !strings.Contains(send, "a=fingerprint:sha-256 ") {
+		t.Fatalf("pion's offer has no sha-256 fingerprint:\n%s", send)
+	}
+	sha256 := strings.TrimSuffix(strings.Repeat("AB:", 32), ":")
+	for _, tc := range []struct{ name, fingerprint string }{
+		{"no fingerprint", ""},
+		{"an MD5 fingerprint", "md5 " + strings.TrimSuffix(strings.Repeat("AB:", 16), ":")},
+		{"an unknown hash function", "sha-999 " + sha256},
+		{"no value", "sha-256"},
+		{"a value too short", "sha-256 " + sha256[3:]},
+		{"a value too long", "sha-256 " + sha256 + ":CD"},
+		{"a value that is not hex", "sha-256 " + strings.Replace(sha256, "AB", "XY", 1)},
+		{"a value without colons", "sha-256 " + strings.ReplaceAll(sha256, ":", "")},
+		{"a value with other separators", "sha-256 " + strings.ReplaceAll(sha256, ":", "-")},
+	} {
+		t.Run("WHIP refuses "+tc.name, func(t *testing.T) {
+			a := do(t, testClient, call{"POST", n.whip(2), live.MIMESDP, "key-2", "", withFingerprint(send, tc.fingerprint)})
+			if a.status != 400 || a.code != "bad_request" || !strings.Contains(a.body, "fingerprint") {
+				t.Fatalf("got %d %q %s, want 400 bad_request about the fingerprint", a.status, a.code, a.body)
+			}
+		})
+		t.Run("WHEP refuses "+tc.name, func(t *testing.T) {
+			a := do(t, testClient, call{"POST", n.whep(1), live.MIMESDP, "", "", withFingerprint(recv, tc.fingerprint)})
+			if a.status != 400 || a.code != "bad_request" || !strings.Contains(a.body, "fingerprint") {
+				t.Fatalf("got %d %q %s, want 400 bad_request about the fingerprint", a.status, a.code, a.body)
+			}
+		})
+	}
+	t.Run("lower-case hex and SHA-512 are fine", func(t *testing.T) {
+		sha512 := strings.TrimSuffix(strings.Repeat("ab:", 64), ":")
+		a := do(t, testClient, call{"POST", n.whep(1), live.MIMESDP, "", "", withFingerprint(recv, "sha-512 "+sha512)})
+		if a.status != 201 {
+			t.Fatalf("got %d %s, want 201", a.status, a.body)
+		}
+	})
+	if st := n.sfu.Stats(); st.Publishers != 1 {
+		t.Fatalf("stats %+v: a refused offer left a publisher behind", st)
+	}
+}
+
+// countingCatalog counts the catalog's look-ups.
+type countingCatalog struct {
+	keys
+	lookups atomic.Int64
+}
+
+func (c *countingCatalog) StreamExists(ctx context.Context, id int64) (bool, error) {
+	c.lookups.Add(1)
+	return c.keys.StreamExists(ctx, id)
+}
+
+// TestWaitingPlayersCostOneLookUp: players retrying a stream that has not
+// started ask the catalog once between them; a stream that does not exist
+// is asked about each time (it may be created meanwhile).
+func TestWaitingPlayersCostOneLookUp(t *testing.T) {
+	catalog := &countingCatalog{keys: keys{1: "key-1"}}
+	n := startNode(t, nodeOptions{auth: catalog})
+	offer := viewOffer(t)
+	for range 3 {
+		if a := do(t, testClient, call{"POST", n.whep(1), live.MIMESDP, "", "", offer}); a.status != 409 {
+			t.Fatalf("got %d %s, want 409", a.status, a.body)
+		}
+	}
+	for range 2 {
+		if a := do(t, testClient, call{"POST", n.whep(2), live.MIMESDP, "", "", offer}); a.status != 404 {
+			t.Fatalf("got %d %s, want 404", a.status, a.body)
+		}
+	}
+	if got := catalog.lookups.Load(); got != 3 {
+		t.Fatalf("%d look-ups, want 1 for the known stream and 2 for the unknown one", got)
+	}
 }

@@ -68,7 +68,8 @@ type Config struct {
 	// ICEDisconnectedTimeout, ICEFailedTimeout and ICEKeepalive tune how fast
 	// a vanished peer is noticed. Defaults: 4s, 8s, 1s.
 	ICEDisconnectedTimeout, ICEFailedTimeout, ICEKeepalive time.Duration
-	// ConnectTimeout closes sessions that never finish ICE/DTLS. Default 20s.
+	// ConnectTimeout closes sessions that never finish ICE/DTLS, so offers
+	// nobody answers do not hold goroutines and sockets. Default 10s.
 	ConnectTimeout time.Duration
 	// PublisherGrace is how long a stream stays live after its publisher
 	// vanished without DELETE; a reconnect within it continues the stream.
@@ -86,6 +87,19 @@ type Config struct {
 	NACKBuffer uint16
 	// MaxViewers caps viewers (plus relay pulls) on this node; 0 is no cap.
 	MaxViewers int
+	// MaxViewersPerStream caps one stream's viewers on this node (relay
+	// pulls aside), so one show cannot take every place; 0 is no cap.
+	MaxViewersPerStream int
+	// MaxViewersPerIP caps the WHEP sessions one client address (an IPv6
+	// client: its /64) holds open on this node, connected or not; 0 is no
+	// cap. The address is the request's RealIP, as the server's trusted
+	// proxies decide.
+	MaxViewersPerIP int
+	// WHEPRate is how many WHEP offers one client address may post per
+	// WHEPRateWindow (a token bucket: bursts up to WHEPRate, then evenly
+	// spread); 0 is no limit. WHEPRateWindow defaults to a minute.
+	WHEPRate       int
+	WHEPRateWindow time.Duration
 	// MaxSDPBytes limits WHIP/WHEP request bodies. Default 64 KiB.
 	MaxSDPBytes int64
 	// RetryAfter is the delay suggested to players when a stream is not
@@ -146,7 +160,8 @@ func (c *Config) fillDefaults() error {
 	def(&c.ICEDisconnectedTimeout, 4*time.Second)
 	def(&c.ICEFailedTimeout, 8*time.Second)
 	def(&c.ICEKeepalive, time.Second)
-	def(&c.ConnectTimeout, 20*time.Second)
+	def(&c.ConnectTimeout, 10*time.Second)
+	def(&c.WHEPRateWindow, time.Minute)
 	def(&c.PublisherGrace, 10*time.Second)
 	def(&c.KeyframeInterval, 250*time.Millisecond)
 	def(&c.RetryAfter, 5*time.Second)

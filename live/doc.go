@@ -26,7 +26,17 @@
 // lapses. Streams recorded live that no node carries (their origin
 // crashed) are reported ended by the nodes' periodic sweep.
 //
+// WHEP is anonymous, so a node admits viewers by limits (see admission):
+// per client address a rate of offers and a cap on open sessions, per
+// stream and per node a cap on viewers; a session that has not connected
+// within Config.ConnectTimeout is closed. Relay pulls prove themselves with
+// the cluster's relay token and count only against the node's cap. Offers
+// are checked before pion sees them (media, ICE credentials, a DTLS
+// fingerprint of a supported hash and the right length).
+//
 // The package knows nothing about shops or accounts: it asks a
-// StreamAuthorizer whether a key may publish and tells Events when a stream
-// starts and ends; cmd/liveshop adapts commerce and room to both.
+// StreamAuthorizer whether a key may publish (again, periodically: a key
+// rotated or a stream ended cuts its publisher off) and a StreamCatalog
+// whether a stream exists, and tells Events when a stream starts and ends;
+// cmd/liveshop adapts commerce and room to them.
 package live

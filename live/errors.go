@@ -71,6 +71,16 @@ var (
 	// ErrUnavailable means the node is shutting down, full, or cannot reach
 	// the stream's origin node.
 	ErrUnavailable = &Error{Status: 503, Code: "unavailable", Message: "video service unavailable, try again shortly"}
+	// ErrRateLimited means a client posted more WHEP offers than
+	// Config.WHEPRate allows per window; Retry-After says when the next fits.
+	ErrRateLimited = &Error{Status: 429, Code: "rate_limited", Message: "too many viewing requests from your address; try again shortly"}
+	// ErrTooManySessions means a client address holds Config.MaxViewersPerIP
+	// viewing sessions on this node already.
+	ErrTooManySessions = &Error{Status: 429, Code: "too_many_sessions", Message: "too many viewing sessions from your address"}
+	// ErrAtCapacity means the stream (Config.MaxViewersPerStream) or the node
+	// (Config.MaxViewers) has all the viewers it takes; players retry after
+	// Retry-After, perhaps on another node.
+	ErrAtCapacity = &Error{Status: 503, Code: "at_capacity", Message: "no room for another viewer right now"}
 	// ErrOriginTaken is returned by OriginRegistry.Claim when another node
 	// is the stream's origin.
 	ErrOriginTaken = &Error{Status: 409, Code: "publisher_active", Message: "stream is live on another node"}

@@ -26,6 +26,13 @@ import (
 // exist.
 type keys map[int64]string
 
+// StreamExists makes keys the catalog too: its streams are the ones that
+// exist.
+func (k keys) StreamExists(_ context.Context, id int64) (bool, error) {
+	_, ok := k[id]
+	return ok, nil
+}
+
 func (k keys) AuthorizePublish(_ context.Context, id int64, key string) error {
 	want, ok := k[id]
 	if !ok {
@@ -111,6 +118,9 @@ func startNode(t testing.TB, o nodeOptions) *node {
 	t.Helper()
 	n := &node{metrics: prometheus.NewRegistry(), events: &recorder{}}
 	e := echo.New()
+	// Like cmd/liveshop behind a trusted proxy on loopback: X-Forwarded-For
+	// names the client, so tests can speak for several addresses.
+	e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	e.HTTPErrorHandler = renderError
 	n.srv = httptest.NewServer(e)
 	n.url = n.srv.URL
@@ -120,12 +130,16 @@ func startNode(t testing.TB, o nodeOptions) *node {
 		o.keys = keys{1: "key-1", 2: "key-2", 3: "key-3"}
 	}
 	var auth live.StreamAuthorizer = o.keys
+	var catalog live.StreamCatalog = o.keys
 	if o.auth != nil {
 		auth = o.auth
+		if c, ok := o.auth.(live.StreamCatalog); ok {
+			catalog = c
+		}
 	}
 	var err error
 	n.sfu, err = live.New(cfg, live.Deps{
-		Auth: auth, Events: n.events, Registry: o.registry, LiveStreams: o.liveStreams, Metrics: n.metrics,
+		Auth: auth, Catalog: catalog, Events: n.events, Registry: o.registry, LiveStreams: o.liveStreams, Metrics: n.metrics,
 		Logger: testLogger(t),
 	})
 	if err != nil {

@@ -182,7 +182,22 @@ func (h *Handler) whipPost(c echo.Context) error {
 	return h.created(c, p.session, answer)
 }
 
+// whepPost serves a viewer: every offer costs the client one of its offers
+// per window (see Config.WHEPRate), whatever comes of it, before anything
+// else is done. The client is the request's RealIP, as the server's
+// trusted proxies decide. Another node pulling a stream proves it with the
+// cluster's relay token and passes the per-client limits.
 func (h *Handler) whepPost(c echo.Context) error {
+	ctx := c.Request().Context()
+	relayFrom := c.Request().Header.Get(RelayHeader)
+	client := clientKey(c.RealIP())
+	if relayFrom != "" {
+		if err := h.sfu.checkRelayToken(ctx, bearer(c)); err != nil {
+			return err
+		}
+	} else if err := h.sfu.admission.offer(client); err != nil {
+		return err
+	}
 	id, err := streamID(c)
 	if err != nil {
 		return err
@@ -191,7 +206,7 @@ func (h *Handler) whepPost(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	v, answer, err := h.sfu.view(c.Request().Context(), id, offer, c.Request().Header.Get(RelayHeader))
+	v, answer, err := h.sfu.view(ctx, id, offer, client, relayFrom)
 	if err != nil {
 		return err
 	}

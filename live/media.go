@@ -166,7 +166,12 @@ func parseDescription(raw string) (*description, error) {
 	}
 	sessUfrag, _ := sd.Attribute("ice-ufrag")
 	sessPwd, _ := sd.Attribute("ice-pwd")
-	_, sessFP := sd.Attribute("fingerprint")
+	sessFPValue, sessFP := sd.Attribute("fingerprint")
+	if sessFP {
+		if err := checkFingerprint(sessFPValue); err != nil {
+			return nil, err
+		}
+	}
 	sessDir := ""
 	for _, a := range sd.Attributes {
 		if isDirection(a.Key) {
@@ -201,6 +206,9 @@ func parseDescription(raw string) (*description, error) {
 			case a.Key == "ice-pwd":
 				pwd = a.Value
 			case a.Key == "fingerprint":
+				if err := checkFingerprint(a.Value); err != nil {
+					return nil, err
+				}
 				fp = true
 			case a.Key == "rtpmap":
 				pt, c, err := parseRTPMap(a.Value)
@@ -254,6 +262,35 @@ func parseDescription(raw string) (*description, error) {
 		d.media = append(d.media, m)
 	}
 	return d, nil
+}
+
+// fingerprintSizes are the hash functions accepted in a=fingerprint
+// (RFC 8122) and their digest sizes in bytes. Browsers and encoders send
+// SHA-256; MD5 and MD2, which RFC 8122 retires, are refused.
+var fingerprintSizes = map[string]int{"sha-1": 20, "sha-224": 28, "sha-256": 32, "sha-384": 48, "sha-512": 64}
+
+// checkFingerprint refuses an a=fingerprint value pion would take and only
+// fail on at the DTLS handshake, after the session held its resources for
+// the connect timeout: it must be "HASH XX:XX:..." with a supported hash
+// function and exactly its digest size of colon-separated hex bytes.
+func checkFingerprint(v string) error {
+	alg, value, _ := strings.Cut(strings.TrimSpace(v), " ")
+	size, ok := fingerprintSizes[strings.ToLower(alg)]
+	if !ok {
+		return BadRequest("DTLS fingerprint: hash function %.20q is not supported (use sha-256)", alg)
+	}
+	value = strings.TrimSpace(value)
+	if len(value) != 3*size-1 {
+		return BadRequest("DTLS fingerprint: a %s value is %d colon-separated hex bytes", alg, size)
+	}
+	for i := 0; i < len(value); i++ {
+		c := value[i]
+		hex := '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+		if i%3 == 2 && c != ':' || i%3 != 2 && !hex {
+			return BadRequest("DTLS fingerprint: a %s value is %d colon-separated hex bytes", alg, size)
+		}
+	}
+	return nil
 }
 
 func isDirection(k string) bool {

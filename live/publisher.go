@@ -453,20 +453,46 @@ func (s *SFU) EndStream(streamID int64) bool {
 	return true
 }
 
-// recheckKey ends an origin stream whose authorizer now says it is closed
-// or gone, so a seller ending the show stops the video on whichever node
-// holds the publisher.
+// StreamKeyRotated re-checks, now, the key of streamID's publisher if it is
+// on this node (the seller rotated the key, so the encoder using the old
+// one must go). A publisher on another node is found by that node's
+// periodic re-check, within a third of Config.OriginTTL.
+func (s *SFU) StreamKeyRotated(ctx context.Context, streamID int64) {
+	s.mu.Lock()
+	st := s.streams[streamID]
+	s.mu.Unlock()
+	if st != nil && !st.relay {
+		st.recheckKey(ctx)
+	}
+}
+
+// recheckKey asks the authorizer about the key of an origin stream's
+// publisher. A key refused (401: the seller rotated it) closes the
+// publisher, and the stream waits in its grace period for one with the new
+// key, as when an encoder drops; a stream closed or gone (409, 404: the
+// seller ended the show) ends, on whichever node holds the publisher.
 func (st *stream) recheckKey(ctx context.Context) {
 	st.mu.Lock()
-	key := st.key
-	live := st.state == stateLive || st.state == stateGrace
+	key, pub := st.key, st.pub
+	state := st.state
 	st.mu.Unlock()
-	if !live || key == "" {
+	if state == stateEnded || key == "" {
 		return
 	}
 	err := st.sfu.auth.AuthorizePublish(ctx, st.id, key)
 	var se interface{ HTTPStatus() int }
-	if errors.As(err, &se) && (se.HTTPStatus() == 409 || se.HTTPStatus() == 404) {
-		st.end("stream closed by its owner")
+	if !errors.As(err, &se) {
+		return
+	}
+	switch se.HTTPStatus() {
+	case 409, 404:
+		if state == stateLive || state == stateGrace {
+			st.end("stream closed by its owner")
+		}
+	case 401:
+		if pub != nil && pub.key == key {
+			pub.log.Info("stream key no longer valid (rotated); closing the publisher")
+			pub.stop() // its closed state runs publisherState
+		}
 	}
 }

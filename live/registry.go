@@ -2,6 +2,8 @@ package live
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"time"
 )
 
@@ -32,4 +34,16 @@ type OriginRegistry interface {
 	Release(ctx context.Context, streamID int64, nodeID string) error
 	// Lookup returns the stream's origin, ok=false when no live claim exists.
 	Lookup(ctx context.Context, streamID int64) (o Origin, ok bool, err error)
+	// RelayToken returns the secret every node sharing the registry reads
+	// alike, created by the first to ask. Relay pulls carry it so an origin
+	// can tell another node, which passes the per-client WHEP limits, from
+	// a viewer claiming to be one.
+	RelayToken(ctx context.Context) (string, error)
+}
+
+// newRelayToken is a fresh random relay token.
+func newRelayToken() string {
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
 }

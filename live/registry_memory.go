@@ -12,6 +12,7 @@ type MemoryRegistry struct {
 	mu      sync.Mutex
 	entries map[int64]memoryOrigin
 	now     func() time.Time
+	token   string
 }
 
 type memoryOrigin struct {
@@ -23,7 +24,7 @@ var _ OriginRegistry = (*MemoryRegistry)(nil)
 
 // NewMemoryRegistry returns an empty registry.
 func NewMemoryRegistry() *MemoryRegistry {
-	return &MemoryRegistry{entries: map[int64]memoryOrigin{}, now: time.Now}
+	return &MemoryRegistry{entries: map[int64]memoryOrigin{}, now: time.Now, token: newRelayToken()}
 }
 
 // live returns the unexpired entry for id; the caller holds r.mu.
@@ -64,3 +65,7 @@ func (r *MemoryRegistry) Lookup(_ context.Context, streamID int64) (Origin, bool
 	e, ok := r.live(streamID)
 	return e.origin, ok, nil
 }
+
+// RelayToken implements OriginRegistry: one per registry, so SFUs sharing
+// it (in one process) read the same.
+func (r *MemoryRegistry) RelayToken(context.Context) (string, error) { return r.token, nil }

@@ -15,7 +15,8 @@ import (
 // "<prefix>live:origin:<id>" = "<node>\n<url>" (plus "\ngrace" while the
 // origin waits for its publisher), with a TTL its origin node keeps
 // refreshing. When the node dies the key expires and other nodes end
-// their relays.
+// their relays. The relay token is "<prefix>live:relay-token", without
+// expiry.
 type RedisRegistry struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -96,4 +97,18 @@ func (r *RedisRegistry) Lookup(ctx context.Context, streamID int64) (Origin, boo
 	node, rest, _ := strings.Cut(v, "\n")
 	url, flag, _ := strings.Cut(rest, "\n")
 	return Origin{NodeID: node, URL: url, Grace: flag == "grace"}, true, nil
+}
+
+// RelayToken implements OriginRegistry: the first node to ask stores a
+// random token (SET NX), and every node reads the one stored.
+func (r *RedisRegistry) RelayToken(ctx context.Context) (string, error) {
+	key := r.prefix + "live:relay-token"
+	if err := r.rdb.SetNX(ctx, key, newRelayToken(), 0).Err(); err != nil {
+		return "", fmt.Errorf("store relay token in redis: %w", err)
+	}
+	token, err := r.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return "", fmt.Errorf("read relay token from redis: %w", err)
+	}
+	return token, nil
 }

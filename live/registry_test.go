@@ -55,6 +55,14 @@ func TestOriginRegistry(t *testing.T) {
 	for name, newRegistry := range impls {
 		t.Run(name, func(t *testing.T) { registryContract(t, newRegistry) })
 	}
+	t.Run("nodes sharing a Redis prefix read one relay token", func(t *testing.T) {
+		rdb, prefix := redisClient(t)
+		a, errA := live.NewRedisRegistry(rdb, prefix).RelayToken(context.Background())
+		b, errB := live.NewRedisRegistry(rdb, prefix).RelayToken(context.Background())
+		if errA != nil || errB != nil || a == "" || a != b {
+			t.Fatalf("tokens %q (%v) and %q (%v), want one", a, errA, b, errB)
+		}
+	})
 }
 
 // registryContract is what every OriginRegistry must do.
@@ -148,6 +156,20 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		})
 		if _, ok, _ := r.Lookup(ctx, 1); !ok {
 			t.Fatal("refreshed claim expired with its first TTL")
+		}
+	})
+
+	t.Run("the relay token is a secret that stays the same", func(t *testing.T) {
+		r := newRegistry(t)
+		first, err := r.RelayToken(ctx)
+		if err != nil || len(first) < 32 {
+			t.Fatalf("token %q, %v", first, err)
+		}
+		if again, err := r.RelayToken(ctx); err != nil || again != first {
+			t.Fatalf("second read %q, %v; want %q", again, err, first)
+		}
+		if other, _ := newRegistry(t).RelayToken(ctx); other == first {
+			t.Fatal("another deployment has the same relay token")
 		}
 	})
 

@@ -2,6 +2,7 @@ package live
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -17,9 +18,38 @@ import (
 )
 
 // RelayHeader marks a WHEP request from another node pulling a stream; the
-// value is the pulling node's ID. Such requests are served only by the
-// stream's origin, so relays never chain or loop.
+// value is the pulling node's ID, and the bearer token is the cluster's
+// relay token (OriginRegistry.RelayToken). Such requests are served only
+// by the stream's origin, so relays never chain or loop.
 const RelayHeader = "Liveshop-Relay"
+
+// clusterRelayToken is the registry's relay token, read once.
+func (s *SFU) clusterRelayToken(ctx context.Context) (string, error) {
+	if t := s.relayToken.Load(); t != nil {
+		return *t, nil
+	}
+	t, err := s.registry.RelayToken(ctx)
+	if err != nil {
+		return "", err
+	}
+	s.relayToken.Store(&t)
+	return t, nil
+}
+
+// checkRelayToken admits a WHEP request marked as a relay pull only with
+// the cluster's relay token: the mark lifts the per-client limits, so a
+// viewer must not be able to claim it.
+func (s *SFU) checkRelayToken(ctx context.Context, given string) error {
+	want, err := s.clusterRelayToken(ctx)
+	if err != nil {
+		s.log.Warn("read relay token", slog.Any("error", err))
+		return fmt.Errorf("read relay token: %w", ErrUnavailable)
+	}
+	if subtle.ConstantTimeCompare([]byte(given), []byte(want)) != 1 {
+		return withMessage(ErrUnauthorized, "a relay pull needs the cluster's relay token")
+	}
+	return nil
+}
 
 // relayPull is this node's WHEP session on the origin node: one pull per
 // stream, fanned out to every local viewer.
@@ -163,8 +193,13 @@ func (st *stream) pullFrom(ctx context.Context, o Origin, lostSince time.Time) (
 	if err != nil {
 		return fail(err)
 	}
+	token, err := s.clusterRelayToken(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("relay token: %v: %w", err, ErrUnavailable))
+	}
 	req.Header.Set("Content-Type", "application/sdp")
 	req.Header.Set(RelayHeader, s.cfg.NodeID)
+	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := r.client.Do(req)
 	if err != nil {
 		return fail(fmt.Errorf("origin %s unreachable: %w", o.NodeID, ErrUnavailable))

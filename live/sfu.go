@@ -21,8 +21,10 @@ import (
 // (no such stream), or any other error for a failure (rendered as 500).
 // An error with HTTP status 409 means the key is right but the stream is
 // closed (ended by its seller): new publishers are refused, an existing
-// session may still be stopped, and a live stream is ended. Errors may be
-// any type with HTTPStatus() and ErrorCode() methods.
+// session may still be stopped, and a live stream is ended. The origin
+// re-checks its publisher's key every third of Config.OriginTTL: a 401
+// then (the key was rotated) closes the publisher. Errors may be any type
+// with HTTPStatus() and ErrorCode() methods.
 type StreamAuthorizer interface {
 	AuthorizePublish(ctx context.Context, streamID int64, bearerKey string) error
 }
@@ -40,16 +42,28 @@ type Events interface {
 	StreamEnded(ctx context.Context, streamID int64)
 }
 
+// StreamCatalog tells a stream that does not exist from one that is not
+// live, so a player asking for a wrong ID gets 404 at once instead of
+// retrying a 409 forever. cmd/liveshop adapts commerce to it. A stream
+// once found is remembered (stream records are never deleted), so players
+// waiting for a show to start cost no look-ups.
+type StreamCatalog interface {
+	StreamExists(ctx context.Context, streamID int64) (bool, error)
+}
+
 // Deps are the collaborators an SFU is built with. Auth is required; the
 // others default to a no-op (Events), an in-memory registry (one node), a
 // private metrics registry and a discarding logger. With LiveStreams, the
 // SFU ends (through Events) streams recorded live that have had no origin
-// on any node for Config.PublisherGrace + Config.OriginTTL.
+// on any node for Config.PublisherGrace + Config.OriginTTL. Without a
+// Catalog every stream counts as known: WHEP answers 409 for any stream
+// that is not live.
 type Deps struct {
 	Auth        StreamAuthorizer
 	Events      Events
 	Registry    OriginRegistry
 	LiveStreams LiveStreams
+	Catalog     StreamCatalog
 	Metrics     prometheus.Registerer
 	Logger      *slog.Logger
 }
@@ -60,6 +74,7 @@ type Deps struct {
 type SFU struct {
 	cfg      Config
 	auth     StreamAuthorizer
+	catalog  StreamCatalog
 	events   Events
 	registry OriginRegistry
 	log      *slog.Logger
@@ -83,10 +98,13 @@ type SFU struct {
 	sessions map[string]*sessionRef
 	closed   bool
 
-	viewerCount atomic.Int64
-	advertise   atomic.Value // string: base URL for relays (Config.AdvertiseURL)
-	stop        chan struct{}
-	wg          sync.WaitGroup
+	admission  *admission
+	knownMu    sync.Mutex
+	known      map[int64]bool         // streams the catalog has found
+	relayToken atomic.Pointer[string] // the cluster's, once read from the registry
+	advertise  atomic.Value           // string: base URL for relays (Config.AdvertiseURL)
+	stop       chan struct{}
+	wg         sync.WaitGroup
 
 	// Stream events wait here for deliverEvents. The queue is appended to
 	// under stream locks and so never blocks; it holds at most two events
@@ -146,13 +164,15 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 		return nil, err
 	}
 	s := &SFU{
-		cfg: cfg, auth: deps.Auth, events: deps.Events, registry: deps.Registry, log: log, metrics: m, net: n,
+		cfg: cfg, auth: deps.Auth, catalog: deps.Catalog, events: deps.Events, registry: deps.Registry, log: log, metrics: m, net: n,
 		liveStreams: deps.LiveStreams, watched: map[int64]bool{}, orphans: map[int64]time.Time{},
 		streams:     map[int64]*stream{},
+		known:       map[int64]bool{},
 		sessions:    map[string]*sessionRef{},
 		stop:        make(chan struct{}),
 		eventSignal: make(chan struct{}, 1),
 	}
+	s.admission = newAdmission(&s.cfg)
 	s.advertise.Store(cfg.AdvertiseURL)
 	s.wg.Add(2)
 	go s.deliverEvents()
@@ -323,6 +343,7 @@ func (s *SFU) maintain() {
 			cancel()
 		}
 		sweep()
+		s.admission.prune()
 		s.rounds.Add(1)
 	}
 }

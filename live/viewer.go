@@ -29,7 +29,8 @@ type viewer struct {
 	posted       time.Time // WHEP POST, for the join-to-keyframe histogram
 	done         chan struct{}
 	attached     atomic.Bool
-	relayPull    bool // another node pulling this stream
+	relayPull    bool   // another node pulling this stream
+	release      func() // gives back the viewer's place (admission)
 
 	dropVideo atomic.Bool // set by push when the queue was full
 
@@ -185,7 +186,7 @@ func (v *viewer) stop() {
 		close(v.done)
 		v.stopConnectTimer()
 		v.close()
-		v.st.sfu.viewerCount.Add(-1)
+		v.release()
 		v.st.sfu.metrics.viewers.Dec()
 	})
 }

@@ -3,6 +3,7 @@ package live
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -59,8 +60,9 @@ func (st *stream) describeCodecs() string {
 // from its origin node), answers the offer with tracks of exactly the
 // stream's codecs, and starts the viewer's writer. relayFrom is set when
 // the viewer is another node pulling; such requests are served only from
-// origin streams, so relays never chain.
-func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string) (*viewer, string, error) {
+// origin streams, so relays never chain. client is the viewer's address
+// for the per-client cap (see admission).
+func (s *SFU) view(ctx context.Context, streamID int64, offer, client, relayFrom string) (*viewer, string, error) {
 	posted := time.Now()
 	desc, err := parseDescription(offer)
 	if err != nil {
@@ -74,15 +76,15 @@ func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string)
 	if err != nil {
 		return nil, "", err
 	}
-	if n := s.viewerCount.Add(1); s.cfg.MaxViewers > 0 && n > int64(s.cfg.MaxViewers) {
-		s.viewerCount.Add(-1)
-		return nil, "", fmt.Errorf("node is at its viewer limit: %w", ErrUnavailable)
+	release, err := s.admission.admit(client, streamID, relayFrom != "")
+	if err != nil {
+		return nil, "", err
 	}
 	s.metrics.viewers.Inc()
 
 	pc, err := s.newPeerConnection(egress, plan.codecs())
 	if err != nil {
-		s.viewerCount.Add(-1)
+		release()
 		s.metrics.viewers.Dec()
 		return nil, "", fmt.Errorf("peer connection: %w", err)
 	}
@@ -93,7 +95,7 @@ func (s *SFU) view(ctx context.Context, streamID int64, offer, relayFrom string)
 			log: s.log.With("stream", streamID, "whep", id[:8]),
 		},
 		st: st, queue: make(chan outItem, s.cfg.ViewerQueue), posted: posted,
-		done: make(chan struct{}), relayPull: relayFrom != "",
+		done: make(chan struct{}), relayPull: relayFrom != "", release: release,
 	}
 	var senders []*webrtc.RTPSender
 	prepare := func() error {
@@ -160,7 +162,7 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 			return nil, notLive
 		}
 		if relayRequest {
-			return nil, notLive // relays pull only from origins
+			return nil, s.notLive(ctx, id) // relays pull only from origins
 		}
 		if st != nil {
 			if err := st.waitReady(ctx); err != nil {
@@ -177,7 +179,7 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 			return nil, ErrUnavailable
 		}
 		if !ok || o.NodeID == s.cfg.NodeID || o.URL == "" {
-			return nil, notLive
+			return nil, s.notLive(ctx, id)
 		}
 		st, err = s.startRelay(id, o)
 		if err != nil {
@@ -193,6 +195,34 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 	}
 	return nil, notLive
 }
+
+// notLive is the answer for a stream no node carries: 404 when the
+// catalog does not know it, 409 with Retry-After when it may yet go live.
+func (s *SFU) notLive(ctx context.Context, id int64) error {
+	s.knownMu.Lock()
+	known := s.known[id]
+	s.knownMu.Unlock()
+	if s.catalog != nil && !known {
+		ok, err := s.catalog.StreamExists(ctx, id)
+		if err != nil {
+			s.log.Warn("stream catalog", "stream", id, slog.Any("error", err))
+			return fmt.Errorf("look up stream %d: %w", id, ErrUnavailable)
+		}
+		if !ok {
+			return fmt.Errorf("stream %d: %w", id, ErrNotFound)
+		}
+		s.knownMu.Lock()
+		if len(s.known) >= maxKnownStreams {
+			clear(s.known) // bounded; a forgotten stream costs one look-up
+		}
+		s.known[id] = true
+		s.knownMu.Unlock()
+	}
+	return withRetryAfter(ErrNotLive, s.cfg.RetryAfter)
+}
+
+// maxKnownStreams bounds the streams notLive remembers.
+const maxKnownStreams = 1 << 16
 
 func (st *stream) waitReady(ctx context.Context) error {
 	select {

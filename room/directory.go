@@ -84,6 +84,9 @@ type Product struct {
 	Currency   string `json:"currency"`
 	ImageURL   string `json:"image_url,omitempty"`
 	Stock      int64  `json:"stock"`
+	// Active means the product is listed for sale; only an active product
+	// can be pinned (a draft or archived one is not for viewers' eyes).
+	Active bool `json:"-"`
 }
 
 // Directory answers room's questions about streams, shops and products.

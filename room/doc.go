@@ -116,7 +116,8 @@
 // invalid, unauthenticated, forbidden (the attempt is audited), banned,
 // muted, slow_mode, rate_limited (per connection: Config.CommandRate; per
 // account for comments: Config.CommentLimit per CommentWindow on all nodes
-// together), stream_ended, not_found, unavailable, internal.
+// together), stream_ended, product_not_active (a pin of a draft or archived
+// product), not_found, unavailable, internal.
 //
 // Resume: reconnect with ?since=SEQ&epoch=E (the largest seq seen and the
 // epoch of the last snapshot). The server answers with resumed followed by

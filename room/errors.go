@@ -40,6 +40,8 @@ var (
 	ErrSlowMode = &Error{429, "slow_mode", "slow mode is on"}
 	// ErrStreamEnded means the stream is over and its room takes no comments.
 	ErrStreamEnded = &Error{409, "stream_ended", "the stream has ended"}
+	// ErrProductNotActive means a pin named a draft or archived product.
+	ErrProductNotActive = &Error{409, "product_not_active", "only an active product can be pinned; publish it first"}
 	// ErrUnavailable means a dependency (Redis, the database) is down.
 	ErrUnavailable = &Error{503, "unavailable", "service unavailable, try again shortly"}
 	// ErrHistoryGone means the requested sequence number is older than the

@@ -98,7 +98,7 @@ func (d *directory) Role(_ context.Context, shop, account int64) (room.Role, err
 
 func (d *directory) Product(_ context.Context, shop, id int64) (room.Product, error) {
 	if shop == shopID && id == productID {
-		return room.Product{ID: productID, Title: "Linen shirt", PriceMinor: 4900, Currency: "EUR", ImageURL: "/img/shirt.jpg", Stock: 12}, nil
+		return room.Product{ID: productID, Title: "Linen shirt", PriceMinor: 4900, Currency: "EUR", ImageURL: "/img/shirt.jpg", Stock: 12, Active: true}, nil
 	}
 	return room.Product{}, fmt.Errorf("product %d: %w", id, room.ErrNotFound)
 }

@@ -43,7 +43,7 @@ func (fuzzDir) Role(_ context.Context, _, account int64) (Role, error) {
 
 func (fuzzDir) Product(_ context.Context, shop, id int64) (Product, error) {
 	if id == 3 {
-		return Product{ID: 3, Title: "Mug", PriceMinor: 1200, Currency: "EUR", Stock: 5}, nil
+		return Product{ID: 3, Title: "Mug", PriceMinor: 1200, Currency: "EUR", Stock: 5, Active: true}, nil
 	}
 	return Product{}, ErrNotFound
 }

@@ -327,7 +327,8 @@ func (h *Hub) setSlowMode(ctx context.Context, actor Identity, streamID int64, s
 	return err
 }
 
-// pin pins a product of the stream's shop (0 unpins); seller or admin only.
+// pin pins an active product of the stream's shop (0 unpins); seller or
+// admin only.
 func (h *Hub) pin(ctx context.Context, actor Identity, streamID, productID int64) error {
 	info, err := h.streamInfo(ctx, streamID)
 	if err != nil {
@@ -345,6 +346,9 @@ func (h *Hub) pin(ctx context.Context, actor Identity, streamID, productID int64
 		p, err := h.dir.Product(ctx, info.ShopID, productID)
 		if err != nil {
 			return fmt.Errorf("product %d: %w", productID, err)
+		}
+		if !p.Active {
+			return ErrProductNotActive
 		}
 		ev = Event{Type: EventPinned, Data: pinnedData{p}}
 	}

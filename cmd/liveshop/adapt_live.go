@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/live"
 )
 
 // liveEnder is what the stream-end notifier needs of the SFU.
@@ -31,9 +33,24 @@ func (n streamEndNotifier) StreamEnded(ctx context.Context, streamID int64) {
 	announceStreamEnd(ctx, n.rooms, n.log, streamID)
 }
 
-// liveRecords adapts commerce to live.LiveStreams: the IDs of every stream
-// whose record says live, page by page.
+// liveRecords adapts commerce's stream records to live.LiveStreams (the IDs
+// of every stream whose record says live, page by page) and to
+// live.StreamCatalog.
 type liveRecords struct{ svc *commerce.Service }
+
+var (
+	_ live.LiveStreams   = liveRecords{}
+	_ live.StreamCatalog = liveRecords{}
+)
+
+// StreamExists reports whether the stream has a record, in any status.
+func (r liveRecords) StreamExists(ctx context.Context, id int64) (bool, error) {
+	_, err := r.svc.Stream(ctx, id)
+	if errors.Is(err, commerce.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
 
 func (r liveRecords) LiveStreamIDs(ctx context.Context) ([]int64, error) {
 	var ids []int64

@@ -87,8 +87,9 @@ func (d roomDirectory) Role(ctx context.Context, shopID, accountID int64) (room.
 	return room.RoleViewer, nil
 }
 
-// Product reads the product from the store: pinning is a seller action on
-// the shop's own products, whatever their listing status.
+// Product reads the product from the store, whatever its listing status:
+// the room refuses to pin one that is not active, and keeps refreshing the
+// card of a pinned product the seller later unlists.
 func (d roomDirectory) Product(ctx context.Context, shopID, productID int64) (room.Product, error) {
 	p, err := d.store.ProductByID(ctx, productID)
 	if err != nil {
@@ -98,7 +99,7 @@ func (d roomDirectory) Product(ctx context.Context, shopID, productID int64) (ro
 		return room.Product{}, fmt.Errorf("product %d of shop %d: %w", productID, shopID, room.ErrNotFound)
 	}
 	return room.Product{ID: p.ID, Title: p.Title, PriceMinor: p.PriceMinor, Currency: p.Currency,
-		ImageURL: p.ImageURL(), Stock: p.Stock}, nil
+		ImageURL: p.ImageURL(), Stock: p.Stock, Active: p.Status == commerce.ProductActive}, nil
 }
 
 // roomStore adapts commerce/sqlstore's room tables to room.Store.

@@ -44,6 +44,7 @@ func startFlashNode(t testing.TB, cfg Config) *flashNode {
 		a.close()
 		t.Fatal(err)
 	}
+	a.liveListening(ln.Addr().String()) // as run does: other nodes pull video from here
 	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
 	served := make(chan struct{})
 	go func() {

@@ -278,6 +278,29 @@ func TestConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("video viewer caps and WHEP limits are on by default; 0 lifts each, a negative value is refused", func(t *testing.T) {
+		cfg, err := parseConfig(nil, env(nil), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lc := cfg.Live
+		if lc.MaxViewers != 2000 || lc.MaxViewersPerStream != 1000 || lc.MaxViewersPerIP != 20 ||
+			lc.WHEPRate != 30 || lc.WHEPRateWindow != time.Minute || lc.ConnectTimeout != 10*time.Second {
+			t.Fatalf("defaults %+v", lc)
+		}
+		cfg, err = parseConfig([]string{"--live-max-viewers", "0", "--live-max-viewers-per-stream", "0",
+			"--live-max-viewers-per-ip", "0", "--live-whep-rate", "0"}, env(map[string]string{"LIVESHOP_LIVE_CONNECT_TIMEOUT": "15s"}), io.Discard)
+		lc = cfg.Live
+		if err != nil || lc.MaxViewers != 0 || lc.MaxViewersPerStream != 0 || lc.MaxViewersPerIP != 0 || lc.WHEPRate != 0 ||
+			lc.ConnectTimeout != 15*time.Second {
+			t.Fatalf("limits lifted: %+v (%v)", lc, err)
+		}
+		if _, err := parseConfig([]string{"--live-max-viewers-per-ip", "-1"}, env(nil), io.Discard); err == nil ||
+			!strings.Contains(err.Error(), "--live-max-viewers-per-ip") {
+			t.Fatalf("a negative cap: %v", err)
+		}
+	})
+
 	t.Run("reads trusted proxy networks and names a malformed one", func(t *testing.T) {
 		cfg, err := parseConfig(nil, env(map[string]string{"LIVESHOP_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,::1"}), io.Discard)
 		if err != nil || len(cfg.TrustedProxies) != 3 || cfg.TrustedProxies[0].String() != "10.0.0.0/8" ||

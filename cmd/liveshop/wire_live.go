@@ -9,6 +9,18 @@ import (
 	"github.com/liveshop/liveshop/live"
 )
 
+// Default viewer caps. A node forwards to about 900 viewers per core at
+// 1.5 Mbit/s (the design target; README, Performance), and 2,000 viewers
+// are already 3 Gbit/s of egress, more than most servers' network: past
+// that, another viewer degrades everyone's video, so refusing with 503
+// (players retry, or a load balancer picks another node) is better. One
+// stream may take half a node, so a second show on it always has room.
+// Operators with bigger machines raise them; 0 lifts a cap.
+const (
+	defaultMaxViewers          = 2000
+	defaultMaxViewersPerStream = 1000
+)
+
 // liveFlags registers the video flags on fs and returns a function that
 // completes c once the flags are parsed (list flags are split there).
 func liveFlags(fs *flag.FlagSet, env *envReader, c *live.Config) func() error {
@@ -27,9 +39,26 @@ func liveFlags(fs *flag.FlagSet, env *envReader, c *live.Config) func() error {
 	fs.StringVar(&c.AdvertiseURL, "live-advertise-url", env.str("LIVESHOP_LIVE_ADVERTISE_URL", ""), "this node's base URL as other nodes reach it, to pull streams published here (default: http://<listen address>) [LIVESHOP_LIVE_ADVERTISE_URL]")
 	fs.StringVar(&c.NodeID, "live-node-id", env.str("LIVESHOP_LIVE_NODE_ID", ""), "this node's name among video nodes; default random [LIVESHOP_LIVE_NODE_ID]")
 	fs.DurationVar(&c.PublisherGrace, "live-grace", env.duration("LIVESHOP_LIVE_GRACE", 10*time.Second), "how long a stream stays live after its publisher drops; a reconnect within it continues the stream [LIVESHOP_LIVE_GRACE]")
-	fs.IntVar(&c.MaxViewers, "live-max-viewers", env.integer("LIVESHOP_LIVE_MAX_VIEWERS", 0), "video viewers this node accepts; 0 is no limit [LIVESHOP_LIVE_MAX_VIEWERS]")
+	fs.IntVar(&c.MaxViewers, "live-max-viewers", env.integer("LIVESHOP_LIVE_MAX_VIEWERS", defaultMaxViewers), "video viewers (and relay pulls) this node accepts; beyond it WHEP answers 503; 0 is no limit [LIVESHOP_LIVE_MAX_VIEWERS]")
+	fs.IntVar(&c.MaxViewersPerStream, "live-max-viewers-per-stream", env.integer("LIVESHOP_LIVE_MAX_VIEWERS_PER_STREAM", defaultMaxViewersPerStream), "video viewers one stream may have on this node, so one show cannot take every place; beyond it WHEP answers 503; 0 is no limit [LIVESHOP_LIVE_MAX_VIEWERS_PER_STREAM]")
+	fs.IntVar(&c.MaxViewersPerIP, "live-max-viewers-per-ip", env.integer("LIVESHOP_LIVE_MAX_VIEWERS_PER_IP", 20), "WHEP sessions one client IP (IPv6: its /64) may hold open on this node, connected or not; beyond it 429; 0 is no limit [LIVESHOP_LIVE_MAX_VIEWERS_PER_IP]")
+	fs.IntVar(&c.WHEPRate, "live-whep-rate", env.integer("LIVESHOP_LIVE_WHEP_RATE", 30), "WHEP offers one client IP may post per --live-whep-rate-window (bursts up to it, then evenly spread); beyond it 429; 0 is no limit [LIVESHOP_LIVE_WHEP_RATE]")
+	fs.DurationVar(&c.WHEPRateWindow, "live-whep-rate-window", env.duration("LIVESHOP_LIVE_WHEP_RATE_WINDOW", time.Minute), "window of --live-whep-rate [LIVESHOP_LIVE_WHEP_RATE_WINDOW]")
+	fs.DurationVar(&c.ConnectTimeout, "live-connect-timeout", env.duration("LIVESHOP_LIVE_CONNECT_TIMEOUT", 10*time.Second), "how long a WHIP/WHEP session may take to connect (ICE and DTLS) before it is closed, with its goroutines and sockets [LIVESHOP_LIVE_CONNECT_TIMEOUT]")
 	fs.DurationVar(&c.OriginTTL, "live-origin-ttl", env.duration("LIVESHOP_LIVE_ORIGIN_TTL", 10*time.Second), "lifetime of a node's claim on its streams in Redis; other nodes drop relays of a node silent this long [LIVESHOP_LIVE_ORIGIN_TTL]")
 	return func() error {
+		for _, v := range []struct {
+			flag  string
+			value int
+		}{{"--live-max-viewers", c.MaxViewers}, {"--live-max-viewers-per-stream", c.MaxViewersPerStream},
+			{"--live-max-viewers-per-ip", c.MaxViewersPerIP}, {"--live-whep-rate", c.WHEPRate}} {
+			if v.value < 0 {
+				return fmt.Errorf("%s must be 0 (no limit) or more", v.flag)
+			}
+		}
+		if c.WHEPRateWindow <= 0 || c.ConnectTimeout <= 0 {
+			return fmt.Errorf("--live-whep-rate-window and --live-connect-timeout must be positive")
+		}
 		c.AnnouncedIPs = splitList(*announce)
 		c.Interfaces = splitList(*ifaces)
 		c.IPNetworks = splitList(*nets)
@@ -56,7 +85,8 @@ func splitList(s string) []string {
 
 // wireLive starts the SFU: stream keys are checked by commerce, stream
 // starts and ends go to the stream record and its room, a stream its seller
-// ends through the API stops here and its room is told, and with Redis the
+// ends through the API stops here and its room is told, a rotated key cuts
+// off the publisher still using the old one, and with Redis the
 // origin registry lets any node serve any stream. A stream recorded live
 // that no node carries (its origin crashed, or this single node restarted)
 // is ended like one whose publisher left, once --live-grace plus
@@ -71,6 +101,7 @@ func (a *app) wireLive() error {
 		Events:      roomStreamEvents{a},
 		Registry:    reg,
 		LiveStreams: liveRecords{a.commerce},
+		Catalog:     liveRecords{a.commerce},
 		Metrics:     a.metrics,
 		Logger:      a.log.With("component", "live"),
 	})
@@ -81,6 +112,10 @@ func (a *app) wireLive() error {
 	a.onClose(func() { sfu.Close() })
 	a.commerce.SetStreamEndNotifier(streamEndNotifier{sfu: sfu, rooms: a.rooms, log: a.log.With("component", "live")})
 	a.onClose(func() { a.commerce.SetStreamEndNotifier(nil) })
+	// A rotated key closes the publisher using the old one: here at once,
+	// on another node when it re-checks its publisher's key.
+	a.commerce.SetStreamKeyNotifier(sfu)
+	a.onClose(func() { a.commerce.SetStreamKeyNotifier(nil) })
 	// A group of its own, not a.api: WHIP's bearer token is a stream key,
 	// which commerce's session middleware on a.api would refuse as a
 	// session token. WHEP is anonymous.

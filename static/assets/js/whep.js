@@ -45,8 +45,9 @@ export class Player {
           await sleep((err.retryAfter || 3) * 1000, signal);
           continue;
         }
+        // A refusal for load (429, 503) says when to come back.
         this.setStatus('error', err);
-        await sleep(backoff, signal);
+        await sleep(Math.max(backoff, (err.retryAfter || 0) * 1000), signal);
         backoff = Math.min(backoff * 2, 10_000);
         continue;
       }

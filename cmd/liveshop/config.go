@@ -35,6 +35,9 @@ type Config struct {
 	// TrustedProxies are the networks whose X-Forwarded-For is believed;
 	// empty means the client IP is the connection's peer address.
 	TrustedProxies []*net.IPNet
+	// HSTSPreload adds preload to the Strict-Transport-Security header sent
+	// with --cookie-secure (the operator asks browsers to hard-code HTTPS).
+	HSTSPreload bool
 
 	Commerce  commerce.Config
 	FlashSale commerce.FlashSaleConfig
@@ -89,6 +92,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 
 	cc := &cfg.Commerce
 	fs.BoolVar(&cc.CookieSecure, "cookie-secure", env.boolean("LIVESHOP_COOKIE_SECURE", false), "mark session cookies Secure (serve over HTTPS) [LIVESHOP_COOKIE_SECURE]")
+	fs.BoolVar(&cfg.HSTSPreload, "hsts-preload", env.boolean("LIVESHOP_HSTS_PRELOAD", false), "with --cookie-secure, add preload to Strict-Transport-Security (only once the domain and its subdomains are HTTPS for good) [LIVESHOP_HSTS_PRELOAD]")
 	fs.DurationVar(&cc.SessionTTL, "session-ttl", env.duration("LIVESHOP_SESSION_TTL", 30*24*time.Hour), "how long a sign-in lasts [LIVESHOP_SESSION_TTL]")
 	fs.IntVar(&cc.LoginLimitPerAccount, "login-limit-account", env.integer("LIVESHOP_LOGIN_LIMIT_ACCOUNT", 10), "login attempts per account per login window; -1 disables [LIVESHOP_LOGIN_LIMIT_ACCOUNT]")
 	fs.IntVar(&cc.LoginLimitPerIP, "login-limit-ip", env.integer("LIVESHOP_LOGIN_LIMIT_IP", 100), "login attempts per IP per login window; -1 disables [LIVESHOP_LOGIN_LIMIT_IP]")

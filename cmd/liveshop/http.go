@@ -84,6 +84,7 @@ func newEcho(a *app) *echo.Echo {
 		ReferrerPolicy:        "same-origin",
 		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 	}))
+	e.Use(browserPolicies(a.cfg))
 
 	e.GET("/healthz", func(c echo.Context) error {
 		return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
@@ -105,6 +106,52 @@ func newEcho(a *app) *echo.Echo {
 	})
 	static.Register(e, pagePreviews{svc: a.commerce, log: a.log.With("component", "previews")})
 	return e
+}
+
+// Permissions-Policy values. Only the studio captures camera and
+// microphone; no page asks for location, payment handlers, devices or the
+// screen, so a script injected anywhere cannot either. Features the pages
+// use (fullscreen video, picture-in-picture, autoplay of muted video, the
+// share sheet, copying a share link) keep the browser's default.
+const (
+	deniedFeatures  = "geolocation=(), payment=(), usb=(), serial=(), hid=(), midi=(), display-capture=(), accelerometer=(), gyroscope=(), magnetometer=(), browsing-topics=()"
+	pagePermissions = "camera=(), microphone=(), " + deniedFeatures
+	// studioPermissions lets the studio page (and no frame: frames are
+	// refused anyway) use the camera and microphone.
+	studioPermissions = "camera=(self), microphone=(self), " + deniedFeatures
+)
+
+// hstsMaxAge is two years, what HSTS preload lists ask for.
+const hstsMaxAge = "max-age=63072000; includeSubDomains"
+
+// browserPolicies sets Permissions-Policy on every answer and, when session
+// cookies are Secure (so the site is served over HTTPS),
+// Strict-Transport-Security: browsers then never try plain HTTP, where a
+// network attacker could strip TLS. It is sent whatever the request's
+// scheme, since TLS usually ends at a proxy in front; browsers ignore it
+// over plain HTTP.
+func browserPolicies(cfg Config) echo.MiddlewareFunc {
+	hsts := ""
+	if cfg.Commerce.CookieSecure {
+		hsts = hstsMaxAge
+		if cfg.HSTSPreload {
+			hsts += "; preload"
+		}
+	}
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			h := c.Response().Header()
+			if c.Path() == "/studio" {
+				h.Set("Permissions-Policy", studioPermissions)
+			} else {
+				h.Set("Permissions-Policy", pagePermissions)
+			}
+			if hsts != "" {
+				h.Set("Strict-Transport-Security", hsts)
+			}
+			return next(c)
+		}
+	}
 }
 
 // ipExtractor decides what c.RealIP() — rate limits, access logs — takes

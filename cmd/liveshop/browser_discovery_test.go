@@ -20,7 +20,7 @@ import (
 // dashboard's Analytics tab (SVG chart drawn by the page, stream details,
 // CSV link).
 func TestBrowserDiscovery(t *testing.T) {
-	n := startFlashNode(t, shopConfig(t))
+	n := startFlashNode(t, withMetrics(shopConfig(t)))
 	b := newBrowser(t, n.URL)
 	seller := n.srv.shopper(t, "mara@example.test", "Mara")
 	shopID := seller.openShop("maras", "USD")
@@ -56,7 +56,7 @@ func TestBrowserDiscovery(t *testing.T) {
 	viewer.open("/")
 	anon := n.srv.client(t)
 	waitUntil(t, stepTimeout, "the page's notification socket", func() bool {
-		return strings.Contains(string(anon.do("GET", "/metrics", nil).body), "liveshop_follow_alert_sockets 1")
+		return strings.Contains(string(anon.metrics().body), "liveshop_follow_alert_sockets 1")
 	})
 	n.goLive(t, stream)
 	viewer.waitText(`[data-testid="follow-alert"]`, "Shop maras is live")

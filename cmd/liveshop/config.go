@@ -38,6 +38,14 @@ type Config struct {
 	// HSTSPreload adds preload to the Strict-Transport-Security header sent
 	// with --cookie-secure (the operator asks browsers to hard-code HTTPS).
 	HSTSPreload bool
+	// MetricsAddr, when set, is a listener of its own for /metrics (the
+	// main listener then answers 404 there). MetricsToken, when set, is the
+	// bearer token a scrape must send, on either listener. MetricsPublic
+	// serves /metrics on the main listener without a token; otherwise the
+	// main listener answers 404 unless a token is set.
+	MetricsAddr   string
+	MetricsToken  string
+	MetricsPublic bool
 
 	Commerce  commerce.Config
 	FlashSale commerce.FlashSaleConfig
@@ -88,6 +96,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("LIVESHOP_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to drain in-flight requests on shutdown [LIVESHOP_SHUTDOWN_TIMEOUT]")
 	var trustedProxies string
 	fs.StringVar(&trustedProxies, "trusted-proxies", env.str("LIVESHOP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies (e.g. 10.0.0.0/8) whose X-Forwarded-For names the client IP used for rate limits and logs; empty trusts no header and uses the connection's address [LIVESHOP_TRUSTED_PROXIES]")
+	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("LIVESHOP_METRICS_ADDR", ""), "serve /metrics only on this separate address (e.g. 127.0.0.1:9090, reachable by Prometheus alone); the main listener then answers 404 there [LIVESHOP_METRICS_ADDR]")
+	fs.StringVar(&cfg.MetricsToken, "metrics-token", env.secret("LIVESHOP_METRICS_TOKEN", ""), "bearer token a /metrics scrape must send (Authorization: Bearer TOKEN); with it /metrics is served on the main listener too [LIVESHOP_METRICS_TOKEN, LIVESHOP_METRICS_TOKEN_FILE]")
+	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", env.boolean("LIVESHOP_METRICS_PUBLIC", false), "serve /metrics on the main listener to anyone, without a token; off, it answers 404 there unless --metrics-token is set [LIVESHOP_METRICS_PUBLIC]")
 	fs.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", env.int64("LIVESHOP_MAX_BODY_BYTES", 1<<20), "largest request body accepted by the API, uploads aside [LIVESHOP_MAX_BODY_BYTES]")
 
 	cc := &cfg.Commerce
@@ -158,6 +169,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	}
 	if dc.InteractionRetention < 30*24*time.Hour {
 		return Config{}, errors.New("--interaction-retention must be at least 720h (30 days): the feed's \"also bought\" looks that far back")
+	}
+	if cfg.MetricsPublic && cfg.MetricsAddr != "" {
+		return Config{}, errors.New("--metrics-public serves /metrics on the main listener, --metrics-addr on another one only: choose one")
 	}
 	if cfg.TrustedProxies, err = parseCIDRs(trustedProxies); err != nil {
 		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)

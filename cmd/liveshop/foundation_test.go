@@ -139,7 +139,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestOperationsEndpoints(t *testing.T) {
-	srv := startServer(t, testConfig(t))
+	srv := startServer(t, withMetrics(testConfig(t)))
 	c := srv.client(t)
 	for _, path := range []string{"/healthz", "/readyz"} {
 		if r := c.do("GET", path, nil); r.status != 200 {
@@ -147,7 +147,7 @@ func TestOperationsEndpoints(t *testing.T) {
 		}
 	}
 	c.do("GET", "/api/me", nil)
-	r := c.do("GET", "/metrics", nil)
+	r := c.metrics()
 	if r.status != 200 || !strings.Contains(string(r.body), `liveshop_http_request_duration_seconds_count{method="GET",route="/api/me",status="401"}`) {
 		t.Fatalf("metrics lack the request histogram: %d\n%.2000s", r.status, r.body)
 	}

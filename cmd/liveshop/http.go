@@ -2,6 +2,9 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -96,7 +99,7 @@ func newEcho(a *app) *echo.Echo {
 		}
 		return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
 	})
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics})))
+	e.GET("/metrics", mainMetrics(a.cfg, a.metricsHandler()))
 	e.GET("/api/openapi.json", func(c echo.Context) error {
 		doc, err := mergeOpenAPI(a.openapi)
 		if err != nil {
@@ -106,6 +109,41 @@ func newEcho(a *app) *echo.Echo {
 	})
 	static.Register(e, pagePreviews{svc: a.commerce, log: a.log.With("component", "previews")})
 	return e
+}
+
+// metricsHandler serves the Prometheus registry; with --metrics-token, only
+// to scrapes that send it as a bearer token. Anything else gets 401 in the
+// one error shape.
+func (a *app) metricsHandler() http.Handler {
+	h := promhttp.HandlerFor(a.metrics, promhttp.HandlerOpts{Registry: a.metrics})
+	if a.cfg.MetricsToken == "" {
+		return h
+	}
+	want := sha256.Sum256([]byte(a.cfg.MetricsToken))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got := sha256.Sum256([]byte(token))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_ = json.NewEncoder(w).Encode(errorBody("unauthenticated", "send the metrics token as Authorization: Bearer TOKEN"))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// mainMetrics is /metrics on the main listener, which faces the users:
+// metrics name routes, counts and the process's memory, so by default the
+// route answers like one that does not exist. A token (--metrics-token) or
+// --metrics-public opens it; --metrics-addr moves it to a listener of its
+// own.
+func mainMetrics(cfg Config, h http.Handler) echo.HandlerFunc {
+	if cfg.MetricsAddr != "" || (cfg.MetricsToken == "" && !cfg.MetricsPublic) {
+		return func(echo.Context) error { return echo.ErrNotFound }
+	}
+	return echo.WrapHandler(h)
 }
 
 // Permissions-Policy values. Only the studio captures camera and

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -75,7 +76,15 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr stri
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	served := make(chan error, 1)
+	served := make(chan error, 2) // the main listener's end and the metrics listener's failure
+	if cfg.MetricsAddr != "" {
+		msrv, err := serveMetrics(a, served)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer msrv.Close()
+	}
 	go func() { served <- srv.Serve(ln) }()
 	log.Info("liveshop ready", "addr", "http://"+ln.Addr().String(), "db", string(a.store.Dialect()),
 		"redis", a.redis != nil, "startup", time.Since(started).Round(time.Millisecond))
@@ -88,6 +97,7 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr stri
 
 	select {
 	case err := <-served:
+		srv.Close()
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
@@ -98,6 +108,32 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr stri
 		log.Warn("requests still running at shutdown deadline", slog.Any("error", err))
 	}
 	return nil
+}
+
+// serveMetrics serves /metrics alone on --metrics-addr, for a Prometheus
+// that reaches a private address. A failure to serve ends run like one of
+// the main listener.
+func serveMetrics(a *app, served chan<- error) (*http.Server, error) {
+	ln, err := net.Listen("tcp", a.cfg.MetricsAddr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", a.metricsHandler())
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			served <- fmt.Errorf("metrics: %w", err)
+		}
+	}()
+	a.log.Info("metrics listening", "addr", "http://"+ln.Addr().String()+"/metrics")
+	return srv, nil
 }
 
 func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {

@@ -11,7 +11,7 @@ import (
 )
 
 func TestGracefulShutdown(t *testing.T) {
-	cfg := testConfig(t)
+	cfg := withMetrics(testConfig(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	addrCh := make(chan string, 1)
@@ -38,7 +38,7 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	metrics := &client{t: t, base: "http://" + addr, http: &http.Client{}}
 	waitFor(t, "the request to reach its handler", 10*time.Second, func() bool {
-		return strings.Contains(string(metrics.do("GET", "/metrics", nil).body), "\nliveshop_http_requests_in_flight 1\n")
+		return strings.Contains(string(metrics.metrics().body), "\nliveshop_http_requests_in_flight 1\n")
 	})
 
 	cancel()

@@ -273,7 +273,7 @@ func (h *DiscoveryHandler) share(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in, c.Scheme()+"://"+c.Request().Host))
+	return reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in))
 }
 
 func (h *DiscoveryHandler) openShare(c echo.Context) error {

@@ -27,7 +27,8 @@ type ShareRequest struct {
 type ShareLink struct {
 	Type string `json:"type"`
 	ID   int64  `json:"id"`
-	// Path is the share link on this server; URL the same, absolute.
+	// Path is the share link on this server; URL the same, absolute on
+	// DiscoveryConfig.PublicURL.
 	Path string `json:"path"`
 	URL  string `json:"url"`
 	// Target is the page it opens.
@@ -56,9 +57,8 @@ func cleanChannel(s string) string {
 }
 
 // Share makes a share link for a product (active or archived, or a draft
-// the caller may see) or a stream, and records the share. origin is the
-// scheme and host the link is absolute on ("https://shop.example").
-func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, origin string) (ShareLink, error) {
+// the caller may see) or a stream, and records the share.
+func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest) (ShareLink, error) {
 	if req.ID <= 0 {
 		return ShareLink{}, Invalid("id must be a positive number")
 	}
@@ -84,7 +84,7 @@ func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, orig
 		return ShareLink{}, Invalid(`type must be "product" or "stream"`)
 	}
 	link.Path = "/s/" + string(letter) + strconv.FormatInt(req.ID, 36)
-	link.URL = strings.TrimRight(origin, "/") + link.Path
+	link.URL = d.cfg.PublicURL + link.Path
 	d.Record(ev)
 	return link, nil
 }

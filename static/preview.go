@@ -60,8 +60,9 @@ func genericMeta(p Page) *meta {
 // ogTypes is the Open Graph type of each preview kind.
 var ogTypes = map[string]string{PreviewProduct: "product", PreviewStream: "video.other"}
 
-// previewHandler serves p, filling its link-preview tags from src.
-func previewHandler(p Page, src PreviewSource) echo.HandlerFunc {
+// previewHandler serves p, filling its link-preview tags from src, with
+// URLs absolute on origin.
+func previewHandler(p Page, src PreviewSource, origin string) echo.HandlerFunc {
 	layout, err := parseLayout()
 	if err != nil {
 		panic(err) // embedded templates: caught by the package's tests
@@ -75,7 +76,6 @@ func previewHandler(p Page, src PreviewSource) echo.HandlerFunc {
 		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 		if src != nil && err == nil && id > 0 {
 			if pv, ok := src.Preview(c.Request().Context(), p.Preview, id); ok {
-				origin := c.Scheme() + "://" + c.Request().Host
 				m = &meta{
 					Title:       pv.Title,
 					Description: pv.Description,

@@ -94,8 +94,10 @@ type layoutData struct {
 
 // Register serves the pages and their assets on e. previews fills the
 // link-preview tags of pages with a Preview kind; nil gives them generic
-// tags only.
-func Register(e *echo.Echo, previews PreviewSource) {
+// tags only. origin is the server's public URL ("https://shop.example"),
+// which the tags' URLs are absolute on: never the request's Host, which
+// the client writes.
+func Register(e *echo.Echo, previews PreviewSource, origin string) {
 	rendered, err := Render()
 	if err != nil {
 		// The templates are embedded: a failure here is a programming
@@ -112,7 +114,7 @@ func Register(e *echo.Echo, previews PreviewSource) {
 	})))
 	for _, p := range Pages {
 		if p.Preview != "" {
-			e.GET(p.Path, previewHandler(p, previews))
+			e.GET(p.Path, previewHandler(p, previews, origin))
 			continue
 		}
 		body := rendered[p.Path]

@@ -17,7 +17,7 @@ import (
 
 func TestPages(t *testing.T) {
 	e := echo.New()
-	static.Register(e, nil)
+	static.Register(e, nil, "http://shop.test")
 
 	t.Run("every page renders with its module and no inline script or style", func(t *testing.T) {
 		rendered, err := static.Render()

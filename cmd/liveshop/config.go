@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,6 +39,11 @@ type Config struct {
 	// HSTSPreload adds preload to the Strict-Transport-Security header sent
 	// with --cookie-secure (the operator asks browsers to hard-code HTTPS).
 	HSTSPreload bool
+	// PublicURL is the scheme and host users reach the server at
+	// ("https://shop.example"): link previews and share links are absolute
+	// on it, and pages of it may open WebSockets. Empty means derived from
+	// the listen address (see publicURL).
+	PublicURL string
 	// MetricsAddr, when set, is a listener of its own for /metrics (the
 	// main listener then answers 404 there). MetricsToken, when set, is the
 	// bearer token a scrape must send, on either listener. MetricsPublic
@@ -96,6 +102,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", env.duration("LIVESHOP_SHUTDOWN_TIMEOUT", 15*time.Second), "how long to drain in-flight requests on shutdown [LIVESHOP_SHUTDOWN_TIMEOUT]")
 	var trustedProxies string
 	fs.StringVar(&trustedProxies, "trusted-proxies", env.str("LIVESHOP_TRUSTED_PROXIES", ""), "comma-separated CIDRs of reverse proxies (e.g. 10.0.0.0/8) whose X-Forwarded-For names the client IP used for rate limits and logs; empty trusts no header and uses the connection's address [LIVESHOP_TRUSTED_PROXIES]")
+	fs.StringVar(&cfg.PublicURL, "public-url", env.str("LIVESHOP_PUBLIC_URL", ""), "scheme and host users reach this server at, like https://shop.example (no path): link previews and share links use it, never the request's Host; default http://<addr> (https:// with --cookie-secure) [LIVESHOP_PUBLIC_URL]")
 	fs.StringVar(&cfg.MetricsAddr, "metrics-addr", env.str("LIVESHOP_METRICS_ADDR", ""), "serve /metrics only on this separate address (e.g. 127.0.0.1:9090, reachable by Prometheus alone); the main listener then answers 404 there [LIVESHOP_METRICS_ADDR]")
 	fs.StringVar(&cfg.MetricsToken, "metrics-token", env.secret("LIVESHOP_METRICS_TOKEN", ""), "bearer token a /metrics scrape must send (Authorization: Bearer TOKEN); with it /metrics is served on the main listener too [LIVESHOP_METRICS_TOKEN, LIVESHOP_METRICS_TOKEN_FILE]")
 	fs.BoolVar(&cfg.MetricsPublic, "metrics-public", env.boolean("LIVESHOP_METRICS_PUBLIC", false), "serve /metrics on the main listener to anyone, without a token; off, it answers 404 there unless --metrics-token is set [LIVESHOP_METRICS_PUBLIC]")
@@ -170,6 +177,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if dc.InteractionRetention < 30*24*time.Hour {
 		return Config{}, errors.New("--interaction-retention must be at least 720h (30 days): the feed's \"also bought\" looks that far back")
 	}
+	if cfg.PublicURL != "" {
+		if cfg.PublicURL, err = parsePublicURL(cfg.PublicURL); err != nil {
+			return Config{}, fmt.Errorf("--public-url: %w", err)
+		}
+	}
 	if cfg.MetricsPublic && cfg.MetricsAddr != "" {
 		return Config{}, errors.New("--metrics-public serves /metrics on the main listener, --metrics-addr on another one only: choose one")
 	}
@@ -185,6 +197,50 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 		cc.AdminEmails = []string{strings.ToLower(cfg.AdminEmail)}
 	}
 	return cfg, nil
+}
+
+// parsePublicURL checks that s is an absolute http(s) URL of an origin
+// alone (no user, path, query or fragment) and returns it in canonical
+// form: lower case, no trailing slash.
+func parsePublicURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL", s)
+	}
+	u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("%q: use an http:// or https:// URL", s)
+	case u.Hostname() == "" || u.Opaque != "":
+		return "", fmt.Errorf("%q names no host", s)
+	case u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "", fmt.Errorf("%q: give the scheme and host only (like https://shop.example), no user, path, query or fragment", s)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("%q: bad port", s)
+		}
+	}
+	return u.Scheme + "://" + u.Host, nil
+}
+
+// publicURL is the configured --public-url or, without one, the listen
+// address as a URL: http://ADDR (https:// when cookies are Secure, which
+// they only are behind HTTPS). bound is the address the server listens on,
+// used when --addr leaves the host or port to the system.
+func (c Config) publicURL(bound string) string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	addr := c.Addr
+	if host, port, err := net.SplitHostPort(addr); err != nil || host == "" || port == "0" {
+		addr = bound
+	}
+	scheme := "http://"
+	if c.Commerce.CookieSecure {
+		scheme = "https://"
+	}
+	return scheme + addr
 }
 
 // parseCIDRs reads a comma-separated list of networks; a bare address

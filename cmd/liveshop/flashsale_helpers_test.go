@@ -35,14 +35,15 @@ type flashNode struct {
 // or stop is called.
 func startFlashNode(t testing.TB, cfg Config) *flashNode {
 	t.Helper()
-	a, err := newApp(context.Background(), cfg, discardLogger())
-	if err != nil {
-		t.Fatalf("start node: %v", err)
-	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		a.close()
 		t.Fatal(err)
+	}
+	cfg.PublicURL = cfg.publicURL(ln.Addr().String()) // as run derives it
+	a, err := newApp(context.Background(), cfg, discardLogger())
+	if err != nil {
+		ln.Close()
+		t.Fatalf("start node: %v", err)
 	}
 	a.liveListening(ln.Addr().String()) // as run does: other nodes pull video from here
 	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}

@@ -107,7 +107,7 @@ func newEcho(a *app) *echo.Echo {
 		}
 		return c.JSONBlob(http.StatusOK, doc)
 	})
-	static.Register(e, pagePreviews{svc: a.commerce, log: a.log.With("component", "previews")})
+	static.Register(e, pagePreviews{svc: a.commerce, log: a.log.With("component", "previews")}, a.cfg.PublicURL)
 	return e
 }
 

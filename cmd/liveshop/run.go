@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -55,16 +56,23 @@ func run(ctx context.Context, cfg Config, stdout io.Writer, ready func(addr stri
 		return err
 	}
 	started := time.Now()
-	a, err := newApp(ctx, cfg, log)
-	if err != nil {
-		return err
-	}
-	defer a.close()
-
+	// Listen first: the public URL may derive from the address bound.
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = cfg.publicURL(ln.Addr().String())
+		if u, err := url.Parse(cfg.PublicURL); err == nil && net.ParseIP(u.Hostname()).IsUnspecified() {
+			log.Warn("--public-url is not set: link previews and share links point at the listen address; set it to the URL users reach", "public_url", cfg.PublicURL)
+		}
+	}
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer a.close()
 	a.liveListening(ln.Addr().String())
 	srv := &http.Server{
 		Handler:           a.echo,
@@ -155,6 +163,8 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 // newApp opens the stores and wires every subsystem. On error, whatever was
 // opened is closed again.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
+	cfg.PublicURL = cfg.publicURL(cfg.Addr) // run derived it from the bound address already
+	cfg.Discovery.PublicURL = cfg.PublicURL
 	a := &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {

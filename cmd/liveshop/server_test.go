@@ -155,6 +155,9 @@ func (c *client) do(method, path string, body any, header ...string) response {
 	}
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
+		if header[i] == "Host" {
+			req.Host = header[i+1] // net/http sends req.Host, not the header
+		}
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {

@@ -52,12 +52,6 @@ type DiscoveryConfig struct {
 	// across viewers (default 3s).
 	CandidateTTL time.Duration
 
-	// PublicURL is the scheme and host share links are absolute on
-	// ("https://shop.example"), the one users reach; never taken from a
-	// request, whose Host header the client writes. Empty leaves
-	// ShareLink.URL relative, equal to its Path.
-	PublicURL string
-
 	// ClientEventLimit caps POST /api/interactions requests per caller per
 	// ClientEventWindow (default 120 per minute; -1: no limit).
 	ClientEventLimit  int

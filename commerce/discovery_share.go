@@ -28,7 +28,7 @@ type ShareLink struct {
 	Type string `json:"type"`
 	ID   int64  `json:"id"`
 	// Path is the share link on this server; URL the same, absolute on
-	// DiscoveryConfig.PublicURL.
+	// Config.PublicURL.
 	Path string `json:"path"`
 	URL  string `json:"url"`
 	// Target is the page it opens.
@@ -84,7 +84,7 @@ func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest) (Sha
 		return ShareLink{}, Invalid(`type must be "product" or "stream"`)
 	}
 	link.Path = "/s/" + string(letter) + strconv.FormatInt(req.ID, 36)
-	link.URL = d.cfg.PublicURL + link.Path
+	link.URL = d.svc.cfg.PublicURL + link.Path
 	d.Record(ev)
 	return link, nil
 }

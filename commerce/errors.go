@@ -32,6 +32,9 @@ var (
 	ErrBadCredentials = &Error{401, "bad_credentials", "wrong email or password"}
 	// ErrForbidden means the caller is known but may not do this.
 	ErrForbidden = &Error{403, "forbidden", "not allowed"}
+	// ErrCrossOrigin refuses a cookie-authenticated write or a socket from
+	// a page of another origin (see httpx.Origins).
+	ErrCrossOrigin = &Error{403, "cross_origin", "cross-origin request refused"}
 	// ErrEmailTaken means an account with that email exists already.
 	ErrEmailTaken = &Error{409, "email_taken", "an account with this email exists"}
 	// ErrRateLimited means the caller tried too often; retry later.

@@ -7,7 +7,6 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -146,8 +145,8 @@ func (s *Service) AuthenticateRequest(r *http.Request) (Account, error) {
 	if err != nil || cookie.Value == "" {
 		return Account{}, ErrUnauthenticated
 	}
-	if !safeMethod(r.Method) && !SameOrigin(r) {
-		return Account{}, &Error{403, "cross_origin", "cross-origin request refused"}
+	if !safeMethod(r.Method) && !s.sameOrigin(r) {
+		return Account{}, ErrCrossOrigin
 	}
 	return s.Authenticate(r.Context(), cookie.Value)
 }
@@ -156,11 +155,11 @@ func safeMethod(m string) bool {
 	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
-// SameOrigin reports whether a browser request came from a page of this
-// host: its Origin header (or, failing that, Referer) names the Host it was
-// sent to. Requests without either header are not from a browser form and
-// pass.
-func SameOrigin(r *http.Request) bool {
+// sameOrigin reports whether a browser request came from a page of this
+// server: its Origin header (or, failing that, Referer) names this server's
+// scheme and host (see httpx.Origins). Requests without either header are
+// not from a browser form and pass.
+func (s *Service) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")
 	if origin == "" {
 		origin = r.Header.Get("Referer")
@@ -168,8 +167,7 @@ func SameOrigin(r *http.Request) bool {
 	if origin == "" {
 		return r.Header.Get("Sec-Fetch-Site") != "cross-site"
 	}
-	u, err := url.Parse(origin)
-	return err == nil && strings.EqualFold(u.Host, r.Host)
+	return s.origins.Same(origin, r)
 }
 
 // CurrentAccount returns the caller, if signed in.

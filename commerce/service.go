@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"path/filepath"
 	"time"
+
+	"github.com/liveshop/liveshop/internal/httpx"
 )
 
 // Config holds the commerce settings; New fills zero fields with defaults.
@@ -26,6 +28,16 @@ type Config struct {
 	CookieName string
 	// CookieSecure marks the session cookie Secure (set it behind HTTPS).
 	CookieSecure bool
+	// PublicURL is the scheme and host users reach the server at
+	// ("https://shop.example"). Share links are absolute on it, never on a
+	// request's Host header, which the client writes; empty leaves them
+	// relative. Pages of it, and of the request's own host with its
+	// scheme, are this server's own for the cross-origin checks (see
+	// httpx.Origins); empty takes the request's scheme.
+	PublicURL string
+	// AllowedOrigins are extra page origins (httpx.NewOrigins patterns)
+	// that may open notification sockets, like room.Config's.
+	AllowedOrigins []string
 	// LoginLimitPerAccount and LoginLimitPerIP cap login attempts per LoginWindow.
 	LoginLimitPerAccount int
 	LoginLimitPerIP      int
@@ -181,7 +193,8 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessionCache
-	images   string // directory of uploaded images
+	origins  *httpx.Origins // which pages may use a session
+	images   string         // directory of uploaded images
 	events   hook[OrderEvents]
 	// streamEnd hears of streams ended through the API (video, room).
 	streamEnd hook[StreamEndNotifier]
@@ -206,6 +219,7 @@ func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
 		log:      log,
 		now:      time.Now,
 		sessions: newSessionCache(cfg.SessionCacheTTL, 100_000),
+		origins:  httpx.NewOrigins(cfg.PublicURL, cfg.AllowedOrigins),
 		images:   filepath.Join(cfg.DataDir, "images"),
 	}
 	s.stockNews = newStockNews(s)

@@ -21,8 +21,9 @@
 // A client opens GET /api/streams/{id}/room as a WebSocket; anonymous
 // viewers may watch, commenting and liking need an account (the session
 // cookie or bearer token is sent with the upgrade request). Pages from
-// other origins than the server's own host and Config.AllowedOrigins are
-// refused.
+// other origins than the server's own (Config.PublicURL's scheme with its
+// host or the request's) and Config.AllowedOrigins are refused with 403
+// cross_origin before the upgrade.
 //
 // Server → client. Every frame is a JSON array of one or more events
 //

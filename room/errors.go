@@ -30,6 +30,8 @@ var (
 	ErrUnauthenticated = &Error{401, "unauthenticated", "sign in first"}
 	// ErrForbidden means the caller is known but lacks the role for this.
 	ErrForbidden = &Error{403, "forbidden", "not allowed"}
+	// ErrCrossOrigin refuses a socket opened by a page of another origin.
+	ErrCrossOrigin = &Error{403, "cross_origin", "pages of another origin may not open this socket"}
 	// ErrBanned means the caller is banned from this shop's streams.
 	ErrBanned = &Error{403, "banned", "you are banned from this shop's streams"}
 	// ErrMuted means the caller may not comment until the mute ends.

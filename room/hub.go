@@ -12,16 +12,23 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/liveshop/liveshop/internal/httpx"
 )
 
 // Config tunes the hub; NewHub fills zero fields with defaults.
 type Config struct {
 	// NodeID names this node in presence reports; random by default.
 	NodeID string
-	// AllowedOrigins are extra host patterns (path.Match syntax, e.g.
-	// "shop.example.com" or "*.example.com") whose pages may open room
-	// WebSockets. The request's own host is always allowed; "*" allows any
-	// origin (development only).
+	// PublicURL is the scheme and host users reach the server at
+	// ("https://shop.example"); its pages, and those of the request's own
+	// host with its scheme, may open room WebSockets. Empty takes the
+	// request's own scheme (TLS or not) and host.
+	PublicURL string
+	// AllowedOrigins are extra origins whose pages may open room
+	// WebSockets: path.Match patterns of a host ("shop.example.com",
+	// "*.example.com") or of a scheme and host ("https://*.example.com");
+	// "*" allows any origin (development only). See httpx.NewOrigins.
 	AllowedOrigins []string
 	// ReadLimit caps one client message in bytes (default 4096); a bigger
 	// one closes the connection with 1009.
@@ -123,19 +130,20 @@ type Deps struct {
 // Hub runs the rooms of one node: it accepts WebSocket connections, keeps
 // each open room's state in step with the bus, and fans events out.
 type Hub struct {
-	cfg    Config
-	auth   Authenticator
-	dir    Directory
-	store  Store
-	bus    Bus
-	limits Limits
-	pres   Presence
-	sales  FlashSaleSource
-	act    Activity
-	log    *slog.Logger
-	m      *metrics
-	writer *writePool
-	now    func() time.Time
+	cfg     Config
+	auth    Authenticator
+	dir     Directory
+	store   Store
+	bus     Bus
+	limits  Limits
+	pres    Presence
+	sales   FlashSaleSource
+	act     Activity
+	log     *slog.Logger
+	origins *httpx.Origins
+	m       *metrics
+	writer  *writePool
+	now     func() time.Time
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -186,7 +194,8 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	h := &Hub{
 		cfg: cfg, auth: d.Auth, dir: d.Directory, store: d.Store, bus: d.Bus, limits: d.Limits,
 		pres: d.Presence, sales: d.FlashSales, act: d.Activity, log: d.Logger.With("node", cfg.NodeID), m: m,
-		writer: newWritePool(cfg.Writers, cfg.WriteTimeout, m), now: time.Now, comments: newCommentWriter(d.Store),
+		origins: httpx.NewOrigins(cfg.PublicURL, cfg.AllowedOrigins),
+		writer:  newWritePool(cfg.Writers, cfg.WriteTimeout, m), now: time.Now, comments: newCommentWriter(d.Store),
 		ctx: ctx, cancel: cancel, open: map[int64]*liveRoom{},
 	}
 	return h, nil

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -130,7 +131,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	fs.IntVar(&dc.ClientEventLimit, "interaction-limit", env.integer("LIVESHOP_INTERACTION_LIMIT", 120), "POST /api/interactions requests per account (or IP) per minute; -1 disables [LIVESHOP_INTERACTION_LIMIT]")
 	rc := &cfg.Room
 	var roomOrigins string
-	fs.StringVar(&roomOrigins, "room-allowed-origins", env.str("LIVESHOP_ROOM_ALLOWED_ORIGINS", ""), "comma-separated extra origins (host patterns) whose pages may open room WebSockets; the server's own host is always allowed [LIVESHOP_ROOM_ALLOWED_ORIGINS]")
+	fs.StringVar(&roomOrigins, "room-allowed-origins", env.str("LIVESHOP_ROOM_ALLOWED_ORIGINS", ""), "comma-separated extra origins whose pages may open room and notification WebSockets: host patterns (*.example.com, any scheme) or scheme://host patterns; pages of --public-url always may [LIVESHOP_ROOM_ALLOWED_ORIGINS]")
 	fs.IntVar(&rc.CommentLimit, "room-comment-limit", env.integer("LIVESHOP_ROOM_COMMENT_LIMIT", 20), "comments per account per --room-comment-window, on all nodes together [LIVESHOP_ROOM_COMMENT_LIMIT]")
 	fs.DurationVar(&rc.CommentWindow, "room-comment-window", env.duration("LIVESHOP_ROOM_COMMENT_WINDOW", 10*time.Second), "window of the per-account comment limit [LIVESHOP_ROOM_COMMENT_WINDOW]")
 	fs.DurationVar(&rc.FlushInterval, "room-flush-interval", env.duration("LIVESHOP_ROOM_FLUSH_INTERVAL", 50*time.Millisecond), "batching window of room events: busy rooms send one frame per connection per interval [LIVESHOP_ROOM_FLUSH_INTERVAL]")
@@ -188,10 +189,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 	if cfg.TrustedProxies, err = parseCIDRs(trustedProxies); err != nil {
 		return Config{}, fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	for _, o := range strings.Split(roomOrigins, ",") {
-		if o = strings.TrimSpace(o); o != "" {
-			rc.AllowedOrigins = append(rc.AllowedOrigins, o)
+	for _, o := range splitList(roomOrigins) {
+		if _, err := path.Match(o, ""); err != nil {
+			return Config{}, fmt.Errorf("--room-allowed-origins: %q is not a pattern like shop.example, *.example.com or https://*.example.com", o)
 		}
+		rc.AllowedOrigins = append(rc.AllowedOrigins, o)
 	}
 	if cfg.AdminEmail != "" {
 		cc.AdminEmails = []string{strings.ToLower(cfg.AdminEmail)}

@@ -164,7 +164,8 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 // opened is closed again.
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
 	cfg.PublicURL = cfg.publicURL(cfg.Addr) // run derived it from the bound address already
-	cfg.Discovery.PublicURL = cfg.PublicURL
+	cfg.Commerce.PublicURL, cfg.Room.PublicURL = cfg.PublicURL, cfg.PublicURL
+	cfg.Commerce.AllowedOrigins = cfg.Room.AllowedOrigins
 	a := &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {

@@ -58,7 +58,7 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: bob.ID, ProductID: p2.ID, StreamID: st.ID, At: at(13)},
 			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: cat.ID, ProductID: p1.ID, StreamID: st.ID, At: at(14)},
 		)
-		if _, err := w.d.Share(w.ctx, ann, commerce.ShareRequest{Type: "stream", ID: st.ID}); err != nil {
+		if _, err := w.d.Share(w.ctx, ann, commerce.ShareRequest{Type: "stream", ID: st.ID}, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.d.Follow(w.ctx, bob, shop.ID, st.ID); err != nil {

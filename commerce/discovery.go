@@ -56,6 +56,12 @@ type DiscoveryConfig struct {
 	// ClientEventWindow (default 120 per minute; -1: no limit).
 	ClientEventLimit  int
 	ClientEventWindow time.Duration
+	// ShareLimitAccount and ShareLimitIP cap the share links one account
+	// and one client address make per minute, on every node together
+	// (defaults 30 and 120; -1: no limit). Anonymous callers count against
+	// their address alone.
+	ShareLimitAccount int
+	ShareLimitIP      int
 	// MaxAnalyticsRange is the longest date range a shop report covers
 	// (default 366 days).
 	MaxAnalyticsRange time.Duration
@@ -64,7 +70,7 @@ type DiscoveryConfig struct {
 	// (see analytics_retention.go).
 	InteractionRetention time.Duration
 	// MaxAlertSockets caps notification sockets per node (default 20000);
-	// one account may hold 8.
+	// one account may hold 16.
 	MaxAlertSockets int
 
 	// Now is the clock (time.Now by default); tests set it.
@@ -90,6 +96,8 @@ func (c *DiscoveryConfig) fillDefaults() {
 	discoveryDefault(&c.CandidateTTL, 3*time.Second)
 	discoveryDefault(&c.ClientEventLimit, 120)
 	discoveryDefault(&c.ClientEventWindow, time.Minute)
+	discoveryDefault(&c.ShareLimitAccount, 30)
+	discoveryDefault(&c.ShareLimitIP, 120)
 	discoveryDefault(&c.MaxAnalyticsRange, 366*24*time.Hour)
 	discoveryDefault(&c.MaxAlertSockets, 20000)
 	discoveryDefault(&c.InteractionRetention, 180*24*time.Hour)

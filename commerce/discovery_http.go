@@ -273,7 +273,7 @@ func (h *DiscoveryHandler) share(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in))
+	return reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in, c.RealIP()))
 }
 
 func (h *DiscoveryHandler) openShare(c echo.Context) error {

@@ -57,10 +57,16 @@ func cleanChannel(s string) string {
 }
 
 // Share makes a share link for a product (active or archived, or a draft
-// the caller may see) or a stream, and records the share.
-func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest) (ShareLink, error) {
+// the caller may see) or a stream, and records the share. Each account and
+// each client address ip makes at most DiscoveryConfig.ShareLimitAccount
+// and ShareLimitIP links a minute: each one is an interaction in the
+// seller's analytics.
+func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, ip string) (ShareLink, error) {
 	if req.ID <= 0 {
 		return ShareLink{}, Invalid("id must be a positive number")
+	}
+	if err := d.svc.limitCaller(ctx, "share", a, ip, d.cfg.ShareLimitAccount, d.cfg.ShareLimitIP); err != nil {
+		return ShareLink{}, err
 	}
 	link := ShareLink{Type: req.Type, ID: req.ID}
 	ev := Interaction{Kind: InteractionShare, AccountID: a.ID, Source: cleanChannel(req.Channel)}

@@ -32,9 +32,14 @@ const (
 	alertChunk       = 500
 )
 
-// ErrTooManySockets means the node or the account holds as many
-// notification sockets as it may; close another tab and retry.
-var ErrTooManySockets = &Error{503, "too_many_sockets", "too many notification sockets open; close another tab and retry"}
+// ErrTooManySockets means the account holds as many notification sockets
+// as it may (alertsPerAccount): a client limit; close another tab.
+var ErrTooManySockets = &Error{429, "too_many_sockets", "too many notification sockets open; close another tab and retry"}
+
+// errAlertsFull means this node holds DiscoveryConfig.MaxAlertSockets
+// notification sockets: the server's limit, so another node (or a moment
+// later) may serve.
+var errAlertsFull = &Error{503, "unavailable", "this server holds all the notification sockets it may; retry shortly"}
 
 // alertConn is one open notification socket.
 type alertConn struct {
@@ -136,7 +141,11 @@ func (h *alertHub) register(account int64) (*alertConn, error) {
 	if h.ctx.Err() != nil {
 		return nil, ErrUnavailable
 	}
-	if h.total >= h.d.cfg.MaxAlertSockets || len(h.conns[account]) >= alertsPerAccount {
+	if h.total >= h.d.cfg.MaxAlertSockets {
+		return nil, errAlertsFull
+	}
+	if len(h.conns[account]) >= alertsPerAccount {
+		h.d.log.Warn("too many notification sockets", "account", account, "open", len(h.conns[account]))
 		return nil, ErrTooManySockets
 	}
 	c := &alertConn{account: account, queue: make(chan []byte, alertQueueSize)}

@@ -189,5 +189,5 @@ func (h *Handler) sendMessage(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.svc.SendMessage(c.Request().Context(), a, id, in.Body))
+	return reply(c, http.StatusCreated)(h.svc.SendMessage(c.Request().Context(), a, id, in.Body, c.RealIP()))
 }

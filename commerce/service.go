@@ -44,6 +44,11 @@ type Config struct {
 	LoginWindow          time.Duration
 	// SignupLimitPerIP caps account creation per IP per LoginWindow.
 	SignupLimitPerIP int
+	// MessageLimitAccount and MessageLimitIP cap the support messages one
+	// account and one client address send per minute, on every node
+	// together (defaults 20 and 60; -1: no limit).
+	MessageLimitAccount int
+	MessageLimitIP      int
 	// AdminEmails are accounts that get the admin role when they exist.
 	AdminEmails []string
 
@@ -115,6 +120,12 @@ func (c *Config) fillDefaults() {
 	}
 	if c.SignupLimitPerIP == 0 {
 		c.SignupLimitPerIP = 100
+	}
+	if c.MessageLimitAccount == 0 {
+		c.MessageLimitAccount = 20
+	}
+	if c.MessageLimitIP == 0 {
+		c.MessageLimitIP = 60
 	}
 	if c.LoginWindow == 0 {
 		c.LoginWindow = 15 * time.Minute

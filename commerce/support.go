@@ -34,8 +34,10 @@ const (
 )
 
 // SendMessage adds a message to an order's thread; only the buyer, the
-// shop's seller and admins may write (and read) it.
-func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, body string) (Message, error) {
+// shop's seller and admins may write (and read) it. Each account and each
+// client address ip sends at most Config.MessageLimitAccount and
+// MessageLimitIP messages a minute.
+func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, body, ip string) (Message, error) {
 	o, role, err := s.orderFor(ctx, a, orderID)
 	if err != nil {
 		return Message{}, err
@@ -46,6 +48,9 @@ func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, bod
 	}
 	if strings.TrimSpace(body) == "" {
 		return Message{}, Invalid("body is required")
+	}
+	if err := s.limitCaller(ctx, "message", a, ip, s.cfg.MessageLimitAccount, s.cfg.MessageLimitIP); err != nil {
+		return Message{}, err
 	}
 	author := actorBuyer
 	switch {

@@ -270,6 +270,9 @@ func (e retryError) Error() string             { return e.err.Message }
 func (e retryError) Unwrap() error             { return e.err }
 func (e retryError) RetryAfter() time.Duration { return e.after }
 
+// RetryAfterSeconds is the Retry-After header of an HTTP refusal, rounded up.
+func (e retryError) RetryAfterSeconds() int { return max(1, int((e.after+time.Second-1)/time.Second)) }
+
 func refusal(e *Error, after time.Duration) error {
 	secs := int(after.Seconds() + 0.999)
 	return retryError{withRetry(e, secs), after}
@@ -314,6 +317,16 @@ func (h *Hub) postComment(ctx context.Context, c *conn, cmd command) (CommentVie
 	}
 	if !ok {
 		return refuse(refusal(ErrRateLimited, retry))
+	}
+	if h.cfg.CommentIPLimit >= 0 && c.ip != "" && !c.role.CanModerate() {
+		// Many accounts behind one address share its budget.
+		ok, retry, err := h.limits.Allow(ctx, "comment:ip:"+c.ip, h.cfg.CommentIPLimit, h.cfg.CommentWindow)
+		if err != nil {
+			return CommentView{}, err
+		}
+		if !ok {
+			return refuse(refusal(ErrRateLimited, retry))
+		}
 	}
 	v, err := h.limits.CheckComment(ctx, info.ShopID, r.id, acct, c.role.CanModerate())
 	if err != nil {

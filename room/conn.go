@@ -36,6 +36,11 @@ type conn struct {
 	ws    *websocket.Conn
 	ident Identity
 	role  Role
+	// ip is the client's address, for the per-address comment limit.
+	ip string
+	// slot frees the connection's place among its account's and address's
+	// open sockets (Hub.admit).
+	slot func()
 	// joinSeq is the room seq the connection's snapshot or resume covered;
 	// set under room.mu before the connection is listed.
 	joinSeq atomic.Uint64
@@ -271,5 +276,6 @@ func (c *conn) leave() {
 		c.hub.act.Watched(c.room.id, c.ident.AccountID, c.joined, c.hub.now())
 	}
 	c.hub.release(c.room)
+	c.slot()
 	c.hub.m.connections.Dec()
 }

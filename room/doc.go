@@ -20,7 +20,12 @@
 //
 // A client opens GET /api/streams/{id}/room as a WebSocket; anonymous
 // viewers may watch, commenting and liking need an account (the session
-// cookie or bearer token is sent with the upgrade request). Pages from
+// cookie or bearer token is sent with the upgrade request). An account or
+// client address that opens sockets faster than Config.JoinLimitAccount or
+// JoinLimitIP per JoinWindow (on every node together), or holds
+// Config.SocketsPerAccount or SocketsPerIP open on the node, is refused
+// before the upgrade with 429 (rate_limited or too_many_sockets) and
+// Retry-After. Pages from
 // other origins than the server's own (Config.PublicURL's scheme with its
 // host or the request's) and Config.AllowedOrigins are refused with 403
 // cross_origin before the upgrade.
@@ -115,10 +120,12 @@
 //
 // Error codes: bad_request (malformed JSON, binary message), unknown_command,
 // invalid, unauthenticated, forbidden (the attempt is audited), banned,
-// muted, slow_mode, rate_limited (per connection: Config.CommandRate; per
-// account for comments: Config.CommentLimit per CommentWindow on all nodes
-// together), stream_ended, product_not_active (a pin of a draft or archived
-// product), not_found, unavailable, internal.
+// muted, slow_mode, rate_limited (per connection: Config.CommandRate; for
+// comments per account, Config.CommentLimit per CommentWindow, and per
+// client address whatever the account, Config.CommentIPLimit per
+// CommentWindow, moderators exempt, both on all nodes together; with
+// retry_after in seconds), stream_ended, product_not_active (a pin of a
+// draft or archived product), not_found, unavailable, internal.
 //
 // Resume: reconnect with ?since=SEQ&epoch=E (the largest seq seen and the
 // epoch of the last snapshot). The server answers with resumed followed by

@@ -170,13 +170,18 @@ func errorHandler(err error, c echo.Context) {
 	case errors.As(err, &he):
 		status, code = he.Code, "http"
 	}
+	var retry interface{ RetryAfterSeconds() int }
+	if errors.As(err, &retry) {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(retry.RetryAfterSeconds()))
+	}
 	_ = c.JSON(status, map[string]any{"error": map[string]string{"code": code, "message": err.Error()}})
 }
 
 func startNode(t *testing.T, s *shared, mod func(*room.Config)) *node {
 	t.Helper()
 	cfg := room.Config{FlushInterval: 10 * time.Millisecond, ViewerInterval: 50 * time.Millisecond,
-		LikeInterval: 50 * time.Millisecond, CommentLimit: 1000, CommandRate: 1000, CommandBurst: 1000}
+		LikeInterval: 50 * time.Millisecond, CommentLimit: 1000, CommandRate: 1000, CommandBurst: 1000,
+		CommentIPLimit: -1, SocketsPerAccount: -1, SocketsPerIP: -1, JoinLimitAccount: -1, JoinLimitIP: -1}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -436,9 +441,10 @@ type snapshot struct {
 }
 
 type errData struct {
-	ID      string `json:"id"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	ID         string `json:"id"`
+	Code       string `json:"code"`
+	Message    string `json:"message"`
+	RetryAfter int    `json:"retry_after"`
 }
 
 // comment sends a comment and waits for its ack.

@@ -115,11 +115,17 @@ func (h *Handler) websocket(c echo.Context) error {
 		return ErrCrossOrigin
 	}
 	ctx := c.Request().Context()
-	r, err := hub.acquire(ctx, streamID)
+	ip := c.RealIP()
+	slot, err := hub.admit(ctx, ident, ip)
 	if err != nil {
 		return err
 	}
-	cn := &conn{hub: hub, room: r, ident: ident}
+	r, err := hub.acquire(ctx, streamID)
+	if err != nil {
+		slot()
+		return err
+	}
+	cn := &conn{hub: hub, room: r, ident: ident, ip: ip, slot: slot}
 	shop := r.shopID()
 	if !ident.Anonymous() {
 		if cn.role, err = hub.roleOf(ctx, shop, ident); err == nil {
@@ -129,6 +135,7 @@ func (h *Handler) websocket(c echo.Context) error {
 		}
 		if err != nil {
 			hub.release(r)
+			slot()
 			return err
 		}
 	}
@@ -137,6 +144,7 @@ func (h *Handler) websocket(c echo.Context) error {
 	ws, err := websocket.Accept(c.Response(), c.Request(), &websocket.AcceptOptions{InsecureSkipVerify: true})
 	if err != nil {
 		hub.release(r)
+		slot()
 		hub.log.Info("room websocket refused", "room", streamID, "error", err)
 		return nil // Accept wrote the response
 	}

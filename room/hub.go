@@ -61,6 +61,21 @@ type Config struct {
 	// together (default 20 per 10s).
 	CommentLimit  int
 	CommentWindow time.Duration
+	// CommentIPLimit caps comments from one client address per
+	// CommentWindow, whatever the accounts, on every node together
+	// (default 100; negative: no limit), so one address with many accounts
+	// cannot flood a room. Moderators of the shop are exempt.
+	CommentIPLimit int
+	// SocketsPerAccount and SocketsPerIP cap the room sockets one account
+	// and one client address hold open on this node (defaults 16 and 500;
+	// negative: no limit). JoinLimitAccount and JoinLimitIP cap how often
+	// they open one per JoinWindow, on every node together (defaults 60
+	// and 600 per minute; negative: no limit): each join costs a snapshot.
+	SocketsPerAccount int
+	SocketsPerIP      int
+	JoinLimitAccount  int
+	JoinLimitIP       int
+	JoinWindow        time.Duration
 	// CommandRate and CommandBurst cap all commands of one connection
 	// (default 10/s, burst 30).
 	CommandRate  float64
@@ -95,6 +110,12 @@ func (c *Config) fillDefaults() {
 	setDefault(&c.CommentMaxRunes, 500)
 	setDefault(&c.CommentLimit, 20)
 	setDefault(&c.CommentWindow, 10*time.Second)
+	setDefault(&c.CommentIPLimit, 100)
+	setDefault(&c.SocketsPerAccount, 16)
+	setDefault(&c.SocketsPerIP, 500)
+	setDefault(&c.JoinLimitAccount, 60)
+	setDefault(&c.JoinLimitIP, 600)
+	setDefault(&c.JoinWindow, time.Minute)
 	setDefault(&c.CommandRate, 10)
 	setDefault(&c.CommandBurst, 30)
 	setDefault(&c.LikeInterval, time.Second)
@@ -153,6 +174,7 @@ type Hub struct {
 	rooms sync.WaitGroup
 
 	comments *commentWriter
+	sockets  socketCounts // open sockets per account and address (admission.go)
 
 	mu     sync.Mutex
 	open   map[int64]*liveRoom

@@ -38,8 +38,11 @@ import (
 // lost nothing).
 //
 // The server must let the load through: run it with --signup-limit-ip -1
-// (the scenario signs up its writers) and a --room-comment-limit that
-// allows RATE/K comments per second per writer over --room-comment-window.
+// (the scenario signs up its writers), a --room-comment-limit that allows
+// RATE/K comments per second per writer over --room-comment-window, and
+// the per-IP room limits off (--room-comment-limit-ip -1
+// --room-join-limit-ip -1 --room-socket-limit-ip -1): every viewer and
+// writer comes from one address.
 func runRooms(ctx context.Context, args []string) (*result, error) {
 	fs, c := newFlags("rooms")
 	viewers := fs.Int("viewers", 1000, "viewer connections in the room, spread over the targets")
@@ -355,6 +358,9 @@ func (rl *roomLoad) dialRaw(ctx context.Context, i int, stream int64) (net.Conn,
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
 		conn.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			return nil, nil, fmt.Errorf("upgrade: %s (run the server with --room-join-limit-ip -1 --room-socket-limit-ip -1)", resp.Status)
+		}
 		return nil, nil, fmt.Errorf("upgrade: %s", resp.Status)
 	}
 	rl.mu.Lock()

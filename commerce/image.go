@@ -22,6 +22,8 @@ import (
 // Image is an uploaded picture (product photo, shop logo). Files are stored
 // under Config.DataDir/images with random names, never the client's, and are
 // immutable: a new picture gets a new name, so it can be cached forever.
+// They are stored without their EXIF, XMP and other metadata (GPS position,
+// camera, comments), which are stripped without re-encoding.
 type Image struct {
 	Name        string    `json:"name"`
 	URL         string    `json:"url"`
@@ -62,7 +64,8 @@ func ImageURL(name string) string {
 }
 
 // readImage reads and checks an upload: size, sniffed type and, where the
-// standard library can decode the header, dimensions.
+// standard library can decode the header, dimensions; it returns the
+// picture without its metadata.
 func (s *Service) readImage(r io.Reader) ([]byte, Image, error) {
 	data, err := io.ReadAll(io.LimitReader(r, s.cfg.MaxImageBytes+1))
 	var tooBig *http.MaxBytesError
@@ -93,6 +96,12 @@ func (s *Service) readImage(r io.Reader) ([]byte, Image, error) {
 	if img.Width*img.Height > s.cfg.MaxImagePixels {
 		return nil, Image{}, &Error{413, ErrImageTooLarge.Code, fmt.Sprintf("image is %d×%d pixels; at most %d pixels in all", img.Width, img.Height, s.cfg.MaxImagePixels)}
 	}
+	// Where and when it was taken, and with what, is nobody's business
+	// (image_meta.go).
+	if data, err = stripMetadata(ct, data); err != nil {
+		return nil, Image{}, &Error{415, ErrNotAnImage.Code, "the image is damaged or truncated"}
+	}
+	img.Size = int64(len(data))
 	return data, img, nil
 }
 

@@ -33,7 +33,7 @@ var (
 	// ErrForbidden means the caller is known but may not do this.
 	ErrForbidden = &Error{403, "forbidden", "not allowed"}
 	// ErrCrossOrigin refuses a cookie-authenticated write or a socket from
-	// a page of another origin (see httpx.Origins).
+	// a page of another origin (see OriginPolicy).
 	ErrCrossOrigin = &Error{403, "cross_origin", "cross-origin request refused"}
 	// ErrEmailTaken means an account with that email exists already.
 	ErrEmailTaken = &Error{409, "email_taken", "an account with this email exists"}

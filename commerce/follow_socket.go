@@ -22,8 +22,8 @@ import (
 // A WebSocket rather than Server-Sent Events: it does not take one of the
 // browser's six HTTP/1.1 connections per host for as long as a tab is open,
 // and it is the same machinery rooms use. Pages of other origins are
-// refused (Config.PublicURL and AllowedOrigins, checked like room sockets
-// by httpx.Origins), and the socket needs a session.
+// refused (Config.Origins, the rooms' policy, checked like room sockets
+// by OriginPolicy), and the socket needs a session.
 const (
 	alertQueueSize   = 16
 	alertsPerAccount = 16

@@ -157,7 +157,7 @@ func safeMethod(m string) bool {
 
 // sameOrigin reports whether a browser request came from a page of this
 // server: its Origin header (or, failing that, Referer) names this server's
-// scheme and host (see httpx.Origins). Requests without either header are
+// scheme and host (see OriginPolicy). Requests without either header are
 // not from a browser form and pass.
 func (s *Service) sameOrigin(r *http.Request) bool {
 	origin := r.Header.Get("Origin")

@@ -3,10 +3,9 @@ package commerce
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"time"
-
-	"github.com/liveshop/liveshop/internal/httpx"
 )
 
 // Config holds the commerce settings; New fills zero fields with defaults.
@@ -31,13 +30,13 @@ type Config struct {
 	// PublicURL is the scheme and host users reach the server at
 	// ("https://shop.example"). Share links are absolute on it, never on a
 	// request's Host header, which the client writes; empty leaves them
-	// relative. Pages of it, and of the request's own host with its
-	// scheme, are this server's own for the cross-origin checks (see
-	// httpx.Origins); empty takes the request's scheme.
+	// relative.
 	PublicURL string
-	// AllowedOrigins are extra page origins (httpx.NewOrigins patterns)
-	// that may open notification sockets, like room.Config's.
-	AllowedOrigins []string
+	// Origins decides which pages may use a visitor's session: open a
+	// notification socket, or write with the session cookie. cmd passes
+	// the rooms' policy (room.Origins), so both sockets agree. Without
+	// one, only requests that name no page origin pass.
+	Origins OriginPolicy
 	// LoginLimitPerAccount and LoginLimitPerIP cap login attempts per LoginWindow.
 	LoginLimitPerAccount int
 	LoginLimitPerIP      int
@@ -204,8 +203,8 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	sessions *sessionCache
-	origins  *httpx.Origins // which pages may use a session
-	images   string         // directory of uploaded images
+	origins  OriginPolicy // which pages may use a session
+	images   string       // directory of uploaded images
 	events   hook[OrderEvents]
 	// streamEnd hears of streams ended through the API (video, room).
 	streamEnd hook[StreamEndNotifier]
@@ -230,8 +229,11 @@ func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
 		log:      log,
 		now:      time.Now,
 		sessions: newSessionCache(cfg.SessionCacheTTL, 100_000),
-		origins:  httpx.NewOrigins(cfg.PublicURL, cfg.AllowedOrigins),
+		origins:  cfg.Origins,
 		images:   filepath.Join(cfg.DataDir, "images"),
+	}
+	if s.origins == nil {
+		s.origins = noPageOrigins{}
 	}
 	s.stockNews = newStockNews(s)
 	if _, err := cfg.SessionEvictions.Subscribe(s.sessions.evict); err != nil {
@@ -245,3 +247,19 @@ func (s *Service) Config() Config { return s.cfg }
 
 // Ping reports whether the store is reachable.
 func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// OriginPolicy decides which web pages may act with a visitor's session.
+type OriginPolicy interface {
+	// AllowSocket reports whether a WebSocket handshake may go ahead.
+	AllowSocket(r *http.Request) bool
+	// Same reports whether origin (an Origin or Referer value) is one of
+	// the server's own pages for r.
+	Same(origin string, r *http.Request) bool
+}
+
+// noPageOrigins is the policy without configuration: no page is trusted,
+// so only clients that name no page origin (tokens, not cookies) pass.
+type noPageOrigins struct{}
+
+func (noPageOrigins) AllowSocket(r *http.Request) bool { return r.Header.Get("Origin") == "" }
+func (noPageOrigins) Same(string, *http.Request) bool  { return false }

@@ -12,8 +12,6 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/liveshop/liveshop/internal/httpx"
 )
 
 // Config tunes the hub; NewHub fills zero fields with defaults.
@@ -28,7 +26,7 @@ type Config struct {
 	// AllowedOrigins are extra origins whose pages may open room
 	// WebSockets: path.Match patterns of a host ("shop.example.com",
 	// "*.example.com") or of a scheme and host ("https://*.example.com");
-	// "*" allows any origin (development only). See httpx.NewOrigins.
+	// "*" allows any origin (development only). See NewOrigins.
 	AllowedOrigins []string
 	// ReadLimit caps one client message in bytes (default 4096); a bigger
 	// one closes the connection with 1009.
@@ -161,7 +159,7 @@ type Hub struct {
 	sales   FlashSaleSource
 	act     Activity
 	log     *slog.Logger
-	origins *httpx.Origins
+	origins *Origins
 	m       *metrics
 	writer  *writePool
 	now     func() time.Time
@@ -216,7 +214,7 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 	h := &Hub{
 		cfg: cfg, auth: d.Auth, dir: d.Directory, store: d.Store, bus: d.Bus, limits: d.Limits,
 		pres: d.Presence, sales: d.FlashSales, act: d.Activity, log: d.Logger.With("node", cfg.NodeID), m: m,
-		origins: httpx.NewOrigins(cfg.PublicURL, cfg.AllowedOrigins),
+		origins: NewOrigins(cfg.PublicURL, cfg.AllowedOrigins),
 		writer:  newWritePool(cfg.Writers, cfg.WriteTimeout, m), now: time.Now, comments: newCommentWriter(d.Store),
 		ctx: ctx, cancel: cancel, open: map[int64]*liveRoom{},
 	}

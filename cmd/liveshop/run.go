@@ -165,7 +165,7 @@ func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
 func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err error) {
 	cfg.PublicURL = cfg.publicURL(cfg.Addr) // run derived it from the bound address already
 	cfg.Commerce.PublicURL, cfg.Room.PublicURL = cfg.PublicURL, cfg.PublicURL
-	cfg.Commerce.AllowedOrigins = cfg.Room.AllowedOrigins
+	cfg.Commerce.Origins = room.NewOrigins(cfg.PublicURL, cfg.Room.AllowedOrigins)
 	a := &app{cfg: cfg, log: log, metrics: prometheus.NewRegistry()}
 	defer func() {
 		if err != nil {

@@ -1,11 +1,11 @@
-package httpx_test
+package room_test
 
 import (
 	"crypto/tls"
 	"net/http/httptest"
 	"testing"
 
-	"github.com/liveshop/liveshop/internal/httpx"
+	"github.com/liveshop/liveshop/room"
 )
 
 func TestOrigins(t *testing.T) {
@@ -40,7 +40,7 @@ func TestOrigins(t *testing.T) {
 			if tc.origin != "" {
 				r.Header.Set("Origin", tc.origin)
 			}
-			if got := httpx.NewOrigins(tc.public, tc.extra).AllowSocket(r); got != tc.want {
+			if got := room.NewOrigins(tc.public, tc.extra).AllowSocket(r); got != tc.want {
 				t.Fatalf("AllowSocket from %q to %s (public %q): %v, want %v", tc.origin, tc.host, tc.public, got, tc.want)
 			}
 		})

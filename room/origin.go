@@ -1,6 +1,4 @@
-// Package httpx is HTTP plumbing that commerce, room and live share without
-// importing each other: which page origins may use a visitor's session.
-package httpx
+package room
 
 import (
 	"net/http"
@@ -16,7 +14,9 @@ import (
 // keeps the Host header); another scheme is another origin, so a page
 // served over plain HTTP (where a network attacker can change it) cannot
 // drive a visitor's HTTPS session, nor the other way round. Extra patterns
-// admit other sites' pages to WebSockets.
+// admit other sites' pages to WebSockets. Rooms use it for their sockets;
+// cmd hands the same policy to commerce (its notification socket and its
+// cookie-authenticated writes), which must not import room.
 //
 // A nil *Origins knows no public URL: the request's own scheme (TLS or
 // not) and host are the server's.

@@ -6,19 +6,14 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // faultConfig makes reservations lapse and idempotency leases run out
@@ -310,85 +305,6 @@ func stopAndCheckReconciled(t *testing.T, n *flashNode, s saleSetup, fs commerce
 	}
 }
 
-// redisProcess is a redis-server of the test's own, persisting to an
-// append-only file in a temporary directory, on a free loopback port.
-type redisProcess struct {
-	t    *testing.T
-	dir  string
-	port int
-	cmd  *exec.Cmd
-}
-
-func startRedisProcess(t *testing.T) *redisProcess {
-	t.Helper()
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		t.Skip("redis-server is not on PATH")
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	r := &redisProcess{t: t, dir: t.TempDir(), port: port}
-	r.start()
-	t.Cleanup(r.stop)
-	return r
-}
-
-func (r *redisProcess) url() string { return "redis://127.0.0.1:" + strconv.Itoa(r.port) + "/0" }
-
-func (r *redisProcess) start() {
-	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--dir", r.dir, "--appendonly", "yes", "--appendfsync", "always", "--save", "",
-		"--daemonize", "no", "--logfile", "")
-	if err := r.cmd.Start(); err != nil {
-		r.t.Fatalf("start redis-server: %v", err)
-	}
-	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:" + strconv.Itoa(r.port)})
-	defer rdb.Close()
-	waitUntil(r.t, 10*time.Second, "redis-server to answer", func() bool {
-		return rdb.Ping(context.Background()).Err() == nil
-	})
-}
-
-// stop ends the server as an operator's restart does (SIGTERM: it flushes
-// its append-only file and exits).
-func (r *redisProcess) stop() {
-	if r.cmd == nil || r.cmd.Process == nil {
-		return
-	}
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan error, 1)
-	go func() { done <- r.cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = r.cmd.Process.Kill()
-		<-done
-	}
-	r.cmd = nil
-}
-
-// restartEmpty kills the server (SIGKILL) and starts it again with no data,
-// as a Redis without persistence, or one whose disk was lost, comes back.
-func (r *redisProcess) restartEmpty() {
-	r.t.Helper()
-	if r.cmd != nil && r.cmd.Process != nil {
-		_ = r.cmd.Process.Kill()
-		_ = r.cmd.Wait()
-		r.cmd = nil
-	}
-	if err := os.RemoveAll(r.dir); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.MkdirAll(r.dir, 0o700); err != nil {
-		r.t.Fatal(err)
-	}
-	r.start()
-}
-
 // TestFlashOrderSurvivesRedisLosingItsReservation: SQL is the record the
 // stock engine follows. A checkout whose order was written as Redis came
 // back empty pays normally: the sale is restored from SQL with the order's
@@ -397,9 +313,9 @@ func (r *redisProcess) restartEmpty() {
 // remain, the order is cancelled at once with nothing charged. The sale's
 // reconciled sold count is the paid orders.
 func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
-	rp := startRedisProcess(t)
+	rp := redistest.Start(t, redistest.Options{Persist: true})
 	cfg := faultConfig(t)
-	cfg.Redis = rp.url()
+	cfg.Redis = rp.URL()
 	cfg.RedisPrefix = "test:"
 	cfg.FlashSale.ReservationTTL = time.Minute
 	n := startFlashNode(t, cfg)
@@ -440,7 +356,7 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 		fs := s.startSale(t, 3, 1, 0, 600)
 		r := reserve(t, bs[0].as(t, n), fs.ID, 1)
 		orderFor(fs, r)
-		rp.restartEmpty()
+		rp.RestartEmpty()
 		restored(fs, bs[1]) // another buyer's Buy now restores the sale
 		if a := pay(bs[0], r); a.status != 201 {
 			t.Fatalf("paying after Redis lost the reservation: %d %s", a.status, a.body)
@@ -453,7 +369,7 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 		s := newSaleSetup(t, n, 100)
 		fs := s.startSale(t, 2, 1, 0, 600)
 		r := reserve(t, bs[0].as(t, n), fs.ID, 1)
-		rp.restartEmpty()
+		rp.RestartEmpty()
 		other := restored(fs, bs[1])
 		orderFor(fs, r)
 		if a := pay(bs[0], r); a.status != 201 {
@@ -473,7 +389,7 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 		s := newSaleSetup(t, n, 100)
 		fs := s.startSale(t, 1, 1, 0, 600)
 		r := reserve(t, bs[2].as(t, n), fs.ID, 1)
-		rp.restartEmpty()
+		rp.RestartEmpty()
 		restored(fs, bs[3]) // takes the only unit
 		orderFor(fs, r)
 		a := pay(bs[2], r)
@@ -494,9 +410,9 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 }
 
 func TestFlashSaleSurvivesARedisRestart(t *testing.T) {
-	rp := startRedisProcess(t)
+	rp := redistest.Start(t, redistest.Options{Persist: true})
 	cfg := faultConfig(t)
-	cfg.Redis = rp.url()
+	cfg.Redis = rp.URL()
 	cfg.RedisPrefix = "test:"
 	n := startFlashNode(t, cfg)
 	s := newSaleSetup(t, n, 500)
@@ -529,14 +445,14 @@ func TestFlashSaleSurvivesARedisRestart(t *testing.T) {
 		}()
 	}
 	waitUntil(t, 20*time.Second, "a third of the buyers to finish", func() bool { return done.Load() >= int64(len(buyers)/3) })
-	rp.stop()
+	rp.Stop()
 	// While Redis is down, "Buy now" answers 503 and nothing is sold.
 	c := early
 	if code := c.expect(503, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations", fs.ID), nil).errorCode(t); code != "unavailable" {
 		t.Fatalf("reserve during the outage: %s", code)
 	}
 	time.Sleep(100 * time.Millisecond) // a short outage, as a restart is
-	rp.start()
+	rp.Start()
 	// The data was kept: the reservation made before the restart is still
 	// known (held, or lapsed by now), not lost.
 	// (The first calls may meet connections the restart broke: 503, retry.)

@@ -30,10 +30,12 @@ type RoomComment struct {
 }
 
 // RoomCommentFilter selects a stream's comments, newest first. An empty
-// Status means visible and held.
+// Status means visible and held; BeforeID and AfterID keep only comments
+// with a smaller or a larger ID.
 type RoomCommentFilter struct {
 	Status   string
 	BeforeID int64
+	AfterID  int64
 	Limit    int
 }
 

@@ -48,7 +48,10 @@ type CommentFilter struct {
 	Status string
 	// BeforeID pages backwards: only comments with a smaller ID.
 	BeforeID int64
-	Limit    int
+	// AfterID keeps only comments with a larger ID (what a room's
+	// connections may have missed).
+	AfterID int64
+	Limit   int
 }
 
 // Restriction is an account's standing in a shop's rooms.

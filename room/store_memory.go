@@ -110,7 +110,7 @@ func (s *MemoryStore) Comments(_ context.Context, streamID int64, f CommentFilte
 	var out []Comment
 	for i := len(ids) - 1; i >= 0 && (f.Limit <= 0 || len(out) < f.Limit); i-- {
 		c := s.comments[ids[i]]
-		if f.BeforeID > 0 && c.ID >= f.BeforeID {
+		if f.BeforeID > 0 && c.ID >= f.BeforeID || c.ID <= f.AfterID {
 			continue
 		}
 		if f.Status == "" && c.Status == CommentRemoved || f.Status != "" && c.Status != f.Status {

@@ -146,7 +146,7 @@ func (s roomStore) SetCommentStatus(ctx context.Context, streamID, id int64, sta
 }
 
 func (s roomStore) Comments(ctx context.Context, streamID int64, f room.CommentFilter) ([]room.Comment, error) {
-	list, err := s.db.RoomComments(ctx, streamID, commerce.RoomCommentFilter{Status: f.Status, BeforeID: f.BeforeID, Limit: f.Limit})
+	list, err := s.db.RoomComments(ctx, streamID, commerce.RoomCommentFilter{Status: f.Status, BeforeID: f.BeforeID, AfterID: f.AfterID, Limit: f.Limit})
 	out := make([]room.Comment, len(list))
 	for i, c := range list {
 		out[i] = toRoomComment(c)

@@ -103,6 +103,10 @@ func (db *DB) RoomComments(ctx context.Context, streamID int64, f commerce.RoomC
 		q += " AND id < ?"
 		args = append(args, f.BeforeID)
 	}
+	if f.AfterID > 0 {
+		q += " AND id > ?"
+		args = append(args, f.AfterID)
+	}
 	q += " ORDER BY id DESC"
 	if f.Limit > 0 {
 		q += " LIMIT ?"

@@ -44,7 +44,7 @@ func TestRoomComments(t *testing.T) {
 			}
 		})
 
-		t.Run("lists newest first by status, pages with before, and hides removed ones", func(t *testing.T) {
+		t.Run("lists newest first by status, pages with before and after, and hides removed ones", func(t *testing.T) {
 			held, _ := mk("h", "held one", commerce.CommentHeld)
 			gone, _ := mk("g", "gone", commerce.CommentVisible)
 			if _, err := db.SetRoomCommentStatus(ctx, 7, gone.ID, commerce.CommentRemoved); err != nil {
@@ -72,6 +72,10 @@ func TestRoomComments(t *testing.T) {
 			both, _ := db.RoomComments(ctx, 7, commerce.RoomCommentFilter{})
 			if len(both) != 4 {
 				t.Fatalf("visible and held = %d, want 4", len(both))
+			}
+			after, _ := db.RoomComments(ctx, 7, commerce.RoomCommentFilter{AfterID: vis[1].ID})
+			if len(after) != 2 || after[0].ID != held.ID || after[1].ID != vis[0].ID {
+				t.Fatalf("after %d = %+v, want the held one and %q, newest first", vis[1].ID, after, vis[0].Text)
 			}
 			got, err := db.RoomComment(ctx, 7, gone.ID)
 			if err != nil || got.Status != commerce.CommentRemoved {

@@ -18,8 +18,18 @@ type Message struct {
 	Reset bool
 	// Epoch, on a Reset, is the epoch of the numbering that goes on from
 	// Seq: a new one when the counter was created again, the same one when
-	// only events were lost.
+	// only events were lost. A Reset always carries it.
 	Epoch string
+	// Interrupted means the bus lost its link to the shared store (Redis
+	// went away): events may be missing and, when the link is back, the
+	// numbering may have started again. The subscriber must not vouch for
+	// its numbering (serve resumes) until a Recovered or a Reset message
+	// arrives. Seq and Payload are empty.
+	Interrupted bool
+	// Recovered follows Interrupted once the link is back and the room's
+	// counter was found to go on in the same epoch: every event missed
+	// meanwhile was delivered before it. Seq and Payload are empty.
+	Recovered bool
 }
 
 // Position is a point in a room's numbering: the last sequence number and
@@ -41,8 +51,9 @@ type Bus interface {
 	// Subscribe calls deliver with every message of room published after
 	// the returned position (its sequence number and epoch), in order, once each, without gaps;
 	// events the bus missed (a Redis reconnect) are recovered from history,
-	// or announced with a Reset message if they are gone. deliver runs on a
-	// bus goroutine and must not block or call back into the bus.
+	// or announced with a Reset message if they are gone. While the bus
+	// cannot tell (its link is down) it says so with Interrupted. deliver
+	// runs on a bus goroutine and must not block or call back into the bus.
 	Subscribe(ctx context.Context, room int64, deliver func(Message)) (sub Subscription, last Position, err error)
 	// History returns up to limit messages with seq > after, oldest first.
 	// It returns ErrHistoryGone when messages after `after` were already

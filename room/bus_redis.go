@@ -33,7 +33,9 @@ import (
 // second (busy or not) the bus reads every open room's counter and epoch; a
 // counter that is gone, went backwards or has a new epoch resets the room's
 // subscribers (a Reset message), which rebuild their state from the system
-// of record.
+// of record. From the moment the pub/sub connection fails until the counter
+// was checked again, subscribers are told the bus cannot vouch for their
+// numbering (Interrupted, then Recovered or a Reset).
 type RedisBus struct {
 	rdb    redis.UniversalClient
 	prefix string
@@ -63,6 +65,8 @@ type redisSub struct {
 	last    uint64
 	epoch   string // of the counter last is from; "" until one is seen
 	deliver func(Message)
+	// interrupted: told Interrupted, not yet Recovered or Reset.
+	interrupted bool
 }
 
 // counter is a room's sequence counter as read from Redis: zero when its
@@ -145,7 +149,8 @@ func (b *RedisBus) channel(room int64) string {
 
 // publishScript: KEYS seq, log, epoch; ARGV payload, maxlen, ttl ms,
 // channel, epoch candidate (the new counter's epoch if this publish creates
-// it).
+// it). The message published is "SEQ EPOCH PAYLOAD": a subscriber tells an
+// event of a numbering that started again from one that goes on.
 var publishScript = redis.NewScript(`
 local fresh = redis.call('EXISTS', KEYS[1]) == 0
 local seq = redis.call('INCR', KEYS[1])
@@ -159,7 +164,7 @@ redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], seq .. '-1', 'p', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('PEXPIRE', KEYS[3], ARGV[3])
-redis.call('PUBLISH', ARGV[4], seq .. ' ' .. ARGV[1])
+redis.call('PUBLISH', ARGV[4], seq .. ' ' .. redis.call('GET', KEYS[3]) .. ' ' .. ARGV[1])
 return seq
 `)
 
@@ -320,6 +325,7 @@ func (b *RedisBus) receive(ctx context.Context) {
 		if err != nil {
 			if !failed {
 				b.log.Warn("room bus pub/sub connection lost; reconnecting", "error", err)
+				b.interrupt()
 			}
 			failed = true
 			if b.OnReconnect != nil {
@@ -348,23 +354,55 @@ func (b *RedisBus) receive(ctx context.Context) {
 	}
 }
 
+// interrupt tells every subscriber that the bus cannot vouch for its
+// numbering until the link is back and its room's counter was checked.
+func (b *RedisBus) interrupt() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for _, subs := range b.rooms {
+		for s := range subs {
+			s.interrupt()
+		}
+	}
+}
+
+// interrupt sends s Interrupted unless it was told already. Called with
+// b.mu held.
+func (s *redisSub) interrupt() {
+	if !s.interrupted {
+		s.interrupted = true
+		s.deliver(Message{Interrupted: true})
+	}
+}
+
 func (b *RedisBus) roomOf(channel string) int64 {
 	id, _ := strconv.ParseInt(strings.TrimPrefix(channel, b.prefix+"room:"), 10, 64)
 	return id
 }
 
+// dispatch delivers a pub/sub message to the room's subscribers. One of
+// another epoch than a subscriber follows (Redis lost the counter, which
+// started again), or that reaches a subscriber whose numbering was not
+// checked since the link came back, makes it check the counter (fill)
+// first: its seq may follow on from the subscriber's last by chance.
 func (b *RedisBus) dispatch(ctx context.Context, m *redis.Message) {
-	seqStr, payload, ok := strings.Cut(m.Payload, " ")
+	seqStr, rest, ok := strings.Cut(m.Payload, " ")
 	seq, err := strconv.ParseUint(seqStr, 10, 64)
 	if !ok || err != nil {
 		b.log.Warn("room bus: malformed message", "channel", m.Channel)
 		return
+	}
+	epoch, payload := "", rest
+	if !strings.HasPrefix(rest, "{") { // "SEQ PAYLOAD" from an older node
+		epoch, payload, _ = strings.Cut(rest, " ")
 	}
 	room := b.roomOf(m.Channel)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	for s := range b.rooms[room] {
 		switch {
+		case s.interrupted || epoch != "" && epoch != s.epoch:
+			s.fill(ctx, 0)
 		case seq <= s.last:
 			// already delivered (catch-up overlapped pub/sub)
 		case seq == s.last+1:
@@ -382,8 +420,9 @@ const probeInterval = time.Second
 // probe compares every subscribed room's counter with what its subscribers
 // have seen, in one round trip: it fills any difference from history, so an
 // event lost without a reconnect (or a failed catch-up) arrives within a
-// second even if the room then stays quiet, and resets subscribers whose
-// counter Redis lost (see lost).
+// second even if the room then stays quiet, resets subscribers whose
+// counter Redis lost (see lost), and checks again the rooms of subscribers
+// still interrupted (a catch-up after the reconnect failed).
 func (b *RedisBus) probe(ctx context.Context) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -405,7 +444,7 @@ func (b *RedisBus) probe(ctx context.Context) {
 	for room, subs := range b.rooms {
 		c := counterOf(cmds[room].Val())
 		for s := range subs {
-			if !s.lost(ctx, c) && s.last < c.seq {
+			if !s.lost(ctx, c) && (s.last < c.seq || s.interrupted) {
 				s.fill(ctx, c.seq)
 			}
 		}
@@ -418,7 +457,10 @@ func (b *RedisBus) probe(ctx context.Context) {
 // from 1. s then follows c and is told with a Reset message, on which a room
 // rebuilds its state from the system of record. A counter that is gone is
 // created again first, so the Reset carries the epoch of the numbering that
-// follows. Called with b.mu held.
+// follows; if that fails (Redis is back but the client still refuses to
+// dial for a while after an outage), s is left as it was, interrupted, and
+// the next catch-up or probe tries again: a Reset without the new epoch
+// would leave the room vouching for the old one. Called with b.mu held.
 func (s *redisSub) lost(ctx context.Context, c counter) bool {
 	switch {
 	case c.seq == 0 && c.epoch == "":
@@ -430,13 +472,18 @@ func (s *redisSub) lost(ctx context.Context, c counter) bool {
 		return false
 	}
 	if c.epoch == "" {
-		if nc, err := s.bus.counter(ctx, s.room); err == nil {
-			c = nc
+		nc, err := s.bus.counter(ctx, s.room)
+		if err != nil {
+			s.bus.log.Warn("room bus: the room's counter was lost and cannot be created yet; will retry",
+				"room", s.room, "error", err)
+			s.interrupt()
+			return true
 		}
+		c = nc
 	}
 	s.bus.log.Warn("room bus: the room's counter was lost or created again in Redis; subscriber resets",
 		"room", s.room, "from", s.last, "to", c.seq)
-	s.last, s.epoch = c.seq, c.epoch
+	s.last, s.epoch, s.interrupted = c.seq, c.epoch, false
 	s.deliver(Message{Seq: c.seq, Reset: true, Epoch: c.epoch})
 	return true
 }
@@ -451,7 +498,8 @@ func (b *RedisBus) catchUp(ctx context.Context, room int64) {
 }
 
 // fill delivers the messages after s.last from history, up to and
-// including upTo (0: everything retained). Called with b.mu held.
+// including upTo (0: everything retained), then Recovered if s was
+// interrupted. Called with b.mu held.
 func (s *redisSub) fill(ctx context.Context, upTo uint64) {
 	b := s.bus
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -466,7 +514,7 @@ func (s *redisSub) fill(ctx context.Context, upTo uint64) {
 	}
 	if err != nil {
 		b.log.Warn("room bus: events lost beyond history; subscriber resets", "room", s.room, "from", s.last, "to", c.seq)
-		s.last = c.seq
+		s.last, s.interrupted = c.seq, false
 		s.deliver(Message{Seq: c.seq, Reset: true, Epoch: s.epoch})
 		return
 	}
@@ -478,6 +526,10 @@ func (s *redisSub) fill(ctx context.Context, upTo uint64) {
 			s.last = m.Seq
 			s.deliver(m)
 		}
+	}
+	if s.interrupted {
+		s.interrupted = false
+		s.deliver(Message{Recovered: true})
 	}
 }
 

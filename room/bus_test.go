@@ -40,16 +40,32 @@ func TestBusContract(t *testing.T) {
 	}
 }
 
-// collector records what a subscription delivered.
+// collector records what a subscription delivered: events and resets in
+// msgs, and apart, when the bus said its link was interrupted or recovered
+// (as "interrupted@N": after the first N of msgs).
 type collector struct {
-	mu   sync.Mutex
-	msgs []room.Message
+	mu    sync.Mutex
+	msgs  []room.Message
+	links []string
 }
 
 func (c *collector) deliver(m room.Message) {
 	c.mu.Lock()
-	c.msgs = append(c.msgs, m)
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	switch {
+	case m.Interrupted:
+		c.links = append(c.links, fmt.Sprintf("interrupted@%d", len(c.msgs)))
+	case m.Recovered:
+		c.links = append(c.links, fmt.Sprintf("recovered@%d", len(c.msgs)))
+	default:
+		c.msgs = append(c.msgs, m)
+	}
+}
+
+func (c *collector) linkNews() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.links)
 }
 
 func (c *collector) seqs() []uint64 {

@@ -29,9 +29,15 @@ func redisURL(tb testing.TB) string {
 // its connections) on the test Redis, closed when the test ends.
 func mustRedis(tb testing.TB, name string) *redis.Client {
 	tb.Helper()
-	opt, err := redis.ParseURL(redisURL(tb))
+	return mustRedisAt(tb, redisURL(tb), name)
+}
+
+// mustRedisAt is mustRedis on the Redis at url.
+func mustRedisAt(tb testing.TB, url, name string) *redis.Client {
+	tb.Helper()
+	opt, err := redis.ParseURL(url)
 	if err != nil {
-		tb.Fatalf("parse LIVESHOP_TEST_REDIS: %v", err)
+		tb.Fatalf("parse %s: %v", url, err)
 	}
 	opt.ClientName = name
 	rdb := redis.NewClient(opt)

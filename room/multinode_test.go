@@ -230,6 +230,12 @@ func TestRedisBusRecoversAfterReconnect(t *testing.T) {
 	if reconnects.Load() == 0 {
 		t.Error("the reconnect went unnoticed")
 	}
+	// Subscribers were told the bus could not vouch for the numbering
+	// while the link was down, and when it could again.
+	eventually(t, "the bus says it recovered", func() bool { return len(got.linkNews()) == 2 })
+	if news := got.linkNews(); news[0] != "interrupted@10" || !strings.HasPrefix(news[1], "recovered@") {
+		t.Fatalf("link news %v, want interrupted after the 10th event, then recovered", news)
+	}
 }
 
 // Redis may lose every key (a restart without persistence, FLUSHALL,

@@ -67,7 +67,8 @@ func (s *Server) URL() string { return "redis://" + s.Addr() + "/0" }
 func (s *Server) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.port) }
 
 // Start starts the server (again) on its port and waits until it answers.
-func (s *Server) Start() {
+// Extra redis-server arguments apply to this start only.
+func (s *Server) Start(extra ...string) {
 	s.tb.Helper()
 	args := []string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--dir", s.dir,
 		"--save", "", "--daemonize", "no", "--logfile", ""}
@@ -76,6 +77,7 @@ func (s *Server) Start() {
 	} else {
 		args = append(args, "--appendonly", "no")
 	}
+	args = append(args, extra...)
 	s.cmd = exec.Command("redis-server", args...)
 	if err := s.cmd.Start(); err != nil {
 		s.tb.Fatalf("start redis-server: %v", err)

@@ -46,6 +46,11 @@ type conn struct {
 	joinSeq atomic.Uint64
 	// idx is the connection's position in room.list, guarded by room.mu.
 	idx int
+	// unflushed: when it joined (or resumed), the room had applied comments
+	// it had not flushed yet, or was resyncing; joinFlush is the room's
+	// flush count then. Both guarded by room.mu; see finishResync.
+	unflushed bool
+	joinFlush uint64
 	// joined is when the connection joined the room (zero if it never did).
 	joined time.Time
 

@@ -40,7 +40,8 @@
 // repeat the last seq the connection was sent, and after an unasked
 // snapshot: if Redis lost the room's keys (a restart without persistence, a
 // FLUSHALL) seq starts again from 1, and every connection gets a fresh
-// snapshot whose seq replaces the one kept. Each numbering has an epoch, an
+// snapshot whose seq replaces the one kept (see Redis data loss below for
+// the comments that come with it). Each numbering has an epoch, an
 // opaque string the snapshot (and resumed) carries: a room whose numbering
 // starts again gets another one. Keep the epoch of the last snapshot and the
 // largest seq seen since, to resume. Under load, events that accumulated for a
@@ -58,7 +59,17 @@
 //	                    null), comments (last 50 visible, oldest first),
 //	                    viewers, likes, slow_mode (seconds), me (id, name,
 //	                    role: viewer|moderator|seller|admin, muted_until,
-//	                    banned), epoch (of the numbering seq counts in)
+//	                    banned), epoch (of the numbering seq counts in).
+//	                    An unasked snapshot may carry continues: true —
+//	                    keep the comments shown (comments is empty); a
+//	                    missed event follows — or gap: true — more comments
+//	                    were missed than a resync sends (1,000): comments
+//	                    is the latest page, start from it again.
+//	missed              after a snapshot that continues, in the same frame:
+//	                    comments (the ones this connection was not shown,
+//	                    oldest first; held ones, status "held", only to
+//	                    their author and moderators) and removed (IDs of
+//	                    comments removed meanwhile: take them away)
 //	resumed             start of a resume (after, missed, me, epoch); the
 //	                    missed events follow in the same frame, in order
 //	comment             a visible comment (id, user{id,name}, text, at); its
@@ -135,18 +146,33 @@
 // and in the bus), or E is not the room's epoch (its numbering started
 // again while the client was away: Redis lost the room's keys, or the
 // server restarted with the memory bus, whose numbering lives as long as
-// the process), it sends a fresh snapshot instead. Without epoch, since is
-// taken to be of the current numbering (as before epochs existed). An
-// epoch longer than 64 bytes is refused with 400.
+// the process), or the node cannot vouch for its numbering at the moment
+// (its link to Redis is down, or the room is resyncing after Redis came
+// back), it sends a fresh snapshot instead. Without epoch, since is taken
+// to be of the current numbering (as before epochs existed). An epoch
+// longer than 64 bytes is refused with 400.
 //
 // Redis data loss: with the Redis bus, each room's counter carries the
-// epoch (a random tag set when the counter is created). Every second each node
-// reads the counters of its open rooms; a counter that is gone, went
-// backwards or has another epoch makes the room reload its state from SQL,
-// write the shop's mutes and bans and the stream's slow mode back into the
-// Redis limits, and send every connection a fresh snapshot with the new
-// epoch. Until then (at most about a second) events may be missed and a
-// muted viewer's comment may pass.
+// epoch (a random tag set when the counter is created), and every event on
+// pub/sub names its epoch. A node notices at once that its pub/sub link
+// broke, and within about a second of Redis coming back (or of a FLUSHALL)
+// that a room's counter is gone, went backwards or has another epoch; an
+// event of another epoch makes it check at once. The room then reloads its
+// state from SQL, writes the shop's mutes and bans and the stream's slow
+// mode back into the Redis limits (retrying with backoff, up to 5 s apart,
+// until SQL and Redis answer), and sends every connection that stayed a
+// snapshot in the new epoch that continues its view, followed by a missed
+// event: every comment stored in SQL that the connection was not shown
+// (comments stored while the numbering was lost, or whose event the node
+// never received), and the removals it did not hear of. Connections that
+// joined during the resync, and every connection when more than 1,000
+// comments were missed, get a plain snapshot instead (gap: true in the
+// latter case). Until the resync is done (about a second after Redis is
+// back; longer while SQL or Redis refuse), events wait, resumes get a
+// snapshot, and a muted viewer's comment may pass. What Redis alone holds
+// starts again empty: comment rate-limit windows, the time of each
+// account's last comment for slow mode, and viewer counts (until each node
+// reports again, within Config.ViewerInterval).
 //
 // Close codes: 1001 server shutting down; 1009 message bigger than
 // Config.ReadLimit; 4003 banned; 4008 slow consumer (the connection's

@@ -260,6 +260,13 @@ type snapshotData struct {
 	Me        meData            `json:"me"`
 	// Epoch names the numbering seq belongs to; a client resumes with it.
 	Epoch string `json:"epoch"`
+	// Continues, on a snapshot a resync sends a connection that stays
+	// open: keep the comments shown (Comments is empty); the ones missed
+	// and removed meanwhile follow in a missed event.
+	Continues bool `json:"continues,omitempty"`
+	// Gap, on a resync's snapshot: more comments were missed than a resync
+	// sends; Comments is the latest page, to start from again.
+	Gap bool `json:"gap,omitempty"`
 }
 
 // resumedData starts the replay of missed events.

@@ -59,12 +59,22 @@ func (r *liveRoom) flush() {
 	defer r.flushMu.Unlock()
 	r.mu.Lock()
 	r.flushTimer = nil
+	if r.resyncing {
+		// The events wait for the resync, whose snapshots and missed
+		// comments cover them.
+		r.mu.Unlock()
+		return
+	}
 	r.lastFlush = r.hub.now()
 	evs := r.pending
 	r.pending = nil
 	if len(evs) == 0 || r.stopped {
 		r.mu.Unlock()
 		return
+	}
+	r.flushes++
+	for _, e := range evs {
+		r.markShownLocked(e)
 	}
 	conns := append(r.flushBuf[:0], r.list...)
 	r.mu.Unlock()

@@ -136,14 +136,18 @@ func memoryShared(t *testing.T) *shared {
 }
 
 func redisShared(t *testing.T) *shared {
-	prefix := uniquePrefix(t)
+	return redisSharedAt(t, redisURL(t), uniquePrefix(t))
+}
+
+// redisSharedAt is redisShared on the Redis at url, under prefix.
+func redisSharedAt(t *testing.T, url, prefix string) *shared {
 	s := &shared{
 		history: 1000, prefix: prefix, store: room.NewMemoryStore(), dir: newDirectory(),
-		limits:   func() room.Limits { return room.NewRedisLimits(mustRedis(t, "limits"), prefix) },
-		presence: func() room.Presence { return room.NewRedisPresence(mustRedis(t, "presence"), prefix) },
+		limits:   func() room.Limits { return room.NewRedisLimits(mustRedisAt(t, url, "limits"), prefix) },
+		presence: func() room.Presence { return room.NewRedisPresence(mustRedisAt(t, url, "presence"), prefix) },
 	}
 	s.bus = func() room.Bus {
-		b := room.NewRedisBus(mustRedis(t, "bus"), room.RedisBusOptions{Prefix: prefix, HistorySize: s.history})
+		b := room.NewRedisBus(mustRedisAt(t, url, "bus"), room.RedisBusOptions{Prefix: prefix, HistorySize: s.history})
 		t.Cleanup(func() { b.Close() })
 		return b
 	}
@@ -432,6 +436,8 @@ type snapshot struct {
 	Likes     int64           `json:"likes"`
 	SlowMode  int             `json:"slow_mode"`
 	Epoch     string          `json:"epoch"`
+	Continues bool            `json:"continues"`
+	Gap       bool            `json:"gap"`
 	Me        struct {
 		ID         int64      `json:"id"`
 		Role       string     `json:"role"`

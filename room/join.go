@@ -3,6 +3,7 @@ package room
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"time"
 )
 
@@ -20,11 +21,27 @@ func (c *conn) me() meData {
 	return m
 }
 
+// snapshotKind says what a snapshot is for.
+type snapshotKind int
+
+const (
+	// snapshotJoin: the state to start from, with the latest comments.
+	snapshotJoin snapshotKind = iota
+	// snapshotContinues: a resync's snapshot for a connection that keeps
+	// the comments it shows; those it missed follow in a missed event.
+	snapshotContinues
+	// snapshotGap: a resync's snapshot when more comments were missed than
+	// a resync sends: the latest ones, to start from again.
+	snapshotGap
+)
+
 // snapshotLocked encodes the room's state for c as a one-event frame.
-func (r *liveRoom) snapshotLocked(c *conn) []byte {
-	comments := make([]json.RawMessage, len(r.recent))
-	for i, rc := range r.recent {
-		comments[i] = rc.view
+func (r *liveRoom) snapshotLocked(c *conn, kind snapshotKind) []byte {
+	comments := make([]json.RawMessage, 0, len(r.recent))
+	if kind != snapshotContinues {
+		for _, rc := range r.recent {
+			comments = append(comments, rc.view)
+		}
 	}
 	return encodeReply(EventSnapshot, r.seq, snapshotData{
 		Stream:    streamData{r.info.ID, r.info.ShopID, r.info.Title, r.info.Status},
@@ -36,6 +53,8 @@ func (r *liveRoom) snapshotLocked(c *conn) []byte {
 		SlowMode:  r.slowSeconds,
 		Me:        c.me(),
 		Epoch:     r.epoch,
+		Continues: kind == snapshotContinues,
+		Gap:       kind == snapshotGap,
 	})
 }
 
@@ -43,11 +62,12 @@ func (r *liveRoom) snapshotLocked(c *conn) []byte {
 // events after since that it may see, in order (removed comments left out),
 // when they are still in this node's ring or the bus's history; otherwise,
 // without since, or with an epoch other than the room's (since counts in a
-// numbering that started again since), it gets a snapshot. An empty epoch
-// is not checked.
+// numbering that started again since), or while the room cannot vouch for
+// its numbering (its link to Redis is down, or it is resyncing), it gets a
+// snapshot. An empty epoch is not checked.
 func (r *liveRoom) join(ctx context.Context, c *conn, since int64, epoch string) {
 	r.mu.Lock()
-	if since >= 0 && uint64(since) <= r.seq && (epoch == "" || epoch == r.epoch) {
+	if since >= 0 && r.vouchLocked() && uint64(since) <= r.seq && (epoch == "" || epoch == r.epoch) {
 		after := uint64(since)
 		var older []*roomEvent
 		if after+1 < r.ringLow {
@@ -70,7 +90,7 @@ func (r *liveRoom) join(ctx context.Context, c *conn, since int64, epoch string)
 		}
 	}
 	r.addLocked(c)
-	sched := c.enqueue(r.snapshotLocked(c), r.seq)
+	sched := c.enqueue(r.snapshotLocked(c, snapshotJoin), r.seq)
 	r.mu.Unlock()
 	if sched {
 		r.hub.writer.schedule(c)
@@ -79,6 +99,10 @@ func (r *liveRoom) join(ctx context.Context, c *conn, since int64, epoch string)
 
 func (r *liveRoom) addLocked(c *conn) {
 	c.joinSeq.Store(r.seq)
+	c.joinFlush = r.flushes
+	c.unflushed = r.resyncing || slices.ContainsFunc(r.pending, func(e *roomEvent) bool {
+		return e.typ == EventComment || e.typ == EventCommentHeld
+	})
 	c.idx = len(r.list)
 	r.list = append(r.list, c)
 }

@@ -16,6 +16,8 @@ type metrics struct {
 	busLag      prometheus.Histogram
 	busResets   prometheus.Counter
 	busReconn   prometheus.Counter
+	resyncFails prometheus.Counter
+	resyncGaps  prometheus.Counter
 	commentTime prometheus.Histogram
 }
 
@@ -44,12 +46,16 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Times a room lost events beyond the bus history, or Redis lost its counter, and rebuilt its state."}),
 		busReconn: prometheus.NewCounter(prometheus.CounterOpts{Name: "liveshop_room_bus_reconnects_total",
 			Help: "Times the Redis pub/sub connection failed and was re-established."}),
+		resyncFails: prometheus.NewCounter(prometheus.CounterOpts{Name: "liveshop_room_resync_failures_total",
+			Help: "Times a room could not reload its state after a bus reset (it retries until it can)."}),
+		resyncGaps: prometheus.NewCounter(prometheus.CounterOpts{Name: "liveshop_room_resync_gaps_total",
+			Help: "Resyncs after which connections got the latest comments only: more were missed than a resync sends."}),
 		commentTime: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "liveshop_room_comment_seconds",
 			Help:    "Time to check, store and publish one comment.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1}}),
 	}
 	for _, c := range []prometheus.Collector{m.connections, m.rooms, m.eventsIn, m.eventsOut, m.framesOut,
-		m.commands, m.refused, m.dropped, m.busLag, m.busResets, m.busReconn, m.commentTime} {
+		m.commands, m.refused, m.dropped, m.busLag, m.busResets, m.busReconn, m.resyncFails, m.resyncGaps, m.commentTime} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

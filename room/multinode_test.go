@@ -341,7 +341,7 @@ func TestRoomsSurviveRedisDataLoss(t *testing.T) {
 }
 
 // sawComment reports whether the client received comment id, as an event or
-// in a snapshot.
+// in a snapshot or missed event.
 func (c *client) sawComment(id int64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -351,7 +351,7 @@ func (c *client) sawComment(id int64) bool {
 			if decode[commentData](c.t, e.Data).ID == id {
 				return true
 			}
-		case "snapshot":
+		case "snapshot", "missed":
 			for _, cm := range decode[snapshot](c.t, e.Data).Comments {
 				if cm.ID == id {
 					return true

@@ -67,6 +67,16 @@ type liveRoom struct {
 	announced int
 	sinceAnnc int
 	stopped   bool
+	// shown is what the connections were shown (see resync.go); flushes
+	// counts the flushes that sent something.
+	shown   *shownSet
+	flushes uint64
+	// linkDown: the bus lost its link (Interrupted) and has not yet
+	// checked the numbering again. resyncing: a Reset came and the state
+	// is being reloaded; resyncAgain: another came meanwhile.
+	linkDown    bool
+	resyncing   bool
+	resyncAgain bool
 }
 
 // data returns the event's data: its encoding ends with it (see
@@ -85,7 +95,7 @@ func newLiveRoom(h *Hub, id int64) *liveRoom {
 	return &liveRoom{
 		hub: h, id: id, log: h.log.With("room", id), ready: make(chan struct{}),
 		ring: make([]*roomEvent, h.cfg.HistorySize), removed: map[int64]struct{}{},
-		announced: -1,
+		announced: -1, shown: newShownSet(),
 	}
 }
 
@@ -181,6 +191,14 @@ func (r *liveRoom) open() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.applyStateLocked(st)
+	// The comments before the room opened here count as shown: joiners get
+	// the latest of them, and none is sent again on a resync.
+	if len(r.recent) > 0 {
+		r.shown.floor = r.recent[0].id - 1 // recent is oldest first
+	}
+	for _, c := range r.recent {
+		r.shown.add(c.id, false)
+	}
 	r.loaded = true
 	for _, m := range r.early {
 		r.applyLocked(m)
@@ -280,15 +298,22 @@ func (r *liveRoom) reportViewers(ctx context.Context) {
 func (r *liveRoom) deliver(m Message) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if m.Reset {
+	switch {
+	case m.Interrupted:
+		r.linkDown = true
+		return
+	case m.Recovered:
+		r.linkDown = false
+		return
+	case m.Reset:
 		r.hub.m.busResets.Inc()
-		r.seq, r.ringLow = m.Seq, m.Seq+1
+		r.seq, r.ringLow, r.linkDown = m.Seq, m.Seq+1, false
 		if m.Epoch != "" {
 			r.epoch = m.Epoch
 		}
 		clear(r.ring)
 		if r.loaded {
-			go r.resync()
+			r.startResyncLocked()
 		}
 		return
 	}
@@ -299,54 +324,6 @@ func (r *liveRoom) deliver(m Message) {
 		return
 	}
 	r.applyLocked(m)
-}
-
-// resync reloads state after the bus lost events (or Redis lost the room's
-// counter, so seq started again) and gives every connection a fresh
-// snapshot. Loading also writes the shop's mutes and bans and the room's
-// slow mode back to the shared Limits, which Redis may have lost with the
-// counter. A load that fails is retried for a while; if it never succeeds
-// the snapshots carry the state the room has, so clients still recover.
-func (r *liveRoom) resync() {
-	ctx, cancel := context.WithTimeout(r.hub.ctx, 15*time.Second)
-	defer cancel()
-	r.mu.Lock()
-	from := r.seq
-	r.mu.Unlock()
-	st, err := r.load(ctx)
-	for wait := 100 * time.Millisecond; err != nil && ctx.Err() == nil; wait = min(2*wait, 2*time.Second) {
-		r.log.Warn("room resync: cannot reload state", "error", err)
-		select {
-		case <-ctx.Done():
-		case <-time.After(wait):
-			st, err = r.load(ctx)
-		}
-	}
-	var sched []*conn
-	// No batch of older events may land after the fresh snapshots.
-	r.flushMu.Lock()
-	defer r.flushMu.Unlock()
-	r.mu.Lock()
-	if err == nil {
-		r.applyStateLocked(st)
-		// Events applied while loading may be newer than what was loaded.
-		for seq := max(from+1, r.ringLow); seq <= r.seq; seq++ {
-			if e := r.ring[seq%uint64(len(r.ring))]; e != nil && e.seq == seq {
-				r.updateStateLocked(e, e.data())
-			}
-		}
-	}
-	for _, c := range r.list {
-		c.joinSeq.Store(r.seq)
-		c.mu.Lock()
-		c.lastSeq = r.seq // seq may have started again
-		c.mu.Unlock()
-		if c.enqueue(r.snapshotLocked(c), r.seq) {
-			sched = append(sched, c)
-		}
-	}
-	r.mu.Unlock()
-	r.hub.writer.schedule(sched...)
 }
 
 // applyLocked decodes one bus message, updates the room state, keeps it
@@ -375,8 +352,13 @@ func (r *liveRoom) applyLocked(m Message) {
 	if repeat {
 		return
 	}
+	if r.resyncing && len(r.pending) >= 4*len(r.ring) {
+		// Held for the resync, which sends the comments from SQL anyway;
+		// only the state matters of what is dropped, and it is applied.
+		r.pending = slices.Delete(r.pending, 0, len(r.pending)/2)
+	}
 	r.pending = append(r.pending, ev)
-	if r.flushTimer == nil && !r.stopped {
+	if r.flushTimer == nil && !r.stopped && !r.resyncing {
 		delay := max(0, r.lastFlush.Add(r.flushIntervalLocked()).Sub(h.now()))
 		r.flushTimer = time.AfterFunc(delay, r.flush)
 	}
@@ -409,14 +391,21 @@ func decodeEvent(m Message) (*roomEvent, json.RawMessage, int64, error) {
 
 // repeatLocked reports whether every connection here already has what ev
 // shows, so it need not be sent (a publish retried after a failure that
-// happened after all): a comment the room shows or has removed, or a
-// removal it has made. Clients get seq gaps for these, as for events
+// happened after all, or a comment a resync sent from SQL before its
+// event came): a comment the room showed or has removed, or a removal it
+// has made. Clients get seq gaps for these, as for events
 // addressed to others.
 func (r *liveRoom) repeatLocked(ev *roomEvent) bool {
 	_, removed := r.removed[ev.commentID]
 	switch ev.typ {
 	case EventComment:
+		if m, ok := r.shown.ids[ev.commentID]; ok && !m.held {
+			return true
+		}
 		return removed || slices.ContainsFunc(r.recent, func(c recentComment) bool { return c.id == ev.commentID })
+	case EventCommentHeld:
+		_, shown := r.shown.ids[ev.commentID]
+		return removed || shown
 	case EventCommentRemoved:
 		return removed
 	}

@@ -41,12 +41,17 @@ func joinRoom(t testing.TB, base string, c *client, stream int64) *roomConn {
 	if c != nil && c.token != "" {
 		hdr.Set("Authorization", "Bearer "+c.token)
 	}
+	return joinRoomURL(t, "ws"+strings.TrimPrefix(base, "http")+fmt.Sprintf("/api/streams/%d/room", stream), hdr)
+}
+
+// joinRoomURL opens a room WebSocket at url with the request headers hdr.
+func joinRoomURL(t testing.TB, url string, hdr http.Header) *roomConn {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	url := "ws" + strings.TrimPrefix(base, "http") + fmt.Sprintf("/api/streams/%d/room", stream)
 	ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: hdr})
 	if err != nil {
-		t.Fatalf("join room %d: %v", stream, err)
+		t.Fatalf("join room at %s: %v", url, err)
 	}
 	ws.SetReadLimit(-1)
 	rc := &roomConn{t: t, ws: ws, done: make(chan struct{})}

@@ -9,11 +9,16 @@
 // a fresh snapshot when the gap is too old, or when the room's numbering
 // started again while we were away: another epoch). Events at or below the
 // remembered seq are dropped, so nothing is shown twice and nothing is lost
-// across reconnects.
+// across reconnects. If the room itself resyncs while we stay connected
+// (Redis lost its data), it sends a snapshot that continues the view
+// (data.continues: keep the comments shown) and a missed reply, whose
+// comments and removals are emitted as the comment, comment_held and
+// comment_removed events they stand for.
 //
 // Usage:
 //   const room = new Room(streamID);
 //   room.on('snapshot', (data) => ...);   // full state: replace the view
+//                                         // (but keep the comments when data.continues)
 //   room.on('comment', (data) => ...);    // one handler per event type
 //   room.on('status', (s) => ...);        // 'connecting' | 'live' | 'offline' | 'closed'
 //   room.start();
@@ -22,7 +27,7 @@
 import { ApiError } from './api.js';
 
 /** Replies addressed to this connection; never deduplicated by seq. */
-const replies = new Set(['snapshot', 'resumed', 'ack', 'error', 'pong']);
+const replies = new Set(['snapshot', 'resumed', 'missed', 'ack', 'error', 'pong']);
 
 /** Close codes after which reconnecting cannot help. */
 const terminal = new Map([
@@ -210,6 +215,12 @@ export class Room {
         // The replayed events follow in this frame, each with its seq.
         this.joined();
         this.emit('resumed', d, ev);
+        break;
+      case 'missed':
+        // Follows a snapshot that continues: what this connection missed
+        // while the room resynced, oldest first.
+        for (const c of d.comments || []) this.emit(c.status === 'held' ? 'comment_held' : 'comment', c, ev);
+        for (const id of d.removed || []) this.emit('comment_removed', { id }, ev);
         break;
       case 'ack':
         this.settle(d.id, null, d);

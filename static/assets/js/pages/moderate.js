@@ -68,8 +68,10 @@ room.on('snapshot', async (d) => {
       refreshAudit();
     },
   });
-  feed.reset(d.comments);
-  d.comments.forEach(learn);
+  if (!d.continues) {
+    feed.reset(d.comments);
+    d.comments.forEach(learn);
+  }
   if (first) {
     await Promise.all([loadHeld(), loadWords(), loadRestrictions(), loadAudit()]);
     // Other moderators' mutes and bans are not announced to this console.

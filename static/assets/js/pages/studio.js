@@ -81,7 +81,7 @@ function connectRoom(id) {
   const mod = new Moderation(id, state.shop.id);
   feed.actions = mod.commentActions({ me: account });
   room.on('snapshot', (d) => {
-    feed.reset(d.comments);
+    if (!d.continues) feed.reset(d.comments);
     setPinned(d.pinned?.id || 0);
     salePanel.show(d.flash_sale);
     $('#stop-sale-row').hidden = !d.flash_sale;

@@ -101,7 +101,7 @@ room.on('snapshot', (d) => {
   showStream();
   if (stream.status === 'ended') ended();
   me = d.me;
-  feed.reset(d.comments);
+  if (!d.continues) feed.reset(d.comments);
   showPinned(d.pinned);
   sale.show(d.flash_sale);
   $('#viewer-count').textContent = d.viewers;

@@ -302,3 +302,67 @@ func TestRoomResyncIsRetriedUntilItSucceeds(t *testing.T) {
 		t.Fatalf("the viewer was shown %v, want %v once each", shown, acked)
 	}
 }
+
+// A resync sends what SQL has and the connections were not shown, whatever
+// the reason they were not (here: comments stored whose publish never
+// happened): visible ones to everyone, held ones to moderators only. More
+// than a resync sends, and the connections get the latest page instead,
+// marked gap.
+func TestRoomResyncSendsWhatSQLHas(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{})
+	s := redisSharedAt(t, rs.URL(), "test:")
+	n := startNode(t, s, quiet)
+	v, m := n.dial(t, streamID, "", -1), n.dial(t, streamID, mod, -1)
+	v.next("snapshot")
+	m.next("snapshot")
+	store := func(text, status string) int64 {
+		c, _, err := s.store.CreateComment(context.Background(), room.Comment{StreamID: streamID, ShopID: shopID,
+			AuthorID: viewerID, AuthorName: "Vic Viewer", Text: text, Status: status, CreatedAt: time.Now()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.ID
+	}
+	flush := func() {
+		t.Helper()
+		if err := mustRedisAt(t, rs.URL(), "admin").FlushAll(context.Background()).Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	missedIDs := func(c *client) []int64 {
+		var ids []int64
+		for _, e := range c.all("missed") {
+			for _, cm := range decode[snapshot](t, e.Data).Comments {
+				ids = append(ids, cm.ID)
+			}
+		}
+		return ids
+	}
+
+	a, held, b := store("one", room.CommentVisible), store("held one", room.CommentHeld), store("two", room.CommentVisible)
+	flush()
+	for _, c := range []*client{v, m} {
+		eventually(t, "the resync", func() bool { return len(c.all("missed")) == 1 })
+	}
+	if got := missedIDs(v); !slices.Equal(got, []int64{a, b}) {
+		t.Errorf("the viewer missed %v, want %v", got, []int64{a, b})
+	}
+	if got := missedIDs(m); !slices.Equal(got, []int64{a, held, b}) {
+		t.Errorf("the moderator missed %v, want %v with the held one", got, []int64{a, held, b})
+	}
+
+	for i := range 1001 {
+		store(fmt.Sprint("many ", i), room.CommentVisible)
+	}
+	flush()
+	eventually(t, "the second resync", func() bool { return len(v.all("snapshot")) == 3 })
+	snaps := v.all("snapshot")
+	last := decode[snapshot](t, snaps[2].Data)
+	if !last.Gap || last.Continues || len(last.Comments) != 50 || last.Comments[49].Text != "many 1000" {
+		t.Fatalf("after 1,001 missed comments the snapshot has gap %v, continues %v, %d comments: want the latest 50, marked gap",
+			last.Gap, last.Continues, len(last.Comments))
+	}
+	if len(v.all("missed")) != 1 {
+		t.Fatal("a gap snapshot came with a missed event")
+	}
+}

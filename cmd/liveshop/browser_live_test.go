@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // The four scenarios of the browser issue: a seller live from the studio,
@@ -316,4 +318,70 @@ func TestBrowserGoLiveAndWatch(t *testing.T) {
 			t.Errorf("%s: uncaught exceptions: %v", p.name, ex)
 		}
 	}
+}
+
+// Redis crashes and comes back empty while a viewer watches: the watch page
+// keeps the comments it shows (its feed is not rebuilt), adds the ones
+// posted since, once each, takes away the one a moderator removed while
+// Redis was down, and follows the room's new epoch.
+func TestBrowserCommentsAcrossARedisRestart(t *testing.T) {
+	rs := redistest.Start(t, redistest.Options{})
+	cfg := testConfig(t)
+	cfg.Redis, cfg.RedisPrefix = rs.URL(), "test:"
+	srv := startServer(t, cfg)
+	b := newBrowser(t, srv.URL)
+	ls := newLiveShop(t, srv)
+	poster := srv.shopper(t, "pia@example.test", "Pia")
+	ana := b.user("ana", phone)
+	ana.signUp("Ana", "ana@example.test")
+	ana.open(fmt.Sprintf("/watch/%d", ls.streamID))
+	ana.waitJS("Ana's room is live", `window.liveshop.room.status === "live"`)
+
+	// post has a writer post n comments, retrying each until acknowledged.
+	post := func(tag string, n int) []int64 {
+		t.Helper()
+		w := dialCommentWriter(t, srv.URL, poster.token, ls.streamID, tag)
+		w.max = n
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		w.run(ctx, 20*time.Millisecond)
+		if got := w.ackedIDs(); len(got) != n {
+			t.Fatalf("%d of %d %s comments acknowledged", len(got), n, tag)
+		}
+		return w.ackedIDs()
+	}
+	shownOnce := func(id int64) string {
+		return fmt.Sprintf(`document.querySelectorAll('#comments .comment[data-comment-id="%d"]').length === 1`, id)
+	}
+	before := post("before", 3)
+	for _, id := range before {
+		ana.waitJS("Ana sees a comment", shownOnce(id))
+	}
+	epoch := evalJS[string](ana, `window.liveshop.room.epoch`)
+	evalJS[bool](ana, `(() => { document.querySelectorAll("#comments .comment").forEach((li) => { li.kept = true; }); return true; })()`)
+
+	rs.Kill()
+	if r := ls.mod.do("DELETE", fmt.Sprintf("/api/streams/%d/comments/%d", ls.streamID, before[1]), nil); r.status != 503 {
+		t.Fatalf("removing a comment while Redis is down: %d %s, want 503 (stored, not announced)", r.status, r.body)
+	}
+	rs.Start()
+	after := post("after", 3)
+
+	ana.waitJS("Ana's room moves to the new epoch", fmt.Sprintf(`window.liveshop.room.epoch !== %s`, jsString(epoch)))
+	for _, id := range after {
+		ana.waitJS("Ana sees a comment posted after the restart", shownOnce(id))
+	}
+	ana.waitJS("the removed comment is gone", fmt.Sprintf(`!document.querySelector('#comments .comment[data-comment-id="%d"]')`, before[1]))
+	for _, id := range []int64{before[0], before[2]} {
+		if !evalJS[bool](ana, fmt.Sprintf(`document.querySelector('#comments .comment[data-comment-id="%d"]')?.kept === true`, id)) {
+			t.Errorf("comment %d was shown again (the feed was rebuilt) or is gone", id)
+		}
+	}
+	if n := evalJS[int](ana, `document.querySelectorAll("#comments .comment").length`); n != 5 {
+		t.Errorf("Ana's feed shows %d comments, want the 2 kept and the 3 posted after the restart", n)
+	}
+	if ex := ana.exceptions(); len(ex) > 0 {
+		t.Errorf("uncaught exceptions: %v", ex)
+	}
+	ana.saveScreenshot("after-redis-restart")
 }

@@ -210,6 +210,7 @@ func checkShown(t *testing.T, name string, events func() []roomEvent, want []int
 type commentWriter struct {
 	rc    *roomConn
 	tag   string
+	max   int // comments to post; 0: no end
 	ticks atomic.Int64
 
 	mu    sync.Mutex
@@ -234,6 +235,9 @@ func (w *commentWriter) run(ctx context.Context, every time.Duration) {
 		case <-tick.C:
 			w.ticks.Add(1)
 		}
+		if w.max > 0 && n >= w.max {
+			return
+		}
 		if try > 0 {
 			e, ok := w.answer(&seen, fmt.Sprintf("%s-%d-%d", w.tag, n, try))
 			switch {
@@ -247,6 +251,9 @@ func (w *commentWriter) run(ctx context.Context, every time.Duration) {
 				w.acked = append(w.acked, d.Comment.ID)
 				w.mu.Unlock()
 				n, try = n+1, 0
+				if w.max > 0 && n >= w.max {
+					return
+				}
 			}
 		}
 		try, waited = try+1, 0

@@ -20,11 +20,11 @@ type frozenRegistry struct {
 	frozen atomic.Bool
 }
 
-func (r *frozenRegistry) Claim(ctx context.Context, id int64, o live.Origin, ttl time.Duration) error {
+func (r *frozenRegistry) Claim(ctx context.Context, id int64, o live.Origin, ttl, grace time.Duration) error {
 	if r.frozen.Load() {
 		return nil
 	}
-	return r.OriginRegistry.Claim(ctx, id, o, ttl)
+	return r.OriginRegistry.Claim(ctx, id, o, ttl, grace)
 }
 
 // liveList stands in for the stream records: the streams a test says are

@@ -132,7 +132,7 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 	if st := s.streams[streamID]; st != nil && !st.relay {
 		if st.publisherActive() {
 			s.mu.Unlock()
-			return nil, "", ErrPublisherActive
+			return nil, "", s.errPublisherActive()
 		}
 		if st.audio != nil {
 			prefer.audio = &st.audio.codec
@@ -147,7 +147,7 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 	if err != nil {
 		return nil, "", err
 	}
-	if err := s.registry.Claim(ctx, streamID, s.origin(), s.cfg.OriginTTL); err != nil {
+	if err := s.registry.Claim(ctx, streamID, s.origin(), s.cfg.OriginTTL, s.cfg.PublisherGrace); err != nil {
 		return nil, "", fmt.Errorf("claim origin: %w", err)
 	}
 	// From here on, failures give the claim back unless a stream on this
@@ -233,7 +233,7 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 	}
 	if st != nil && st.publisherActive() {
 		s.mu.Unlock()
-		return nil, nil, ErrPublisherActive
+		return nil, nil, s.errPublisherActive()
 	}
 	var old *publisher
 	if st != nil && !st.sameCodecs(plan.audio, plan.video) {
@@ -287,6 +287,15 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 		endOld.end("publisher reconnected; the stream continues in a new run here")
 	}
 	return st, old, nil
+}
+
+// errPublisherActive refuses a second publisher while this node's is
+// connected, with the time a vanished publisher takes to be noticed as
+// Retry-After: an encoder reconnecting after a glitch gets in then (the
+// stream waits for it in its grace period), a second encoder keeps being
+// refused.
+func (s *SFU) errPublisherActive() error {
+	return withRetryAfter(ErrPublisherActive, s.cfg.ICEDisconnectedTimeout)
 }
 
 // publisherActive reports whether a connected publisher holds the stream;

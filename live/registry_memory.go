@@ -17,7 +17,8 @@ type MemoryRegistry struct {
 
 type memoryOrigin struct {
 	origin  Origin
-	expires time.Time
+	lapses  time.Time // unless refreshed
+	expires time.Time // lapses + the grace period
 }
 
 var _ OriginRegistry = (*MemoryRegistry)(nil)
@@ -27,8 +28,9 @@ func NewMemoryRegistry() *MemoryRegistry {
 	return &MemoryRegistry{entries: map[int64]memoryOrigin{}, now: time.Now, token: newRelayToken()}
 }
 
-// live returns the unexpired entry for id; the caller holds r.mu.
-func (r *MemoryRegistry) live(id int64) (memoryOrigin, bool) {
+// kept returns the entry for id unless it has expired; the caller holds
+// r.mu.
+func (r *MemoryRegistry) kept(id int64) (memoryOrigin, bool) {
 	e, ok := r.entries[id]
 	if ok && !r.now().Before(e.expires) {
 		delete(r.entries, id)
@@ -38,13 +40,17 @@ func (r *MemoryRegistry) live(id int64) (memoryOrigin, bool) {
 }
 
 // Claim implements OriginRegistry.
-func (r *MemoryRegistry) Claim(_ context.Context, streamID int64, origin Origin, ttl time.Duration) error {
+func (r *MemoryRegistry) Claim(_ context.Context, streamID int64, origin Origin, ttl, grace time.Duration) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.live(streamID); ok && e.origin.NodeID != origin.NodeID && !e.origin.Grace {
-		return ErrOriginTaken
+	now := r.now()
+	if e, ok := r.kept(streamID); ok && e.origin.NodeID != origin.NodeID && !e.origin.Grace {
+		if left := e.lapses.Sub(now); left > 0 {
+			return errOriginTaken(left)
+		}
 	}
-	r.entries[streamID] = memoryOrigin{origin: origin, expires: r.now().Add(ttl)}
+	origin.Lapsed = false
+	r.entries[streamID] = memoryOrigin{origin: origin, lapses: now.Add(ttl), expires: now.Add(ttl + max(grace, 0))}
 	return nil
 }
 
@@ -52,7 +58,7 @@ func (r *MemoryRegistry) Claim(_ context.Context, streamID int64, origin Origin,
 func (r *MemoryRegistry) Release(_ context.Context, streamID int64, nodeID string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.live(streamID); ok && e.origin.NodeID == nodeID {
+	if e, ok := r.kept(streamID); ok && e.origin.NodeID == nodeID {
 		delete(r.entries, streamID)
 	}
 	return nil
@@ -62,8 +68,13 @@ func (r *MemoryRegistry) Release(_ context.Context, streamID int64, nodeID strin
 func (r *MemoryRegistry) Lookup(_ context.Context, streamID int64) (Origin, bool, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	e, ok := r.live(streamID)
-	return e.origin, ok, nil
+	e, ok := r.kept(streamID)
+	if !ok {
+		return Origin{}, false, nil
+	}
+	o := e.origin
+	o.Lapsed = !r.now().Before(e.lapses)
+	return o, true, nil
 }
 
 // RelayToken implements OriginRegistry: one per registry, so SFUs sharing

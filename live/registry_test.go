@@ -76,7 +76,7 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if _, ok, err := r.Lookup(ctx, 1); err != nil || ok {
 			t.Fatalf("lookup before claim: ok=%v err=%v", ok, err)
 		}
-		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, a, time.Minute, 0); err != nil {
 			t.Fatal(err)
 		}
 		o, ok, err := r.Lookup(ctx, 1)
@@ -90,20 +90,20 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 
 	t.Run("refuses a second node while the claim lives", func(t *testing.T) {
 		r := newRegistry(t)
-		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, a, time.Minute, 0); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Claim(ctx, 1, b, time.Minute); !errors.Is(err, live.ErrOriginTaken) {
+		if err := r.Claim(ctx, 1, b, time.Minute, 0); !errors.Is(err, live.ErrOriginTaken) {
 			t.Fatalf("second node's claim: %v", err)
 		}
-		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, a, time.Minute, 0); err != nil {
 			t.Fatalf("refresh by the owner: %v", err)
 		}
 	})
 
 	t.Run("release only by the owner", func(t *testing.T) {
 		r := newRegistry(t)
-		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, a, time.Minute, 0); err != nil {
 			t.Fatal(err)
 		}
 		if err := r.Release(ctx, 1, b.NodeID); err != nil {
@@ -118,36 +118,36 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if _, ok, _ := r.Lookup(ctx, 1); ok {
 			t.Fatal("claim survived its owner's release")
 		}
-		if err := r.Claim(ctx, 1, b, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, b, time.Minute, 0); err != nil {
 			t.Fatalf("claim after release: %v", err)
 		}
 	})
 
 	t.Run("a claim that is not refreshed expires and frees the stream", func(t *testing.T) {
 		r := newRegistry(t)
-		if err := r.Claim(ctx, 1, a, 150*time.Millisecond); err != nil {
+		if err := r.Claim(ctx, 1, a, 150*time.Millisecond, 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "claim to expire", func() bool {
 			_, ok, err := r.Lookup(ctx, 1)
 			return err == nil && !ok
 		})
-		if err := r.Claim(ctx, 1, b, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, b, time.Minute, 0); err != nil {
 			t.Fatalf("claim after expiry: %v", err)
 		}
 	})
 
 	t.Run("refreshing extends the claim", func(t *testing.T) {
 		r := newRegistry(t)
-		if err := r.Claim(ctx, 1, a, 150*time.Millisecond); err != nil {
+		if err := r.Claim(ctx, 1, a, 150*time.Millisecond, 0); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Claim(ctx, 1, a, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, a, time.Minute, 0); err != nil {
 			t.Fatal(err)
 		}
 		// Stream 2's short claim is the clock: once it has expired, stream
 		// 1's first TTL has passed too.
-		if err := r.Claim(ctx, 2, a, 200*time.Millisecond); err != nil {
+		if err := r.Claim(ctx, 2, a, 200*time.Millisecond, 0); err != nil {
 			t.Fatal(err)
 		}
 		waitFor(t, 5*time.Second, "the clock claim to expire", func() bool {
@@ -157,6 +157,76 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if _, ok, _ := r.Lookup(ctx, 1); !ok {
 			t.Fatal("refreshed claim expired with its first TTL")
 		}
+	})
+
+	t.Run("a refused claim says when the claim it met lapses", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, time.Minute, 0); err != nil {
+			t.Fatal(err)
+		}
+		err := r.Claim(ctx, 1, b, time.Minute, 0)
+		var ra interface{ RetryAfterSeconds() int }
+		if !errors.Is(err, live.ErrOriginTaken) || !errors.As(err, &ra) {
+			t.Fatalf("second node's claim: %v, want ErrOriginTaken with a retry delay", err)
+		}
+		if s := ra.RetryAfterSeconds(); s < 55 || s > 60 {
+			t.Fatalf("retry after %d s, want the minute the claim has left", s)
+		}
+	})
+
+	t.Run("a claim its node stopped refreshing lapses and any node may take it", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, 150*time.Millisecond, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if o, ok, err := r.Lookup(ctx, 1); err != nil || !ok || o != a {
+			t.Fatalf("lookup of a fresh claim = %+v %v %v", o, ok, err)
+		}
+		waitFor(t, 5*time.Second, "the claim to lapse", func() bool {
+			o, ok, err := r.Lookup(ctx, 1)
+			return err == nil && ok && o.Lapsed && o.NodeID == a.NodeID && o.URL == a.URL
+		})
+		if err := r.Claim(ctx, 1, b, time.Minute, time.Minute); err != nil {
+			t.Fatalf("taking over a lapsed claim: %v", err)
+		}
+		if o, ok, _ := r.Lookup(ctx, 1); !ok || o != b {
+			t.Fatalf("origin after the takeover %+v", o)
+		}
+		if err := r.Claim(ctx, 1, a, time.Minute, time.Minute); !errors.Is(err, live.ErrOriginTaken) {
+			t.Fatalf("the silent node's refresh after the takeover: %v", err)
+		}
+	})
+
+	t.Run("a node that comes back refreshes its lapsed claim", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, 150*time.Millisecond, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "the claim to lapse", func() bool {
+			o, _, err := r.Lookup(ctx, 1)
+			return err == nil && o.Lapsed
+		})
+		if err := r.Claim(ctx, 1, a, time.Minute, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if o, ok, _ := r.Lookup(ctx, 1); !ok || o != a {
+			t.Fatalf("lookup after the refresh %+v %v", o, ok)
+		}
+	})
+
+	t.Run("a lapsed claim is forgotten after the grace period", func(t *testing.T) {
+		r := newRegistry(t)
+		if err := r.Claim(ctx, 1, a, 100*time.Millisecond, 300*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, 5*time.Second, "the claim to lapse", func() bool {
+			o, ok, err := r.Lookup(ctx, 1)
+			return err == nil && ok && o.Lapsed
+		})
+		waitFor(t, 5*time.Second, "the lapsed claim to be forgotten", func() bool {
+			_, ok, err := r.Lookup(ctx, 1)
+			return err == nil && !ok
+		})
 	})
 
 	t.Run("the relay token is a secret that stays the same", func(t *testing.T) {
@@ -177,13 +247,13 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		r := newRegistry(t)
 		waiting := a
 		waiting.Grace = true
-		if err := r.Claim(ctx, 1, waiting, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, waiting, time.Minute, 0); err != nil {
 			t.Fatal(err)
 		}
 		if o, ok, err := r.Lookup(ctx, 1); err != nil || !ok || o != waiting {
 			t.Fatalf("lookup = %+v %v %v, want the grace mark", o, ok, err)
 		}
-		if err := r.Claim(ctx, 1, b, time.Minute); err != nil {
+		if err := r.Claim(ctx, 1, b, time.Minute, 0); err != nil {
 			t.Fatalf("taking over a claim in its grace period: %v", err)
 		}
 		if o, _, _ := r.Lookup(ctx, 1); o != b {
@@ -191,7 +261,7 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		}
 		// The old origin's next refresh, marked or not, is refused.
 		for _, o := range []live.Origin{a, waiting} {
-			if err := r.Claim(ctx, 1, o, time.Minute); !errors.Is(err, live.ErrOriginTaken) {
+			if err := r.Claim(ctx, 1, o, time.Minute, 0); !errors.Is(err, live.ErrOriginTaken) {
 				t.Fatalf("old origin's refresh (grace %v): %v", o.Grace, err)
 			}
 		}

@@ -54,8 +54,10 @@ type StreamCatalog interface {
 // Deps are the collaborators an SFU is built with. Auth is required; the
 // others default to a no-op (Events), an in-memory registry (one node), a
 // private metrics registry and a discarding logger. With LiveStreams, the
-// SFU ends (through Events) streams recorded live that have had no origin
-// on any node for Config.PublisherGrace + Config.OriginTTL. Without a
+// SFU ends (through Events) streams recorded live whose origin crashed
+// once the grace period after its claim lapsed has passed without a
+// publisher, and streams that have had no origin claim at all for
+// Config.PublisherGrace + Config.OriginTTL (see sweepOrphans). Without a
 // Catalog every stream counts as known: WHEP answers 409 for any stream
 // that is not live.
 type Deps struct {
@@ -83,12 +85,14 @@ type SFU struct {
 
 	// liveStreams (optional) lists streams recorded live. The rest is
 	// sweepOrphans' (maintain's goroutine only): whether it ran, the
-	// streams it watches, and since when each has had no origin.
+	// streams it watches, since when each has had no origin claim, and
+	// those it last saw with a lapsed claim.
 	liveStreams LiveStreams
 	rounds      atomic.Int64 // maintenance rounds finished, for Stats
 	swept       bool
 	watched     map[int64]bool
 	orphans     map[int64]time.Time
+	lapsed      map[int64]bool
 
 	certMu sync.Mutex
 	cert   *webrtc.Certificate
@@ -165,7 +169,7 @@ func New(cfg Config, deps Deps) (*SFU, error) {
 	}
 	s := &SFU{
 		cfg: cfg, auth: deps.Auth, catalog: deps.Catalog, events: deps.Events, registry: deps.Registry, log: log, metrics: m, net: n,
-		liveStreams: deps.LiveStreams, watched: map[int64]bool{}, orphans: map[int64]time.Time{},
+		liveStreams: deps.LiveStreams, watched: map[int64]bool{}, orphans: map[int64]time.Time{}, lapsed: map[int64]bool{},
 		streams:     map[int64]*stream{},
 		known:       map[int64]bool{},
 		sessions:    map[string]*sessionRef{},
@@ -207,7 +211,7 @@ func (s *SFU) Close() error {
 }
 
 // IsLive reports whether streamID has a publisher on this node or, through
-// the origin registry, on any other node.
+// the origin registry, on any other node (whose claim has not lapsed).
 func (s *SFU) IsLive(ctx context.Context, streamID int64) bool {
 	s.mu.Lock()
 	st := s.streams[streamID]
@@ -220,7 +224,7 @@ func (s *SFU) IsLive(ctx context.Context, streamID int64) bool {
 		s.log.Warn("origin registry lookup", "stream", streamID, slog.Any("error", err))
 		return false
 	}
-	return ok && o.NodeID != s.cfg.NodeID
+	return ok && !o.Lapsed && o.NodeID != s.cfg.NodeID
 }
 
 // Stats is a snapshot of what a node carries, for tests and status pages.

@@ -256,7 +256,7 @@ func (st *stream) refreshClaim(ctx context.Context) {
 	s := st.sfu
 	o := s.origin()
 	o.Grace = grace
-	err := s.registry.Claim(ctx, st.id, o, s.cfg.OriginTTL)
+	err := s.registry.Claim(ctx, st.id, o, s.cfg.OriginTTL, s.cfg.PublisherGrace)
 	switch {
 	case errors.Is(err, ErrOriginTaken):
 		st.stepAside("another node took the stream over")

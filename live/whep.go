@@ -178,7 +178,9 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 			s.log.Warn("origin registry lookup", "stream", id, "error", err)
 			return nil, ErrUnavailable
 		}
-		if !ok || o.NodeID == s.cfg.NodeID || o.URL == "" {
+		if !ok || o.Lapsed || o.NodeID == s.cfg.NodeID || o.URL == "" {
+			// A lapsed claim: the origin crashed and the stream waits
+			// for its publisher; there is nothing to pull yet.
 			return nil, s.notLive(ctx, id)
 		}
 		st, err = s.startRelay(id, o)

@@ -74,7 +74,7 @@ func TestCrashedOriginsStreamEnds(t *testing.T) {
 	regA := live.NewRedisRegistry(n.app.redis, cfg.RedisPrefix)
 	nodeA := live.Origin{NodeID: "node-a", URL: "http://127.0.0.1:1"}
 	claim := func() {
-		if err := regA.Claim(context.Background(), id, nodeA, cfg.Live.OriginTTL); err != nil {
+		if err := regA.Claim(context.Background(), id, nodeA, cfg.Live.OriginTTL, cfg.Live.PublisherGrace); err != nil {
 			t.Error(err)
 		}
 	}

@@ -323,24 +323,33 @@ func (s *Service) AuthorizePublish(ctx context.Context, streamID int64, key stri
 
 // MarkStreamLive records that the stream's publisher is on air: scheduled →
 // live, stamping the start time once. Calling it again while live is a
-// no-op (a publisher reconnecting within the grace period); on an ended
-// stream it is ErrStreamEnded.
+// no-op (a publisher reconnecting within the grace period, or on another
+// node); on an ended stream it is ErrStreamEnded.
 func (s *Service) MarkStreamLive(ctx context.Context, id int64) error {
+	_, err := s.StartStreamRecord(ctx, id)
+	return err
+}
+
+// StartStreamRecord is MarkStreamLive that also reports whether this call
+// put the stream live (false: it was live already), so that the room hears
+// that a show started once, not each time its publisher moves to another
+// node.
+func (s *Service) StartStreamRecord(ctx context.Context, id int64) (started bool, err error) {
 	changed, err := s.store.SetStreamStatus(ctx, id, []string{StreamScheduled}, StreamLive, s.now())
 	if changed && err == nil {
 		s.noteStreamLive(ctx, id)
 	}
 	if err != nil || changed {
-		return err
+		return changed, err
 	}
 	st, err := s.store.StreamByID(ctx, id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if st.Status == StreamEnded {
-		return ErrStreamEnded
+		return false, ErrStreamEnded
 	}
-	return nil
+	return false, nil
 }
 
 // MarkStreamEnded records that the stream is over (publisher gone past the

@@ -66,9 +66,16 @@ func (a *app) wireRoom() error {
 // node gets stream_started or stream_ended.
 type roomStreamEvents struct{ a *app }
 
+// StreamStarted tells the room only when the record went live just now. A
+// node that takes a live show over (its publisher came back there after
+// its origin dropped or crashed) reports a start too; players restart on
+// stream_started, and those still playing through a relay must not.
 func (e roomStreamEvents) StreamStarted(ctx context.Context, streamID int64) {
-	if err := e.a.commerce.MarkStreamLive(ctx, streamID); err != nil {
+	started, err := e.a.commerce.StartStreamRecord(ctx, streamID)
+	if err != nil {
 		e.a.log.Warn("mark stream live", "stream", streamID, "error", err)
+	} else if !started {
+		return
 	}
 	if _, err := e.a.rooms.Publish(ctx, streamID, room.Event{Type: room.EventStreamStarted}); err != nil {
 		e.a.log.Warn("announce stream start", "stream", streamID, "error", err)

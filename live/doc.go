@@ -22,9 +22,14 @@
 // Across nodes, the node holding a stream's publisher claims it in an
 // OriginRegistry (memory for one node, Redis for many). Another node asked
 // for the stream pulls it once from the origin, as a WHEP client, and fans
-// it out to its own viewers; it ends the relay when the origin's claim
-// lapses. Streams recorded live that no node carries (their origin
-// crashed) are reported ended by the nodes' periodic sweep.
+// it out to its own viewers. An origin that crashes stops refreshing its
+// claim, which lapses after Config.OriginTTL and is kept, lapsed, for the
+// grace period: meanwhile the stream waits for its publisher on any node
+// (WHIP elsewhere is refused with a Retry-After saying when the claim
+// lapses, then takes it over), and relays keep their viewers and pull
+// from the new origin. When the lapsed claim is forgotten the show is
+// over for everyone at once: relays end, and the nodes' periodic sweep
+// reports streams recorded live that no node carries ended.
 //
 // WHEP is anonymous, so a node admits viewers by limits (see admission):
 // per client address a rate of offers and a cap on open sessions, per

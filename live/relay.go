@@ -266,8 +266,8 @@ func (st *stream) pullFrom(ctx context.Context, o Origin, lostSince time.Time) (
 }
 
 // pullLost handles the end of r, the relay's pull (a network glitch between
-// nodes, the origin closed it, an origin handover): the local viewers keep
-// their sessions while repull gets the stream again.
+// nodes, the origin closed it, an origin handover, the origin crashed): the
+// local viewers keep their sessions while repull gets the stream again.
 func (st *stream) pullLost(r *relayPull, reason string) {
 	s := st.sfu
 	st.mu.Lock()
@@ -292,29 +292,56 @@ func (st *stream) pullLost(r *relayPull, reason string) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
-		st.repull(since, reason)
+		st.repull(since, r.origin.NodeID, reason)
 	}()
 }
 
-// repull pulls the stream again from the node the registry names its
-// origin, with backoff, for up to Config.PublisherGrace since the media
-// stopped (since), and ends the relay when that fails or the stream is
-// over. Viewers get a keyframe once media flows again.
-func (st *stream) repull(since time.Time, reason string) {
+// repull pulls the stream again, with backoff, from whichever node the
+// registry names its origin, while the relay's viewers keep their
+// sessions; they get a keyframe once media flows again. The relay ends
+// when the registry names no origin (the stream ended; or its origin
+// crashed and no publisher came back within the grace period, when the
+// lapsed claim is forgotten), when the stream's codecs changed, or when no
+// pull has worked for the grace period plus an origin TTL since the media
+// stopped (since) or the registry named a node other than from, the node
+// of the lost pull (a live origin this node cannot reach). While the
+// origin's claim has lapsed the relay only waits: the publisher may come
+// back on any node, which takes the claim over.
+func (st *stream) repull(since time.Time, from, reason string) {
 	s := st.sfu
-	deadline := since.Add(s.cfg.PublisherGrace)
+	patience := s.cfg.PublisherGrace + s.cfg.OriginTTL
+	deadline := since.Add(patience)
 	wait := 100 * time.Millisecond
 	for {
-		err := st.repullOnce(since)
-		if err == nil {
+		o, ok, err := st.lookupOrigin()
+		switch {
+		case err != nil:
+			st.log.Debug("relay re-pull: look up origin", slog.Any("error", err))
+		case !ok || o.NodeID == s.cfg.NodeID || o.URL == "":
+			st.end(reason + "; the stream has no origin elsewhere any more")
+			return
+		case o.Lapsed:
+			deadline = time.Now().Add(patience)
+			from = ""
+		default:
+			if o.NodeID != from {
+				from = o.NodeID
+				deadline = time.Now().Add(patience)
+			}
+			err = st.repullFrom(o, since)
+			if err == nil {
+				return
+			}
+			if errors.Is(err, errCodecsChanged) {
+				st.end(fmt.Sprintf("%s; pulling again: %v", reason, err))
+				return
+			}
+			st.log.Debug("relay re-pull failed", "origin", o.NodeID, slog.Any("error", err))
+		}
+		if time.Now().After(deadline) {
+			st.end(fmt.Sprintf("%s; no pull worked for %v", reason, patience))
 			return
 		}
-		if errors.Is(err, errRelayOver) || errors.Is(err, errCodecsChanged) || errors.Is(err, ErrNotLive) ||
-			time.Now().Add(wait).After(deadline) {
-			st.end(fmt.Sprintf("%s; pulling again: %v", reason, err))
-			return
-		}
-		st.log.Debug("relay re-pull failed", slog.Any("error", err))
 		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
@@ -330,22 +357,18 @@ func (st *stream) repull(since time.Time, reason string) {
 	}
 }
 
-// errRelayOver: the stream has no origin elsewhere any more (it ended, or
-// this node became its origin).
-var errRelayOver = errors.New("no origin to pull from")
+// lookupOrigin asks the registry for the stream's origin.
+func (st *stream) lookupOrigin() (Origin, bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), st.sfu.cfg.HTTPClient.Timeout)
+	defer cancel()
+	return st.sfu.registry.Lookup(ctx, st.id)
+}
 
-// repullOnce negotiates one new pull and installs it.
-func (st *stream) repullOnce(since time.Time) error {
+// repullFrom negotiates one new pull from o and installs it.
+func (st *stream) repullFrom(o Origin, since time.Time) error {
 	s := st.sfu
 	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.HTTPClient.Timeout+5*time.Second)
 	defer cancel()
-	o, ok, err := s.registry.Lookup(ctx, st.id)
-	switch {
-	case err != nil:
-		return err
-	case !ok || o.NodeID == s.cfg.NodeID || o.URL == "":
-		return errRelayOver
-	}
 	pull, err := st.pullFrom(ctx, o, since)
 	if err != nil {
 		return err
@@ -365,9 +388,12 @@ func (st *stream) repullOnce(since time.Time) error {
 	return nil
 }
 
-// checkOrigin ends the relay when the registry no longer names an origin
-// (it shut down or crashed, its claim expired) and pulls again when it
-// names another node (the stream was handed over).
+// checkOrigin ends the relay when the registry keeps no claim for the
+// stream (it ended, or its origin crashed and the grace period passed)
+// and pulls again when it names another node (the stream was handed over,
+// or taken over after its origin crashed). A lapsed claim changes
+// nothing: the pull goes on while it delivers, and once lost the relay
+// waits for the stream's next origin.
 func (st *stream) checkOrigin(ctx context.Context) {
 	st.mu.Lock()
 	pull := st.pull
@@ -385,6 +411,7 @@ func (st *stream) checkOrigin(ctx context.Context) {
 	switch {
 	case !ok || o.NodeID == st.sfu.cfg.NodeID:
 		st.end("origin node left")
+	case o.Lapsed:
 	case o.NodeID != pull.origin.NodeID:
 		st.pullLost(pull, "origin moved to node "+o.NodeID)
 	}

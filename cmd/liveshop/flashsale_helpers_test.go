@@ -29,6 +29,9 @@ type flashNode struct {
 	app  *app
 	srv  *testServer
 	stop func()
+	// cut closes the node's HTTP server and its connections at once,
+	// without draining requests (nil for nodes a test serves itself).
+	cut func()
 }
 
 // startFlashNode builds the app for cfg and serves it until the test ends
@@ -54,6 +57,10 @@ func startFlashNode(t testing.TB, cfg Config) *flashNode {
 	}()
 	n := &flashNode{URL: "http://" + ln.Addr().String(), app: a}
 	n.srv = &testServer{URL: n.URL, cfg: cfg}
+	n.cut = func() {
+		_ = srv.Close()
+		<-served
+	}
 	n.stop = sync.OnceFunc(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

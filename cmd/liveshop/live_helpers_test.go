@@ -15,6 +15,13 @@ func publishSynthetic(t testing.TB, ctx context.Context, whip string, opts livec
 	if err != nil {
 		t.Fatalf("publish %s: %v", opts.Video, err)
 	}
+	sendSynthetic(t, pub)
+	return pub
+}
+
+// sendSynthetic sends synthetic video at 300 kbit/s on pub until the test
+// ends.
+func sendSynthetic(t testing.TB, pub *liveclient.Publisher) {
 	sending, stop := context.WithCancel(context.Background())
 	sent := make(chan struct{})
 	go func() {
@@ -26,5 +33,4 @@ func publishSynthetic(t testing.TB, ctx context.Context, whip string, opts livec
 		<-sent
 		_ = pub.Close()
 	})
-	return pub
 }

@@ -45,7 +45,7 @@ func liveFlags(fs *flag.FlagSet, env *envReader, c *live.Config) func() error {
 	fs.IntVar(&c.WHEPRate, "live-whep-rate", env.integer("LIVESHOP_LIVE_WHEP_RATE", 30), "WHEP offers one client IP may post per --live-whep-rate-window (bursts up to it, then evenly spread); beyond it 429; 0 is no limit [LIVESHOP_LIVE_WHEP_RATE]")
 	fs.DurationVar(&c.WHEPRateWindow, "live-whep-rate-window", env.duration("LIVESHOP_LIVE_WHEP_RATE_WINDOW", time.Minute), "window of --live-whep-rate [LIVESHOP_LIVE_WHEP_RATE_WINDOW]")
 	fs.DurationVar(&c.ConnectTimeout, "live-connect-timeout", env.duration("LIVESHOP_LIVE_CONNECT_TIMEOUT", 10*time.Second), "how long a WHIP/WHEP session may take to connect (ICE and DTLS) before it is closed, with its goroutines and sockets [LIVESHOP_LIVE_CONNECT_TIMEOUT]")
-	fs.DurationVar(&c.OriginTTL, "live-origin-ttl", env.duration("LIVESHOP_LIVE_ORIGIN_TTL", 10*time.Second), "lifetime of a node's claim on its streams in Redis; other nodes drop relays of a node silent this long [LIVESHOP_LIVE_ORIGIN_TTL]")
+	fs.DurationVar(&c.OriginTTL, "live-origin-ttl", env.duration("LIVESHOP_LIVE_ORIGIN_TTL", 10*time.Second), "lifetime of a node's claim on its streams in Redis, refreshed every third of it; a node silent this long is presumed dead and its streams wait --live-grace for their publishers on any node [LIVESHOP_LIVE_ORIGIN_TTL]")
 	return func() error {
 		for _, v := range []struct {
 			flag  string
@@ -87,10 +87,12 @@ func splitList(s string) []string {
 // starts and ends go to the stream record and its room, a stream its seller
 // ends through the API stops here and its room is told, a rotated key cuts
 // off the publisher still using the old one, and with Redis the
-// origin registry lets any node serve any stream. A stream recorded live
-// that no node carries (its origin crashed, or this single node restarted)
-// is ended like one whose publisher left, once --live-grace plus
-// --live-origin-ttl have passed. Call it after wireRoom.
+// origin registry lets any node serve any stream. A stream whose origin
+// crashed waits --live-grace for its publisher, on any node, once the dead
+// origin's claim has lapsed (--live-origin-ttl); then it is ended like one
+// whose publisher left, as is a stream recorded live that this single node
+// restarted under, after --live-grace plus --live-origin-ttl. Call it
+// after wireRoom.
 func (a *app) wireLive() error {
 	var reg live.OriginRegistry
 	if a.redis != nil {

@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+	"github.com/liveshop/liveshop/live/liveclient"
+)
+
+// crashConfig is a cluster sharing PostgreSQL and Redis, with an origin
+// claim TTL and a grace period short enough for origin crashes to play out
+// within a test.
+func crashConfig(t testing.TB, ttl, grace time.Duration) Config {
+	cfg := shopConfig(t)
+	cfg.DB = sqltest.PostgresURL(t)
+	cfg.Redis = redisURL(t)
+	cfg.RedisPrefix = "test:" + newKey() + ":"
+	cfg.Live.OriginTTL = ttl
+	cfg.Live.PublisherGrace = grace
+	cfg.Live.WHEPRate = 0 // tests poll WHEP, all from 127.0.0.1
+	return cfg
+}
+
+// startClusterNode starts one more node of the cluster cfg describes, with
+// a data directory of its own; it runs until the test ends.
+func startClusterNode(t testing.TB, cfg Config) *flashNode {
+	cfg.DataDir = t.TempDir()
+	return startFlashNode(t, cfg)
+}
+
+// die kills n as SIGKILL would, as far as anyone else can tell: its HTTP
+// server and connections are cut, and its Redis and database connections
+// are closed before its SFU, so nothing it would say on the way down
+// (releasing its origin claims, reporting its streams ended) reaches
+// anyone. Its PeerConnections close.
+func (n *flashNode) die() {
+	n.cut()
+	if n.app.redis != nil {
+		_ = n.app.redis.Close()
+	}
+	_ = n.app.store.Close()
+	n.app.close()
+}
+
+// crashShow is a seller's stream, watched on a node that survives the
+// crashes: the seller's client and a room socket are on that node.
+type crashShow struct {
+	seller shopper
+	id     int64
+	key    string
+	room   *roomConn
+}
+
+func newCrashShow(t *testing.T, watch *flashNode) crashShow {
+	seller := watch.srv.shopper(t, uniqueName("s")+"@example.com", "Sally")
+	shop := seller.openShop(uniqueName("s"), "USD")
+	var st commerce.StreamWithKey
+	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]string{"title": "Evening show"}).decode(t, &st)
+	return crashShow{seller: seller, id: st.ID, key: st.StreamKey}
+}
+
+func (s crashShow) whip(n *flashNode) string {
+	return fmt.Sprintf("%s/api/streams/%d/whip", n.URL, s.id)
+}
+
+func (s crashShow) whep(n *flashNode) string {
+	return fmt.Sprintf("%s/api/streams/%d/whep", n.URL, s.id)
+}
+
+// goLive publishes the show on origin and waits for its record to say
+// live; a room socket then joins on watch.
+func (s *crashShow) goLive(t *testing.T, ctx context.Context, origin, watch *flashNode) {
+	publishSynthetic(t, ctx, s.whip(origin), loopbackPublisher(s.key))
+	waitUntil(t, 15*time.Second, "the stream to go live", func() bool {
+		return streamStatus(t, s.seller, s.id) == commerce.StreamLive
+	})
+	s.room = joinRoom(t, watch.URL, s.seller.client, s.id)
+	s.room.wait("snapshot", nil)
+}
+
+// watchSteadily subscribes on n and waits for its first keyframe.
+func watchSteadily(t *testing.T, url string) *liveclient.Subscriber {
+	t.Helper()
+	sub, err := watchAs(t, url, "")
+	if err != nil {
+		t.Fatalf("watch %s: %v", url, err)
+	}
+	waitUntil(t, 15*time.Second, "the viewer's first keyframe", func() bool { return sub.Keyframes.Load() > 0 })
+	return sub
+}
+
+// publishRefusal is a WHIP offer's refusal: status, error code and
+// Retry-After in seconds (0 when absent). It fails the test if the offer
+// was accepted or did not get an API error.
+func publishRefusal(t testing.TB, ctx context.Context, url, key string) (status int, code string, retryAfter int) {
+	t.Helper()
+	pub, err := liveclient.Publish(ctx, url, loopbackPublisher(key))
+	if err == nil {
+		_ = pub.Close()
+		t.Fatalf("WHIP %s: accepted, want a refusal", url)
+	}
+	var se *liveclient.StatusError
+	if !errors.As(err, &se) {
+		t.Fatalf("WHIP %s: %v", url, err)
+	}
+	retryAfter, _ = strconv.Atoi(se.RetryAfter)
+	return se.Status, response{status: se.Status, body: []byte(se.Body)}.errorCode(t), retryAfter
+}
+
+// republish publishes like an encoder whose server died: it offers to
+// url until accepted, waiting after each 409 publisher_active as long as
+// its Retry-After says (a second without one), then sends media until t
+// ends.
+func republish(t testing.TB, ctx context.Context, url, key string) {
+	t.Helper()
+	for {
+		pub, err := liveclient.Publish(ctx, url, loopbackPublisher(key))
+		if err == nil {
+			sendSynthetic(t, pub)
+			return
+		}
+		var se *liveclient.StatusError
+		if !errors.As(err, &se) || se.Status != http.StatusConflict {
+			t.Fatalf("publish again on %s: %v", url, err)
+		}
+		if code := (response{status: se.Status, body: []byte(se.Body)}).errorCode(t); code != "publisher_active" {
+			t.Fatalf("publish again on %s: 409 %s", url, code)
+		}
+		wait := time.Second
+		if s, err := strconv.Atoi(se.RetryAfter); err == nil {
+			wait = time.Duration(s) * time.Second
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("publish again on %s: still %v", url, err)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// TestRelayViewersRideThroughOriginCrashes: the node holding the publisher
+// dies without a word (three times in a row, each time the next origin),
+// and the encoder publishes again on another node within the grace
+// period. While the dead origin's claim in Redis has not lapsed, WHIP
+// elsewhere answers 409 publisher_active with Retry-After saying when it
+// will; once it has lapsed, the encoder gets in, and a viewer on a node
+// that survives all three crashes keeps its PeerConnection and gets media
+// again each time. The show goes on: the record stays live and its room
+// hears neither stream_ended nor a second stream_started (players restart
+// on that). Before, the relay ended as soon as Redis named no origin,
+// which the encoder could not beat: 5 of 9 viewers survived a crash.
+func TestRelayViewersRideThroughOriginCrashes(t *testing.T) {
+	cfg := crashConfig(t, time.Second, 4*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	watch := startClusterNode(t, cfg)
+	origin := startClusterNode(t, cfg)
+	show := newCrashShow(t, watch)
+	show.goLive(t, ctx, origin, watch)
+	sub := watchSteadily(t, show.whep(watch))
+
+	for round := 1; round <= 3; round++ {
+		// Rounds 1 and 3: the encoder tries again at once and is told when
+		// to come back. Round 2: it notices the dead server only after its
+		// own timeouts, well past the claim's lapse, within the grace period.
+		prompt := round != 2
+		name := fmt.Sprintf("crash %d: the encoder comes back at once", round)
+		if !prompt {
+			name = fmt.Sprintf("crash %d: the encoder comes back after half the grace period", round)
+		}
+		outer := t
+		t.Run(name, func(t *testing.T) {
+			next := startClusterNode(outer, cfg) // outlives this subtest: the next origin
+			crashed := time.Now()
+			origin.die()
+			origin = next
+
+			if prompt {
+				status, code, retry := publishRefusal(t, ctx, show.whip(next), show.key)
+				if status != http.StatusConflict || code != "publisher_active" {
+					t.Fatalf("WHIP on another node while the dead origin's claim lives: %d %q, want 409 publisher_active", status, code)
+				}
+				if ttl := int(cfg.Live.OriginTTL / time.Second); retry < 1 || retry > ttl {
+					t.Errorf("Retry-After %d, want 1 to %d s: when the dead origin's claim lapses", retry, ttl)
+				}
+			} else {
+				select {
+				case <-time.After(time.Until(crashed.Add(cfg.Live.PublisherGrace / 2))):
+				case <-sub.Down():
+				}
+			}
+			before := sub.VideoPackets.Load()
+			keys := sub.Keyframes.Load()
+			republish(outer, ctx, show.whip(next), show.key) // the encoder outlives this subtest
+			waitUntil(t, 20*time.Second, "media from the new origin through the relay", func() bool {
+				select {
+				case <-sub.Down():
+					t.Fatal("the viewer's PeerConnection was closed")
+				default:
+				}
+				return sub.Keyframes.Load() > keys && sub.VideoPackets.Load() > before+30
+			})
+			if st := watch.app.sfu.Stats(); st.Relays != 1 || st.Viewers != 1 {
+				t.Errorf("watching node: %+v, want its relay and its viewer", st)
+			}
+		})
+		select {
+		case <-sub.Down():
+			return // the rounds after would prove nothing
+		default:
+		}
+	}
+
+	t.Run("the show went on", func(t *testing.T) {
+		if s := streamStatus(t, show.seller, show.id); s != commerce.StreamLive {
+			t.Errorf("record %s, want live", s)
+		}
+		if n := show.room.count("stream_ended"); n != 0 {
+			t.Errorf("the room heard stream_ended %d times", n)
+		}
+		if n := show.room.count("stream_started"); n != 0 {
+			t.Errorf("the room heard stream_started %d times after the show had started", n)
+		}
+	})
+}
+
+// TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod: the origin
+// dies and no encoder comes back. Its claim lapses within an origin TTL;
+// for the grace period after that the stream waits for its publisher on
+// any node: the relay on a surviving node keeps its viewer, the record
+// says live, and a node without a relay answers WHEP with 409 not_live
+// and Retry-After. Then it is over for everyone together, within an
+// origin TTL plus the grace period (plus a sweep) of the crash: the relay
+// closes its viewer, a surviving node ends the record and its room hears
+// stream_ended once, WHEP answers 409 not_live, and analytics count nobody
+// watching now. Before, the relay dropped its viewer as soon as the claim
+// lapsed, and the record said live for another grace period plus a TTL.
+func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
+	cfg := crashConfig(t, 1500*time.Millisecond, 3*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	watch := startClusterNode(t, cfg)
+	other := startClusterNode(t, cfg)
+	origin := startClusterNode(t, cfg)
+	show := newCrashShow(t, watch)
+	show.goLive(t, ctx, origin, watch)
+	sub := watchSteadily(t, show.whep(watch))
+
+	crashed := time.Now()
+	origin.die()
+	ttl, grace := cfg.Live.OriginTTL, cfg.Live.PublisherGrace
+
+	t.Run("during the grace period the stream waits for its publisher", func(t *testing.T) {
+		// Until the claim lapses, the other node tries to pull from the dead
+		// origin (503); then it knows the stream waits (409).
+		var status int
+		var code, retry string
+		waitUntil(t, ttl+5*time.Second, "WHEP on a node without a relay to tell the stream is waiting", func() bool {
+			status, code, retry = whepRefusal(t, show.whep(other), "")
+			return status != http.StatusServiceUnavailable
+		})
+		if elapsed := time.Since(crashed); elapsed >= grace {
+			t.Fatalf("the check took %v, past the grace period", elapsed)
+		}
+		if status != http.StatusConflict || code != "not_live" || retry == "" {
+			t.Errorf("WHEP on a node without a relay: %d %q Retry-After %q, want 409 not_live with Retry-After", status, code, retry)
+		}
+		if s := streamStatus(t, show.seller, show.id); s != commerce.StreamLive {
+			t.Errorf("record %s within the grace period, want live", s)
+		}
+		select {
+		case <-sub.Down():
+			t.Fatalf("the relay's viewer was closed %v after the crash, within the grace period", time.Since(crashed))
+		case <-time.After(time.Until(crashed.Add(grace))):
+		}
+	})
+
+	t.Run("then it ends for everyone, once", func(t *testing.T) {
+		// The claim lapses at most a TTL after the crash, is kept for the
+		// grace period, and the next sweep (a third of a TTL) finds it
+		// gone; a second for the database and the test's polling.
+		deadline := ttl + grace + ttl/3 + time.Second
+		waitUntil(t, 30*time.Second, "the record to end", func() bool {
+			return streamStatus(t, show.seller, show.id) == commerce.StreamEnded
+		})
+		if took := time.Since(crashed); took > deadline {
+			t.Errorf("the record ended %v after the crash, want within %v", took, deadline)
+		}
+		select {
+		case <-sub.Down():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the relay's viewer is still connected after the stream ended")
+		}
+		show.room.t = t
+		show.room.wait("stream_ended", nil)
+		for _, n := range []*flashNode{watch, other} {
+			if status, code, _ := whepRefusal(t, show.whep(n), ""); status != http.StatusConflict || code != "not_live" {
+				t.Errorf("WHEP on %s after the end: %d %q, want 409 not_live", n.URL, status, code)
+			}
+		}
+		var report commerce.StreamAnalytics
+		show.seller.as(t).expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics", show.id), nil).decode(t, &report)
+		if report.CurrentViewers != 0 {
+			t.Errorf("analytics count %d watching now after the end", report.CurrentViewers)
+		}
+		// Both surviving nodes sweep; a few sweeps on, the room has heard
+		// the end once.
+		until := watch.app.sfu.Stats().Rounds + 6
+		waitUntil(t, 10*time.Second, "six more sweeps", func() bool { return watch.app.sfu.Stats().Rounds >= until })
+		if n := show.room.count("stream_ended"); n != 1 {
+			t.Errorf("the room heard stream_ended %d times, want once", n)
+		}
+	})
+}

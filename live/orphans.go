@@ -22,7 +22,7 @@ func (s *SFU) originState(ctx context.Context, streamID int64) (held, lapsed boo
 	s.mu.Lock()
 	st := s.streams[streamID]
 	s.mu.Unlock()
-	if st != nil && !st.relay {
+	if st != nil && !st.relay.Load() {
 		st.mu.Lock()
 		ended := st.state == stateEnded
 		st.mu.Unlock()

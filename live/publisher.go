@@ -63,6 +63,18 @@ func (m mediaPlan) codecs() []codec {
 	return out
 }
 
+// plan is the stream's codecs.
+func (st *stream) plan() mediaPlan {
+	var m mediaPlan
+	if st.audio != nil {
+		m.audio = &st.audio.codec
+	}
+	if st.video != nil {
+		m.video = &st.video.codec
+	}
+	return m
+}
+
 // planPublish picks the publisher's codecs: those of the stream it
 // continues when the offer has them (prefer), otherwise the first usable.
 func planPublish(d *description, prefer mediaPlan) (mediaPlan, error) {
@@ -128,17 +140,17 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 	}
 	var prefer mediaPlan
 	// A relay here is no obstacle by itself: the claim below decides, and
-	// succeeds when the origin node waits for this very publisher.
-	if st := s.streams[streamID]; st != nil && !st.relay {
-		if st.publisherActive() {
+	// succeeds when the origin node waits for this very publisher (or has
+	// crashed). Its codecs are preferred too, so that the publisher can
+	// adopt it (see installPublisher).
+	if st := s.streams[streamID]; st != nil {
+		relay := st.relay.Load()
+		if !relay && st.publisherActive() {
 			s.mu.Unlock()
 			return nil, "", s.errPublisherActive()
 		}
-		if st.audio != nil {
-			prefer.audio = &st.audio.codec
-		}
-		if st.video != nil {
-			prefer.video = &st.video.codec
+		if !relay || st.pulled() {
+			prefer = st.plan()
 		}
 	}
 	s.mu.Unlock()
@@ -150,17 +162,18 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 	if err := s.registry.Claim(ctx, streamID, s.origin(), s.cfg.OriginTTL, s.cfg.PublisherGrace); err != nil {
 		return nil, "", fmt.Errorf("claim origin: %w", err)
 	}
-	// From here on, failures give the claim back unless a stream on this
-	// node still holds it.
+	// From here on, failures give the claim back (lapsed: the claim may
+	// have been a crashed origin's, whose show waits for its publisher)
+	// unless a stream on this node still holds it.
 	releaseClaim := func() {
 		s.mu.Lock()
 		st := s.streams[streamID]
-		held := st != nil && !st.relay
+		held := st != nil && !st.relay.Load()
 		s.mu.Unlock()
 		if !held {
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
-			_ = s.registry.Release(rctx, streamID, s.cfg.NodeID)
+			s.giveBackClaim(rctx, streamID)
 		}
 	}
 
@@ -216,20 +229,27 @@ func (s *SFU) publish(ctx context.Context, streamID int64, key, offer string) (*
 
 // installPublisher makes p the stream's publisher: on the stream run it
 // continues when the codecs match, on a new run otherwise. Either way the
-// show goes on: no StreamEnded or StreamStarted for a reconnect.
+// show goes on: no StreamEnded or StreamStarted for a reconnect. A relay
+// of the stream here, with the codecs, carries on as the origin run.
 func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publisher, error) {
 	var endOld *stream
+	var oldPull *relayPull
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
 		return nil, nil, ErrUnavailable
 	}
 	st := s.streams[p.streamID]
-	if st != nil && st.relay {
-		// This node relayed the stream; its publisher reconnected here and
-		// the claim is ours now. The relay's viewers join the new run.
-		delete(s.streams, st.id)
-		endOld, st = st, nil
+	if st != nil && st.relay.Load() {
+		// This node relayed the stream; its publisher reconnected here (its
+		// origin dropped it, or crashed) and the claim is ours now. The
+		// relay's viewers stay, or, with other codecs, join a new run.
+		if pull, ok := st.adopt(plan); ok {
+			oldPull = pull
+		} else {
+			delete(s.streams, st.id)
+			endOld, st = st, nil
+		}
 	}
 	if st != nil && st.publisherActive() {
 		s.mu.Unlock()
@@ -283,6 +303,9 @@ func (s *SFU) installPublisher(p *publisher, plan mediaPlan) (*stream, *publishe
 	}
 	s.sessions[p.id] = &sessionRef{st: st, pub: p}
 	s.mu.Unlock()
+	if oldPull != nil {
+		oldPull.stop()
+	}
 	if endOld != nil {
 		endOld.end("publisher reconnected; the stream continues in a new run here")
 	}
@@ -455,7 +478,7 @@ func (s *SFU) EndStream(streamID int64) bool {
 	s.mu.Lock()
 	st := s.streams[streamID]
 	s.mu.Unlock()
-	if st == nil || st.relay {
+	if st == nil || st.relay.Load() {
 		return false
 	}
 	st.end("ended by its owner")
@@ -470,7 +493,7 @@ func (s *SFU) StreamKeyRotated(ctx context.Context, streamID int64) {
 	s.mu.Lock()
 	st := s.streams[streamID]
 	s.mu.Unlock()
-	if st != nil && !st.relay {
+	if st != nil && !st.relay.Load() {
 		st.recheckKey(ctx)
 	}
 }

@@ -124,7 +124,7 @@ func (s *SFU) startRelay(id int64, o Origin) (*stream, error) {
 			pull.stop()
 		}
 		st.log.Warn("relay pull failed", "origin", o.NodeID, slog.Any("error", err))
-		st.end("relay pull failed")
+		st.endRelay("relay pull failed")
 		return nil, err
 	}
 	st.pull = pull
@@ -134,18 +134,22 @@ func (s *SFU) startRelay(id int64, o Origin) (*stream, error) {
 	// Without viewers (all gave up while we negotiated) the idle rule applies.
 	st.mu.Lock()
 	if len(st.viewers) == 0 && st.idle == nil {
-		st.idle = time.AfterFunc(s.cfg.RelayIdle, func() {
-			st.mu.Lock()
-			idle := len(st.viewers) == 0
-			st.mu.Unlock()
-			if idle {
-				st.end("no viewers left")
-			}
-		})
+		st.idleRelay()
 	}
 	st.mu.Unlock()
 	st.log.Info("relaying from origin", "origin", o.NodeID, "url", o.URL)
 	return st, nil
+}
+
+// pulled reports whether a relay's first pull was negotiated, so its
+// codecs are known.
+func (st *stream) pulled() bool {
+	select {
+	case <-st.ready:
+		return st.readyErr == nil
+	default:
+		return false
+	}
 }
 
 // errCodecsChanged: a re-pull found the stream in other codecs than the
@@ -284,7 +288,7 @@ func (st *stream) pullLost(r *relayPull, reason string) {
 	}
 	select {
 	case <-s.stop:
-		st.end(reason)
+		st.endRelay(reason)
 		return
 	default:
 	}
@@ -306,21 +310,24 @@ func (st *stream) pullLost(r *relayPull, reason string) {
 // stopped (since) or the registry named a node other than from, the node
 // of the lost pull (a live origin this node cannot reach). While the
 // origin's claim has lapsed the relay only waits: the publisher may come
-// back on any node, which takes the claim over.
+// back on any node, which takes the claim over. When that node is this
+// one, its publisher adopts the relay, and repull stops.
 func (st *stream) repull(since time.Time, from, reason string) {
 	s := st.sfu
 	patience := s.cfg.PublisherGrace + s.cfg.OriginTTL
 	deadline := since.Add(patience)
 	wait := 100 * time.Millisecond
-	for {
+	for st.relay.Load() {
 		o, ok, err := st.lookupOrigin()
 		switch {
 		case err != nil:
 			st.log.Debug("relay re-pull: look up origin", slog.Any("error", err))
-		case !ok || o.NodeID == s.cfg.NodeID || o.URL == "":
-			st.end(reason + "; the stream has no origin elsewhere any more")
+		case !ok || o.URL == "":
+			st.endRelay(reason + "; the stream has no origin any more")
 			return
-		case o.Lapsed:
+		case o.Lapsed || o.NodeID == s.cfg.NodeID:
+			// Waiting for the publisher; or it is coming back here and
+			// will adopt the relay (if it fails, the claim lapses).
 			deadline = time.Now().Add(patience)
 			from = ""
 		default:
@@ -333,13 +340,13 @@ func (st *stream) repull(since time.Time, from, reason string) {
 				return
 			}
 			if errors.Is(err, errCodecsChanged) {
-				st.end(fmt.Sprintf("%s; pulling again: %v", reason, err))
+				st.endRelay(fmt.Sprintf("%s; pulling again: %v", reason, err))
 				return
 			}
 			st.log.Debug("relay re-pull failed", "origin", o.NodeID, slog.Any("error", err))
 		}
 		if time.Now().After(deadline) {
-			st.end(fmt.Sprintf("%s; no pull worked for %v", reason, patience))
+			st.endRelay(fmt.Sprintf("%s; no pull worked for %v", reason, patience))
 			return
 		}
 		t := time.NewTimer(wait)
@@ -350,7 +357,7 @@ func (st *stream) repull(since time.Time, from, reason string) {
 			return
 		case <-s.stop:
 			t.Stop()
-			st.end(reason)
+			st.endRelay(reason)
 			return
 		}
 		wait = min(2*wait, 2*time.Second)
@@ -374,7 +381,7 @@ func (st *stream) repullFrom(o Origin, since time.Time) error {
 		return err
 	}
 	st.mu.Lock()
-	if st.state == stateEnded || st.pull != nil {
+	if st.state == stateEnded || st.pull != nil || !st.relay.Load() {
 		st.mu.Unlock()
 		pull.stop()
 		return nil
@@ -393,7 +400,8 @@ func (st *stream) repullFrom(o Origin, since time.Time) error {
 // and pulls again when it names another node (the stream was handed over,
 // or taken over after its origin crashed). A lapsed claim changes
 // nothing: the pull goes on while it delivers, and once lost the relay
-// waits for the stream's next origin.
+// waits for the stream's next origin. Nor does a claim of this node's: its
+// publisher is coming back here and will adopt the relay.
 func (st *stream) checkOrigin(ctx context.Context) {
 	st.mu.Lock()
 	pull := st.pull
@@ -409,10 +417,35 @@ func (st *stream) checkOrigin(ctx context.Context) {
 		return
 	}
 	switch {
-	case !ok || o.NodeID == st.sfu.cfg.NodeID:
-		st.end("origin node left")
-	case o.Lapsed:
+	case !ok:
+		st.endRelay("origin node left")
+	case o.Lapsed || o.NodeID == st.sfu.cfg.NodeID:
 	case o.NodeID != pull.origin.NodeID:
 		st.pullLost(pull, "origin moved to node "+o.NodeID)
 	}
+}
+
+// adopt makes the relay this node's origin run of the stream, for a
+// publisher with the relay's codecs that came back here: the relay's
+// viewers stay, and its pull from the old origin is returned to be
+// stopped (the caller holds s.mu, and stops it after letting go). It
+// reports false, changing nothing, for a relay that is not live or carries
+// other codecs.
+func (st *stream) adopt(plan mediaPlan) (*relayPull, bool) {
+	st.mu.Lock()
+	if st.state != stateLive || !st.sameCodecs(plan.audio, plan.video) {
+		st.mu.Unlock()
+		return nil, false
+	}
+	pull := st.pull
+	st.pull = nil
+	st.relay.Store(false)
+	if st.idle != nil {
+		st.idle.Stop()
+		st.idle = nil
+	}
+	st.mu.Unlock()
+	st.sfu.metrics.relays.Dec()
+	st.log.Info("the stream's publisher came back on this node; its relay carries on as the origin")
+	return pull, true
 }

@@ -245,7 +245,7 @@ func (s *SFU) Stats() Stats {
 	defer s.mu.Unlock()
 	st := Stats{Streams: len(s.streams), Rounds: s.rounds.Load()}
 	for _, x := range s.streams {
-		if x.relay {
+		if x.relay.Load() {
 			st.Relays++
 		}
 	}
@@ -338,7 +338,7 @@ func (s *SFU) maintain() {
 		s.mu.Unlock()
 		for _, st := range streams {
 			ctx, cancel := context.WithTimeout(context.Background(), s.cfg.OriginTTL/3)
-			if st.relay {
+			if st.relay.Load() {
 				st.checkOrigin(ctx)
 			} else {
 				st.refreshClaim(ctx)

@@ -25,12 +25,17 @@ const (
 // stream is one live stream on this node: as its origin (the publisher is
 // connected here) or as a relay pulling it from the origin node. Its
 // forwarders and their codecs are fixed for its life; a publisher coming
-// back with different codecs starts a new stream run.
+// back with different codecs starts a new stream run. A relay becomes the
+// origin when the stream's publisher comes back on this node (adopt).
 type stream struct {
-	sfu   *SFU
-	id    int64
-	relay bool
-	log   *slog.Logger
+	sfu *SFU
+	id  int64
+	log *slog.Logger
+
+	// relay is set while the stream is pulled from another node; it is
+	// cleared (under mu and the SFU's lock) when this node's publisher
+	// adopts the relay, and never set again.
+	relay atomic.Bool
 
 	// audio and video are set before the stream is shared (origin) or
 	// before ready is closed (relay), and never change afterwards.
@@ -61,12 +66,13 @@ type stream struct {
 
 func (s *SFU) newStream(id int64, relay bool) *stream {
 	st := &stream{
-		sfu: s, id: id, relay: relay,
+		sfu: s, id: id,
 		log:     s.log.With("stream", id, "relay", relay),
 		viewers: map[string]*viewer{},
 		ready:   make(chan struct{}),
 		ended:   make(chan struct{}),
 	}
+	st.relay.Store(relay)
 	return st
 }
 
@@ -97,7 +103,7 @@ func (st *stream) sameCodecs(audio, video *codec) bool {
 func (st *stream) isLive() bool {
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	if st.relay {
+	if st.relay.Load() {
 		return st.state == stateLive
 	}
 	return st.state == stateLive || st.state == stateGrace
@@ -170,10 +176,17 @@ func drain(track *webrtc.TrackRemote) {
 }
 
 // end finishes the stream on this node: every session closes, the origin
-// claim is released and, if the stream had started, StreamEnded goes out.
-func (st *stream) end(reason string) {
+// claim is given up and, if the stream had started, StreamEnded goes out.
+func (st *stream) end(reason string) { st.finish(reason, false) }
+
+// endRelay ends the stream if it is still a relay: one that this node's
+// publisher has adopted is not the relay's to end any more.
+func (st *stream) endRelay(reason string) { st.finish(reason, true) }
+
+func (st *stream) finish(reason string, relayOnly bool) {
 	st.mu.Lock()
-	if st.state == stateEnded {
+	relay := st.relay.Load()
+	if st.state == stateEnded || (relayOnly && !relay) {
 		st.mu.Unlock()
 		return
 	}
@@ -191,7 +204,8 @@ func (st *stream) end(reason string) {
 		}
 	}
 	st.grace, st.idle = nil, nil
-	if st.started {
+	started := st.started
+	if started {
 		st.sfu.emit(st.id, false)
 	}
 	claimed := st.claimed
@@ -227,15 +241,35 @@ func (st *stream) end(reason string) {
 	if pull != nil {
 		pull.stop()
 	}
-	if st.relay {
+	if relay {
 		s.metrics.relays.Dec()
 	}
 	if release {
+		st.claimMu.Lock() // after any refresh under way
+		defer st.claimMu.Unlock()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.registry.Release(ctx, st.id, s.cfg.NodeID); err != nil {
-			st.log.Warn("release origin claim", slog.Any("error", err))
+		if started {
+			if err := s.registry.Release(ctx, st.id, s.cfg.NodeID); err != nil {
+				st.log.Warn("release origin claim", slog.Any("error", err))
+			}
+		} else {
+			s.giveBackClaim(ctx, st.id)
 		}
+	}
+}
+
+// giveBackClaim gives up this node's claim on a stream that did not start
+// here: it leaves the claim lapsed rather than releasing it. The claim may
+// have been taken over from an origin that crashed, by a publisher that
+// then never connected, and the show still waits for its publisher: a
+// lapsed claim lets any node take it and relays keep their viewers for the
+// grace period, where no claim would end the show for everyone at once. A
+// new stream loses nothing by it (a lapsed claim is free to take).
+func (s *SFU) giveBackClaim(ctx context.Context, streamID int64) {
+	err := s.registry.Claim(ctx, streamID, s.origin(), 0, s.cfg.PublisherGrace)
+	if err != nil && !errors.Is(err, ErrOriginTaken) {
+		s.log.Warn("give back origin claim", "stream", streamID, slog.Any("error", err))
 	}
 }
 
@@ -361,18 +395,24 @@ func (st *stream) removeViewer(v *viewer, reason string) {
 		return
 	}
 	delete(st.viewers, v.id)
-	if st.relay && len(st.viewers) == 0 && st.state != stateEnded && st.idle == nil {
-		st.idle = time.AfterFunc(st.sfu.cfg.RelayIdle, func() {
-			st.mu.Lock()
-			idle := len(st.viewers) == 0
-			st.mu.Unlock()
-			if idle {
-				st.end("no viewers left")
-			}
-		})
+	if st.relay.Load() && len(st.viewers) == 0 && st.state != stateEnded && st.idle == nil {
+		st.idleRelay()
 	}
 	st.mu.Unlock()
 	st.sfu.removeSession(v.id)
 	v.log.Debug("viewer left", "reason", reason)
 	v.stop()
+}
+
+// idleRelay ends the relay after Config.RelayIdle unless a viewer comes;
+// the caller holds st.mu.
+func (st *stream) idleRelay() {
+	st.idle = time.AfterFunc(st.sfu.cfg.RelayIdle, func() {
+		st.mu.Lock()
+		idle := len(st.viewers) == 0
+		st.mu.Unlock()
+		if idle {
+			st.endRelay("no viewers left")
+		}
+	})
 }

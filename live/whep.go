@@ -155,7 +155,7 @@ func (s *SFU) streamForViewer(ctx context.Context, id int64, relayRequest bool) 
 		}
 		st := s.streams[id]
 		s.mu.Unlock()
-		if st != nil && !st.relay {
+		if st != nil && !st.relay.Load() {
 			if st.isLive() {
 				return st, nil
 			}

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,24 +116,23 @@ func publishRefusal(t testing.TB, ctx context.Context, url, key string) (status 
 	return se.Status, response{status: se.Status, body: []byte(se.Body)}.errorCode(t), retryAfter
 }
 
-// republish publishes like an encoder whose server died: it offers to
-// url until accepted, waiting after each 409 publisher_active as long as
-// its Retry-After says (a second without one), then sends media until t
-// ends.
-func republish(t testing.TB, ctx context.Context, url, key string) {
+// whipWhenFree offers to publish on url, with offer, until it is
+// accepted, as an encoder whose server died does: after each 409
+// publisher_active it waits as long as the Retry-After says (a second
+// without one).
+func whipWhenFree(t testing.TB, ctx context.Context, url string, offer func() error) {
 	t.Helper()
 	for {
-		pub, err := liveclient.Publish(ctx, url, loopbackPublisher(key))
+		err := offer()
 		if err == nil {
-			sendSynthetic(t, pub)
 			return
 		}
 		var se *liveclient.StatusError
 		if !errors.As(err, &se) || se.Status != http.StatusConflict {
-			t.Fatalf("publish again on %s: %v", url, err)
+			t.Fatalf("publish on %s: %v", url, err)
 		}
 		if code := (response{status: se.Status, body: []byte(se.Body)}).errorCode(t); code != "publisher_active" {
-			t.Fatalf("publish again on %s: 409 %s", url, code)
+			t.Fatalf("publish on %s: 409 %s", url, code)
 		}
 		wait := time.Second
 		if s, err := strconv.Atoi(se.RetryAfter); err == nil {
@@ -139,23 +140,55 @@ func republish(t testing.TB, ctx context.Context, url, key string) {
 		}
 		select {
 		case <-ctx.Done():
-			t.Fatalf("publish again on %s: still %v", url, err)
+			t.Fatalf("publish on %s: still %v", url, err)
 		case <-time.After(wait):
 		}
 	}
 }
 
+// republish is the encoder publishing again on url once it may (see
+// whipWhenFree); it sends media until t ends.
+func republish(t testing.TB, ctx context.Context, url, key string) {
+	t.Helper()
+	whipWhenFree(t, ctx, url, func() error {
+		pub, err := liveclient.Publish(ctx, url, loopbackPublisher(key))
+		if err == nil {
+			sendSynthetic(t, pub)
+		}
+		return err
+	})
+}
+
+// mediaAgain waits for sub to get a keyframe and video it had not got
+// before the call, failing if its PeerConnection closes meanwhile.
+func mediaAgain(t testing.TB, sub *liveclient.Subscriber, what string) {
+	t.Helper()
+	before, keys := sub.VideoPackets.Load(), sub.Keyframes.Load()
+	waitUntil(t, 20*time.Second, what, func() bool {
+		select {
+		case <-sub.Down():
+			t.Fatalf("%s: the viewer's PeerConnection was closed", what)
+		default:
+		}
+		return sub.Keyframes.Load() > keys && sub.VideoPackets.Load() > before+30
+	})
+}
+
 // TestRelayViewersRideThroughOriginCrashes: the node holding the publisher
-// dies without a word (three times in a row, each time the next origin),
-// and the encoder publishes again on another node within the grace
-// period. While the dead origin's claim in Redis has not lapsed, WHIP
-// elsewhere answers 409 publisher_active with Retry-After saying when it
-// will; once it has lapsed, the encoder gets in, and a viewer on a node
-// that survives all three crashes keeps its PeerConnection and gets media
-// again each time. The show goes on: the record stays live and its room
-// hears neither stream_ended nor a second stream_started (players restart
-// on that). Before, the relay ended as soon as Redis named no origin,
-// which the encoder could not beat: 5 of 9 viewers survived a crash.
+// dies without a word, three times in a row, and each time the encoder
+// publishes again, within the grace period, on a node that relays the
+// stream to a viewer of its own: twice a fresh node, the last time the
+// node a viewer has watched on since the start. While the dead origin's
+// claim in Redis has not lapsed, WHIP elsewhere answers 409
+// publisher_active with Retry-After saying when it will; once it has
+// lapsed, the encoder gets in. Every viewer keeps its PeerConnection and
+// gets media again: through its relay, or from the relay its node's new
+// publisher carries on as the origin. The show goes on: the record stays
+// live and its room hears neither stream_ended nor a second stream_started
+// (players restart on that). Before, a relay ended as soon as Redis named
+// no origin, which the encoder could not beat (5 of 9 viewers survived a
+// crash), and the node the encoder came back to closed its relay's
+// viewers.
 func TestRelayViewersRideThroughOriginCrashes(t *testing.T) {
 	cfg := crashConfig(t, time.Second, 4*time.Second)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -177,7 +210,11 @@ func TestRelayViewersRideThroughOriginCrashes(t *testing.T) {
 		}
 		outer := t
 		t.Run(name, func(t *testing.T) {
-			next := startClusterNode(outer, cfg) // outlives this subtest: the next origin
+			next, subNext := watch, sub
+			if round < 3 {
+				next = startClusterNode(outer, cfg) // outlives this subtest: the next origin
+				subNext = watchSteadily(t, show.whep(next))
+			}
 			crashed := time.Now()
 			origin.die()
 			origin = next
@@ -196,19 +233,16 @@ func TestRelayViewersRideThroughOriginCrashes(t *testing.T) {
 				case <-sub.Down():
 				}
 			}
-			before := sub.VideoPackets.Load()
-			keys := sub.Keyframes.Load()
 			republish(outer, ctx, show.whip(next), show.key) // the encoder outlives this subtest
-			waitUntil(t, 20*time.Second, "media from the new origin through the relay", func() bool {
-				select {
-				case <-sub.Down():
-					t.Fatal("the viewer's PeerConnection was closed")
-				default:
+			mediaAgain(t, sub, "media from the new origin on the watching node")
+			if next != watch {
+				mediaAgain(t, subNext, "media on the node the encoder came back to")
+				if st := watch.app.sfu.Stats(); st.Relays != 1 || st.Viewers != 1 {
+					t.Errorf("watching node: %+v, want its relay and its viewer", st)
 				}
-				return sub.Keyframes.Load() > keys && sub.VideoPackets.Load() > before+30
-			})
-			if st := watch.app.sfu.Stats(); st.Relays != 1 || st.Viewers != 1 {
-				t.Errorf("watching node: %+v, want its relay and its viewer", st)
+			}
+			if st := next.app.sfu.Stats(); st.Relays != 0 || st.Publishers != 1 || st.Viewers < 1 {
+				t.Errorf("the new origin: %+v, want the publisher and the relay's viewer, no relay", st)
 			}
 		})
 		select {
@@ -318,4 +352,66 @@ func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
 			t.Errorf("the room heard stream_ended %d times, want once", n)
 		}
 	})
+}
+
+// silentOffer is a WHIP offer from an encoder that will never connect: a
+// browser's, stripped of its ICE candidates, so the server has nowhere to
+// send its checks.
+func silentOffer(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile("../../live/testdata/offers/browser_whip.sdp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, l := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(l, "a=candidate:") {
+			lines = append(lines, l)
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// TestAComebackThatNeverConnectsLeavesTheShowWaiting: after the origin
+// crashed, an encoder takes its lapsed claim over on node B but never
+// connects, and B drops it. B gives the claim back lapsed, so the show
+// still waits for its publisher: the relay on the watching node keeps its
+// viewer, and the encoder that does connect, on node D half a grace period
+// later, continues the show for it. Before, B released the claim, and with
+// no claim in Redis the relay ended (it looks at least every two seconds).
+func TestAComebackThatNeverConnectsLeavesTheShowWaiting(t *testing.T) {
+	cfg := crashConfig(t, time.Second, 6*time.Second)
+	cfg.Live.ConnectTimeout = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	watch := startClusterNode(t, cfg)
+	origin := startClusterNode(t, cfg)
+	b := startClusterNode(t, cfg)
+	d := startClusterNode(t, cfg)
+	show := newCrashShow(t, watch)
+	show.goLive(t, ctx, origin, watch)
+	sub := watchSteadily(t, show.whep(watch))
+
+	origin.die()
+	hc := &http.Client{Timeout: 20 * time.Second}
+	whipWhenFree(t, ctx, show.whip(b), func() error {
+		_, err := liveclient.Post(ctx, hc, show.whip(b), show.key, silentOffer(t), nil)
+		return err
+	})
+	waitUntil(t, 2*cfg.Live.ConnectTimeout+5*time.Second, "node B to drop the encoder that never connected", func() bool {
+		return b.app.sfu.Stats().Streams == 0
+	})
+	dropped := time.Now()
+	select {
+	case <-time.After(time.Until(dropped.Add(cfg.Live.PublisherGrace / 2))):
+	case <-sub.Down():
+	}
+	republish(t, ctx, show.whip(d), show.key)
+	mediaAgain(t, sub, "media from node D through the relay")
+	if s := streamStatus(t, show.seller, show.id); s != commerce.StreamLive {
+		t.Errorf("record %s, want live", s)
+	}
+	if n := show.room.count("stream_ended"); n != 0 {
+		t.Errorf("the room heard stream_ended %d times", n)
+	}
 }

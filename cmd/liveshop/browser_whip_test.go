@@ -40,7 +40,10 @@ func encoderPage(t *testing.T) (*testServer, liveShop, string, *tab) {
 // TestBrowserPublisherGivesUpOnAnEndedStream: whip.js's Publisher, after
 // losing its connection, publishes again — but not forever on a stream
 // that has ended (409 stream_ended): it reports "failed" with a message
-// for the seller. The rules for other answers are checked on finalError.
+// for the seller. The rules for other answers are checked on finalError,
+// and the wait between tries on retryDelay: when the server says when to
+// come back (Retry-After on 409 publisher_active, the time until a
+// crashed node's claim lapses), the publisher comes back then.
 func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
 	_, ls, key, p := encoderPage(t)
 
@@ -75,6 +78,22 @@ func TestBrowserPublisherGivesUpOnAnEndedStream(t *testing.T) {
 			if !strings.Contains(got, want) {
 				t.Errorf("finalError answers\n%s\nwant a line starting %q", got, want)
 			}
+		}
+	})
+
+	t.Run("retryDelay: the server's Retry-After, else the backoff", func(t *testing.T) {
+		got := evalJS[string](p, `(async () => {
+			const { retryDelay } = await import('/assets/js/whip.js');
+			const e = (status, code, retryAfter) => Object.assign(new Error('server says'), { status, code, retryAfter });
+			return [
+				retryDelay(e(409, 'publisher_active', 3), 8000),
+				retryDelay(e(409, 'publisher_active', 12), 2000),
+				retryDelay(e(409, 'publisher_active', 0), 4000),
+				retryDelay(e(0, 'network', 0), 2000),
+			].join(' ');
+		})()`)
+		if want := "3000 12000 4000 2000"; got != want {
+			t.Errorf("retryDelay: %s, want %s", got, want)
 		}
 	})
 

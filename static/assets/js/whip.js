@@ -57,18 +57,20 @@ export class Publisher {
   }
 
   /** reconnect publishes again after a failure, backing off while the
-   * server cannot be reached. It gives up, with onState('failed', err),
-   * when retrying cannot help: the key is wrong (401), the stream is gone
-   * (404) or has ended (409 stream_ended), the offer is refused (other
-   * 4xx), or another encoder still holds the stream after the server's
-   * grace period has surely passed (409 publisher_active). err.message
-   * says which, in words for the seller. */
+   * server cannot be reached, or waiting as long as its Retry-After says
+   * (after a node crashed, when its claim on the stream lapses). It gives
+   * up, with onState('failed', err), when retrying cannot help: the key is
+   * wrong (401), the stream is gone (404) or has ended (409 stream_ended),
+   * the offer is refused (other 4xx), or another encoder still holds the
+   * stream after the server's grace period has surely passed (409
+   * publisher_active). err.message says which, in words for the seller. */
   async reconnect() {
     const signal = this.abort?.signal;
     this.pc?.close();
     this.pc = null;
     const since = Date.now();
-    for (let wait = 1000; signal && !signal.aborted; wait = Math.min(wait * 2, 10_000)) {
+    let wait = 1000;
+    for (let backoff = 1000; signal && !signal.aborted; backoff = Math.min(backoff * 2, 10_000)) {
       this.onState('reconnecting');
       await sleep(wait, signal);
       if (signal.aborted) return;
@@ -81,6 +83,7 @@ export class Publisher {
           this.onState('failed', final);
           return;
         }
+        wait = retryDelay(err, Math.min(backoff * 2, 10_000));
       }
     }
   }
@@ -116,6 +119,13 @@ export class Publisher {
 // few seconds (ICE timeouts), and a crashed node's claim on the stream
 // lapses after --live-origin-ttl: "taken" answers are retried this long.
 const takenRetryMs = 45_000;
+
+/** retryDelay is how long to wait, in ms, before publishing again after
+ * err: the server's Retry-After when it gave one (on 409 publisher_active,
+ * when the claim of a node that crashed lapses), else backoffMs. */
+export function retryDelay(err, backoffMs) {
+  return err?.retryAfter > 0 ? err.retryAfter * 1000 : backoffMs;
+}
 
 /** finalError returns the error to give up with, with a message for the
  * seller, or null when publishing again may still work. */

@@ -86,7 +86,8 @@
 //	                    Config.LikeInterval per node
 //	viewers             (count) across all nodes, every few seconds when it changes
 //	slow_mode           (seconds) 0 means off
-//	stream_started, stream_ended
+//	stream_started, stream_ended  once per show each (not when its
+//	                    publisher moves to another node)
 //	flash_sale_started  FlashSale: id, product_id, title, image_url,
 //	                    price_minor, currency, quantity, remaining,
 //	                    per_buyer_limit, starts_at, ends_at

@@ -98,6 +98,27 @@ func watchSteadily(t *testing.T, url string) *liveclient.Subscriber {
 	return sub
 }
 
+// crashScene is a show published on one node of a cluster (its origin)
+// and watched through a relay on another, which survives the crashes and
+// has the seller's client and a room socket too.
+type crashScene struct {
+	crashShow
+	ctx    context.Context
+	watch  *flashNode
+	origin *flashNode
+	sub    *liveclient.Subscriber // the viewer on watch
+}
+
+func startCrashScene(t *testing.T, cfg Config) *crashScene {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	t.Cleanup(cancel)
+	sc := &crashScene{ctx: ctx, watch: startClusterNode(t, cfg), origin: startClusterNode(t, cfg)}
+	sc.crashShow = newCrashShow(t, sc.watch)
+	sc.goLive(t, ctx, sc.origin, sc.watch)
+	sc.sub = watchSteadily(t, sc.whep(sc.watch))
+	return sc
+}
+
 // publishRefusal is a WHIP offer's refusal: status, error code and
 // Retry-After in seconds (0 when absent). It fails the test if the offer
 // was accepted or did not get an API error.
@@ -191,13 +212,8 @@ func mediaAgain(t testing.TB, sub *liveclient.Subscriber, what string) {
 // viewers.
 func TestRelayViewersRideThroughOriginCrashes(t *testing.T) {
 	cfg := crashConfig(t, time.Second, 4*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	watch := startClusterNode(t, cfg)
-	origin := startClusterNode(t, cfg)
-	show := newCrashShow(t, watch)
-	show.goLive(t, ctx, origin, watch)
-	sub := watchSteadily(t, show.whep(watch))
+	sc := startCrashScene(t, cfg)
+	ctx, watch, origin, sub, show := sc.ctx, sc.watch, sc.origin, sc.sub, sc.crashShow
 
 	for round := 1; round <= 3; round++ {
 		// Rounds 1 and 3: the encoder tries again at once and is told when
@@ -278,17 +294,12 @@ func TestRelayViewersRideThroughOriginCrashes(t *testing.T) {
 // lapsed, and the record said live for another grace period plus a TTL.
 func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
 	cfg := crashConfig(t, 1500*time.Millisecond, 3*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	watch := startClusterNode(t, cfg)
+	sc := startCrashScene(t, cfg)
+	watch, sub, show := sc.watch, sc.sub, sc.crashShow
 	other := startClusterNode(t, cfg)
-	origin := startClusterNode(t, cfg)
-	show := newCrashShow(t, watch)
-	show.goLive(t, ctx, origin, watch)
-	sub := watchSteadily(t, show.whep(watch))
 
 	crashed := time.Now()
-	origin.die()
+	sc.origin.die()
 	ttl, grace := cfg.Live.OriginTTL, cfg.Live.PublisherGrace
 
 	t.Run("during the grace period the stream waits for its publisher", func(t *testing.T) {
@@ -382,17 +393,11 @@ func silentOffer(t testing.TB) string {
 func TestAComebackThatNeverConnectsLeavesTheShowWaiting(t *testing.T) {
 	cfg := crashConfig(t, time.Second, 6*time.Second)
 	cfg.Live.ConnectTimeout = 2 * time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	watch := startClusterNode(t, cfg)
-	origin := startClusterNode(t, cfg)
-	b := startClusterNode(t, cfg)
-	d := startClusterNode(t, cfg)
-	show := newCrashShow(t, watch)
-	show.goLive(t, ctx, origin, watch)
-	sub := watchSteadily(t, show.whep(watch))
+	sc := startCrashScene(t, cfg)
+	ctx, sub, show := sc.ctx, sc.sub, sc.crashShow
+	b, d := startClusterNode(t, cfg), startClusterNode(t, cfg)
 
-	origin.die()
+	sc.origin.die()
 	hc := &http.Client{Timeout: 20 * time.Second}
 	whipWhenFree(t, ctx, show.whip(b), func() error {
 		_, err := liveclient.Post(ctx, hc, show.whip(b), show.key, silentOffer(t), nil)

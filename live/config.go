@@ -72,8 +72,8 @@ type Config struct {
 	// nobody answers do not hold goroutines and sockets. Default 10s.
 	ConnectTimeout time.Duration
 	// PublisherGrace is how long a stream stays live after its publisher
-	// vanished without DELETE; a reconnect within it continues the stream.
-	// Default 10s.
+	// vanished without DELETE, or after its origin node's claim lapsed; a
+	// reconnect within it continues the stream. Default 10s.
 	PublisherGrace time.Duration
 	// KeyframeInterval is the minimum time between keyframe requests (PLI)
 	// sent to a publisher; viewers joining while a keyframe is on its way
@@ -110,8 +110,10 @@ type Config struct {
 	CORSOrigins []string
 
 	// OriginTTL is the lifetime of this node's origin claim in the registry;
-	// it is refreshed every third of it, and other nodes end their relays
-	// when it lapses. Default 10s.
+	// it is refreshed every third of it. A claim not refreshed for as long
+	// lapses: its node is presumed dead, any node may take its streams
+	// over, and they wait PublisherGrace for their publishers, relays
+	// keeping their viewers. Default 10s.
 	OriginTTL time.Duration
 	// RelayIdle is how long a relay pull stays open without local viewers.
 	// Default 5s.

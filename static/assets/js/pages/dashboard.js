@@ -13,18 +13,6 @@ import { orderRow } from '../orders.js';
 import { sellerControls } from '../order-actions.js';
 import { loadAnalytics } from '../analytics.js';
 
-await initPage();
-const account = await requireAccount();
-const currencies = await get('/currencies');
-useExponents(currencies);
-
-if (!account.shop) {
-  openShopForm();
-} else {
-  await showDashboard(account.shop);
-}
-ready();
-
 // --- Opening a shop -----------------------------------------------------------
 function openShopForm() {
   $('#open-shop').hidden = false;
@@ -282,3 +270,17 @@ function wireModerators(shop) {
     await loadInvitations(shop);
   });
 }
+
+// --- Start (after every declaration above: the top-level awaits would
+// otherwise run code that reads a let or const not declared yet) ----------
+await initPage();
+const account = await requireAccount();
+const currencies = await get('/currencies');
+useExponents(currencies);
+
+if (!account.shop) {
+  openShopForm();
+} else {
+  await showDashboard(account.shop);
+}
+ready();

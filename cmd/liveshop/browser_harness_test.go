@@ -292,16 +292,24 @@ func (p *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // open navigates to a path of the server and waits for the page's module to
-// have finished its first render (body[data-ready]).
+// have finished its first render (body[data-ready]). A page that throws
+// before then never gets there: open fails at once with the exception.
 func (p *tab) open(path string) {
 	p.t.Helper()
 	p.do("open "+path, chromedp.Navigate(p.base+path))
-	p.waitJS("page "+path+" ready", `document.body.dataset.ready === "1"`)
+	thrown := len(p.exceptions())
+	p.waitJSOr("page "+path+" ready", `document.body.dataset.ready === "1"`, func() []string { return p.exceptions()[thrown:] })
 }
 
 // waitJS polls a JavaScript expression (or a promise) until it is truthy.
 // It evaluates afresh each time, so it keeps working across navigations.
 func (p *tab) waitJS(what, expr string) {
+	p.t.Helper()
+	p.waitJSOr(what, expr, func() []string { return nil })
+}
+
+// waitJSOr is waitJS that gives up as soon as failed lists something.
+func (p *tab) waitJSOr(what, expr string, failed func() []string) {
 	p.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -316,6 +324,9 @@ func (p *tab) waitJS(what, expr string) {
 		}
 		if err != nil {
 			last = err
+		}
+		if f := failed(); len(f) > 0 {
+			p.t.Fatalf("%s: wait until %s: %v", p.name, what, f)
 		}
 		if time.Now().After(deadline) {
 			p.t.Fatalf("%s: wait until %s: not within %s (last error: %v)", p.name, what, stepTimeout, last)

@@ -49,16 +49,25 @@ func requireBrowser(t *testing.T) {
 	if ci {
 		return
 	}
+	if other := networkNotIsolated(); other != "" {
+		t.Skipf("browser tests run only where loopback is the only interface up (%s); "+
+			"run them with: unshare -n sh -c 'ip link set lo up && CI=true go test -race -run Browser ./cmd/liveshop/'", other)
+	}
+}
+
+// networkNotIsolated says why the network is more than loopback (an
+// interface other than loopback is up), or returns "" inside `unshare -n`.
+func networkNotIsolated() string {
 	ifaces, err := net.Interfaces()
 	if err != nil {
-		t.Skipf("cannot list network interfaces (%v); browser tests run only on an isolated network", err)
+		return fmt.Sprintf("cannot list network interfaces: %v", err)
 	}
 	for _, i := range ifaces {
 		if i.Flags&net.FlagUp != 0 && i.Flags&net.FlagLoopback == 0 {
-			t.Skipf("browser tests run only where loopback is the only interface up, and %s is up; "+
-				"run them with: unshare -n sh -c 'ip link set lo up && CI=true go test -race -run Browser ./cmd/liveshop/'", i.Name)
+			return i.Name + " is up"
 		}
 	}
+	return ""
 }
 
 // artifactDir is where scenarios leave their final screenshots:

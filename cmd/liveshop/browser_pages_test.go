@@ -96,14 +96,7 @@ func seedPagesWorld(t *testing.T, n *flashNode) pagesWorld {
 		"title": "Summer linen drop", "product_ids": []int64{w.shirt.ID, w.hat.ID},
 	}).decode(t, &live)
 	w.live = live.ID
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
-	publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", n.URL, w.live), loopbackPublisher(live.StreamKey))
-	waitUntil(t, stepTimeout, "the stream to go live", func() bool {
-		var s commerce.Stream
-		buyer.expect(200, "GET", fmt.Sprintf("/api/streams/%d", w.live), nil).decode(t, &s)
-		return s.Status == commerce.StreamLive
-	})
+	goLiveWithVideo(t, n.URL, seller, live)
 	seller.expect(204, "PUT", fmt.Sprintf("/api/streams/%d/pin", w.live), map[string]int64{"product_id": w.shirt.ID})
 	seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/flash-sales", w.live), map[string]int64{
 		"product_id": w.hat.ID, "price_minor": 900, "quantity": 5, "per_buyer_limit": 1, "countdown_s": 0, "duration_s": 3600,

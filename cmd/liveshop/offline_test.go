@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -37,14 +36,7 @@ func TestAnOfflineMachineServesWithVideoOnLoopback(t *testing.T) {
 	srv.client(t).expect(200, "GET", "/shop/maras", nil)
 	var st commerce.StreamWithKey
 	seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]string{"title": "Offline show"}).decode(t, &st)
-	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
-	defer cancel()
-	publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", srv.URL, st.ID), loopbackPublisher(st.StreamKey))
-	waitUntil(t, stepTimeout, "the stream to go live", func() bool {
-		var s commerce.Stream
-		seller.expect(200, "GET", fmt.Sprintf("/api/streams/%d", st.ID), nil).decode(t, &s)
-		return s.Status == commerce.StreamLive
-	})
+	goLiveWithVideo(t, srv.URL, seller, st)
 }
 
 // requireLoopbackOnly runs the test only where loopback is the only

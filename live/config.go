@@ -54,7 +54,9 @@ type Config struct {
 	IPNetworks []string
 	// IncludeLoopback gathers 127.0.0.1/::1 candidates. Off by default as a
 	// browser on the same machine reaches the LAN address; tests and
-	// loopback-only namespaces turn it on.
+	// loopback-only namespaces turn it on. A node with no other address
+	// and no Interfaces, IPNetworks or ListenIP turns it on itself, with a
+	// warning (an offline laptop).
 	IncludeLoopback bool
 	// IPv6 also gathers IPv6 candidates.
 	IPv6 bool

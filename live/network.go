@@ -59,7 +59,57 @@ func (c *Config) keepInterface() func(string) bool {
 	return func(name string) bool { return slices.Contains(c.Interfaces, name) }
 }
 
+// filtered reports whether the operator chose which local addresses carry
+// media (interfaces, IP networks, a listen IP), and describes the choice.
+func (c *Config) filtered() (bool, string) {
+	var f []string
+	if len(c.Interfaces) > 0 {
+		f = append(f, "interfaces "+strings.Join(c.Interfaces, ","))
+	}
+	if len(c.IPNetworks) > 0 {
+		f = append(f, "IP networks "+strings.Join(c.IPNetworks, ","))
+	}
+	if c.ListenIP != "" {
+		f = append(f, "listen IP "+c.ListenIP)
+	}
+	if !c.IncludeLoopback {
+		f = append(f, "loopback off")
+	}
+	if !c.IPv6 {
+		f = append(f, "IPv6 off")
+	}
+	return len(c.Interfaces) > 0 || len(c.IPNetworks) > 0 || c.ListenIP != "", strings.Join(f, ", ")
+}
+
+// fallBackToLoopback keeps video working on a machine whose only network
+// is loopback (an offline laptop running the demo): when no local address
+// passes the filters and the operator chose none, media goes over loopback
+// (IncludeLoopback), for publishers and viewers on the same machine, with
+// a warning. Without it the node had no address for its UDP port and the
+// whole server, shop and chat included, refused to start. Filters the
+// operator set that match nothing stay an error (newUDPMux): they name an
+// address that is not there, and serving elsewhere would hide that.
+func (c *Config) fallBackToLoopback(log *slog.Logger) error {
+	if chosen, _ := c.filtered(); chosen || c.IncludeLoopback {
+		return nil
+	}
+	addrs, err := c.localAddresses()
+	if err != nil {
+		return fmt.Errorf("live: list local addresses: %w", err)
+	}
+	if len(addrs) > 0 {
+		return nil
+	}
+	c.IncludeLoopback = true
+	log.Warn("no network address but loopback, so video works on this machine only " +
+		"(publishers and viewers on 127.0.0.1); connect a network and restart to serve other machines")
+	return nil
+}
+
 func newNetwork(cfg *Config, log *slog.Logger) (*network, error) {
+	if err := cfg.fallBackToLoopback(log); err != nil {
+		return nil, err
+	}
 	n := &network{}
 	se := &n.se
 	lf := pionLogger{log: log.With("component", "pion")}
@@ -159,7 +209,8 @@ func newUDPMux(cfg *Config, lf pionLogger) (*ice.MultiUDPMuxDefault, error) {
 		return nil, fmt.Errorf("live: list local addresses: %w", err)
 	}
 	if len(addrs) == 0 {
-		return nil, fmt.Errorf("live: UDP port %d: no local address passes the interface/IP filters", cfg.UDPPort)
+		_, filters := cfg.filtered()
+		return nil, fmt.Errorf("live: UDP port %d: no local address passes the filters (%s)", cfg.UDPPort, filters)
 	}
 	var muxes []ice.UDPMux
 	for _, ip := range addrs {

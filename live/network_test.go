@@ -184,3 +184,30 @@ func TestASecondServerCannotShareTheUDPPort(t *testing.T) {
 		t.Fatalf("a second SFU bound UDP port %d too (the kernel would split packets between them)", port)
 	}
 }
+
+// TestFiltersThatMatchNothingStopTheNode: an operator who chose which
+// addresses carry media (an interface, IP networks) and named none that
+// exists gets an error naming the choice, not a silent fall-back to
+// loopback (which only a node with no filters and no network gets).
+func TestFiltersThatMatchNothingStopTheNode(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  live.Config
+		want string
+	}{
+		{"an interface that does not exist", live.Config{Interfaces: []string{"no-such-if0"}}, "interfaces no-such-if0"},
+		{"IP networks no address is in", live.Config{IPNetworks: []string{"198.51.100.0/24"}}, "IP networks 198.51.100.0/24"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.UDPPort = freePort(t)
+			sfu, err := live.New(tc.cfg, live.Deps{Auth: keys{}})
+			if err == nil {
+				sfu.Close()
+				t.Fatal("the node started")
+			}
+			if !strings.Contains(err.Error(), "no local address passes the filters") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %q does not name the filters (%s)", err, tc.want)
+			}
+		})
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -14,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
@@ -46,16 +49,25 @@ func requireBrowser(t *testing.T) {
 	if ci {
 		return
 	}
+	if other := networkNotIsolated(); other != "" {
+		t.Skipf("browser tests run only where loopback is the only interface up (%s); "+
+			"run them with: unshare -n sh -c 'ip link set lo up && CI=true go test -race -run Browser ./cmd/liveshop/'", other)
+	}
+}
+
+// networkNotIsolated says why the network is more than loopback (an
+// interface other than loopback is up), or returns "" inside `unshare -n`.
+func networkNotIsolated() string {
 	ifaces, err := net.Interfaces()
 	if err != nil {
-		t.Skipf("cannot list network interfaces (%v); browser tests run only on an isolated network", err)
+		return fmt.Sprintf("cannot list network interfaces: %v", err)
 	}
 	for _, i := range ifaces {
 		if i.Flags&net.FlagUp != 0 && i.Flags&net.FlagLoopback == 0 {
-			t.Skipf("browser tests run only where loopback is the only interface up, and %s is up; "+
-				"run them with: unshare -n sh -c 'ip link set lo up && CI=true go test -race -run Browser ./cmd/liveshop/'", i.Name)
+			return i.Name + " is up"
 		}
 	}
+	return ""
 }
 
 // artifactDir is where scenarios leave their final screenshots:
@@ -125,19 +137,66 @@ type tab struct {
 	ctx     context.Context
 	base    string
 	mu      sync.Mutex
-	console []string
+	console []consoleEntry
 	// consoleMark is where consoleErrors starts reading console.
 	consoleMark int
+	// requests made to the server and not yet finished, the loader of the
+	// page open now (its requests carry it), and when the last request
+	// started or ended (see settle).
+	inflight map[network.RequestID]pendingRequest
+	page     cdp.LoaderID
+	lastNet  time.Time
+	// failed lists the page's requests to the server that answered 400 or
+	// more, or failed without an answer (see failedRequests).
+	failed []failedRequest
 }
 
-// user opens a tab in a fresh browser context, sized like size.
+// consoleEntry is one message of a tab's console.
+type consoleEntry struct {
+	typ    chromedp.ConsoleType
+	source string // of a browser log entry ("network" for a failed request)
+	url    string
+	line   int64
+	text   string
+}
+
+func (e consoleEntry) String() string {
+	return fmt.Sprintf("%s %s:%d %s", e.typ, e.url, e.line+1, e.text)
+}
+
+// pendingRequest is a request of a page that has not finished yet.
+type pendingRequest struct {
+	method, url string
+	loader      cdp.LoaderID // of the page that made it
+}
+
+// failedRequest is a request of the page to the server that failed.
+type failedRequest struct {
+	method, url string
+	status      int64  // 0 when there was no answer
+	reason      string // the status text or the network error
+}
+
+func (f failedRequest) String() string {
+	return fmt.Sprintf("%s %s: %d %s", f.method, f.url, f.status, f.reason)
+}
+
+// user opens a tab in a fresh browser context, sized like size, for the
+// whole test.
 func (b *browser) user(name string, size [2]int64) *tab {
 	b.t.Helper()
+	return b.userFor(b.t, name, size)
+}
+
+// userFor opens a tab in a fresh browser context that reports to t and is
+// closed when t ends: one case of a table test.
+func (b *browser) userFor(t *testing.T, name string, size [2]int64) *tab {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	p := &tab{t: b.t, name: name, ctx: ctx, base: b.base}
+	p := &tab{t: t, name: name, ctx: ctx, base: b.base, inflight: map[network.RequestID]pendingRequest{}}
 	messages := chromedp.Console(ctx)
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1])); err != nil {
-		b.t.Fatalf("%s: open tab: %v", name, err)
+		t.Fatalf("%s: open tab: %v", name, err)
 	}
 	go func() {
 		for m, err := range messages {
@@ -145,22 +204,80 @@ func (b *browser) user(name string, size [2]int64) *tab {
 				return
 			}
 			p.mu.Lock()
-			p.console = append(p.console, fmt.Sprintf("%s %s:%d %s", m.Type, m.URL, m.Line+1, m))
+			p.console = append(p.console, consoleEntry{typ: m.Type, source: m.Source, url: m.URL, line: m.Line, text: m.Text})
 			p.mu.Unlock()
 		}
 	}()
-	b.t.Cleanup(func() {
-		if b.t.Failed() {
+	if err := chromedp.Listen(ctx, p.watchNetwork); err != nil {
+		t.Fatalf("%s: listen to the network: %v", name, err)
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
 			p.saveScreenshot("failed-" + p.name)
 			p.mu.Lock()
-			for _, line := range p.console {
-				b.t.Logf("%s console: %s", p.name, line)
+			for _, e := range p.console {
+				t.Logf("%s console: %s", p.name, e)
 			}
 			p.mu.Unlock()
 		}
 		cancel()
 	})
 	return p
+}
+
+// watchNetwork records the page's requests to the server: which are in
+// flight, and which failed.
+func (p *tab) watchNetwork(ev any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch e := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		if e.Type == network.ResourceTypeDocument && string(e.LoaderID) == string(e.RequestID) {
+			p.page = e.LoaderID // a navigation: a new page
+		}
+		if p.ours(e.Request.URL) {
+			p.inflight[e.RequestID] = pendingRequest{method: e.Request.Method, url: e.Request.URL, loader: e.LoaderID}
+			p.lastNet = time.Now()
+		}
+	case *network.EventResponseReceived:
+		if req, ok := p.inflight[e.RequestID]; ok && e.Response.Status >= 400 {
+			p.failed = append(p.failed, failedRequest{method: req.method, url: e.Response.URL, status: e.Response.Status, reason: e.Response.StatusText})
+		}
+	case *network.EventLoadingFinished:
+		p.finished(e.RequestID)
+	case *network.EventLoadingFailed:
+		// A request the page or a navigation cancelled is not a failure.
+		if req, ok := p.inflight[e.RequestID]; ok && !e.Canceled {
+			p.failed = append(p.failed, failedRequest{method: req.method, url: req.url, reason: e.ErrorText})
+		}
+		p.finished(e.RequestID)
+	}
+}
+
+func (p *tab) finished(id network.RequestID) {
+	if _, ok := p.inflight[id]; ok {
+		delete(p.inflight, id)
+		p.lastNet = time.Now()
+	}
+}
+
+// ours reports whether url is on the server under test.
+func (p *tab) ours(url string) bool {
+	return url == p.base || strings.HasPrefix(url, p.base+"/")
+}
+
+// signInWith gives the tab's browser context a session cookie (as signing
+// in would have set it), before the tab opens any page.
+func (p *tab) signInWith(cookie *http.Cookie) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, stepTimeout)
+	defer cancel()
+	httpOnly := true
+	if _, err := chromedp.Call(ctx, network.SetCookie, network.SetCookieParams{
+		Name: cookie.Name, Value: cookie.Value, URL: p.base + "/", Path: "/", HTTPOnly: &httpOnly, SameSite: network.CookieSameSiteLax,
+	}); err != nil {
+		p.t.Fatalf("%s: set the session cookie: %v", p.name, err)
+	}
 }
 
 // use makes tabs report to t (a subtest) until it ends.
@@ -184,16 +301,24 @@ func (p *tab) do(what string, steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // open navigates to a path of the server and waits for the page's module to
-// have finished its first render (body[data-ready]).
+// have finished its first render (body[data-ready]). A page that throws
+// before then never gets there: open fails at once with the exception.
 func (p *tab) open(path string) {
 	p.t.Helper()
 	p.do("open "+path, chromedp.Navigate(p.base+path))
-	p.waitJS("page "+path+" ready", `document.body.dataset.ready === "1"`)
+	thrown := len(p.exceptions())
+	p.waitJSOr("page "+path+" ready", `document.body.dataset.ready === "1"`, func() []string { return p.exceptions()[thrown:] })
 }
 
 // waitJS polls a JavaScript expression (or a promise) until it is truthy.
 // It evaluates afresh each time, so it keeps working across navigations.
 func (p *tab) waitJS(what, expr string) {
+	p.t.Helper()
+	p.waitJSOr(what, expr, func() []string { return nil })
+}
+
+// waitJSOr is waitJS that gives up as soon as failed lists something.
+func (p *tab) waitJSOr(what, expr string, failed func() []string) {
 	p.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -208,6 +333,9 @@ func (p *tab) waitJS(what, expr string) {
 		}
 		if err != nil {
 			last = err
+		}
+		if f := failed(); len(f) > 0 {
+			p.t.Fatalf("%s: wait until %s: %v", p.name, what, f)
 		}
 		if time.Now().After(deadline) {
 			p.t.Fatalf("%s: wait until %s: not within %s (last error: %v)", p.name, what, stepTimeout, last)
@@ -324,6 +452,54 @@ func (p *tab) logIn(email, name string) {
 	p.waitText(`[data-testid="signed-in-as"]`, name)
 }
 
+// settle waits until no request of the open page to the server has been in
+// flight for quiet: what the first load started has been answered, and any
+// failure of it recorded. (A page left behind may never hear the end of
+// its requests.)
+func (p *tab) settle(quiet time.Duration) {
+	p.t.Helper()
+	deadline := time.Now().Add(stepTimeout)
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		p.mu.Lock()
+		var pending []string
+		for _, r := range p.inflight {
+			if r.loader == p.page {
+				pending = append(pending, r.method+" "+r.url)
+			}
+		}
+		idle := len(pending) == 0 && time.Since(p.lastNet) >= quiet
+		p.mu.Unlock()
+		if idle {
+			return
+		}
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s: requests still in flight after %s: %v", p.name, stepTimeout, pending)
+		}
+		select {
+		case <-tick.C:
+		case <-p.ctx.Done():
+			p.t.Fatalf("%s: settle: %v", p.name, p.ctx.Err())
+		}
+	}
+}
+
+// failedRequests lists the page's requests to the server that answered 400
+// or more, or got no answer, except a cancelled one.
+func (p *tab) failedRequests() []failedRequest {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.failed)
+}
+
+// consoleEntries returns the tab's console so far.
+func (p *tab) consoleEntries() []consoleEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.console)
+}
+
 // saveScreenshot writes the visible page to the artifact directory.
 func (p *tab) saveScreenshot(name string) string {
 	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
@@ -358,7 +534,7 @@ func (p *tab) writeScreenshot(name string, png []byte, err error) string {
 }
 
 // exceptions lists the uncaught exceptions the page has thrown so far.
-func (p *tab) exceptions() []string { return p.consoleOf(0, "exception") }
+func (p *tab) exceptions() []string { return p.consoleOf(0, chromedp.ConsoleException) }
 
 // markConsole starts the part of the console that consoleErrors checks:
 // what comes after, say, a visitor's expected 401 from /api/me.
@@ -374,17 +550,17 @@ func (p *tab) consoleErrors() []string {
 	p.mu.Lock()
 	from := p.consoleMark
 	p.mu.Unlock()
-	return p.consoleOf(from, "exception", "error")
+	return p.consoleOf(from, chromedp.ConsoleException, chromedp.ConsoleError)
 }
 
 // consoleOf lists the console lines of the given types, from line from on.
-func (p *tab) consoleOf(from int, types ...string) []string {
+func (p *tab) consoleOf(from int, types ...chromedp.ConsoleType) []string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var out []string
-	for _, line := range p.console[from:] {
-		if typ, _, _ := strings.Cut(line, " "); slices.Contains(types, typ) {
-			out = append(out, line)
+	for _, e := range p.console[from:] {
+		if slices.Contains(types, e.typ) {
+			out = append(out, e.String())
 		}
 	}
 	return out

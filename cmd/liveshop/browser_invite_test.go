@@ -11,8 +11,9 @@ import (
 // seller invites an email from the dashboard; someone signs up with that
 // address, follows the header's invitation badge to the settings page and
 // accepts; the seller sees the moderator (with the email typed) and the
-// accepted invitation, and withdraws another; the new moderator opens the
-// moderator console of the shop's stream from the settings page. Markup in
+// accepted invitation, and withdraws another; the new moderator follows
+// the header's Moderate link to the shops they moderate and opens the
+// moderator console of the shop's stream. Markup in
 // the shop's and the moderator's names stays text, and no page a signed-in
 // user opens logs an error.
 func TestBrowserModeratorInvitation(t *testing.T) {
@@ -70,6 +71,8 @@ func TestBrowserModeratorInvitation(t *testing.T) {
 	seller.checkLabels("dashboard moderators and invitations")
 	seller.saveScreenshotOf("moderators", "#moderators-panel")
 
+	theo.click(`[data-testid="moderate-link"]`) // the header's way in, there once the invitation is accepted
+	theo.waitJS("the shops' consoles in focus", `location.hash === "#moderating" && document.activeElement?.id === "moderating"`)
 	theo.click(fmt.Sprintf(`#moderated-shops a[href="/moderate/%d"]`, st.ID))
 	theo.waitJS("the moderator console", `document.body.dataset.ready === "1" && location.pathname.startsWith("/moderate/")`)
 	theo.waitText("#console-title", "Moderating: Spring glazes")

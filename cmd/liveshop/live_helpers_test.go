@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/live/liveclient"
 )
 
@@ -33,4 +35,15 @@ func sendSynthetic(t testing.TB, pub *liveclient.Publisher) {
 		<-sent
 		_ = pub.Close()
 	})
+}
+
+// goLiveWithVideo puts the seller's stream on air the way an encoder does:
+// synthetic video over loopback to the server at base, until the test ends;
+// it returns once the stream's record says live.
+func goLiveWithVideo(t *testing.T, base string, seller shopper, st commerce.StreamWithKey) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", base, st.ID), loopbackPublisher(st.StreamKey))
+	waitUntil(t, stepTimeout, "the stream to go live", func() bool { return streamStatus(t, seller, st.ID) == commerce.StreamLive })
 }

@@ -60,6 +60,16 @@ export async function api(path, { method = 'GET', body, idempotencyKey, signal, 
   return data;
 }
 
+/**
+ * ignoreApiError is for a catch that shrugs off a failed call (the next
+ * poll retries, the page works without the data): it ignores an ApiError
+ * and rethrows anything else, so that a bug in the code around the call is
+ * not swallowed with it.
+ */
+export function ignoreApiError(err) {
+  if (!(err instanceof ApiError)) throw err;
+}
+
 /** get fetches a resource. */
 export const get = (path, opts) => api(path, opts);
 /** post creates or acts. */

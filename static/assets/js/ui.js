@@ -8,6 +8,12 @@ import { startFollowAlerts } from './follow-alerts.js';
 /** initPage fills the header's account corner and returns the account
  * (or null). Every page module calls it first. */
 export async function initPage() {
+  const header = document.querySelector('.site-header');
+  if (header) {
+    // The sticky header's height, for scroll-padding (base.css): what is
+    // scrolled to must not end up under it. It wraps on narrow screens.
+    new ResizeObserver(() => document.documentElement.style.setProperty('--header-h', `${header.offsetHeight}px`)).observe(header);
+  }
   const slot = document.getElementById('account');
   let account = null;
   try {
@@ -16,6 +22,7 @@ export async function initPage() {
     toast(err.message, 'error');
   }
   if (account) startFollowAlerts(toast);
+  showModerateLink(account);
   if (slot) {
     if (account) {
       const invited = account.moderator_invitations || 0;
@@ -32,6 +39,14 @@ export async function initPage() {
     }
   }
   return account;
+}
+
+/** showModerateLink gives a moderator the header's way to their consoles
+ * (listed on the settings page), on every page. */
+export function showModerateLink(account) {
+  const nav = document.querySelector('.site-nav');
+  if (!nav || !account?.moderates?.length || nav.querySelector('[data-testid="moderate-link"]')) return;
+  nav.append(h('a', { href: '/settings#moderating', 'data-testid': 'moderate-link' }, 'Moderate'));
 }
 
 /** ready marks the page as rendered: the first data is on screen and the

@@ -3,7 +3,7 @@
 // live coupon while the shop is live (the order is then credited to the
 // stream whose coupon it used).
 
-import { get, api, del } from '../api.js';
+import { get, api, del, ignoreApiError } from '../api.js';
 import { $, h, replace } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { initPage, ready, busy, showError, toast, sentence } from '../ui.js';
@@ -71,8 +71,8 @@ async function checkout(shop, lines) {
   let live = [];
   try {
     live = (await get(`/streams?shop=${shop.shop_id}&status=live&limit=10`)).items;
-  } catch {
-    // Checkout works without coupons.
+  } catch (err) {
+    ignoreApiError(err); // checkout works without coupons
   }
   sheet.open({
     title: `${count} item${count === 1 ? '' : 's'} from ${shop.shop_name}`, image_url: lines[0]?.image_url,

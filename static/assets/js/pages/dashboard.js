@@ -1,6 +1,7 @@
 // dashboard.js — /dashboard, the seller's back office: open a shop, then
 // products (create, edit, pictures), orders (ship, deliver, cancel,
 // refund), streams, and the shop's moderators and moderator invitations.
+// A moderator without a shop finds their moderator consoles here first.
 
 import { get, post, patch, del, api } from '../api.js';
 import { $, $$, h, replace, formatDate } from '../dom.js';
@@ -12,21 +13,10 @@ import { thumb, imageOf } from '../cards.js';
 import { orderRow } from '../orders.js';
 import { sellerControls } from '../order-actions.js';
 import { loadAnalytics } from '../analytics.js';
-
-await initPage();
-const account = await requireAccount();
-const currencies = await get('/currencies');
-useExponents(currencies);
-
-if (!account.shop) {
-  openShopForm();
-} else {
-  await showDashboard(account.shop);
-}
-ready();
+import { moderatedShops } from '../moderating.js';
 
 // --- Opening a shop -----------------------------------------------------------
-function openShopForm() {
+function openShopForm({ focus = true } = {}) {
   $('#open-shop').hidden = false;
   const guess = new Intl.NumberFormat().resolvedOptions().locale.startsWith('en-GB') ? 'GBP' : 'USD';
   replace($('#shop-currency'), currencies.map((c) => h('option', { value: c.code, selected: c.code === guess }, c.code)));
@@ -41,7 +31,7 @@ function openShopForm() {
     await post('/shops', { name: v.name.trim(), handle: v.handle.trim(), currency: v.currency, description: v.description.trim() });
     location.reload();
   });
-  name.focus();
+  if (focus) name.focus();
 }
 
 // --- The dashboard -------------------------------------------------------------
@@ -282,3 +272,23 @@ function wireModerators(shop) {
     await loadInvitations(shop);
   });
 }
+
+// --- Start (after every declaration above: the top-level awaits would
+// otherwise run code that reads a let or const not declared yet) ----------
+await initPage();
+const account = await requireAccount();
+const currencies = await get('/currencies');
+useExponents(currencies);
+
+if (!account.shop) {
+  // A moderator came to the header's "Sell" for their streams, not only
+  // to open a shop: their consoles come first.
+  if (account.moderates?.length) {
+    $('#dashboard-moderating').hidden = false;
+    replace($('#dash-moderated-shops'), await moderatedShops(account.moderates));
+  }
+  openShopForm({ focus: !account.moderates?.length });
+} else {
+  await showDashboard(account.shop);
+}
+ready();

@@ -2,7 +2,7 @@
 // payment, shipping, the tracking timeline and the support thread (polled
 // while the page is open). The seller also gets the order's actions.
 
-import { get, post } from '../api.js';
+import { get, post, ignoreApiError } from '../api.js';
 import { $, h, replace, append, pathID, formatDate } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { initPage, ready, busy, onSubmit } from '../ui.js';
@@ -10,30 +10,11 @@ import { requireAccount } from '../session.js';
 import { orderStatus } from '../orders.js';
 import { sellerControls } from '../order-actions.js';
 
-await initPage();
-const account = await requireAccount();
-const id = pathID(1);
-
 const eventNames = {
   placed: 'Order placed', payment_authorized: 'Payment authorized', paid: 'Paid',
   payment_declined: 'Payment declined', payment_failed: 'Payment failed', flash_order_cancelled: 'Cancelled',
   shipped: 'Shipped', delivered: 'Delivered', cancelled: 'Cancelled', refunded: 'Refunded',
 };
-
-let order = null;
-try {
-  order = await get(`/orders/${id}`);
-} catch (err) {
-  replace($('main'), h('p', { class: 'notice error', role: 'alert' }, err.status === 404 ? 'There is no such order.' : err.message));
-}
-if (order) {
-  render(order);
-  busy($('#order'), false);
-  await loadMessages();
-  setInterval(loadMessages, 5000);
-  wireMessages();
-}
-ready();
 
 function isSeller(o) {
   return account.admin || (account.shop && account.shop.id === o.shop_id);
@@ -83,8 +64,8 @@ async function loadMessages() {
   try {
     const messages = await get(`/orders/${id}/messages${lastMessage ? `?after=${lastMessage}` : ''}`);
     for (const m of messages) addMessage(m);
-  } catch {
-    // Try again on the next tick.
+  } catch (err) {
+    ignoreApiError(err); // the next tick tries again
   }
 }
 
@@ -106,3 +87,23 @@ function wireMessages() {
     form.reset();
   });
 }
+
+// --- Start (after every declaration above: the top-level awaits would
+// otherwise run code that reads a let or const not declared yet) ----------
+await initPage();
+const account = await requireAccount();
+const id = pathID(1);
+let order = null;
+try {
+  order = await get(`/orders/${id}`);
+} catch (err) {
+  replace($('main'), h('p', { class: 'notice error', role: 'alert' }, err.status === 404 ? 'There is no such order.' : err.message));
+}
+if (order) {
+  render(order);
+  busy($('#order'), false);
+  await loadMessages();
+  setInterval(loadMessages, 5000);
+  wireMessages();
+}
+ready();

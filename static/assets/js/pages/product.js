@@ -1,7 +1,7 @@
 // product.js — /product/:id: pictures, price, stock, description, reviews,
 // add to cart, and a link to the live stream that is showing it.
 
-import { get, post } from '../api.js';
+import { get, post, ignoreApiError } from '../api.js';
 import { $, h, replace, pathID, formatDate } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { initPage, ready, busy, onSubmit, toast } from '../ui.js';
@@ -62,8 +62,8 @@ async function loadShop() {
     const a = $('#product-shop');
     a.textContent = shop.name;
     a.href = `/shop/${encodeURIComponent(shop.handle)}`;
-  } catch {
-    // The product page works without its shop's name.
+  } catch (err) {
+    ignoreApiError(err); // the product page works without its shop's name
   }
 }
 
@@ -76,8 +76,8 @@ async function loadLive() {
     const p = $('#product-live');
     replace(p, h('a', { class: 'live-link', href: `/watch/${s.id}` }, h('span', { class: 'badge live' }, 'LIVE'), ` Watch it live: ${s.title}`));
     p.hidden = false;
-  } catch {
-    // No link then.
+  } catch (err) {
+    ignoreApiError(err); // no link then
   }
 }
 

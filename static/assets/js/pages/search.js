@@ -3,7 +3,7 @@
 // a URL parameter and shown as text, so operators, quotes and markup are
 // just characters. With no query the page offers trending hashtags.
 
-import { get, query } from '../api.js';
+import { get, query, ignoreApiError } from '../api.js';
 import { $, h, replace } from '../dom.js';
 import { initPage, ready } from '../ui.js';
 import { productCard, shopCard, streamCard, tagLink } from '../cards.js';
@@ -33,8 +33,8 @@ if (q) {
     const { items } = await get('/hashtags?limit=20');
     replace($('#trending'), items.map((t) => h('li', {}, tagLink(t.tag))));
     $('#trending-section').hidden = items.length === 0;
-  } catch {
-    // The search box works without them.
+  } catch (err) {
+    ignoreApiError(err); // the search box works without them
   }
 }
 ready();

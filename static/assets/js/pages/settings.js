@@ -5,9 +5,10 @@
 
 import { get, put, patch, post } from '../api.js';
 import { $, h, replace, formatDate } from '../dom.js';
-import { initPage, ready, onSubmit, toast, sentence, confirmAction } from '../ui.js';
+import { initPage, ready, onSubmit, toast, sentence, confirmAction, showModerateLink } from '../ui.js';
 import { requireAccount, signOut } from '../session.js';
 import { thumb } from '../cards.js';
+import { moderatedShops } from '../moderating.js';
 import { followButton } from '../follow.js';
 
 await initPage();
@@ -51,7 +52,10 @@ async function answer(invitation, verb) {
     toast(sentence(err.message), 'error'); // withdrawn or expired meanwhile: the reload drops it
   }
   try {
-    await Promise.all([loadInvitations(), get('/me').then(loadModerated)]);
+    await Promise.all([loadInvitations(), get('/me').then((me) => {
+      showModerateLink(me);
+      return loadModerated(me);
+    })]);
   } catch (err) {
     toast(sentence(err.message), 'error');
   }
@@ -59,29 +63,20 @@ async function answer(invitation, verb) {
 
 // --- Shops the account moderates ---------------------------------------------------
 // Each with its live and upcoming streams, whose moderator consoles the
-// account may open.
+// account may open; the header's "Moderate" leads here (#moderating).
 async function loadModerated(me) {
   $('#moderating').hidden = me.moderates.length === 0;
-  const rows = await Promise.all(me.moderates.map(async (shop) => {
-    let streams = [];
-    try {
-      streams = (await get(`/shops/${shop.id}/streams?limit=20`)).items.filter((s) => s.status !== 'ended');
-    } catch (err) {
-      toast(sentence(err.message), 'error');
-    }
-    return h('li', { dataset: { shopId: shop.id } },
-      thumb(shop.logo_url || '', shop.name, 'avatar'),
-      h('a', { class: 'grow', href: `/shop/${encodeURIComponent(shop.handle)}`, text: shop.name }),
-      streams.length
-        ? streams.map((s) => h('a', { class: 'button small', href: `/moderate/${s.id}` },
-          `Moderate “${s.title}”${s.status === 'live' ? ' (live)' : ''}`))
-        : h('span', { class: 'hint' }, 'No streams coming up'));
-  }));
-  replace($('#moderated-shops'), rows);
+  replace($('#moderated-shops'), await moderatedShops(me.moderates));
 }
 
 await Promise.all([loadInvitations(), loadModerated(account)]);
-if (location.hash === '#moderator-invitations') $('#moderator-invitations').focus();
+// The header's links lead to a section: focus it, also when the page is
+// open already and only the hash changes.
+const focusSection = () => {
+  if (['#moderator-invitations', '#moderating'].includes(location.hash)) $(location.hash).focus();
+};
+focusSection();
+window.addEventListener('hashchange', focusSection);
 
 // --- Purchase privacy ---------------------------------------------------------
 const saved = $('#privacy-saved');

@@ -4,7 +4,7 @@
 // falling live; live coupons with their uses; the comments with
 // moderation buttons; and live counters.
 
-import { get, post, patch } from '../api.js';
+import { get, post, patch, ignoreApiError } from '../api.js';
 import { $, $$, h, replace } from '../dom.js';
 import { formatMoney, parseMoney, toDecimal, useExponents } from '../money.js';
 import { initPage, ready, onSubmit, toast, sentence } from '../ui.js';
@@ -301,8 +301,8 @@ function refreshSales() {
       const counted = items.filter((o) => o.stream_id === state.stream.id && ['paid', 'shipped', 'delivered'].includes(o.status));
       $('#count-orders').textContent = counted.length;
       $('#count-revenue').textContent = formatMoney(counted.reduce((n, o) => n + o.total_minor, 0), state.shop.currency);
-    } catch {
-      // Counters catch up on the next refresh.
+    } catch (err) {
+      ignoreApiError(err); // counters catch up on the next refresh
     }
     salesTimer = setTimeout(refreshSales, 15_000);
   }, 1000);

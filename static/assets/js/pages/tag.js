@@ -2,7 +2,7 @@
 // carry it, then its products, hottest first and paged. An unknown
 // hashtag is an empty page, never an error.
 
-import { get, query } from '../api.js';
+import { get, query, ignoreApiError } from '../api.js';
 import { $, replace, pathPart } from '../dom.js';
 import { initPage, ready } from '../ui.js';
 import { productCard, streamCard } from '../cards.js';
@@ -29,6 +29,6 @@ const products = new Pager($('#tag-products'), {
 const streams = get(`${path}/streams?limit=12`).catch(empty).then(({ items }) => {
   replace($('#tag-streams'), items.map((s) => streamCard(s)));
   $('#tag-streams-section').hidden = items.length === 0;
-}).catch(() => {});
+}).catch(ignoreApiError);
 await Promise.all([products.start(), streams]);
 ready();

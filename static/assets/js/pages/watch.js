@@ -2,7 +2,7 @@
 // the room on top — comments, hearts, the pinned product, the flash sale —
 // and a checkout sheet that buys without leaving the stream.
 
-import { get, post } from '../api.js';
+import { get, post, ignoreApiError } from '../api.js';
 import { $, h, replace, pathID } from '../dom.js';
 import { formatMoney } from '../money.js';
 import { initPage, ready, sentence, toast } from '../ui.js';
@@ -29,7 +29,7 @@ let me = null;
 get(`/streams/${streamID}`).then((s) => {
   stream = { ...stream, ...s };
   showStream();
-}).catch(() => {});
+}).catch(ignoreApiError);
 
 function showStream() {
   $('#stream-title').textContent = stream.title || 'Live stream';

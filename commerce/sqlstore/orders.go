@@ -484,21 +484,8 @@ func (db *DB) OrphanOrders(ctx context.Context, flash bool, updatedBefore time.T
 	if flash {
 		join = "JOIN flash_sale_orders f ON f.order_id = o.id WHERE"
 	}
-	rows, err := db.query(ctx, `SELECT o.id, o.buyer_id, COALESCE(f.sale_id, 0), COALESCE(f.reservation_id, 0) FROM orders o `+join+`
-		o.status = 'awaiting_payment' AND o.updated_at < ?
+	return db.flashOrders(ctx, `SELECT COALESCE(f.sale_id, 0), COALESCE(f.reservation_id, 0), o.id, o.buyer_id, COALESCE(f.quantity, 0)
+		FROM orders o `+join+` o.status = 'awaiting_payment' AND o.updated_at < ?
 		AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.resource_id = o.id AND k.resource_id <> 0 AND NOT k.done)
 		ORDER BY o.updated_at LIMIT ?`, micros(updatedBefore), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []commerce.FlashOrder
-	for rows.Next() {
-		var f commerce.FlashOrder
-		if err := rows.Scan(&f.OrderID, &f.BuyerID, &f.SaleID, &f.ReservationID); err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
 }

@@ -223,105 +223,38 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 	return o, nil
 }
 
-// settlePayment takes an order from awaiting_payment to paid, or to
-// cancelled with its stock returned when the card is declined or the
-// processor fails. It resumes where an interrupted run stopped: the
-// processor calls carry idempotency keys derived from the order ID, so a
-// repeated call never charges twice.
+// settlePayment takes a shop order (cart or Buy now) from awaiting_payment
+// to paid, or to cancelled with its stock (and, for a cart, its lines) back
+// when the payment is refused, through the one payment pipeline (pay).
 func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMethod) idemResult {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
-	defer cancel()
-	pay := s.cfg.Payments
-	opKey := fmt.Sprintf("order-%d", o.ID)
-	orderID := o.ID // o is reassigned below, to the zero Order on a failed transition
-	unsettled := func(err error) idemResult {
-		if lost, ok := s.lostRace(ctx, orderID, err); ok {
-			return lost
-		}
-		s.log.Warn("payment outcome not recorded; a retry with the same key resumes it", "order", orderID, "error", err)
-		return idemResult{err: unavailable(err), committed: true, unsettled: true}
-	}
-	fail := func(cause error, paymentStatus, ref string) idemResult {
-		code := "processor_error"
-		var pe *PaymentError
-		if errors.As(cause, &pe) {
-			code = pe.Code
-		}
-		t := unpaidCancellation(o, paymentStatus, code, cause.Error())
-		t.PaymentRef = ref
-		_, err := s.transition(ctx, o, t, "")
-		if err != nil {
-			return unsettled(err)
-		}
-		return idemResult{err: paymentErr(cause), committed: true}
-	}
-	if o.Status != OrderAwaitingPayment {
-		return settledAnswer(o)
-	}
-	// Authorize (unless an earlier run recorded the authorization), capture,
-	// and record both in one write. A run cut off in between is resumed by
-	// authorizing again under the same processor idempotency key, which
-	// returns the same authorization rather than a second hold.
-	auth := Authorization{Reference: o.Payment.Reference, CardBrand: o.Payment.CardBrand, CardLast4: o.Payment.CardLast4}
-	if o.Payment.Status != PaymentAuthorized {
-		err := s.withRetries(ctx, func(ctx context.Context) (err error) {
-			auth, err = pay.Authorize(ctx, PaymentRequest{OrderID: o.ID, AmountMinor: o.TotalMinor, Currency: o.Currency,
-				Method: method, IdempotencyKey: opKey + "-authorize"})
-			return err
-		})
-		var pe *PaymentError
-		switch {
-		case errors.As(err, &pe) && pe.Declined:
-			return fail(err, PaymentDeclined, "")
-		case errors.As(err, &pe):
-			return fail(err, PaymentFailed, "")
-		case err != nil:
-			return unsettled(err)
-		}
-	}
-	err := s.withRetries(ctx, func(ctx context.Context) error {
-		return pay.Capture(ctx, auth.Reference, o.TotalMinor, opKey+"-capture")
-	})
-	var pe *PaymentError
-	switch {
-	case errors.As(err, &pe):
-		if verr := s.withRetries(ctx, func(ctx context.Context) error {
-			return pay.Void(ctx, auth.Reference, opKey+"-void")
-		}); verr != nil {
-			s.log.Error("void authorization after failed capture", "order", o.ID, "error", verr)
-		}
-		return fail(err, PaymentVoided, auth.Reference)
-	case err != nil:
-		return unsettled(err)
-	}
-	o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, PaymentRef: auth.Reference,
-		CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "paid", ActorRole: actorSystem,
-		Note: "authorized and captured " + FormatMoney(o.TotalMinor, o.Currency)}, OrderPaidEvent)
-	if err != nil {
-		return unsettled(err)
-	}
-	return settledAnswer(o)
+	return s.pay(ctx, o, method, shopFlow)
 }
 
-// unpaidCancellation cancels a shop order before any money was taken (a
+// shopFlow is the payment pipeline of cart and Buy now orders: nothing
+// before the authorization, the default cancellation and answer.
+var shopFlow = paymentFlow{refused: shopRefused}
+
+// unpaidCancellation cancels an order before any money was taken (a
 // refused payment, an abandoned checkout): its stock goes back on sale, its
 // coupon use back to the buyer and, for a cart order, its lines back into
 // the cart.
 func unpaidCancellation(o Order, paymentStatus, failureCode, note string) Transition {
+	event := "payment_" + paymentStatus
+	if paymentStatus == "" {
+		event = "cancelled_unpaid"
+	}
 	return Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: failureCode,
 		ReturnStock: true, RestoreCart: o.Source == OrderSourceCart, ReleaseCoupon: true,
-		Event: "payment_" + paymentStatus, ActorRole: actorSystem, Note: note}
+		Event: event, ActorRole: actorSystem, Note: note}
 }
 
-// settledAnswer is the checkout answer for an order whose payment is done.
-func settledAnswer(o Order) idemResult {
-	switch {
-	case o.Status == OrderCancelled && o.Payment.Status == PaymentDeclined:
-		return idemResult{err: &Error{402, "payment_declined", fmt.Sprintf("the payment was declined (%s); the cart is as it was, try another card", o.Payment.FailureCode)}, committed: true}
-	case o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded:
-		return idemResult{err: paymentErr(errors.New(o.Payment.FailureCode)), committed: true}
+// shopRefused is the answer for a shop order cancelled before any money
+// moved.
+func shopRefused(o Order) error {
+	if o.Payment.Status == PaymentDeclined {
+		return &Error{402, "payment_declined", fmt.Sprintf("the payment was declined (%s); nothing was charged and the cart is as it was: try another card", o.Payment.FailureCode)}
 	}
-	return idemResult{status: http.StatusCreated, value: o}
+	return paymentErr(errors.New(o.Payment.FailureCode))
 }
 
 // CancelOrder cancels a paid order that has not shipped (seller or admin):
@@ -423,7 +356,7 @@ func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, rea
 	id := o.ID
 	o, err = s.transition(ctx, o, Transition{To: OrderRefunded, PaymentStatus: PaymentRefunded, Event: "refunded",
 		ActorID: actorID, ActorRole: actor, Note: reason}, OrderRefundedEvent)
-	if lost, ok := s.lostRace(ctx, id, err); ok {
+	if lost, ok := s.lostRace(ctx, id, err, shopFlow); ok {
 		return lost
 	}
 	if err != nil {
@@ -447,7 +380,7 @@ var (
 // carry the same order-derived keys); this request only lost the race to
 // record it, so its answer is a 409 the client can act on, not a failure,
 // and its key is given back. ok is false for any other error.
-func (s *Service) lostRace(ctx context.Context, orderID int64, err error) (idemResult, bool) {
+func (s *Service) lostRace(ctx context.Context, orderID int64, err error, flow paymentFlow) (idemResult, bool) {
 	if !errors.Is(err, ErrOrderChanged) {
 		return idemResult{}, false
 	}
@@ -464,7 +397,7 @@ func (s *Service) lostRace(ctx context.Context, orderID int64, err error) (idemR
 	case o.Payment.Status == PaymentCaptured:
 		return idemResult{err: ErrAlreadyPaid}, true
 	case unpaidCancelled(o):
-		return idemResult{err: cancelledAnswer(o)}, true
+		return idemResult{err: s.answerFor(o, flow).err}, true
 	}
 	return idemResult{err: ErrOrderChanged}, true
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 )
 
 // FlashCheckoutRequest pays for a reservation.
@@ -175,6 +174,8 @@ func cancelledAnswer(o Order) error {
 	switch {
 	case o.Payment.FailureCode == "reservation_expired":
 		return ErrReservationExpired
+	case o.Payment.FailureCode == "reservation_lost":
+		return ErrReservationLost
 	case o.Payment.Status == PaymentDeclined:
 		return flashPaymentErr(&PaymentError{Code: o.Payment.FailureCode, Declined: true})
 	case o.Payment.Status == PaymentFailed, o.Payment.Status == PaymentVoided:
@@ -183,96 +184,41 @@ func cancelledAnswer(o Order) error {
 	return ErrReservationReleased
 }
 
-// settle confirms the reservation and takes the payment of its order,
-// resuming wherever an interrupted run stopped. Processor calls carry keys
-// derived from the order ID, so a repeated call never charges twice.
+// settle confirms the reservation and takes the payment of its order
+// through the one payment pipeline (pay), resuming wherever an interrupted
+// run stopped; method is zero for a sweeper.
 func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reservationID int64, o Order, method PaymentMethod) idemResult {
-	s := f.svc
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
-	defer cancel()
-	log := f.log.With("sale", fs.ID, "order", o.ID, "reservation", reservationID)
-	orderID := o.ID // o is reassigned below, to the zero Order on a failed transition
-	unsettled := func(err error) idemResult {
-		if lost, ok := s.lostRace(ctx, orderID, err); ok {
-			return lost
-		}
-		log.Warn("flash order not settled; a retry with the same key resumes it", slog.Any("error", err))
-		return idemResult{err: unavailable(err), committed: true, unsettled: true}
-	}
-	// fail cancels the order and gives the units back at once.
-	fail := func(cause error, paymentStatus, code string, answer error) idemResult {
-		if err := f.cancelFlashOrder(ctx, fs, o, reservationID, paymentStatus, code, cause.Error()); err != nil {
-			return unsettled(err)
-		}
-		return idemResult{err: answer, committed: true}
-	}
+	return f.svc.pay(ctx, o, method, f.flow(a, fs, reservationID))
+}
 
-	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
-		err := f.confirm(ctx, fs, reservationID, o)
-		switch {
-		case errors.Is(err, ErrReservationExpired):
-			return fail(err, "", "reservation_expired", err)
-		case errors.Is(err, ErrReservationReleased):
-			return fail(err, "", "reservation_released", err)
-		case errors.Is(err, ErrSoldOut):
-			return fail(err, "", "reservation_lost", ErrReservationLost)
-		case err != nil:
-			return unsettled(err)
-		}
-	}
-	opKey := fmt.Sprintf("order-%d", o.ID)
-	pay := s.cfg.Payments
-	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
-		var auth Authorization
-		err := s.withRetries(ctx, func(ctx context.Context) (err error) {
-			auth, err = pay.Authorize(ctx, PaymentRequest{OrderID: o.ID, AmountMinor: o.TotalMinor, Currency: o.Currency,
-				Method: method, IdempotencyKey: opKey + "-authorize"})
-			return err
-		})
-		var pe *PaymentError
-		switch {
-		case errors.As(err, &pe) && pe.Declined:
-			return fail(err, PaymentDeclined, pe.Code, flashPaymentErr(err))
-		case errors.As(err, &pe):
-			return fail(err, PaymentFailed, pe.Code, flashPaymentErr(err))
-		case err != nil:
-			return unsettled(err)
-		}
-		o, err = s.transition(ctx, o, authorized(o, auth), "")
-		if err != nil {
-			return unsettled(err)
-		}
-	}
-	if o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentAuthorized {
-		err := s.withRetries(ctx, func(ctx context.Context) error {
-			return pay.Capture(ctx, o.Payment.Reference, o.TotalMinor, opKey+"-capture")
-		})
-		var pe *PaymentError
-		switch {
-		case errors.As(err, &pe):
-			if verr := s.withRetries(ctx, func(ctx context.Context) error {
-				return pay.Void(ctx, o.Payment.Reference, opKey+"-void")
-			}); verr != nil {
-				log.Error("void authorization after failed capture", slog.Any("error", verr))
+// flow is the payment pipeline of the order of reservation reservationID
+// in sale fs, bought by a: the reservation is confirmed before the
+// authorization, a cancellation gives the units back through the sale, a
+// payment is told to the room.
+func (f *FlashSales) flow(a Account, fs FlashSale, reservationID int64) paymentFlow {
+	return paymentFlow{
+		prepare: func(ctx context.Context, o Order) error {
+			err := f.confirm(ctx, fs, reservationID, o)
+			switch {
+			case errors.Is(err, ErrReservationExpired):
+				return &refusal{"reservation_expired", err}
+			case errors.Is(err, ErrReservationReleased):
+				return &refusal{"reservation_released", err}
+			case errors.Is(err, ErrSoldOut):
+				return &refusal{"reservation_lost", ErrReservationLost}
 			}
-			return fail(err, PaymentVoided, pe.Code, flashPaymentErr(err))
-		case err != nil:
-			return unsettled(err)
-		}
-		o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, PaymentRef: o.Payment.Reference,
-			CardBrand: o.Payment.CardBrand, CardLast4: o.Payment.CardLast4, Event: "paid", ActorRole: actorSystem}, OrderPaidEvent)
-		if err != nil {
-			return unsettled(err)
-		}
-		f.paid(ctx, a, fs, o)
+			return err
+		},
+		cancellation: func(t *Transition) {
+			t.FlashSaleID, t.ReturnStock, t.Event = fs.ID, false, "flash_order_cancelled"
+		},
+		cancelled: func(ctx context.Context, o Order) { f.release(ctx, fs, reservationID, o) },
+		paid:      func(ctx context.Context, o Order) { f.paid(ctx, a, fs, o) },
+		refused:   cancelledAnswer,
+		answer: func(o Order) any {
+			return FlashCheckoutResult{Order: o, DiscountMinor: o.DiscountMinor}
+		},
 	}
-	switch {
-	case unpaidCancelled(o):
-		return idemResult{err: cancelledAnswer(o), committed: true}
-	case o.Status == OrderAwaitingPayment:
-		return unsettled(errors.New("payment still pending"))
-	}
-	return idemResult{status: http.StatusCreated, value: FlashCheckoutResult{Order: o, DiscountMinor: o.DiscountMinor}, committed: true}
 }
 
 // ErrReservationLost means the stock engine lost the reservation (Redis
@@ -306,27 +252,36 @@ func (f *FlashSales) confirm(ctx context.Context, fs FlashSale, reservationID in
 	return err
 }
 
-// cancelFlashOrder cancels an unpaid flash order: the reservation's units go
-// back to the sale (or, after the sale was reconciled, to the product), and
-// the coupon may be used again.
-func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order, reservationID int64, paymentStatus, code, note string) error {
-	_, err := f.svc.transition(ctx, o, Transition{To: OrderCancelled, PaymentStatus: paymentStatus, FailureCode: code,
-		FlashSaleID: fs.ID, ReleaseCoupon: true, Event: "flash_order_cancelled", ActorRole: actorSystem, Note: note}, "")
+// cancelFlashOrder cancels an unpaid flash order whose checkout never
+// settled it (its reservation lapsed): the units go back to the sale (or,
+// after the sale was reconciled, to the product), and the coupon may be
+// used again.
+func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order, reservationID int64, code, note string) error {
+	flow := f.flow(Account{}, fs, reservationID)
+	t := unpaidCancellation(o, "", code, note)
+	flow.cancellation(&t)
+	cancelled, err := f.svc.transition(ctx, o, t, "")
 	if errors.Is(err, ErrOrderChanged) {
-		return nil // the sweeper or a retry cancelled it first
+		return nil // the sweeper or a retry settled it first
 	}
 	if err != nil {
 		return err
 	}
+	flow.cancelled(ctx, cancelled)
+	return nil
+}
+
+// release gives the units of a cancelled order's reservation back to the
+// stock engine and tells the room.
+func (f *FlashSales) release(ctx context.Context, fs FlashSale, reservationID int64, o Order) {
 	_, _, c, err := f.engine.Release(ctx, fs.ID, reservationID)
 	if err != nil && !errors.Is(err, ErrStockUnknown) {
 		// The order is cancelled, so SQL no longer counts the units; the
 		// reconciliation at the sale's end puts the engine right.
 		f.log.Warn("release units of cancelled order", "order", o.ID, slog.Any("error", err))
-		return nil
+		return
 	}
 	f.news.stockChanged(fs, c)
-	return nil
 }
 
 // paid tells the room that someone bought, and ends the sale when its last

@@ -112,20 +112,7 @@ func (f *FlashSales) settleAbandoned(ctx context.Context, saleID, reservationID,
 	if err != nil {
 		return unsettled(err)
 	}
-	if o.Status != OrderAwaitingPayment {
-		return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{}) // answers for the final state
-	}
-	if o, err = f.svc.recordLostAuthorization(ctx, o); err != nil {
-		return unsettled(err)
-	}
-	if o.Payment.Status == PaymentAuthorized {
-		return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{})
-	}
-	if err := f.cancelFlashOrder(ctx, fs, o, reservationID, PaymentFailed, "abandoned",
-		"the checkout was interrupted and not retried"); err != nil {
-		return unsettled(err)
-	}
-	return idemResult{err: &Error{503, "payment_unavailable", "the checkout was interrupted before the payment; nothing was charged and the units went back on sale"}, committed: true}
+	return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{})
 }
 
 func (f *FlashSales) sweepSale(ctx context.Context, fs FlashSale) error {
@@ -203,7 +190,7 @@ func (f *FlashSales) cancelExpiredOrder(ctx context.Context, fs FlashSale, r Res
 		var o Order
 		if o, err = f.svc.store.OrderByID(ctx, link.OrderID); err == nil &&
 			o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
-			err = f.cancelFlashOrder(ctx, fs, o, r.ID, "", "reservation_expired", "the reservation expired before payment")
+			err = f.cancelFlashOrder(ctx, fs, o, r.ID, "reservation_expired", "the reservation expired before payment")
 		}
 	}
 	if err != nil {

@@ -80,20 +80,7 @@ func (s *Service) settleAbandoned(ctx context.Context, orderID int64) idemResult
 	if err != nil {
 		return idemResult{err: err, committed: true, unsettled: true}
 	}
-	if o.Status != OrderAwaitingPayment {
-		return settledAnswer(o)
-	}
-	if o, err = s.recordLostAuthorization(ctx, o); err != nil {
-		return idemResult{err: err, committed: true, unsettled: true}
-	}
-	if o.Payment.Status == PaymentAuthorized {
-		return s.settlePayment(ctx, o, PaymentMethod{})
-	}
-	_, err = s.transition(ctx, o, unpaidCancellation(o, PaymentFailed, "abandoned", "the checkout was interrupted and not retried"), "")
-	if err != nil {
-		return idemResult{err: err, committed: true, unsettled: true}
-	}
-	return idemResult{err: &Error{503, "payment_unavailable", "the checkout was interrupted before the payment; nothing was charged"}, committed: true}
+	return s.pay(ctx, o, PaymentMethod{}, shopFlow)
 }
 
 // purgeBatch bounds the keys one statement deletes, and purgeBatches the
@@ -147,27 +134,4 @@ func (s *Service) RunCheckoutSweeper(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
-}
-
-// recordLostAuthorization asks the processor whether it authorized the
-// payment of an order whose checkout died before recording it, and records
-// the authorization if so: the order then goes on to be captured, as its
-// buyer was told it would.
-func (s *Service) recordLostAuthorization(ctx context.Context, o Order) (Order, error) {
-	lookup, ok := s.cfg.Payments.(PaymentLookup)
-	if !ok || o.Status != OrderAwaitingPayment || o.Payment.Status != PaymentPending {
-		return o, nil
-	}
-	auth, found, err := lookup.LookupAuthorization(ctx, fmt.Sprintf("order-%d-authorize", o.ID))
-	if err != nil || !found {
-		return o, err
-	}
-	return s.transition(ctx, o, authorized(o, auth), "")
-}
-
-// authorized records a processor's authorization on an order awaiting
-// payment.
-func authorized(o Order, auth Authorization) Transition {
-	return Transition{To: o.Status, PaymentStatus: PaymentAuthorized, PaymentRef: auth.Reference,
-		CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "payment_authorized", ActorRole: actorSystem}
 }

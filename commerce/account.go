@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Account is a person who signed up. Every account may watch, chat and buy;
@@ -183,7 +185,7 @@ func (s *Service) limitPer(ctx context.Context, key string, limit int, window ti
 	}
 	if !ok {
 		msg := fmt.Sprintf("too many attempts, try again in %d seconds", int(retry.Seconds())+1)
-		return &RateLimitError{Err: &Error{429, ErrRateLimited.Code, msg}, RetryAfter: retry}
+		return &RateLimitError{Err: api.New(429, ErrRateLimited.Code, msg), RetryAfter: retry}
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -17,7 +19,7 @@ type sessionResponse struct {
 
 func (h *Handler) signUp(c echo.Context) error {
 	var in SignUp
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	a, token, err := h.svc.SignUp(c.Request().Context(), in, c.RealIP())
@@ -33,7 +35,7 @@ func (h *Handler) logIn(c echo.Context) error {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	a, token, err := h.svc.LogIn(c.Request().Context(), in.Email, in.Password, c.RealIP())
@@ -105,7 +107,7 @@ func (h *Handler) updateMe(c echo.Context) error {
 	var in struct {
 		Name string `json:"name"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	if a, err = h.svc.Rename(c.Request().Context(), a.ID, in.Name); err != nil {

@@ -5,14 +5,16 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Errors about report ranges.
 var (
 	// ErrBadRange means the date range is unreadable or ends before it starts.
-	ErrBadRange = &Error{400, "bad_range", "from and to must be dates (YYYY-MM-DD) with from on or before to"}
+	ErrBadRange = api.New(400, "bad_range", "from and to must be dates (YYYY-MM-DD) with from on or before to")
 	// ErrRangeTooLong means the range covers more than the longest report.
-	ErrRangeTooLong = &Error{400, "range_too_long", "the date range is longer than a report may cover"}
+	ErrRangeTooLong = api.New(400, "range_too_long", "the date range is longer than a report may cover")
 )
 
 const (

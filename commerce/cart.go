@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // CartLine is one product in a buyer's cart. It keeps the price the product
@@ -65,14 +67,14 @@ type CartStore interface {
 // Errors about carts.
 var (
 	// ErrCartFull means the cart holds the most lines it may.
-	ErrCartFull = &Error{422, "cart_full", fmt.Sprintf("a cart holds at most %d different products", maxCartLines)}
+	ErrCartFull = api.New(422, "cart_full", fmt.Sprintf("a cart holds at most %d different products", maxCartLines))
 	// ErrProductUnavailable means the product is not on sale (archived).
-	ErrProductUnavailable = &Error{409, "product_unavailable", "this product is not on sale"}
+	ErrProductUnavailable = api.New(409, "product_unavailable", "this product is not on sale")
 )
 
 // OutOfStock reports that fewer units are left than asked for.
 func OutOfStock(title string, left int64) error {
-	return &Error{409, "out_of_stock", fmt.Sprintf("only %d of %q left", left, title)}
+	return api.New(409, "out_of_stock", fmt.Sprintf("only %d of %q left", left, title))
 }
 
 func checkQuantity(q int64) error {

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // CheckoutRequest is what the buyer sends to turn a cart, or products
@@ -176,7 +178,7 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 		}
 		for _, l := range lines {
 			if shopID != 0 && l.ShopID != shopID {
-				return Order{}, &Error{422, "choose_shop", "the cart holds products of several shops; give shop_id to check out one shop's products (one order per shop)"}
+				return Order{}, api.New(422, "choose_shop", "the cart holds products of several shops; give shop_id to check out one shop's products (one order per shop)")
 			}
 			shopID = l.ShopID
 		}
@@ -252,7 +254,7 @@ func unpaidCancellation(o Order, paymentStatus, failureCode, note string) Transi
 // moved.
 func shopRefused(o Order) error {
 	if o.Payment.Status == PaymentDeclined {
-		return &Error{402, "payment_declined", fmt.Sprintf("the payment was declined (%s); nothing was charged and the cart is as it was: try another card", o.Payment.FailureCode)}
+		return api.New(402, "payment_declined", fmt.Sprintf("the payment was declined (%s); nothing was charged and the cart is as it was: try another card", o.Payment.FailureCode))
 	}
 	return paymentErr(errors.New(o.Payment.FailureCode))
 }
@@ -350,7 +352,7 @@ func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, rea
 	})
 	if err != nil {
 		s.log.Warn("refund failed", "order", o.ID, "error", err)
-		return idemResult{err: &Error{503, "refund_failed", "the refund did not go through; retry with the same Idempotency-Key"},
+		return idemResult{err: api.New(503, "refund_failed", "the refund did not go through; retry with the same Idempotency-Key"),
 			committed: true, unsettled: true}
 	}
 	id := o.ID
@@ -369,9 +371,9 @@ func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, rea
 var (
 	// ErrPaymentInProgress means another request is taking the order's
 	// payment right now.
-	ErrPaymentInProgress = &Error{409, "payment_in_progress", "the order's payment is being processed by another request; reload the order shortly"}
+	ErrPaymentInProgress = api.New(409, "payment_in_progress", "the order's payment is being processed by another request; reload the order shortly")
 	// ErrAlreadyRefunded means the order's payment was refunded already.
-	ErrAlreadyRefunded = &Error{409, "already_refunded", "the order is refunded already"}
+	ErrAlreadyRefunded = api.New(409, "already_refunded", "the order is refunded already")
 )
 
 // lostRace turns ErrOrderChanged from a payment step into the answer that

@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // CheckoutItem is one product of a "Buy now" checkout: bought directly,
@@ -20,7 +22,7 @@ type CheckoutItem struct {
 
 // ErrItemPriceChanged is ErrPriceChanged for a Buy now: there is no cart to
 // update, so the buyer reloads the product and buys again.
-var ErrItemPriceChanged = &Error{409, "price_changed", "the price changed since you saw it; check the new price and buy again"}
+var ErrItemPriceChanged = api.New(409, "price_changed", "the price changed since you saw it; check the new price and buy again")
 
 // cleanItems checks a Buy now's items and returns them in product order:
 // 1 to maxCartLines distinct products, each 1 to maxLineQuantity units.
@@ -60,7 +62,7 @@ func (s *Service) itemsShop(ctx context.Context, a Account, shopID int64, items 
 			return 0, err
 		}
 		if of != 0 && p.ShopID != of {
-			return 0, &Error{422, "choose_shop", "the items are products of several shops; buy one shop's products at a time (one order per shop)"}
+			return 0, api.New(422, "choose_shop", "the items are products of several shops; buy one shop's products at a time (one order per shop)")
 		}
 		of = p.ShopID
 	}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Coupon kinds.
@@ -62,18 +64,18 @@ type CouponStore interface {
 // Errors about coupons.
 var (
 	// ErrCouponExists means the stream has a coupon with that code.
-	ErrCouponExists = &Error{409, "coupon_exists", "this stream already has a coupon with that code"}
+	ErrCouponExists = api.New(409, "coupon_exists", "this stream already has a coupon with that code")
 	// ErrCouponNotFound means the shop has no such code.
-	ErrCouponNotFound = &Error{422, "coupon_not_found", "no such coupon code"}
+	ErrCouponNotFound = api.New(422, "coupon_not_found", "no such coupon code")
 	// ErrCouponWrongStream means the code belongs to another stream.
-	ErrCouponWrongStream = &Error{422, "coupon_wrong_stream", "this coupon is for another live stream"}
+	ErrCouponWrongStream = api.New(422, "coupon_wrong_stream", "this coupon is for another live stream")
 	// ErrCouponNotLive means the coupon's stream is not live (not yet, or no
 	// more).
-	ErrCouponNotLive = &Error{422, "coupon_not_live", "this coupon is valid only while its stream is live"}
+	ErrCouponNotLive = api.New(422, "coupon_not_live", "this coupon is valid only while its stream is live")
 	// ErrCouponUsedUp means the coupon reached its usage cap.
-	ErrCouponUsedUp = &Error{409, "coupon_used_up", "this coupon has been used up"}
+	ErrCouponUsedUp = api.New(409, "coupon_used_up", "this coupon has been used up")
 	// ErrCouponAlreadyUsed means the buyer used the coupon before.
-	ErrCouponAlreadyUsed = &Error{409, "coupon_already_used", "you have used this coupon already"}
+	ErrCouponAlreadyUsed = api.New(409, "coupon_already_used", "you have used this coupon already")
 )
 
 // NewCoupon is what a seller gives to create a coupon.

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -79,7 +81,7 @@ func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
 	var in struct {
 		Events []clientEvent `json:"events"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	if len(in.Events) == 0 || len(in.Events) > maxClientEvents {
@@ -114,7 +116,7 @@ func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) feed(c echo.Context) error {
-	p, err := pageOf(c)
+	p, err := api.PageOf(c)
 	if err != nil {
 		return err
 	}
@@ -128,7 +130,7 @@ func (h *DiscoveryHandler) feed(c echo.Context) error {
 
 // limitParam reads ?limit= with a default.
 func limitParam(c echo.Context, def int) (int, error) {
-	p, err := pageOf(c)
+	p, err := api.PageOf(c)
 	if err != nil {
 		return 0, err
 	}
@@ -147,7 +149,7 @@ func (h *DiscoveryHandler) liveNow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listJSON(c, live, "")
+	return api.ListJSON(c, live, "")
 }
 
 func (h *DiscoveryHandler) search(c echo.Context) error {
@@ -155,23 +157,23 @@ func (h *DiscoveryHandler) search(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.d.Search(c.Request().Context(), c.QueryParam("q"), min(limit, 20)))
+	return api.Reply(c, http.StatusOK)(h.d.Search(c.Request().Context(), c.QueryParam("q"), min(limit, 20)))
 }
 
 func (h *DiscoveryHandler) searchProducts(c echo.Context) error {
-	return listPage(c, func(p Page) ([]ProductSummary, string, error) {
+	return api.ListPage(c, func(p Page) ([]ProductSummary, string, error) {
 		return h.d.SearchProducts(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
 
 func (h *DiscoveryHandler) searchShops(c echo.Context) error {
-	return listPage(c, func(p Page) ([]ShopHit, string, error) {
+	return api.ListPage(c, func(p Page) ([]ShopHit, string, error) {
 		return h.d.SearchShops(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
 
 func (h *DiscoveryHandler) searchStreams(c echo.Context) error {
-	return listPage(c, func(p Page) ([]StreamSummary, string, error) {
+	return api.ListPage(c, func(p Page) ([]StreamSummary, string, error) {
 		return h.d.SearchStreams(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
@@ -185,11 +187,11 @@ func (h *DiscoveryHandler) trendingTags(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listJSON(c, tags, "")
+	return api.ListJSON(c, tags, "")
 }
 
 func (h *DiscoveryHandler) hashtagProducts(c echo.Context) error {
-	return listPage(c, func(p Page) ([]ProductSummary, string, error) {
+	return api.ListPage(c, func(p Page) ([]ProductSummary, string, error) {
 		return h.d.HashtagProducts(c.Request().Context(), c.Param("tag"), p)
 	})
 }
@@ -203,7 +205,7 @@ func (h *DiscoveryHandler) hashtagStreams(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listJSON(c, streams, "")
+	return api.ListJSON(c, streams, "")
 }
 
 func (h *DiscoveryHandler) followState(c echo.Context) error {
@@ -211,7 +213,7 @@ func (h *DiscoveryHandler) followState(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.d.FollowState(c.Request().Context(), caller(c), id))
+	return api.Reply(c, http.StatusOK)(h.d.FollowState(c.Request().Context(), caller(c), id))
 }
 
 func (h *DiscoveryHandler) follow(c echo.Context) error {
@@ -223,11 +225,11 @@ func (h *DiscoveryHandler) follow(c echo.Context) error {
 		StreamID int64 `json:"stream_id"`
 	}
 	if c.Request().ContentLength != 0 {
-		if err := bindJSON(c, &in); err != nil {
+		if err := api.BindJSON(c, &in); err != nil {
 			return err
 		}
 	}
-	return reply(c, http.StatusOK)(h.d.Follow(c.Request().Context(), a, id, in.StreamID))
+	return api.Reply(c, http.StatusOK)(h.d.Follow(c.Request().Context(), a, id, in.StreamID))
 }
 
 func (h *DiscoveryHandler) unfollow(c echo.Context) error {
@@ -235,7 +237,7 @@ func (h *DiscoveryHandler) unfollow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.d.Unfollow(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.d.Unfollow(c.Request().Context(), a, id))
 }
 
 func (h *DiscoveryHandler) following(c echo.Context) error {
@@ -243,7 +245,7 @@ func (h *DiscoveryHandler) following(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listPage(c, func(p Page) ([]FollowedShop, string, error) {
+	return api.ListPage(c, func(p Page) ([]FollowedShop, string, error) {
 		return h.d.Following(c.Request().Context(), a, p)
 	})
 }
@@ -257,7 +259,7 @@ func (h *DiscoveryHandler) followingLive(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listJSON(c, live, "")
+	return api.ListJSON(c, live, "")
 }
 
 func (h *DiscoveryHandler) notifications(c echo.Context) error {
@@ -270,10 +272,10 @@ func (h *DiscoveryHandler) notifications(c echo.Context) error {
 
 func (h *DiscoveryHandler) share(c echo.Context) error {
 	var in ShareRequest
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in, c.RealIP()))
+	return api.Reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in, c.RealIP()))
 }
 
 func (h *DiscoveryHandler) openShare(c echo.Context) error {

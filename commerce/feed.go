@@ -66,6 +66,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Weights of the feed formula (see above).
@@ -457,9 +459,9 @@ func (d *Discovery) Feed(ctx context.Context, a Account, p Page) (FeedPage, erro
 	limit := p.Limit
 	switch {
 	case limit == 0:
-		limit = defaultPageSize
-	case limit < 0 || limit > maxPageSize:
-		return FeedPage{}, BadRequest("limit must be between 1 and %d", maxPageSize)
+		limit = api.DefaultPageSize
+	case limit < 0 || limit > api.MaxPageSize:
+		return FeedPage{}, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	token, offset := "", 0
 	if p.Cursor != "" {
@@ -556,8 +558,8 @@ func (d *Discovery) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem
 // LiveNow lists the streams live now for a: the shops a follows first,
 // then the hottest.
 func (d *Discovery) LiveNow(ctx context.Context, a Account, limit int) ([]StreamSummary, error) {
-	if limit <= 0 || limit > maxPageSize {
-		return nil, BadRequest("limit must be between 1 and %d", maxPageSize)
+	if limit <= 0 || limit > api.MaxPageSize {
+		return nil, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	g, err := d.feed.snapshot(ctx)
 	if err != nil {

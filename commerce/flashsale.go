@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -150,13 +152,13 @@ type FlashSaleStore interface {
 // Errors about flash sales.
 var (
 	// ErrSaleActive means the stream already runs a sale.
-	ErrSaleActive = &Error{409, "sale_active", "this stream already has a flash sale; stop it first"}
+	ErrSaleActive = api.New(409, "sale_active", "this stream already has a flash sale; stop it first")
 	// ErrSaleNotStarted means the countdown is still running.
-	ErrSaleNotStarted = &Error{409, "sale_not_started", "this flash sale has not started yet"}
+	ErrSaleNotStarted = api.New(409, "sale_not_started", "this flash sale has not started yet")
 	// ErrStreamNotLive means the stream is not on air, so no sale runs.
-	ErrStreamNotLive = &Error{409, "stream_not_live", "flash sales run only while their stream is live"}
+	ErrStreamNotLive = api.New(409, "stream_not_live", "flash sales run only while their stream is live")
 	// ErrAlreadyPaid means the reservation was paid for already.
-	ErrAlreadyPaid = &Error{409, "already_paid", "this reservation is already paid for"}
+	ErrAlreadyPaid = api.New(409, "already_paid", "this reservation is already paid for")
 )
 
 // FlashSaleConfig tunes flash sales; NewFlashSales fills zero fields.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // FlashCheckoutRequest pays for a reservation.
@@ -224,7 +226,7 @@ func (f *FlashSales) flow(a Account, fs FlashSale, reservationID int64) paymentF
 // ErrReservationLost means the stock engine lost the reservation (Redis
 // restarted empty) and its units went to other buyers before the order
 // could claim them again; nothing was charged.
-var ErrReservationLost = &Error{409, "reservation_lost", "your hold was lost in a server fault and the units sold meanwhile; nothing was charged"}
+var ErrReservationLost = api.New(409, "reservation_lost", "your hold was lost in a server fault and the units sold meanwhile; nothing was charged")
 
 // confirm marks the order's reservation sold in the engine so its units no
 // longer lapse. SQL, which holds the order, is the record the engine
@@ -308,7 +310,7 @@ func (f *FlashSales) paid(ctx context.Context, a Account, fs FlashSale, o Order)
 func flashPaymentErr(err error) error {
 	var pe *PaymentError
 	if errors.As(err, &pe) && pe.Declined {
-		return &Error{402, "payment_declined", fmt.Sprintf("the payment was declined (%s); the units went back on sale, reserve again to retry with another card", pe.Code)}
+		return api.New(402, "payment_declined", fmt.Sprintf("the payment was declined (%s); the units went back on sale, reserve again to retry with another card", pe.Code))
 	}
-	return &Error{503, "payment_unavailable", "the payment processor is not answering; nothing was charged and the units went back on sale"}
+	return api.New(503, "payment_unavailable", "the payment processor is not answering; nothing was charged and the units went back on sale")
 }

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -54,14 +56,14 @@ func (h *FlashSaleHandler) createSale(c echo.Context) error {
 		return err
 	}
 	var in NewFlashSale
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.f.CreateSale(c.Request().Context(), a, id, in))
+	return api.Reply(c, http.StatusCreated)(h.f.CreateSale(c.Request().Context(), a, id, in))
 }
 
 func (h *FlashSaleHandler) streamSales(c echo.Context) error {
-	id, err := pathID(c, "id")
+	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -76,11 +78,11 @@ func (h *FlashSaleHandler) streamSales(c echo.Context) error {
 }
 
 func (h *FlashSaleHandler) sale(c echo.Context) error {
-	id, err := pathID(c, "id")
+	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.f.Sale(c.Request().Context(), id))
+	return api.Reply(c, http.StatusOK)(h.f.Sale(c.Request().Context(), id))
 }
 
 func (h *FlashSaleHandler) stopSale(c echo.Context) error {
@@ -88,7 +90,7 @@ func (h *FlashSaleHandler) stopSale(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.f.StopSale(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.f.StopSale(c.Request().Context(), a, id))
 }
 
 // reserveRequest is the body of "Buy now"; an empty body reserves one unit.
@@ -106,7 +108,7 @@ type reservationView struct {
 func (h *FlashSaleHandler) readQuantity(c echo.Context) (int64, error) {
 	in := reserveRequest{Quantity: 1}
 	if c.Request().ContentLength != 0 {
-		if err := bindJSON(c, &in); err != nil {
+		if err := api.BindJSON(c, &in); err != nil {
 			return 0, err
 		}
 	}
@@ -155,7 +157,7 @@ func appendReservationView(b []byte, r Reservation, c StockCounts) []byte {
 
 func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
 	if !h.f.cfg.SQLBaseline {
-		return &Error{404, "not_found", "the SQL baseline is off (start the server with --flash-sale-baseline)"}
+		return api.New(404, "not_found", "the SQL baseline is off (start the server with --flash-sale-baseline)")
 	}
 	a, id, err := accountAndID(c)
 	if err != nil {
@@ -188,7 +190,7 @@ func (h *FlashSaleHandler) reservation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.f.Reservation(c.Request().Context(), a, sale, rid))
+	return api.Reply(c, http.StatusOK)(h.f.Reservation(c.Request().Context(), a, sale, rid))
 }
 
 func (h *FlashSaleHandler) cancelReservation(c echo.Context) error {
@@ -196,7 +198,7 @@ func (h *FlashSaleHandler) cancelReservation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.f.CancelReservation(c.Request().Context(), a, sale, rid))
+	return api.Reply(c, http.StatusOK)(h.f.CancelReservation(c.Request().Context(), a, sale, rid))
 }
 
 func (h *FlashSaleHandler) checkout(c echo.Context) error {
@@ -205,7 +207,7 @@ func (h *FlashSaleHandler) checkout(c echo.Context) error {
 		return err
 	}
 	var in FlashCheckoutRequest
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	res, err := h.f.Checkout(c.Request().Context(), a, sale, rid, c.Request().Header.Get("Idempotency-Key"), in)
@@ -224,10 +226,10 @@ func (h *FlashSaleHandler) createCoupon(c echo.Context) error {
 		return err
 	}
 	var in NewCoupon
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.f.CreateCoupon(c.Request().Context(), a, id, in))
+	return api.Reply(c, http.StatusCreated)(h.f.CreateCoupon(c.Request().Context(), a, id, in))
 }
 
 func (h *FlashSaleHandler) streamCoupons(c echo.Context) error {
@@ -251,7 +253,7 @@ type couponCheck struct {
 }
 
 func (h *FlashSaleHandler) checkCoupon(c echo.Context) error {
-	id, err := pathID(c, "id")
+	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
 	}
@@ -267,7 +269,7 @@ func (h *FlashSaleHandler) privacy(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.f.PurchasePrivacy(c.Request().Context(), a))
+	return api.Reply(c, http.StatusOK)(h.f.PurchasePrivacy(c.Request().Context(), a))
 }
 
 func (h *FlashSaleHandler) setPrivacy(c echo.Context) error {
@@ -276,8 +278,8 @@ func (h *FlashSaleHandler) setPrivacy(c echo.Context) error {
 		return err
 	}
 	var p PurchasePrivacy
-	if err := bindJSON(c, &p); err != nil {
+	if err := api.BindJSON(c, &p); err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.f.SetPurchasePrivacy(c.Request().Context(), a, p))
+	return api.Reply(c, http.StatusOK)(h.f.SetPurchasePrivacy(c.Request().Context(), a, p))
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // FollowState is a viewer's relation to a shop, and the shop's follower
@@ -118,9 +120,9 @@ func (d *Discovery) Following(ctx context.Context, a Account, p Page) ([]Followe
 	limit := p.Limit
 	switch {
 	case limit == 0:
-		limit = defaultPageSize
-	case limit < 0 || limit > maxPageSize:
-		return nil, "", BadRequest("limit must be between 1 and %d", maxPageSize)
+		limit = api.DefaultPageSize
+	case limit < 0 || limit > api.MaxPageSize:
+		return nil, "", BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	var before time.Time
 	var beforeShop int64
@@ -154,7 +156,7 @@ func (d *Discovery) FollowingLive(ctx context.Context, a Account) ([]StreamSumma
 	if a.ID == 0 {
 		return nil, ErrUnauthenticated
 	}
-	live, err := d.store.FollowedLive(ctx, a.ID, maxPageSize)
+	live, err := d.store.FollowedLive(ctx, a.ID, api.MaxPageSize)
 	if live == nil {
 		live = []StreamSummary{}
 	}

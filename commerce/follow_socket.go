@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/coder/websocket"
 )
 
@@ -34,12 +36,12 @@ const (
 
 // ErrTooManySockets means the account holds as many notification sockets
 // as it may (alertsPerAccount): a client limit; close another tab.
-var ErrTooManySockets = &Error{429, "too_many_sockets", "too many notification sockets open; close another tab and retry"}
+var ErrTooManySockets = api.New(429, "too_many_sockets", "too many notification sockets open; close another tab and retry")
 
 // errAlertsFull means this node holds DiscoveryConfig.MaxAlertSockets
 // notification sockets: the server's limit, so another node (or a moment
 // later) may serve.
-var errAlertsFull = &Error{503, "unavailable", "this server holds all the notification sockets it may; retry shortly"}
+var errAlertsFull = api.New(503, "unavailable", "this server holds all the notification sockets it may; retry shortly")
 
 // alertConn is one open notification socket.
 type alertConn struct {
@@ -189,7 +191,7 @@ func (h *alertHub) close() {
 // closes it.
 func (h *alertHub) serveAlerts(w http.ResponseWriter, r *http.Request, a Account) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		return &Error{426, "upgrade_required", "open this URL as a WebSocket"}
+		return api.New(426, "upgrade_required", "open this URL as a WebSocket")
 	}
 	if !h.d.svc.origins.AllowSocket(r) {
 		return ErrCrossOrigin
@@ -206,7 +208,7 @@ func (h *alertHub) serveAlerts(w http.ResponseWriter, r *http.Request, a Account
 	defer ws.CloseNow()
 	ctx := ws.CloseRead(h.ctx)
 
-	live, err := h.d.store.FollowedLive(ctx, a.ID, maxPageSize)
+	live, err := h.d.store.FollowedLive(ctx, a.ID, api.MaxPageSize)
 	if err != nil {
 		ws.Close(websocket.StatusInternalError, "try again")
 		return nil

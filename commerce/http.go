@@ -2,14 +2,12 @@ package commerce
 
 import (
 	_ "embed"
-	"encoding/json"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 
 	"github.com/labstack/echo/v4"
 )
@@ -192,7 +190,7 @@ func accountAndID(c echo.Context) (Account, int64, error) {
 	if err != nil {
 		return Account{}, 0, err
 	}
-	id, err := pathID(c, "id")
+	id, err := api.PathID(c, "id")
 	return a, id, err
 }
 
@@ -207,119 +205,10 @@ func (h *Handler) accountAndShop(c echo.Context) (Account, int64, error) {
 	return a, id, err
 }
 
-// reply ends a handler with a service call's result: it writes v as JSON
-// with status, or returns err for the error handler. A (T, error) call fits
-// it directly: return reply(c, http.StatusOK)(h.svc.Shop(ctx, id)).
-func reply(c echo.Context, status int) func(v any, err error) error {
-	return func(v any, err error) error {
-		if err != nil {
-			return err
-		}
-		return c.JSON(status, v)
-	}
-}
-
-// bindJSON decodes a JSON request body into v, reporting a clear 400 for
-// anything that is not one well-formed JSON value of the right shape.
-func bindJSON(c echo.Context, v any) error {
-	r := c.Request()
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return &Error{415, "unsupported_media_type", "send the body as application/json"}
-		}
-	}
-	dec := json.NewDecoder(r.Body)
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return BadRequest("body must hold a single JSON value")
-	}
-	return nil
-}
-
-func decodeError(err error) error {
-	var syntax *json.SyntaxError
-	var typeErr *json.UnmarshalTypeError
-	var tooBig *http.MaxBytesError
-	switch {
-	case errors.As(err, &tooBig):
-		return &Error{413, "payload_too_large", "request body is too large"}
-	case errors.Is(err, io.EOF):
-		return BadRequest("request body is empty")
-	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
-		return BadRequest("request body is not valid JSON")
-	case errors.As(err, &typeErr):
-		return BadRequest("field %q must be a %s", typeErr.Field, typeErr.Type.String())
-	default:
-		return BadRequest("cannot read request body: %v", err)
-	}
-}
-
 // caller is the signed-in account, or the zero Account for anonymous callers.
 func caller(c echo.Context) Account {
 	a, _ := CurrentAccount(c)
 	return a
-}
-
-// pageOf reads the cursor and limit query parameters.
-func pageOf(c echo.Context) (Page, error) {
-	p := Page{Cursor: c.QueryParam("cursor")}
-	if l := c.QueryParam("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n <= 0 || n > maxPageSize {
-			return Page{}, BadRequest("limit must be a whole number from 1 to %d", maxPageSize)
-		}
-		p.Limit = n
-	}
-	return p, nil
-}
-
-// listResponse is one page of a list; NextCursor is absent on the last page.
-type listResponse[T any] struct {
-	Items      []T    `json:"items"`
-	NextCursor string `json:"next_cursor,omitempty"`
-}
-
-func listJSON[T any](c echo.Context, items []T, next string) error {
-	return c.JSON(http.StatusOK, listResponse[T]{Items: items, NextCursor: next})
-}
-
-// listPage reads the page query parameters, runs the listing with them and
-// writes the page it returns.
-func listPage[T any](c echo.Context, run func(Page) ([]T, string, error)) error {
-	p, err := pageOf(c)
-	if err != nil {
-		return err
-	}
-	items, next, err := run(p)
-	if err != nil {
-		return err
-	}
-	return listJSON(c, items, next)
-}
-
-// queryID reads an optional positive integer query parameter (0 when absent).
-func queryID(c echo.Context, name string) (int64, error) {
-	v := c.QueryParam(name)
-	if v == "" {
-		return 0, nil
-	}
-	id, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || id <= 0 {
-		return 0, BadRequest("%s must be a positive whole number", name)
-	}
-	return id, nil
-}
-
-// pathID reads a positive integer path parameter.
-func pathID(c echo.Context, name string) (int64, error) {
-	id, err := strconv.ParseInt(c.Param(name), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, ErrNotFound
-	}
-	return id, nil
 }
 
 func (h *Handler) setSessionCookie(c echo.Context, token string) {

@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Idempotency keys make money-moving writes (checkout, cancel, refund) safe
@@ -72,11 +74,11 @@ type IdempotencyStore interface {
 // Errors about idempotency keys.
 var (
 	// ErrIdempotencyKeyRequired means the write needs an Idempotency-Key header.
-	ErrIdempotencyKeyRequired = &Error{400, "idempotency_key_required", "send an Idempotency-Key header (a unique value per intended operation, e.g. a UUID)"}
+	ErrIdempotencyKeyRequired = api.New(400, "idempotency_key_required", "send an Idempotency-Key header (a unique value per intended operation, e.g. a UUID)")
 	// ErrIdempotencyKeyReused means the key was used for another request.
-	ErrIdempotencyKeyReused = &Error{422, "idempotency_key_reused", "this Idempotency-Key was used with a different request"}
+	ErrIdempotencyKeyReused = api.New(422, "idempotency_key_reused", "this Idempotency-Key was used with a different request")
 	// ErrIdempotencyInFlight means a request with the key is still running.
-	ErrIdempotencyInFlight = &Error{409, "idempotency_in_flight", "a request with this Idempotency-Key is still being processed; retry shortly"}
+	ErrIdempotencyInFlight = api.New(409, "idempotency_in_flight", "a request with this Idempotency-Key is still being processed; retry shortly")
 )
 
 const maxIdempotencyKeyLen = 255
@@ -292,7 +294,7 @@ func decodeReplay(r *idemReplay, v any) error {
 		if err := json.Unmarshal(r.body, &se); err != nil {
 			return fmt.Errorf("stored answer: %w", err)
 		}
-		return &Error{r.status, se.Error.Code, se.Error.Message}
+		return api.New(r.status, se.Error.Code, se.Error.Message)
 	}
 	return json.Unmarshal(r.body, v)
 }

@@ -17,6 +17,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Image is an uploaded picture (product photo, shop logo). Files are stored
@@ -38,9 +40,9 @@ type Image struct {
 // Errors about uploads.
 var (
 	// ErrImageTooLarge means the upload exceeds Config.MaxImageBytes.
-	ErrImageTooLarge = &Error{413, "image_too_large", "image is too large"}
+	ErrImageTooLarge = api.New(413, "image_too_large", "image is too large")
 	// ErrNotAnImage means the bytes are not a JPEG, PNG, WebP or GIF picture.
-	ErrNotAnImage = &Error{415, "unsupported_image", "upload a JPEG, PNG, WebP or GIF image"}
+	ErrNotAnImage = api.New(415, "unsupported_image", "upload a JPEG, PNG, WebP or GIF image")
 )
 
 // imageTypes are the accepted types, by what http.DetectContentType sniffs
@@ -70,7 +72,7 @@ func (s *Service) readImage(r io.Reader) ([]byte, Image, error) {
 	data, err := io.ReadAll(io.LimitReader(r, s.cfg.MaxImageBytes+1))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) || int64(len(data)) > s.cfg.MaxImageBytes {
-		return nil, Image{}, &Error{413, ErrImageTooLarge.Code, fmt.Sprintf("image is larger than %d bytes", s.cfg.MaxImageBytes)}
+		return nil, Image{}, api.New(413, ErrImageTooLarge.Code, fmt.Sprintf("image is larger than %d bytes", s.cfg.MaxImageBytes))
 	}
 	if err != nil {
 		return nil, Image{}, BadRequest("cannot read upload: %v", err)
@@ -91,15 +93,15 @@ func (s *Service) readImage(r io.Reader) ([]byte, Image, error) {
 		img.Width, img.Height = cfg.Width, cfg.Height
 	}
 	if err != nil || img.Width <= 0 || img.Height <= 0 {
-		return nil, Image{}, &Error{415, ErrNotAnImage.Code, "the image is damaged or truncated"}
+		return nil, Image{}, api.New(415, ErrNotAnImage.Code, "the image is damaged or truncated")
 	}
 	if img.Width*img.Height > s.cfg.MaxImagePixels {
-		return nil, Image{}, &Error{413, ErrImageTooLarge.Code, fmt.Sprintf("image is %d×%d pixels; at most %d pixels in all", img.Width, img.Height, s.cfg.MaxImagePixels)}
+		return nil, Image{}, api.New(413, ErrImageTooLarge.Code, fmt.Sprintf("image is %d×%d pixels; at most %d pixels in all", img.Width, img.Height, s.cfg.MaxImagePixels))
 	}
 	// Where and when it was taken, and with what, is nobody's business
 	// (image_meta.go).
 	if data, err = stripMetadata(ct, data); err != nil {
-		return nil, Image{}, &Error{415, ErrNotAnImage.Code, "the image is damaged or truncated"}
+		return nil, Image{}, api.New(415, ErrNotAnImage.Code, "the image is damaged or truncated")
 	}
 	img.Size = int64(len(data))
 	return data, img, nil

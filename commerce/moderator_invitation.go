@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Moderators are appointed by invitation, never by the seller alone (audit
@@ -110,19 +112,19 @@ type InvitationStore interface {
 var (
 	// ErrTooManyInvitations means the shop has Config.MaxPendingInvitations
 	// pending invitations.
-	ErrTooManyInvitations = &Error{409, "too_many_invitations", "this shop has too many pending invitations; revoke some or wait for answers"}
+	ErrTooManyInvitations = api.New(409, "too_many_invitations", "this shop has too many pending invitations; revoke some or wait for answers")
 	// ErrInvitationExpired means the invitation was not answered in time.
-	ErrInvitationExpired = &Error{410, "invitation_expired", "this invitation has expired; ask the shop to invite you again"}
+	ErrInvitationExpired = api.New(410, "invitation_expired", "this invitation has expired; ask the shop to invite you again")
 	// ErrInvitationRevoked means the shop withdrew the invitation.
-	ErrInvitationRevoked = &Error{409, "invitation_revoked", "the shop has withdrawn this invitation"}
+	ErrInvitationRevoked = api.New(409, "invitation_revoked", "the shop has withdrawn this invitation")
 	// ErrInvitationDeclined means the invitee turned the invitation down.
-	ErrInvitationDeclined = &Error{409, "invitation_declined", "this invitation was declined; ask the shop to invite you again"}
+	ErrInvitationDeclined = api.New(409, "invitation_declined", "this invitation was declined; ask the shop to invite you again")
 	// ErrInvitationAccepted means the invitation was accepted: it can no
 	// longer be declined or revoked; the seller removes the moderator instead.
-	ErrInvitationAccepted = &Error{409, "invitation_accepted", "this invitation was accepted; the seller can remove the moderator"}
+	ErrInvitationAccepted = api.New(409, "invitation_accepted", "this invitation was accepted; the seller can remove the moderator")
 	// ErrUseInvitations answers the old appointment route, which made any
 	// account a moderator without its consent.
-	ErrUseInvitations = &Error{410, "use_invitations", "moderators are appointed by invitation: POST /api/shops/{id}/moderator-invitations with their email, and they accept it after signing in"}
+	ErrUseInvitations = api.New(410, "use_invitations", "moderators are appointed by invitation: POST /api/shops/{id}/moderator-invitations with their email, and they accept it after signing in")
 )
 
 // invitationWindow is the window of Config.InvitationLimitPerShop.
@@ -172,7 +174,7 @@ func (s *Service) ModeratorInvitations(ctx context.Context, a Account, shopID in
 	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
 		return nil, "", err
 	}
-	before, limit, err := p.parse()
+	before, limit, err := p.Parse()
 	if err != nil {
 		return nil, "", err
 	}
@@ -180,7 +182,7 @@ func (s *Service) ModeratorInvitations(ctx context.Context, a Account, shopID in
 	if err != nil {
 		return nil, "", err
 	}
-	invs, next := cutPage(invs, limit, func(i ModeratorInvitation) int64 { return i.ID })
+	invs, next := api.CutPage(invs, limit, func(i ModeratorInvitation) int64 { return i.ID })
 	return invs, next, nil
 }
 

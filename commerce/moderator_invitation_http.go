@@ -3,6 +3,8 @@ package commerce
 import (
 	"net/http"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -14,12 +16,12 @@ func (h *Handler) inviteModerator(c echo.Context) error {
 	var in struct {
 		Email string `json:"email"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	// 202 whatever the email: the invitation waits for its account, which
 	// may not exist yet.
-	return reply(c, http.StatusAccepted)(h.svc.InviteModerator(c.Request().Context(), a, id, in.Email))
+	return api.Reply(c, http.StatusAccepted)(h.svc.InviteModerator(c.Request().Context(), a, id, in.Email))
 }
 
 func (h *Handler) listModeratorInvitations(c echo.Context) error {
@@ -27,7 +29,7 @@ func (h *Handler) listModeratorInvitations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listPage(c, func(p Page) ([]ModeratorInvitation, string, error) {
+	return api.ListPage(c, func(p Page) ([]ModeratorInvitation, string, error) {
 		return h.svc.ModeratorInvitations(c.Request().Context(), a, id, p)
 	})
 }
@@ -37,7 +39,7 @@ func (h *Handler) revokeModeratorInvitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	inv, err := pathID(c, "invitation")
+	inv, err := api.PathID(c, "invitation")
 	if err != nil {
 		return err
 	}
@@ -56,7 +58,7 @@ func (h *Handler) receivedInvitations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listJSON(c, invs, "")
+	return api.ListJSON(c, invs, "")
 }
 
 func (h *Handler) acceptInvitation(c echo.Context) error {
@@ -64,7 +66,7 @@ func (h *Handler) acceptInvitation(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.AcceptModeratorInvitation(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.svc.AcceptModeratorInvitation(c.Request().Context(), a, id))
 }
 
 func (h *Handler) declineInvitation(c echo.Context) error {

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Money in Liveshop is an integer count of the currency's minor unit (cents
@@ -60,7 +62,7 @@ const (
 func normalizeCurrency(code string) (string, error) {
 	c := strings.ToUpper(strings.TrimSpace(code))
 	if _, ok := currencyExponents[c]; !ok {
-		return "", &Error{422, "unknown_currency", fmt.Sprintf("currency %q is not a supported ISO 4217 code", code)}
+		return "", api.New(422, "unknown_currency", fmt.Sprintf("currency %q is not a supported ISO 4217 code", code))
 	}
 	return c, nil
 }
@@ -69,7 +71,7 @@ func normalizeCurrency(code string) (string, error) {
 func checkPrice(minor int64, currency string) error {
 	exp, ok := currencyExponents[currency]
 	if !ok {
-		return &Error{422, "unknown_currency", fmt.Sprintf("currency %q is not supported", currency)}
+		return api.New(422, "unknown_currency", fmt.Sprintf("currency %q is not supported", currency))
 	}
 	limit := int64(maxPriceMajor)
 	for range exp {

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Order (fulfilment) statuses. Payment has its own statuses (Payment*),
@@ -44,7 +46,7 @@ func CanTransition(from, to string) bool {
 // ErrIllegalTransition is returned for a status change the state machine
 // does not allow.
 func illegalTransition(from, to string) error {
-	return &Error{409, "illegal_transition", fmt.Sprintf("an order that is %s cannot become %s", from, to)}
+	return api.New(409, "illegal_transition", fmt.Sprintf("an order that is %s cannot become %s", from, to))
 }
 
 // Where an order came from. A declined payment puts only a cart order's
@@ -57,7 +59,7 @@ const (
 )
 
 // ErrOrderChanged means another request changed the order first.
-var ErrOrderChanged = &Error{409, "order_changed", "the order changed meanwhile; reload it and try again"}
+var ErrOrderChanged = api.New(409, "order_changed", "the order changed meanwhile; reload it and try again")
 
 // Address is where an order is shipped.
 type Address struct {
@@ -234,14 +236,14 @@ type OrderStore interface {
 // Errors about orders and checkout.
 var (
 	// ErrEmptyCart means there is nothing (of that shop) to check out.
-	ErrEmptyCart = &Error{422, "empty_cart", "the cart holds nothing to check out"}
+	ErrEmptyCart = api.New(422, "empty_cart", "the cart holds nothing to check out")
 	// ErrPriceChanged means a price changed since the product was put in the
 	// cart; the cart now shows the new prices, and checking out again
 	// accepts them.
-	ErrPriceChanged = &Error{409, "price_changed", "a price in your cart changed; review the cart and check out again"}
+	ErrPriceChanged = api.New(409, "price_changed", "a price in your cart changed; review the cart and check out again")
 	// ErrCartChanged means the cart changed while it was being checked out
 	// (another checkout or an edit took lines); nothing was bought.
-	ErrCartChanged = &Error{409, "cart_changed", "your cart changed while checking out; review it and check out again"}
+	ErrCartChanged = api.New(409, "cart_changed", "your cart changed while checking out; review it and check out again")
 )
 
 // Actor roles recorded on the timeline.
@@ -288,7 +290,7 @@ func (s *Service) Order(ctx context.Context, a Account, id int64) (Order, error)
 
 // Orders lists the caller's own orders, newest first.
 func (s *Service) Orders(ctx context.Context, a Account, p Page) ([]Order, string, error) {
-	before, limit, err := p.parse()
+	before, limit, err := p.Parse()
 	if err != nil {
 		return nil, "", err
 	}
@@ -296,7 +298,7 @@ func (s *Service) Orders(ctx context.Context, a Account, p Page) ([]Order, strin
 	if err != nil {
 		return nil, "", err
 	}
-	orders, next := cutPage(orders, limit, func(o Order) int64 { return o.ID })
+	orders, next := api.CutPage(orders, limit, func(o Order) int64 { return o.ID })
 	return orders, next, nil
 }
 
@@ -306,7 +308,7 @@ func (s *Service) ShopOrders(ctx context.Context, a Account, shopID int64, statu
 	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
 		return nil, "", err
 	}
-	before, limit, err := p.parse()
+	before, limit, err := p.Parse()
 	if err != nil {
 		return nil, "", err
 	}
@@ -321,7 +323,7 @@ func (s *Service) ShopOrders(ctx context.Context, a Account, shopID int64, statu
 	if err != nil {
 		return nil, "", err
 	}
-	orders, next := cutPage(orders, limit, func(o Order) int64 { return o.ID })
+	orders, next := api.CutPage(orders, limit, func(o Order) int64 { return o.ID })
 	return orders, next, nil
 }
 
@@ -338,7 +340,7 @@ func (s *Service) sellerOrder(ctx context.Context, a Account, id int64) (Order, 
 	case RoleSeller:
 		return o, actorSeller, nil
 	}
-	return Order{}, "", &Error{403, ErrForbidden.Code, "only the shop's seller may do this"}
+	return Order{}, "", api.New(403, ErrForbidden.Code, "only the shop's seller may do this")
 }
 
 // transition checks the state machine, applies t, emits the event and

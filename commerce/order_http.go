@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -16,7 +18,7 @@ func (h *Handler) getCart(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.Cart(c.Request().Context(), a))
+	return api.Reply(c, http.StatusOK)(h.svc.Cart(c.Request().Context(), a))
 }
 
 func (h *Handler) addCartLine(c echo.Context) error {
@@ -28,13 +30,13 @@ func (h *Handler) addCartLine(c echo.Context) error {
 		ProductID int64 `json:"product_id"`
 		Quantity  int64 `json:"quantity"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	if in.ProductID <= 0 {
 		return Invalid("product_id is required")
 	}
-	return reply(c, http.StatusOK)(h.svc.AddToCart(c.Request().Context(), a, in.ProductID, in.Quantity))
+	return api.Reply(c, http.StatusOK)(h.svc.AddToCart(c.Request().Context(), a, in.ProductID, in.Quantity))
 }
 
 func (h *Handler) setCartLine(c echo.Context) error {
@@ -45,10 +47,10 @@ func (h *Handler) setCartLine(c echo.Context) error {
 	var in struct {
 		Quantity int64 `json:"quantity"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.SetCartQuantity(c.Request().Context(), a, id, in.Quantity))
+	return api.Reply(c, http.StatusOK)(h.svc.SetCartQuantity(c.Request().Context(), a, id, in.Quantity))
 }
 
 func (h *Handler) removeCartLine(c echo.Context) error {
@@ -56,7 +58,7 @@ func (h *Handler) removeCartLine(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.RemoveFromCart(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.svc.RemoveFromCart(c.Request().Context(), a, id))
 }
 
 func (h *Handler) checkout(c echo.Context) error {
@@ -65,7 +67,7 @@ func (h *Handler) checkout(c echo.Context) error {
 		return err
 	}
 	var in CheckoutRequest
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	res, err := h.svc.Checkout(c.Request().Context(), a, c.Request().Header.Get(IdempotencyKeyHeader), in)
@@ -84,7 +86,7 @@ func (h *Handler) listOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listPage(c, func(p Page) ([]Order, string, error) {
+	return api.ListPage(c, func(p Page) ([]Order, string, error) {
 		return h.svc.Orders(c.Request().Context(), a, p)
 	})
 }
@@ -94,7 +96,7 @@ func (h *Handler) shopOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return listPage(c, func(p Page) ([]Order, string, error) {
+	return api.ListPage(c, func(p Page) ([]Order, string, error) {
 		return h.svc.ShopOrders(c.Request().Context(), a, id, c.QueryParam("status"), p)
 	})
 }
@@ -104,7 +106,7 @@ func (h *Handler) getOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.Order(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.svc.Order(c.Request().Context(), a, id))
 }
 
 func (h *Handler) shipOrder(c echo.Context) error {
@@ -116,10 +118,10 @@ func (h *Handler) shipOrder(c echo.Context) error {
 		Carrier        string `json:"carrier"`
 		TrackingNumber string `json:"tracking_number"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.ShipOrder(c.Request().Context(), a, id, in.Carrier, in.TrackingNumber))
+	return api.Reply(c, http.StatusOK)(h.svc.ShipOrder(c.Request().Context(), a, id, in.Carrier, in.TrackingNumber))
 }
 
 func (h *Handler) deliverOrder(c echo.Context) error {
@@ -127,7 +129,7 @@ func (h *Handler) deliverOrder(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.DeliverOrder(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.svc.DeliverOrder(c.Request().Context(), a, id))
 }
 
 // reasonBody reads an optional {"reason": "..."} body.
@@ -138,7 +140,7 @@ func reasonBody(c echo.Context) (string, error) {
 	if c.Request().ContentLength == 0 {
 		return "", nil
 	}
-	err := bindJSON(c, &in)
+	err := api.BindJSON(c, &in)
 	return in.Reason, err
 }
 
@@ -163,7 +165,7 @@ func orderWithReason(c echo.Context, change func(ctx context.Context, a Account,
 		return err
 	}
 	key := c.Request().Header.Get(IdempotencyKeyHeader)
-	return reply(c, http.StatusOK)(change(c.Request().Context(), a, id, key, reason))
+	return api.Reply(c, http.StatusOK)(change(c.Request().Context(), a, id, key, reason))
 }
 
 func (h *Handler) listMessages(c echo.Context) error {
@@ -171,11 +173,11 @@ func (h *Handler) listMessages(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	after, err := queryID(c, "after")
+	after, err := api.QueryID(c, "after")
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.Messages(c.Request().Context(), a, id, after))
+	return api.Reply(c, http.StatusOK)(h.svc.Messages(c.Request().Context(), a, id, after))
 }
 
 func (h *Handler) sendMessage(c echo.Context) error {
@@ -186,8 +188,8 @@ func (h *Handler) sendMessage(c echo.Context) error {
 	var in struct {
 		Body string `json:"body"`
 	}
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.svc.SendMessage(c.Request().Context(), a, id, in.Body, c.RealIP()))
+	return api.Reply(c, http.StatusCreated)(h.svc.SendMessage(c.Request().Context(), a, id, in.Body, c.RealIP()))
 }

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // commonPasswordList is one lower-case password a line: the 10,000 most
@@ -39,7 +41,7 @@ var keyboardRows = []string{
 
 // WeakPassword reports a password that a guesser would try early (422).
 func WeakPassword(format string, args ...any) error {
-	return &Error{422, "weak_password", fmt.Sprintf(format, args...)}
+	return api.New(422, "weak_password", fmt.Sprintf(format, args...))
 }
 
 // checkNewPassword applies the password policy to a password chosen for

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Payment statuses, kept apart from the order's fulfilment status.
@@ -329,7 +331,7 @@ func (s *Service) withRetries(ctx context.Context, op func(ctx context.Context) 
 func paymentErr(err error) error {
 	var pe *PaymentError
 	if errors.As(err, &pe) && pe.Declined {
-		return &Error{402, "payment_declined", fmt.Sprintf("the payment was declined (%s): %s", pe.Code, pe.Message)}
+		return api.New(402, "payment_declined", fmt.Sprintf("the payment was declined (%s): %s", pe.Code, pe.Message))
 	}
-	return &Error{503, "payment_unavailable", "the payment processor is not answering; nothing was charged, try again shortly"}
+	return api.New(503, "payment_unavailable", "the payment processor is not answering; nothing was charged, try again shortly")
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Product statuses. Only active products can be bought or listed publicly;
@@ -85,7 +87,7 @@ type StockEdit struct {
 // ErrStockChanged means the stock is not what the edit expected (units
 // sold or returned meanwhile), or a delta would take it below zero or
 // above the maximum; nothing was changed.
-var ErrStockChanged = &Error{409, "stock_changed", "the stock changed meanwhile (units were sold or returned); reload the product and edit again"}
+var ErrStockChanged = api.New(409, "stock_changed", "the stock changed meanwhile (units were sold or returned); reload the product and edit again")
 
 // ProductQuery selects products for a listing.
 type ProductQuery struct {
@@ -116,7 +118,7 @@ type ProductStore interface {
 }
 
 // ErrTooManyImages means the product has the most pictures it may have.
-var ErrTooManyImages = &Error{409, "too_many_images", fmt.Sprintf("a product has at most %d images", maxProductImages)}
+var ErrTooManyImages = api.New(409, "too_many_images", fmt.Sprintf("a product has at most %d images", maxProductImages))
 
 const (
 	maxProductImages  = 8
@@ -169,7 +171,7 @@ func applyProductPatch(prod *Product, shop Shop, p ProductPatch) (stock StockEdi
 			return StockEdit{}, err
 		}
 		if cur != shop.Currency {
-			return StockEdit{}, &Error{422, "currency_mismatch", fmt.Sprintf("this shop sells in %s; every product uses the shop's currency", shop.Currency)}
+			return StockEdit{}, api.New(422, "currency_mismatch", fmt.Sprintf("this shop sells in %s; every product uses the shop's currency", shop.Currency))
 		}
 	}
 	prod.Currency = shop.Currency
@@ -347,7 +349,7 @@ type ProductFilter struct {
 
 // Products lists products newest first.
 func (s *Service) Products(ctx context.Context, a Account, f ProductFilter) ([]Product, string, error) {
-	before, limit, err := f.parse()
+	before, limit, err := f.Parse()
 	if err != nil {
 		return nil, "", err
 	}
@@ -393,7 +395,7 @@ func (s *Service) Products(ctx context.Context, a Account, f ProductFilter) ([]P
 	if err != nil {
 		return nil, "", err
 	}
-	products, next := cutPage(products, limit, func(p Product) int64 { return p.ID })
+	products, next := api.CutPage(products, limit, func(p Product) int64 { return p.ID })
 	return products, next, nil
 }
 

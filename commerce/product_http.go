@@ -3,15 +3,17 @@ package commerce
 import (
 	"net/http"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
 func (h *Handler) listProducts(c echo.Context) error {
-	p, err := pageOf(c)
+	p, err := api.PageOf(c)
 	if err != nil {
 		return err
 	}
-	shopID, err := queryID(c, "shop")
+	shopID, err := api.QueryID(c, "shop")
 	if err != nil {
 		return err
 	}
@@ -24,7 +26,7 @@ func (h *Handler) products(c echo.Context, f ProductFilter) error {
 	if err != nil {
 		return err
 	}
-	return listJSON(c, products, next)
+	return api.ListJSON(c, products, next)
 }
 
 func (h *Handler) shopProducts(c echo.Context) error {
@@ -32,7 +34,7 @@ func (h *Handler) shopProducts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := pageOf(c)
+	p, err := api.PageOf(c)
 	if err != nil {
 		return err
 	}
@@ -46,18 +48,18 @@ func (h *Handler) createProduct(c echo.Context) error {
 		return err
 	}
 	var in ProductPatch
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.svc.CreateProduct(c.Request().Context(), a, id, in))
+	return api.Reply(c, http.StatusCreated)(h.svc.CreateProduct(c.Request().Context(), a, id, in))
 }
 
 func (h *Handler) getProduct(c echo.Context) error {
-	id, err := pathID(c, "id")
+	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.Product(c.Request().Context(), caller(c), id))
+	return api.Reply(c, http.StatusOK)(h.svc.Product(c.Request().Context(), caller(c), id))
 }
 
 func (h *Handler) updateProduct(c echo.Context) error {
@@ -66,10 +68,10 @@ func (h *Handler) updateProduct(c echo.Context) error {
 		return err
 	}
 	var in ProductPatch
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.UpdateProduct(c.Request().Context(), a, id, in))
+	return api.Reply(c, http.StatusOK)(h.svc.UpdateProduct(c.Request().Context(), a, id, in))
 }
 
 func (h *Handler) uploadProductImage(c echo.Context) error {
@@ -81,7 +83,7 @@ func (h *Handler) uploadProductImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.svc.AddProductImage(c.Request().Context(), a, id, body))
+	return api.Reply(c, http.StatusCreated)(h.svc.AddProductImage(c.Request().Context(), a, id, body))
 }
 
 func (h *Handler) deleteProductImage(c echo.Context) error {
@@ -89,15 +91,15 @@ func (h *Handler) deleteProductImage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.RemoveProductImage(c.Request().Context(), a, id, c.Param("name")))
+	return api.Reply(c, http.StatusOK)(h.svc.RemoveProductImage(c.Request().Context(), a, id, c.Param("name")))
 }
 
 func (h *Handler) listReviews(c echo.Context) error {
-	id, err := pathID(c, "id")
+	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	return listPage(c, func(p Page) ([]Review, string, error) {
+	return api.ListPage(c, func(p Page) ([]Review, string, error) {
 		return h.svc.Reviews(c.Request().Context(), caller(c), id, p)
 	})
 }
@@ -108,8 +110,8 @@ func (h *Handler) writeReview(c echo.Context) error {
 		return err
 	}
 	var in ReviewInput
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.svc.WriteReview(c.Request().Context(), a, id, in))
+	return api.Reply(c, http.StatusCreated)(h.svc.WriteReview(c.Request().Context(), a, id, in))
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Review is a buyer's rating of a product they received.
@@ -33,9 +35,9 @@ type ReviewStore interface {
 // Errors about reviews.
 var (
 	// ErrNotEligible means the caller has no delivered order of the product.
-	ErrNotEligible = &Error{403, "not_eligible", "only buyers whose order of this product was delivered may review it"}
+	ErrNotEligible = api.New(403, "not_eligible", "only buyers whose order of this product was delivered may review it")
 	// ErrAlreadyReviewed means the caller reviewed the product before.
-	ErrAlreadyReviewed = &Error{409, "already_reviewed", "you have reviewed this product already"}
+	ErrAlreadyReviewed = api.New(409, "already_reviewed", "you have reviewed this product already")
 )
 
 const maxReviewRunes = 2000
@@ -75,7 +77,7 @@ func (s *Service) Reviews(ctx context.Context, a Account, productID int64, p Pag
 	if _, err := s.productFor(ctx, a, productID); err != nil {
 		return nil, "", err
 	}
-	before, limit, err := p.parse()
+	before, limit, err := p.Parse()
 	if err != nil {
 		return nil, "", err
 	}
@@ -83,6 +85,6 @@ func (s *Service) Reviews(ctx context.Context, a Account, productID int64, p Pag
 	if err != nil {
 		return nil, "", err
 	}
-	rs, next := cutPage(rs, limit, func(r Review) int64 { return r.ID })
+	rs, next := api.CutPage(rs, limit, func(r Review) int64 { return r.ID })
 	return rs, next, nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Search and hashtags
@@ -120,9 +122,9 @@ func offsetPage(p Page, maxOffset int) (offset, limit int, err error) {
 	limit = p.Limit
 	switch {
 	case limit == 0:
-		limit = defaultPageSize
-	case limit < 0 || limit > maxPageSize:
-		return 0, 0, BadRequest("limit must be between 1 and %d", maxPageSize)
+		limit = api.DefaultPageSize
+	case limit < 0 || limit > api.MaxPageSize:
+		return 0, 0, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	if p.Cursor != "" {
 		n, err := strconv.ParseInt(p.Cursor, 36, 32)
@@ -235,8 +237,8 @@ func (d *Discovery) HashtagProducts(ctx context.Context, tag string, p Page) ([]
 
 // HashtagStreams lists the live and upcoming streams with a hashtag.
 func (d *Discovery) HashtagStreams(ctx context.Context, tag string, limit int) ([]StreamSummary, error) {
-	if limit <= 0 || limit > maxPageSize {
-		return nil, BadRequest("limit must be between 1 and %d", maxPageSize)
+	if limit <= 0 || limit > api.MaxPageSize {
+		return nil, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	t, ok := cleanTag(tag)
 	if !ok {
@@ -252,8 +254,8 @@ func (d *Discovery) HashtagStreams(ctx context.Context, tag string, limit int) (
 // TrendingTags lists the hottest hashtags, optionally those starting with
 // prefix (for completion).
 func (d *Discovery) TrendingTags(ctx context.Context, prefix string, limit int) ([]TrendingTag, error) {
-	if limit <= 0 || limit > maxPageSize {
-		return nil, BadRequest("limit must be between 1 and %d", maxPageSize)
+	if limit <= 0 || limit > api.MaxPageSize {
+		return nil, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	prefix = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(prefix), "#"))
 	if prefix != "" {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Shop is a seller's storefront. An account owns at most one shop: that keeps
@@ -71,9 +73,9 @@ type ShopStore interface {
 // Errors about shops.
 var (
 	// ErrShopExists means the account already owns a shop.
-	ErrShopExists = &Error{409, "shop_exists", "this account already has a shop"}
+	ErrShopExists = api.New(409, "shop_exists", "this account already has a shop")
 	// ErrHandleTaken means another shop uses the handle.
-	ErrHandleTaken = &Error{409, "handle_taken", "another shop uses this handle"}
+	ErrHandleTaken = api.New(409, "handle_taken", "another shop uses this handle")
 )
 
 // Role is what an account may do in a shop. Higher roles include the lower.
@@ -198,7 +200,7 @@ func (s *Service) ShopOf(ctx context.Context, accountID int64) (Shop, error) {
 
 // Shops lists shops, newest first, before the cursor.
 func (s *Service) Shops(ctx context.Context, p Page) ([]Shop, string, error) {
-	before, limit, err := p.parse()
+	before, limit, err := p.Parse()
 	if err != nil {
 		return nil, "", err
 	}
@@ -206,7 +208,7 @@ func (s *Service) Shops(ctx context.Context, p Page) ([]Shop, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	shops, next := cutPage(shops, limit, func(sh Shop) int64 { return sh.ID })
+	shops, next := api.CutPage(shops, limit, func(sh Shop) int64 { return sh.ID })
 	return shops, next, nil
 }
 

@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
@@ -33,7 +35,7 @@ func (h *Handler) currencies(c echo.Context) error {
 }
 
 func (h *Handler) listShops(c echo.Context) error {
-	return listPage(c, func(p Page) ([]Shop, string, error) {
+	return api.ListPage(c, func(p Page) ([]Shop, string, error) {
 		return h.svc.Shops(c.Request().Context(), p)
 	})
 }
@@ -44,10 +46,10 @@ func (h *Handler) openShop(c echo.Context) error {
 		return err
 	}
 	var in OpenShop
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusCreated)(h.svc.OpenShop(c.Request().Context(), a, in))
+	return api.Reply(c, http.StatusCreated)(h.svc.OpenShop(c.Request().Context(), a, in))
 }
 
 func (h *Handler) getShop(c echo.Context) error {
@@ -55,7 +57,7 @@ func (h *Handler) getShop(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.Shop(c.Request().Context(), id))
+	return api.Reply(c, http.StatusOK)(h.svc.Shop(c.Request().Context(), id))
 }
 
 func (h *Handler) updateShop(c echo.Context) error {
@@ -64,10 +66,10 @@ func (h *Handler) updateShop(c echo.Context) error {
 		return err
 	}
 	var in ShopPatch
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.UpdateShop(c.Request().Context(), a, id, in))
+	return api.Reply(c, http.StatusOK)(h.svc.UpdateShop(c.Request().Context(), a, id, in))
 }
 
 // uploadBody returns the image of an upload request: the "image" (or first
@@ -90,7 +92,7 @@ func (h *Handler) uploadBody(c echo.Context) (io.Reader, error) {
 		var tooBig *http.MaxBytesError
 		switch {
 		case errors.As(err, &tooBig):
-			return nil, &Error{413, ErrImageTooLarge.Code, fmt.Sprintf("image is larger than %d bytes", h.svc.cfg.MaxImageBytes)}
+			return nil, api.New(413, ErrImageTooLarge.Code, fmt.Sprintf("image is larger than %d bytes", h.svc.cfg.MaxImageBytes))
 		case errors.Is(err, io.EOF):
 			return nil, BadRequest("the form has no image part (name it \"image\")")
 		case err != nil:
@@ -111,7 +113,7 @@ func (h *Handler) uploadShopLogo(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.SetShopLogo(c.Request().Context(), a, id, body))
+	return api.Reply(c, http.StatusOK)(h.svc.SetShopLogo(c.Request().Context(), a, id, body))
 }
 
 func (h *Handler) listModerators(c echo.Context) error {
@@ -119,7 +121,7 @@ func (h *Handler) listModerators(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.Moderators(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.svc.Moderators(c.Request().Context(), a, id))
 }
 
 // appointModerator answers the old route that appointed any account by
@@ -134,7 +136,7 @@ func (h *Handler) removeModerator(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	accountID, err := pathID(c, "account")
+	accountID, err := api.PathID(c, "account")
 	if err != nil {
 		return err
 	}

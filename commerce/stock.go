@@ -3,6 +3,8 @@ package commerce
 import (
 	"context"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // StockEngine holds the units of running flash sales and hands them out as
@@ -128,23 +130,23 @@ func (c StockCounts) SoldOut() bool { return c.Remaining <= 0 }
 // say exactly why "Buy now" did not work.
 var (
 	// ErrSoldOut means fewer units remain than were asked for.
-	ErrSoldOut = &Error{409, "sold_out", "sold out"}
+	ErrSoldOut = api.New(409, "sold_out", "sold out")
 	// ErrBuyerLimit means the buyer would hold more than the per-buyer limit.
-	ErrBuyerLimit = &Error{409, "limit_reached", "you already hold the most units one buyer may buy in this sale"}
+	ErrBuyerLimit = api.New(409, "limit_reached", "you already hold the most units one buyer may buy in this sale")
 	// ErrSaleEnded means the sale no longer takes reservations.
-	ErrSaleEnded = &Error{409, "sale_ended", "this flash sale has ended"}
+	ErrSaleEnded = api.New(409, "sale_ended", "this flash sale has ended")
 	// ErrStockUnknown means the engine does not hold the sale (never
 	// created, or lost with a restart); the service restores it from SQL.
-	ErrStockUnknown = &Error{404, "sale_not_found", "no such flash sale"}
+	ErrStockUnknown = api.New(404, "sale_not_found", "no such flash sale")
 	// ErrReservationNotFound means the sale has no such reservation, or it
 	// is someone else's. A hold the engine lost without an order (Redis
 	// restarted empty) is gone too: its units are back on sale.
-	ErrReservationNotFound = &Error{404, "reservation_not_found", "no such reservation: it is not yours, or a server fault lost the hold and its units went back on sale; press Buy now to reserve again"}
+	ErrReservationNotFound = api.New(404, "reservation_not_found", "no such reservation: it is not yours, or a server fault lost the hold and its units went back on sale; press Buy now to reserve again")
 	// ErrReservationExpired means the reservation lapsed before it was paid
 	// for; its units went back to the sale.
-	ErrReservationExpired = &Error{410, "reservation_expired", "the reservation expired; its units went back on sale"}
+	ErrReservationExpired = api.New(410, "reservation_expired", "the reservation expired; its units went back on sale")
 	// ErrReservationReleased means the reservation was cancelled.
-	ErrReservationReleased = &Error{409, "reservation_released", "the reservation was cancelled"}
+	ErrReservationReleased = api.New(409, "reservation_released", "the reservation was cancelled")
 )
 
 // maxReservationID keeps reservation IDs exact in JavaScript numbers.

@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // Stream statuses: a stream is scheduled until its publisher connects, live
@@ -82,9 +84,9 @@ type StreamStore interface {
 // Errors about streams.
 var (
 	// ErrStreamEnded means the stream is over; create a new one to go live again.
-	ErrStreamEnded = &Error{409, "stream_ended", "this stream has ended; create a new stream to go live again"}
+	ErrStreamEnded = api.New(409, "stream_ended", "this stream has ended; create a new stream to go live again")
 	// ErrBadStreamKey means a publisher presented a wrong stream key.
-	ErrBadStreamKey = &Error{401, "bad_stream_key", "wrong or missing stream key"}
+	ErrBadStreamKey = api.New(401, "bad_stream_key", "wrong or missing stream key")
 )
 
 const (
@@ -400,7 +402,7 @@ type StreamFilter struct {
 
 // Streams lists streams newest first.
 func (s *Service) Streams(ctx context.Context, f StreamFilter) ([]Stream, string, error) {
-	before, limit, err := f.parse()
+	before, limit, err := f.Parse()
 	if err != nil {
 		return nil, "", err
 	}
@@ -428,6 +430,6 @@ func (s *Service) Streams(ctx context.Context, f StreamFilter) ([]Stream, string
 	if err != nil {
 		return nil, "", err
 	}
-	streams, next := cutPage(streams, limit, func(st Stream) int64 { return st.ID })
+	streams, next := api.CutPage(streams, limit, func(st Stream) int64 { return st.ID })
 	return streams, next, nil
 }

@@ -3,15 +3,17 @@ package commerce
 import (
 	"net/http"
 
+	"github.com/liveshop/liveshop/commerce/internal/api"
+
 	"github.com/labstack/echo/v4"
 )
 
 func (h *Handler) listStreams(c echo.Context) error {
-	p, err := pageOf(c)
+	p, err := api.PageOf(c)
 	if err != nil {
 		return err
 	}
-	shopID, err := queryID(c, "shop")
+	shopID, err := api.QueryID(c, "shop")
 	if err != nil {
 		return err
 	}
@@ -23,7 +25,7 @@ func (h *Handler) shopStreams(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := pageOf(c)
+	p, err := api.PageOf(c)
 	if err != nil {
 		return err
 	}
@@ -35,7 +37,7 @@ func (h *Handler) streams(c echo.Context, f StreamFilter) error {
 	if err != nil {
 		return err
 	}
-	return listJSON(c, sts, next)
+	return api.ListJSON(c, sts, next)
 }
 
 func (h *Handler) createStream(c echo.Context) error {
@@ -44,7 +46,7 @@ func (h *Handler) createStream(c echo.Context) error {
 		return err
 	}
 	var in StreamPatch
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	st, err := h.svc.CreateStream(c.Request().Context(), a, id, in)
@@ -56,11 +58,11 @@ func (h *Handler) createStream(c echo.Context) error {
 }
 
 func (h *Handler) getStream(c echo.Context) error {
-	id, err := pathID(c, "id")
+	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.Stream(c.Request().Context(), id))
+	return api.Reply(c, http.StatusOK)(h.svc.Stream(c.Request().Context(), id))
 }
 
 func (h *Handler) updateStream(c echo.Context) error {
@@ -69,10 +71,10 @@ func (h *Handler) updateStream(c echo.Context) error {
 		return err
 	}
 	var in StreamPatch
-	if err := bindJSON(c, &in); err != nil {
+	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.UpdateStream(c.Request().Context(), a, id, in))
+	return api.Reply(c, http.StatusOK)(h.svc.UpdateStream(c.Request().Context(), a, id, in))
 }
 
 func (h *Handler) rotateStreamKey(c echo.Context) error {
@@ -93,5 +95,5 @@ func (h *Handler) endStream(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return reply(c, http.StatusOK)(h.svc.EndStream(c.Request().Context(), a, id))
+	return api.Reply(c, http.StatusOK)(h.svc.EndStream(c.Request().Context(), a, id))
 }

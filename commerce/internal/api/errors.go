@@ -1,0 +1,63 @@
+// Package api is the HTTP plumbing the commerce packages share: the error
+// every service returns and the one error handler in cmd/liveshop renders,
+// and the helpers their handlers read requests and write answers with
+// (path and query ids, JSON bodies, pages of lists).
+package api
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Error is a failure that a client can act on. It carries the HTTP status and
+// the stable machine-readable code that the API reports, so the one error
+// handler in cmd/liveshop renders every package's errors the same way.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+// HTTPStatus is the status the API answers with.
+func (e *Error) HTTPStatus() int { return e.Status }
+
+// ErrorCode is the stable code clients switch on.
+func (e *Error) ErrorCode() string { return e.Code }
+
+var (
+	// ErrNotFound means the object does not exist or is not visible to the caller.
+	ErrNotFound = &Error{404, "not_found", "not found"}
+	// ErrUnavailable means a dependency such as the database is down.
+	ErrUnavailable = &Error{503, "unavailable", "service unavailable, try again shortly"}
+)
+
+// Invalid reports a request that is well-formed but breaks a rule (422).
+func Invalid(format string, args ...any) error {
+	return &Error{422, "invalid", fmt.Sprintf(format, args...)}
+}
+
+// BadRequest reports a request that cannot be read (400).
+func BadRequest(format string, args ...any) error {
+	return &Error{400, "bad_request", fmt.Sprintf(format, args...)}
+}
+
+// Conflict reports a request that clashes with the current state (409).
+func Conflict(code, format string, args ...any) error {
+	return &Error{409, code, fmt.Sprintf(format, args...)}
+}
+
+// Unavailable marks err as ErrUnavailable (503, retry), unless it is
+// already, so the message does not repeat the prefix.
+func Unavailable(err error) error {
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", ErrUnavailable, err)
+}
+
+// New returns an error with status, code and message.
+func New(status int, code, message string) *Error {
+	return &Error{Status: status, Code: code, Message: message}
+}

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"github.com/liveshop/liveshop/commerce/internal/coalesce"
 )
 
 // FlashSaleNotifier tells a stream's room what happens in its flash sales.
@@ -54,7 +56,7 @@ func tickerName(a Account, show bool) string {
 // room. The reservation path only flips a flag and pokes the goroutine.
 type saleNews struct {
 	n      atomic.Pointer[notifierBox]
-	stock  *coalescer[int64, FlashSale] // by sale ID
+	stock  *coalesce.Coalescer[int64, FlashSale] // by sale ID
 	perSec int
 	log    *slog.Logger
 
@@ -104,7 +106,7 @@ func newSaleNews(n FlashSaleNotifier, engine StockEngine, cfg FlashSaleConfig, l
 		stop:  make(chan struct{}), done: make(chan struct{}),
 		ticker: map[int64]int{},
 	}
-	s.stock = newCoalescer(cfg.StockUpdateInterval, log,
+	s.stock = coalesce.New(cfg.StockUpdateInterval, log,
 		func(ctx context.Context, id int64, _ FlashSale) (int64, error) {
 			c, err := engine.Counts(ctx, id)
 			return c.Remaining, err
@@ -112,7 +114,7 @@ func newSaleNews(n FlashSaleNotifier, engine StockEngine, cfg FlashSaleConfig, l
 		func(ctx context.Context, id int64, sale FlashSale, remaining int64) error {
 			n := s.notifier()
 			if n == nil {
-				return errNoReceiver
+				return coalesce.ErrNoReceiver
 			}
 			return n.SaleStock(ctx, sale.StreamID, id, remaining, remaining <= 0)
 		},
@@ -137,7 +139,7 @@ func (s *saleNews) stockChanged(fs FlashSale, c StockCounts) {
 	if s.notifier() == nil {
 		return
 	}
-	s.stock.changed(fs.ID, fs, c.Remaining)
+	s.stock.Changed(fs.ID, fs, c.Remaining)
 }
 
 // touch asks for a fresh look at a sale's stock even if this node saw no
@@ -191,11 +193,11 @@ func (s *saleNews) purchase(fs FlashSale, p PurchaseNotice) {
 }
 
 // forget drops a sale this node no longer needs to report.
-func (s *saleNews) forget(id int64) { s.stock.forget(id) }
+func (s *saleNews) forget(id int64) { s.stock.Forget(id) }
 
 func (s *saleNews) loop() {
 	defer close(s.done)
-	tick := time.NewTicker(s.stock.interval)
+	tick := time.NewTicker(s.stock.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -203,10 +205,10 @@ func (s *saleNews) loop() {
 			return
 		case it := <-s.queue:
 			s.announce(it)
-		case <-s.stock.kick:
-			s.stock.flush(false)
+		case <-s.stock.Kick:
+			s.stock.Flush(false)
 		case <-tick.C:
-			s.stock.flush(false)
+			s.stock.Flush(false)
 		}
 	}
 }
@@ -223,7 +225,7 @@ func (s *saleNews) announce(it newsItem) {
 	case "started":
 		err = n.SaleStarted(ctx, it.sale)
 	case "ended":
-		s.stock.flushKey(ctx, it.sale.ID, true) // the exact final count first
+		s.stock.FlushKey(ctx, it.sale.ID, true) // the exact final count first
 		s.forget(it.sale.ID)
 		err = n.SaleEnded(ctx, it.sale.StreamID, it.sale.ID, it.reason, it.counts.Remaining)
 	case "purchase":

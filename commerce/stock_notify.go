@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/internal/coalesce"
 )
 
 // StockNotifier hears that a product's card changed: the units on hand
@@ -30,13 +32,13 @@ const stockUpdateInterval = 250 * time.Millisecond
 // stockNews coalesces product stock reports. Its goroutine runs only while
 // some product waits to be reported, so a Service needs no Close.
 type stockNews struct {
-	stock   *coalescer[int64, int64] // product ID → shop ID
+	stock   *coalesce.Coalescer[int64, int64] // product ID → shop ID
 	mu      sync.Mutex
 	running bool
 }
 
 func newStockNews(s *Service) *stockNews {
-	return &stockNews{stock: newCoalescer(stockUpdateInterval, s.log,
+	return &stockNews{stock: coalesce.New(stockUpdateInterval, s.log,
 		func(ctx context.Context, productID, _ int64) (int64, error) {
 			p, err := s.store.ProductByID(ctx, productID)
 			return p.Stock, err
@@ -44,7 +46,7 @@ func newStockNews(s *Service) *stockNews {
 		func(ctx context.Context, productID, shopID, stock int64) error {
 			n, ok := s.stockHook.get()
 			if !ok {
-				return errNoReceiver
+				return coalesce.ErrNoReceiver
 			}
 			return n.StockChanged(ctx, shopID, productID, stock)
 		},
@@ -53,9 +55,9 @@ func newStockNews(s *Service) *stockNews {
 
 // stockChanged notes, after a commit, that the products' stock moved.
 func (s *Service) stockChanged(shopID int64, productIDs ...int64) {
-	s.productNews(func(c *coalescer[int64, int64]) {
+	s.productNews(func(c *coalesce.Coalescer[int64, int64]) {
 		for _, id := range productIDs {
-			c.moved(id, shopID)
+			c.Moved(id, shopID)
 		}
 	})
 }
@@ -63,15 +65,15 @@ func (s *Service) stockChanged(shopID int64, productIDs ...int64) {
 // productEdited notes, after a commit, that the seller changed a product
 // (its card may show another price, title, image or stock).
 func (s *Service) productEdited(p Product) {
-	s.productNews(func(c *coalescer[int64, int64]) {
-		c.redraw(p.ID, p.ShopID)
-		c.changed(p.ID, p.ShopID, p.Stock)
+	s.productNews(func(c *coalesce.Coalescer[int64, int64]) {
+		c.Redraw(p.ID, p.ShopID)
+		c.Changed(p.ID, p.ShopID, p.Stock)
 	})
 }
 
 // productNews lets mark note changes, when someone listens, and makes sure
 // the goroutine that reports them runs.
-func (s *Service) productNews(mark func(*coalescer[int64, int64])) {
+func (s *Service) productNews(mark func(*coalesce.Coalescer[int64, int64])) {
 	if _, ok := s.stockHook.get(); !ok {
 		return
 	}
@@ -98,16 +100,16 @@ func (n *stockNews) run() {
 	tick := time.NewTicker(stockUpdateInterval / 5)
 	defer tick.Stop()
 	for {
-		n.stock.flush(false)
+		n.stock.Flush(false)
 		n.mu.Lock()
-		if !n.stock.pending() {
+		if !n.stock.Pending() {
 			n.running = false
 			n.mu.Unlock()
 			return
 		}
 		n.mu.Unlock()
 		select {
-		case <-n.stock.kick:
+		case <-n.stock.Kick:
 		case <-tick.C:
 		}
 	}

@@ -1,4 +1,6 @@
-package commerce
+// Package coalesce sends rooms counts (units left) coalesced in time: the
+// flash sales' stock bars and the pinned products' cards use it.
+package coalesce
 
 import (
 	"context"
@@ -8,30 +10,32 @@ import (
 	"time"
 )
 
-// coalescer sends rooms the count (units left) of things whose count
+// Coalescer sends rooms the count (units left) of things whose count
 // changed, coalesced: from its user's one goroutine, at most one send per
 // interval per key, always the count read at the time of sending, nothing
 // when that is what was sent last, and a count that just reached zero at
-// once (even when the changing path did not know it: see moved). The paths
+// once (even when the changing path did not know it: see Moved). The paths
 // that change counts only mark the key and kick the goroutine. Flash sales
 // (saleNews) and products (stockNews) use it.
-type coalescer[K comparable, I any] struct {
-	interval time.Duration
+type Coalescer[K comparable, I any] struct {
+	// Interval is the least time between two sends of one key.
+	Interval time.Duration
 	// read returns a key's count now; send delivers it.
 	read func(ctx context.Context, k K, info I) (int64, error)
 	send func(ctx context.Context, k K, info I, count int64) error
 	// stale says whether a key that has nothing to send can be forgotten.
 	stale func(info I, lastSent, now time.Time) bool
 	log   *slog.Logger
-	kick  chan struct{}
+	// Kick wakes the user's goroutine, which then calls Flush.
+	Kick chan struct{}
 
 	mu   sync.Mutex
 	keys map[K]*coalesced[I]
 }
 
-// errNoReceiver is what a coalescer's send returns when nobody listens:
+// ErrNoReceiver is what a coalescer's send returns when nobody listens:
 // nothing is sent, nothing logged.
-var errNoReceiver = errors.New("no receiver installed")
+var ErrNoReceiver = errors.New("no receiver installed")
 
 type coalesced[I any] struct {
 	info          I
@@ -46,16 +50,18 @@ type coalesced[I any] struct {
 	sent     int64 // -1 before the first send
 }
 
-func newCoalescer[K comparable, I any](interval time.Duration, log *slog.Logger,
+// New returns a coalescer that reads a key's count with read, delivers it
+// with send, and forgets keys that stale says are done.
+func New[K comparable, I any](interval time.Duration, log *slog.Logger,
 	read func(context.Context, K, I) (int64, error), send func(context.Context, K, I, int64) error,
-	stale func(info I, lastSent, now time.Time) bool) *coalescer[K, I] {
-	return &coalescer[K, I]{interval: interval, read: read, send: send, stale: stale, log: log,
-		kick: make(chan struct{}, 1), keys: map[K]*coalesced[I]{}}
+	stale func(info I, lastSent, now time.Time) bool) *Coalescer[K, I] {
+	return &Coalescer[K, I]{Interval: interval, read: read, send: send, stale: stale, log: log,
+		Kick: make(chan struct{}, 1), keys: map[K]*coalesced[I]{}}
 }
 
-// changed notes that k's count moved; count is the new one when the caller
+// Changed notes that k's count moved; count is the new one when the caller
 // knows it (a count ≤ 0 is sent at once), else any positive number.
-func (c *coalescer[K, I]) changed(k K, info I, count int64) {
+func (c *Coalescer[K, I]) Changed(k K, info I, count int64) {
 	c.mark(k, info, func(st *coalesced[I]) {
 		if count <= 0 && st.sent != 0 {
 			st.urgent = true
@@ -63,21 +69,21 @@ func (c *coalescer[K, I]) changed(k K, info I, count int64) {
 	})
 }
 
-// moved notes that k's count moved to a number the caller does not know:
+// Moved notes that k's count moved to a number the caller does not know:
 // the goroutine reads it at once and sends it at once if it is zero, so a
 // sell-out is not held back by the interval.
-func (c *coalescer[K, I]) moved(k K, info I) {
+func (c *Coalescer[K, I]) Moved(k K, info I) {
 	c.mark(k, info, func(st *coalesced[I]) { st.peek = true })
 }
 
-// redraw notes that what is sent with k's count changed (not the count): k
+// Redraw notes that what is sent with k's count changed (not the count): k
 // is sent next time even if its count is the one sent last.
-func (c *coalescer[K, I]) redraw(k K, info I) {
+func (c *Coalescer[K, I]) Redraw(k K, info I) {
 	c.mark(k, info, func(st *coalesced[I]) { st.resend = true })
 }
 
 // mark marks k dirty, lets set flag it, and kicks the goroutine.
-func (c *coalescer[K, I]) mark(k K, info I, set func(*coalesced[I])) {
+func (c *Coalescer[K, I]) mark(k K, info I, set func(*coalesced[I])) {
 	c.mu.Lock()
 	st := c.keys[k]
 	if st == nil {
@@ -88,20 +94,20 @@ func (c *coalescer[K, I]) mark(k K, info I, set func(*coalesced[I])) {
 	set(st)
 	c.mu.Unlock()
 	select {
-	case c.kick <- struct{}{}:
+	case c.Kick <- struct{}{}:
 	default:
 	}
 }
 
-// forget drops a key that needs no more sends.
-func (c *coalescer[K, I]) forget(k K) {
+// Forget drops a key that needs no more sends.
+func (c *Coalescer[K, I]) Forget(k K) {
 	c.mu.Lock()
 	delete(c.keys, k)
 	c.mu.Unlock()
 }
 
-// pending reports whether a key waits to be sent.
-func (c *coalescer[K, I]) pending() bool {
+// Pending reports whether a key waits to be sent.
+func (c *Coalescer[K, I]) Pending() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, st := range c.keys {
@@ -112,10 +118,10 @@ func (c *coalescer[K, I]) pending() bool {
 	return false
 }
 
-// flush sends every key that changed and is due: urgent ones (and moved
+// Flush sends every key that changed and is due: urgent ones (and moved
 // ones whose count is now zero) at once, others once interval has passed
 // since their last send (all with force).
-func (c *coalescer[K, I]) flush(force bool) {
+func (c *Coalescer[K, I]) Flush(force bool) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	if !force {
@@ -125,7 +131,7 @@ func (c *coalescer[K, I]) flush(force bool) {
 	var due []K
 	c.mu.Lock()
 	for k, st := range c.keys {
-		if st.dirty && (force || st.urgent || now.Sub(st.lastSent) >= c.interval) {
+		if st.dirty && (force || st.urgent || now.Sub(st.lastSent) >= c.Interval) {
 			due = append(due, k)
 		}
 		if !st.dirty && c.stale(st.info, st.lastSent, now) {
@@ -134,13 +140,13 @@ func (c *coalescer[K, I]) flush(force bool) {
 	}
 	c.mu.Unlock()
 	for _, k := range due {
-		c.flushKey(ctx, k, force)
+		c.FlushKey(ctx, k, force)
 	}
 }
 
 // peek reads the count of the moved keys that are not due yet and makes
-// those that reached zero urgent (flushKey reads it again to send it).
-func (c *coalescer[K, I]) peek(ctx context.Context) {
+// those that reached zero urgent (FlushKey reads it again to send it).
+func (c *Coalescer[K, I]) peek(ctx context.Context) {
 	now := time.Now()
 	type peeked struct {
 		k    K
@@ -149,7 +155,7 @@ func (c *coalescer[K, I]) peek(ctx context.Context) {
 	var keys []peeked
 	c.mu.Lock()
 	for k, st := range c.keys {
-		if st.peek && st.dirty && !st.urgent && now.Sub(st.lastSent) < c.interval && st.sent != 0 {
+		if st.peek && st.dirty && !st.urgent && now.Sub(st.lastSent) < c.Interval && st.sent != 0 {
 			keys = append(keys, peeked{k, st.info})
 		}
 		st.peek = false
@@ -172,9 +178,9 @@ func (c *coalescer[K, I]) peek(ctx context.Context) {
 	}
 }
 
-// flushKey reads k's count and sends it if it differs from the last sent
+// FlushKey reads k's count and sends it if it differs from the last sent
 // (or something else changed: redraw).
-func (c *coalescer[K, I]) flushKey(ctx context.Context, k K, force bool) {
+func (c *Coalescer[K, I]) FlushKey(ctx context.Context, k K, force bool) {
 	c.mu.Lock()
 	st := c.keys[k]
 	if st == nil || (!st.dirty && !force) {
@@ -195,7 +201,7 @@ func (c *coalescer[K, I]) flushKey(ctx context.Context, k K, force bool) {
 	if count == last && !resend {
 		return
 	}
-	if err := c.send(ctx, k, info, count); errors.Is(err, errNoReceiver) {
+	if err := c.send(ctx, k, info, count); errors.Is(err, ErrNoReceiver) {
 		return
 	} else if err != nil {
 		c.log.Warn("count update not delivered", "key", k, slog.Any("error", err))

@@ -1,4 +1,4 @@
-package commerce
+package coalesce
 
 import (
 	"context"
@@ -14,12 +14,12 @@ type countRoom struct {
 	mu    sync.Mutex
 	count int64
 	sent  []int64
-	c     *coalescer[int, struct{}]
+	c     *Coalescer[int, struct{}]
 }
 
 func newCountRoom(count int64) *countRoom {
 	r := &countRoom{count: count}
-	r.c = newCoalescer(time.Hour, slog.New(slog.DiscardHandler),
+	r.c = New(time.Hour, slog.New(slog.DiscardHandler),
 		func(context.Context, int, struct{}) (int64, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -49,33 +49,33 @@ func (r *countRoom) sends() []int64 {
 
 func TestCoalescerSendsSellOutAtOnce(t *testing.T) {
 	r := newCountRoom(5)
-	r.c.moved(1, struct{}{})
-	r.c.flush(false) // the first count goes out at once
+	r.c.Moved(1, struct{}{})
+	r.c.Flush(false) // the first count goes out at once
 	r.set(3)
-	r.c.moved(1, struct{}{})
-	r.c.flush(false) // 3 waits for the interval
+	r.c.Moved(1, struct{}{})
+	r.c.Flush(false) // 3 waits for the interval
 	r.set(0)
-	r.c.moved(1, struct{}{}) // the caller does not know it sold out
-	r.c.flush(false)
+	r.c.Moved(1, struct{}{}) // the caller does not know it sold out
+	r.c.Flush(false)
 	if got := r.sends(); len(got) != 2 || got[0] != 5 || got[1] != 0 {
 		t.Fatalf("sent %v, want 5 then the sell-out (0) at once", got)
 	}
 	r.set(4)
-	r.c.moved(1, struct{}{})
-	r.c.flush(false)
-	if got := r.sends(); len(got) != 2 || !r.c.pending() {
+	r.c.Moved(1, struct{}{})
+	r.c.Flush(false)
+	if got := r.sends(); len(got) != 2 || !r.c.Pending() {
 		t.Fatalf("sent %v; a restock must wait for the interval", got)
 	}
 }
 
 func TestCoalescerRedrawSendsSameCount(t *testing.T) {
 	r := newCountRoom(5)
-	r.c.moved(1, struct{}{})
-	r.c.flush(false)
-	r.c.moved(1, struct{}{})
-	r.c.flush(true) // same count: nothing to send
-	r.c.redraw(1, struct{}{})
-	r.c.flush(true)
+	r.c.Moved(1, struct{}{})
+	r.c.Flush(false)
+	r.c.Moved(1, struct{}{})
+	r.c.Flush(true) // same count: nothing to send
+	r.c.Redraw(1, struct{}{})
+	r.c.Flush(true)
 	if got := r.sends(); len(got) != 2 || got[1] != 5 {
 		t.Fatalf("sent %v, want 5 twice (the second for the redraw)", got)
 	}

@@ -59,6 +59,10 @@ type CouponStore interface {
 	CouponsByCode(ctx context.Context, shopID int64, code string) ([]Coupon, error)
 	// CouponsOfStream lists a stream's coupons.
 	CouponsOfStream(ctx context.Context, streamID int64) ([]Coupon, error)
+	// ShowNameInPurchases reports whether the buyer allows the ticker to
+	// show their name (false by default: "Someone").
+	ShowNameInPurchases(ctx context.Context, accountID int64) (bool, error)
+	SetShowNameInPurchases(ctx context.Context, accountID int64, show bool, at time.Time) error
 }
 
 // Errors about coupons.
@@ -102,8 +106,8 @@ func cleanCouponCode(code string) (string, error) {
 
 // CreateCoupon creates a live coupon for a stream of the seller's shop. It
 // may be created before the stream goes live; it works only while it is.
-func (f *FlashSales) CreateCoupon(ctx context.Context, a Account, streamID int64, in NewCoupon) (Coupon, error) {
-	st, err := f.svc.sellerStream(ctx, a, streamID)
+func (s *Service) CreateCoupon(ctx context.Context, a Account, streamID int64, in NewCoupon) (Coupon, error) {
+	st, err := s.sellerStream(ctx, a, streamID)
 	if err != nil {
 		return Coupon{}, err
 	}
@@ -114,7 +118,7 @@ func (f *FlashSales) CreateCoupon(ctx context.Context, a Account, streamID int64
 	if err != nil {
 		return Coupon{}, err
 	}
-	shop, err := f.svc.store.ShopByID(ctx, st.ShopID)
+	shop, err := s.store.ShopByID(ctx, st.ShopID)
 	if err != nil {
 		return Coupon{}, err
 	}
@@ -129,19 +133,19 @@ func (f *FlashSales) CreateCoupon(ctx context.Context, a Account, streamID int64
 		return Coupon{}, Invalid("max_uses must be 1 to %d", maxCouponUses)
 	}
 	c := Coupon{ShopID: st.ShopID, StreamID: st.ID, Code: code, Kind: in.Kind, Value: in.Value, Currency: shop.Currency,
-		MaxUses: in.MaxUses, CreatedBy: a.ID, CreatedAt: f.now().UTC().Truncate(time.Microsecond)}
-	if err := f.svc.store.CreateCoupon(ctx, &c); err != nil {
+		MaxUses: in.MaxUses, CreatedBy: a.ID, CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
+	if err := s.store.CreateCoupon(ctx, &c); err != nil {
 		return Coupon{}, err
 	}
 	return c, nil
 }
 
 // StreamCoupons lists a stream's coupons with their use, for the seller.
-func (f *FlashSales) StreamCoupons(ctx context.Context, a Account, streamID int64) ([]Coupon, error) {
-	if _, err := f.svc.sellerStream(ctx, a, streamID); err != nil {
+func (s *Service) StreamCoupons(ctx context.Context, a Account, streamID int64) ([]Coupon, error) {
+	if _, err := s.sellerStream(ctx, a, streamID); err != nil {
 		return nil, err
 	}
-	cs, err := f.svc.store.CouponsOfStream(ctx, streamID)
+	cs, err := s.store.CouponsOfStream(ctx, streamID)
 	if cs == nil {
 		cs = []Coupon{}
 	}
@@ -150,12 +154,12 @@ func (f *FlashSales) StreamCoupons(ctx context.Context, a Account, streamID int6
 
 // CheckCoupon tells a viewer whether a code works in the stream right now,
 // and what it takes off.
-func (f *FlashSales) CheckCoupon(ctx context.Context, streamID int64, code string) (Coupon, error) {
-	st, err := f.svc.store.StreamByID(ctx, streamID)
+func (s *Service) CheckCoupon(ctx context.Context, streamID int64, code string) (Coupon, error) {
+	st, err := s.store.StreamByID(ctx, streamID)
 	if err != nil {
 		return Coupon{}, err
 	}
-	return f.svc.couponFor(ctx, st.ShopID, st.ID, code)
+	return s.couponFor(ctx, st.ShopID, st.ID, code)
 }
 
 // couponFor finds the coupon a buyer gives at a checkout of the shop placed
@@ -205,20 +209,20 @@ type PurchasePrivacy struct {
 }
 
 // PurchasePrivacy returns the caller's ticker setting.
-func (f *FlashSales) PurchasePrivacy(ctx context.Context, a Account) (PurchasePrivacy, error) {
+func (s *Service) PurchasePrivacy(ctx context.Context, a Account) (PurchasePrivacy, error) {
 	if a.ID == 0 {
 		return PurchasePrivacy{}, ErrUnauthenticated
 	}
-	show, err := f.store.ShowNameInPurchases(ctx, a.ID)
+	show, err := s.store.ShowNameInPurchases(ctx, a.ID)
 	return PurchasePrivacy{ShowName: show}, err
 }
 
 // SetPurchasePrivacy changes the caller's ticker setting.
-func (f *FlashSales) SetPurchasePrivacy(ctx context.Context, a Account, p PurchasePrivacy) (PurchasePrivacy, error) {
+func (s *Service) SetPurchasePrivacy(ctx context.Context, a Account, p PurchasePrivacy) (PurchasePrivacy, error) {
 	if a.ID == 0 {
 		return PurchasePrivacy{}, ErrUnauthenticated
 	}
-	if err := f.store.SetShowNameInPurchases(ctx, a.ID, p.ShowName, f.now()); err != nil {
+	if err := s.store.SetShowNameInPurchases(ctx, a.ID, p.ShowName, s.now()); err != nil {
 		return PurchasePrivacy{}, err
 	}
 	return p, nil

@@ -142,11 +142,6 @@ type FlashSaleStore interface {
 	BaselineReserve(ctx context.Context, saleID, n int64) (bool, error)
 	// SetBaselineStock sets the baseline's units of a sale.
 	SetBaselineStock(ctx context.Context, saleID, stock int64) error
-
-	// ShowNameInPurchases reports whether the buyer allows the ticker to
-	// show their display name (false without a setting).
-	ShowNameInPurchases(ctx context.Context, accountID int64) (bool, error)
-	SetShowNameInPurchases(ctx context.Context, accountID int64, show bool, at time.Time) error
 }
 
 // Errors about flash sales.

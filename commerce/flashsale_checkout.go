@@ -289,10 +289,11 @@ func (f *FlashSales) release(ctx context.Context, fs FlashSale, reservationID in
 // paid tells the room that someone bought, and ends the sale when its last
 // unit is paid for.
 func (f *FlashSales) paid(ctx context.Context, a Account, fs FlashSale, o Order) {
-	show, err := f.store.ShowNameInPurchases(ctx, a.ID)
+	privacy, err := f.svc.PurchasePrivacy(ctx, a)
 	if err != nil {
 		f.log.Warn("read purchase privacy", "account", a.ID, slog.Any("error", err))
 	}
+	show := privacy.ShowName
 	var qty int64
 	for _, l := range o.Lines {
 		qty += l.Quantity

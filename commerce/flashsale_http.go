@@ -43,11 +43,6 @@ func (h *FlashSaleHandler) Register(g *echo.Group) {
 	g.DELETE("/flash-sales/:id/reservations/:rid", h.cancelReservation, a)
 	g.POST("/flash-sales/:id/reservations/:rid/checkout", h.checkout, a)
 	g.POST("/flash-sales/:id/baseline-reservations", h.baselineReserve, a)
-	g.POST("/streams/:id/coupons", h.createCoupon, a)
-	g.GET("/streams/:id/coupons", h.streamCoupons, a)
-	g.GET("/streams/:id/coupons/:code", h.checkCoupon, a)
-	g.GET("/me/purchase-privacy", h.privacy, a)
-	g.PUT("/me/purchase-privacy", h.setPrivacy, a)
 }
 
 func (h *FlashSaleHandler) createSale(c echo.Context) error {
@@ -218,68 +213,4 @@ func (h *FlashSaleHandler) checkout(c echo.Context) error {
 		c.Response().Header().Set("Idempotent-Replayed", "true")
 	}
 	return c.JSON(http.StatusCreated, res)
-}
-
-func (h *FlashSaleHandler) createCoupon(c echo.Context) error {
-	a, id, err := accountAndID(c)
-	if err != nil {
-		return err
-	}
-	var in NewCoupon
-	if err := api.BindJSON(c, &in); err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusCreated)(h.f.CreateCoupon(c.Request().Context(), a, id, in))
-}
-
-func (h *FlashSaleHandler) streamCoupons(c echo.Context) error {
-	a, id, err := accountAndID(c)
-	if err != nil {
-		return err
-	}
-	cs, err := h.f.StreamCoupons(c.Request().Context(), a, id)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, map[string]any{"items": cs})
-}
-
-// couponCheck is what a viewer learns about a code.
-type couponCheck struct {
-	Code     string `json:"code"`
-	Kind     string `json:"kind"`
-	Value    int64  `json:"value"`
-	Currency string `json:"currency"`
-}
-
-func (h *FlashSaleHandler) checkCoupon(c echo.Context) error {
-	id, err := api.PathID(c, "id")
-	if err != nil {
-		return err
-	}
-	cp, err := h.f.CheckCoupon(c.Request().Context(), id, c.Param("code"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, couponCheck{Code: cp.Code, Kind: cp.Kind, Value: cp.Value, Currency: cp.Currency})
-}
-
-func (h *FlashSaleHandler) privacy(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.f.PurchasePrivacy(c.Request().Context(), a))
-}
-
-func (h *FlashSaleHandler) setPrivacy(c echo.Context) error {
-	a, err := mustAccount(c)
-	if err != nil {
-		return err
-	}
-	var p PurchasePrivacy
-	if err := api.BindJSON(c, &p); err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.f.SetPurchasePrivacy(c.Request().Context(), a, p))
 }

@@ -89,6 +89,12 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/orders/:id/refund", h.refundOrder)
 	g.GET("/orders/:id/messages", h.listMessages)
 	g.POST("/orders/:id/messages", h.sendMessage)
+
+	g.POST("/streams/:id/coupons", h.createCoupon)
+	g.GET("/streams/:id/coupons", h.streamCoupons)
+	g.GET("/streams/:id/coupons/:code", h.checkCoupon)
+	g.GET("/me/purchase-privacy", h.privacy)
+	g.PUT("/me/purchase-privacy", h.setPrivacy)
 }
 
 const accountKey = "commerce.account"

@@ -58,7 +58,7 @@ func (h *Handler) currentToken(c echo.Context) string {
 }
 
 func (h *Handler) logOut(c echo.Context) error {
-	if _, err := mustAccount(c); err != nil {
+	if _, err := MustAccount(c); err != nil {
 		return err
 	}
 	if err := h.svc.LogOut(c.Request().Context(), h.currentToken(c)); err != nil {
@@ -69,7 +69,7 @@ func (h *Handler) logOut(c echo.Context) error {
 }
 
 func (h *Handler) logOutEverywhere(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ type meResponse struct {
 }
 
 func (h *Handler) me(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -100,7 +100,7 @@ func (h *Handler) me(c echo.Context) error {
 }
 
 func (h *Handler) updateMe(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}

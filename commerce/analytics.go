@@ -340,7 +340,7 @@ func (d *Discovery) StreamAnalytics(ctx context.Context, a Account, streamID int
 	if err != nil {
 		return StreamAnalytics{}, err
 	}
-	shop, err := d.svc.requireSeller(ctx, a, st.ShopID)
+	shop, err := d.svc.RequireSeller(ctx, a, st.ShopID)
 	if err != nil {
 		return StreamAnalytics{}, err
 	}

@@ -54,7 +54,7 @@ func (h *DiscoveryHandler) reportRange(c echo.Context) (from, to time.Time, err 
 }
 
 func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func (h *DiscoveryHandler) shopAnalytics(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) productAnalytics(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}

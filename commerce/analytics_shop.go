@@ -112,7 +112,7 @@ var visitKinds = []InteractionKind{InteractionWatch, InteractionView, Interactio
 // ShopAnalytics returns the report of a shop over [from, to) to its
 // seller (or an admin).
 func (d *Discovery) ShopAnalytics(ctx context.Context, a Account, shopID int64, from, to time.Time) (ShopAnalytics, error) {
-	shop, err := d.svc.requireSeller(ctx, a, shopID)
+	shop, err := d.svc.RequireSeller(ctx, a, shopID)
 	if err != nil {
 		return ShopAnalytics{}, err
 	}
@@ -296,7 +296,7 @@ func (d *Discovery) ProductAnalytics(ctx context.Context, a Account, productID i
 	if err != nil {
 		return ProductAnalytics{}, err
 	}
-	if _, err := d.svc.requireSeller(ctx, a, p.ShopID); err != nil {
+	if _, err := d.svc.RequireSeller(ctx, a, p.ShopID); err != nil {
 		return ProductAnalytics{}, err
 	}
 	out := ProductAnalytics{ProductStats: ProductStats{ProductID: p.ID, Title: p.Title}, Currency: p.Currency, From: from, To: to}

@@ -45,7 +45,7 @@ type CheckoutResult struct {
 // if the client hangs up, so an order is not left half paid.
 const paymentTimeout = 30 * time.Second
 
-func cleanAddress(a Address) (Address, error) {
+func CleanAddress(a Address) (Address, error) {
 	var err error
 	fields := []struct {
 		name     string
@@ -81,10 +81,10 @@ func cleanAddress(a Address) (Address, error) {
 	return a, nil
 }
 
-// maskedMethod is the payment method as it is hashed for idempotency: a card
+// MaskedMethod is the payment method as it is hashed for idempotency: a card
 // number is reduced to its length and last digits, so no card number, not
 // even hashed, is stored.
-func maskedMethod(m PaymentMethod) PaymentMethod {
+func MaskedMethod(m PaymentMethod) PaymentMethod {
 	if d, ok := cardDigits(m.CardNumber); ok {
 		m.CardNumber = fmt.Sprintf("%d:%s", len(d), d[len(d)-4:])
 	}
@@ -106,10 +106,10 @@ func (s *Service) Checkout(ctx context.Context, a Account, key string, req Check
 	if a.ID == 0 {
 		return CheckoutResult{}, ErrUnauthenticated
 	}
-	if err := checkIdempotencyKey(key); err != nil {
+	if err := CheckIdempotencyKey(key); err != nil {
 		return CheckoutResult{}, err
 	}
-	addr, err := cleanAddress(req.ShippingAddress)
+	addr, err := CleanAddress(req.ShippingAddress)
 	if err != nil {
 		return CheckoutResult{}, err
 	}
@@ -123,7 +123,7 @@ func (s *Service) Checkout(ctx context.Context, a Account, key string, req Check
 		}
 	}
 	if req.CouponCode != "" {
-		if req.CouponCode, err = cleanCouponCode(req.CouponCode); err != nil {
+		if req.CouponCode, err = CleanCouponCode(req.CouponCode); err != nil {
 			return CheckoutResult{}, err
 		}
 		if req.StreamID == 0 {
@@ -131,19 +131,19 @@ func (s *Service) Checkout(ctx context.Context, a Account, key string, req Check
 		}
 	}
 	hashed := req
-	hashed.PaymentMethod = maskedMethod(req.PaymentMethod)
+	hashed.PaymentMethod = MaskedMethod(req.PaymentMethod)
 
-	res, replay, err := s.idempotent(ctx, a.ID, key, "checkout", hashed, func(ctx context.Context, resume *IdempotencyRecord) idemResult {
+	res, replay, err := s.Idempotent(ctx, a.ID, key, "checkout", hashed, func(ctx context.Context, resume *IdempotencyRecord) Outcome {
 		if resume != nil && resume.ResourceID != 0 {
 			o, err := s.store.OrderByID(ctx, resume.ResourceID)
 			if err != nil {
-				return idemResult{err: err, committed: true, unsettled: true}
+				return Outcome{Err: err, Committed: true, Unsettled: true}
 			}
 			return s.settlePayment(ctx, o, req.PaymentMethod)
 		}
 		o, err := s.placeOrder(ctx, a, key, req)
 		if err != nil {
-			return idemResult{err: err}
+			return Outcome{Err: err}
 		}
 		return s.settlePayment(ctx, o, req.PaymentMethod)
 	})
@@ -152,14 +152,14 @@ func (s *Service) Checkout(ctx context.Context, a Account, key string, req Check
 		return CheckoutResult{}, err
 	case replay != nil:
 		var o Order
-		if err := decodeReplay(replay, &o); err != nil {
+		if err := DecodeReplay(replay, &o); err != nil {
 			return CheckoutResult{}, err
 		}
 		return CheckoutResult{Order: o, Replayed: true}, nil
-	case res.err != nil:
-		return CheckoutResult{}, res.err
+	case res.Err != nil:
+		return CheckoutResult{}, res.Err
 	}
-	return CheckoutResult{Order: res.value.(Order)}, nil
+	return CheckoutResult{Order: res.Value.(Order)}, nil
 }
 
 // placeOrder picks the shop and creates the order with its stock taken.
@@ -201,7 +201,7 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 		IdempotencyKey: key, At: s.now(),
 	}
 	if req.CouponCode != "" {
-		c, err := s.couponFor(ctx, shopID, req.StreamID, req.CouponCode)
+		c, err := s.CouponFor(ctx, shopID, req.StreamID, req.CouponCode)
 		if err != nil {
 			return Order{}, err
 		}
@@ -209,7 +209,7 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 	}
 	o, err := s.store.PlaceOrder(ctx, in)
 	if err == nil {
-		s.stockChanged(o.ShopID, orderProducts(o)...)
+		s.StockChanged(o.ShopID, orderProducts(o)...)
 	}
 	if errors.Is(err, ErrPriceChanged) {
 		if in.Items != nil {
@@ -228,19 +228,19 @@ func (s *Service) placeOrder(ctx context.Context, a Account, key string, req Che
 // settlePayment takes a shop order (cart or Buy now) from awaiting_payment
 // to paid, or to cancelled with its stock (and, for a cart, its lines) back
 // when the payment is refused, through the one payment pipeline (pay).
-func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMethod) idemResult {
-	return s.pay(ctx, o, method, shopFlow)
+func (s *Service) settlePayment(ctx context.Context, o Order, method PaymentMethod) Outcome {
+	return s.Pay(ctx, o, method, shopFlow)
 }
 
 // shopFlow is the payment pipeline of cart and Buy now orders: nothing
 // before the authorization, the default cancellation and answer.
-var shopFlow = paymentFlow{refused: shopRefused}
+var shopFlow = PaymentFlow{Refused: shopRefused}
 
-// unpaidCancellation cancels an order before any money was taken (a
+// UnpaidCancellation cancels an order before any money was taken (a
 // refused payment, an abandoned checkout): its stock goes back on sale, its
 // coupon use back to the buyer and, for a cart order, its lines back into
 // the cart.
-func unpaidCancellation(o Order, paymentStatus, failureCode, note string) Transition {
+func UnpaidCancellation(o Order, paymentStatus, failureCode, note string) Transition {
 	event := "payment_" + paymentStatus
 	if paymentStatus == "" {
 		event = "cancelled_unpaid"
@@ -273,27 +273,27 @@ func (s *Service) CancelOrder(ctx context.Context, a Account, id int64, key, rea
 		return Order{}, err
 	}
 	scope := fmt.Sprintf("order-cancel:%d", id)
-	return s.orderMoneyOp(ctx, a, key, scope, reason, func(ctx context.Context, resume *IdempotencyRecord) idemResult {
+	return s.orderMoneyOp(ctx, a, key, scope, reason, func(ctx context.Context, resume *IdempotencyRecord) Outcome {
 		o, actor, err := s.sellerOrder(ctx, a, id)
 		if err != nil {
-			return idemResult{err: err}
+			return Outcome{Err: err}
 		}
 		switch {
 		case o.Status == OrderPaid:
-			o, err = s.transition(ctx, o, Transition{To: OrderCancelled, ReturnStock: true, Event: "cancelled",
+			o, err = s.TransitionOrder(ctx, o, Transition{To: OrderCancelled, ReturnStock: true, Event: "cancelled",
 				ActorID: a.ID, ActorRole: actor, Note: reason}, OrderCancelledEvent)
 			if err != nil {
-				return idemResult{err: err}
+				return Outcome{Err: err}
 			}
 		case o.Status == OrderCancelled && o.Payment.Status == PaymentCaptured && resume != nil:
 			// an earlier attempt cancelled; finish its refund
 		case o.Status == OrderAwaitingPayment:
-			return idemResult{err: ErrPaymentInProgress}
+			return Outcome{Err: ErrPaymentInProgress}
 		default:
-			return idemResult{err: illegalTransition(o.Status, OrderCancelled)}
+			return Outcome{Err: illegalTransition(o.Status, OrderCancelled)}
 		}
 		res := s.refund(ctx, o, a.ID, actor, reason)
-		res.committed = true
+		res.Committed = true
 		return res
 	})
 }
@@ -309,42 +309,42 @@ func (s *Service) RefundOrder(ctx context.Context, a Account, id int64, key, rea
 		return Order{}, err
 	}
 	scope := fmt.Sprintf("order-refund:%d", id)
-	return s.orderMoneyOp(ctx, a, key, scope, reason, func(ctx context.Context, _ *IdempotencyRecord) idemResult {
+	return s.orderMoneyOp(ctx, a, key, scope, reason, func(ctx context.Context, _ *IdempotencyRecord) Outcome {
 		o, actor, err := s.sellerOrder(ctx, a, id)
 		if err != nil {
-			return idemResult{err: err}
+			return Outcome{Err: err}
 		}
 		if o.Status == OrderRefunded {
-			return idemResult{err: ErrAlreadyRefunded}
+			return Outcome{Err: ErrAlreadyRefunded}
 		}
 		if !CanTransition(o.Status, OrderRefunded) {
-			return idemResult{err: illegalTransition(o.Status, OrderRefunded)}
+			return Outcome{Err: illegalTransition(o.Status, OrderRefunded)}
 		}
 		if o.Payment.Status != PaymentCaptured {
-			return idemResult{err: Conflict("nothing_to_refund", "the order's payment is %s; there is nothing to refund", o.Payment.Status)}
+			return Outcome{Err: Conflict("nothing_to_refund", "the order's payment is %s; there is nothing to refund", o.Payment.Status)}
 		}
 		return s.refund(ctx, o, a.ID, actor, reason)
 	})
 }
 
 func (s *Service) orderMoneyOp(ctx context.Context, a Account, key, scope, reason string,
-	op func(ctx context.Context, resume *IdempotencyRecord) idemResult) (Order, error) {
-	res, replay, err := s.idempotent(ctx, a.ID, key, scope, map[string]string{"reason": reason}, op)
+	op func(ctx context.Context, resume *IdempotencyRecord) Outcome) (Order, error) {
+	res, replay, err := s.Idempotent(ctx, a.ID, key, scope, map[string]string{"reason": reason}, op)
 	switch {
 	case err != nil:
 		return Order{}, err
 	case replay != nil:
 		var o Order
-		err := decodeReplay(replay, &o)
+		err := DecodeReplay(replay, &o)
 		return o, err
-	case res.err != nil:
-		return Order{}, res.err
+	case res.Err != nil:
+		return Order{}, res.Err
 	}
-	return res.value.(Order), nil
+	return res.Value.(Order), nil
 }
 
 // refund returns a captured payment and moves the order to refunded.
-func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, reason string) idemResult {
+func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, reason string) Outcome {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
 	defer cancel()
 	err := s.withRetries(ctx, func(ctx context.Context) error {
@@ -352,19 +352,19 @@ func (s *Service) refund(ctx context.Context, o Order, actorID int64, actor, rea
 	})
 	if err != nil {
 		s.log.Warn("refund failed", "order", o.ID, "error", err)
-		return idemResult{err: api.New(503, "refund_failed", "the refund did not go through; retry with the same Idempotency-Key"),
-			committed: true, unsettled: true}
+		return Outcome{Err: api.New(503, "refund_failed", "the refund did not go through; retry with the same Idempotency-Key"),
+			Committed: true, Unsettled: true}
 	}
 	id := o.ID
-	o, err = s.transition(ctx, o, Transition{To: OrderRefunded, PaymentStatus: PaymentRefunded, Event: "refunded",
+	o, err = s.TransitionOrder(ctx, o, Transition{To: OrderRefunded, PaymentStatus: PaymentRefunded, Event: "refunded",
 		ActorID: actorID, ActorRole: actor, Note: reason}, OrderRefundedEvent)
 	if lost, ok := s.lostRace(ctx, id, err, shopFlow); ok {
 		return lost
 	}
 	if err != nil {
-		return idemResult{err: unavailable(err), committed: true, unsettled: true}
+		return Outcome{Err: unavailable(err), Committed: true, Unsettled: true}
 	}
-	return idemResult{status: http.StatusOK, value: o}
+	return Outcome{Status: http.StatusOK, Value: o}
 }
 
 // Answers to a request that lost a race for an order to a concurrent one.
@@ -382,24 +382,24 @@ var (
 // carry the same order-derived keys); this request only lost the race to
 // record it, so its answer is a 409 the client can act on, not a failure,
 // and its key is given back. ok is false for any other error.
-func (s *Service) lostRace(ctx context.Context, orderID int64, err error, flow paymentFlow) (idemResult, bool) {
+func (s *Service) lostRace(ctx context.Context, orderID int64, err error, flow PaymentFlow) (Outcome, bool) {
 	if !errors.Is(err, ErrOrderChanged) {
-		return idemResult{}, false
+		return Outcome{}, false
 	}
 	o, gerr := s.store.OrderByID(ctx, orderID)
 	if gerr != nil {
-		return idemResult{}, false
+		return Outcome{}, false
 	}
 	s.log.Info("a concurrent request changed the order first", "order", orderID, "status", o.Status, "payment", o.Payment.Status)
 	switch {
 	case o.Status == OrderAwaitingPayment:
-		return idemResult{err: ErrPaymentInProgress}, true
+		return Outcome{Err: ErrPaymentInProgress}, true
 	case o.Payment.Status == PaymentRefunded:
-		return idemResult{err: ErrAlreadyRefunded}, true
+		return Outcome{Err: ErrAlreadyRefunded}, true
 	case o.Payment.Status == PaymentCaptured:
-		return idemResult{err: ErrAlreadyPaid}, true
-	case unpaidCancelled(o):
-		return idemResult{err: s.answerFor(o, flow).err}, true
+		return Outcome{Err: ErrAlreadyPaid}, true
+	case UnpaidCancelled(o):
+		return Outcome{Err: s.answerFor(o, flow).Err}, true
 	}
-	return idemResult{err: ErrOrderChanged}, true
+	return Outcome{Err: ErrOrderChanged}, true
 }

@@ -92,9 +92,9 @@ type NewCoupon struct {
 
 const maxCouponUses = 1_000_000
 
-// cleanCouponCode upper-cases a code and checks it is 3 to 32 letters,
+// CleanCouponCode upper-cases a code and checks it is 3 to 32 letters,
 // digits, dashes or underscores, so codes read well aloud on a stream.
-func cleanCouponCode(code string) (string, error) {
+func CleanCouponCode(code string) (string, error) {
 	code = strings.ToUpper(strings.TrimSpace(code))
 	if len(code) < 3 || len(code) > 32 || strings.ContainsFunc(code, func(r rune) bool {
 		return !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
@@ -107,14 +107,14 @@ func cleanCouponCode(code string) (string, error) {
 // CreateCoupon creates a live coupon for a stream of the seller's shop. It
 // may be created before the stream goes live; it works only while it is.
 func (s *Service) CreateCoupon(ctx context.Context, a Account, streamID int64, in NewCoupon) (Coupon, error) {
-	st, err := s.sellerStream(ctx, a, streamID)
+	st, err := s.SellerStream(ctx, a, streamID)
 	if err != nil {
 		return Coupon{}, err
 	}
 	if st.Status == StreamEnded {
 		return Coupon{}, ErrStreamEnded
 	}
-	code, err := cleanCouponCode(in.Code)
+	code, err := CleanCouponCode(in.Code)
 	if err != nil {
 		return Coupon{}, err
 	}
@@ -142,7 +142,7 @@ func (s *Service) CreateCoupon(ctx context.Context, a Account, streamID int64, i
 
 // StreamCoupons lists a stream's coupons with their use, for the seller.
 func (s *Service) StreamCoupons(ctx context.Context, a Account, streamID int64) ([]Coupon, error) {
-	if _, err := s.sellerStream(ctx, a, streamID); err != nil {
+	if _, err := s.SellerStream(ctx, a, streamID); err != nil {
 		return nil, err
 	}
 	cs, err := s.store.CouponsOfStream(ctx, streamID)
@@ -159,16 +159,16 @@ func (s *Service) CheckCoupon(ctx context.Context, streamID int64, code string) 
 	if err != nil {
 		return Coupon{}, err
 	}
-	return s.couponFor(ctx, st.ShopID, st.ID, code)
+	return s.CouponFor(ctx, st.ShopID, st.ID, code)
 }
 
-// couponFor finds the coupon a buyer gives at a checkout of the shop placed
+// CouponFor finds the coupon a buyer gives at a checkout of the shop placed
 // from streamID (a cart checkout's stream_id, a flash sale's stream) and
 // checks it belongs to that stream, that the stream is live and that uses
 // are left. Every checkout asks it, so the rules are the same everywhere;
 // the order's transaction checks all of it again, with the buyer's own use.
-func (s *Service) couponFor(ctx context.Context, shopID, streamID int64, code string) (Coupon, error) {
-	code, err := cleanCouponCode(code)
+func (s *Service) CouponFor(ctx context.Context, shopID, streamID int64, code string) (Coupon, error) {
+	code, err := CleanCouponCode(code)
 	if err != nil {
 		return Coupon{}, err
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 func (h *Handler) createCoupon(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func (h *Handler) createCoupon(c echo.Context) error {
 }
 
 func (h *Handler) streamCoupons(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -53,7 +53,7 @@ func (h *Handler) checkCoupon(c echo.Context) error {
 }
 
 func (h *Handler) privacy(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (h *Handler) privacy(c echo.Context) error {
 }
 
 func (h *Handler) setPrivacy(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}

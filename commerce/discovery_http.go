@@ -27,7 +27,7 @@ type DiscoveryHandler struct {
 // NewDiscoveryHandler returns the handler; h is the commerce Handler whose
 // Authenticate identifies callers.
 func NewDiscoveryHandler(d *Discovery, h *Handler) *DiscoveryHandler {
-	return &DiscoveryHandler{d: d, h: h, auth: h.authenticateOnce}
+	return &DiscoveryHandler{d: d, h: h, auth: h.AuthenticateOnce}
 }
 
 // Register adds the routes to g, the /api group. Each route identifies the
@@ -241,7 +241,7 @@ func (h *DiscoveryHandler) unfollow(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) following(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -251,7 +251,7 @@ func (h *DiscoveryHandler) following(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) followingLive(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -263,7 +263,7 @@ func (h *DiscoveryHandler) followingLive(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) notifications(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}

@@ -287,7 +287,7 @@ type NewFlashSale struct {
 // or admin). The stream must be live; the units come out of the product's
 // stock at once. The room hears of it with its start and end time.
 func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, in NewFlashSale) (FlashSale, error) {
-	st, err := f.svc.sellerStream(ctx, a, streamID)
+	st, err := f.svc.SellerStream(ctx, a, streamID)
 	if err != nil {
 		return FlashSale{}, err
 	}
@@ -328,7 +328,7 @@ func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, 
 	if err := f.store.CreateFlashSale(ctx, &fs); err != nil {
 		return FlashSale{}, err
 	}
-	f.svc.stockChanged(fs.ShopID, fs.ProductID)
+	f.svc.StockChanged(fs.ShopID, fs.ProductID)
 	if err := f.engine.CreateSale(ctx, f.saleStock(fs, nil)); err != nil {
 		// SQL has the sale; the reservation path restores it in the engine.
 		f.log.Warn("stock engine did not take the new sale; it is restored on first use", "sale", fs.ID, slog.Any("error", err))
@@ -410,7 +410,7 @@ func (f *FlashSales) StopSale(ctx context.Context, a Account, id int64) (FlashSa
 	if err != nil {
 		return FlashSale{}, err
 	}
-	if _, err := f.svc.requireSeller(ctx, a, fs.ShopID); err != nil {
+	if _, err := f.svc.RequireSeller(ctx, a, fs.ShopID); err != nil {
 		return FlashSale{}, err
 	}
 	if fs.State == "ended" {

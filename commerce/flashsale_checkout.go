@@ -42,10 +42,10 @@ func (f *FlashSales) Checkout(ctx context.Context, a Account, saleID, reservatio
 	if a.ID == 0 {
 		return FlashCheckoutResult{}, ErrUnauthenticated
 	}
-	if err := checkIdempotencyKey(key); err != nil {
+	if err := CheckIdempotencyKey(key); err != nil {
 		return FlashCheckoutResult{}, err
 	}
-	addr, err := cleanAddress(req.ShippingAddress)
+	addr, err := CleanAddress(req.ShippingAddress)
 	if err != nil {
 		return FlashCheckoutResult{}, err
 	}
@@ -54,23 +54,23 @@ func (f *FlashSales) Checkout(ctx context.Context, a Account, saleID, reservatio
 		return FlashCheckoutResult{}, Invalid("payment_method needs a card_number or a token")
 	}
 	if req.CouponCode != "" {
-		if req.CouponCode, err = cleanCouponCode(req.CouponCode); err != nil {
+		if req.CouponCode, err = CleanCouponCode(req.CouponCode); err != nil {
 			return FlashCheckoutResult{}, err
 		}
 	}
 	hashed := req
-	hashed.PaymentMethod = maskedMethod(req.PaymentMethod)
+	hashed.PaymentMethod = MaskedMethod(req.PaymentMethod)
 	scope := fmt.Sprintf("flash-checkout:%d:%d", saleID, reservationID)
 
-	res, replay, err := f.svc.idempotent(ctx, a.ID, key, scope, hashed, func(ctx context.Context, resume *IdempotencyRecord) idemResult {
+	res, replay, err := f.svc.Idempotent(ctx, a.ID, key, scope, hashed, func(ctx context.Context, resume *IdempotencyRecord) Outcome {
 		if resume != nil && resume.ResourceID != 0 {
 			o, err := f.svc.store.OrderByID(ctx, resume.ResourceID)
 			if err != nil {
-				return idemResult{err: err, committed: true, unsettled: true}
+				return Outcome{Err: err, Committed: true, Unsettled: true}
 			}
 			fs, err := f.store.FlashSaleByID(ctx, saleID)
 			if err != nil {
-				return idemResult{err: err, committed: true, unsettled: true}
+				return Outcome{Err: err, Committed: true, Unsettled: true}
 			}
 			return f.settle(ctx, a, fs, reservationID, o, req.PaymentMethod)
 		}
@@ -81,31 +81,31 @@ func (f *FlashSales) Checkout(ctx context.Context, a Account, saleID, reservatio
 		return FlashCheckoutResult{}, err
 	case replay != nil:
 		var out FlashCheckoutResult
-		if err := decodeReplay(replay, &out); err != nil {
+		if err := DecodeReplay(replay, &out); err != nil {
 			return FlashCheckoutResult{}, err
 		}
 		out.Replayed = true
 		return out, nil
-	case res.err != nil:
-		return FlashCheckoutResult{}, res.err
+	case res.Err != nil:
+		return FlashCheckoutResult{}, res.Err
 	}
-	return res.value.(FlashCheckoutResult), nil
+	return res.Value.(FlashCheckoutResult), nil
 }
 
-func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID, reservationID int64, req FlashCheckoutRequest) idemResult {
+func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID, reservationID int64, req FlashCheckoutRequest) Outcome {
 	fs, err := f.store.FlashSaleByID(ctx, saleID)
 	if err != nil {
-		return idemResult{err: err}
+		return Outcome{Err: err}
 	}
 	// A reservation that already has an order: pay for it again is an
 	// error, an interrupted one is resumed.
 	if link, err := f.store.FlashOrderByReservation(ctx, saleID, reservationID); err == nil {
 		if link.BuyerID != a.ID {
-			return idemResult{err: ErrReservationNotFound}
+			return Outcome{Err: ErrReservationNotFound}
 		}
 		return f.resume(ctx, a, fs, link, req.PaymentMethod)
 	} else if !errors.Is(err, ErrNotFound) {
-		return idemResult{err: err}
+		return Outcome{Err: err}
 	}
 	r, err := f.engine.Reservation(ctx, saleID, reservationID)
 	if errors.Is(err, ErrStockUnknown) {
@@ -114,36 +114,36 @@ func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID
 		}
 	}
 	if err != nil {
-		return idemResult{err: err}
+		return Outcome{Err: err}
 	}
 	switch {
 	case r.BuyerID != a.ID:
-		return idemResult{err: ErrReservationNotFound}
+		return Outcome{Err: ErrReservationNotFound}
 	case r.State == ReservationExpired:
-		return idemResult{err: ErrReservationExpired}
+		return Outcome{Err: ErrReservationExpired}
 	case r.State == ReservationReleased:
-		return idemResult{err: ErrReservationReleased}
+		return Outcome{Err: ErrReservationReleased}
 	case r.State == ReservationSold:
-		return idemResult{err: ErrAlreadyPaid}
+		return Outcome{Err: ErrAlreadyPaid}
 	}
 	in := NewFlashOrder{Sale: fs, Reservation: r, Shipping: req.ShippingAddress, Provider: f.svc.cfg.Payments.Name(),
 		IdempotencyKey: key, At: f.now()}
 	if req.CouponCode != "" {
-		c, err := f.svc.couponFor(ctx, fs.ShopID, fs.StreamID, req.CouponCode)
+		c, err := f.svc.CouponFor(ctx, fs.ShopID, fs.StreamID, req.CouponCode)
 		if err != nil {
-			return idemResult{err: err}
+			return Outcome{Err: err}
 		}
 		in.Coupon = &c
 	}
 	o, created, err := f.store.CreateFlashOrder(ctx, in)
 	if err != nil {
-		return idemResult{err: err}
+		return Outcome{Err: err}
 	}
 	if !created {
 		// A concurrent checkout of the same reservation won the race.
 		link, err := f.store.FlashOrderByReservation(ctx, saleID, reservationID)
 		if err != nil {
-			return idemResult{err: err}
+			return Outcome{Err: err}
 		}
 		return f.resume(ctx, a, fs, link, req.PaymentMethod)
 	}
@@ -152,22 +152,22 @@ func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID
 }
 
 // resume answers a checkout of a reservation whose order exists.
-func (f *FlashSales) resume(ctx context.Context, a Account, fs FlashSale, link FlashOrder, method PaymentMethod) idemResult {
+func (f *FlashSales) resume(ctx context.Context, a Account, fs FlashSale, link FlashOrder, method PaymentMethod) Outcome {
 	o, err := f.svc.store.OrderByID(ctx, link.OrderID)
 	if err != nil {
-		return idemResult{err: err}
+		return Outcome{Err: err}
 	}
 	switch {
 	case o.Status == OrderAwaitingPayment:
 		return f.settle(ctx, a, fs, link.ReservationID, o, method)
-	case unpaidCancelled(o):
-		return idemResult{err: cancelledAnswer(o)}
+	case UnpaidCancelled(o):
+		return Outcome{Err: cancelledAnswer(o)}
 	}
-	return idemResult{err: ErrAlreadyPaid}
+	return Outcome{Err: ErrAlreadyPaid}
 }
 
-// unpaidCancelled reports an order cancelled before any money was taken.
-func unpaidCancelled(o Order) bool {
+// UnpaidCancelled reports an order cancelled before any money was taken.
+func UnpaidCancelled(o Order) bool {
 	return o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded
 }
 
@@ -189,35 +189,35 @@ func cancelledAnswer(o Order) error {
 // settle confirms the reservation and takes the payment of its order
 // through the one payment pipeline (pay), resuming wherever an interrupted
 // run stopped; method is zero for a sweeper.
-func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reservationID int64, o Order, method PaymentMethod) idemResult {
-	return f.svc.pay(ctx, o, method, f.flow(a, fs, reservationID))
+func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reservationID int64, o Order, method PaymentMethod) Outcome {
+	return f.svc.Pay(ctx, o, method, f.flow(a, fs, reservationID))
 }
 
 // flow is the payment pipeline of the order of reservation reservationID
 // in sale fs, bought by a: the reservation is confirmed before the
 // authorization, a cancellation gives the units back through the sale, a
 // payment is told to the room.
-func (f *FlashSales) flow(a Account, fs FlashSale, reservationID int64) paymentFlow {
-	return paymentFlow{
-		prepare: func(ctx context.Context, o Order) error {
+func (f *FlashSales) flow(a Account, fs FlashSale, reservationID int64) PaymentFlow {
+	return PaymentFlow{
+		Prepare: func(ctx context.Context, o Order) error {
 			err := f.confirm(ctx, fs, reservationID, o)
 			switch {
 			case errors.Is(err, ErrReservationExpired):
-				return &refusal{"reservation_expired", err}
+				return &Refusal{"reservation_expired", err}
 			case errors.Is(err, ErrReservationReleased):
-				return &refusal{"reservation_released", err}
+				return &Refusal{"reservation_released", err}
 			case errors.Is(err, ErrSoldOut):
-				return &refusal{"reservation_lost", ErrReservationLost}
+				return &Refusal{"reservation_lost", ErrReservationLost}
 			}
 			return err
 		},
-		cancellation: func(t *Transition) {
+		Cancellation: func(t *Transition) {
 			t.FlashSaleID, t.ReturnStock, t.Event = fs.ID, false, "flash_order_cancelled"
 		},
-		cancelled: func(ctx context.Context, o Order) { f.release(ctx, fs, reservationID, o) },
-		paid:      func(ctx context.Context, o Order) { f.paid(ctx, a, fs, o) },
-		refused:   cancelledAnswer,
-		answer: func(o Order) any {
+		Cancelled: func(ctx context.Context, o Order) { f.release(ctx, fs, reservationID, o) },
+		Paid:      func(ctx context.Context, o Order) { f.paid(ctx, a, fs, o) },
+		Refused:   cancelledAnswer,
+		Answer: func(o Order) any {
 			return FlashCheckoutResult{Order: o, DiscountMinor: o.DiscountMinor}
 		},
 	}
@@ -260,16 +260,16 @@ func (f *FlashSales) confirm(ctx context.Context, fs FlashSale, reservationID in
 // used again.
 func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order, reservationID int64, code, note string) error {
 	flow := f.flow(Account{}, fs, reservationID)
-	t := unpaidCancellation(o, "", code, note)
-	flow.cancellation(&t)
-	cancelled, err := f.svc.transition(ctx, o, t, "")
+	t := UnpaidCancellation(o, "", code, note)
+	flow.Cancellation(&t)
+	cancelled, err := f.svc.TransitionOrder(ctx, o, t, "")
 	if errors.Is(err, ErrOrderChanged) {
 		return nil // the sweeper or a retry settled it first
 	}
 	if err != nil {
 		return err
 	}
-	flow.cancelled(ctx, cancelled)
+	flow.Cancelled(ctx, cancelled)
 	return nil
 }
 

@@ -27,7 +27,7 @@ type FlashSaleHandler struct {
 // NewFlashSaleHandler returns the handler; h is the commerce Handler whose
 // Authenticate identifies callers.
 func NewFlashSaleHandler(f *FlashSales, h *Handler) *FlashSaleHandler {
-	return &FlashSaleHandler{f: f, auth: h.authenticateOnce}
+	return &FlashSaleHandler{f: f, auth: h.AuthenticateOnce}
 }
 
 // Register adds the routes to g, the /api group. Each route identifies the
@@ -46,7 +46,7 @@ func (h *FlashSaleHandler) Register(g *echo.Group) {
 }
 
 func (h *FlashSaleHandler) createSale(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -81,7 +81,7 @@ func (h *FlashSaleHandler) sale(c echo.Context) error {
 }
 
 func (h *FlashSaleHandler) stopSale(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -111,7 +111,7 @@ func (h *FlashSaleHandler) readQuantity(c echo.Context) (int64, error) {
 }
 
 func (h *FlashSaleHandler) reserve(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
 	if !h.f.cfg.SQLBaseline {
 		return api.New(404, "not_found", "the SQL baseline is off (start the server with --flash-sale-baseline)")
 	}
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
 }
 
 func (h *FlashSaleHandler) reservationIDs(c echo.Context) (Account, int64, int64, error) {
-	a, sale, err := accountAndID(c)
+	a, sale, err := AccountAndID(c)
 	if err != nil {
 		return Account{}, 0, 0, err
 	}

@@ -81,10 +81,10 @@ func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
 			continue // a retry got there first
 		}
 		res := f.settleAbandoned(ctx, saleID, resID, rec.ResourceID)
-		if err := f.svc.finishIdempotent(ctx, rec.AccountID, rec.Key, &res); err != nil {
+		if err := f.svc.FinishIdempotent(ctx, rec.AccountID, rec.Key, &res); err != nil {
 			return err
 		}
-		f.log.Info("settled an abandoned flash checkout", "sale", saleID, "order", rec.ResourceID, "status", res.status, slog.Any("answer", res.err))
+		f.log.Info("settled an abandoned flash checkout", "sale", saleID, "order", rec.ResourceID, "status", res.Status, slog.Any("answer", res.Err))
 	}
 	orphans, err := f.svc.store.OrphanOrders(ctx, true, cutoff, 100)
 	if err != nil {
@@ -93,13 +93,13 @@ func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
 	for _, o := range orphans {
 		res := f.settleAbandoned(ctx, o.SaleID, o.ReservationID, o.OrderID)
 		f.log.Warn("settled an orphan flash order: no checkout request led to it any more", "sale", o.SaleID, "order", o.OrderID,
-			"status", res.status, "unsettled", res.unsettled, slog.Any("answer", res.err))
+			"status", res.Status, "unsettled", res.Unsettled, slog.Any("answer", res.Err))
 	}
 	return nil
 }
 
-func (f *FlashSales) settleAbandoned(ctx context.Context, saleID, reservationID, orderID int64) idemResult {
-	unsettled := func(err error) idemResult { return idemResult{err: err, committed: true, unsettled: true} }
+func (f *FlashSales) settleAbandoned(ctx context.Context, saleID, reservationID, orderID int64) Outcome {
+	unsettled := func(err error) Outcome { return Outcome{Err: err, Committed: true, Unsettled: true} }
 	o, err := f.svc.store.OrderByID(ctx, orderID)
 	if err != nil {
 		return unsettled(err)
@@ -206,7 +206,7 @@ func (f *FlashSales) reconcile(ctx context.Context, fs FlashSale, c StockCounts)
 	if err != nil || !won {
 		return err
 	}
-	f.svc.stockChanged(fs.ShopID, fs.ProductID)
+	f.svc.StockChanged(fs.ShopID, fs.ProductID)
 	diff := c.Sold - sold
 	f.metrics.Reconciled(diff)
 	log := f.log.With("sale", fs.ID, "sql_sold", sold, "engine_sold", c.Sold, "quantity", fs.Quantity)

@@ -121,10 +121,10 @@ func (h *Handler) Authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// authenticateOnce is Authenticate for routes that may also sit behind it
+// AuthenticateOnce is Authenticate for routes that may also sit behind it
 // (the discovery and flash-sale handlers register into the same group): a
 // caller an earlier Authenticate identified is not looked up again.
-func (h *Handler) authenticateOnce(next echo.HandlerFunc) echo.HandlerFunc {
+func (h *Handler) AuthenticateOnce(next echo.HandlerFunc) echo.HandlerFunc {
 	withAuth := h.Authenticate(next)
 	return func(c echo.Context) error {
 		if _, ok := CurrentAccount(c); ok {
@@ -180,8 +180,8 @@ func CurrentAccount(c echo.Context) (Account, bool) {
 	return a, ok
 }
 
-// mustAccount returns the caller or ErrUnauthenticated.
-func mustAccount(c echo.Context) (Account, error) {
+// MustAccount returns the caller or ErrUnauthenticated.
+func MustAccount(c echo.Context) (Account, error) {
 	a, ok := CurrentAccount(c)
 	if !ok {
 		return Account{}, ErrUnauthenticated
@@ -189,10 +189,10 @@ func mustAccount(c echo.Context) (Account, error) {
 	return a, nil
 }
 
-// accountAndID returns the caller (or ErrUnauthenticated) and the :id path
+// AccountAndID returns the caller (or ErrUnauthenticated) and the :id path
 // parameter, in that order, for routes that act on one thing as someone.
-func accountAndID(c echo.Context) (Account, int64, error) {
-	a, err := mustAccount(c)
+func AccountAndID(c echo.Context) (Account, int64, error) {
+	a, err := MustAccount(c)
 	if err != nil {
 		return Account{}, 0, err
 	}
@@ -203,7 +203,7 @@ func accountAndID(c echo.Context) (Account, int64, error) {
 // accountAndShop is accountAndID for /shops/:id routes, where :id may also
 // be the shop's handle.
 func (h *Handler) accountAndShop(c echo.Context) (Account, int64, error) {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return Account{}, 0, err
 	}

@@ -83,7 +83,7 @@ var (
 
 const maxIdempotencyKeyLen = 255
 
-func checkIdempotencyKey(key string) error {
+func CheckIdempotencyKey(key string) error {
 	if key == "" {
 		return ErrIdempotencyKeyRequired
 	}
@@ -97,24 +97,24 @@ func checkIdempotencyKey(key string) error {
 // payment calls, which have their own bound (paymentTimeout).
 const idempotentWorkTimeout = 30 * time.Second
 
-// idemResult is what an idempotent operation reports back.
-type idemResult struct {
-	status int
-	value  any
-	err    error
-	// committed says the operation changed state: its error is then the
+// Outcome is what an idempotent operation reports back.
+type Outcome struct {
+	Status int
+	Value  any
+	Err    error
+	// Committed says the operation changed state: its error is then the
 	// key's final answer, unless unsettled.
-	committed bool
-	// unsettled says the outcome is not known yet (a processor call timed
+	Committed bool
+	// Unsettled says the outcome is not known yet (a processor call timed
 	// out, the database went away); the key stays claimed and a retry after
 	// the lease resumes the work.
-	unsettled bool
+	Unsettled bool
 }
 
-// idemReplay is a stored answer, returned again.
-type idemReplay struct {
-	status int
-	body   []byte
+// Replay is a stored answer, returned again.
+type Replay struct {
+	Status int
+	Body   []byte
 }
 
 // storedError is the body stored for an error answer, in the API's shape.
@@ -133,17 +133,17 @@ func errorStatus(err error) (int, string, string) {
 	return http.StatusInternalServerError, "internal", "internal error; it has been logged"
 }
 
-// idempotent runs op once per (account, key). request is hashed (its JSON)
+// Idempotent runs op once per (account, key). request is hashed (its JSON)
 // together with scope to recognise a retry of the same request. It returns
 // either op's fresh result or, for a retry, the stored answer.
-func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope string, request any,
-	op func(ctx context.Context, resume *IdempotencyRecord) idemResult) (idemResult, *idemReplay, error) {
-	if err := checkIdempotencyKey(key); err != nil {
-		return idemResult{}, nil, err
+func (s *Service) Idempotent(ctx context.Context, accountID int64, key, scope string, request any,
+	op func(ctx context.Context, resume *IdempotencyRecord) Outcome) (Outcome, *Replay, error) {
+	if err := CheckIdempotencyKey(key); err != nil {
+		return Outcome{}, nil, err
 	}
 	body, err := json.Marshal(request)
 	if err != nil {
-		return idemResult{}, nil, err
+		return Outcome{}, nil, err
 	}
 	// From here the work runs to its end even if the client hangs up: a cut
 	// connection must not leave a money-moving request half done (an order
@@ -161,24 +161,24 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 		LockedUntil: now.Add(s.cfg.IdempotencyLease), CreatedAt: now}
 	stored, claimed, err := s.store.ClaimIdempotencyKey(ctx, rec)
 	if err != nil {
-		return idemResult{}, nil, fmt.Errorf("claim idempotency key: %w", err)
+		return Outcome{}, nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	var resume *IdempotencyRecord
 	if !claimed {
 		switch {
 		case !bytes.Equal(stored.RequestHash, rec.RequestHash):
-			return idemResult{}, nil, ErrIdempotencyKeyReused
+			return Outcome{}, nil, ErrIdempotencyKeyReused
 		case stored.Done:
-			return idemResult{}, &idemReplay{status: stored.Status, body: stored.Body}, nil
+			return Outcome{}, &Replay{Status: stored.Status, Body: stored.Body}, nil
 		case now.Before(stored.LockedUntil):
-			return idemResult{}, nil, inFlight(stored.LockedUntil.Sub(now))
+			return Outcome{}, nil, inFlight(stored.LockedUntil.Sub(now))
 		}
 		ok, err := s.store.TakeOverIdempotencyKey(ctx, accountID, key, stored.LockedUntil, rec.LockedUntil)
 		if err != nil {
-			return idemResult{}, nil, fmt.Errorf("take over idempotency key: %w", err)
+			return Outcome{}, nil, fmt.Errorf("take over idempotency key: %w", err)
 		}
 		if !ok {
-			return idemResult{}, nil, inFlight(s.cfg.IdempotencyLease)
+			return Outcome{}, nil, inFlight(s.cfg.IdempotencyLease)
 		}
 		resume = &stored
 	}
@@ -186,12 +186,12 @@ func (s *Service) idempotent(ctx context.Context, accountID int64, key, scope st
 	stopRenewing := s.renewLease(ctx, accountID, key, rec.LockedUntil)
 	res := op(ctx, resume)
 	stopRenewing()
-	if err := s.finishIdempotent(ctx, accountID, key, &res); err != nil {
-		return idemResult{}, nil, err
+	if err := s.FinishIdempotent(ctx, accountID, key, &res); err != nil {
+		return Outcome{}, nil, err
 	}
 	if client.Err() != nil {
 		s.log.Info("the client hung up during an idempotent request; its work finished and a retry with the key gets the answer",
-			"scope", scope, "account", accountID, "status", res.status, "error", res.err)
+			"scope", scope, "account", accountID, "status", res.Status, "error", res.Err)
 	}
 	return res, nil, nil
 }
@@ -253,30 +253,30 @@ func (e retryAfter) Unwrap() error     { return e.err }
 // RetryAfterSeconds is what the API answers in the Retry-After header.
 func (e retryAfter) RetryAfterSeconds() int { return e.seconds }
 
-// finishIdempotent records an operation's outcome under its key: the answer
+// FinishIdempotent records an operation's outcome under its key: the answer
 // when it is final, an open lease when it is unsettled, nothing (the key is
 // released) when the operation wrote nothing. It does so even if the client
 // has gone away meanwhile.
-func (s *Service) finishIdempotent(ctx context.Context, accountID int64, key string, res *idemResult) error {
+func (s *Service) FinishIdempotent(ctx context.Context, accountID int64, key string, res *Outcome) error {
 	ctx = context.WithoutCancel(ctx)
 	switch {
-	case res.err == nil:
-		b, err := json.Marshal(res.value)
+	case res.Err == nil:
+		b, err := json.Marshal(res.Value)
 		if err != nil {
 			return err
 		}
-		if err := s.store.FinishIdempotencyKey(ctx, accountID, key, res.status, b); err != nil {
+		if err := s.store.FinishIdempotencyKey(ctx, accountID, key, res.Status, b); err != nil {
 			s.log.Error("store idempotent answer", "key", key, "error", err)
 		}
-	case res.unsettled:
+	case res.Unsettled:
 		if err := s.store.UnlockIdempotencyKey(ctx, accountID, key, s.now()); err != nil {
 			s.log.Error("unlock idempotency key", "key", key, "error", err)
 		}
-	case res.committed:
+	case res.Committed:
 		var se storedError
-		res.status, se.Error.Code, se.Error.Message = errorStatus(res.err)
+		res.Status, se.Error.Code, se.Error.Message = errorStatus(res.Err)
 		b, _ := json.Marshal(se)
-		if err := s.store.FinishIdempotencyKey(ctx, accountID, key, res.status, b); err != nil {
+		if err := s.store.FinishIdempotencyKey(ctx, accountID, key, res.Status, b); err != nil {
 			s.log.Error("store idempotent answer", "key", key, "error", err)
 		}
 	default:
@@ -287,14 +287,14 @@ func (s *Service) finishIdempotent(ctx context.Context, accountID int64, key str
 	return nil
 }
 
-// decodeReplay turns a stored answer back into a value or an error.
-func decodeReplay(r *idemReplay, v any) error {
-	if r.status >= 400 {
+// DecodeReplay turns a stored answer back into a value or an error.
+func DecodeReplay(r *Replay, v any) error {
+	if r.Status >= 400 {
 		var se storedError
-		if err := json.Unmarshal(r.body, &se); err != nil {
+		if err := json.Unmarshal(r.Body, &se); err != nil {
 			return fmt.Errorf("stored answer: %w", err)
 		}
-		return api.New(r.status, se.Error.Code, se.Error.Message)
+		return api.New(r.Status, se.Error.Code, se.Error.Message)
 	}
-	return json.Unmarshal(r.body, v)
+	return json.Unmarshal(r.Body, v)
 }

@@ -137,7 +137,7 @@ const maxReceivedInvitations = 50
 // answer is the same whether or not an account has that email, and inviting
 // the same email again returns the pending invitation.
 func (s *Service) InviteModerator(ctx context.Context, a Account, shopID int64, email string) (ModeratorInvitation, error) {
-	shop, err := s.requireSeller(ctx, a, shopID)
+	shop, err := s.RequireSeller(ctx, a, shopID)
 	if err != nil {
 		return ModeratorInvitation{}, err
 	}
@@ -171,7 +171,7 @@ func (s *Service) InviteModerator(ctx context.Context, a Account, shopID int64, 
 // ModeratorInvitations lists the shop's invitations, newest first (seller
 // or admin).
 func (s *Service) ModeratorInvitations(ctx context.Context, a Account, shopID int64, p Page) ([]ModeratorInvitation, string, error) {
-	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
+	if _, err := s.RequireSeller(ctx, a, shopID); err != nil {
 		return nil, "", err
 	}
 	before, limit, err := p.Parse()
@@ -190,7 +190,7 @@ func (s *Service) ModeratorInvitations(ctx context.Context, a Account, shopID in
 // admin). Revoking one that can no longer be accepted anyway is not an
 // error; an accepted one is: the seller removes the moderator instead.
 func (s *Service) RevokeModeratorInvitation(ctx context.Context, a Account, shopID, id int64) error {
-	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
+	if _, err := s.RequireSeller(ctx, a, shopID); err != nil {
 		return err
 	}
 	inv, err := s.store.CloseInvitation(ctx, InvitationClose{ID: id, ShopID: shopID, To: InvitationRevoked, At: s.now().UTC().Truncate(time.Microsecond)})

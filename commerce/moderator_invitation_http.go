@@ -50,7 +50,7 @@ func (h *Handler) revokeModeratorInvitation(c echo.Context) error {
 }
 
 func (h *Handler) receivedInvitations(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (h *Handler) receivedInvitations(c echo.Context) error {
 }
 
 func (h *Handler) acceptInvitation(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -70,7 +70,7 @@ func (h *Handler) acceptInvitation(c echo.Context) error {
 }
 
 func (h *Handler) declineInvitation(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}

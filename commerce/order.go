@@ -229,8 +229,14 @@ type OrderStore interface {
 	// changed before updatedBefore, that no unfinished Idempotency-Key
 	// leads to: the checkout that placed each is gone, so no retry will
 	// settle it. flash picks flash-sale orders (with their sale and
-	// reservation) or the others (OrderID only).
-	OrphanOrders(ctx context.Context, flash bool, updatedBefore time.Time, limit int) ([]FlashOrder, error)
+	// reservation) or the others.
+	OrphanOrders(ctx context.Context, flash bool, updatedBefore time.Time, limit int) ([]OrphanOrder, error)
+}
+
+// OrphanOrder is an order awaiting payment that no checkout request leads
+// to any more; SaleID and ReservationID are set for a flash-sale order.
+type OrphanOrder struct {
+	OrderID, BuyerID, SaleID, ReservationID int64
 }
 
 // Errors about orders and checkout.
@@ -305,7 +311,7 @@ func (s *Service) Orders(ctx context.Context, a Account, p Page) ([]Order, strin
 // ShopOrders lists a shop's orders for its seller or an admin, optionally
 // only those in one status.
 func (s *Service) ShopOrders(ctx context.Context, a Account, shopID int64, status string, p Page) ([]Order, string, error) {
-	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
+	if _, err := s.RequireSeller(ctx, a, shopID); err != nil {
 		return nil, "", err
 	}
 	before, limit, err := p.Parse()
@@ -343,9 +349,9 @@ func (s *Service) sellerOrder(ctx context.Context, a Account, id int64) (Order, 
 	return Order{}, "", api.New(403, ErrForbidden.Code, "only the shop's seller may do this")
 }
 
-// transition checks the state machine, applies t, emits the event and
+// TransitionOrder checks the state machine, applies t, emits the event and
 // returns the order as it is now.
-func (s *Service) transition(ctx context.Context, o Order, t Transition, event OrderEventType) (Order, error) {
+func (s *Service) TransitionOrder(ctx context.Context, o Order, t Transition, event OrderEventType) (Order, error) {
 	// Staying in a status is only for payment-only changes (authorized).
 	if t.To == o.Status && t.PaymentStatus == "" || t.To != o.Status && !CanTransition(o.Status, t.To) {
 		return Order{}, illegalTransition(o.Status, t.To)
@@ -358,7 +364,7 @@ func (s *Service) transition(ctx context.Context, o Order, t Transition, event O
 		return Order{}, fmt.Errorf("order %d %s → %s: %w", o.ID, t.From, t.To, err)
 	}
 	if t.ReturnStock || t.FlashSaleID != 0 {
-		s.stockChanged(o.ShopID, orderProducts(o)...)
+		s.StockChanged(o.ShopID, orderProducts(o)...)
 	}
 	o, err := s.store.OrderByID(ctx, o.ID)
 	if err != nil {
@@ -390,7 +396,7 @@ func (s *Service) ShipOrder(ctx context.Context, a Account, id int64, carrier, t
 	if strings.ContainsAny(tracking, "\n\t") {
 		return Order{}, Invalid("tracking_number must be one line")
 	}
-	return s.transition(ctx, o, Transition{To: OrderShipped, Carrier: carrier, TrackingNumber: tracking,
+	return s.TransitionOrder(ctx, o, Transition{To: OrderShipped, Carrier: carrier, TrackingNumber: tracking,
 		Event: "shipped", ActorID: a.ID, ActorRole: actor, Note: carrier + " " + tracking}, OrderShippedEvent)
 }
 
@@ -400,5 +406,5 @@ func (s *Service) DeliverOrder(ctx context.Context, a Account, id int64) (Order,
 	if err != nil {
 		return Order{}, err
 	}
-	return s.transition(ctx, o, Transition{To: OrderDelivered, Event: "delivered", ActorID: a.ID, ActorRole: actor}, OrderDeliveredEvent)
+	return s.TransitionOrder(ctx, o, Transition{To: OrderDelivered, Event: "delivered", ActorID: a.ID, ActorRole: actor}, OrderDeliveredEvent)
 }

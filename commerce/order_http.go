@@ -14,7 +14,7 @@ import (
 const IdempotencyKeyHeader = "Idempotency-Key"
 
 func (h *Handler) getCart(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -22,7 +22,7 @@ func (h *Handler) getCart(c echo.Context) error {
 }
 
 func (h *Handler) addCartLine(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -40,7 +40,7 @@ func (h *Handler) addCartLine(c echo.Context) error {
 }
 
 func (h *Handler) setCartLine(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (h *Handler) setCartLine(c echo.Context) error {
 }
 
 func (h *Handler) removeCartLine(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -62,7 +62,7 @@ func (h *Handler) removeCartLine(c echo.Context) error {
 }
 
 func (h *Handler) checkout(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -82,7 +82,7 @@ func (h *Handler) checkout(c echo.Context) error {
 }
 
 func (h *Handler) listOrders(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -102,7 +102,7 @@ func (h *Handler) shopOrders(c echo.Context) error {
 }
 
 func (h *Handler) getOrder(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -110,7 +110,7 @@ func (h *Handler) getOrder(c echo.Context) error {
 }
 
 func (h *Handler) shipOrder(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -125,7 +125,7 @@ func (h *Handler) shipOrder(c echo.Context) error {
 }
 
 func (h *Handler) deliverOrder(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (h *Handler) refundOrder(c echo.Context) error {
 // Idempotency-Key and an optional reason go to change, which returns the
 // order as it now is.
 func orderWithReason(c echo.Context, change func(ctx context.Context, a Account, id int64, key, reason string) (Order, error)) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func orderWithReason(c echo.Context, change func(ctx context.Context, a Account,
 }
 
 func (h *Handler) listMessages(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (h *Handler) listMessages(c echo.Context) error {
 }
 
 func (h *Handler) sendMessage(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}

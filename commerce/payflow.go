@@ -18,67 +18,67 @@ import (
 // the order's and the payment's status, so two runs on one order record it
 // once. What differs between checkouts is a paymentFlow.
 
-// paymentFlow is what one kind of checkout adds to the payment pipeline.
+// PaymentFlow is what one kind of checkout adds to the payment pipeline.
 // Every field may be nil.
-type paymentFlow struct {
-	// prepare runs before the order's first authorization: the flash sale
+type PaymentFlow struct {
+	// Prepare runs before the order's first authorization: the flash sale
 	// confirms the order's reservation, so its units cannot lapse while the
 	// card is charged. A *refusal cancels the order with nothing charged;
 	// another error leaves the payment unsettled (a retry resumes it).
-	prepare func(ctx context.Context, o Order) error
-	// cancellation adjusts the transition that cancels the unpaid order
+	Prepare func(ctx context.Context, o Order) error
+	// Cancellation adjusts the transition that cancels the unpaid order
 	// (the flash sale's units go back through the sale, not the product).
-	cancellation func(t *Transition)
-	// cancelled runs once the unpaid order is cancelled (the flash sale
+	Cancellation func(t *Transition)
+	// Cancelled runs once the unpaid order is Cancelled (the flash sale
 	// gives its units back to the stock engine).
-	cancelled func(ctx context.Context, o Order)
-	// paid runs once the order is paid (the flash sale's ticker).
-	paid func(ctx context.Context, o Order)
-	// refused is the answer for an order cancelled before any money moved,
+	Cancelled func(ctx context.Context, o Order)
+	// Paid runs once the order is Paid (the flash sale's ticker).
+	Paid func(ctx context.Context, o Order)
+	// Refused is the answer for an order cancelled before any money moved,
 	// from its payment's status and failure code.
-	refused func(o Order) error
-	// answer is the successful answer for the paid order (default: 201
+	Refused func(o Order) error
+	// Answer is the successful Answer for the paid order (default: 201
 	// with the order).
-	answer func(o Order) any
+	Answer func(o Order) any
 }
 
-// refusal is a failure before any money moved that ends the checkout: the
+// Refusal is a failure before any money moved that ends the checkout: the
 // order is cancelled with code as its payment's failure code, and the
 // client gets answer.
-type refusal struct {
-	code   string
-	answer error
+type Refusal struct {
+	Code   string
+	Answer error
 }
 
-func (r *refusal) Error() string { return r.answer.Error() }
+func (r *Refusal) Error() string { return r.Answer.Error() }
 
-// pay settles an order awaiting payment with method (the zero method for a
+// Pay settles an order awaiting payment with method (the zero method for a
 // sweeper: it finishes only a payment the processor already authorized)
 // and answers as flow says. An order settled already gets its answer.
-func (s *Service) pay(ctx context.Context, o Order, method PaymentMethod, flow paymentFlow) idemResult {
+func (s *Service) Pay(ctx context.Context, o Order, method PaymentMethod, flow PaymentFlow) Outcome {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), paymentTimeout)
 	defer cancel()
 	log := s.log.With("order", o.ID)
 	orderID := o.ID // o is reassigned below, to the zero Order on a failed transition
-	unsettled := func(err error) idemResult {
+	unsettled := func(err error) Outcome {
 		if lost, ok := s.lostRace(ctx, orderID, err, flow); ok {
 			return lost
 		}
 		log.Warn("payment outcome not recorded; a retry with the same key resumes it", slog.Any("error", err))
-		return idemResult{err: unavailable(err), committed: true, unsettled: true}
+		return Outcome{Err: unavailable(err), Committed: true, Unsettled: true}
 	}
-	fail := func(paymentStatus, code, note, ref string) idemResult {
-		t := unpaidCancellation(o, paymentStatus, code, note)
+	fail := func(paymentStatus, code, note, ref string) Outcome {
+		t := UnpaidCancellation(o, paymentStatus, code, note)
 		t.PaymentRef = ref
-		if flow.cancellation != nil {
-			flow.cancellation(&t)
+		if flow.Cancellation != nil {
+			flow.Cancellation(&t)
 		}
-		cancelled, err := s.transition(ctx, o, t, "")
+		cancelled, err := s.TransitionOrder(ctx, o, t, "")
 		if err != nil {
 			return unsettled(err)
 		}
-		if flow.cancelled != nil {
-			flow.cancelled(ctx, cancelled)
+		if flow.Cancelled != nil {
+			flow.Cancelled(ctx, cancelled)
 		}
 		return s.answerFor(cancelled, flow)
 	}
@@ -106,15 +106,15 @@ func (s *Service) pay(ctx context.Context, o Order, method PaymentMethod, flow p
 		}
 		auth, held = found, true
 	}
-	if pending && flow.prepare != nil {
-		err := flow.prepare(ctx, o)
-		var r *refusal
+	if pending && flow.Prepare != nil {
+		err := flow.Prepare(ctx, o)
+		var r *Refusal
 		switch {
 		case errors.As(err, &r) && held:
 			void()
-			return fail(PaymentVoided, r.code, r.answer.Error(), auth.Reference)
+			return fail(PaymentVoided, r.Code, r.Answer.Error(), auth.Reference)
 		case errors.As(err, &r):
-			return fail("", r.code, r.answer.Error(), "")
+			return fail("", r.Code, r.Answer.Error(), "")
 		case err != nil:
 			return unsettled(err)
 		}
@@ -146,31 +146,31 @@ func (s *Service) pay(ctx context.Context, o Order, method PaymentMethod, flow p
 	case err != nil:
 		return unsettled(err)
 	}
-	o, err = s.transition(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, PaymentRef: auth.Reference,
+	o, err = s.TransitionOrder(ctx, o, Transition{To: OrderPaid, PaymentStatus: PaymentCaptured, PaymentRef: auth.Reference,
 		CardBrand: auth.CardBrand, CardLast4: auth.CardLast4, Event: "paid", ActorRole: actorSystem,
 		Note: "authorized and captured " + FormatMoney(o.TotalMinor, o.Currency)}, OrderPaidEvent)
 	if err != nil {
 		return unsettled(err)
 	}
-	if flow.paid != nil {
-		flow.paid(ctx, o)
+	if flow.Paid != nil {
+		flow.Paid(ctx, o)
 	}
 	return s.answerFor(o, flow)
 }
 
 // answerFor is the final answer for an order whose payment is settled.
-func (s *Service) answerFor(o Order, flow paymentFlow) idemResult {
+func (s *Service) answerFor(o Order, flow PaymentFlow) Outcome {
 	switch {
-	case unpaidCancelled(o) && flow.refused != nil:
-		return idemResult{err: flow.refused(o), committed: true}
-	case unpaidCancelled(o):
-		return idemResult{err: paymentErr(&PaymentError{Code: o.Payment.FailureCode, Declined: o.Payment.Status == PaymentDeclined}), committed: true}
+	case UnpaidCancelled(o) && flow.Refused != nil:
+		return Outcome{Err: flow.Refused(o), Committed: true}
+	case UnpaidCancelled(o):
+		return Outcome{Err: paymentErr(&PaymentError{Code: o.Payment.FailureCode, Declined: o.Payment.Status == PaymentDeclined}), Committed: true}
 	case o.Status == OrderAwaitingPayment:
-		return idemResult{err: ErrPaymentInProgress, committed: true, unsettled: true}
-	case flow.answer != nil:
-		return idemResult{status: http.StatusCreated, value: flow.answer(o), committed: true}
+		return Outcome{Err: ErrPaymentInProgress, Committed: true, Unsettled: true}
+	case flow.Answer != nil:
+		return Outcome{Status: http.StatusCreated, Value: flow.Answer(o), Committed: true}
 	}
-	return idemResult{status: http.StatusCreated, value: o, committed: true}
+	return Outcome{Status: http.StatusCreated, Value: o, Committed: true}
 }
 
 // errNotAuthorized means the processor holds no authorization for an

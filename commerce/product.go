@@ -215,7 +215,7 @@ func applyProductPatch(prod *Product, shop Shop, p ProductPatch) (stock StockEdi
 
 // CreateProduct adds a product to the shop (seller or admin).
 func (s *Service) CreateProduct(ctx context.Context, a Account, shopID int64, p ProductPatch) (Product, error) {
-	shop, err := s.requireSeller(ctx, a, shopID)
+	shop, err := s.RequireSeller(ctx, a, shopID)
 	if err != nil {
 		return Product{}, err
 	}
@@ -275,7 +275,7 @@ func (s *Service) sellerProduct(ctx context.Context, a Account, id int64) (Produ
 	if err != nil {
 		return Product{}, Shop{}, err
 	}
-	shop, err := s.requireSeller(ctx, a, p.ShopID)
+	shop, err := s.RequireSeller(ctx, a, p.ShopID)
 	return p, shop, err
 }
 

@@ -63,7 +63,7 @@ func (h *Handler) getProduct(c echo.Context) error {
 }
 
 func (h *Handler) updateProduct(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -75,7 +75,7 @@ func (h *Handler) updateProduct(c echo.Context) error {
 }
 
 func (h *Handler) uploadProductImage(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (h *Handler) uploadProductImage(c echo.Context) error {
 }
 
 func (h *Handler) deleteProductImage(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (h *Handler) listReviews(c echo.Context) error {
 }
 
 func (h *Handler) writeReview(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}

@@ -214,7 +214,7 @@ func (s *Service) Shops(ctx context.Context, p Page) ([]Shop, string, error) {
 
 // UpdateShop changes a shop's name or description (seller or admin).
 func (s *Service) UpdateShop(ctx context.Context, a Account, shopID int64, p ShopPatch) (Shop, error) {
-	shop, err := s.requireSeller(ctx, a, shopID)
+	shop, err := s.RequireSeller(ctx, a, shopID)
 	if err != nil {
 		return Shop{}, err
 	}
@@ -239,7 +239,7 @@ func (s *Service) UpdateShop(ctx context.Context, a Account, shopID int64, p Sho
 // admin). The old file is removed; its URL was immutable, so caches that
 // still hold it are not wrong, merely stale for the shop page.
 func (s *Service) SetShopLogo(ctx context.Context, a Account, shopID int64, r io.Reader) (Shop, error) {
-	shop, err := s.requireSeller(ctx, a, shopID)
+	shop, err := s.RequireSeller(ctx, a, shopID)
 	if err != nil {
 		return Shop{}, err
 	}
@@ -322,15 +322,15 @@ func (s *Service) requireRole(ctx context.Context, a Account, shopID int64, min 
 	return shop, role, nil
 }
 
-// requireSeller loads the shop and checks a is its seller or an admin.
-func (s *Service) requireSeller(ctx context.Context, a Account, shopID int64) (Shop, error) {
+// RequireSeller loads the shop and checks a is its seller or an admin.
+func (s *Service) RequireSeller(ctx context.Context, a Account, shopID int64) (Shop, error) {
 	shop, _, err := s.requireRole(ctx, a, shopID, RoleSeller)
 	return shop, err
 }
 
 // RemoveModerator ends an appointment.
 func (s *Service) RemoveModerator(ctx context.Context, a Account, shopID, accountID int64) error {
-	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
+	if _, err := s.RequireSeller(ctx, a, shopID); err != nil {
 		return err
 	}
 	return s.store.RemoveModerator(ctx, shopID, accountID)
@@ -338,7 +338,7 @@ func (s *Service) RemoveModerator(ctx context.Context, a Account, shopID, accoun
 
 // Moderators lists a shop's moderators (seller or admin).
 func (s *Service) Moderators(ctx context.Context, a Account, shopID int64) ([]Moderator, error) {
-	if _, err := s.requireSeller(ctx, a, shopID); err != nil {
+	if _, err := s.RequireSeller(ctx, a, shopID); err != nil {
 		return nil, err
 	}
 	return s.store.Moderators(ctx, shopID)

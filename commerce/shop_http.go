@@ -41,7 +41,7 @@ func (h *Handler) listShops(c echo.Context) error {
 }
 
 func (h *Handler) openShop(c echo.Context) error {
-	a, err := mustAccount(c)
+	a, err := MustAccount(c)
 	if err != nil {
 		return err
 	}

@@ -53,8 +53,8 @@ func newStockNews(s *Service) *stockNews {
 		func(_ int64, lastSent, now time.Time) bool { return now.Sub(lastSent) > time.Minute })}
 }
 
-// stockChanged notes, after a commit, that the products' stock moved.
-func (s *Service) stockChanged(shopID int64, productIDs ...int64) {
+// StockChanged notes, after a commit, that the products' stock moved.
+func (s *Service) StockChanged(shopID int64, productIDs ...int64) {
 	s.productNews(func(c *coalesce.Coalescer[int64, int64]) {
 		for _, id := range productIDs {
 			c.Moved(id, shopID)

@@ -168,7 +168,7 @@ func (s *Service) applyStreamPatch(ctx context.Context, st *Stream, p StreamPatc
 // CreateStream schedules a stream for the shop (seller or admin) and returns
 // it with its stream key, shown this once.
 func (s *Service) CreateStream(ctx context.Context, a Account, shopID int64, p StreamPatch) (StreamWithKey, error) {
-	shop, err := s.requireSeller(ctx, a, shopID)
+	shop, err := s.RequireSeller(ctx, a, shopID)
 	if err != nil {
 		return StreamWithKey{}, err
 	}
@@ -197,20 +197,20 @@ func (s *Service) Stream(ctx context.Context, id int64) (Stream, error) {
 	return s.store.StreamByID(ctx, id)
 }
 
-// sellerStream loads a stream and checks a is its shop's seller or admin.
-func (s *Service) sellerStream(ctx context.Context, a Account, id int64) (Stream, error) {
+// SellerStream loads a stream and checks a is its shop's seller or admin.
+func (s *Service) SellerStream(ctx context.Context, a Account, id int64) (Stream, error) {
 	st, err := s.store.StreamByID(ctx, id)
 	if err != nil {
 		return Stream{}, err
 	}
-	_, err = s.requireSeller(ctx, a, st.ShopID)
+	_, err = s.RequireSeller(ctx, a, st.ShopID)
 	return st, err
 }
 
 // UpdateStream changes title, description, schedule, line-up or hashtags.
 // An ended stream is history and cannot change.
 func (s *Service) UpdateStream(ctx context.Context, a Account, id int64, p StreamPatch) (Stream, error) {
-	st, err := s.sellerStream(ctx, a, id)
+	st, err := s.SellerStream(ctx, a, id)
 	if err != nil {
 		return Stream{}, err
 	}
@@ -235,7 +235,7 @@ func (s *Service) UpdateStream(ctx context.Context, a Account, id int64, p Strea
 // an encoder still publishing with the old key is cut off (a leaked key is
 // why sellers rotate).
 func (s *Service) RotateStreamKey(ctx context.Context, a Account, id int64) (StreamWithKey, error) {
-	st, err := s.sellerStream(ctx, a, id)
+	st, err := s.SellerStream(ctx, a, id)
 	if err != nil {
 		return StreamWithKey{}, err
 	}
@@ -286,7 +286,7 @@ func (s *Service) SetStreamEndNotifier(n StreamEndNotifier) { s.streamEnd.set(n)
 // show that will not happen, or a live one that should stop. The
 // StreamEndNotifier hears of it when this call ended it.
 func (s *Service) EndStream(ctx context.Context, a Account, id int64) (Stream, error) {
-	if _, err := s.sellerStream(ctx, a, id); err != nil {
+	if _, err := s.SellerStream(ctx, a, id); err != nil {
 		return Stream{}, err
 	}
 	ended, err := s.EndStreamRecord(ctx, id)

@@ -66,7 +66,7 @@ func (h *Handler) getStream(c echo.Context) error {
 }
 
 func (h *Handler) updateStream(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (h *Handler) updateStream(c echo.Context) error {
 }
 
 func (h *Handler) rotateStreamKey(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -91,7 +91,7 @@ func (h *Handler) rotateStreamKey(c echo.Context) error {
 }
 
 func (h *Handler) endStream(c echo.Context) error {
-	a, id, err := accountAndID(c)
+	a, id, err := AccountAndID(c)
 	if err != nil {
 		return err
 	}

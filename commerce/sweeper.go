@@ -51,12 +51,12 @@ func (s *Service) SweepAbandonedCheckouts(ctx context.Context) (int, error) {
 			continue // a retry got there first
 		}
 		res := s.settleAbandoned(ctx, rec.ResourceID)
-		if err := s.finishIdempotent(ctx, rec.AccountID, rec.Key, &res); err != nil {
+		if err := s.FinishIdempotent(ctx, rec.AccountID, rec.Key, &res); err != nil {
 			return n, err
 		}
-		if !res.unsettled {
+		if !res.Unsettled {
 			n++
-			s.log.Info("settled an abandoned checkout", "order", rec.ResourceID, "status", res.status)
+			s.log.Info("settled an abandoned checkout", "order", rec.ResourceID, "status", res.Status)
 		}
 	}
 	orphans, err := s.store.OrphanOrders(ctx, false, cutoff, sweepBatch)
@@ -65,22 +65,22 @@ func (s *Service) SweepAbandonedCheckouts(ctx context.Context) (int, error) {
 	}
 	for _, o := range orphans {
 		res := s.settleAbandoned(ctx, o.OrderID)
-		if res.unsettled {
-			s.log.Warn("orphan order not settled yet", "order", o.OrderID, "error", res.err)
+		if res.Unsettled {
+			s.log.Warn("orphan order not settled yet", "order", o.OrderID, "error", res.Err)
 			continue
 		}
 		n++
-		s.log.Warn("settled an orphan order: no checkout request led to it any more", "order", o.OrderID, "status", res.status, "answer", res.err)
+		s.log.Warn("settled an orphan order: no checkout request led to it any more", "order", o.OrderID, "status", res.Status, "answer", res.Err)
 	}
 	return n, nil
 }
 
-func (s *Service) settleAbandoned(ctx context.Context, orderID int64) idemResult {
+func (s *Service) settleAbandoned(ctx context.Context, orderID int64) Outcome {
 	o, err := s.store.OrderByID(ctx, orderID)
 	if err != nil {
-		return idemResult{err: err, committed: true, unsettled: true}
+		return Outcome{Err: err, Committed: true, Unsettled: true}
 	}
-	return s.pay(ctx, o, PaymentMethod{}, shopFlow)
+	return s.Pay(ctx, o, PaymentMethod{}, shopFlow)
 }
 
 // purgeBatch bounds the keys one statement deletes, and purgeBatches the

@@ -139,13 +139,7 @@ const soldFilter = ` FROM flash_sale_orders f JOIN orders o ON o.id = f.order_id
 
 // SoldFlashOrders implements commerce.FlashSaleStore.
 func (db *DB) SoldFlashOrders(ctx context.Context, saleID int64) ([]commerce.FlashOrder, error) {
-	return db.flashOrders(ctx, "SELECT f.sale_id, f.reservation_id, f.order_id, f.buyer_id, f.quantity"+soldFilter+" ORDER BY f.order_id", saleID)
-}
-
-// flashOrders runs a query that selects sale, reservation, order, buyer and
-// quantity, in that order.
-func (db *DB) flashOrders(ctx context.Context, query string, args ...any) ([]commerce.FlashOrder, error) {
-	rows, err := db.query(ctx, query, args...)
+	rows, err := db.query(ctx, "SELECT f.sale_id, f.reservation_id, f.order_id, f.buyer_id, f.quantity"+soldFilter+" ORDER BY f.order_id", saleID)
 	if err != nil {
 		return nil, err
 	}

@@ -479,13 +479,26 @@ func (db *DB) TransitionOrder(ctx context.Context, t commerce.Transition) error 
 }
 
 // OrphanOrders implements commerce.OrderStore.
-func (db *DB) OrphanOrders(ctx context.Context, flash bool, updatedBefore time.Time, limit int) ([]commerce.FlashOrder, error) {
+func (db *DB) OrphanOrders(ctx context.Context, flash bool, updatedBefore time.Time, limit int) ([]commerce.OrphanOrder, error) {
 	join := "LEFT JOIN flash_sale_orders f ON f.order_id = o.id WHERE f.order_id IS NULL AND"
 	if flash {
 		join = "JOIN flash_sale_orders f ON f.order_id = o.id WHERE"
 	}
-	return db.flashOrders(ctx, `SELECT COALESCE(f.sale_id, 0), COALESCE(f.reservation_id, 0), o.id, o.buyer_id, COALESCE(f.quantity, 0)
+	rows, err := db.query(ctx, `SELECT o.id, o.buyer_id, COALESCE(f.sale_id, 0), COALESCE(f.reservation_id, 0)
 		FROM orders o `+join+` o.status = 'awaiting_payment' AND o.updated_at < ?
 		AND NOT EXISTS (SELECT 1 FROM idempotency_keys k WHERE k.resource_id = o.id AND k.resource_id <> 0 AND NOT k.done)
 		ORDER BY o.updated_at LIMIT ?`, micros(updatedBefore), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []commerce.OrphanOrder
+	for rows.Next() {
+		var o commerce.OrphanOrder
+		if err := rows.Scan(&o.OrderID, &o.BuyerID, &o.SaleID, &o.ReservationID); err != nil {
+			return nil, err
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -29,7 +31,7 @@ func busBackends[T any](memory func() bus[T], onRedis func(rdb redis.UniversalCl
 			return b, b
 		},
 		"redis": func(t *testing.T) (bus[T], bus[T]) {
-			rdb, prefix := mustRedis(t), uniqueRedisPrefix(t)
+			rdb, prefix := testenv.Redis(t), testenv.RedisPrefix(t)
 			node := func() bus[T] {
 				b, err := onRedis(rdb, prefix)
 				if err != nil {

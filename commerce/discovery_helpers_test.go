@@ -207,15 +207,3 @@ func feedKeys(items []commerce.FeedItem) []string {
 	}
 	return out
 }
-
-// eventually polls cond until it holds, failing the test after 10 seconds.
-func eventually(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
+
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
@@ -114,7 +116,7 @@ func TestIdempotencyKeyRetention(t *testing.T) {
 				stop()
 				<-done
 			}()
-			eventually(t, "the sweeper to purge the old key", func() bool { return !slices.Contains(keys(), "swept") })
+			testenv.Eventually(t, "the sweeper to purge the old key", func() bool { return !slices.Contains(keys(), "swept") })
 			if got := keys(); !slices.Equal(got, []string{"old-unfinished", "young-finished"}) {
 				t.Fatalf("keys left: %v", got)
 			}

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 // One payment pipeline serves every checkout (cart, Buy now, flash sale)
@@ -195,3 +197,12 @@ func (s *Service) lostAuthorization(ctx context.Context, o Order) (Authorization
 	}
 	return auth, nil
 }
+
+// UnpaidCancelled reports an order cancelled before any money was taken.
+func UnpaidCancelled(o Order) bool {
+	return o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded
+}
+
+// ErrAlreadyPaid means the order (or the reservation it was placed for)
+// was paid for already.
+var ErrAlreadyPaid = api.New(409, "already_paid", "this is paid for already")

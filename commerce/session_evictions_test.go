@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"testing"
 
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
+
 	"github.com/redis/go-redis/v9"
 
 	"github.com/liveshop/liveshop/commerce"
@@ -30,14 +32,14 @@ func TestSessionEvictionsContract(t *testing.T) {
 // go-redis has reconnected, its subscribers are told to forget every cached
 // session.
 func TestRedisSessionEvictionsAfterALostConnection(t *testing.T) {
-	opts := mustRedis(t).Options()
+	opts := testenv.Redis(t).Options()
 	name := make([]byte, 6)
 	_, _ = rand.Read(name)
 	opts.ClientName = "evictions-" + hex.EncodeToString(name)
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()
-	bus, err := commerce.NewRedisSessionEvictions(ctx, rdb, uniqueRedisPrefix(t), nil)
+	bus, err := commerce.NewRedisSessionEvictions(ctx, rdb, testenv.RedisPrefix(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +48,7 @@ func TestRedisSessionEvictionsAfterALostConnection(t *testing.T) {
 
 	// Cut this bus's subscription (and only it) the way a network blip
 	// or a Redis restart would.
-	list, err := mustRedis(t).ClientList(ctx).Result()
+	list, err := testenv.Redis(t).ClientList(ctx).Result()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +56,7 @@ func TestRedisSessionEvictionsAfterALostConnection(t *testing.T) {
 	if m == nil {
 		t.Fatalf("no subscribed connection named %s in\n%s", opts.ClientName, list)
 	}
-	if err := mustRedis(t).Do(ctx, "CLIENT", "KILL", "ID", m[1]).Err(); err != nil {
+	if err := testenv.Redis(t).Do(ctx, "CLIENT", "KILL", "ID", m[1]).Err(); err != nil {
 		t.Fatal(err)
 	}
 	if got := receive(t, heard, "after the reconnection"); got != (commerce.SessionEviction{All: true}) {

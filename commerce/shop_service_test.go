@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
+
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
@@ -562,7 +564,7 @@ func TestStockNotifier(t *testing.T) {
 	w.svc.SetStockNotifier(rec)
 	waitStock := func(want int64) {
 		t.Helper()
-		eventually(t, fmt.Sprintf("a stock report of %d", want), func() bool {
+		testenv.Eventually(t, fmt.Sprintf("a stock report of %d", want), func() bool {
 			got, n := rec.last()
 			return n > 0 && got == [3]int64{w.shop.ID, w.product.ID, want}
 		})

@@ -26,7 +26,7 @@ type StockNotifier interface {
 func (s *Service) SetStockNotifier(n StockNotifier) { s.stockHook.set(n) }
 
 // stockUpdateInterval is the shortest time between two stock reports of
-// one product, as for flash sales (FlashSaleConfig.StockUpdateInterval).
+// one product, as for flash sales (flash.Config.StockUpdateInterval).
 const stockUpdateInterval = 250 * time.Millisecond
 
 // stockNews coalesces product stock reports. Its goroutine runs only while

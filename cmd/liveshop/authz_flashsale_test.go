@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 )
 
 // flashSaleAuthzCases are the flash-sale, live-coupon and purchase-privacy
@@ -16,8 +17,8 @@ func flashSaleAuthzCases(t *testing.T, fx authzFixture) []authzCase {
 	t.Helper()
 	owner, viewer := fx.owner, fx.viewer
 	L := fmt.Sprintf("/api/streams/%d", fx.live)
-	startSale := func(quantity int64) commerce.FlashSale {
-		var fs commerce.FlashSale
+	startSale := func(quantity int64) flash.Sale {
+		var fs flash.Sale
 		owner.expect(201, "POST", L+"/flash-sales", map[string]int64{"product_id": fx.product.ID, "price_minor": 500,
 			"quantity": quantity, "per_buyer_limit": min(quantity, 2), "duration_s": 600}).decode(t, &fs)
 		return fs

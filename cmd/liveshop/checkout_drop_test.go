@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 )
 
 // TestCheckoutSurvivesClientDrops: buyers whose connection drops at any
@@ -25,7 +26,7 @@ func TestCheckoutSurvivesClientDrops(t *testing.T) {
 		hc := raceClient(64)
 		defer hc.CloseIdleConnections()
 		bs := seedBuyers(t, nodes[0].app, buyers)
-		rs := make([]commerce.Reservation, buyers)
+		rs := make([]flash.Reservation, buyers)
 		for i, b := range bs {
 			if i%2 == 0 {
 				b.as(t, nodes[0]).expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": s.product.ID, "quantity": 1})

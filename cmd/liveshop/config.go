@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/live"
 	"github.com/liveshop/liveshop/room"
 )
@@ -55,7 +56,7 @@ type Config struct {
 	MetricsPublic bool
 
 	Commerce  commerce.Config
-	FlashSale commerce.FlashSaleConfig
+	FlashSale flash.Config
 	Room      room.Config
 	Live      live.Config
 	Discovery commerce.DiscoveryConfig

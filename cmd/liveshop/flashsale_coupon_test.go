@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 )
 
 func TestLiveCoupons(t *testing.T) {
@@ -64,7 +65,7 @@ func TestLiveCoupons(t *testing.T) {
 
 		t.Run("a percent coupon takes its share off the order", func(t *testing.T) {
 			r := reserve(t, ann, fs.ID, 1)
-			var res commerce.FlashCheckoutResult
+			var res flash.CheckoutResult
 			ann.expect(201, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &res)
 			if res.Order.TotalMinor != 4_500 || res.DiscountMinor != 500 || res.Order.Payment.AmountMinor != 4_500 {
 				t.Fatalf("order total %d, discount %d", res.Order.TotalMinor, res.DiscountMinor)
@@ -73,7 +74,7 @@ func TestLiveCoupons(t *testing.T) {
 
 		t.Run("a fixed coupon takes its amount off", func(t *testing.T) {
 			r := reserve(t, dan, fs.ID, 2)
-			var res commerce.FlashCheckoutResult
+			var res flash.CheckoutResult
 			dan.expect(201, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "flat7"), "Idempotency-Key", newKey()).decode(t, &res)
 			if res.Order.TotalMinor != 10_000-700 || res.DiscountMinor != 700 {
 				t.Fatalf("order total %d, discount %d", res.Order.TotalMinor, res.DiscountMinor)
@@ -100,7 +101,7 @@ func TestLiveCoupons(t *testing.T) {
 			r := reserve(t, bob, fs.ID, 1)
 			bob.expect(402, "POST", checkoutPath(r), withCoupon(commerce.TestCardDeclined, "LIVE10"), "Idempotency-Key", newKey())
 			r = reserve(t, bob, fs.ID, 1)
-			var res commerce.FlashCheckoutResult
+			var res flash.CheckoutResult
 			bob.expect(201, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &res)
 			if res.DiscountMinor != 500 {
 				t.Fatalf("discount %d", res.DiscountMinor)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/room/redistest"
 )
@@ -79,7 +80,7 @@ func (b shopperBot) call(ctx context.Context, path, token string, body any, head
 
 // outcome is what happened to one buyer.
 type outcome struct {
-	reservation commerce.Reservation
+	reservation flash.Reservation
 	paid        bool
 	orderID     int64
 }
@@ -125,7 +126,7 @@ func (b shopperBot) shopOnce(ctx context.Context, saleID int64, tok string, pay 
 	}
 	switch {
 	case a.status == 201:
-		var res commerce.FlashCheckoutResult
+		var res flash.CheckoutResult
 		if err := json.Unmarshal(a.body, &res); err != nil {
 			return o, err
 		}
@@ -142,7 +143,7 @@ func (b shopperBot) shopOnce(ctx context.Context, saleID int64, tok string, pay 
 // held, sold never exceeds the quantity, units of lapsed reservations came
 // back (remaining + sold = quantity), SQL has exactly one paid order per
 // paid reservation, and the reconciliation found the engine agreeing.
-func checkSaleSettled(t *testing.T, n *flashNode, fs commerce.FlashSale, outcomes []outcome) {
+func checkSaleSettled(t *testing.T, n *flashNode, fs flash.Sale, outcomes []outcome) {
 	t.Helper()
 	waitUntil(t, 20*time.Second, "every lapsed reservation to come back", func() bool {
 		return saleCounts(t, n, fs.ID).Reserved == 0
@@ -287,7 +288,7 @@ func TestFlashSaleSurvivesANodeCrash(t *testing.T) {
 // stopAndCheckReconciled stops the sale by the seller's hand on node n and
 // waits for the reconciliation, which must find SQL and the engine agreeing
 // and give the unsold units back to the product.
-func stopAndCheckReconciled(t *testing.T, n *flashNode, s saleSetup, fs commerce.FlashSale) {
+func stopAndCheckReconciled(t *testing.T, n *flashNode, s saleSetup, fs flash.Sale) {
 	t.Helper()
 	seller := n.srv.client(t)
 	seller.token = s.seller.token
@@ -323,21 +324,21 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 	bs := seedBuyers(t, n.app, 4)
 	// orderFor writes, straight into SQL, the order a checkout of r writes
 	// before it confirms the reservation with the engine.
-	orderFor := func(fs commerce.FlashSale, r commerce.Reservation) {
+	orderFor := func(fs flash.Sale, r flash.Reservation) {
 		t.Helper()
 		sale := saleSQL(t, n.app, fs.ID)
 		addr := commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"}
-		if _, created, err := n.app.store.CreateFlashOrder(ctx, commerce.NewFlashOrder{Sale: sale, Reservation: r, Shipping: addr,
+		if _, created, err := n.app.store.CreateFlashOrder(ctx, flash.NewSaleOrder{Sale: sale, Reservation: r, Shipping: addr,
 			Provider: "test", At: time.Now()}); err != nil || !created {
 			t.Fatalf("write the order: %v", err)
 		}
 	}
-	pay := func(b buyer, r commerce.Reservation) response {
+	pay := func(b buyer, r flash.Reservation) response {
 		return b.as(t, n).do("POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
 	}
-	restored := func(fs commerce.FlashSale, b buyer) commerce.Reservation {
+	restored := func(fs flash.Sale, b buyer) flash.Reservation {
 		t.Helper()
-		var r commerce.Reservation
+		var r flash.Reservation
 		waitUntil(t, 10*time.Second, "the sale to be restored from SQL", func() bool {
 			a := b.as(t, n).do("POST", fmt.Sprintf("/api/flash-sales/%d/reservations", fs.ID), map[string]int64{"quantity": 1})
 			if a.status != 201 {
@@ -473,7 +474,7 @@ func TestFlashSaleSurvivesARedisRestart(t *testing.T) {
 		t.FailNow()
 	}
 
-	var res commerce.FlashCheckoutResult
+	var res flash.CheckoutResult
 	a := early.do("POST", checkoutPath(held), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
 	switch {
 	case a.status == 201:

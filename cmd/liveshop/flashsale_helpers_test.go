@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/room"
 )
 
@@ -128,9 +129,9 @@ func newSaleSetup(t testing.TB, n *flashNode, stock int64) saleSetup {
 }
 
 // startSale starts a sale of the setup's product at 5.00 USD.
-func (s saleSetup) startSale(t testing.TB, quantity, limit, countdownS, durationS int64) commerce.FlashSale {
+func (s saleSetup) startSale(t testing.TB, quantity, limit, countdownS, durationS int64) flash.Sale {
 	t.Helper()
-	var fs commerce.FlashSale
+	var fs flash.Sale
 	s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/flash-sales", s.streamID), map[string]int64{
 		"product_id": s.product.ID, "price_minor": 5_000, "quantity": quantity, "per_buyer_limit": limit,
 		"countdown_s": countdownS, "duration_s": durationS,
@@ -250,13 +251,13 @@ func sendWith(hc *http.Client, edit func(*http.Request) *http.Request, method, u
 }
 
 type reservationResult struct {
-	Reservation commerce.Reservation `json:"reservation"`
-	Remaining   int64                `json:"remaining"`
-	SoldOut     bool                 `json:"sold_out"`
+	Reservation flash.Reservation `json:"reservation"`
+	Remaining   int64             `json:"remaining"`
+	SoldOut     bool              `json:"sold_out"`
 }
 
 // reserve is "Buy now" for qty units; it fails the test unless it works.
-func reserve(t testing.TB, c *client, saleID, qty int64) commerce.Reservation {
+func reserve(t testing.TB, c *client, saleID, qty int64) flash.Reservation {
 	t.Helper()
 	var out reservationResult
 	c.expect(201, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations", saleID), map[string]int64{"quantity": qty}).decode(t, &out)
@@ -267,7 +268,7 @@ func flashCheckoutBody(card string) map[string]any {
 	return map[string]any{"shipping_address": testAddress, "payment_method": map[string]string{"card_number": card}}
 }
 
-func checkoutPath(r commerce.Reservation) string {
+func checkoutPath(r flash.Reservation) string {
 	return fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", r.SaleID, r.ID)
 }
 
@@ -319,7 +320,7 @@ func (r *roomRecorder) of(typ string) []recordedEvent {
 
 // saleSQL returns the sold count and whether the sale is reconciled, as SQL
 // knows them.
-func saleSQL(t testing.TB, a *app, saleID int64) commerce.FlashSale {
+func saleSQL(t testing.TB, a *app, saleID int64) flash.Sale {
 	t.Helper()
 	fs, err := a.store.FlashSaleByID(context.Background(), saleID)
 	if err != nil {

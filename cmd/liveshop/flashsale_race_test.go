@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
 
@@ -51,7 +52,7 @@ func runSaleRace(t *testing.T, nodes []*flashNode) {
 
 	var (
 		mu       sync.Mutex
-		held     = map[int64][]commerce.Reservation{} // by buyer
+		held     = map[int64][]flash.Reservation{} // by buyer
 		refusals = map[string]int{}
 		wg       sync.WaitGroup
 	)
@@ -91,7 +92,7 @@ func runSaleRace(t *testing.T, nodes []*flashNode) {
 	close(start)
 	wg.Wait()
 
-	var reservations []commerce.Reservation
+	var reservations []flash.Reservation
 	for buyerID, rs := range held {
 		if len(rs) > raceLimit {
 			t.Errorf("buyer %d holds %d reservations, limit %d", buyerID, len(rs), raceLimit)
@@ -132,12 +133,12 @@ func runSaleRace(t *testing.T, nodes []*flashNode) {
 				t.Errorf("checkout %d: %d %s %v", r.ID, status, body, err)
 				return
 			}
-			var res commerce.FlashCheckoutResult
+			var res flash.CheckoutResult
 			_ = json.Unmarshal(body, &res)
 			other := nodes[(i+1)%len(nodes)].URL + path
 			if i%4 == 0 {
 				status, body, _ := post(hc, other, tokens[r.BuyerID], flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key)
-				var again commerce.FlashCheckoutResult
+				var again flash.CheckoutResult
 				_ = json.Unmarshal(body, &again)
 				if status != 201 || again.Order.ID != res.Order.ID {
 					t.Errorf("retry of %d: %d %s", r.ID, status, body)
@@ -201,14 +202,14 @@ func runSaleRace(t *testing.T, nodes []*flashNode) {
 	waitUntil(t, 10*time.Second, "the sold-out sale to be reconciled", func() bool {
 		return saleSQL(t, nodes[0].app, fs.ID).ReconciledAt != nil
 	})
-	if got := saleSQL(t, nodes[0].app, fs.ID); got.Sold != raceUnits || got.EndReason != commerce.SaleEndSoldOut {
+	if got := saleSQL(t, nodes[0].app, fs.ID); got.Sold != raceUnits || got.EndReason != flash.SaleEndSoldOut {
 		t.Fatalf("reconciled sale = %+v", got)
 	}
 }
 
-func saleCounts(t testing.TB, n *flashNode, saleID int64) commerce.FlashSale {
+func saleCounts(t testing.TB, n *flashNode, saleID int64) flash.Sale {
 	t.Helper()
-	var fs commerce.FlashSale
+	var fs flash.Sale
 	n.srv.client(t).expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", saleID), nil).decode(t, &fs)
 	return fs
 }

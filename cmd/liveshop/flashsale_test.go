@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/room"
 )
@@ -35,7 +36,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 		fs := s.startSale(t, 10, 2, 0, 60)
 
 		t.Run("the sale takes its units out of the product's stock and is announced", func(t *testing.T) {
-			if fs.Status != commerce.SaleRunning || fs.Remaining != 10 || fs.PriceMinor != 5_000 || fs.ListPriceMinor != 10_000 {
+			if fs.Status != flash.SaleRunning || fs.Remaining != 10 || fs.PriceMinor != 5_000 || fs.ListPriceMinor != 10_000 {
 				t.Fatalf("sale = %+v", fs)
 			}
 			if got := s.seller.productPage(s.product.ID).Stock; got != 40 {
@@ -50,20 +51,20 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 
 		ann := n.srv.shopper(t, uniqueName("ann")+"@example.com", "Ann Buyer")
 		ann.expect(200, "PUT", "/api/me/purchase-privacy", map[string]bool{"show_name_in_purchases": true})
-		var r commerce.Reservation
+		var r flash.Reservation
 		t.Run("buy now reserves units with an expiry", func(t *testing.T) {
 			r = reserve(t, ann.client, fs.ID, 2)
-			if r.State != commerce.ReservationHeld || r.Quantity != 2 || time.Until(r.ExpiresAt) < 4*time.Minute {
+			if r.State != flash.ReservationHeld || r.Quantity != 2 || time.Until(r.ExpiresAt) < 4*time.Minute {
 				t.Fatalf("reservation = %+v", r)
 			}
-			var got commerce.FlashSale
+			var got flash.Sale
 			ann.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", fs.ID), nil).decode(t, &got)
 			if got.Remaining != 8 || got.Reserved != 2 {
 				t.Fatalf("sale counts = %+v", got)
 			}
 		})
 
-		var res commerce.FlashCheckoutResult
+		var res flash.CheckoutResult
 		key := newKey()
 		t.Run("checkout of the reservation creates a paid order at the sale price", func(t *testing.T) {
 			ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key).decode(t, &res)
@@ -72,7 +73,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 				o.StreamID != s.streamID || len(o.Lines) != 1 || o.Lines[0].UnitPriceMinor != 5_000 || o.Lines[0].Quantity != 2 {
 				t.Fatalf("order = %+v", o)
 			}
-			var got commerce.FlashSale
+			var got flash.Sale
 			ann.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", fs.ID), nil).decode(t, &got)
 			if got.Remaining != 8 || got.Reserved != 0 || got.Sold != 2 {
 				t.Fatalf("sale counts after payment = %+v", got)
@@ -86,7 +87,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 
 		t.Run("a retry with the same key replays the order", func(t *testing.T) {
 			rr := ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key)
-			var again commerce.FlashCheckoutResult
+			var again flash.CheckoutResult
 			rr.decode(t, &again)
 			if again.Order.ID != res.Order.ID || rr.header.Get("Idempotent-Replayed") != "true" {
 				t.Fatalf("replay = %+v (%v)", again.Order, rr.header)
@@ -116,9 +117,9 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 		})
 
 		t.Run("stopping the sale ends it, announces it and returns the unsold units", func(t *testing.T) {
-			var got commerce.FlashSale
+			var got flash.Sale
 			s.seller.expect(200, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", fs.ID), nil).decode(t, &got)
-			if got.Status != commerce.SaleEnded || got.EndReason != commerce.SaleEndStopped {
+			if got.Status != flash.SaleEnded || got.EndReason != flash.SaleEndStopped {
 				t.Fatalf("stopped sale = %+v", got)
 			}
 			waitUntil(t, 5*time.Second, "flash_sale_ended", func() bool { return len(rec.of(room.EventFlashSaleEnded)) == 1 })
@@ -155,16 +156,16 @@ func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 			t.Fatalf("code %s, want sold_out", code)
 		}
 		waitUntil(t, 5*time.Second, "units back", func() bool {
-			var got commerce.FlashSale
+			var got flash.Sale
 			bob.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", fs.ID), nil).decode(t, &got)
 			return got.Remaining == 3 && got.Reserved == 0
 		})
 		if code := ann.expect(410, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey()).errorCode(t); code != "reservation_expired" {
 			t.Fatalf("code %s", code)
 		}
-		var got commerce.Reservation
+		var got flash.Reservation
 		ann.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d/reservations/%d", fs.ID, r.ID), nil).decode(t, &got)
-		if got.State != commerce.ReservationExpired {
+		if got.State != flash.ReservationExpired {
 			t.Fatalf("state %s", got.State)
 		}
 	})
@@ -174,7 +175,7 @@ func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 		if code := bob.expect(402, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardDeclined), "Idempotency-Key", newKey()).errorCode(t); code != "payment_declined" {
 			t.Fatalf("code %s", code)
 		}
-		var got commerce.FlashSale
+		var got flash.Sale
 		bob.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", fs.ID), nil).decode(t, &got)
 		if got.Remaining != 3 || got.Sold != 0 || got.Reserved != 0 {
 			t.Fatalf("counts after decline = %+v", got)
@@ -190,9 +191,9 @@ func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 
 	t.Run("a cancelled reservation gives its units back at once", func(t *testing.T) {
 		r := reserve(t, ann, fs.ID, 3)
-		var got commerce.Reservation
+		var got flash.Reservation
 		ann.expect(200, "DELETE", fmt.Sprintf("/api/flash-sales/%d/reservations/%d", fs.ID, r.ID), nil).decode(t, &got)
-		if got.State != commerce.ReservationReleased {
+		if got.State != flash.ReservationReleased {
 			t.Fatalf("state %s", got.State)
 		}
 		reserve(t, bob, fs.ID, 3)
@@ -205,12 +206,12 @@ func TestFlashSaleRefusesBadInput(t *testing.T) {
 	s := newSaleSetup(t, n, 100)
 	b := seedBuyers(t, n.app, 3)
 	ann, bob := b[0].as(t, n), b[1].as(t, n)
-	path := func(fs commerce.FlashSale) string { return fmt.Sprintf("/api/flash-sales/%d/reservations", fs.ID) }
+	path := func(fs flash.Sale) string { return fmt.Sprintf("/api/flash-sales/%d/reservations", fs.ID) }
 
 	// noChange checks the sale's counts did not move.
-	noChange := func(t *testing.T, fs commerce.FlashSale, remaining, reserved, sold int64) {
+	noChange := func(t *testing.T, fs flash.Sale, remaining, reserved, sold int64) {
 		t.Helper()
-		var got commerce.FlashSale
+		var got flash.Sale
 		ann.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", fs.ID), nil).decode(t, &got)
 		if got.Remaining != remaining || got.Reserved != reserved || got.Sold != sold {
 			t.Fatalf("counts = %d/%d/%d, want %d/%d/%d", got.Remaining, got.Reserved, got.Sold, remaining, reserved, sold)
@@ -219,7 +220,7 @@ func TestFlashSaleRefusesBadInput(t *testing.T) {
 
 	t.Run("before the countdown ends, buying is refused", func(t *testing.T) {
 		fs := s.startSale(t, 5, 1, 300, 60)
-		if fs.Status != commerce.SaleScheduled {
+		if fs.Status != flash.SaleScheduled {
 			t.Fatalf("status %s", fs.Status)
 		}
 		if code := ann.expect(409, "POST", path(fs), nil).errorCode(t); code != "sale_not_started" {
@@ -237,7 +238,7 @@ func TestFlashSaleRefusesBadInput(t *testing.T) {
 	})
 
 	fs := s.startSale(t, 5, 2, 0, 60)
-	var annRes commerce.Reservation
+	var annRes flash.Reservation
 	t.Run("above the per-buyer limit, buying is refused", func(t *testing.T) {
 		if code := ann.expect(409, "POST", path(fs), map[string]int64{"quantity": 3}).errorCode(t); code != "limit_reached" {
 			t.Fatalf("code %s", code)
@@ -330,7 +331,7 @@ func TestFlashSaleRefusesBadInput(t *testing.T) {
 	t.Run("after the stream ends, the sale ends and buying is refused", func(t *testing.T) {
 		s.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/end", s.streamID), nil)
 		waitUntil(t, 5*time.Second, "the sale to end with its stream", func() bool {
-			return saleSQL(t, n.app, fs.ID).EndReason == commerce.SaleEndStreamEnded
+			return saleSQL(t, n.app, fs.ID).EndReason == flash.SaleEndStreamEnded
 		})
 		code := b[2].as(t, n).expect(409, "POST", path(fs), nil).errorCode(t)
 		if code != "sale_ended" {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
 
@@ -264,7 +265,7 @@ func TestFlashCheckoutRace(t *testing.T) {
 		hc := raceClient(64)
 		defer hc.CloseIdleConnections()
 		bs := seedBuyers(t, nodes[0].app, buyers)
-		rs := make([]commerce.Reservation, buyers)
+		rs := make([]flash.Reservation, buyers)
 		for i, b := range bs {
 			rs[i] = reserve(t, b.as(t, nodes[0]), fs.ID, 1)
 		}
@@ -405,7 +406,7 @@ func TestFlashSaleEndRace(t *testing.T) {
 		hc := raceClient(64)
 		defer hc.CloseIdleConnections()
 		bs := seedBuyers(t, nodes[0].app, units)
-		rs := make([]commerce.Reservation, units)
+		rs := make([]flash.Reservation, units)
 		for i, b := range bs {
 			rs[i] = reserve(t, b.as(t, nodes[0]), fs.ID, 1)
 		}

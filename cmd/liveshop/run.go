@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/live"
 	"github.com/liveshop/liveshop/room"
@@ -34,10 +35,10 @@ type app struct {
 	redis     *redis.Client // nil when real-time state stays in memory
 	limits    room.Limits   // rate limits, mutes, bans, slow mode for every subsystem
 	commerce  *commerce.Service
-	flash     *commerce.FlashSales // flash sales and live coupons (wire_flashsale.go)
-	rooms     *room.Hub            // live rooms over WebSocket (wire_room.go)
-	sfu       *live.SFU            // WebRTC video (wire_live.go)
-	discovery *commerce.Discovery  // feed, search, follows, analytics (wire_discovery.go)
+	flash     *flash.Service      // flash sales and live coupons (wire_flashsale.go)
+	rooms     *room.Hub           // live rooms over WebSocket (wire_room.go)
+	sfu       *live.SFU           // WebRTC video (wire_live.go)
+	discovery *commerce.Discovery // feed, search, follows, analytics (wire_discovery.go)
 
 	echo    *echo.Echo
 	api     *echo.Group

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/room"
 )
 
@@ -15,20 +16,20 @@ import (
 // routes. Rooms are connected with connectFlashSaleRooms once the hub
 // exists.
 func (a *app) wireFlashSales() error {
-	var engine commerce.StockEngine = commerce.NewMemoryStock()
+	var engine flash.StockEngine = flash.NewMemoryStock()
 	if a.redis != nil {
-		rs, err := commerce.NewRedisStock(a.redis, a.cfg.RedisPrefix)
+		rs, err := flash.NewRedisStock(a.redis, a.cfg.RedisPrefix)
 		if err != nil {
 			return fmt.Errorf("flash sales: %w", err)
 		}
 		engine = rs
 	}
-	a.flash = commerce.NewFlashSales(a.commerce, a.store, engine, nil, a.cfg.FlashSale, a.metrics,
+	a.flash = flash.New(a.commerce, a.store, engine, nil, a.cfg.FlashSale, a.metrics,
 		a.log.With("component", "flashsale"))
 	a.flash.Start()
 	a.onClose(a.flash.Close)
-	commerce.NewFlashSaleHandler(a.flash, commerce.NewHandler(a.commerce)).Register(a.api)
-	a.openapi = append(a.openapi, commerce.OpenAPIFlashSale)
+	flash.NewHandler(a.flash, commerce.NewHandler(a.commerce)).Register(a.api)
+	a.openapi = append(a.openapi, flash.OpenAPIFlashSale)
 	return nil
 }
 
@@ -43,20 +44,20 @@ type roomPublisher interface {
 	Publish(ctx context.Context, streamID int64, ev room.Event) (uint64, error)
 }
 
-// flashSaleRooms adapts the room hub to commerce.FlashSaleNotifier: each
+// flashSaleRooms adapts the room hub to flash.Notifier: each
 // piece of news becomes the room event of the same name, fanned out to
 // every node through the room bus.
 type flashSaleRooms struct{ pub roomPublisher }
 
-var _ commerce.FlashSaleNotifier = flashSaleRooms{}
+var _ flash.Notifier = flashSaleRooms{}
 
-func roomSale(fs commerce.FlashSale) room.FlashSale {
+func roomSale(fs flash.Sale) room.FlashSale {
 	return room.FlashSale{ID: fs.ID, ProductID: fs.ProductID, Title: fs.Title, ImageURL: fs.ImageURL,
 		PriceMinor: fs.PriceMinor, Currency: fs.Currency, Quantity: fs.Quantity, Remaining: fs.Remaining,
 		PerBuyerLimit: fs.PerBuyerLimit, StartsAt: fs.StartsAt, EndsAt: fs.EndsAt}
 }
 
-func (r flashSaleRooms) SaleStarted(ctx context.Context, fs commerce.FlashSale) error {
+func (r flashSaleRooms) SaleStarted(ctx context.Context, fs flash.Sale) error {
 	_, err := r.pub.Publish(ctx, fs.StreamID, room.Event{Type: room.EventFlashSale, Data: roomSale(fs)})
 	return err
 }
@@ -73,7 +74,7 @@ func (r flashSaleRooms) SaleEnded(ctx context.Context, streamID, saleID int64, r
 	return err
 }
 
-func (r flashSaleRooms) Purchase(ctx context.Context, streamID int64, p commerce.PurchaseNotice) error {
+func (r flashSaleRooms) Purchase(ctx context.Context, streamID int64, p flash.PurchaseNotice) error {
 	_, err := r.pub.Publish(ctx, streamID, room.Event{Type: room.EventPurchase,
 		Data: room.Purchase{Buyer: p.Buyer, ProductID: p.ProductID, ProductTitle: p.ProductTitle, Quantity: p.Quantity}})
 	return err
@@ -81,7 +82,7 @@ func (r flashSaleRooms) Purchase(ctx context.Context, streamID int64, p commerce
 
 // flashSaleSource adapts the flash-sale service to room.FlashSaleSource, so
 // a room's snapshot shows the sale that is counting down or running.
-type flashSaleSource struct{ f *commerce.FlashSales }
+type flashSaleSource struct{ f *flash.Service }
 
 var _ room.FlashSaleSource = flashSaleSource{}
 

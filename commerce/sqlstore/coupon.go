@@ -94,7 +94,7 @@ func (c conn) releaseCoupon(ctx context.Context, orderID int64) error {
 	return err
 }
 
-// ShowNameInPurchases implements commerce.FlashSaleStore.
+// ShowNameInPurchases implements commerce.CouponStore.
 func (db *DB) ShowNameInPurchases(ctx context.Context, accountID int64) (bool, error) {
 	var show bool
 	err := db.get(ctx, "SELECT show_name FROM purchase_privacy WHERE account_id = ?", []any{accountID}, &show)
@@ -104,7 +104,7 @@ func (db *DB) ShowNameInPurchases(ctx context.Context, accountID int64) (bool, e
 	return show, err
 }
 
-// SetShowNameInPurchases implements commerce.FlashSaleStore.
+// SetShowNameInPurchases implements commerce.CouponStore.
 func (db *DB) SetShowNameInPurchases(ctx context.Context, accountID int64, show bool, at time.Time) error {
 	_, err := db.exec(ctx, `INSERT INTO purchase_privacy (account_id, show_name, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (account_id) DO UPDATE SET show_name = excluded.show_name, updated_at = excluded.updated_at`,

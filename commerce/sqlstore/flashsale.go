@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 )
 
 // The flash-sale part of the store: sales, the orders bought from them,
@@ -15,7 +16,7 @@ import (
 // API's tables (orders, order_lines, payments, order_events), so they show
 // up, move through their state machine and get refunded like any other.
 
-var _ commerce.FlashSaleStore = (*DB)(nil)
+var _ flash.Store = (*DB)(nil)
 
 const flashSaleColumns = `fs.id, fs.shop_id, fs.stream_id, fs.product_id, p.title, p.price_minor,
 	COALESCE((SELECT pi.image_name FROM product_images pi WHERE pi.product_id = p.id ORDER BY pi.position LIMIT 1), ''),
@@ -24,8 +25,8 @@ const flashSaleColumns = `fs.id, fs.shop_id, fs.stream_id, fs.product_id, p.titl
 
 const flashSaleFrom = ` FROM flash_sales fs JOIN products p ON p.id = fs.product_id JOIN streams st ON st.id = fs.stream_id`
 
-func scanFlashSale(scan func(...any) error) (commerce.FlashSale, error) {
-	var f commerce.FlashSale
+func scanFlashSale(scan func(...any) error) (flash.Sale, error) {
+	var f flash.Sale
 	var image string
 	var starts, ends, created int64
 	var ended, reconciled sql.NullInt64
@@ -50,13 +51,13 @@ func scanFlashSale(scan func(...any) error) (commerce.FlashSale, error) {
 	return f, nil
 }
 
-func (c conn) flashSales(ctx context.Context, where string, args ...any) ([]commerce.FlashSale, error) {
+func (c conn) flashSales(ctx context.Context, where string, args ...any) ([]flash.Sale, error) {
 	rows, err := c.query(ctx, "SELECT "+flashSaleColumns+flashSaleFrom+" WHERE "+where, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.FlashSale
+	var out []flash.Sale
 	for rows.Next() {
 		f, err := scanFlashSale(rows.Scan)
 		if err != nil {
@@ -67,8 +68,8 @@ func (c conn) flashSales(ctx context.Context, where string, args ...any) ([]comm
 	return out, rows.Err()
 }
 
-// CreateFlashSale implements commerce.FlashSaleStore.
-func (db *DB) CreateFlashSale(ctx context.Context, f *commerce.FlashSale) error {
+// CreateFlashSale implements flash.Store.
+func (db *DB) CreateFlashSale(ctx context.Context, f *flash.Sale) error {
 	return db.inTx(ctx, func(tx conn) error {
 		err := tx.get(ctx, `INSERT INTO flash_sales (shop_id, stream_id, product_id, price_minor, currency, quantity,
 			per_buyer_limit, starts_at, ends_at, status, created_by, created_at)
@@ -76,7 +77,7 @@ func (db *DB) CreateFlashSale(ctx context.Context, f *commerce.FlashSale) error 
 			[]any{f.ShopID, f.StreamID, f.ProductID, f.PriceMinor, f.Currency, f.Quantity, f.PerBuyerLimit,
 				micros(f.StartsAt), micros(f.EndsAt), f.CreatedBy, micros(f.CreatedAt)}, &f.ID)
 		if isUniqueViolation(err) {
-			return commerce.ErrSaleActive
+			return flash.ErrSaleActive
 		}
 		if err != nil {
 			return fmt.Errorf("insert flash sale: %w", err)
@@ -100,24 +101,24 @@ func (db *DB) CreateFlashSale(ctx context.Context, f *commerce.FlashSale) error 
 	})
 }
 
-// FlashSaleByID implements commerce.FlashSaleStore.
-func (db *DB) FlashSaleByID(ctx context.Context, id int64) (commerce.FlashSale, error) {
+// FlashSaleByID implements flash.Store.
+func (db *DB) FlashSaleByID(ctx context.Context, id int64) (flash.Sale, error) {
 	return scanFlashSale(func(dest ...any) error {
 		return db.get(ctx, "SELECT "+flashSaleColumns+flashSaleFrom+" WHERE fs.id = ?", []any{id}, dest...)
 	})
 }
 
-// FlashSalesOfStream implements commerce.FlashSaleStore.
-func (db *DB) FlashSalesOfStream(ctx context.Context, streamID int64, limit int) ([]commerce.FlashSale, error) {
+// FlashSalesOfStream implements flash.Store.
+func (db *DB) FlashSalesOfStream(ctx context.Context, streamID int64, limit int) ([]flash.Sale, error) {
 	return db.flashSales(ctx, "fs.stream_id = ? ORDER BY fs.id DESC LIMIT ?", streamID, limit)
 }
 
-// UnsettledFlashSales implements commerce.FlashSaleStore.
-func (db *DB) UnsettledFlashSales(ctx context.Context) ([]commerce.FlashSale, error) {
+// UnsettledFlashSales implements flash.Store.
+func (db *DB) UnsettledFlashSales(ctx context.Context) ([]flash.Sale, error) {
 	return db.flashSales(ctx, "fs.reconciled_at IS NULL ORDER BY fs.id LIMIT 1000")
 }
 
-// EndFlashSale implements commerce.FlashSaleStore.
+// EndFlashSale implements flash.Store.
 func (db *DB) EndFlashSale(ctx context.Context, id int64, reason string, at time.Time) (bool, error) {
 	res, err := db.exec(ctx, `UPDATE flash_sales SET status = 'ended', end_reason = ?, ended_at = ?
 		WHERE id = ? AND status = 'active'`, reason, micros(at), id)
@@ -137,16 +138,16 @@ func (db *DB) EndFlashSale(ctx context.Context, id int64, reason string, at time
 const soldFilter = ` FROM flash_sale_orders f JOIN orders o ON o.id = f.order_id JOIN payments py ON py.order_id = o.id
 	WHERE f.sale_id = ? AND NOT (o.status = 'cancelled' AND py.status IN ('pending', 'declined', 'failed', 'voided'))`
 
-// SoldFlashOrders implements commerce.FlashSaleStore.
-func (db *DB) SoldFlashOrders(ctx context.Context, saleID int64) ([]commerce.FlashOrder, error) {
+// SoldFlashOrders implements flash.Store.
+func (db *DB) SoldFlashOrders(ctx context.Context, saleID int64) ([]flash.SaleOrder, error) {
 	rows, err := db.query(ctx, "SELECT f.sale_id, f.reservation_id, f.order_id, f.buyer_id, f.quantity"+soldFilter+" ORDER BY f.order_id", saleID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.FlashOrder
+	var out []flash.SaleOrder
 	for rows.Next() {
-		var f commerce.FlashOrder
+		var f flash.SaleOrder
 		if err := rows.Scan(&f.SaleID, &f.ReservationID, &f.OrderID, &f.BuyerID, &f.Quantity); err != nil {
 			return nil, err
 		}
@@ -155,7 +156,7 @@ func (db *DB) SoldFlashOrders(ctx context.Context, saleID int64) ([]commerce.Fla
 	return out, rows.Err()
 }
 
-// ReconcileFlashSale implements commerce.FlashSaleStore. The sale's row is
+// ReconcileFlashSale implements flash.Store. The sale's row is
 // locked before the sold units are counted, so a cancellation of one of its
 // orders (which locks the row too) either commits first and is not counted,
 // or waits and then returns its unit to the product itself.
@@ -183,7 +184,7 @@ func (db *DB) ReconcileFlashSale(ctx context.Context, saleID int64, at time.Time
 	return sold, won && err == nil, err
 }
 
-// BaselineReserve implements commerce.FlashSaleStore: one statement, the
+// BaselineReserve implements flash.Store: one statement, the
 // row lock of a plain SQL stock counter.
 func (db *DB) BaselineReserve(ctx context.Context, saleID, n int64) (bool, error) {
 	res, err := db.exec(ctx, "UPDATE flash_sale_baseline SET stock = stock - ? WHERE sale_id = ? AND stock >= ?", n, saleID, n)
@@ -195,7 +196,7 @@ func (db *DB) BaselineReserve(ctx context.Context, saleID, n int64) (bool, error
 	return true, nil
 }
 
-// SetBaselineStock implements commerce.FlashSaleStore.
+// SetBaselineStock implements flash.Store.
 func (db *DB) SetBaselineStock(ctx context.Context, saleID, stock int64) error {
 	_, err := db.exec(ctx, `INSERT INTO flash_sale_baseline (sale_id, stock) VALUES (?, ?)
 		ON CONFLICT (sale_id) DO UPDATE SET stock = excluded.stock`, saleID, stock)

@@ -7,18 +7,19 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 )
 
 // errFlashOrderExists rolls back a CreateFlashOrder that found the
 // reservation's order already written.
 var errFlashOrderExists = errors.New("reservation has an order")
 
-// CreateFlashOrder implements commerce.FlashSaleStore. The order, its line,
+// CreateFlashOrder implements flash.Store. The order, its line,
 // its pending payment, its first timeline entry, the link to the
 // reservation and the coupon redemption are written in one transaction; the
 // link's primary key (sale, reservation) makes a second order for the same
 // reservation impossible, whoever writes it.
-func (db *DB) CreateFlashOrder(ctx context.Context, in commerce.NewFlashOrder) (commerce.Order, bool, error) {
+func (db *DB) CreateFlashOrder(ctx context.Context, in flash.NewSaleOrder) (commerce.Order, bool, error) {
 	fs, r := in.Sale, in.Reservation
 	var id int64
 	err := db.inTx(ctx, func(tx conn) error {
@@ -64,16 +65,16 @@ func (db *DB) CreateFlashOrder(ctx context.Context, in commerce.NewFlashOrder) (
 	return o, true, err
 }
 
-// FlashOrderByReservation implements commerce.FlashSaleStore.
-func (db *DB) FlashOrderByReservation(ctx context.Context, saleID, reservationID int64) (commerce.FlashOrder, error) {
-	var f commerce.FlashOrder
+// FlashOrderByReservation implements flash.Store.
+func (db *DB) FlashOrderByReservation(ctx context.Context, saleID, reservationID int64) (flash.SaleOrder, error) {
+	var f flash.SaleOrder
 	err := db.get(ctx, `SELECT sale_id, reservation_id, order_id, buyer_id, quantity FROM flash_sale_orders
 		WHERE sale_id = ? AND reservation_id = ?`, []any{saleID, reservationID},
 		&f.SaleID, &f.ReservationID, &f.OrderID, &f.BuyerID, &f.Quantity)
 	return f, err
 }
 
-// AbandonedFlashCheckouts implements commerce.FlashSaleStore. Flash
+// AbandonedFlashCheckouts implements flash.Store. Flash
 // checkout keys are scoped "flash-checkout:SALE:RESERVATION"; the range on
 // scope (":" < ";") uses the open-keys index like the shop checkout's sweep.
 func (db *DB) AbandonedFlashCheckouts(ctx context.Context, lockedBefore time.Time, limit int) ([]commerce.IdempotencyRecord, error) {

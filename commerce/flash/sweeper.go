@@ -1,4 +1,4 @@
-package commerce
+package flash
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // expireBatch bounds the reservations one sweep expires per sale.
@@ -15,7 +17,7 @@ const expireBatch = 1000
 // one; they share the work safely: the engine's scripts are atomic and every
 // SQL state change is conditional, so exactly one node ends, announces or
 // reconciles a sale.
-func (f *FlashSales) sweepLoop() {
+func (f *Service) sweepLoop() {
 	defer close(f.done)
 	t := time.NewTicker(f.cfg.SweepInterval)
 	defer t.Stop()
@@ -36,7 +38,7 @@ func (f *FlashSales) sweepLoop() {
 // ends sales whose time is up, whose stream went off air or that sold out,
 // and reconciles ended sales with SQL. The background loop calls it; tests
 // may call it to move time along.
-func (f *FlashSales) Sweep(ctx context.Context) {
+func (f *Service) Sweep(ctx context.Context) {
 	sales, err := f.store.UnsettledFlashSales(ctx)
 	if err != nil {
 		f.log.Warn("flash-sale sweep: list sales", slog.Any("error", err))
@@ -62,8 +64,8 @@ func (f *FlashSales) Sweep(ctx context.Context) {
 // units go back. The outcome becomes the key's stored answer. Flash orders
 // awaiting payment that no unfinished key leads to at all (OrphanOrders)
 // are settled the same way.
-func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
-	cutoff := f.now().Add(-f.svc.cfg.AbandonedCheckoutAfter)
+func (f *Service) sweepAbandonedCheckouts(ctx context.Context) error {
+	cutoff := f.now().Add(-f.svc.Config().AbandonedCheckoutAfter)
 	recs, err := f.store.AbandonedFlashCheckouts(ctx, cutoff, 100)
 	if err != nil {
 		return err
@@ -73,7 +75,7 @@ func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
 		if _, err := fmt.Sscanf(rec.Scope, "flash-checkout:%d:%d", &saleID, &resID); err != nil {
 			continue
 		}
-		ok, err := f.svc.store.TakeOverIdempotencyKey(ctx, rec.AccountID, rec.Key, rec.LockedUntil, f.now().Add(f.svc.cfg.IdempotencyLease))
+		ok, err := f.store.TakeOverIdempotencyKey(ctx, rec.AccountID, rec.Key, rec.LockedUntil, f.now().Add(f.svc.Config().IdempotencyLease))
 		if err != nil {
 			return err
 		}
@@ -86,7 +88,7 @@ func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
 		}
 		f.log.Info("settled an abandoned flash checkout", "sale", saleID, "order", rec.ResourceID, "status", res.Status, slog.Any("answer", res.Err))
 	}
-	orphans, err := f.svc.store.OrphanOrders(ctx, true, cutoff, 100)
+	orphans, err := f.store.OrphanOrders(ctx, true, cutoff, 100)
 	if err != nil {
 		return err
 	}
@@ -98,9 +100,9 @@ func (f *FlashSales) sweepAbandonedCheckouts(ctx context.Context) error {
 	return nil
 }
 
-func (f *FlashSales) settleAbandoned(ctx context.Context, saleID, reservationID, orderID int64) Outcome {
-	unsettled := func(err error) Outcome { return Outcome{Err: err, Committed: true, Unsettled: true} }
-	o, err := f.svc.store.OrderByID(ctx, orderID)
+func (f *Service) settleAbandoned(ctx context.Context, saleID, reservationID, orderID int64) commerce.Outcome {
+	unsettled := func(err error) commerce.Outcome { return commerce.Outcome{Err: err, Committed: true, Unsettled: true} }
+	o, err := f.store.OrderByID(ctx, orderID)
 	if err != nil {
 		return unsettled(err)
 	}
@@ -108,14 +110,14 @@ func (f *FlashSales) settleAbandoned(ctx context.Context, saleID, reservationID,
 	if err != nil {
 		return unsettled(err)
 	}
-	buyer, err := f.svc.store.AccountByID(ctx, o.BuyerID)
+	buyer, err := f.store.AccountByID(ctx, o.BuyerID)
 	if err != nil {
 		return unsettled(err)
 	}
-	return f.settle(ctx, buyer, fs, reservationID, o, PaymentMethod{})
+	return f.settle(ctx, buyer, fs, reservationID, o, commerce.PaymentMethod{})
 }
 
-func (f *FlashSales) sweepSale(ctx context.Context, fs FlashSale) error {
+func (f *Service) sweepSale(ctx context.Context, fs Sale) error {
 	expired, c, err := f.engine.ExpireDue(ctx, fs.ID, expireBatch)
 	if errors.Is(err, ErrStockUnknown) {
 		if _, err = f.restore(ctx, fs); err == nil {
@@ -137,7 +139,7 @@ func (f *FlashSales) sweepSale(ctx context.Context, fs FlashSale) error {
 		switch {
 		case !now.Before(fs.EndsAt):
 			reason = SaleEndExpired
-		case fs.StreamStatus != StreamLive:
+		case fs.StreamStatus != commerce.StreamLive:
 			reason = SaleEndStreamEnded
 		case c.Sold >= fs.Quantity:
 			reason = SaleEndSoldOut
@@ -181,15 +183,15 @@ func (f *FlashSales) sweepSale(ctx context.Context, fs FlashSale) error {
 // cancelExpiredOrder cancels the order of a lapsed reservation, if its
 // checkout had written one but never confirmed it (the buyer's checkout
 // died, or lost the race with the lapse).
-func (f *FlashSales) cancelExpiredOrder(ctx context.Context, fs FlashSale, r Reservation) {
+func (f *Service) cancelExpiredOrder(ctx context.Context, fs Sale, r Reservation) {
 	link, err := f.store.FlashOrderByReservation(ctx, fs.ID, r.ID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, commerce.ErrNotFound) {
 		return
 	}
 	if err == nil {
-		var o Order
-		if o, err = f.svc.store.OrderByID(ctx, link.OrderID); err == nil &&
-			o.Status == OrderAwaitingPayment && o.Payment.Status == PaymentPending {
+		var o commerce.Order
+		if o, err = f.store.OrderByID(ctx, link.OrderID); err == nil &&
+			o.Status == commerce.OrderAwaitingPayment && o.Payment.Status == commerce.PaymentPending {
 			err = f.cancelFlashOrder(ctx, fs, o, r.ID, "reservation_expired", "the reservation expired before payment")
 		}
 	}
@@ -201,7 +203,7 @@ func (f *FlashSales) cancelExpiredOrder(ctx context.Context, fs FlashSale, r Res
 // reconcile compares the units SQL counts as sold with the engine's count,
 // logs and corrects any difference, and returns unsold units to the
 // product's stock. SQL is the system of record.
-func (f *FlashSales) reconcile(ctx context.Context, fs FlashSale, c StockCounts) error {
+func (f *Service) reconcile(ctx context.Context, fs Sale, c StockCounts) error {
 	sold, won, err := f.store.ReconcileFlashSale(ctx, fs.ID, f.now())
 	if err != nil || !won {
 		return err

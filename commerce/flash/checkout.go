@@ -1,4 +1,4 @@
-package commerce
+package flash
 
 import (
 	"context"
@@ -6,20 +6,21 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
-// FlashCheckoutRequest pays for a reservation.
-type FlashCheckoutRequest struct {
-	ShippingAddress Address       `json:"shipping_address"`
-	PaymentMethod   PaymentMethod `json:"payment_method"`
+// CheckoutRequest pays for a reservation.
+type CheckoutRequest struct {
+	ShippingAddress commerce.Address       `json:"shipping_address"`
+	PaymentMethod   commerce.PaymentMethod `json:"payment_method"`
 	// CouponCode is a live coupon of the sale's stream, optional.
 	CouponCode string `json:"coupon_code,omitempty"`
 }
 
-// FlashCheckoutResult is the order a reservation became.
-type FlashCheckoutResult struct {
-	Order Order `json:"order"`
+// CheckoutResult is the order a reservation became.
+type CheckoutResult struct {
+	Order commerce.Order `json:"order"`
 	// DiscountMinor is what the coupon took off the order's total (the
 	// order's discount_minor, repeated for older clients).
 	DiscountMinor int64 `json:"discount_minor"`
@@ -38,39 +39,39 @@ type FlashCheckoutResult struct {
 // authorized and captured. A declined or failed payment cancels the order
 // and releases the units at once. If anything dies in between, a retry
 // resumes from the order it finds.
-func (f *FlashSales) Checkout(ctx context.Context, a Account, saleID, reservationID int64, key string, req FlashCheckoutRequest) (FlashCheckoutResult, error) {
+func (f *Service) Checkout(ctx context.Context, a commerce.Account, saleID, reservationID int64, key string, req CheckoutRequest) (CheckoutResult, error) {
 	if a.ID == 0 {
-		return FlashCheckoutResult{}, ErrUnauthenticated
+		return CheckoutResult{}, commerce.ErrUnauthenticated
 	}
-	if err := CheckIdempotencyKey(key); err != nil {
-		return FlashCheckoutResult{}, err
+	if err := commerce.CheckIdempotencyKey(key); err != nil {
+		return CheckoutResult{}, err
 	}
-	addr, err := CleanAddress(req.ShippingAddress)
+	addr, err := commerce.CleanAddress(req.ShippingAddress)
 	if err != nil {
-		return FlashCheckoutResult{}, err
+		return CheckoutResult{}, err
 	}
 	req.ShippingAddress = addr
 	if (req.PaymentMethod.CardNumber == "") == (req.PaymentMethod.Token == "") {
-		return FlashCheckoutResult{}, Invalid("payment_method needs a card_number or a token")
+		return CheckoutResult{}, commerce.Invalid("payment_method needs a card_number or a token")
 	}
 	if req.CouponCode != "" {
-		if req.CouponCode, err = CleanCouponCode(req.CouponCode); err != nil {
-			return FlashCheckoutResult{}, err
+		if req.CouponCode, err = commerce.CleanCouponCode(req.CouponCode); err != nil {
+			return CheckoutResult{}, err
 		}
 	}
 	hashed := req
-	hashed.PaymentMethod = MaskedMethod(req.PaymentMethod)
+	hashed.PaymentMethod = commerce.MaskedMethod(req.PaymentMethod)
 	scope := fmt.Sprintf("flash-checkout:%d:%d", saleID, reservationID)
 
-	res, replay, err := f.svc.Idempotent(ctx, a.ID, key, scope, hashed, func(ctx context.Context, resume *IdempotencyRecord) Outcome {
+	res, replay, err := f.svc.Idempotent(ctx, a.ID, key, scope, hashed, func(ctx context.Context, resume *commerce.IdempotencyRecord) commerce.Outcome {
 		if resume != nil && resume.ResourceID != 0 {
-			o, err := f.svc.store.OrderByID(ctx, resume.ResourceID)
+			o, err := f.store.OrderByID(ctx, resume.ResourceID)
 			if err != nil {
-				return Outcome{Err: err, Committed: true, Unsettled: true}
+				return commerce.Outcome{Err: err, Committed: true, Unsettled: true}
 			}
 			fs, err := f.store.FlashSaleByID(ctx, saleID)
 			if err != nil {
-				return Outcome{Err: err, Committed: true, Unsettled: true}
+				return commerce.Outcome{Err: err, Committed: true, Unsettled: true}
 			}
 			return f.settle(ctx, a, fs, reservationID, o, req.PaymentMethod)
 		}
@@ -78,34 +79,34 @@ func (f *FlashSales) Checkout(ctx context.Context, a Account, saleID, reservatio
 	})
 	switch {
 	case err != nil:
-		return FlashCheckoutResult{}, err
+		return CheckoutResult{}, err
 	case replay != nil:
-		var out FlashCheckoutResult
-		if err := DecodeReplay(replay, &out); err != nil {
-			return FlashCheckoutResult{}, err
+		var out CheckoutResult
+		if err := commerce.DecodeReplay(replay, &out); err != nil {
+			return CheckoutResult{}, err
 		}
 		out.Replayed = true
 		return out, nil
 	case res.Err != nil:
-		return FlashCheckoutResult{}, res.Err
+		return CheckoutResult{}, res.Err
 	}
-	return res.Value.(FlashCheckoutResult), nil
+	return res.Value.(CheckoutResult), nil
 }
 
-func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID, reservationID int64, req FlashCheckoutRequest) Outcome {
+func (f *Service) checkout(ctx context.Context, a commerce.Account, key string, saleID, reservationID int64, req CheckoutRequest) commerce.Outcome {
 	fs, err := f.store.FlashSaleByID(ctx, saleID)
 	if err != nil {
-		return Outcome{Err: err}
+		return commerce.Outcome{Err: err}
 	}
 	// A reservation that already has an order: pay for it again is an
 	// error, an interrupted one is resumed.
 	if link, err := f.store.FlashOrderByReservation(ctx, saleID, reservationID); err == nil {
 		if link.BuyerID != a.ID {
-			return Outcome{Err: ErrReservationNotFound}
+			return commerce.Outcome{Err: ErrReservationNotFound}
 		}
 		return f.resume(ctx, a, fs, link, req.PaymentMethod)
-	} else if !errors.Is(err, ErrNotFound) {
-		return Outcome{Err: err}
+	} else if !errors.Is(err, commerce.ErrNotFound) {
+		return commerce.Outcome{Err: err}
 	}
 	r, err := f.engine.Reservation(ctx, saleID, reservationID)
 	if errors.Is(err, ErrStockUnknown) {
@@ -114,74 +115,83 @@ func (f *FlashSales) checkout(ctx context.Context, a Account, key string, saleID
 		}
 	}
 	if err != nil {
-		return Outcome{Err: err}
+		return commerce.Outcome{Err: err}
 	}
 	switch {
 	case r.BuyerID != a.ID:
-		return Outcome{Err: ErrReservationNotFound}
+		return commerce.Outcome{Err: ErrReservationNotFound}
 	case r.State == ReservationExpired:
-		return Outcome{Err: ErrReservationExpired}
+		return commerce.Outcome{Err: ErrReservationExpired}
 	case r.State == ReservationReleased:
-		return Outcome{Err: ErrReservationReleased}
+		return commerce.Outcome{Err: ErrReservationReleased}
 	case r.State == ReservationSold:
-		return Outcome{Err: ErrAlreadyPaid}
+		return commerce.Outcome{Err: commerce.ErrAlreadyPaid}
 	}
-	in := NewFlashOrder{Sale: fs, Reservation: r, Shipping: req.ShippingAddress, Provider: f.svc.cfg.Payments.Name(),
+	in := NewSaleOrder{Sale: fs, Reservation: r, Shipping: req.ShippingAddress, Provider: f.svc.Config().Payments.Name(),
 		IdempotencyKey: key, At: f.now()}
 	if req.CouponCode != "" {
 		c, err := f.svc.CouponFor(ctx, fs.ShopID, fs.StreamID, req.CouponCode)
 		if err != nil {
-			return Outcome{Err: err}
+			return commerce.Outcome{Err: err}
 		}
 		in.Coupon = &c
 	}
 	o, created, err := f.store.CreateFlashOrder(ctx, in)
 	if err != nil {
-		return Outcome{Err: err}
+		return commerce.Outcome{Err: err}
 	}
 	if !created {
 		// A concurrent checkout of the same reservation won the race.
 		link, err := f.store.FlashOrderByReservation(ctx, saleID, reservationID)
 		if err != nil {
-			return Outcome{Err: err}
+			return commerce.Outcome{Err: err}
 		}
 		return f.resume(ctx, a, fs, link, req.PaymentMethod)
 	}
 	f.metrics.OrderCreated()
+	if o.Status != commerce.OrderAwaitingPayment {
+		// Between writing the order and reading it back, a concurrent
+		// checkout of the reservation found it and settled it: that one
+		// answers for it, this one (whose key records the order) for good.
+		out := settledElsewhere(o)
+		out.Committed = true
+		return out
+	}
 	return f.settle(ctx, a, fs, reservationID, o, req.PaymentMethod)
 }
 
 // resume answers a checkout of a reservation whose order exists.
-func (f *FlashSales) resume(ctx context.Context, a Account, fs FlashSale, link FlashOrder, method PaymentMethod) Outcome {
-	o, err := f.svc.store.OrderByID(ctx, link.OrderID)
+func (f *Service) resume(ctx context.Context, a commerce.Account, fs Sale, link SaleOrder, method commerce.PaymentMethod) commerce.Outcome {
+	o, err := f.store.OrderByID(ctx, link.OrderID)
 	if err != nil {
-		return Outcome{Err: err}
+		return commerce.Outcome{Err: err}
 	}
-	switch {
-	case o.Status == OrderAwaitingPayment:
+	if o.Status == commerce.OrderAwaitingPayment {
 		return f.settle(ctx, a, fs, link.ReservationID, o, method)
-	case UnpaidCancelled(o):
-		return Outcome{Err: cancelledAnswer(o)}
 	}
-	return Outcome{Err: ErrAlreadyPaid}
+	return settledElsewhere(o)
 }
 
-// UnpaidCancelled reports an order cancelled before any money was taken.
-func UnpaidCancelled(o Order) bool {
-	return o.Status == OrderCancelled && o.Payment.Status != PaymentCaptured && o.Payment.Status != PaymentRefunded
+// settledElsewhere answers a checkout of a reservation whose order another
+// request settled: paid already, or why it was cancelled.
+func settledElsewhere(o commerce.Order) commerce.Outcome {
+	if commerce.UnpaidCancelled(o) {
+		return commerce.Outcome{Err: cancelledAnswer(o)}
+	}
+	return commerce.Outcome{Err: commerce.ErrAlreadyPaid}
 }
 
 // cancelledAnswer says why an unpaid flash order was cancelled.
-func cancelledAnswer(o Order) error {
+func cancelledAnswer(o commerce.Order) error {
 	switch {
 	case o.Payment.FailureCode == "reservation_expired":
 		return ErrReservationExpired
 	case o.Payment.FailureCode == "reservation_lost":
 		return ErrReservationLost
-	case o.Payment.Status == PaymentDeclined:
-		return flashPaymentErr(&PaymentError{Code: o.Payment.FailureCode, Declined: true})
-	case o.Payment.Status == PaymentFailed, o.Payment.Status == PaymentVoided:
-		return flashPaymentErr(&PaymentError{Code: o.Payment.FailureCode})
+	case o.Payment.Status == commerce.PaymentDeclined:
+		return flashPaymentErr(&commerce.PaymentError{Code: o.Payment.FailureCode, Declined: true})
+	case o.Payment.Status == commerce.PaymentFailed, o.Payment.Status == commerce.PaymentVoided:
+		return flashPaymentErr(&commerce.PaymentError{Code: o.Payment.FailureCode})
 	}
 	return ErrReservationReleased
 }
@@ -189,7 +199,7 @@ func cancelledAnswer(o Order) error {
 // settle confirms the reservation and takes the payment of its order
 // through the one payment pipeline (pay), resuming wherever an interrupted
 // run stopped; method is zero for a sweeper.
-func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reservationID int64, o Order, method PaymentMethod) Outcome {
+func (f *Service) settle(ctx context.Context, a commerce.Account, fs Sale, reservationID int64, o commerce.Order, method commerce.PaymentMethod) commerce.Outcome {
 	return f.svc.Pay(ctx, o, method, f.flow(a, fs, reservationID))
 }
 
@@ -197,28 +207,28 @@ func (f *FlashSales) settle(ctx context.Context, a Account, fs FlashSale, reserv
 // in sale fs, bought by a: the reservation is confirmed before the
 // authorization, a cancellation gives the units back through the sale, a
 // payment is told to the room.
-func (f *FlashSales) flow(a Account, fs FlashSale, reservationID int64) PaymentFlow {
-	return PaymentFlow{
-		Prepare: func(ctx context.Context, o Order) error {
+func (f *Service) flow(a commerce.Account, fs Sale, reservationID int64) commerce.PaymentFlow {
+	return commerce.PaymentFlow{
+		Prepare: func(ctx context.Context, o commerce.Order) error {
 			err := f.confirm(ctx, fs, reservationID, o)
 			switch {
 			case errors.Is(err, ErrReservationExpired):
-				return &Refusal{"reservation_expired", err}
+				return &commerce.Refusal{Code: "reservation_expired", Answer: err}
 			case errors.Is(err, ErrReservationReleased):
-				return &Refusal{"reservation_released", err}
+				return &commerce.Refusal{Code: "reservation_released", Answer: err}
 			case errors.Is(err, ErrSoldOut):
-				return &Refusal{"reservation_lost", ErrReservationLost}
+				return &commerce.Refusal{Code: "reservation_lost", Answer: ErrReservationLost}
 			}
 			return err
 		},
-		Cancellation: func(t *Transition) {
+		Cancellation: func(t *commerce.Transition) {
 			t.FlashSaleID, t.ReturnStock, t.Event = fs.ID, false, "flash_order_cancelled"
 		},
-		Cancelled: func(ctx context.Context, o Order) { f.release(ctx, fs, reservationID, o) },
-		Paid:      func(ctx context.Context, o Order) { f.paid(ctx, a, fs, o) },
+		Cancelled: func(ctx context.Context, o commerce.Order) { f.release(ctx, fs, reservationID, o) },
+		Paid:      func(ctx context.Context, o commerce.Order) { f.paid(ctx, a, fs, o) },
 		Refused:   cancelledAnswer,
-		Answer: func(o Order) any {
-			return FlashCheckoutResult{Order: o, DiscountMinor: o.DiscountMinor}
+		Answer: func(o commerce.Order) any {
+			return CheckoutResult{Order: o, DiscountMinor: o.DiscountMinor}
 		},
 	}
 }
@@ -234,7 +244,7 @@ var ErrReservationLost = api.New(409, "reservation_lost", "your hold was lost in
 // this order's reservation), and a reservation it lost after that (the
 // order was written while Redis restarted) is adopted from the order,
 // taking units still on offer (ErrSoldOut when none are).
-func (f *FlashSales) confirm(ctx context.Context, fs FlashSale, reservationID int64, o Order) error {
+func (f *Service) confirm(ctx context.Context, fs Sale, reservationID int64, o commerce.Order) error {
 	_, _, err := f.engine.Confirm(ctx, fs.ID, reservationID)
 	if errors.Is(err, ErrStockUnknown) {
 		if _, err = f.restore(ctx, fs); err != nil {
@@ -258,12 +268,12 @@ func (f *FlashSales) confirm(ctx context.Context, fs FlashSale, reservationID in
 // settled it (its reservation lapsed): the units go back to the sale (or,
 // after the sale was reconciled, to the product), and the coupon may be
 // used again.
-func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order, reservationID int64, code, note string) error {
-	flow := f.flow(Account{}, fs, reservationID)
-	t := UnpaidCancellation(o, "", code, note)
+func (f *Service) cancelFlashOrder(ctx context.Context, fs Sale, o commerce.Order, reservationID int64, code, note string) error {
+	flow := f.flow(commerce.Account{}, fs, reservationID)
+	t := commerce.UnpaidCancellation(o, "", code, note)
 	flow.Cancellation(&t)
 	cancelled, err := f.svc.TransitionOrder(ctx, o, t, "")
-	if errors.Is(err, ErrOrderChanged) {
+	if errors.Is(err, commerce.ErrOrderChanged) {
 		return nil // the sweeper or a retry settled it first
 	}
 	if err != nil {
@@ -275,7 +285,7 @@ func (f *FlashSales) cancelFlashOrder(ctx context.Context, fs FlashSale, o Order
 
 // release gives the units of a cancelled order's reservation back to the
 // stock engine and tells the room.
-func (f *FlashSales) release(ctx context.Context, fs FlashSale, reservationID int64, o Order) {
+func (f *Service) release(ctx context.Context, fs Sale, reservationID int64, o commerce.Order) {
 	_, _, c, err := f.engine.Release(ctx, fs.ID, reservationID)
 	if err != nil && !errors.Is(err, ErrStockUnknown) {
 		// The order is cancelled, so SQL no longer counts the units; the
@@ -288,7 +298,7 @@ func (f *FlashSales) release(ctx context.Context, fs FlashSale, reservationID in
 
 // paid tells the room that someone bought, and ends the sale when its last
 // unit is paid for.
-func (f *FlashSales) paid(ctx context.Context, a Account, fs FlashSale, o Order) {
+func (f *Service) paid(ctx context.Context, a commerce.Account, fs Sale, o commerce.Order) {
 	privacy, err := f.svc.PurchasePrivacy(ctx, a)
 	if err != nil {
 		f.log.Warn("read purchase privacy", "account", a.ID, slog.Any("error", err))
@@ -309,7 +319,7 @@ func (f *FlashSales) paid(ctx context.Context, a Account, fs FlashSale, o Order)
 
 // flashPaymentErr is the answer to a refused payment of a flash order.
 func flashPaymentErr(err error) error {
-	var pe *PaymentError
+	var pe *commerce.PaymentError
 	if errors.As(err, &pe) && pe.Declined {
 		return api.New(402, "payment_declined", fmt.Sprintf("the payment was declined (%s); the units went back on sale, reserve again to retry with another card", pe.Code))
 	}

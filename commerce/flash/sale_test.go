@@ -1,4 +1,4 @@
-package commerce_test
+package flash_test
 
 import (
 	"context"
@@ -8,9 +8,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -23,18 +26,18 @@ type flashWorld struct {
 	db       *sqlstore.DB
 	svc      *commerce.Service
 	pay      *commerce.TestPayments
-	flash    *commerce.FlashSales
-	engine   *commerce.MemoryStock
+	flash    *flash.Service
+	engine   *flash.MemoryStock
 	reg      *prometheus.Registry
 	seller   commerce.Account
 	product  commerce.Product
 	streamID int64
 }
 
-func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg commerce.FlashSaleConfig, tune ...func(*commerce.Config)) *flashWorld {
+func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg flash.Config, tune ...func(*commerce.Config)) *flashWorld {
 	t.Helper()
 	ctx := context.Background()
-	w := &flashWorld{db: db, pay: commerce.NewTestPayments(), engine: commerce.NewMemoryStock(), reg: prometheus.NewRegistry()}
+	w := &flashWorld{db: db, pay: commerce.NewTestPayments(), engine: flash.NewMemoryStock(), reg: prometheus.NewRegistry()}
 	svcCfg := commerce.Config{Payments: w.pay, PaymentRetryDelay: time.Millisecond, DataDir: t.TempDir(),
 		IdempotencyLease: 50 * time.Millisecond}
 	for _, f := range tune {
@@ -58,7 +61,7 @@ func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg commerce.FlashSaleConfig, 
 		t.Fatal(err)
 	}
 	w.streamID = st.ID
-	w.flash = commerce.NewFlashSales(w.svc, db, w.engine, nil, cfg, w.reg, nil)
+	w.flash = flash.New(w.svc, db, w.engine, nil, cfg, w.reg, nil)
 	return w
 }
 
@@ -71,9 +74,9 @@ func flashAccount(t *testing.T, db *sqlstore.DB, name string) commerce.Account {
 	return a
 }
 
-func (w *flashWorld) sale(t *testing.T, quantity, limit int64) commerce.FlashSale {
+func (w *flashWorld) sale(t *testing.T, quantity, limit int64) flash.Sale {
 	t.Helper()
-	fs, err := w.flash.CreateSale(context.Background(), w.seller, w.streamID, commerce.NewFlashSale{
+	fs, err := w.flash.CreateSale(context.Background(), w.seller, w.streamID, flash.NewSale{
 		ProductID: w.product.ID, PriceMinor: 1500, Quantity: quantity, PerBuyerLimit: limit, DurationS: 600})
 	if err != nil {
 		t.Fatal(err)
@@ -81,7 +84,7 @@ func (w *flashWorld) sale(t *testing.T, quantity, limit int64) commerce.FlashSal
 	return fs
 }
 
-var flashPay = commerce.FlashCheckoutRequest{
+var flashPay = flash.CheckoutRequest{
 	ShippingAddress: commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"},
 	PaymentMethod:   commerce.PaymentMethod{CardNumber: commerce.TestCardVisa},
 }
@@ -123,7 +126,7 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) fl
 func TestFlashSaleReconciliation(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		w := newFlashWorld(t, db, commerce.FlashSaleConfig{})
+		w := newFlashWorld(t, db, flash.Config{})
 		fs := w.sale(t, 10, 5)
 		ann := flashAccount(t, db, "ann")
 		w.buy(t, ann, fs.ID, 3)
@@ -140,7 +143,7 @@ func TestFlashSaleReconciliation(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Sold != 3 || got.Status != commerce.SaleEnded {
+			if got.Sold != 3 || got.Status != flash.SaleEnded {
 				t.Fatalf("reconciled sale = %+v", got)
 			}
 			c, _ := w.engine.Counts(ctx, fs.ID)
@@ -171,14 +174,14 @@ func TestFlashSaleReconciliation(t *testing.T) {
 func TestFlashSaleRestoresALostEngineFromSQL(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		w := newFlashWorld(t, db, commerce.FlashSaleConfig{})
+		w := newFlashWorld(t, db, flash.Config{})
 		fs := w.sale(t, 10, 2)
 		ann, bob := flashAccount(t, db, "ann"), flashAccount(t, db, "bob")
 		w.buy(t, ann, fs.ID, 2)
 
 		// The node restarts: a fresh engine that knows nothing.
-		restarted := commerce.NewFlashSales(w.svc, db, commerce.NewMemoryStock(), nil, commerce.FlashSaleConfig{}, prometheus.NewRegistry(), nil)
-		if _, _, err := restarted.Reserve(ctx, ann, fs.ID, 1); !errors.Is(err, commerce.ErrBuyerLimit) {
+		restarted := flash.New(w.svc, db, flash.NewMemoryStock(), nil, flash.Config{}, prometheus.NewRegistry(), nil)
+		if _, _, err := restarted.Reserve(ctx, ann, fs.ID, 1); !errors.Is(err, flash.ErrBuyerLimit) {
 			t.Fatalf("buyer who bought the limit reserved again: %v", err)
 		}
 		if _, c, err := restarted.Reserve(ctx, bob, fs.ID, 2); err != nil || c.Sold != 2 || c.Remaining != 6 {
@@ -190,7 +193,7 @@ func TestFlashSaleRestoresALostEngineFromSQL(t *testing.T) {
 func TestFlashSaleSweeperCancelsOrdersOfLapsedReservations(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		w := newFlashWorld(t, db, commerce.FlashSaleConfig{ReservationTTL: 30 * time.Millisecond})
+		w := newFlashWorld(t, db, flash.Config{ReservationTTL: 30 * time.Millisecond})
 		fs := w.sale(t, 5, 5)
 		ann := flashAccount(t, db, "ann")
 		r, _, err := w.flash.Reserve(ctx, ann, fs.ID, 2)
@@ -199,7 +202,7 @@ func TestFlashSaleSweeperCancelsOrdersOfLapsedReservations(t *testing.T) {
 		}
 		// A checkout that wrote its order and then died before confirming.
 		sale, _ := db.FlashSaleByID(ctx, fs.ID)
-		o, created, err := db.CreateFlashOrder(ctx, commerce.NewFlashOrder{Sale: sale, Reservation: r, Shipping: flashPay.ShippingAddress,
+		o, created, err := db.CreateFlashOrder(ctx, flash.NewSaleOrder{Sale: sale, Reservation: r, Shipping: flashPay.ShippingAddress,
 			Provider: "test", At: time.Now()})
 		if err != nil || !created {
 			t.Fatalf("create order: %v %v", created, err)
@@ -228,7 +231,7 @@ func TestFlashSaleSweeperCancelsOrdersOfLapsedReservations(t *testing.T) {
 			t.Fatalf("expired metric = %v", v)
 		}
 		// Paying it now is refused with the reason.
-		if _, err := w.flash.Checkout(ctx, ann, fs.ID, r.ID, "late", flashPay); !errors.Is(err, commerce.ErrReservationExpired) {
+		if _, err := w.flash.Checkout(ctx, ann, fs.ID, r.ID, "late", flashPay); !errors.Is(err, flash.ErrReservationExpired) {
 			t.Fatalf("late checkout: %v", err)
 		}
 	})
@@ -237,7 +240,7 @@ func TestFlashSaleSweeperCancelsOrdersOfLapsedReservations(t *testing.T) {
 func TestFlashCheckoutsOfOneReservationMakeOneOrderAndOneCharge(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		w := newFlashWorld(t, db, commerce.FlashSaleConfig{})
+		w := newFlashWorld(t, db, flash.Config{})
 		fs := w.sale(t, 5, 5)
 		ann := flashAccount(t, db, "ann")
 		r, _, err := w.flash.Reserve(ctx, ann, fs.ID, 1)
@@ -294,17 +297,17 @@ func TestFlashCheckoutsOfOneReservationMakeOneOrderAndOneCharge(t *testing.T) {
 	})
 }
 
-// newsRecorder is a FlashSaleNotifier that keeps what it is told.
+// newsRecorder is a Notifier that keeps what it is told.
 type newsRecorder struct {
 	mu     sync.Mutex
 	stock  []int64 // remaining, in order
 	soldOK []bool
 	ended  []string
 	starts int
-	buys   []commerce.PurchaseNotice
+	buys   []flash.PurchaseNotice
 }
 
-func (r *newsRecorder) SaleStarted(context.Context, commerce.FlashSale) error {
+func (r *newsRecorder) SaleStarted(context.Context, flash.Sale) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.starts++
@@ -326,7 +329,7 @@ func (r *newsRecorder) SaleEnded(_ context.Context, _, _ int64, reason string, r
 	return nil
 }
 
-func (r *newsRecorder) Purchase(_ context.Context, _ int64, p commerce.PurchaseNotice) error {
+func (r *newsRecorder) Purchase(_ context.Context, _ int64, p flash.PurchaseNotice) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.buys = append(r.buys, p)
@@ -344,7 +347,7 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 	db := sqltest.Open(t, sqlstore.SQLite)
 	// An hour between stock updates: anything beyond the first update of a
 	// sale must be an exception the rules allow (sold out, the final count).
-	w := newFlashWorld(t, db, commerce.FlashSaleConfig{StockUpdateInterval: time.Hour})
+	w := newFlashWorld(t, db, flash.Config{StockUpdateInterval: time.Hour})
 	rec := &newsRecorder{}
 	w.flash.SetNotifier(rec)
 	w.flash.Start()
@@ -364,7 +367,7 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		eventually(t, "sold out", func() bool {
+		testenv.Eventually(t, "sold out", func() bool {
 			stock, _, _ := rec.snapshot()
 			return len(stock) > 0 && stock[len(stock)-1] == 0
 		})
@@ -389,7 +392,7 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 		if _, err := w.flash.StopSale(ctx, w.seller, fs.ID); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, "the end", func() bool {
+		testenv.Eventually(t, "the end", func() bool {
 			_, _, ended := rec.snapshot()
 			return len(ended) == 2
 		})
@@ -406,7 +409,7 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 func TestFlashSaleSettlesAbandonedCheckouts(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		w := newFlashWorld(t, db, commerce.FlashSaleConfig{}, func(c *commerce.Config) { c.AbandonedCheckoutAfter = time.Millisecond })
+		w := newFlashWorld(t, db, flash.Config{}, func(c *commerce.Config) { c.AbandonedCheckoutAfter = time.Millisecond })
 		fs := w.sale(t, 5, 5)
 		ann := flashAccount(t, db, "ann")
 		// abandon plays a checkout that wrote its order, confirmed the units
@@ -426,7 +429,7 @@ func TestFlashSaleSettlesAbandonedCheckouts(t *testing.T) {
 				t.Fatal(err)
 			}
 			sale, _ := db.FlashSaleByID(ctx, fs.ID)
-			o, _, err := db.CreateFlashOrder(ctx, commerce.NewFlashOrder{Sale: sale, Reservation: r, Shipping: flashPay.ShippingAddress,
+			o, _, err := db.CreateFlashOrder(ctx, flash.NewSaleOrder{Sale: sale, Reservation: r, Shipping: flashPay.ShippingAddress,
 				Provider: "test", IdempotencyKey: key, At: now})
 			if err != nil {
 				t.Fatal(err)

@@ -1,42 +1,41 @@
-package commerce_test
+package flash_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/liveshop/liveshop/commerce"
-	"github.com/liveshop/liveshop/commerce/stocktest"
+	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/flash/stocktest"
 )
 
 func TestStockEngineContract(t *testing.T) {
 	engines := map[string]stocktest.Nodes{
-		"memory": func(t *testing.T) func() commerce.StockEngine {
-			e := commerce.NewMemoryStock()
-			return func() commerce.StockEngine { return e }
+		"memory": func(t *testing.T) func() flash.StockEngine {
+			e := flash.NewMemoryStock()
+			return func() flash.StockEngine { return e }
 		},
-		"redis": func(t *testing.T) func() commerce.StockEngine {
-			prefix := uniqueRedisPrefix(t)
-			return func() commerce.StockEngine {
-				e, err := commerce.NewRedisStock(mustRedis(t), prefix)
+		"redis": func(t *testing.T) func() flash.StockEngine {
+			prefix := testenv.RedisPrefix(t)
+			return func() flash.StockEngine {
+				e, err := flash.NewRedisStock(testenv.Redis(t), prefix)
 				if err != nil {
 					t.Fatal(err)
 				}
 				return e
 			}
 		},
-		"memory, instrumented": func(t *testing.T) func() commerce.StockEngine {
-			e := commerce.InstrumentStock(commerce.NewMemoryStock(), commerce.NewStockMetrics(prometheus.NewRegistry()))
-			return func() commerce.StockEngine { return e }
+		"memory, instrumented": func(t *testing.T) func() flash.StockEngine {
+			e := flash.InstrumentStock(flash.NewMemoryStock(), flash.NewStockMetrics(prometheus.NewRegistry()))
+			return func() flash.StockEngine { return e }
 		},
 	}
 	for name, nodes := range engines {
@@ -48,20 +47,20 @@ func TestStockEngineContract(t *testing.T) {
 }
 
 func TestRedisStockRefusesABracedPrefix(t *testing.T) {
-	if _, err := commerce.NewRedisStock(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "a{b}:"); err == nil {
+	if _, err := flash.NewRedisStock(redis.NewClient(&redis.Options{Addr: "127.0.0.1:1"}), "a{b}:"); err == nil {
 		t.Fatal("a prefix with a hash tag was accepted")
 	}
 }
 
 func TestRedisStockKeepsOneSaleInOneClusterSlot(t *testing.T) {
-	rdb := mustRedis(t)
-	prefix := uniqueRedisPrefix(t)
-	e, err := commerce.NewRedisStock(rdb, prefix)
+	rdb := testenv.Redis(t)
+	prefix := testenv.RedisPrefix(t)
+	e, err := flash.NewRedisStock(rdb, prefix)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if err := e.CreateSale(ctx, commerce.SaleStock{SaleID: 42, Quantity: 5, PerBuyerLimit: 1, KeepUntil: time.Now().Add(time.Minute)}); err != nil {
+	if err := e.CreateSale(ctx, flash.SaleStock{SaleID: 42, Quantity: 5, PerBuyerLimit: 1, KeepUntil: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := e.Reserve(ctx, 42, 1, 1, time.Minute); err != nil {
@@ -90,10 +89,10 @@ func TestRedisStockKeepsOneSaleInOneClusterSlot(t *testing.T) {
 
 func TestStockMetricsCountOutcomes(t *testing.T) {
 	reg := prometheus.NewRegistry()
-	m := commerce.NewStockMetrics(reg)
-	e := commerce.InstrumentStock(commerce.NewMemoryStock(), m)
+	m := flash.NewStockMetrics(reg)
+	e := flash.InstrumentStock(flash.NewMemoryStock(), m)
 	ctx := context.Background()
-	if err := e.CreateSale(ctx, commerce.SaleStock{SaleID: 1, Quantity: 2, PerBuyerLimit: 1}); err != nil {
+	if err := e.CreateSale(ctx, flash.SaleStock{SaleID: 1, Quantity: 2, PerBuyerLimit: 1}); err != nil {
 		t.Fatal(err)
 	}
 	r1, _, _ := e.Reserve(ctx, 1, 1, 1, time.Minute)
@@ -155,56 +154,15 @@ func sumMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return 0
 }
 
-// mustRedis returns a client of the LIVESHOP_TEST_REDIS server, closed when
-// the test ends; without one the test is skipped (failed under CI=true).
-func mustRedis(t testing.TB) *redis.Client {
-	t.Helper()
-	url := os.Getenv("LIVESHOP_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
-		}
-		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping Redis (run .ci/run for every backend)")
-	}
-	opts, err := redis.ParseURL(url)
-	if err != nil {
-		t.Fatalf("LIVESHOP_TEST_REDIS: %v", err)
-	}
-	opts.PoolSize = 64
-	rdb := redis.NewClient(opts)
-	t.Cleanup(func() { rdb.Close() })
-	if err := rdb.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v", opts.Addr, err)
-	}
-	return rdb
-}
-
-// uniqueRedisPrefix isolates a test's keys and deletes them afterwards.
-func uniqueRedisPrefix(t testing.TB) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	prefix := "test:" + hex.EncodeToString(b) + ":"
-	rdb := mustRedis(t)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := rdb.Scan(ctx, 0, prefix+"*", 500).Iterator()
-		for iter.Next(ctx) {
-			rdb.Del(ctx, iter.Val())
-		}
-	})
-	return prefix
-}
-
 func TestRedisStockBatchesSeveralSalesApart(t *testing.T) {
-	e, err := commerce.NewRedisStock(mustRedis(t), uniqueRedisPrefix(t))
+	e, err := flash.NewRedisStock(testenv.Redis(t), testenv.RedisPrefix(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	units := map[int64]int64{1: 50, 2: 120, 3: 7}
 	for sale, q := range units {
-		if err := e.CreateSale(ctx, commerce.SaleStock{SaleID: sale, Quantity: q, PerBuyerLimit: 3, KeepUntil: time.Now().Add(time.Minute)}); err != nil {
+		if err := e.CreateSale(ctx, flash.SaleStock{SaleID: sale, Quantity: q, PerBuyerLimit: 3, KeepUntil: time.Now().Add(time.Minute)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,7 +182,7 @@ func TestRedisStockBatchesSeveralSalesApart(t *testing.T) {
 				mu.Lock()
 				got[sale]++
 				mu.Unlock()
-			} else if !errors.Is(err, commerce.ErrSoldOut) && !errors.Is(err, commerce.ErrBuyerLimit) {
+			} else if !errors.Is(err, flash.ErrSoldOut) && !errors.Is(err, flash.ErrBuyerLimit) {
 				t.Error(err)
 			}
 		}()

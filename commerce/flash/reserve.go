@@ -1,10 +1,12 @@
-package commerce
+package flash
 
 import (
 	"context"
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // maxUnitsPerReservation bounds one "Buy now"; the per-buyer limit usually
@@ -16,12 +18,12 @@ const maxUnitsPerReservation = 100
 // the hot path of a sale. It reads the sale from the node's cache (SQL at
 // most once per CacheTTL per sale) and asks the stock engine, which checks
 // stock and the per-buyer limit atomically; nothing else is written.
-func (f *FlashSales) Reserve(ctx context.Context, a Account, saleID, quantity int64) (Reservation, StockCounts, error) {
+func (f *Service) Reserve(ctx context.Context, a commerce.Account, saleID, quantity int64) (Reservation, StockCounts, error) {
 	if a.ID == 0 {
-		return Reservation{}, StockCounts{}, ErrUnauthenticated
+		return Reservation{}, StockCounts{}, commerce.ErrUnauthenticated
 	}
 	if quantity <= 0 || quantity > maxUnitsPerReservation {
-		return Reservation{}, StockCounts{}, Invalid("quantity must be 1 to %d", maxUnitsPerReservation)
+		return Reservation{}, StockCounts{}, commerce.Invalid("quantity must be 1 to %d", maxUnitsPerReservation)
 	}
 	fs, err := f.cache.get(ctx, saleID)
 	if err != nil {
@@ -44,7 +46,7 @@ func (f *FlashSales) Reserve(ctx context.Context, a Account, saleID, quantity in
 
 // checkOpen refuses a reservation outside the sale's time or while its
 // stream is off air.
-func (f *FlashSales) checkOpen(fs FlashSale, now time.Time) error {
+func (f *Service) checkOpen(fs Sale, now time.Time) error {
 	switch {
 	case fs.State == "ended" || !now.Before(fs.EndsAt):
 		f.metrics.Refused("ended")
@@ -52,7 +54,7 @@ func (f *FlashSales) checkOpen(fs FlashSale, now time.Time) error {
 	case now.Before(fs.StartsAt):
 		f.metrics.Refused("not_started")
 		return ErrSaleNotStarted
-	case fs.StreamStatus != StreamLive:
+	case fs.StreamStatus != commerce.StreamLive:
 		f.metrics.Refused("ended")
 		return ErrStreamNotLive
 	}
@@ -63,12 +65,12 @@ func (f *FlashSales) checkOpen(fs FlashSale, now time.Time) error {
 // (UPDATE ... SET stock = stock - n WHERE sale_id = ? AND stock >= n), for
 // liveshop-load's baseline: the same HTTP path, the same checks, SQL instead
 // of the engine. It creates no reservation.
-func (f *FlashSales) BaselineReserve(ctx context.Context, a Account, saleID, quantity int64) (StockCounts, error) {
+func (f *Service) BaselineReserve(ctx context.Context, a commerce.Account, saleID, quantity int64) (StockCounts, error) {
 	if a.ID == 0 {
-		return StockCounts{}, ErrUnauthenticated
+		return StockCounts{}, commerce.ErrUnauthenticated
 	}
 	if quantity <= 0 || quantity > maxUnitsPerReservation {
-		return StockCounts{}, Invalid("quantity must be 1 to %d", maxUnitsPerReservation)
+		return StockCounts{}, commerce.Invalid("quantity must be 1 to %d", maxUnitsPerReservation)
 	}
 	fs, err := f.cache.get(ctx, saleID)
 	if err != nil {
@@ -89,9 +91,9 @@ func (f *FlashSales) BaselineReserve(ctx context.Context, a Account, saleID, qua
 
 // Reservation returns one of the caller's reservations; someone else's is
 // ErrReservationNotFound, so IDs reveal nothing.
-func (f *FlashSales) Reservation(ctx context.Context, a Account, saleID, id int64) (Reservation, error) {
+func (f *Service) Reservation(ctx context.Context, a commerce.Account, saleID, id int64) (Reservation, error) {
 	if a.ID == 0 {
-		return Reservation{}, ErrUnauthenticated
+		return Reservation{}, commerce.ErrUnauthenticated
 	}
 	fs, err := f.cache.get(ctx, saleID)
 	if err != nil {
@@ -114,14 +116,14 @@ func (f *FlashSales) Reservation(ctx context.Context, a Account, saleID, id int6
 
 // CancelReservation gives a held reservation's units back at once. One that
 // is already being paid for (it has an order) cannot be cancelled here.
-func (f *FlashSales) CancelReservation(ctx context.Context, a Account, saleID, id int64) (Reservation, error) {
+func (f *Service) CancelReservation(ctx context.Context, a commerce.Account, saleID, id int64) (Reservation, error) {
 	r, err := f.Reservation(ctx, a, saleID, id)
 	if err != nil {
 		return Reservation{}, err
 	}
 	if _, err := f.store.FlashOrderByReservation(ctx, saleID, id); err == nil {
-		return Reservation{}, Conflict("reservation_ordered", "this reservation has an order; it is settled with the order's payment")
-	} else if !errors.Is(err, ErrNotFound) {
+		return Reservation{}, commerce.Conflict("reservation_ordered", "this reservation has an order; it is settled with the order's payment")
+	} else if !errors.Is(err, commerce.ErrNotFound) {
 		return Reservation{}, err
 	}
 	if r.State != ReservationHeld {
@@ -145,14 +147,14 @@ func (f *FlashSales) CancelReservation(ctx context.Context, a Account, saleID, i
 // keep using the old copy; a missing entry is loaded once for all waiters.
 type saleCache struct {
 	ttl  time.Duration
-	load func(ctx context.Context, id int64) (FlashSale, error)
+	load func(ctx context.Context, id int64) (Sale, error)
 
 	mu      sync.Mutex
 	entries map[int64]*cachedSale
 }
 
 type cachedSale struct {
-	sale       FlashSale
+	sale       Sale
 	until      time.Time
 	ready      chan struct{} // closed once the first load finished
 	err        error
@@ -162,11 +164,11 @@ type cachedSale struct {
 // maxCachedSales bounds the cache; few sales run at once.
 const maxCachedSales = 10_000
 
-func newSaleCache(ttl time.Duration, load func(context.Context, int64) (FlashSale, error)) *saleCache {
+func newSaleCache(ttl time.Duration, load func(context.Context, int64) (Sale, error)) *saleCache {
 	return &saleCache{ttl: ttl, load: load, entries: make(map[int64]*cachedSale)}
 }
 
-func (c *saleCache) get(ctx context.Context, id int64) (FlashSale, error) {
+func (c *saleCache) get(ctx context.Context, id int64) (Sale, error) {
 	now := time.Now()
 	c.mu.Lock()
 	e := c.entries[id]
@@ -189,7 +191,7 @@ func (c *saleCache) get(ctx context.Context, id int64) (FlashSale, error) {
 	select {
 	case <-e.ready:
 	case <-ctx.Done():
-		return FlashSale{}, ctx.Err()
+		return Sale{}, ctx.Err()
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -239,6 +241,6 @@ func (c *saleCache) drop(id int64) {
 	delete(c.entries, id)
 }
 
-func (f *FlashSales) loadSale(ctx context.Context, id int64) (FlashSale, error) {
+func (f *Service) loadSale(ctx context.Context, id int64) (Sale, error) {
 	return f.store.FlashSaleByID(ctx, id)
 }

@@ -1,4 +1,4 @@
-package commerce
+package flash
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // reserveBatcher groups the reservations that arrive while others are on
@@ -128,7 +130,7 @@ func (b *reserveBatcher) runSale(sale int64, calls []*reserveCall) {
 		err = fmt.Errorf("reserve_many reply of %d values for %d reservations", len(v), len(calls))
 	}
 	if err != nil {
-		err = fmt.Errorf("stock of sale %d: %w: %v", sale, ErrUnavailable, err)
+		err = fmt.Errorf("stock of sale %d: %w: %v", sale, commerce.ErrUnavailable, err)
 		for _, c := range calls {
 			c.done <- reserveAnswer{err: err}
 		}

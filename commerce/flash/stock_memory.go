@@ -1,4 +1,4 @@
-package commerce
+package flash
 
 import (
 	"container/heap"
@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // MemoryStock is the single-node StockEngine: counters behind one mutex per
@@ -108,7 +110,7 @@ func (m *MemoryStock) sale(id int64) (*memorySale, error) {
 // Reserve implements StockEngine.
 func (m *MemoryStock) Reserve(_ context.Context, saleID, buyerID, quantity int64, ttl time.Duration) (Reservation, StockCounts, error) {
 	if quantity <= 0 {
-		return Reservation{}, StockCounts{}, Invalid("quantity must be at least 1")
+		return Reservation{}, StockCounts{}, commerce.Invalid("quantity must be at least 1")
 	}
 	s, err := m.sale(saleID)
 	if err != nil {
@@ -304,7 +306,7 @@ func (m *MemoryStock) Correct(_ context.Context, saleID, sold int64) (StockCount
 		return StockCounts{}, err
 	}
 	if sold < 0 {
-		return StockCounts{}, Invalid("sold must not be negative")
+		return StockCounts{}, commerce.Invalid("sold must not be negative")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1,4 +1,4 @@
-package commerce
+package flash
 
 import (
 	"context"
@@ -9,17 +9,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/coalesce"
 )
 
-// FlashSaleNotifier tells a stream's room what happens in its flash sales.
+// Notifier tells a stream's room what happens in its flash sales.
 // commerce does not know rooms: cmd/liveshop adapts the room hub's Publish
 // to it. Calls come from one background goroutine per node, in order, and
 // may block briefly (a publish through Redis); a failed call is logged and
 // dropped, since rooms get the sale's state again from snapshots.
-type FlashSaleNotifier interface {
+type Notifier interface {
 	// SaleStarted announces a sale with its start and end time.
-	SaleStarted(ctx context.Context, sale FlashSale) error
+	SaleStarted(ctx context.Context, sale Sale) error
 	// SaleStock reports the units left. Updates are coalesced: at most one
 	// per StockUpdateInterval per sale and node, always the engine's value
 	// at the time of sending, sold out at once.
@@ -43,7 +44,7 @@ type PurchaseNotice struct {
 const anonymousBuyer = "Someone"
 
 // tickerName is the buyer's display name if they allowed it, else anonymous.
-func tickerName(a Account, show bool) string {
+func tickerName(a commerce.Account, show bool) string {
 	name := strings.TrimSpace(a.Name)
 	if !show || name == "" || !utf8.ValidString(name) {
 		return anonymousBuyer
@@ -56,7 +57,7 @@ func tickerName(a Account, show bool) string {
 // room. The reservation path only flips a flag and pokes the goroutine.
 type saleNews struct {
 	n      atomic.Pointer[notifierBox]
-	stock  *coalesce.Coalescer[int64, FlashSale] // by sale ID
+	stock  *coalesce.Coalescer[int64, Sale] // by sale ID
 	perSec int
 	log    *slog.Logger
 
@@ -70,17 +71,17 @@ type saleNews struct {
 	second int64
 }
 
-type notifierBox struct{ n FlashSaleNotifier }
+type notifierBox struct{ n Notifier }
 
 // notifier returns the room's notifier, nil when none is installed.
-func (s *saleNews) notifier() FlashSaleNotifier {
+func (s *saleNews) notifier() Notifier {
 	if b := s.n.Load(); b != nil {
 		return b.n
 	}
 	return nil
 }
 
-func (s *saleNews) set(n FlashSaleNotifier) {
+func (s *saleNews) set(n Notifier) {
 	if n == nil {
 		s.n.Store(nil)
 		return
@@ -90,7 +91,7 @@ func (s *saleNews) set(n FlashSaleNotifier) {
 
 type newsItem struct {
 	kind     string // started, ended, purchase
-	sale     FlashSale
+	sale     Sale
 	reason   string
 	counts   StockCounts
 	purchase PurchaseNotice
@@ -99,7 +100,7 @@ type newsItem struct {
 // newsQueue bounds queued announcements; a full queue drops ticker entries.
 const newsQueue = 1024
 
-func newSaleNews(n FlashSaleNotifier, engine StockEngine, cfg FlashSaleConfig, log *slog.Logger) *saleNews {
+func newSaleNews(n Notifier, engine StockEngine, cfg Config, log *slog.Logger) *saleNews {
 	s := &saleNews{
 		perSec: cfg.PurchaseTickerPerSecond, log: log,
 		queue: make(chan newsItem, newsQueue),
@@ -107,18 +108,18 @@ func newSaleNews(n FlashSaleNotifier, engine StockEngine, cfg FlashSaleConfig, l
 		ticker: map[int64]int{},
 	}
 	s.stock = coalesce.New(cfg.StockUpdateInterval, log,
-		func(ctx context.Context, id int64, _ FlashSale) (int64, error) {
+		func(ctx context.Context, id int64, _ Sale) (int64, error) {
 			c, err := engine.Counts(ctx, id)
 			return c.Remaining, err
 		},
-		func(ctx context.Context, id int64, sale FlashSale, remaining int64) error {
+		func(ctx context.Context, id int64, sale Sale, remaining int64) error {
 			n := s.notifier()
 			if n == nil {
 				return coalesce.ErrNoReceiver
 			}
 			return n.SaleStock(ctx, sale.StreamID, id, remaining, remaining <= 0)
 		},
-		func(sale FlashSale, _, now time.Time) bool { return now.After(sale.EndsAt.Add(time.Minute)) })
+		func(sale Sale, _, now time.Time) bool { return now.After(sale.EndsAt.Add(time.Minute)) })
 	s.set(n)
 	return s
 }
@@ -135,7 +136,7 @@ func (s *saleNews) close() {
 }
 
 // stockChanged notes that a sale's units moved; c is what the engine said.
-func (s *saleNews) stockChanged(fs FlashSale, c StockCounts) {
+func (s *saleNews) stockChanged(fs Sale, c StockCounts) {
 	if s.notifier() == nil {
 		return
 	}
@@ -144,7 +145,7 @@ func (s *saleNews) stockChanged(fs FlashSale, c StockCounts) {
 
 // touch asks for a fresh look at a sale's stock even if this node saw no
 // change: another node may have sent an older value last.
-func (s *saleNews) touch(fs FlashSale) { s.stockChanged(fs, StockCounts{Remaining: 1}) }
+func (s *saleNews) touch(fs Sale) { s.stockChanged(fs, StockCounts{Remaining: 1}) }
 
 func (s *saleNews) enqueue(it newsItem, wait bool) {
 	if s.notifier() == nil {
@@ -167,14 +168,14 @@ func (s *saleNews) enqueue(it newsItem, wait bool) {
 	}
 }
 
-func (s *saleNews) started(fs FlashSale) { s.enqueue(newsItem{kind: "started", sale: fs}, true) }
+func (s *saleNews) started(fs Sale) { s.enqueue(newsItem{kind: "started", sale: fs}, true) }
 
-func (s *saleNews) ended(fs FlashSale, reason string, c StockCounts) {
+func (s *saleNews) ended(fs Sale, reason string, c StockCounts) {
 	s.enqueue(newsItem{kind: "ended", sale: fs, reason: reason, counts: c}, true)
 }
 
 // purchase queues a ticker entry unless the stream had its share this second.
-func (s *saleNews) purchase(fs FlashSale, p PurchaseNotice) {
+func (s *saleNews) purchase(fs Sale, p PurchaseNotice) {
 	if s.notifier() == nil {
 		return
 	}

@@ -1,9 +1,10 @@
-package commerce
+package flash
 
 import (
 	"context"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
@@ -157,12 +158,12 @@ func (s SaleStock) check() error {
 	var sold int64
 	for _, r := range s.Sold {
 		if r.ID <= 0 || r.ID > maxReservationID || r.Quantity <= 0 {
-			return Invalid("stock of sale %d: sold reservation %d out of range", s.SaleID, r.ID)
+			return commerce.Invalid("stock of sale %d: sold reservation %d out of range", s.SaleID, r.ID)
 		}
 		sold += r.Quantity
 	}
 	if s.Quantity < 0 || s.PerBuyerLimit <= 0 || sold > s.Quantity {
-		return Invalid("stock of sale %d: quantity, limit or sold out of range", s.SaleID)
+		return commerce.Invalid("stock of sale %d: quantity, limit or sold out of range", s.SaleID)
 	}
 	return nil
 }
@@ -170,7 +171,7 @@ func (s SaleStock) check() error {
 // checkAdoptable validates a reservation before Adopt.
 func (r Reservation) checkAdoptable() error {
 	if r.ID <= 0 || r.ID > maxReservationID || r.Quantity <= 0 || r.BuyerID <= 0 {
-		return Invalid("reservation %d of sale %d out of range", r.ID, r.SaleID)
+		return commerce.Invalid("reservation %d of sale %d out of range", r.ID, r.SaleID)
 	}
 	return nil
 }

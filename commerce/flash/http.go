@@ -1,4 +1,4 @@
-package commerce
+package flash
 
 import (
 	_ "embed"
@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 
 	"github.com/labstack/echo/v4"
@@ -14,25 +15,25 @@ import (
 // OpenAPIFlashSale describes the flash-sale, coupon and purchase-privacy
 // routes; cmd merges it into /api/openapi.json next to OpenAPI.
 //
-//go:embed openapi_flashsale.json
+//go:embed openapi.json
 var OpenAPIFlashSale []byte
 
-// FlashSaleHandler serves flash sales, live coupons and the buyer's ticker
+// Handler serves flash sales, live coupons and the buyer's ticker
 // privacy.
-type FlashSaleHandler struct {
-	f    *FlashSales
+type Handler struct {
+	f    *Service
 	auth echo.MiddlewareFunc
 }
 
-// NewFlashSaleHandler returns the handler; h is the commerce Handler whose
+// NewHandler returns the handler; h is the commerce Handler whose
 // Authenticate identifies callers.
-func NewFlashSaleHandler(f *FlashSales, h *Handler) *FlashSaleHandler {
-	return &FlashSaleHandler{f: f, auth: h.AuthenticateOnce}
+func NewHandler(f *Service, h *commerce.Handler) *Handler {
+	return &Handler{f: f, auth: h.AuthenticateOnce}
 }
 
 // Register adds the routes to g, the /api group. Each route identifies the
 // caller itself unless the group's middleware already did.
-func (h *FlashSaleHandler) Register(g *echo.Group) {
+func (h *Handler) Register(g *echo.Group) {
 	a := h.auth
 	g.POST("/streams/:id/flash-sales", h.createSale, a)
 	g.GET("/streams/:id/flash-sales", h.streamSales, a)
@@ -45,19 +46,19 @@ func (h *FlashSaleHandler) Register(g *echo.Group) {
 	g.POST("/flash-sales/:id/baseline-reservations", h.baselineReserve, a)
 }
 
-func (h *FlashSaleHandler) createSale(c echo.Context) error {
-	a, id, err := AccountAndID(c)
+func (h *Handler) createSale(c echo.Context) error {
+	a, id, err := commerce.AccountAndID(c)
 	if err != nil {
 		return err
 	}
-	var in NewFlashSale
+	var in NewSale
 	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
 	return api.Reply(c, http.StatusCreated)(h.f.CreateSale(c.Request().Context(), a, id, in))
 }
 
-func (h *FlashSaleHandler) streamSales(c echo.Context) error {
+func (h *Handler) streamSales(c echo.Context) error {
 	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
@@ -67,12 +68,12 @@ func (h *FlashSaleHandler) streamSales(c echo.Context) error {
 		return err
 	}
 	if sales == nil {
-		sales = []FlashSale{}
+		sales = []Sale{}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"items": sales})
 }
 
-func (h *FlashSaleHandler) sale(c echo.Context) error {
+func (h *Handler) sale(c echo.Context) error {
 	id, err := api.PathID(c, "id")
 	if err != nil {
 		return err
@@ -80,8 +81,8 @@ func (h *FlashSaleHandler) sale(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.f.Sale(c.Request().Context(), id))
 }
 
-func (h *FlashSaleHandler) stopSale(c echo.Context) error {
-	a, id, err := AccountAndID(c)
+func (h *Handler) stopSale(c echo.Context) error {
+	a, id, err := commerce.AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ type reservationView struct {
 	SoldOut     bool        `json:"sold_out"`
 }
 
-func (h *FlashSaleHandler) readQuantity(c echo.Context) (int64, error) {
+func (h *Handler) readQuantity(c echo.Context) (int64, error) {
 	in := reserveRequest{Quantity: 1}
 	if c.Request().ContentLength != 0 {
 		if err := api.BindJSON(c, &in); err != nil {
@@ -110,8 +111,8 @@ func (h *FlashSaleHandler) readQuantity(c echo.Context) (int64, error) {
 	return in.Quantity, nil
 }
 
-func (h *FlashSaleHandler) reserve(c echo.Context) error {
-	a, id, err := AccountAndID(c)
+func (h *Handler) reserve(c echo.Context) error {
+	a, id, err := commerce.AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -150,11 +151,11 @@ func appendReservationView(b []byte, r Reservation, c StockCounts) []byte {
 	return append(b, "}\n"...)
 }
 
-func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
+func (h *Handler) baselineReserve(c echo.Context) error {
 	if !h.f.cfg.SQLBaseline {
 		return api.New(404, "not_found", "the SQL baseline is off (start the server with --flash-sale-baseline)")
 	}
-	a, id, err := AccountAndID(c)
+	a, id, err := commerce.AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -168,19 +169,19 @@ func (h *FlashSaleHandler) baselineReserve(c echo.Context) error {
 	return c.JSON(http.StatusCreated, map[string]int64{"quantity": q})
 }
 
-func (h *FlashSaleHandler) reservationIDs(c echo.Context) (Account, int64, int64, error) {
-	a, sale, err := AccountAndID(c)
+func (h *Handler) reservationIDs(c echo.Context) (commerce.Account, int64, int64, error) {
+	a, sale, err := commerce.AccountAndID(c)
 	if err != nil {
-		return Account{}, 0, 0, err
+		return commerce.Account{}, 0, 0, err
 	}
 	rid, err := strconv.ParseInt(c.Param("rid"), 10, 64)
 	if err != nil || rid <= 0 {
-		return Account{}, 0, 0, ErrReservationNotFound
+		return commerce.Account{}, 0, 0, ErrReservationNotFound
 	}
 	return a, sale, rid, nil
 }
 
-func (h *FlashSaleHandler) reservation(c echo.Context) error {
+func (h *Handler) reservation(c echo.Context) error {
 	a, sale, rid, err := h.reservationIDs(c)
 	if err != nil {
 		return err
@@ -188,7 +189,7 @@ func (h *FlashSaleHandler) reservation(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.f.Reservation(c.Request().Context(), a, sale, rid))
 }
 
-func (h *FlashSaleHandler) cancelReservation(c echo.Context) error {
+func (h *Handler) cancelReservation(c echo.Context) error {
 	a, sale, rid, err := h.reservationIDs(c)
 	if err != nil {
 		return err
@@ -196,12 +197,12 @@ func (h *FlashSaleHandler) cancelReservation(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.f.CancelReservation(c.Request().Context(), a, sale, rid))
 }
 
-func (h *FlashSaleHandler) checkout(c echo.Context) error {
+func (h *Handler) checkout(c echo.Context) error {
 	a, sale, rid, err := h.reservationIDs(c)
 	if err != nil {
 		return err
 	}
-	var in FlashCheckoutRequest
+	var in CheckoutRequest
 	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}

@@ -1,4 +1,9 @@
-package commerce
+// Package flash runs live selling formats: flash sales (a product at a
+// special price for a short time, reserved and paid from the stream) and
+// their stock engines, in memory for one node and in Redis Lua for many,
+// with one contract suite (stocktest). SQL stays the system of record; the
+// payment goes through the core's one pipeline (commerce.Service.Pay).
+package flash
 
 import (
 	"context"
@@ -8,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -29,11 +35,11 @@ const (
 	SaleEndStreamEnded = "stream_ended"
 )
 
-// FlashSale is units of one product offered at a sale price for a short time
+// Sale is units of one product offered at a sale price for a short time
 // during a live stream of its shop. The units are set aside from the
 // product's stock when the sale is created; what is not sold goes back when
 // the sale is reconciled after its end.
-type FlashSale struct {
+type Sale struct {
 	ID             int64  `json:"id"`
 	ShopID         int64  `json:"shop_id"`
 	StreamID       int64  `json:"stream_id"`
@@ -68,7 +74,7 @@ type FlashSale struct {
 }
 
 // statusAt derives the client-facing status at now.
-func (f FlashSale) statusAt(now time.Time) string {
+func (f Sale) statusAt(now time.Time) string {
 	switch {
 	case f.State == "ended" || !now.Before(f.EndsAt):
 		return SaleEnded
@@ -78,8 +84,8 @@ func (f FlashSale) statusAt(now time.Time) string {
 	return SaleRunning
 }
 
-// FlashOrder links an order to the reservation it was bought with.
-type FlashOrder struct {
+// SaleOrder links an order to the reservation it was bought with.
+type SaleOrder struct {
 	SaleID        int64
 	ReservationID int64
 	OrderID       int64
@@ -87,41 +93,50 @@ type FlashOrder struct {
 	Quantity      int64
 }
 
-// NewFlashOrder is what CreateFlashOrder writes in one transaction.
-type NewFlashOrder struct {
-	Sale        FlashSale
+// NewSaleOrder is what CreateFlashOrder writes in one transaction.
+type NewSaleOrder struct {
+	Sale        Sale
 	Reservation Reservation
-	Shipping    Address
+	Shipping    commerce.Address
 	Provider    string
 	// Coupon, when not nil, is redeemed in the same transaction (one per
 	// buyer, within its usage cap; its stream must still be live) and its
 	// discount taken off the order's total.
-	Coupon         *Coupon
+	Coupon         *commerce.Coupon
 	IdempotencyKey string
 	At             time.Time
 }
 
-// FlashSaleStore keeps flash sales, the orders bought from them and the
+// Store keeps flash sales, the orders bought from them and the
 // buyers' ticker privacy (coupons are in Store, shared with the cart
 // checkout). *sqlstore.DB implements it next to Store.
-type FlashSaleStore interface {
+type Store interface {
+	// The core's records that flash sales read, and the idempotency key
+	// the checkout sweeper takes over (commerce/sqlstore keeps them all).
+	AccountByID(ctx context.Context, id int64) (commerce.Account, error)
+	ProductByID(ctx context.Context, id int64) (commerce.Product, error)
+	StreamByID(ctx context.Context, id int64) (commerce.Stream, error)
+	OrderByID(ctx context.Context, id int64) (commerce.Order, error)
+	OrphanOrders(ctx context.Context, flash bool, updatedBefore time.Time, limit int) ([]commerce.OrphanOrder, error)
+	TakeOverIdempotencyKey(ctx context.Context, accountID int64, key string, expired, until time.Time) (bool, error)
+
 	// CreateFlashSale inserts fs (setting ID) and sets its units aside from
 	// the product's stock, in one transaction: OutOfStock when the product
 	// has fewer, ErrSaleActive when the stream has an active sale.
-	CreateFlashSale(ctx context.Context, fs *FlashSale) error
+	CreateFlashSale(ctx context.Context, fs *Sale) error
 	// FlashSaleByID returns a sale with its product's title and its stream's
 	// status.
-	FlashSaleByID(ctx context.Context, id int64) (FlashSale, error)
+	FlashSaleByID(ctx context.Context, id int64) (Sale, error)
 	// FlashSalesOfStream lists a stream's sales, newest first.
-	FlashSalesOfStream(ctx context.Context, streamID int64, limit int) ([]FlashSale, error)
+	FlashSalesOfStream(ctx context.Context, streamID int64, limit int) ([]Sale, error)
 	// UnsettledFlashSales lists sales that are active or not yet reconciled:
 	// what the sweeper looks after.
-	UnsettledFlashSales(ctx context.Context) ([]FlashSale, error)
+	UnsettledFlashSales(ctx context.Context) ([]Sale, error)
 	// EndFlashSale moves an active sale to ended; false when it had ended.
 	EndFlashSale(ctx context.Context, id int64, reason string, at time.Time) (bool, error)
 	// SoldFlashOrders returns the sale's orders whose units SQL counts as
 	// sold (paid or still being paid), oldest first.
-	SoldFlashOrders(ctx context.Context, saleID int64) ([]FlashOrder, error)
+	SoldFlashOrders(ctx context.Context, saleID int64) ([]SaleOrder, error)
 	// ReconcileFlashSale counts the units SQL holds as sold, records the
 	// sale as reconciled with them and returns the rest to the product's
 	// stock, in one transaction and once: won is false when another node
@@ -131,12 +146,12 @@ type FlashSaleStore interface {
 	// CreateFlashOrder creates the order of a reservation, its link and the
 	// coupon redemption in one transaction. When the reservation already has
 	// an order it returns that one with created false.
-	CreateFlashOrder(ctx context.Context, in NewFlashOrder) (o Order, created bool, err error)
+	CreateFlashOrder(ctx context.Context, in NewSaleOrder) (o commerce.Order, created bool, err error)
 	// FlashOrderByReservation returns the order link of a reservation.
-	FlashOrderByReservation(ctx context.Context, saleID, reservationID int64) (FlashOrder, error)
+	FlashOrderByReservation(ctx context.Context, saleID, reservationID int64) (SaleOrder, error)
 	// AbandonedFlashCheckouts returns unfinished flash-checkout keys that
 	// created an order and whose lease ended before lockedBefore.
-	AbandonedFlashCheckouts(ctx context.Context, lockedBefore time.Time, limit int) ([]IdempotencyRecord, error)
+	AbandonedFlashCheckouts(ctx context.Context, lockedBefore time.Time, limit int) ([]commerce.IdempotencyRecord, error)
 	// BaselineReserve takes n units with one plain row-locking UPDATE; false
 	// when fewer remain. Only the load generator's baseline uses it.
 	BaselineReserve(ctx context.Context, saleID, n int64) (bool, error)
@@ -152,12 +167,10 @@ var (
 	ErrSaleNotStarted = api.New(409, "sale_not_started", "this flash sale has not started yet")
 	// ErrStreamNotLive means the stream is not on air, so no sale runs.
 	ErrStreamNotLive = api.New(409, "stream_not_live", "flash sales run only while their stream is live")
-	// ErrAlreadyPaid means the reservation was paid for already.
-	ErrAlreadyPaid = api.New(409, "already_paid", "this reservation is already paid for")
 )
 
-// FlashSaleConfig tunes flash sales; NewFlashSales fills zero fields.
-type FlashSaleConfig struct {
+// Config tunes flash sales; New fills zero fields.
+type Config struct {
 	// ReservationTTL is how long a buyer has to pay (default 5 minutes).
 	ReservationTTL time.Duration
 	// MaxCountdown bounds the countdown before a sale starts (10 minutes).
@@ -186,7 +199,7 @@ type FlashSaleConfig struct {
 	SQLBaseline bool
 }
 
-func (c *FlashSaleConfig) fillDefaults() {
+func (c *Config) fillDefaults() {
 	setDur := func(p *time.Duration, d time.Duration) {
 		if *p <= 0 {
 			*p = d
@@ -208,15 +221,15 @@ func (c *FlashSaleConfig) fillDefaults() {
 	}
 }
 
-// FlashSales runs flash sales and live coupons on top of the commerce
+// Service runs flash sales and live coupons on top of the commerce
 // Service: sales and orders in SQL, units in a StockEngine, news to the
-// stream's room through a FlashSaleNotifier.
-type FlashSales struct {
-	svc     *Service
-	store   FlashSaleStore
+// stream's room through a Notifier.
+type Service struct {
+	svc     *commerce.Service
+	store   Store
 	engine  StockEngine
 	metrics *StockMetrics
-	cfg     FlashSaleConfig
+	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
 	cache   *saleCache
@@ -228,17 +241,17 @@ type FlashSales struct {
 	done chan struct{}
 }
 
-// NewFlashSales returns the flash-sale service. engine is the stock engine
+// New returns the flash-sale service. engine is the stock engine
 // picked at start-up (MemoryStock without Redis); notifier may be nil (no
 // room). Metrics go to reg. Start runs its background sweeper.
-func NewFlashSales(svc *Service, store FlashSaleStore, engine StockEngine, notifier FlashSaleNotifier,
-	cfg FlashSaleConfig, reg prometheus.Registerer, log *slog.Logger) *FlashSales {
+func New(svc *commerce.Service, store Store, engine StockEngine, notifier Notifier,
+	cfg Config, reg prometheus.Registerer, log *slog.Logger) *Service {
 	cfg.fillDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	m := NewStockMetrics(reg)
-	f := &FlashSales{
+	f := &Service{
 		svc: svc, store: store, engine: InstrumentStock(engine, m), metrics: m, cfg: cfg, log: log,
 		now: time.Now, stop: make(chan struct{}), done: make(chan struct{}),
 	}
@@ -248,20 +261,20 @@ func NewFlashSales(svc *Service, store FlashSaleStore, engine StockEngine, notif
 }
 
 // Config returns the effective configuration.
-func (f *FlashSales) Config() FlashSaleConfig { return f.cfg }
+func (f *Service) Config() Config { return f.cfg }
 
 // SetNotifier installs the room notifier (nil for none). It may be called
 // at any time, so cmd can wire rooms after flash sales.
-func (f *FlashSales) SetNotifier(n FlashSaleNotifier) { f.news.set(n) }
+func (f *Service) SetNotifier(n Notifier) { f.news.set(n) }
 
 // Start runs the sweeper and the room news until Close.
-func (f *FlashSales) Start() {
+func (f *Service) Start() {
 	f.news.start()
 	go f.sweepLoop()
 }
 
 // Close stops the background work and waits for it.
-func (f *FlashSales) Close() {
+func (f *Service) Close() {
 	select {
 	case <-f.stop:
 		return
@@ -272,8 +285,8 @@ func (f *FlashSales) Close() {
 	f.news.close()
 }
 
-// NewFlashSale is what a seller gives to start a sale.
-type NewFlashSale struct {
+// NewSale is what a seller gives to start a sale.
+type NewSale struct {
 	ProductID     int64 `json:"product_id"`
 	PriceMinor    int64 `json:"price_minor"`
 	Quantity      int64 `json:"quantity"`
@@ -286,39 +299,39 @@ type NewFlashSale struct {
 // CreateSale starts a flash sale on a product of the stream's shop (seller
 // or admin). The stream must be live; the units come out of the product's
 // stock at once. The room hears of it with its start and end time.
-func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, in NewFlashSale) (FlashSale, error) {
+func (f *Service) CreateSale(ctx context.Context, a commerce.Account, streamID int64, in NewSale) (Sale, error) {
 	st, err := f.svc.SellerStream(ctx, a, streamID)
 	if err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
-	if st.Status != StreamLive {
-		return FlashSale{}, ErrStreamNotLive
+	if st.Status != commerce.StreamLive {
+		return Sale{}, ErrStreamNotLive
 	}
-	prod, err := f.svc.store.ProductByID(ctx, in.ProductID)
-	if errors.Is(err, ErrNotFound) || err == nil && prod.ShopID != st.ShopID {
-		return FlashSale{}, Invalid("product %d is not a product of this shop", in.ProductID)
+	prod, err := f.store.ProductByID(ctx, in.ProductID)
+	if errors.Is(err, commerce.ErrNotFound) || err == nil && prod.ShopID != st.ShopID {
+		return Sale{}, commerce.Invalid("product %d is not a product of this shop", in.ProductID)
 	}
 	if err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
 	countdown := time.Duration(in.CountdownS) * time.Second
 	duration := time.Duration(in.DurationS) * time.Second
 	switch {
-	case prod.Status != ProductActive:
-		return FlashSale{}, Invalid("product %d is not active", prod.ID)
+	case prod.Status != commerce.ProductActive:
+		return Sale{}, commerce.Invalid("product %d is not active", prod.ID)
 	case in.PriceMinor <= 0 || in.PriceMinor > prod.PriceMinor:
-		return FlashSale{}, Invalid("price_minor must be above 0 and at most the product's price %d", prod.PriceMinor)
+		return Sale{}, commerce.Invalid("price_minor must be above 0 and at most the product's price %d", prod.PriceMinor)
 	case in.Quantity <= 0 || in.Quantity > f.cfg.MaxQuantity:
-		return FlashSale{}, Invalid("quantity must be 1 to %d", f.cfg.MaxQuantity)
+		return Sale{}, commerce.Invalid("quantity must be 1 to %d", f.cfg.MaxQuantity)
 	case in.PerBuyerLimit <= 0 || in.PerBuyerLimit > in.Quantity:
-		return FlashSale{}, Invalid("per_buyer_limit must be 1 to the quantity")
+		return Sale{}, commerce.Invalid("per_buyer_limit must be 1 to the quantity")
 	case countdown < 0 || countdown > f.cfg.MaxCountdown:
-		return FlashSale{}, Invalid("countdown_s must be 0 to %d", int(f.cfg.MaxCountdown.Seconds()))
+		return Sale{}, commerce.Invalid("countdown_s must be 0 to %d", int(f.cfg.MaxCountdown.Seconds()))
 	case duration < f.cfg.MinDuration || duration > f.cfg.MaxDuration:
-		return FlashSale{}, Invalid("duration_s must be %d to %d", int(f.cfg.MinDuration.Seconds()), int(f.cfg.MaxDuration.Seconds()))
+		return Sale{}, commerce.Invalid("duration_s must be %d to %d", int(f.cfg.MinDuration.Seconds()), int(f.cfg.MaxDuration.Seconds()))
 	}
 	now := f.now().UTC().Truncate(time.Microsecond)
-	fs := FlashSale{
+	fs := Sale{
 		ShopID: st.ShopID, StreamID: st.ID, ProductID: prod.ID, Title: prod.Title, ImageURL: prod.ImageURL(),
 		PriceMinor: in.PriceMinor, ListPriceMinor: prod.PriceMinor, Currency: prod.Currency,
 		Quantity: in.Quantity, PerBuyerLimit: in.PerBuyerLimit, StartsAt: now.Add(countdown),
@@ -326,7 +339,7 @@ func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, 
 		StreamStatus: st.Status,
 	}
 	if err := f.store.CreateFlashSale(ctx, &fs); err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
 	f.svc.StockChanged(fs.ShopID, fs.ProductID)
 	if err := f.engine.CreateSale(ctx, f.saleStock(fs, nil)); err != nil {
@@ -335,7 +348,7 @@ func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, 
 	}
 	if f.cfg.SQLBaseline {
 		if err := f.store.SetBaselineStock(ctx, fs.ID, fs.Quantity); err != nil {
-			return FlashSale{}, err
+			return Sale{}, err
 		}
 	}
 	f.cache.drop(fs.ID)
@@ -345,23 +358,23 @@ func (f *FlashSales) CreateSale(ctx context.Context, a Account, streamID int64, 
 	return fs, nil
 }
 
-func (f *FlashSales) saleStock(fs FlashSale, sold []Reservation) SaleStock {
+func (f *Service) saleStock(fs Sale, sold []Reservation) SaleStock {
 	return SaleStock{SaleID: fs.ID, Quantity: fs.Quantity, PerBuyerLimit: fs.PerBuyerLimit,
 		KeepUntil: fs.EndsAt.Add(f.cfg.ReservationTTL + f.cfg.KeepFor), Sold: sold}
 }
 
 // Sale returns a sale with its live counts.
-func (f *FlashSales) Sale(ctx context.Context, id int64) (FlashSale, error) {
+func (f *Service) Sale(ctx context.Context, id int64) (Sale, error) {
 	fs, err := f.store.FlashSaleByID(ctx, id)
 	if err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
 	return f.withCounts(ctx, fs), nil
 }
 
 // withCounts fills in status and counts: the engine's while the sale is
 // live, SQL's once it is reconciled.
-func (f *FlashSales) withCounts(ctx context.Context, fs FlashSale) FlashSale {
+func (f *Service) withCounts(ctx context.Context, fs Sale) Sale {
 	fs.Status = fs.statusAt(f.now())
 	if fs.ReconciledAt != nil {
 		fs.Remaining = 0
@@ -377,8 +390,8 @@ func (f *FlashSales) withCounts(ctx context.Context, fs FlashSale) FlashSale {
 }
 
 // StreamSales lists a stream's sales, newest first.
-func (f *FlashSales) StreamSales(ctx context.Context, streamID int64) ([]FlashSale, error) {
-	if _, err := f.svc.store.StreamByID(ctx, streamID); err != nil {
+func (f *Service) StreamSales(ctx context.Context, streamID int64) ([]Sale, error) {
+	if _, err := f.store.StreamByID(ctx, streamID); err != nil {
 		return nil, err
 	}
 	sales, err := f.store.FlashSalesOfStream(ctx, streamID, 50)
@@ -393,38 +406,38 @@ func (f *FlashSales) StreamSales(ctx context.Context, streamID int64) ([]FlashSa
 
 // ActiveSale returns the stream's sale that is counting down or running,
 // or ErrNotFound. Rooms show it in their snapshot.
-func (f *FlashSales) ActiveSale(ctx context.Context, streamID int64) (FlashSale, error) {
+func (f *Service) ActiveSale(ctx context.Context, streamID int64) (Sale, error) {
 	sales, err := f.store.FlashSalesOfStream(ctx, streamID, 1)
 	if err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
 	if len(sales) == 0 || sales[0].statusAt(f.now()) == SaleEnded {
-		return FlashSale{}, ErrNotFound
+		return Sale{}, commerce.ErrNotFound
 	}
 	return f.withCounts(ctx, sales[0]), nil
 }
 
 // StopSale ends a sale early by the seller's hand.
-func (f *FlashSales) StopSale(ctx context.Context, a Account, id int64) (FlashSale, error) {
+func (f *Service) StopSale(ctx context.Context, a commerce.Account, id int64) (Sale, error) {
 	fs, err := f.store.FlashSaleByID(ctx, id)
 	if err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
 	if _, err := f.svc.RequireSeller(ctx, a, fs.ShopID); err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
 	if fs.State == "ended" {
-		return FlashSale{}, ErrSaleEnded
+		return Sale{}, ErrSaleEnded
 	}
 	if err := f.endSale(ctx, fs, SaleEndStopped); err != nil {
-		return FlashSale{}, err
+		return Sale{}, err
 	}
 	return f.Sale(ctx, id)
 }
 
 // endSale ends a sale in SQL and the engine and tells the room, once across
 // all nodes: the node whose SQL update wins announces it.
-func (f *FlashSales) endSale(ctx context.Context, fs FlashSale, reason string) error {
+func (f *Service) endSale(ctx context.Context, fs Sale, reason string) error {
 	won, err := f.store.EndFlashSale(ctx, fs.ID, reason, f.now())
 	if err != nil {
 		return fmt.Errorf("end sale %d: %w", fs.ID, err)
@@ -450,7 +463,7 @@ func (f *FlashSales) endSale(ctx context.Context, fs FlashSale, reason string) e
 
 // counts reads a sale's units from the engine, restoring a sale the engine
 // lost.
-func (f *FlashSales) counts(ctx context.Context, fs FlashSale) (StockCounts, error) {
+func (f *Service) counts(ctx context.Context, fs Sale) (StockCounts, error) {
 	c, err := f.engine.Counts(ctx, fs.ID)
 	if errors.Is(err, ErrStockUnknown) {
 		return f.restore(ctx, fs)
@@ -462,7 +475,7 @@ func (f *FlashSales) counts(ctx context.Context, fs FlashSale) (StockCounts, err
 // a Redis that lost its data) back from SQL: units sold or being paid for
 // count as sold, per buyer too. Reservations that were only held are gone;
 // their buyers reserve again.
-func (f *FlashSales) restore(ctx context.Context, fs FlashSale) (StockCounts, error) {
+func (f *Service) restore(ctx context.Context, fs Sale) (StockCounts, error) {
 	f.restoreMu.Lock()
 	defer f.restoreMu.Unlock()
 	if c, err := f.engine.Counts(ctx, fs.ID); !errors.Is(err, ErrStockUnknown) {

@@ -1,4 +1,4 @@
-package commerce
+package flash
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // RedisStock is the multi-node StockEngine: every operation is one Lua
@@ -80,7 +82,7 @@ func (e *RedisStock) run(ctx context.Context, s *redis.Script, saleID int64, arg
 		if ctx.Err() != nil {
 			return 0, c, nil, ctx.Err()
 		}
-		return 0, c, nil, fmt.Errorf("stock of sale %d: %w: %v", saleID, ErrUnavailable, err)
+		return 0, c, nil, fmt.Errorf("stock of sale %d: %w: %v", saleID, commerce.ErrUnavailable, err)
 	}
 	if len(v) == 0 {
 		return 0, c, nil, fmt.Errorf("stock of sale %d: empty script reply", saleID)
@@ -122,7 +124,7 @@ func (e *RedisStock) CreateSale(ctx context.Context, s SaleStock) error {
 	}
 	err := e.scripts.create.Run(ctx, e.rdb, e.keys(s.SaleID), args...).Err()
 	if err != nil {
-		return fmt.Errorf("create stock of sale %d: %w: %v", s.SaleID, ErrUnavailable, err)
+		return fmt.Errorf("create stock of sale %d: %w: %v", s.SaleID, commerce.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -131,7 +133,7 @@ func (e *RedisStock) CreateSale(ctx context.Context, s SaleStock) error {
 // into one script call per sale (see reserveBatcher).
 func (e *RedisStock) Reserve(ctx context.Context, saleID, buyerID, quantity int64, ttl time.Duration) (Reservation, StockCounts, error) {
 	if quantity <= 0 {
-		return Reservation{}, StockCounts{}, Invalid("quantity must be at least 1")
+		return Reservation{}, StockCounts{}, commerce.Invalid("quantity must be at least 1")
 	}
 	for {
 		a := e.batch.reserve(ctx, saleID, buyerID, quantity, ttl)
@@ -263,7 +265,7 @@ func (e *RedisStock) End(ctx context.Context, saleID int64) (StockCounts, error)
 // Correct implements StockEngine.
 func (e *RedisStock) Correct(ctx context.Context, saleID, sold int64) (StockCounts, error) {
 	if sold < 0 {
-		return StockCounts{}, Invalid("sold must not be negative")
+		return StockCounts{}, commerce.Invalid("sold must not be negative")
 	}
 	_, c, _, err := e.run(ctx, e.scripts.correct, saleID, sold)
 	return c, err

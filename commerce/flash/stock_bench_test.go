@@ -1,4 +1,4 @@
-package commerce_test
+package flash_test
 
 import (
 	"context"
@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
+
+	"github.com/liveshop/liveshop/commerce/flash"
 )
 
 // BenchmarkStockReserve measures the engines alone: parallel reservations
@@ -14,10 +16,10 @@ import (
 //
 //	go test -run '^$' -bench StockReserve ./commerce
 func BenchmarkStockReserve(b *testing.B) {
-	engines := map[string]func(b *testing.B) commerce.StockEngine{
-		"memory": func(*testing.B) commerce.StockEngine { return commerce.NewMemoryStock() },
-		"redis": func(b *testing.B) commerce.StockEngine {
-			e, err := commerce.NewRedisStock(mustRedis(b), uniqueRedisPrefix(b))
+	engines := map[string]func(b *testing.B) flash.StockEngine{
+		"memory": func(*testing.B) flash.StockEngine { return flash.NewMemoryStock() },
+		"redis": func(b *testing.B) flash.StockEngine {
+			e, err := flash.NewRedisStock(testenv.Redis(b), testenv.RedisPrefix(b))
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -28,7 +30,7 @@ func BenchmarkStockReserve(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			e := engines[name](b)
 			ctx := context.Background()
-			if err := e.CreateSale(ctx, commerce.SaleStock{SaleID: 1, Quantity: 1 << 40, PerBuyerLimit: 1 << 40,
+			if err := e.CreateSale(ctx, flash.SaleStock{SaleID: 1, Quantity: 1 << 40, PerBuyerLimit: 1 << 40,
 				KeepUntil: time.Now().Add(time.Hour)}); err != nil {
 				b.Fatal(err)
 			}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/liveshop/liveshop/commerce/internal/bus"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -12,7 +14,7 @@ import (
 // like the notification they become: a node that is disconnected from
 // Redis at that moment misses them, and its followers still find the
 // stream first in their feed.
-type RedisAlerts struct{ *redisBus[Alert] }
+type RedisAlerts struct{ *bus.Redis[Alert] }
 
 var _ AlertBus = (*RedisAlerts)(nil)
 
@@ -20,7 +22,7 @@ var _ AlertBus = (*RedisAlerts)(nil)
 // once the subscription is active, so nothing published afterwards is
 // missed. prefix defaults to "liveshop:".
 func NewRedisAlerts(ctx context.Context, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*RedisAlerts, error) {
-	b, err := newRedisBus[Alert](ctx, rdb, prefix, "discovery:alerts", nil, log)
+	b, err := bus.NewRedis[Alert](ctx, rdb, prefix, "discovery:alerts", nil, log)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,10 @@
 package commerce
 
-import "context"
+import (
+	"context"
+
+	"github.com/liveshop/liveshop/commerce/internal/bus"
+)
 
 // SessionEvictions carries session evictions to every node, so that a
 // logout, a logout everywhere or a rename takes effect in every node's
@@ -32,11 +36,11 @@ type SessionEviction struct {
 
 // MemorySessionEvictions is the single-node SessionEvictions: Publish
 // calls every subscriber in the caller's goroutine.
-type MemorySessionEvictions struct{ memoryBus[SessionEviction] }
+type MemorySessionEvictions struct{ bus.Memory[SessionEviction] }
 
 var _ SessionEvictions = (*MemorySessionEvictions)(nil)
 
 // NewMemorySessionEvictions returns an empty in-process bus.
 func NewMemorySessionEvictions() *MemorySessionEvictions {
-	return &MemorySessionEvictions{newMemoryBus[SessionEviction]()}
+	return &MemorySessionEvictions{bus.NewMemory[SessionEviction]()}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"github.com/liveshop/liveshop/commerce/internal/bus"
+
 	"github.com/redis/go-redis/v9"
 )
 
@@ -13,7 +15,7 @@ import (
 // has reconnected it hears SessionEviction{All: true} and empties its
 // cache, and until then its cached sessions last at most
 // Config.SessionCacheTTL.
-type RedisSessionEvictions struct{ *redisBus[SessionEviction] }
+type RedisSessionEvictions struct{ *bus.Redis[SessionEviction] }
 
 var _ SessionEvictions = (*RedisSessionEvictions)(nil)
 
@@ -21,7 +23,7 @@ var _ SessionEvictions = (*RedisSessionEvictions)(nil)
 // and returns once the subscription is active. prefix defaults to
 // "liveshop:".
 func NewRedisSessionEvictions(ctx context.Context, rdb redis.UniversalClient, prefix string, log *slog.Logger) (*RedisSessionEvictions, error) {
-	b, err := newRedisBus(ctx, rdb, prefix, "sessions:evict", &SessionEviction{All: true}, log)
+	b, err := bus.NewRedis(ctx, rdb, prefix, "sessions:evict", &SessionEviction{All: true}, log)
 	if err != nil {
 		return nil, err
 	}

@@ -1,4 +1,4 @@
-package commerce
+package bus
 
 import (
 	"context"
@@ -8,15 +8,17 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
-// redisBus is the multi-node bus: Redis pub/sub on one channel, messages as
+// Redis is the multi-node bus: Redis pub/sub on one channel, messages as
 // JSON. Delivery is fire-and-forget: a node that is disconnected from Redis
 // when a message is published misses it. go-redis reconnects and
 // subscribes again by itself; a bus made with a gap message hands it to
 // its subscribers then, so they can make up for what they may have missed.
-type redisBus[T any] struct {
-	fanout[T]
+type Redis[T any] struct {
+	Fanout[T]
 	rdb     redis.UniversalClient
 	channel string
 	gap     *T
@@ -25,11 +27,11 @@ type redisBus[T any] struct {
 	done    chan struct{}
 }
 
-// newRedisBus subscribes to the channel prefix+name (prefix defaults to
+// NewRedis subscribes to the channel prefix+name (prefix defaults to
 // "liveshop:") and returns once the subscription is active, so nothing
 // published afterwards is missed. gap, if not nil, is delivered each time
 // the subscription comes back after a lost connection.
-func newRedisBus[T any](ctx context.Context, rdb redis.UniversalClient, prefix, name string, gap *T, log *slog.Logger) (*redisBus[T], error) {
+func NewRedis[T any](ctx context.Context, rdb redis.UniversalClient, prefix, name string, gap *T, log *slog.Logger) (*Redis[T], error) {
 	if prefix == "" {
 		prefix = "liveshop:"
 	}
@@ -37,7 +39,7 @@ func newRedisBus[T any](ctx context.Context, rdb redis.UniversalClient, prefix, 
 		log = slog.New(slog.DiscardHandler)
 	}
 	channel := prefix + name
-	b := &redisBus[T]{fanout: newFanout[T](), rdb: rdb, channel: channel, gap: gap, log: log, done: make(chan struct{})}
+	b := &Redis[T]{Fanout: NewFanout[T](), rdb: rdb, channel: channel, gap: gap, log: log, done: make(chan struct{})}
 	b.ps = rdb.Subscribe(ctx, channel)
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -49,7 +51,7 @@ func newRedisBus[T any](ctx context.Context, rdb redis.UniversalClient, prefix, 
 	return b, nil
 }
 
-func (b *redisBus[T]) loop(ch <-chan any) {
+func (b *Redis[T]) loop(ch <-chan any) {
 	defer close(b.done)
 	for m := range ch {
 		switch m := m.(type) {
@@ -72,19 +74,19 @@ func (b *redisBus[T]) loop(ch <-chan any) {
 }
 
 // Publish sends v to the subscribers on every node.
-func (b *redisBus[T]) Publish(ctx context.Context, v T) error {
+func (b *Redis[T]) Publish(ctx context.Context, v T) error {
 	payload, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
 	if err := b.rdb.Publish(ctx, b.channel, payload).Err(); err != nil {
-		return fmt.Errorf("%w: publish on %s: %v", ErrUnavailable, b.channel, err)
+		return fmt.Errorf("%w: publish on %s: %v", api.ErrUnavailable, b.channel, err)
 	}
 	return nil
 }
 
 // Close stops the bus; it does not close the Redis client.
-func (b *redisBus[T]) Close() error {
+func (b *Redis[T]) Close() error {
 	if !b.shut() {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package commerce
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -200,7 +199,7 @@ func NewDiscovery(cfg DiscoveryConfig, d DiscoveryDeps) (*Discovery, error) {
 	go dc.recordLoop()
 	dc.bg.Go(dc.alerts.run)
 	dc.bg.Go(dc.feed.refreshLoop)
-	d.Service.hooks.discovery.Store(dc)
+	d.Service.SetActivity(dc)
 	return dc, nil
 }
 
@@ -215,7 +214,7 @@ func (d *Discovery) Close() error {
 	if !d.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	d.svc.hooks.discovery.CompareAndSwap(d, nil)
+	d.svc.SetActivity(nil)
 	d.unsub()
 	close(d.quit)
 	d.alerts.close()
@@ -228,26 +227,10 @@ func (d *Discovery) Close() error {
 	return nil
 }
 
-// discoveryHooks is how commerce code that discovery does not own (carts,
-// stream status) tells a running Discovery what happened, without the
-// Service depending on it.
-type discoveryHooks struct {
-	discovery atomic.Pointer[Discovery]
-}
-
-// noteAddedToCart records an add-to-cart.
-func (s *Service) noteAddedToCart(a Account, p Product, quantity int64) {
-	if d := s.hooks.discovery.Load(); d != nil {
-		d.Record(Interaction{Kind: InteractionCart, At: d.now(), AccountID: a.ID, ShopID: p.ShopID,
-			ProductID: p.ID, Quantity: quantity})
-	}
-}
-
-// noteStreamLive tells followers that a stream went live.
-func (s *Service) noteStreamLive(ctx context.Context, streamID int64) {
-	if d := s.hooks.discovery.Load(); d != nil {
-		d.StreamWentLive(context.WithoutCancel(ctx), streamID)
-	}
+// AddedToCart implements commerce.Activity: it records the add-to-cart.
+func (d *Discovery) AddedToCart(a Account, p Product, quantity int64) {
+	d.Record(Interaction{Kind: InteractionCart, At: d.now(), AccountID: a.ID, ShopID: p.ShopID,
+		ProductID: p.ID, Quantity: quantity})
 }
 
 // discoveryMetrics are discovery's Prometheus series.

@@ -41,6 +41,31 @@ type OrderEvents interface {
 // may be called at any time; events emitted before go nowhere.
 func (s *Service) SetOrderEvents(e OrderEvents) { s.events.set(e) }
 
+// Activity hears what shoppers and sellers do whose consequences the core
+// does not own: an add-to-cart (the feed's signals), a stream going live
+// (followers' alerts). Discovery implements it.
+type Activity interface {
+	AddedToCart(a Account, p Product, quantity int64)
+	StreamWentLive(ctx context.Context, streamID int64)
+}
+
+// SetActivity installs the receiver of shopper activity (nil for none).
+func (s *Service) SetActivity(a Activity) { s.activity.set(a) }
+
+// noteAddedToCart tells the activity receiver of an add-to-cart.
+func (s *Service) noteAddedToCart(a Account, p Product, quantity int64) {
+	if r, ok := s.activity.get(); ok {
+		r.AddedToCart(a, p, quantity)
+	}
+}
+
+// noteStreamLive tells the activity receiver that a stream went live.
+func (s *Service) noteStreamLive(ctx context.Context, streamID int64) {
+	if r, ok := s.activity.get(); ok {
+		r.StreamWentLive(context.WithoutCancel(ctx), streamID)
+	}
+}
+
 // hook holds a receiver that cmd/liveshop may install, replace or remove
 // (nil) at any time, while requests use it.
 type hook[T any] struct{ p atomic.Pointer[T] }

@@ -213,7 +213,7 @@ type Service struct {
 	// stockHook hears of stock changes, coalesced by stockNews.
 	stockHook hook[StockNotifier]
 	stockNews *stockNews
-	hooks     discoveryHooks // a running Discovery hears carts and go-lives
+	activity  hook[Activity] // a running Discovery hears carts and go-lives
 }
 
 // New returns a Service. limiter may be nil only in tests that do not log in.

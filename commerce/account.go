@@ -190,12 +190,12 @@ func (s *Service) limitPer(ctx context.Context, key string, limit int, window ti
 	return nil
 }
 
-// limitCaller spends one event called name of account a (when signed in)
+// LimitCaller spends one event called name of account a (when signed in)
 // and one of its client address ip, each per minute on every node
 // together: many accounts behind one address share that address's budget.
 // The account is asked first, so one caller over its own limit does not
 // use up its neighbours'.
-func (s *Service) limitCaller(ctx context.Context, name string, a Account, ip string, perAccount, perIP int) error {
+func (s *Service) LimitCaller(ctx context.Context, name string, a Account, ip string, perAccount, perIP int) error {
 	if a.ID != 0 {
 		if err := s.limitPer(ctx, name+":a:"+strconv.FormatInt(a.ID, 10), perAccount, time.Minute); err != nil {
 			return err

@@ -336,7 +336,7 @@ func (d *Discovery) productViewers(ctx context.Context, f AnalyticsFilter) (map[
 // StreamAnalytics returns a stream's report to its shop's seller (or an
 // admin); anyone else gets 403 (401 when not signed in).
 func (d *Discovery) StreamAnalytics(ctx context.Context, a Account, streamID int64) (StreamAnalytics, error) {
-	st, err := d.svc.store.StreamByID(ctx, streamID)
+	st, err := d.svc.Stream(ctx, streamID)
 	if err != nil {
 		return StreamAnalytics{}, err
 	}

@@ -69,7 +69,7 @@ func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) shopAnalytics(c echo.Context) error {
-	a, id, err := h.h.accountAndShop(c)
+	a, id, err := h.h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}

@@ -292,11 +292,8 @@ type ProductAnalytics struct {
 // ProductAnalytics returns a product's report over [from, to) to its
 // shop's seller (or an admin).
 func (d *Discovery) ProductAnalytics(ctx context.Context, a Account, productID int64, from, to time.Time) (ProductAnalytics, error) {
-	p, err := d.svc.store.ProductByID(ctx, productID)
+	p, _, err := d.svc.SellerProduct(ctx, a, productID)
 	if err != nil {
-		return ProductAnalytics{}, err
-	}
-	if _, err := d.svc.RequireSeller(ctx, a, p.ShopID); err != nil {
 		return ProductAnalytics{}, err
 	}
 	out := ProductAnalytics{ProductStats: ProductStats{ProductID: p.ID, Title: p.Title}, Currency: p.Currency, From: from, To: to}

@@ -77,7 +77,7 @@ type clientEvent struct {
 const maxClientEvents = 50
 
 func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
-	a := caller(c)
+	a := Caller(c)
 	var in struct {
 		Events []clientEvent `json:"events"`
 	}
@@ -120,7 +120,7 @@ func (h *DiscoveryHandler) feed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.d.Feed(c.Request().Context(), caller(c), Page{Cursor: c.QueryParam("cursor"), Limit: p.Limit})
+	page, err := h.d.Feed(c.Request().Context(), Caller(c), Page{Cursor: c.QueryParam("cursor"), Limit: p.Limit})
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (h *DiscoveryHandler) liveNow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	live, err := h.d.LiveNow(c.Request().Context(), caller(c), limit)
+	live, err := h.d.LiveNow(c.Request().Context(), Caller(c), limit)
 	if err != nil {
 		return err
 	}
@@ -209,15 +209,15 @@ func (h *DiscoveryHandler) hashtagStreams(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) followState(c echo.Context) error {
-	id, err := h.h.shopParam(c)
+	id, err := h.h.ShopParam(c)
 	if err != nil {
 		return err
 	}
-	return api.Reply(c, http.StatusOK)(h.d.FollowState(c.Request().Context(), caller(c), id))
+	return api.Reply(c, http.StatusOK)(h.d.FollowState(c.Request().Context(), Caller(c), id))
 }
 
 func (h *DiscoveryHandler) follow(c echo.Context) error {
-	a, id, err := h.h.accountAndShop(c)
+	a, id, err := h.h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (h *DiscoveryHandler) follow(c echo.Context) error {
 }
 
 func (h *DiscoveryHandler) unfollow(c echo.Context) error {
-	a, id, err := h.h.accountAndShop(c)
+	a, id, err := h.h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (h *DiscoveryHandler) share(c echo.Context) error {
 	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return api.Reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), caller(c), in, c.RealIP()))
+	return api.Reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), Caller(c), in, c.RealIP()))
 }
 
 func (h *DiscoveryHandler) openShare(c echo.Context) error {

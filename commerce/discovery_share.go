@@ -65,7 +65,7 @@ func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, ip s
 	if req.ID <= 0 {
 		return ShareLink{}, Invalid("id must be a positive number")
 	}
-	if err := d.svc.limitCaller(ctx, "share", a, ip, d.cfg.ShareLimitAccount, d.cfg.ShareLimitIP); err != nil {
+	if err := d.svc.LimitCaller(ctx, "share", a, ip, d.cfg.ShareLimitAccount, d.cfg.ShareLimitIP); err != nil {
 		return ShareLink{}, err
 	}
 	link := ShareLink{Type: req.Type, ID: req.ID}
@@ -73,14 +73,14 @@ func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, ip s
 	var letter byte
 	switch req.Type {
 	case "product":
-		p, err := d.svc.productFor(ctx, a, req.ID)
+		p, err := d.svc.Product(ctx, a, req.ID)
 		if err != nil {
 			return ShareLink{}, err
 		}
 		letter, link.Target, link.Title = shareProduct, ProductPath(p.ID), p.Title
 		ev.ProductID = p.ID
 	case "stream":
-		st, err := d.svc.store.StreamByID(ctx, req.ID)
+		st, err := d.svc.Stream(ctx, req.ID)
 		if err != nil {
 			return ShareLink{}, err
 		}
@@ -90,7 +90,7 @@ func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, ip s
 		return ShareLink{}, Invalid(`type must be "product" or "stream"`)
 	}
 	link.Path = "/s/" + string(letter) + strconv.FormatInt(req.ID, 36)
-	link.URL = d.svc.cfg.PublicURL + link.Path
+	link.URL = d.svc.Config().PublicURL + link.Path
 	d.Record(ev)
 	return link, nil
 }
@@ -109,10 +109,10 @@ func (d *Discovery) OpenShare(ctx context.Context, a Account, code string) (stri
 	var target string
 	switch code[0] {
 	case shareProduct:
-		_, err = d.svc.productFor(ctx, a, id)
+		_, err = d.svc.Product(ctx, a, id)
 		ev.ProductID, target = id, ProductPath(id)
 	case shareStream:
-		_, err = d.svc.store.StreamByID(ctx, id)
+		_, err = d.svc.Stream(ctx, id)
 		ev.StreamID, target = id, WatchPath(id)
 	default:
 		return "/", nil

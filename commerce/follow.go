@@ -60,7 +60,7 @@ func (d *Discovery) Follow(ctx context.Context, a Account, shopID, streamID int6
 	if a.ID == 0 {
 		return FollowState{}, ErrUnauthenticated
 	}
-	shop, err := d.svc.store.ShopByID(ctx, shopID)
+	shop, err := d.svc.Shop(ctx, shopID)
 	if err != nil {
 		return FollowState{}, err
 	}
@@ -68,7 +68,7 @@ func (d *Discovery) Follow(ctx context.Context, a Account, shopID, streamID int6
 		return FollowState{}, Invalid("you cannot follow your own shop")
 	}
 	if streamID != 0 {
-		st, err := d.svc.store.StreamByID(ctx, streamID)
+		st, err := d.svc.Stream(ctx, streamID)
 		if err != nil || st.ShopID != shopID {
 			streamID = 0
 		}
@@ -89,7 +89,7 @@ func (d *Discovery) Unfollow(ctx context.Context, a Account, shopID int64) (Foll
 	if a.ID == 0 {
 		return FollowState{}, ErrUnauthenticated
 	}
-	if _, err := d.svc.store.ShopByID(ctx, shopID); err != nil {
+	if _, err := d.svc.Shop(ctx, shopID); err != nil {
 		return FollowState{}, err
 	}
 	_, n, err := d.store.Unfollow(ctx, a.ID, shopID)
@@ -102,7 +102,7 @@ func (d *Discovery) Unfollow(ctx context.Context, a Account, shopID int64) (Foll
 // FollowState returns whether a follows shopID and its follower count;
 // anonymous callers get the count.
 func (d *Discovery) FollowState(ctx context.Context, a Account, shopID int64) (FollowState, error) {
-	if _, err := d.svc.store.ShopByID(ctx, shopID); err != nil {
+	if _, err := d.svc.Shop(ctx, shopID); err != nil {
 		return FollowState{}, err
 	}
 	following, n, err := d.store.FollowState(ctx, a.ID, shopID)
@@ -184,7 +184,7 @@ func WatchPath(streamID int64) string { return "/watch/" + strconv.FormatInt(str
 // also refreshes the feed's live candidates on this node at once.
 func (d *Discovery) StreamWentLive(ctx context.Context, streamID int64) {
 	d.feed.refreshSoon()
-	st, err := d.svc.store.StreamByID(ctx, streamID)
+	st, err := d.svc.Stream(ctx, streamID)
 	if err != nil {
 		if !errors.Is(err, ErrNotFound) {
 			d.log.Warn("go-live alert: load stream", "stream", streamID, slog.Any("error", err))

@@ -2,6 +2,7 @@ package commerce_test
 
 import (
 	"context"
+	"github.com/liveshop/liveshop/commerce/internal/bus/bustest"
 	"testing"
 	"time"
 
@@ -11,9 +12,9 @@ import (
 )
 
 func TestAlertBusContract(t *testing.T) {
-	runBusContract(t, busBackends(
-		func() bus[commerce.Alert] { return commerce.NewMemoryAlerts() },
-		func(rdb redis.UniversalClient, prefix string) (bus[commerce.Alert], error) {
+	bustest.Run(t, bustest.Backends(
+		func() bustest.Bus[commerce.Alert] { return commerce.NewMemoryAlerts() },
+		func(rdb redis.UniversalClient, prefix string) (bustest.Bus[commerce.Alert], error) {
 			return commerce.NewRedisAlerts(context.Background(), rdb, prefix, nil)
 		}),
 		func(i int) commerce.Alert {

@@ -193,7 +193,7 @@ func (h *alertHub) serveAlerts(w http.ResponseWriter, r *http.Request, a Account
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return api.New(426, "upgrade_required", "open this URL as a WebSocket")
 	}
-	if !h.d.svc.origins.AllowSocket(r) {
+	if !h.d.svc.AllowSocket(r) {
 		return ErrCrossOrigin
 	}
 	c, err := h.register(a.ID)

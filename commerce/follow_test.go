@@ -3,6 +3,7 @@ package commerce_test
 import (
 	"errors"
 	"fmt"
+	"github.com/liveshop/liveshop/commerce/internal/bus/bustest"
 	"testing"
 	"time"
 
@@ -113,13 +114,13 @@ func TestFollows(t *testing.T) {
 func TestGoLiveAlertsFollowers(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		w := newDisc(t, db, commerce.DiscoveryConfig{})
-		ch, _ := subscribe(t, w.bus)
+		ch, _ := bustest.Subscribe(t, w.bus)
 		seller, shop := w.shop("mara", "Mara")
 		st := w.stream(seller, shop.ID, "Glaze night", false)
 		if err := w.svc.MarkStreamLive(w.ctx, st.ID); err != nil {
 			t.Fatal(err)
 		}
-		a := receive(t, ch, "go-live")
+		a := bustest.Receive(t, ch, "go-live")
 		if a.StreamID != st.ID || a.ShopID != shop.ID || a.ShopHandle != "mara" || a.URL != fmt.Sprintf("/watch/%d", st.ID) {
 			t.Fatalf("alert %+v", a)
 		}

@@ -200,19 +200,19 @@ func AccountAndID(c echo.Context) (Account, int64, error) {
 	return a, id, err
 }
 
-// accountAndShop is accountAndID for /shops/:id routes, where :id may also
+// AccountAndShop is AccountAndID for /shops/:id routes, where :id may also
 // be the shop's handle.
-func (h *Handler) accountAndShop(c echo.Context) (Account, int64, error) {
+func (h *Handler) AccountAndShop(c echo.Context) (Account, int64, error) {
 	a, err := MustAccount(c)
 	if err != nil {
 		return Account{}, 0, err
 	}
-	id, err := h.shopParam(c)
+	id, err := h.ShopParam(c)
 	return a, id, err
 }
 
-// caller is the signed-in account, or the zero Account for anonymous callers.
-func caller(c echo.Context) Account {
+// Caller is the signed-in account, or the zero Account for anonymous callers.
+func Caller(c echo.Context) Account {
 	a, _ := CurrentAccount(c)
 	return a
 }

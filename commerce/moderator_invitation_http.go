@@ -9,7 +9,7 @@ import (
 )
 
 func (h *Handler) inviteModerator(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -25,7 +25,7 @@ func (h *Handler) inviteModerator(c echo.Context) error {
 }
 
 func (h *Handler) listModeratorInvitations(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -35,7 +35,7 @@ func (h *Handler) listModeratorInvitations(c echo.Context) error {
 }
 
 func (h *Handler) revokeModeratorInvitation(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}

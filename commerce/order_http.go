@@ -92,7 +92,7 @@ func (h *Handler) listOrders(c echo.Context) error {
 }
 
 func (h *Handler) shopOrders(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}

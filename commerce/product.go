@@ -269,8 +269,8 @@ func (s *Service) Product(ctx context.Context, a Account, id int64) (Product, er
 	return s.productFor(ctx, a, id)
 }
 
-// sellerProduct loads a product and checks a is its shop's seller or admin.
-func (s *Service) sellerProduct(ctx context.Context, a Account, id int64) (Product, Shop, error) {
+// SellerProduct loads a product and checks a is its shop's seller or admin.
+func (s *Service) SellerProduct(ctx context.Context, a Account, id int64) (Product, Shop, error) {
 	p, err := s.productFor(ctx, a, id)
 	if err != nil {
 		return Product{}, Shop{}, err
@@ -281,7 +281,7 @@ func (s *Service) sellerProduct(ctx context.Context, a Account, id int64) (Produ
 
 // UpdateProduct changes a product (seller or admin).
 func (s *Service) UpdateProduct(ctx context.Context, a Account, id int64, p ProductPatch) (Product, error) {
-	prod, shop, err := s.sellerProduct(ctx, a, id)
+	prod, shop, err := s.SellerProduct(ctx, a, id)
 	if err != nil {
 		return Product{}, err
 	}
@@ -299,7 +299,7 @@ func (s *Service) UpdateProduct(ctx context.Context, a Account, id int64, p Prod
 
 // AddProductImage uploads a picture and appends it to the product.
 func (s *Service) AddProductImage(ctx context.Context, a Account, id int64, r io.Reader) (Product, error) {
-	prod, _, err := s.sellerProduct(ctx, a, id)
+	prod, _, err := s.SellerProduct(ctx, a, id)
 	if err != nil {
 		return Product{}, err
 	}
@@ -321,7 +321,7 @@ func (s *Service) AddProductImage(ctx context.Context, a Account, id int64, r io
 
 // RemoveProductImage detaches and deletes one of the product's pictures.
 func (s *Service) RemoveProductImage(ctx context.Context, a Account, id int64, name string) (Product, error) {
-	prod, _, err := s.sellerProduct(ctx, a, id)
+	prod, _, err := s.SellerProduct(ctx, a, id)
 	if err != nil {
 		return Product{}, err
 	}

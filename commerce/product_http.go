@@ -22,7 +22,7 @@ func (h *Handler) listProducts(c echo.Context) error {
 }
 
 func (h *Handler) products(c echo.Context, f ProductFilter) error {
-	products, next, err := h.svc.Products(c.Request().Context(), caller(c), f)
+	products, next, err := h.svc.Products(c.Request().Context(), Caller(c), f)
 	if err != nil {
 		return err
 	}
@@ -30,7 +30,7 @@ func (h *Handler) products(c echo.Context, f ProductFilter) error {
 }
 
 func (h *Handler) shopProducts(c echo.Context) error {
-	id, err := h.shopParam(c)
+	id, err := h.ShopParam(c)
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func (h *Handler) shopProducts(c echo.Context) error {
 }
 
 func (h *Handler) createProduct(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -59,7 +59,7 @@ func (h *Handler) getProduct(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.Reply(c, http.StatusOK)(h.svc.Product(c.Request().Context(), caller(c), id))
+	return api.Reply(c, http.StatusOK)(h.svc.Product(c.Request().Context(), Caller(c), id))
 }
 
 func (h *Handler) updateProduct(c echo.Context) error {
@@ -100,7 +100,7 @@ func (h *Handler) listReviews(c echo.Context) error {
 		return err
 	}
 	return api.ListPage(c, func(p Page) ([]Review, string, error) {
-		return h.svc.Reviews(c.Request().Context(), caller(c), id, p)
+		return h.svc.Reviews(c.Request().Context(), Caller(c), id, p)
 	})
 }
 

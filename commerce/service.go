@@ -261,5 +261,9 @@ type OriginPolicy interface {
 // so only clients that name no page origin (tokens, not cookies) pass.
 type noPageOrigins struct{}
 
+// AllowSocket reports whether a WebSocket handshake may go ahead under the
+// node's origin policy (pages of other origins may not open sockets).
+func (s *Service) AllowSocket(r *http.Request) bool { return s.origins.AllowSocket(r) }
+
 func (noPageOrigins) AllowSocket(r *http.Request) bool { return r.Header.Get("Origin") == "" }
 func (noPageOrigins) Same(string, *http.Request) bool  { return false }

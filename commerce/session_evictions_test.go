@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"github.com/liveshop/liveshop/commerce/internal/bus/bustest"
 	"regexp"
 	"testing"
 
@@ -15,9 +16,9 @@ import (
 )
 
 func TestSessionEvictionsContract(t *testing.T) {
-	runBusContract(t, busBackends(
-		func() bus[commerce.SessionEviction] { return commerce.NewMemorySessionEvictions() },
-		func(rdb redis.UniversalClient, prefix string) (bus[commerce.SessionEviction], error) {
+	bustest.Run(t, bustest.Backends(
+		func() bustest.Bus[commerce.SessionEviction] { return commerce.NewMemorySessionEvictions() },
+		func(rdb redis.UniversalClient, prefix string) (bustest.Bus[commerce.SessionEviction], error) {
 			return commerce.NewRedisSessionEvictions(context.Background(), rdb, prefix, nil)
 		}),
 		func(i int) commerce.SessionEviction {
@@ -44,7 +45,7 @@ func TestRedisSessionEvictionsAfterALostConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bus.Close() })
-	heard, _ := subscribe[commerce.SessionEviction](t, bus)
+	heard, _ := bustest.Subscribe[commerce.SessionEviction](t, bus)
 
 	// Cut this bus's subscription (and only it) the way a network blip
 	// or a Redis restart would.
@@ -59,13 +60,13 @@ func TestRedisSessionEvictionsAfterALostConnection(t *testing.T) {
 	if err := testenv.Redis(t).Do(ctx, "CLIENT", "KILL", "ID", m[1]).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got := receive(t, heard, "after the reconnection"); got != (commerce.SessionEviction{All: true}) {
+	if got := bustest.Receive(t, heard, "after the reconnection"); got != (commerce.SessionEviction{All: true}) {
 		t.Fatalf("after the reconnection heard %+v, want every session evicted", got)
 	}
 	if err := bus.Publish(ctx, commerce.SessionEviction{AccountID: 9}); err != nil {
 		t.Fatal(err)
 	}
-	if got := receive(t, heard, "a later eviction"); got.AccountID != 9 {
+	if got := bustest.Receive(t, heard, "a later eviction"); got.AccountID != 9 {
 		t.Fatalf("after the reconnection the bus delivers %+v", got)
 	}
 }

@@ -13,9 +13,9 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// shopParam resolves the :id path parameter, which may be a shop ID or its
+// ShopParam resolves the :id path parameter, which may be a shop ID or its
 // handle (so /api/shops/mara-ceramics works as a share link).
-func (h *Handler) shopParam(c echo.Context) (int64, error) {
+func (h *Handler) ShopParam(c echo.Context) (int64, error) {
 	v := c.Param("id")
 	if id, err := strconv.ParseInt(v, 10, 64); err == nil {
 		if id <= 0 {
@@ -53,7 +53,7 @@ func (h *Handler) openShop(c echo.Context) error {
 }
 
 func (h *Handler) getShop(c echo.Context) error {
-	id, err := h.shopParam(c)
+	id, err := h.ShopParam(c)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (h *Handler) getShop(c echo.Context) error {
 }
 
 func (h *Handler) updateShop(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func (h *Handler) uploadBody(c echo.Context) (io.Reader, error) {
 }
 
 func (h *Handler) uploadShopLogo(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -117,7 +117,7 @@ func (h *Handler) uploadShopLogo(c echo.Context) error {
 }
 
 func (h *Handler) listModerators(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func (h *Handler) appointModerator(echo.Context) error {
 }
 
 func (h *Handler) removeModerator(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}

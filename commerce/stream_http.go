@@ -21,7 +21,7 @@ func (h *Handler) listStreams(c echo.Context) error {
 }
 
 func (h *Handler) shopStreams(c echo.Context) error {
-	id, err := h.shopParam(c)
+	id, err := h.ShopParam(c)
 	if err != nil {
 		return err
 	}
@@ -41,7 +41,7 @@ func (h *Handler) streams(c echo.Context, f StreamFilter) error {
 }
 
 func (h *Handler) createStream(c echo.Context) error {
-	a, id, err := h.accountAndShop(c)
+	a, id, err := h.AccountAndShop(c)
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, bod
 	if strings.TrimSpace(body) == "" {
 		return Message{}, Invalid("body is required")
 	}
-	if err := s.limitCaller(ctx, "message", a, ip, s.cfg.MessageLimitAccount, s.cfg.MessageLimitIP); err != nil {
+	if err := s.LimitCaller(ctx, "message", a, ip, s.cfg.MessageLimitAccount, s.cfg.MessageLimitIP); err != nil {
 		return Message{}, err
 	}
 	author := actorBuyer

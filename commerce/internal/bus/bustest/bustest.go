@@ -1,4 +1,6 @@
-package commerce_test
+// Package bustest is the contract every commerce bus (go-live alerts,
+// session evictions) is held to, on the memory bus and on Redis.
+package bustest
 
 import (
 	"context"
@@ -10,29 +12,29 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// bus is what every commerce bus (go-live alerts, session evictions)
+// Bus is what every commerce bus (go-live alerts, session evictions)
 // offers; one contract test holds each to it on both backends.
-type bus[T any] interface {
+type Bus[T any] interface {
 	Publish(ctx context.Context, v T) error
 	Subscribe(fn func(T)) (unsubscribe func(), err error)
 	Close() error
 }
 
-// busNodes returns the bus as two nodes of one deployment see it.
-type busNodes[T any] func(t *testing.T) (bus[T], bus[T])
+// Nodes returns the bus as two nodes of one deployment see it.
+type Nodes[T any] func(t *testing.T) (Bus[T], Bus[T])
 
-// busBackends are the memory bus (both nodes share it) and the Redis bus
+// Backends are the memory bus (both nodes share it) and the Redis bus
 // (one subscription per node on one test prefix) of one kind.
-func busBackends[T any](memory func() bus[T], onRedis func(rdb redis.UniversalClient, prefix string) (bus[T], error)) map[string]busNodes[T] {
-	return map[string]busNodes[T]{
-		"memory": func(t *testing.T) (bus[T], bus[T]) {
+func Backends[T any](memory func() Bus[T], onRedis func(rdb redis.UniversalClient, prefix string) (Bus[T], error)) map[string]Nodes[T] {
+	return map[string]Nodes[T]{
+		"memory": func(t *testing.T) (Bus[T], Bus[T]) {
 			b := memory()
 			t.Cleanup(func() { b.Close() })
 			return b, b
 		},
-		"redis": func(t *testing.T) (bus[T], bus[T]) {
+		"redis": func(t *testing.T) (Bus[T], Bus[T]) {
 			rdb, prefix := testenv.Redis(t), testenv.RedisPrefix(t)
-			node := func() bus[T] {
+			node := func() Bus[T] {
 				b, err := onRedis(rdb, prefix)
 				if err != nil {
 					t.Fatal(err)
@@ -45,8 +47,8 @@ func busBackends[T any](memory func() bus[T], onRedis func(rdb redis.UniversalCl
 	}
 }
 
-// receive waits for one message on ch.
-func receive[T any](t *testing.T, ch <-chan T, what string) T {
+// Receive waits for one message on ch.
+func Receive[T any](t *testing.T, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
@@ -58,7 +60,8 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 	}
 }
 
-func subscribe[T any](t *testing.T, b bus[T]) (<-chan T, func()) {
+// Subscribe subscribes to b, handing what it hears to the channel it returns.
+func Subscribe[T any](t *testing.T, b Bus[T]) (<-chan T, func()) {
 	t.Helper()
 	ch := make(chan T, 16)
 	unsub, err := b.Subscribe(func(v T) { ch <- v })
@@ -68,56 +71,56 @@ func subscribe[T any](t *testing.T, b bus[T]) (<-chan T, func()) {
 	return ch, unsub
 }
 
-// runBusContract holds a bus to the contract; message(i) is the i-th of
+// Run holds a bus to the contract; message(i) is the i-th of
 // distinct messages.
-func runBusContract[T comparable](t *testing.T, backends map[string]busNodes[T], message func(i int) T) {
+func Run[T comparable](t *testing.T, backends map[string]Nodes[T], message func(i int) T) {
 	for name, nodes := range backends {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			runBusContractOn(t, nodes, message)
+			runOn(t, nodes, message)
 		})
 	}
 }
 
-func runBusContractOn[T comparable](t *testing.T, nodes busNodes[T], message func(i int) T) {
+func runOn[T comparable](t *testing.T, nodes Nodes[T], message func(i int) T) {
 	ctx := context.Background()
 	t.Run("a message published on one node reaches subscribers on every node", func(t *testing.T) {
 		a, b := nodes(t)
-		onA, _ := subscribe(t, a)
-		onB, _ := subscribe(t, b)
+		onA, _ := Subscribe(t, a)
+		onB, _ := Subscribe(t, b)
 		sent := message(0)
 		if err := a.Publish(ctx, sent); err != nil {
 			t.Fatal(err)
 		}
 		for name, ch := range map[string]<-chan T{"node A": onA, "node B": onB} {
-			if got := receive(t, ch, name); got != sent {
+			if got := Receive(t, ch, name); got != sent {
 				t.Errorf("%s got %+v, want %+v", name, got, sent)
 			}
 		}
 	})
 	t.Run("messages arrive in the order they were published", func(t *testing.T) {
 		a, b := nodes(t)
-		onB, _ := subscribe(t, b)
+		onB, _ := Subscribe(t, b)
 		for i := range 10 {
 			if err := a.Publish(ctx, message(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for i := range 10 {
-			if got := receive(t, onB, "node B"); got != message(i) {
+			if got := Receive(t, onB, "node B"); got != message(i) {
 				t.Fatalf("message %d is %+v, want %+v", i, got, message(i))
 			}
 		}
 	})
 	t.Run("an unsubscribed subscriber hears nothing more", func(t *testing.T) {
 		a, b := nodes(t)
-		onA, _ := subscribe(t, a)
-		onB, unsub := subscribe(t, b)
+		onA, _ := Subscribe(t, a)
+		onB, unsub := Subscribe(t, b)
 		unsub()
 		if err := b.Publish(ctx, message(1)); err != nil {
 			t.Fatal(err)
 		}
-		receive(t, onA, "node A")
+		Receive(t, onA, "node A")
 		select {
 		case got := <-onB:
 			t.Fatalf("unsubscribed subscriber got %+v", got)

@@ -25,8 +25,10 @@ export class Player {
     this.onStatus(s, detail);
   }
 
-  /** start begins watching and keeps at it until stop(). */
+  /** start begins watching and keeps at it until stop(); it does nothing
+   * while already watching. */
   start() {
+    if (this.abort && !this.abort.signal.aborted) return;
     this.abort = new AbortController();
     this.loop(this.abort.signal);
   }

@@ -29,6 +29,7 @@ let me = null;
 get(`/streams/${streamID}`).then((s) => {
   stream = { ...stream, ...s };
   showStream();
+  watch();
 }).catch(ignoreApiError);
 
 function showStream() {
@@ -63,7 +64,14 @@ const player = new Player(streamID, video, {
     status.textContent = s === 'error' ? sentence(err?.message || 'Video unavailable; retrying.') : statusText[s] ?? '';
   },
 });
-player.start();
+
+/** watch plays the video once the stream is known to be live (from its
+ * record or the room); before, the page waits for stream_started rather
+ * than asking a stream that is not live, or has ended, for video. */
+function watch() {
+  if (stream.status === 'live' && player.status !== 'stopped') player.start();
+  else if (stream.status !== 'ended') status.textContent = statusText.waiting;
+}
 
 const unmute = $('#unmute');
 unmute.addEventListener('click', () => {
@@ -100,6 +108,7 @@ room.on('snapshot', (d) => {
   stream = { ...stream, ...d.stream };
   showStream();
   if (stream.status === 'ended') ended();
+  else watch();
   me = d.me;
   if (!d.continues) feed.reset(d.comments);
   showPinned(d.pinned);
@@ -131,6 +140,7 @@ room.on('stream_started', () => {
   stream.status = 'live';
   showStream();
   player.restart();
+  player.start();
 });
 room.on('stream_ended', () => {
   stream.status = 'ended';

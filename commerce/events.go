@@ -37,10 +37,6 @@ type OrderEvents interface {
 	OrderEvent(ctx context.Context, e OrderEvent)
 }
 
-// SetOrderEvents installs the receiver of order events (nil for none). It
-// may be called at any time; events emitted before go nowhere.
-func (s *Service) SetOrderEvents(e OrderEvents) { s.events.set(e) }
-
 // Activity hears what shoppers and sellers do whose consequences the core
 // does not own: an add-to-cart (the feed's signals), a stream going live
 // (followers' alerts). Discovery implements it.
@@ -49,47 +45,52 @@ type Activity interface {
 	StreamWentLive(ctx context.Context, streamID int64)
 }
 
-// SetActivity installs the receiver of shopper activity (nil for none).
-func (s *Service) SetActivity(a Activity) { s.activity.set(a) }
-
 // noteAddedToCart tells the activity receiver of an add-to-cart.
 func (s *Service) noteAddedToCart(a Account, p Product, quantity int64) {
-	if r, ok := s.activity.get(); ok {
+	if r := s.news.listeners().Activity; r != nil {
 		r.AddedToCart(a, p, quantity)
 	}
 }
 
 // noteStreamLive tells the activity receiver that a stream went live.
 func (s *Service) noteStreamLive(ctx context.Context, streamID int64) {
-	if r, ok := s.activity.get(); ok {
+	if r := s.news.listeners().Activity; r != nil {
 		r.StreamWentLive(context.WithoutCancel(ctx), streamID)
 	}
 }
 
-// hook holds a receiver that cmd/liveshop may install, replace or remove
-// (nil) at any time, while requests use it.
-type hook[T any] struct{ p atomic.Pointer[T] }
-
-func (h *hook[T]) set(v T) {
-	if any(v) == nil {
-		h.p.Store(nil)
-		return
-	}
-	h.p.Store(&v)
+// Listeners are the parts of Liveshop the core tells what happened without
+// knowing them; any may be nil.
+type Listeners struct {
+	Orders    OrderEvents       // an order was paid, shipped, ... (discovery)
+	Activity  Activity          // add-to-carts and go-lives (discovery)
+	Stock     StockNotifier     // a product's stock, for pinned cards (rooms)
+	StreamEnd StreamEndNotifier // a seller ended a stream (video and rooms)
+	StreamKey StreamKeyNotifier // a seller rotated a stream key (video)
 }
 
-// get returns the receiver, if one is installed.
-func (h *hook[T]) get() (T, bool) {
-	if p := h.p.Load(); p != nil {
-		return *p, true
+// Events carries the core's news to its Listeners. The listeners are built
+// on the Service, so they cannot be given to New; New takes the Events and
+// cmd/liveshop connects every listener at once when they exist. News before
+// Connect or after Disconnect goes nowhere.
+type Events struct{ l atomic.Pointer[Listeners] }
+
+// Connect sends the core's news to l from now on.
+func (e *Events) Connect(l Listeners) { e.l.Store(&l) }
+
+// Disconnect stops the news (before the listeners close).
+func (e *Events) Disconnect() { e.l.Store(nil) }
+
+func (e *Events) listeners() Listeners {
+	if p := e.l.Load(); p != nil {
+		return *p
 	}
-	var none T
-	return none, false
+	return Listeners{}
 }
 
 func (s *Service) emit(ctx context.Context, typ OrderEventType, o Order, actor int64) {
-	receiver, ok := s.events.get()
-	if !ok {
+	receiver := s.news.listeners().Orders
+	if receiver == nil {
 		return
 	}
 	defer func() {

@@ -20,7 +20,7 @@ import (
 func TestIdempotencyKeyRetention(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		svc := commerce.New(db, nil, commerce.Config{IdempotencyRetention: 24 * time.Hour, DataDir: t.TempDir(),
+		svc := commerce.New(db, nil, nil, commerce.Config{IdempotencyRetention: 24 * time.Hour, DataDir: t.TempDir(),
 			Password: commerce.PasswordParams{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}}, nil)
 		a, _, err := svc.SignUp(ctx, commerce.SignUp{Email: "keys@example.com", Password: "correct horse battery", Name: "Kim"}, "ip")
 		if err != nil {

@@ -197,27 +197,22 @@ type Limiter interface {
 
 // Service implements the commerce use cases on top of a Store.
 type Service struct {
-	store    Store
-	limiter  Limiter
-	cfg      Config
-	log      *slog.Logger
-	now      func() time.Time
-	sessions *sessionCache
-	origins  OriginPolicy // which pages may use a session
-	images   string       // directory of uploaded images
-	events   hook[OrderEvents]
-	// streamEnd hears of streams ended through the API (video, room).
-	streamEnd hook[StreamEndNotifier]
-	// streamKey hears of rotated stream keys (video).
-	streamKey hook[StreamKeyNotifier]
-	// stockHook hears of stock changes, coalesced by stockNews.
-	stockHook hook[StockNotifier]
-	stockNews *stockNews
-	activity  hook[Activity] // a running Discovery hears carts and go-lives
+	store     Store
+	limiter   Limiter
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	sessions  *sessionCache
+	origins   OriginPolicy // which pages may use a session
+	images    string       // directory of uploaded images
+	news      *Events      // what the core tells the rest of Liveshop
+	stockNews *stockNews   // stock changes for news.Stock, coalesced
 }
 
-// New returns a Service. limiter may be nil only in tests that do not log in.
-func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
+// New returns a Service that tells what happens to the listeners connected
+// to news (nil: to nobody). limiter may be nil only in tests that do not
+// log in.
+func New(store Store, limiter Limiter, news *Events, cfg Config, log *slog.Logger) *Service {
 	cfg.fillDefaults()
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -231,9 +226,13 @@ func New(store Store, limiter Limiter, cfg Config, log *slog.Logger) *Service {
 		sessions: newSessionCache(cfg.SessionCacheTTL, 100_000),
 		origins:  cfg.Origins,
 		images:   filepath.Join(cfg.DataDir, "images"),
+		news:     news,
 	}
 	if s.origins == nil {
 		s.origins = noPageOrigins{}
+	}
+	if s.news == nil {
+		s.news = &Events{}
 	}
 	s.stockNews = newStockNews(s)
 	if _, err := cfg.SessionEvictions.Subscribe(s.sessions.evict); err != nil {

@@ -21,6 +21,7 @@ import (
 // shop, an active product and a buyer with that product in the cart.
 type world struct {
 	svc     *commerce.Service
+	news    *commerce.Events // what svc tells its listeners
 	db      *sqlstore.DB
 	seller  commerce.Account
 	buyer   commerce.Account
@@ -42,7 +43,8 @@ func newWorldOn(t *testing.T, db *sqlstore.DB, cfg commerce.Config) world {
 	if cfg.PaymentRetryDelay == 0 {
 		cfg.PaymentRetryDelay = time.Millisecond
 	}
-	w := world{svc: commerce.New(db, nil, cfg, nil), db: db}
+	news := &commerce.Events{}
+	w := world{svc: commerce.New(db, nil, news, cfg, nil), news: news, db: db}
 	var err error
 	if w.seller, _, err = w.svc.SignUp(ctx, commerce.SignUp{Email: "seller@example.com", Password: "correct horse battery", Name: "Mara"}, "ip"); err != nil {
 		t.Fatal(err)
@@ -204,7 +206,7 @@ func TestOrderEvents(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, commerce.Config{})
 	rec := &recorder{}
-	w.svc.SetOrderEvents(rec)
+	w.news.Connect(commerce.Listeners{Orders: rec})
 	res, err := w.svc.Checkout(ctx, w.buyer, "k1", checkout)
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +228,7 @@ func TestOrderEvents(t *testing.T) {
 	if _, err := w.svc.DeliverOrder(ctx, w.seller, id); err == nil || len(rec.got()) != 4 {
 		t.Fatalf("an illegal transition emitted an event or passed: %v %v", err, rec.got())
 	}
-	w.svc.SetOrderEvents(nil) // nil-safe
+	w.news.Disconnect() // no listeners is fine
 	if _, err := w.svc.AddToCart(ctx, w.buyer, w.product.ID, 1); err != nil {
 		t.Fatal(err)
 	}
@@ -462,7 +464,7 @@ func TestMoneyFailurePaths(t *testing.T) {
 		pay := &gatedPayments{TestPayments: commerce.NewTestPayments()}
 		w := newWorld(t, commerce.Config{Payments: pay})
 		rec := &recorder{}
-		w.svc.SetOrderEvents(rec)
+		w.news.Connect(commerce.Listeners{Orders: rec})
 		res, err := w.svc.Checkout(ctx, w.buyer, "buy", checkout)
 		if err != nil {
 			t.Fatal(err)
@@ -502,7 +504,7 @@ func TestMoneyFailurePaths(t *testing.T) {
 	t.Run("a declined payment emits no event and leaves nothing to refund", func(t *testing.T) {
 		w := newWorld(t, commerce.Config{})
 		rec := &recorder{}
-		w.svc.SetOrderEvents(rec)
+		w.news.Connect(commerce.Listeners{Orders: rec})
 		declined := checkout
 		declined.PaymentMethod.CardNumber = commerce.TestCardDeclined
 		_, err := w.svc.Checkout(ctx, w.buyer, "buy", declined)
@@ -561,7 +563,7 @@ func TestStockNotifier(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, commerce.Config{})
 	rec := &stockCalls{}
-	w.svc.SetStockNotifier(rec)
+	w.news.Connect(commerce.Listeners{Stock: rec})
 	waitStock := func(want int64) {
 		t.Helper()
 		testenv.Eventually(t, fmt.Sprintf("a stock report of %d", want), func() bool {
@@ -591,7 +593,7 @@ func TestStockNotifier(t *testing.T) {
 		}
 	}
 	rec.mu.Unlock()
-	w.svc.SetStockNotifier(nil)
+	w.news.Disconnect()
 	title := "Big mug"
 	if _, err := w.svc.UpdateProduct(ctx, w.seller, w.product.ID, commerce.ProductPatch{Title: &title}); err != nil {
 		t.Fatal(err)

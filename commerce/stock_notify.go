@@ -22,9 +22,6 @@ type StockNotifier interface {
 	StockChanged(ctx context.Context, shopID, productID, stock int64) error
 }
 
-// SetStockNotifier installs who hears of stock changes (nil for none).
-func (s *Service) SetStockNotifier(n StockNotifier) { s.stockHook.set(n) }
-
 // stockUpdateInterval is the shortest time between two stock reports of
 // one product, as for flash sales (flash.Config.StockUpdateInterval).
 const stockUpdateInterval = 250 * time.Millisecond
@@ -44,8 +41,8 @@ func newStockNews(s *Service) *stockNews {
 			return p.Stock, err
 		},
 		func(ctx context.Context, productID, shopID, stock int64) error {
-			n, ok := s.stockHook.get()
-			if !ok {
+			n := s.news.listeners().Stock
+			if n == nil {
 				return coalesce.ErrNoReceiver
 			}
 			return n.StockChanged(ctx, shopID, productID, stock)
@@ -74,7 +71,7 @@ func (s *Service) productEdited(p Product) {
 // productNews lets mark note changes, when someone listens, and makes sure
 // the goroutine that reports them runs.
 func (s *Service) productNews(mark func(*coalesce.Coalescer[int64, int64])) {
-	if _, ok := s.stockHook.get(); !ok {
+	if s.news.listeners().Stock == nil {
 		return
 	}
 	n := s.stockNews

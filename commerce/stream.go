@@ -249,7 +249,7 @@ func (s *Service) RotateStreamKey(ctx context.Context, a Account, id int64) (Str
 	if err := s.store.SetStreamKeyHash(ctx, id, hash); err != nil {
 		return StreamWithKey{}, fmt.Errorf("rotate key of stream %d: %w", id, err)
 	}
-	if n, ok := s.streamKey.get(); ok {
+	if n := s.news.listeners().StreamKey; n != nil {
 		n.StreamKeyRotated(context.WithoutCancel(ctx), id)
 	}
 	return StreamWithKey{Stream: st, StreamKey: key}, nil
@@ -265,10 +265,6 @@ type StreamKeyNotifier interface {
 	StreamKeyRotated(ctx context.Context, streamID int64)
 }
 
-// SetStreamKeyNotifier installs who hears of rotated stream keys (nil for
-// nobody). It may be called at any time.
-func (s *Service) SetStreamKeyNotifier(n StreamKeyNotifier) { s.streamKey.set(n) }
-
 // StreamEndNotifier hears that a seller ended a stream through the API, so
 // that its video stops and its room is told at once, as when the publisher
 // leaves. cmd/liveshop adapts the SFU and the room hub to it.
@@ -277,10 +273,6 @@ func (s *Service) SetStreamKeyNotifier(n StreamKeyNotifier) { s.streamKey.set(n)
 type StreamEndNotifier interface {
 	StreamEnded(ctx context.Context, streamID int64)
 }
-
-// SetStreamEndNotifier installs who hears of streams ended through the API
-// (nil for nobody). It may be called at any time.
-func (s *Service) SetStreamEndNotifier(n StreamEndNotifier) { s.streamEnd.set(n) }
 
 // EndStream ends a stream by the seller's hand (or an admin's): a scheduled
 // show that will not happen, or a live one that should stop. The
@@ -293,7 +285,7 @@ func (s *Service) EndStream(ctx context.Context, a Account, id int64) (Stream, e
 	if err != nil {
 		return Stream{}, err
 	}
-	if n, ok := s.streamEnd.get(); ended && ok {
+	if n := s.news.listeners().StreamEnd; ended && n != nil {
 		n.StreamEnded(context.WithoutCancel(ctx), id)
 	}
 	return s.store.StreamByID(ctx, id)

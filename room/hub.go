@@ -224,29 +224,47 @@ func NewHub(cfg Config, d Deps) (*Hub, error) {
 // Config returns the effective configuration, defaults filled in.
 func (h *Hub) Config() Config { return h.cfg }
 
-// Limiter returns the hub's rate limiter, to share with commerce for login
-// limits (commerce.Limiter has the same method).
-func (h *Hub) Limiter() Limiter { return h.limits }
-
 // Publish sends an event produced outside the room package to everyone in
-// the stream's room, on every node: stream_started and stream_ended (live),
-// flash_sale_started, flash_sale_stock and flash_sale_ended (flash sales),
-// purchase (the "just bought" ticker). Data is one of FlashSale,
-// FlashSaleStock, FlashSaleEnded, Purchase, or nil. It returns the event's
-// sequence number in the room.
+// the stream's room, on every node, as a Publisher on the hub's bus does.
 func (h *Hub) Publish(ctx context.Context, streamID int64, ev Event) (uint64, error) {
+	return publishOutside(ctx, h.bus, h.now(), streamID, ev)
+}
+
+// Publisher sends events produced outside the room package to everyone in
+// a stream's room, on every node: stream_started and stream_ended (live),
+// flash_sale_started, flash_sale_stock and flash_sale_ended (flash sales),
+// purchase (the "just bought" ticker).
+// It needs only the bus, so what publishes can be built before the Hub that
+// serves the rooms on that bus (and that the publishers' services feed).
+type Publisher struct{ bus Bus }
+
+// NewPublisher returns a Publisher on bus.
+func NewPublisher(bus Bus) *Publisher { return &Publisher{bus: bus} }
+
+// Publish sends ev to the stream's room and returns its sequence number
+// there. Data is one of FlashSale, FlashSaleStock, FlashSaleEnded,
+// Purchase, or nil.
+func (p *Publisher) Publish(ctx context.Context, streamID int64, ev Event) (uint64, error) {
+	return publishOutside(ctx, p.bus, time.Now(), streamID, ev)
+}
+
+func publishOutside(ctx context.Context, bus Bus, now time.Time, streamID int64, ev Event) (uint64, error) {
 	if !publishable[ev.Type] {
 		return 0, fmt.Errorf("room: event type %q cannot be published from outside", ev.Type)
 	}
-	return h.publish(ctx, streamID, ev)
+	return publish(ctx, bus, now, streamID, ev)
 }
 
 func (h *Hub) publish(ctx context.Context, streamID int64, ev Event) (uint64, error) {
-	payload, err := encodeEnvelope(ev, h.now())
+	return publish(ctx, h.bus, h.now(), streamID, ev)
+}
+
+func publish(ctx context.Context, bus Bus, now time.Time, streamID int64, ev Event) (uint64, error) {
+	payload, err := encodeEnvelope(ev, now)
 	if err != nil {
 		return 0, err
 	}
-	seq, err := h.bus.Publish(ctx, streamID, payload)
+	seq, err := bus.Publish(ctx, streamID, payload)
 	if err != nil {
 		return 0, fmt.Errorf("publish %s to room %d: %w", ev.Type, streamID, err)
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/room"
 )
 
@@ -15,7 +15,7 @@ var _ room.Activity = roomActivity{}
 // roomActivity adapts the discovery recorder to room.Activity: joins,
 // watch sessions (open ones written as they go), likes and comments
 // become interactions.
-type roomActivity struct{ d *commerce.Discovery }
+type roomActivity struct{ d *discovery.Service }
 
 func (r roomActivity) Joined(streamID, accountID int64, at time.Time) {
 	r.d.WatchOpened(streamID, accountID, at)
@@ -26,9 +26,9 @@ func (r roomActivity) Watched(streamID, accountID int64, joined, left time.Time)
 }
 
 func (r roomActivity) Liked(streamID, accountID, count int64) {
-	r.d.Record(commerce.Interaction{Kind: commerce.InteractionLike, AccountID: accountID, StreamID: streamID, Quantity: count})
+	r.d.Record(discovery.Interaction{Kind: discovery.InteractionLike, AccountID: accountID, StreamID: streamID, Quantity: count})
 }
 
 func (r roomActivity) Commented(streamID, accountID int64) {
-	r.d.Record(commerce.Interaction{Kind: commerce.InteractionComment, AccountID: accountID, StreamID: streamID})
+	r.d.Record(discovery.Interaction{Kind: discovery.InteractionComment, AccountID: accountID, StreamID: streamID})
 }

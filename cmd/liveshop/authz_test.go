@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/live"
 )
 
@@ -155,7 +156,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			for _, tc := range cases {
 				covered[tc.method+" "+routePattern(tc.path)] = true
 			}
-			elsewhere := documentedRoutes(t, commerce.OpenAPIDiscovery, live.OpenAPI)
+			elsewhere := documentedRoutes(t, discovery.OpenAPI, live.OpenAPI)
 			for _, r := range a.echo.Routes() {
 				if !strings.HasPrefix(r.Path, "/api/") || strings.HasPrefix(r.Method, "echo_route_") || elsewhere[r.Method+" "+openAPIPath(r.Path)] {
 					continue

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/live"
 	"github.com/liveshop/liveshop/room"
@@ -59,7 +60,7 @@ type Config struct {
 	FlashSale flash.Config
 	Room      room.Config
 	Live      live.Config
-	Discovery commerce.DiscoveryConfig
+	Discovery discovery.Config
 }
 
 // DBURL is the database to open: the configured URL, or a SQLite file in

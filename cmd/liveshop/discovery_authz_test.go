@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 // TestDiscoveryAuthorization walks every discovery route with every role
@@ -74,7 +74,7 @@ func TestDiscoveryAuthorization(t *testing.T) {
 			var doc struct {
 				Paths map[string]map[string]any `json:"paths"`
 			}
-			if err := json.Unmarshal(commerce.OpenAPIDiscovery, &doc); err != nil {
+			if err := json.Unmarshal(discovery.OpenAPI, &doc); err != nil {
 				t.Fatal(err)
 			}
 			for path, ops := range doc.Paths {

@@ -14,6 +14,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
 
@@ -129,7 +130,7 @@ func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
 		stranger := n.srv.shopper(t, "stranger@example.com", "Sam")
 		anon := n.srv.client(t)
 
-		var st commerce.FollowState
+		var st discovery.FollowState
 		viewer.expect(200, "PUT", "/api/shops/sallys/follow", nil).decode(t, &st)
 		if !st.Following || st.Followers != 1 || st.ShopID != shopID {
 			t.Fatalf("follow: %+v", st)
@@ -149,7 +150,7 @@ func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
 		theirs.next(t, "snapshot")
 
 		n.goLive(t, stream)
-		var alert commerce.Alert
+		var alert discovery.Alert
 		if err := json.Unmarshal(mine.next(t, "followed_live"), &alert); err != nil {
 			t.Fatal(err)
 		}
@@ -168,13 +169,13 @@ func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
 			otherStream := createStream(t, other, otherShop, "Later show")
 			n.goLive(t, otherStream)
 			n.flush(t)
-			var feed commerce.FeedPage
+			var feed discovery.FeedPage
 			viewer.expect(200, "GET", "/api/feed?limit=5", nil).decode(t, &feed)
 			if len(feed.Items) < 2 || feed.Items[0].Stream == nil || feed.Items[0].Stream.ID != stream ||
 				feed.Items[0].Reason != "followed_live" || feed.Items[1].Stream == nil || feed.Items[1].Stream.ID != otherStream {
 				t.Fatalf("feed %+v", feed.Items)
 			}
-			var live struct{ Items []commerce.StreamSummary }
+			var live struct{ Items []discovery.StreamSummary }
 			viewer.expect(200, "GET", "/api/discover/live", nil).decode(t, &live)
 			if len(live.Items) != 2 || live.Items[0].ID != stream {
 				t.Fatalf("live now %+v", live.Items)
@@ -234,7 +235,7 @@ func TestGoLiveAlertAcrossTwoNodes(t *testing.T) {
 	onB := openAlerts(t, b.URL, viewer.client)
 	onB.next(t, "snapshot")
 	a.goLive(t, stream)
-	var alert commerce.Alert
+	var alert discovery.Alert
 	if err := json.Unmarshal(onB.next(t, "followed_live"), &alert); err != nil || alert.StreamID != stream {
 		t.Fatalf("alert %+v, %v", alert, err)
 	}
@@ -272,7 +273,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 			r.wait("snapshot", nil)
 		}
 		analytics := fmt.Sprintf("/api/streams/%d/analytics", stream)
-		var got commerce.StreamAnalytics
+		var got discovery.StreamAnalytics
 		waitUntil(t, 10*time.Second, "three current viewers", func() bool {
 			n.flush(t) // and a heartbeat of the open sessions
 			seller.expect(200, "GET", analytics, nil).decode(t, &got)
@@ -335,7 +336,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 		seller.expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics", stream), nil).decode(t, &got)
 
 		// Three paid orders, one refunded: revenue is net of it.
-		wantM := commerce.Metrics{ProductClicks: 4, AddToCarts: 4, CartUnits: 5, Orders: 3, UnitsSold: 5,
+		wantM := discovery.Metrics{ProductClicks: 4, AddToCarts: 4, CartUnits: 5, Orders: 3, UnitsSold: 5,
 			RevenueMinor: 5500, Refunds: 1, RefundedMinor: 1000, Likes: 8, Comments: 3, Shares: 1, Follows: 1}
 		if got.Metrics != wantM || got.UniqueViewers != 3 || got.PeakViewers != 3 || got.Conversion != 1 ||
 			got.Status != "ended" || got.Currency != "USD" {
@@ -345,11 +346,11 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 			got.AvgWatchSeconds > elapsed || got.AvgViewers <= 0 || got.AvgViewers > 3 {
 			t.Fatalf("watch numbers out of bounds (session %.1fs): %+v", elapsed, got.ViewerStats)
 		}
-		wantP := []commerce.ProductStats{
-			{ProductID: p1.ID, Title: "Mug", Viewers: 3, Conversion: 1, Metrics: commerce.Metrics{
+		wantP := []discovery.ProductStats{
+			{ProductID: p1.ID, Title: "Mug", Viewers: 3, Conversion: 1, Metrics: discovery.Metrics{
 				ProductClicks: 3, AddToCarts: 3, CartUnits: 4, Orders: 3, UnitsSold: 4, RevenueMinor: 3000,
 				Refunds: 1, RefundedMinor: 1000}},
-			{ProductID: p2.ID, Title: "Vase", Viewers: 1, Conversion: 1, Metrics: commerce.Metrics{
+			{ProductID: p2.ID, Title: "Vase", Viewers: 1, Conversion: 1, Metrics: discovery.Metrics{
 				ProductClicks: 1, AddToCarts: 1, CartUnits: 1, Orders: 1, UnitsSold: 1, RevenueMinor: 2500}},
 		}
 		if len(got.Products) != 2 || got.Products[0] != wantP[0] || got.Products[1] != wantP[1] {
@@ -376,12 +377,12 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 
 		t.Run("the shop and product reports agree over today", func(t *testing.T) {
 			day := time.Now().UTC().Format("2006-01-02")
-			var shop commerce.ShopAnalytics
+			var shop discovery.ShopAnalytics
 			seller.expect(200, "GET", fmt.Sprintf("/api/shops/sallys/analytics?from=%s&to=%s", day, day), nil).decode(t, &shop)
 			if shop.Orders != 3 || shop.RevenueMinor != 5500 || shop.RefundedMinor != 1000 || shop.Likes != 8 || len(shop.Streams) != 1 || shop.Streams[0].PeakViewers != 3 {
 				t.Fatalf("shop report %+v", shop)
 			}
-			var prod commerce.ProductAnalytics
+			var prod discovery.ProductAnalytics
 			seller.expect(200, "GET", fmt.Sprintf("/api/products/%d/analytics?from=%s&to=%s", p1.ID, day, day), nil).decode(t, &prod)
 			if prod.ProductStats != wantP[0] {
 				t.Fatalf("product report %+v", prod.ProductStats)
@@ -424,7 +425,7 @@ func TestDiscoveryOverHTTP(t *testing.T) {
 				anon.expect(200, "GET", path+"?q="+url.QueryEscape(q), nil)
 			}
 		}
-		var res commerce.SearchResults
+		var res discovery.SearchResults
 		anon.expect(200, "GET", "/api/search?q=cera", nil).decode(t, &res)
 		if len(res.Products) != 1 || res.Products[0].ID != mug.ID || len(res.Shops) != 0 || len(res.Streams) != 0 {
 			t.Fatalf("search %+v", res)
@@ -434,7 +435,7 @@ func TestDiscoveryOverHTTP(t *testing.T) {
 
 	t.Run("hashtag pages", func(t *testing.T) {
 		var page struct {
-			Items []commerce.ProductSummary `json:"items"`
+			Items []discovery.ProductSummary `json:"items"`
 		}
 		anon.expect(200, "GET", "/api/hashtags/Pottery/products", nil).decode(t, &page)
 		if len(page.Items) != 1 || page.Items[0].ID != mug.ID {
@@ -447,7 +448,7 @@ func TestDiscoveryOverHTTP(t *testing.T) {
 			}
 		}
 		var streams struct {
-			Items []commerce.StreamSummary `json:"items"`
+			Items []discovery.StreamSummary `json:"items"`
 		}
 		anon.expect(200, "GET", "/api/hashtags/pottery/streams", nil).decode(t, &streams)
 		if len(streams.Items) != 1 || streams.Items[0].ID != stream {
@@ -456,12 +457,12 @@ func TestDiscoveryOverHTTP(t *testing.T) {
 	})
 
 	t.Run("share links open the right page", func(t *testing.T) {
-		var link commerce.ShareLink
+		var link discovery.ShareLink
 		anon.expect(201, "POST", "/api/shares", map[string]any{"type": "product", "id": mug.ID}).decode(t, &link)
 		if !strings.HasPrefix(link.URL, n.URL+"/s/p") || link.Target != fmt.Sprintf("/product/%d", mug.ID) {
 			t.Fatalf("link %+v", link)
 		}
-		var slink commerce.ShareLink
+		var slink discovery.ShareLink
 		anon.expect(201, "POST", "/api/shares", map[string]any{"type": "stream", "id": stream}).decode(t, &slink)
 		noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 		for path, want := range map[string]string{link.Path: link.Target, slink.Path: fmt.Sprintf("/watch/%d", stream),
@@ -502,8 +503,8 @@ func TestDiscoveryOverHTTP(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer a.close()
-		rows, err := a.store.ActivityCounts(context.Background(), commerce.AnalyticsFilter{ProductID: mug.ID,
-			Kinds: []commerce.InteractionKind{commerce.InteractionView}}, commerce.GroupNone, false)
+		rows, err := a.store.ActivityCounts(context.Background(), discovery.AnalyticsFilter{ProductID: mug.ID,
+			Kinds: []discovery.InteractionKind{discovery.InteractionView}}, discovery.GroupNone, false)
 		if err != nil || len(rows) != 1 || rows[0].Events != 2 {
 			t.Fatalf("views after shutdown: %+v, %v", rows, err)
 		}

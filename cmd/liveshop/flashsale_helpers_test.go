@@ -19,7 +19,6 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
-	"github.com/liveshop/liveshop/room"
 )
 
 // flashNode is one Liveshop node running in-process on a loopback port, with
@@ -282,40 +281,6 @@ func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() boo
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-// roomRecorder stands in for the room hub: it records what flash sales
-// publish, per stream.
-type roomRecorder struct {
-	mu     sync.Mutex
-	events []recordedEvent
-}
-
-type recordedEvent struct {
-	stream int64
-	typ    string
-	data   any
-	at     time.Time
-}
-
-func (r *roomRecorder) Publish(_ context.Context, streamID int64, ev room.Event) (uint64, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.events = append(r.events, recordedEvent{stream: streamID, typ: ev.Type, data: ev.Data, at: time.Now()})
-	return uint64(len(r.events)), nil
-}
-
-// of returns the recorded events of one type.
-func (r *roomRecorder) of(typ string) []recordedEvent {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []recordedEvent
-	for _, e := range r.events {
-		if e.typ == typ {
-			out = append(out, e)
-		}
-	}
-	return out
 }
 
 // saleSQL returns the sold count and whether the sale is reconciled, as SQL

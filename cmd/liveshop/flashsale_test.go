@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"testing"
@@ -30,9 +31,9 @@ func eachFlashDatabase(t *testing.T, fn func(t *testing.T, cfg Config)) {
 func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 	eachFlashDatabase(t, func(t *testing.T, cfg Config) {
 		n := startFlashNode(t, cfg)
-		rec := &roomRecorder{}
-		n.app.connectFlashSaleRooms(rec)
 		s := newSaleSetup(t, n, 50)
+		viewer := joinRoom(t, n.URL, nil, s.streamID)
+		viewer.wait(room.EventSnapshot, nil)
 		fs := s.startSale(t, 10, 2, 0, 60)
 
 		t.Run("the sale takes its units out of the product's stock and is announced", func(t *testing.T) {
@@ -42,10 +43,9 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 			if got := s.seller.productPage(s.product.ID).Stock; got != 40 {
 				t.Fatalf("product stock = %d, want 50-10", got)
 			}
-			waitUntil(t, 5*time.Second, "flash_sale_started", func() bool { return len(rec.of(room.EventFlashSale)) == 1 })
-			ev := rec.of(room.EventFlashSale)[0]
-			if d := ev.data.(room.FlashSale); ev.stream != s.streamID || d.ID != fs.ID || !d.EndsAt.Equal(fs.EndsAt) || d.Remaining != 10 {
-				t.Fatalf("announcement = %+v", ev)
+			d := roomData[room.FlashSale](t, viewer.wait(room.EventFlashSale, nil))
+			if d.ID != fs.ID || !d.EndsAt.Equal(fs.EndsAt) || d.Remaining != 10 {
+				t.Fatalf("announcement = %+v", d)
 			}
 		})
 
@@ -95,14 +95,13 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 		})
 
 		t.Run("the room hears a just-bought ticker with the buyer's name and the new stock", func(t *testing.T) {
-			waitUntil(t, 5*time.Second, "purchase", func() bool { return len(rec.of(room.EventPurchase)) == 1 })
-			p := rec.of(room.EventPurchase)[0].data.(room.Purchase)
+			p := roomData[room.Purchase](t, viewer.nth(room.EventPurchase, 0))
 			if p.Buyer != "Ann Buyer" || p.Quantity != 2 || p.ProductID != s.product.ID {
 				t.Fatalf("purchase = %+v", p)
 			}
-			waitUntil(t, 5*time.Second, "stock 8", func() bool {
-				st := rec.of(room.EventFlashSaleStock)
-				return len(st) > 0 && st[len(st)-1].data.(room.FlashSaleStock).Remaining == 8
+			viewer.wait(room.EventFlashSaleStock, func(d json.RawMessage) bool {
+				var st room.FlashSaleStock
+				return json.Unmarshal(d, &st) == nil && st.ID == fs.ID && st.Remaining == 8
 			})
 		})
 
@@ -110,8 +109,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 			bob := n.srv.shopper(t, uniqueName("bob")+"@example.com", "Bob Private")
 			r := reserve(t, bob.client, fs.ID, 1)
 			bob.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
-			waitUntil(t, 5*time.Second, "second purchase", func() bool { return len(rec.of(room.EventPurchase)) == 2 })
-			if p := rec.of(room.EventPurchase)[1].data.(room.Purchase); p.Buyer != "Someone" {
+			if p := roomData[room.Purchase](t, viewer.nth(room.EventPurchase, 1)); p.Buyer != "Someone" {
 				t.Fatalf("anonymous purchase shows %q", p.Buyer)
 			}
 		})
@@ -122,8 +120,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 			if got.Status != flash.SaleEnded || got.EndReason != flash.SaleEndStopped {
 				t.Fatalf("stopped sale = %+v", got)
 			}
-			waitUntil(t, 5*time.Second, "flash_sale_ended", func() bool { return len(rec.of(room.EventFlashSaleEnded)) == 1 })
-			if e := rec.of(room.EventFlashSaleEnded)[0].data.(room.FlashSaleEnded); e.Reason != "stopped" || e.Remaining != 7 {
+			if e := roomData[room.FlashSaleEnded](t, viewer.wait(room.EventFlashSaleEnded, nil)); e.Reason != "stopped" || e.Remaining != 7 {
 				t.Fatalf("ended = %+v", e)
 			}
 			waitUntil(t, 5*time.Second, "reconciliation", func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })

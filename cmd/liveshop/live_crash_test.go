@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/live/liveclient"
 )
@@ -350,7 +351,7 @@ func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
 				t.Errorf("WHEP on %s after the end: %d %q, want 409 not_live", n.URL, status, code)
 			}
 		}
-		var report commerce.StreamAnalytics
+		var report discovery.StreamAnalytics
 		show.seller.as(t).expect(200, "GET", fmt.Sprintf("/api/streams/%d/analytics", show.id), nil).decode(t, &report)
 		if report.CurrentViewers != 0 {
 			t.Errorf("analytics count %d watching now after the end", report.CurrentViewers)

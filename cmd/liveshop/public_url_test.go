@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 func TestPublicURLConfig(t *testing.T) {
@@ -96,7 +97,7 @@ func TestPublicURLNotHost(t *testing.T) {
 		t.Run("share links are on the configured origin", func(t *testing.T) {
 			anon := srv.client(t)
 			for _, req := range []map[string]any{{"type": "product", "id": mug.ID}, {"type": "stream", "id": stream.ID}} {
-				var link commerce.ShareLink
+				var link discovery.ShareLink
 				anon.expect(201, "POST", "/api/shares", req, forged...).decode(t, &link)
 				if link.URL != public+link.Path || !strings.HasPrefix(link.Path, "/s/") {
 					t.Errorf("share %v with Host evil.test: %+v, want %s%s", req, link, public, link.Path)

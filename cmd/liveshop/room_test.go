@@ -78,20 +78,48 @@ func joinRoomURL(t testing.TB, url string, hdr http.Header) *roomConn {
 // wait returns the first event of typ whose data satisfies match.
 func (rc *roomConn) wait(typ string, match func(json.RawMessage) bool) roomEvent {
 	rc.t.Helper()
+	return rc.find(typ, fmt.Sprintf("no %s event", typ), func(e roomEvent, _ int) bool { return match == nil || match(e.Data) })
+}
+
+// nth returns the i-th (from 0) event of typ.
+func (rc *roomConn) nth(typ string, i int) roomEvent {
+	rc.t.Helper()
+	return rc.find(typ, fmt.Sprintf("fewer than %d %s events", i+1, typ), func(_ roomEvent, j int) bool { return j == i })
+}
+
+// find returns the first event of typ that ok takes (given the event and
+// its index among those of typ), waiting up to 10 s for it.
+func (rc *roomConn) find(typ, missing string, ok func(e roomEvent, i int) bool) roomEvent {
+	rc.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		rc.mu.Lock()
+		i := 0
 		for _, e := range rc.events {
-			if e.Type == typ && (match == nil || match(e.Data)) {
+			if e.Type != typ {
+				continue
+			}
+			if ok(e, i) {
 				rc.mu.Unlock()
 				return e
 			}
+			i++
 		}
 		rc.mu.Unlock()
 		time.Sleep(5 * time.Millisecond)
 	}
-	rc.t.Fatalf("no %s event within 10s", typ)
+	rc.t.Fatalf("%s within 10s", missing)
 	return roomEvent{}
+}
+
+// roomData decodes an event's data.
+func roomData[T any](t testing.TB, e roomEvent) T {
+	t.Helper()
+	var v T
+	if err := json.Unmarshal(e.Data, &v); err != nil {
+		t.Fatalf("%s data %s: %v", e.Type, e.Data, err)
+	}
+	return v
 }
 
 // closeStatus waits for the server to end the connection and returns its

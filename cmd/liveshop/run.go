@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/live"
@@ -35,10 +36,10 @@ type app struct {
 	redis     *redis.Client // nil when real-time state stays in memory
 	limits    room.Limits   // rate limits, mutes, bans, slow mode for every subsystem
 	commerce  *commerce.Service
-	flash     *flash.Service      // flash sales and live coupons (wire_flashsale.go)
-	rooms     *room.Hub           // live rooms over WebSocket (wire_room.go)
-	sfu       *live.SFU           // WebRTC video (wire_live.go)
-	discovery *commerce.Discovery // feed, search, follows, analytics (wire_discovery.go)
+	flash     *flash.Service     // flash sales and live coupons (wire_flashsale.go)
+	rooms     *room.Hub          // live rooms over WebSocket (wire_room.go)
+	sfu       *live.SFU          // WebRTC video (wire_live.go)
+	discovery *discovery.Service // feed, search, follows, analytics (wire_discovery.go)
 
 	echo    *echo.Echo
 	api     *echo.Group
@@ -208,7 +209,8 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 	} else {
 		a.limits = room.NewMemoryLimits()
 	}
-	a.commerce = commerce.New(a.store, a.limits, commerceCfg, log.With("component", "commerce"))
+	news := &commerce.Events{}
+	a.commerce = commerce.New(a.store, a.limits, news, commerceCfg, log.With("component", "commerce"))
 	if cfg.AdminEmail != "" {
 		if _, err := a.commerce.EnsureAdmin(ctx, cfg.AdminEmail, cfg.AdminPassword); err != nil {
 			return nil, fmt.Errorf("bootstrap admin: %w", err)
@@ -220,19 +222,32 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 	a.echo = newEcho(a)
 	a.api = a.echo.Group("/api")
 	commerce.NewHandler(a.commerce).Register(a.api)
-	a.openapi = append(a.openapi, commerce.OpenAPI, commerce.OpenAPIDiscovery)
-	if err := a.wireFlashSales(); err != nil {
+	a.openapi = append(a.openapi, commerce.OpenAPI, discovery.OpenAPI)
+	bus, presence := a.roomBus()
+	roomNews := room.NewPublisher(bus)
+	if err := a.wireFlashSales(roomNews); err != nil {
 		return nil, err
 	}
 	if err := a.wireDiscovery(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.wireRoom(); err != nil {
+	if err := a.wireRoom(bus, presence); err != nil {
 		return nil, err
 	}
 	if err := a.wireLive(); err != nil {
 		return nil, err
 	}
+	// The core's news, now that everyone it tells exists. A rotated key
+	// closes the publisher using the old one: here at once, on another node
+	// when it re-checks its publisher's key.
+	news.Connect(commerce.Listeners{
+		Orders:    a.discovery,
+		Activity:  a.discovery,
+		Stock:     pinnedStock{dir: roomDirectory{svc: a.commerce, store: a.store}, rooms: a.rooms},
+		StreamEnd: streamEndNotifier{sfu: a.sfu, rooms: roomNews, log: a.log.With("component", "live")},
+		StreamKey: a.sfu,
+	})
+	a.onClose(news.Disconnect)
 
 	if cfg.Demo {
 		if err := loadDemo(ctx, a); err != nil {

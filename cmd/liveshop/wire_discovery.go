@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 // interactionPurgeEvery is how often each node rolls up and purges
@@ -16,21 +17,21 @@ const interactionPurgeEvery = time.Hour
 // follows with go-live alerts (Redis pub/sub across nodes when configured,
 // in process otherwise), search and hashtags, the For You feed, seller
 // analytics and share links — serves its routes on /api and the share
-// links on /s/, and takes the order events. Call it before wireRoom, so the
-// rooms report joins, watch time, likes and comments to it, and so it
-// closes after them and writes their last sessions. Every node rolls up
+// links on /s/. The rooms, built after it, report joins, watch time, likes
+// and comments to it, and it closes after them and writes their last
+// sessions; newApp connects it to the core's order events and activity. Every node rolls up
 // and purges the interaction log hourly (--interaction-retention).
 func (a *app) wireDiscovery(ctx context.Context) error {
-	var bus commerce.AlertBus = commerce.NewMemoryAlerts()
+	var bus discovery.AlertBus = discovery.NewMemoryAlerts()
 	if a.redis != nil {
-		rb, err := commerce.NewRedisAlerts(ctx, a.redis, a.cfg.RedisPrefix, a.log.With("component", "alerts"))
+		rb, err := discovery.NewRedisAlerts(ctx, a.redis, a.cfg.RedisPrefix, a.log.With("component", "alerts"))
 		if err != nil {
 			return fmt.Errorf("go-live alerts: %w", err)
 		}
 		bus = rb
 	}
 	a.onClose(func() { bus.Close() })
-	d, err := commerce.NewDiscovery(a.cfg.Discovery, commerce.DiscoveryDeps{
+	d, err := discovery.New(a.cfg.Discovery, discovery.Deps{
 		Service:    a.commerce,
 		Store:      a.store,
 		Alerts:     bus,
@@ -53,8 +54,7 @@ func (a *app) wireDiscovery(ctx context.Context) error {
 		cancel()
 		<-done
 	})
-	a.commerce.SetOrderEvents(d)
-	h := commerce.NewDiscoveryHandler(d, commerce.NewHandler(a.commerce))
+	h := discovery.NewHandler(d, commerce.NewHandler(a.commerce))
 	h.Register(a.api)
 	h.RegisterLinks(a.echo)
 	return nil

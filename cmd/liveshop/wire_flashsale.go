@@ -12,10 +12,9 @@ import (
 
 // wireFlashSales builds the flash-sale service on the stock engine picked
 // at start-up (Redis when configured, so every node shares each sale's
-// units; the in-process engine otherwise), starts its sweeper and serves its
-// routes. Rooms are connected with connectFlashSaleRooms once the hub
-// exists.
-func (a *app) wireFlashSales() error {
+// units; the in-process engine otherwise), telling rooms its news through
+// pub, starts its sweeper and serves its routes.
+func (a *app) wireFlashSales(pub roomPublisher) error {
 	var engine flash.StockEngine = flash.NewMemoryStock()
 	if a.redis != nil {
 		rs, err := flash.NewRedisStock(a.redis, a.cfg.RedisPrefix)
@@ -24,7 +23,7 @@ func (a *app) wireFlashSales() error {
 		}
 		engine = rs
 	}
-	a.flash = flash.New(a.commerce, a.store, engine, nil, a.cfg.FlashSale, a.metrics,
+	a.flash = flash.New(a.commerce, a.store, engine, flashSaleRooms{pub: pub}, a.cfg.FlashSale, a.metrics,
 		a.log.With("component", "flashsale"))
 	a.flash.Start()
 	a.onClose(a.flash.Close)
@@ -33,13 +32,7 @@ func (a *app) wireFlashSales() error {
 	return nil
 }
 
-// connectFlashSaleRooms sends flash-sale news to the rooms through pub
-// (the room hub's Publish).
-func (a *app) connectFlashSaleRooms(pub roomPublisher) {
-	a.flash.SetNotifier(flashSaleRooms{pub: pub})
-}
-
-// roomPublisher is what the flash-sale news needs of the room hub.
+// roomPublisher is how news reaches rooms (a room.Publisher).
 type roomPublisher interface {
 	Publish(ctx context.Context, streamID int64, ev room.Event) (uint64, error)
 }

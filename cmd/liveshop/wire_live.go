@@ -112,12 +112,6 @@ func (a *app) wireLive() error {
 	}
 	a.sfu = sfu
 	a.onClose(func() { sfu.Close() })
-	a.commerce.SetStreamEndNotifier(streamEndNotifier{sfu: sfu, rooms: a.rooms, log: a.log.With("component", "live")})
-	a.onClose(func() { a.commerce.SetStreamEndNotifier(nil) })
-	// A rotated key closes the publisher using the old one: here at once,
-	// on another node when it re-checks its publisher's key.
-	a.commerce.SetStreamKeyNotifier(sfu)
-	a.onClose(func() { a.commerce.SetStreamKeyNotifier(nil) })
 	// A group of its own, not a.api: WHIP's bearer token is a stream key,
 	// which commerce's session middleware on a.api would refuse as a
 	// session token. WHEP is anonymous.

@@ -8,25 +8,26 @@ import (
 	"github.com/liveshop/liveshop/room"
 )
 
-// wireRoom builds the room hub on the bus and presence picked at start-up
-// (Redis when configured, so rooms span every node; in memory otherwise),
-// with the shared limits, serves its routes and connects flash-sale news and
-// the pinned product's stock to it. Call it after wireFlashSales.
-func (a *app) wireRoom() error {
-	var (
-		bus  room.Bus
-		pres room.Presence
-	)
+// roomBus picks the rooms' bus and presence at start-up: Redis when
+// configured, so rooms span every node; in memory otherwise. What publishes
+// to rooms (flash sales, video) is built on the bus before the hub.
+func (a *app) roomBus() (room.Bus, room.Presence) {
 	if a.redis != nil {
-		rb := room.NewRedisBus(a.redis, room.RedisBusOptions{Prefix: a.cfg.RedisPrefix,
+		bus := room.NewRedisBus(a.redis, room.RedisBusOptions{Prefix: a.cfg.RedisPrefix,
 			HistorySize: a.cfg.Room.HistorySize, Logger: a.log.With("component", "roombus")})
-		bus = rb
-		pres = room.NewRedisPresence(a.redis, a.cfg.RedisPrefix)
-	} else {
-		bus = room.NewMemoryBus(a.cfg.Room.HistorySize)
-		pres = room.NewMemoryPresence()
+		a.onClose(func() { bus.Close() })
+		return bus, room.NewRedisPresence(a.redis, a.cfg.RedisPrefix)
 	}
+	bus := room.NewMemoryBus(a.cfg.Room.HistorySize)
 	a.onClose(func() { bus.Close() })
+	return bus, room.NewMemoryPresence()
+}
+
+// wireRoom builds the room hub on bus and presence with the shared limits,
+// the core, flash sales (snapshots carry the running sale) and discovery
+// (joins, watch time, likes and comments are recorded), and serves its
+// routes.
+func (a *app) wireRoom(bus room.Bus, pres room.Presence) error {
 	dir := roomDirectory{svc: a.commerce, store: a.store}
 	deps := room.Deps{
 		Auth:       roomAuth{a.commerce},
@@ -37,12 +38,8 @@ func (a *app) wireRoom() error {
 		Presence:   pres,
 		Logger:     a.log.With("component", "room"),
 		Registerer: a.metrics,
-	}
-	if a.flash != nil {
-		deps.FlashSales = flashSaleSource{a.flash}
-	}
-	if a.discovery != nil {
-		deps.Activity = roomActivity{a.discovery}
+		FlashSales: flashSaleSource{a.flash},
+		Activity:   roomActivity{a.discovery},
 	}
 	hub, err := room.NewHub(a.cfg.Room, deps)
 	if err != nil {
@@ -50,13 +47,8 @@ func (a *app) wireRoom() error {
 	}
 	a.rooms = hub
 	a.onClose(func() { hub.Close() })
-	a.commerce.SetStockNotifier(pinnedStock{dir: dir, rooms: hub})
-	a.onClose(func() { a.commerce.SetStockNotifier(nil) })
 	room.NewHandler(hub).Register(a.api)
 	a.openapi = append(a.openapi, room.OpenAPI)
-	if a.flash != nil {
-		a.connectFlashSaleRooms(hub)
-	}
 	return nil
 }
 

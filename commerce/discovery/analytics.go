@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"cmp"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // Seller analytics
@@ -267,7 +269,7 @@ func audience(sessions []WatchSession, from, to time.Time, rolled WatchRollup) V
 
 // productTable reports the products of f's interactions and orders, best
 // sellers first, then the most clicked.
-func (d *Discovery) productTable(ctx context.Context, f AnalyticsFilter) ([]ProductStats, error) {
+func (d *Service) productTable(ctx context.Context, f AnalyticsFilter) ([]ProductStats, error) {
 	rows, err := d.store.ActivityCounts(ctx, f, GroupProduct, true)
 	if err != nil {
 		return nil, err
@@ -320,7 +322,7 @@ func (d *Discovery) productTable(ctx context.Context, f AnalyticsFilter) ([]Prod
 }
 
 // productViewers counts, per product, the people who viewed or clicked it.
-func (d *Discovery) productViewers(ctx context.Context, f AnalyticsFilter) (map[int64]int64, error) {
+func (d *Service) productViewers(ctx context.Context, f AnalyticsFilter) (map[int64]int64, error) {
 	f.Kinds = []InteractionKind{InteractionView, InteractionClick}
 	rows, err := d.store.ActivityCounts(ctx, f, GroupProduct, false)
 	if err != nil {
@@ -335,7 +337,7 @@ func (d *Discovery) productViewers(ctx context.Context, f AnalyticsFilter) (map[
 
 // StreamAnalytics returns a stream's report to its shop's seller (or an
 // admin); anyone else gets 403 (401 when not signed in).
-func (d *Discovery) StreamAnalytics(ctx context.Context, a Account, streamID int64) (StreamAnalytics, error) {
+func (d *Service) StreamAnalytics(ctx context.Context, a commerce.Account, streamID int64) (StreamAnalytics, error) {
 	st, err := d.svc.Stream(ctx, streamID)
 	if err != nil {
 		return StreamAnalytics{}, err
@@ -347,7 +349,7 @@ func (d *Discovery) StreamAnalytics(ctx context.Context, a Account, streamID int
 	return d.streamReport(ctx, st, shop.Currency, true)
 }
 
-func (d *Discovery) streamReport(ctx context.Context, st Stream, currency string, products bool) (StreamAnalytics, error) {
+func (d *Service) streamReport(ctx context.Context, st commerce.Stream, currency string, products bool) (StreamAnalytics, error) {
 	out := StreamAnalytics{
 		StreamWindow: StreamWindow{ID: st.ID, Title: st.Title, Status: st.Status, StartedAt: st.StartedAt, EndedAt: st.EndedAt},
 		ShopID:       st.ShopID, Currency: currency, Products: []ProductStats{},
@@ -369,7 +371,7 @@ func (d *Discovery) streamReport(ctx context.Context, st Stream, currency string
 		return out, err
 	}
 	out.ViewerStats = audience(sessions, from, to, rolled[0])
-	if st.Status == StreamLive {
+	if st.Status == commerce.StreamLive {
 		seen := d.now().Add(-2 * d.cfg.WatchHeartbeat)
 		for _, s := range sessions {
 			if s.Open && !s.To.Before(seen) {
@@ -390,7 +392,7 @@ func (d *Discovery) streamReport(ctx context.Context, st Stream, currency string
 
 // rolledWatch returns the watch time of rolled-up days by group key (key
 // 0 without grouping).
-func (d *Discovery) rolledWatch(ctx context.Context, f AnalyticsFilter, group int) (map[int64]WatchRollup, error) {
+func (d *Service) rolledWatch(ctx context.Context, f AnalyticsFilter, group int) (map[int64]WatchRollup, error) {
 	rows, err := d.store.RolledWatch(ctx, f, group)
 	out := make(map[int64]WatchRollup, len(rows))
 	for _, r := range rows {
@@ -400,7 +402,7 @@ func (d *Discovery) rolledWatch(ctx context.Context, f AnalyticsFilter, group in
 }
 
 // totals adds f's interactions and orders to m.
-func (d *Discovery) totals(ctx context.Context, f AnalyticsFilter, m *Metrics) error {
+func (d *Service) totals(ctx context.Context, f AnalyticsFilter, m *Metrics) error {
 	byKind, err := d.store.ActivityCounts(ctx, f, GroupNone, true)
 	if err != nil {
 		return err

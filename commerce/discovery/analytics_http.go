@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"io"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // csvWriter is what the three reports have in common.
@@ -24,7 +25,7 @@ func wantsCSV(c echo.Context) (bool, error) {
 	case "":
 		return strings.HasPrefix(c.Request().Header.Get("Accept"), "text/csv"), nil
 	}
-	return false, BadRequest("format must be json or csv")
+	return false, commerce.BadRequest("format must be json or csv")
 }
 
 // report writes r as JSON or, when asked, as a CSV attachment named name.
@@ -46,15 +47,15 @@ func report(c echo.Context, r csvWriter, name string) error {
 
 // reportRange checks ?format= and reads ?from= and ?to= of a dated report,
 // so that a bad request is refused before the report is built.
-func (h *DiscoveryHandler) reportRange(c echo.Context) (from, to time.Time, err error) {
+func (h *Handler) reportRange(c echo.Context) (from, to time.Time, err error) {
 	if _, err := wantsCSV(c); err != nil {
 		return time.Time{}, time.Time{}, err
 	}
 	return h.d.ReportRange(c.QueryParam("from"), c.QueryParam("to"))
 }
 
-func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
-	a, id, err := AccountAndID(c)
+func (h *Handler) streamAnalytics(c echo.Context) error {
+	a, id, err := commerce.AccountAndID(c)
 	if err != nil {
 		return err
 	}
@@ -68,7 +69,7 @@ func (h *DiscoveryHandler) streamAnalytics(c echo.Context) error {
 	return report(c, r, "stream-"+strconv.FormatInt(id, 10)+"-analytics")
 }
 
-func (h *DiscoveryHandler) shopAnalytics(c echo.Context) error {
+func (h *Handler) shopAnalytics(c echo.Context) error {
 	a, id, err := h.h.AccountAndShop(c)
 	if err != nil {
 		return err
@@ -84,8 +85,8 @@ func (h *DiscoveryHandler) shopAnalytics(c echo.Context) error {
 	return report(c, r, "shop-"+strconv.FormatInt(id, 10)+"-"+from.Format(reportDateLayout)+"-analytics")
 }
 
-func (h *DiscoveryHandler) productAnalytics(c echo.Context) error {
-	a, id, err := AccountAndID(c)
+func (h *Handler) productAnalytics(c echo.Context) error {
+	a, id, err := commerce.AccountAndID(c)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -9,7 +9,7 @@ import (
 // Retention of the interaction log
 //
 // The interaction log grows with every view, click and watch session, so
-// it is kept for DiscoveryConfig.InteractionRetention (default 180 days).
+// it is kept for Config.InteractionRetention (default 180 days).
 // Before a UTC day leaves the log it is rolled up into one row per day,
 // shop, stream, product and kind (interaction_days), and reports read the
 // days before the rollup's watermark from there, the later ones from the
@@ -71,6 +71,14 @@ type RetentionStore interface {
 // first purge of an old log) is worked off over the next sweeps.
 const rollupDaysPerSweep = 31
 
+// purgeBatch bounds the rows one statement deletes, and purgeBatches the
+// statements one sweep runs per table, so a purge never holds a table for
+// long; a backlog is worked off over the next sweeps.
+const (
+	purgeBatch   = 1000
+	purgeBatches = 20
+)
+
 // PurgeStats says what one purge did.
 type PurgeStats struct {
 	DaysRolledUp, Interactions, OpenWatches, RecentItems, Scores int
@@ -80,7 +88,7 @@ type PurgeStats struct {
 // deletes them from the log, with the recent items and the decayed scores
 // that go with them. Several nodes may run it at once: each day is rolled
 // up by one of them, and deleting twice deletes nothing the second time.
-func (d *Discovery) PurgeInteractions(ctx context.Context) (PurgeStats, error) {
+func (d *Service) PurgeInteractions(ctx context.Context) (PurgeStats, error) {
 	var st PurgeStats
 	now := d.now()
 	cutoff := now.Add(-d.cfg.InteractionRetention).UTC().Truncate(24 * time.Hour)
@@ -158,7 +166,7 @@ func minTime(a, b time.Time) time.Time {
 
 // RunRetention calls PurgeInteractions every interval until ctx ends.
 // cmd/liveshop runs it on every node.
-func (d *Discovery) RunRetention(ctx context.Context, every time.Duration) {
+func (d *Service) RunRetention(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

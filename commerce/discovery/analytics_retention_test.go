@@ -1,4 +1,4 @@
-package commerce_test
+package discovery_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -19,7 +19,7 @@ import (
 // same counts, watch time, unique and peak viewers of the stream.
 func TestRetentionRollsUpThenPurges(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{InteractionRetention: 90 * 24 * time.Hour})
+		w := newDisc(t, db, discovery.Config{InteractionRetention: 90 * 24 * time.Hour})
 		seller, shop := w.shop("keep", "Keep")
 		p := w.product(seller, shop.ID, "Mug", 1000, "")
 		st := w.stream(seller, shop.ID, "Spring show", false)
@@ -29,24 +29,24 @@ func TestRetentionRollsUpThenPurges(t *testing.T) {
 		w.exec(fmt.Sprintf("UPDATE streams SET status = 'ended', started_at = %d, ended_at = %d WHERE id = %d",
 			t0.UnixMicro(), at(60).UnixMicro(), st.ID))
 		ann, bob := w.account("ann"), w.account("bob")
-		watch := func(acct int64, from, to float64) commerce.Interaction {
-			return commerce.Interaction{Kind: commerce.InteractionWatch, AccountID: acct, StreamID: st.ID, StartedAt: at(from), At: at(to)}
+		watch := func(acct int64, from, to float64) discovery.Interaction {
+			return discovery.Interaction{Kind: discovery.InteractionWatch, AccountID: acct, StreamID: st.ID, StartedAt: at(from), At: at(to)}
 		}
 		yesterday := today.Add(-12 * time.Hour)
 		w.record(
 			watch(ann.ID, 0, 30), watch(bob.ID, 10, 40), watch(0, 20, 25),
-			commerce.Interaction{Kind: commerce.InteractionView, AccountID: ann.ID, ProductID: p.ID, At: at(5)},
-			commerce.Interaction{Kind: commerce.InteractionView, AccountID: bob.ID, ProductID: p.ID, At: at(15)},
-			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: ann.ID, ProductID: p.ID, StreamID: st.ID, At: at(6)},
-			commerce.Interaction{Kind: commerce.InteractionComment, AccountID: ann.ID, StreamID: st.ID, At: at(7)},
-			commerce.Interaction{Kind: commerce.InteractionLike, AccountID: bob.ID, StreamID: st.ID, Quantity: 3, At: at(16)},
-			commerce.Interaction{Kind: commerce.InteractionView, AccountID: ann.ID, ProductID: p.ID, At: at(24 * 60)},
-			commerce.Interaction{Kind: commerce.InteractionView, AccountID: bob.ID, ProductID: p.ID, At: yesterday},
-			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: ann.ID, ProductID: p.ID, At: yesterday},
+			discovery.Interaction{Kind: discovery.InteractionView, AccountID: ann.ID, ProductID: p.ID, At: at(5)},
+			discovery.Interaction{Kind: discovery.InteractionView, AccountID: bob.ID, ProductID: p.ID, At: at(15)},
+			discovery.Interaction{Kind: discovery.InteractionClick, AccountID: ann.ID, ProductID: p.ID, StreamID: st.ID, At: at(6)},
+			discovery.Interaction{Kind: discovery.InteractionComment, AccountID: ann.ID, StreamID: st.ID, At: at(7)},
+			discovery.Interaction{Kind: discovery.InteractionLike, AccountID: bob.ID, StreamID: st.ID, Quantity: 3, At: at(16)},
+			discovery.Interaction{Kind: discovery.InteractionView, AccountID: ann.ID, ProductID: p.ID, At: at(24 * 60)},
+			discovery.Interaction{Kind: discovery.InteractionView, AccountID: bob.ID, ProductID: p.ID, At: yesterday},
+			discovery.Interaction{Kind: discovery.InteractionClick, AccountID: ann.ID, ProductID: p.ID, At: yesterday},
 		)
 		w.flush()
 		from, to := today.AddDate(0, 0, -210), today.AddDate(0, 0, 1)
-		reports := func() (commerce.StreamAnalytics, commerce.ShopAnalytics, commerce.ProductAnalytics) {
+		reports := func() (discovery.StreamAnalytics, discovery.ShopAnalytics, discovery.ProductAnalytics) {
 			t.Helper()
 			s, err1 := w.d.StreamAnalytics(w.ctx, seller, st.ID)
 			sh, err2 := w.d.ShopAnalytics(w.ctx, seller, shop.ID, from, to)
@@ -76,7 +76,7 @@ func TestRetentionRollsUpThenPurges(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != (commerce.PurgeStats{DaysRolledUp: 2, Interactions: 9, RecentItems: 2, Scores: 2}) {
+		if got != (discovery.PurgeStats{DaysRolledUp: 2, Interactions: 9, RecentItems: 2, Scores: 2}) {
 			t.Errorf("purge %+v", got)
 		}
 		if n := w.count(fmt.Sprintf("SELECT COUNT(*) FROM interactions WHERE at < %d", cutoff)); n != 0 {
@@ -119,7 +119,7 @@ func TestRetentionRollsUpThenPurges(t *testing.T) {
 		check()
 
 		t.Run("a second purge (another node) changes nothing", func(t *testing.T) {
-			if got, err := w.d.PurgeInteractions(w.ctx); err != nil || got != (commerce.PurgeStats{}) {
+			if got, err := w.d.PurgeInteractions(w.ctx); err != nil || got != (discovery.PurgeStats{}) {
 				t.Fatalf("second purge %+v, %v", got, err)
 			}
 			check()

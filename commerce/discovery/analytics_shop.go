@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
@@ -29,7 +30,7 @@ const (
 // ReportRange parses a report's from and to: dates (YYYY-MM-DD, UTC, both
 // days included) or RFC 3339 times. Empty from and to mean the last 30
 // days up to today. The range is [From, To).
-func (d *Discovery) ReportRange(from, to string) (time.Time, time.Time, error) {
+func (d *Service) ReportRange(from, to string) (time.Time, time.Time, error) {
 	parse := func(s string, end bool) (time.Time, error) {
 		s = strings.TrimSpace(s)
 		if len(s) > maxReportDateBytes {
@@ -111,7 +112,7 @@ var visitKinds = []InteractionKind{InteractionWatch, InteractionView, Interactio
 
 // ShopAnalytics returns the report of a shop over [from, to) to its
 // seller (or an admin).
-func (d *Discovery) ShopAnalytics(ctx context.Context, a Account, shopID int64, from, to time.Time) (ShopAnalytics, error) {
+func (d *Service) ShopAnalytics(ctx context.Context, a commerce.Account, shopID int64, from, to time.Time) (ShopAnalytics, error) {
 	shop, err := d.svc.RequireSeller(ctx, a, shopID)
 	if err != nil {
 		return ShopAnalytics{}, err
@@ -152,7 +153,7 @@ func (d *Discovery) ShopAnalytics(ctx context.Context, a Account, shopID int64, 
 
 // daySeries returns one DayStats per day of f's range (zeros included, for
 // charts) and adds everything to total.
-func (d *Discovery) daySeries(ctx context.Context, f AnalyticsFilter, total *Metrics) ([]DayStats, error) {
+func (d *Service) daySeries(ctx context.Context, f AnalyticsFilter, total *Metrics) ([]DayStats, error) {
 	first := f.From.UnixMicro() / dayMicros
 	n := int((f.To.UnixMicro()+dayMicros-1)/dayMicros - first)
 	days := make([]DayStats, n)
@@ -228,7 +229,7 @@ func (d *Discovery) daySeries(ctx context.Context, f AnalyticsFilter, total *Met
 }
 
 // streamHeadlines reports the streams that went live in the range.
-func (d *Discovery) streamHeadlines(ctx context.Context, shop Shop, from, to time.Time) ([]StreamHeadline, error) {
+func (d *Service) streamHeadlines(ctx context.Context, shop commerce.Shop, from, to time.Time) ([]StreamHeadline, error) {
 	streams, err := d.store.StreamsStarted(ctx, shop.ID, from, to, reportStreams)
 	if err != nil || len(streams) == 0 {
 		return []StreamHeadline{}, err
@@ -291,7 +292,7 @@ type ProductAnalytics struct {
 
 // ProductAnalytics returns a product's report over [from, to) to its
 // shop's seller (or an admin).
-func (d *Discovery) ProductAnalytics(ctx context.Context, a Account, productID int64, from, to time.Time) (ProductAnalytics, error) {
+func (d *Service) ProductAnalytics(ctx context.Context, a commerce.Account, productID int64, from, to time.Time) (ProductAnalytics, error) {
 	p, _, err := d.svc.SellerProduct(ctx, a, productID)
 	if err != nil {
 		return ProductAnalytics{}, err

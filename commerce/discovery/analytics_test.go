@@ -1,4 +1,4 @@
-package commerce_test
+package discovery_test
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -28,8 +29,8 @@ var discCheckout = commerce.CheckoutRequest{
 // revenue is net of the refund.
 func TestAnalyticsOfAScriptedSession(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{})
-		w.svc.SetOrderEvents(w.d)
+		w := newDisc(t, db, discovery.Config{})
+		w.news.Connect(commerce.Listeners{Activity: w.d, Orders: w.d})
 		seller, shop := w.shop("glaze", "Glaze")
 		p1 := w.product(seller, shop.ID, "=HYPERLINK(mug)", 1000, "")
 		p2 := w.product(seller, shop.ID, "Vase", 2500, "")
@@ -40,25 +41,25 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 		at := func(m float64) time.Time { return t0.Add(time.Duration(m * float64(time.Minute))) }
 		ann, bob, cat, dan := w.account("ann"), w.account("bob"), w.account("cat"), w.account("dan")
 
-		watch := func(acct int64, from, to float64) commerce.Interaction {
-			return commerce.Interaction{Kind: commerce.InteractionWatch, AccountID: acct, StreamID: st.ID, StartedAt: at(from), At: at(to)}
+		watch := func(acct int64, from, to float64) discovery.Interaction {
+			return discovery.Interaction{Kind: discovery.InteractionWatch, AccountID: acct, StreamID: st.ID, StartedAt: at(from), At: at(to)}
 		}
 		w.record(
-			commerce.Interaction{Kind: commerce.InteractionWatchStart, AccountID: ann.ID, StreamID: st.ID, At: at(0)},
+			discovery.Interaction{Kind: discovery.InteractionWatchStart, AccountID: ann.ID, StreamID: st.ID, At: at(0)},
 			watch(ann.ID, 0, 30), watch(bob.ID, 10, 20), watch(0, -5, 5), watch(ann.ID, 40, 50),
-			commerce.Interaction{Kind: commerce.InteractionLike, AccountID: ann.ID, StreamID: st.ID, Quantity: 5, At: at(1)},
-			commerce.Interaction{Kind: commerce.InteractionLike, AccountID: bob.ID, StreamID: st.ID, Quantity: 3, At: at(11)},
-			commerce.Interaction{Kind: commerce.InteractionLike, AccountID: ann.ID, StreamID: st.ID, Quantity: 2, At: at(41)},
-			commerce.Interaction{Kind: commerce.InteractionComment, AccountID: ann.ID, StreamID: st.ID, At: at(2)},
-			commerce.Interaction{Kind: commerce.InteractionComment, AccountID: ann.ID, StreamID: st.ID, At: at(3)},
-			commerce.Interaction{Kind: commerce.InteractionComment, AccountID: bob.ID, StreamID: st.ID, At: at(12)},
-			commerce.Interaction{Kind: commerce.InteractionComment, AccountID: bob.ID, StreamID: quiet.ID, At: at(12)},
-			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: ann.ID, ProductID: p1.ID, StreamID: st.ID, At: at(5)},
-			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: bob.ID, ProductID: p1.ID, StreamID: st.ID, At: at(12)},
-			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: bob.ID, ProductID: p2.ID, StreamID: st.ID, At: at(13)},
-			commerce.Interaction{Kind: commerce.InteractionClick, AccountID: cat.ID, ProductID: p1.ID, StreamID: st.ID, At: at(14)},
+			discovery.Interaction{Kind: discovery.InteractionLike, AccountID: ann.ID, StreamID: st.ID, Quantity: 5, At: at(1)},
+			discovery.Interaction{Kind: discovery.InteractionLike, AccountID: bob.ID, StreamID: st.ID, Quantity: 3, At: at(11)},
+			discovery.Interaction{Kind: discovery.InteractionLike, AccountID: ann.ID, StreamID: st.ID, Quantity: 2, At: at(41)},
+			discovery.Interaction{Kind: discovery.InteractionComment, AccountID: ann.ID, StreamID: st.ID, At: at(2)},
+			discovery.Interaction{Kind: discovery.InteractionComment, AccountID: ann.ID, StreamID: st.ID, At: at(3)},
+			discovery.Interaction{Kind: discovery.InteractionComment, AccountID: bob.ID, StreamID: st.ID, At: at(12)},
+			discovery.Interaction{Kind: discovery.InteractionComment, AccountID: bob.ID, StreamID: quiet.ID, At: at(12)},
+			discovery.Interaction{Kind: discovery.InteractionClick, AccountID: ann.ID, ProductID: p1.ID, StreamID: st.ID, At: at(5)},
+			discovery.Interaction{Kind: discovery.InteractionClick, AccountID: bob.ID, ProductID: p1.ID, StreamID: st.ID, At: at(12)},
+			discovery.Interaction{Kind: discovery.InteractionClick, AccountID: bob.ID, ProductID: p2.ID, StreamID: st.ID, At: at(13)},
+			discovery.Interaction{Kind: discovery.InteractionClick, AccountID: cat.ID, ProductID: p1.ID, StreamID: st.ID, At: at(14)},
 		)
-		if _, err := w.d.Share(w.ctx, ann, commerce.ShareRequest{Type: "stream", ID: st.ID}, ""); err != nil {
+		if _, err := w.d.Share(w.ctx, ann, discovery.ShareRequest{Type: "stream", ID: st.ID}, ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := w.d.Follow(w.ctx, bob, shop.ID, st.ID); err != nil {
@@ -100,21 +101,21 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := commerce.StreamAnalytics{
-			StreamWindow: commerce.StreamWindow{ID: st.ID, Title: "Glaze night", Status: commerce.StreamLive, StartedAt: st.StartedAt},
+		want := discovery.StreamAnalytics{
+			StreamWindow: discovery.StreamWindow{ID: st.ID, Title: "Glaze night", Status: commerce.StreamLive, StartedAt: st.StartedAt},
 			ShopID:       shop.ID, Currency: "USD",
 			// Sessions clipped to the 2 live hours: 30 + 10 + 5 + 10 minutes.
-			ViewerStats: commerce.ViewerStats{UniqueViewers: 3, PeakViewers: 2, AvgViewers: 0.4583,
+			ViewerStats: discovery.ViewerStats{UniqueViewers: 3, PeakViewers: 2, AvgViewers: 0.4583,
 				TotalWatchSeconds: 3300, AvgWatchSeconds: 1100},
 			// Cat's cart is credited by her click, Dan's is not (no touch).
-			Metrics: commerce.Metrics{ProductClicks: 4, AddToCarts: 4, CartUnits: 5, Orders: 3, UnitsSold: 5,
+			Metrics: discovery.Metrics{ProductClicks: 4, AddToCarts: 4, CartUnits: 5, Orders: 3, UnitsSold: 5,
 				RevenueMinor: 5500, Refunds: 1, RefundedMinor: 1000, Likes: 10, Comments: 3, Shares: 1, Follows: 1},
 			Conversion: 1,
-			Products: []commerce.ProductStats{
-				{ProductID: p1.ID, Title: p1.Title, Viewers: 3, Conversion: 1, Metrics: commerce.Metrics{
+			Products: []discovery.ProductStats{
+				{ProductID: p1.ID, Title: p1.Title, Viewers: 3, Conversion: 1, Metrics: discovery.Metrics{
 					ProductClicks: 3, AddToCarts: 3, CartUnits: 4, Orders: 3, UnitsSold: 4, RevenueMinor: 3000,
 					Refunds: 1, RefundedMinor: 1000}},
-				{ProductID: p2.ID, Title: p2.Title, Viewers: 1, Conversion: 1, Metrics: commerce.Metrics{
+				{ProductID: p2.ID, Title: p2.Title, Viewers: 1, Conversion: 1, Metrics: discovery.Metrics{
 					ProductClicks: 1, AddToCarts: 1, CartUnits: 1, Orders: 1, UnitsSold: 1, RevenueMinor: 2500}},
 			},
 		}
@@ -134,7 +135,7 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			if r.Metrics != wantM || r.Viewers != 4 || r.StreamViewers != 3 || r.WatchSeconds != 3600 || r.Conversion != 0.75 {
 				t.Errorf("shop totals %+v", r)
 			}
-			var sum commerce.Metrics
+			var sum discovery.Metrics
 			var watch float64
 			for _, d := range r.Days {
 				sum.Orders += d.Orders

@@ -1,60 +1,4 @@
-package commerce
-
-// The For You feed
-//
-// A feed is a ranked list of at most FeedSize items — streams live now and
-// active, in-stock products — for one viewer, served in pages. Every
-// candidate i gets
-//
-//	score(i) = 0.5·P(i) + 1.0·A(i) + 1.0·F(i) + 1.0·C(i) + 3.0·L(i) + 10·F(i)·L(i)
-//
-//	P  popularity with recency decay: ln(1+pop(i)) / ln(1+max pop), where
-//	   pop is the decayed sum of interaction weights (half-life
-//	   PopularityHalfLife, 3 days): view 1, click 2, share 3, add to cart 4,
-//	   purchase 8, comment 1, like 0.2 per tap (at most 10 per viewer and
-//	   batch), watch 1 + min(minutes, 30)/10, joining a room 0.5.
-//	A  hashtag affinity: the sum over i's hashtags of the viewer's decayed
-//	   affinity for each (the same weights, split evenly over the hashtags
-//	   of what they engaged with, half-life 14 days), divided by their
-//	   strongest hashtag's, at most 1. Only the 8 strongest hashtags count.
-//	F  1 when the viewer follows i's shop.
-//	C  co-occurrence ("viewers who watched or bought X also bought Y"): the
-//	   sum over the viewer's recent strong items j (watched ≥ 30 s, carted,
-//	   bought; the last 20 within 30 days) of the decayed heat of the pair
-//	   (j, i), divided by the largest among the candidates. When a viewer
-//	   engages strongly with an item new to them, it is paired both ways with
-//	   each of their recent strong items, gaining min(strength) — watch 1,
-//	   cart 2, purchase 3 — with a half-life of 30 days.
-//	L  1 for a stream that is live now.
-//
-// A followed shop's live stream therefore comes first (the 10·F·L term).
-// Other live streams come next unless a followed shop's product matches the
-// viewer on every other term (3·L outweighs A, C and P together: at most
-// 2.5), then the rest by score; ties go to streams, then to newer IDs. A
-// followed shop and a perfect hashtag match weigh the same, so the shops a
-// viewer follows do not crowd out what they like elsewhere.
-// Products the viewer bought in the last 30 days, drafts, archived and sold
-// out products are left out. Anonymous viewers have no A, F or C: they get
-// the popular/live mix.
-//
-// Exploration: slot p (0-based) goes to an exploration item when
-// ⌊(p+1)·ε⌋ > ⌊p·ε⌋ with ε = ExplorationRate — for 0.1 the slots 9, 19,
-// 29, …, exactly ⌊n·ε⌋ of the first n items. Exploration items are the
-// newest active products and the live streams of shops opened within
-// NewSellerAge (not of shops the viewer follows, not bought), in an order
-// shuffled per viewer and hour, so new sellers get seen whatever their
-// popularity. When that pool runs dry the slot goes to the next ranked
-// item; when the ranked items run out, the rest of the feed is exploration.
-//
-// Cost is bounded whatever the catalogue or the viewer's history: the
-// candidates are the live streams (≤ 200), the hottest products (≤ 300),
-// the hottest products of the viewer's 8 strongest hashtags (30 each), the
-// hottest and newest products of the 20 most recently followed shops (8 +
-// 8 each), the neighbours of the viewer's 20 recent strong items (15 each)
-// and the exploration pool (≤ 300). Every list is one short index range
-// over incrementally maintained heats (see discovery_heat.go); lists that
-// viewers share are cached for CandidateTTL, and the viewer's own profile
-// costs three small index reads per feed.
+package discovery
 
 import (
 	"context"
@@ -67,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
@@ -141,7 +86,7 @@ type viewerProfile struct {
 	bought   map[int64]bool
 }
 
-func (d *Discovery) profile(ctx context.Context, accountID int64, now time.Time) (viewerProfile, error) {
+func (d *Service) profile(ctx context.Context, accountID int64, now time.Time) (viewerProfile, error) {
 	p := viewerProfile{affinity: map[string]float64{}, follows: map[int64]bool{}, bought: map[int64]bool{}}
 	if accountID == 0 {
 		return p, nil
@@ -207,7 +152,7 @@ func (c *feedCands) add(ref ItemRef, shop int64) int {
 }
 
 // rank builds the viewer's ranked feed (accountID 0: anonymous).
-func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, error) {
+func (d *Service) rank(ctx context.Context, accountID int64) ([]rankedItem, error) {
 	start := time.Now()
 	defer func() { d.m.feedTime.Observe(time.Since(start).Seconds()) }()
 	now := d.now()
@@ -281,7 +226,7 @@ func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, er
 		if !ok {
 			f, ok = facts[id]
 		}
-		return f, ok && f.Status == ProductActive && f.Stock > 0 && !prof.bought[id]
+		return f, ok && f.Status == commerce.ProductActive && f.Stock > 0 && !prof.bought[id]
 	}
 	for i := range cands.list {
 		c := &cands.list[i]
@@ -300,7 +245,7 @@ func (d *Discovery) rank(ctx context.Context, accountID int64) ([]rankedItem, er
 }
 
 // score applies the formula and sorts, best first.
-func (d *Discovery) score(cands []feedCand, prof viewerProfile, now time.Time) []rankedItem {
+func (d *Service) score(cands []feedCand, prof viewerProfile, now time.Time) []rankedItem {
 	var maxPop, maxCo float64
 	for i := range cands {
 		c := &cands[i]
@@ -385,7 +330,7 @@ func explorationSlot(p int, eps float64) bool {
 
 // explore interleaves the exploration pool into the ranked list and cuts
 // it to FeedSize.
-func (d *Discovery) explore(ranked []rankedItem, cands *feedCands, g *feedGlobal, prof viewerProfile,
+func (d *Service) explore(ranked []rankedItem, cands *feedCands, g *feedGlobal, prof viewerProfile,
 	showable func(int64) (FeedProduct, bool), accountID int64, now time.Time) []rankedItem {
 	eps := d.cfg.ExplorationRate
 	var pool []rankedItem
@@ -455,20 +400,20 @@ type FeedPage struct {
 // ranking, kept for 10 minutes on the node, so pages neither repeat nor
 // skip items while scores move. A cursor this node does not know (another
 // node, expired) is served from a fresh ranking at the same position.
-func (d *Discovery) Feed(ctx context.Context, a Account, p Page) (FeedPage, error) {
+func (d *Service) Feed(ctx context.Context, a commerce.Account, p commerce.Page) (FeedPage, error) {
 	limit := p.Limit
 	switch {
 	case limit == 0:
 		limit = api.DefaultPageSize
 	case limit < 0 || limit > api.MaxPageSize:
-		return FeedPage{}, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
+		return FeedPage{}, commerce.BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	token, offset := "", 0
 	if p.Cursor != "" {
 		t, off, ok := strings.Cut(p.Cursor, ".")
 		n, err := strconv.ParseInt(off, 36, 32)
 		if !ok || err != nil || n <= 0 || n > int64(d.cfg.FeedSize) || len(t) != 16 {
-			return FeedPage{}, BadRequest("cursor is not one this API returned")
+			return FeedPage{}, commerce.BadRequest("cursor is not one this API returned")
 		}
 		token, offset = t, int(n)
 	}
@@ -508,7 +453,7 @@ func newFeedToken() string {
 
 // hydrate attaches summaries; a stream that ended since the ranking, or a
 // product that went away, is left out of the page.
-func (d *Discovery) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem, error) {
+func (d *Service) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem, error) {
 	g, err := d.feed.snapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -557,9 +502,9 @@ func (d *Discovery) hydrate(ctx context.Context, items []rankedItem) ([]FeedItem
 
 // LiveNow lists the streams live now for a: the shops a follows first,
 // then the hottest.
-func (d *Discovery) LiveNow(ctx context.Context, a Account, limit int) ([]StreamSummary, error) {
+func (d *Service) LiveNow(ctx context.Context, a commerce.Account, limit int) ([]StreamSummary, error) {
 	if limit <= 0 || limit > api.MaxPageSize {
-		return nil, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
+		return nil, commerce.BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	g, err := d.feed.snapshot(ctx)
 	if err != nil {

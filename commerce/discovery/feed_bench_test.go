@@ -1,4 +1,4 @@
-package commerce_test
+package discovery_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -31,7 +32,7 @@ func BenchmarkFeed(b *testing.B) {
 		dialect = sqlstore.Postgres
 	}
 	db := sqltest.Open(b, dialect)
-	w := newDisc(b, db, commerce.DiscoveryConfig{FlushInterval: 100 * time.Millisecond})
+	w := newDisc(b, db, discovery.Config{FlushInterval: 100 * time.Millisecond})
 	start := time.Now()
 	products, shops := benchCatalogue(b, w, n, 20)
 	r := rand.New(rand.NewPCG(1, 2))
@@ -41,7 +42,7 @@ func BenchmarkFeed(b *testing.B) {
 			w.view(u.ID, commerce.Product{ID: products[int(float64(n)*r.Float64()*r.Float64()*r.Float64())]}, 1)
 		}
 		for j := range 8 {
-			w.record(commerce.Interaction{Kind: commerce.InteractionCart, AccountID: u.ID, ProductID: products[(i%10)*997+j*3], Quantity: 1})
+			w.record(discovery.Interaction{Kind: discovery.InteractionCart, AccountID: u.ID, ProductID: products[(i%10)*997+j*3], Quantity: 1})
 		}
 		w.flush()
 	}
@@ -52,21 +53,21 @@ func BenchmarkFeed(b *testing.B) {
 		}
 	}
 	for i := range 5000 {
-		kind := commerce.InteractionView
+		kind := discovery.InteractionView
 		if i%5 == 0 {
-			kind = commerce.InteractionClick
+			kind = discovery.InteractionClick
 		}
 		p := products[r.IntN(n)]
 		if i%3 != 0 {
 			p = products[r.IntN(n/20)*20] // the favourite hashtags
 		}
-		w.record(commerce.Interaction{Kind: kind, AccountID: viewer.ID, ProductID: p})
+		w.record(discovery.Interaction{Kind: kind, AccountID: viewer.ID, ProductID: p})
 		if i%1000 == 999 {
 			w.flush()
 		}
 	}
 	for i := range 30 {
-		w.record(commerce.Interaction{Kind: commerce.InteractionCart, AccountID: viewer.ID, ProductID: products[(i%10)*997+i%20], Quantity: 1})
+		w.record(discovery.Interaction{Kind: discovery.InteractionCart, AccountID: viewer.ID, ProductID: products[(i%10)*997+i%20], Quantity: 1})
 	}
 	w.flush()
 	b.Logf("setup of %d products and the histories: %v", n, time.Since(start).Round(time.Millisecond))

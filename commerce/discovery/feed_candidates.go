@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -131,7 +131,7 @@ type feedGlobal struct {
 // feedSources gathers candidates: the shared snapshot, and caches of the
 // lists keyed by hashtag, shop and item.
 type feedSources struct {
-	d      *Discovery
+	d      *Service
 	global atomic.Pointer[feedGlobal]
 	wake   chan struct{}
 	loadMu sync.Mutex // one first load at a time
@@ -151,7 +151,7 @@ type feedSources struct {
 	gen atomic.Int64
 }
 
-func newFeedSources(d *Discovery) *feedSources {
+func newFeedSources(d *Service) *feedSources {
 	ttl, now := d.cfg.CandidateTTL, d.cfg.Now
 	return &feedSources{
 		d: d, wake: make(chan struct{}, 1),
@@ -187,7 +187,7 @@ func (f *feedSources) forget() {
 }
 
 // refreshLoop keeps the shared snapshot fresh while feeds are asked for,
-// until the Discovery closes.
+// until the Service closes.
 func (f *feedSources) refreshLoop() {
 	t := time.NewTicker(f.d.cfg.CandidateTTL)
 	defer t.Stop()

@@ -1,4 +1,4 @@
-package commerce_test
+package discovery_test
 
 import (
 	"errors"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -20,7 +21,7 @@ import (
 // slot holds a new seller's product.
 func TestFeedRanksAConstructedHistory(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{})
+		w := newDisc(t, db, discovery.Config{})
 		sellerA, shopA := w.shop("studio", "Ceramics studio")
 		sellerB, shopB := w.shop("sneakers", "Sneaker barn")
 		sellerC, shopC := w.shop("corner", "Corner store")
@@ -75,7 +76,7 @@ func TestFeedRanksAConstructedHistory(t *testing.T) {
 		if len(got) < 10 || !slices.Equal(got[:len(want)], want) {
 			t.Fatalf("feed starts\n %v\nwant\n %v", got, want)
 		}
-		if items[9].Reason != commerce.ReasonExplore || items[9].Product == nil || items[9].Product.ShopID != shopN.ID {
+		if items[9].Reason != discovery.ReasonExplore || items[9].Product == nil || items[9].Product.ShopID != shopN.ID {
 			t.Errorf("slot 9 is %v, want an exploration item of the new seller", got[9])
 		}
 		for i, it := range items {
@@ -101,7 +102,7 @@ func TestFeedRanksAConstructedHistory(t *testing.T) {
 				t.Fatalf("anonymous feed starts %v, want %v", got, want)
 			}
 			for _, it := range w.feed(commerce.Account{}, 100, 50) {
-				if it.Reason != commerce.ReasonLive && it.Reason != commerce.ReasonPopular && it.Reason != commerce.ReasonExplore {
+				if it.Reason != discovery.ReasonLive && it.Reason != discovery.ReasonPopular && it.Reason != discovery.ReasonExplore {
 					t.Errorf("anonymous feed has a personal reason: %s", itemKey(it)+":"+it.Reason)
 				}
 			}
@@ -133,7 +134,7 @@ func TestFeedExplorationRate(t *testing.T) {
 	for _, eps := range []float64{0.1, 0.25} {
 		t.Run(fmt.Sprintf("rate %v", eps), func(t *testing.T) {
 			sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-				w := newDisc(t, db, commerce.DiscoveryConfig{ExplorationRate: eps})
+				w := newDisc(t, db, discovery.Config{ExplorationRate: eps})
 				prefix := fmt.Sprintf("r%d", int(eps*100))
 				sellerO, shopO := w.shop(prefix+"-old", "Old hand")
 				w.backdate(shopO.ID, 90*24*time.Hour)
@@ -163,10 +164,10 @@ func TestFeedExplorationRate(t *testing.T) {
 						seen[key] = true
 						slot := int(float64(p+1)*eps+1e-9) > int(float64(p)*eps+1e-9)
 						isNew := it.Product != nil && it.Product.ShopID == shopN.ID
-						if slot != (it.Reason == commerce.ReasonExplore) || slot != isNew {
+						if slot != (it.Reason == discovery.ReasonExplore) || slot != isNew {
 							t.Errorf("position %d: %s (%s), exploration slot %v", p, key, it.Reason, slot)
 						}
-						if it.Reason == commerce.ReasonExplore {
+						if it.Reason == discovery.ReasonExplore {
 							explored++
 						}
 					}

@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
@@ -56,16 +57,16 @@ type FollowStore interface {
 
 // Follow makes a follow shopID. streamID, when not 0, is the stream the
 // viewer followed from (credited in its analytics).
-func (d *Discovery) Follow(ctx context.Context, a Account, shopID, streamID int64) (FollowState, error) {
+func (d *Service) Follow(ctx context.Context, a commerce.Account, shopID, streamID int64) (FollowState, error) {
 	if a.ID == 0 {
-		return FollowState{}, ErrUnauthenticated
+		return FollowState{}, commerce.ErrUnauthenticated
 	}
 	shop, err := d.svc.Shop(ctx, shopID)
 	if err != nil {
 		return FollowState{}, err
 	}
 	if shop.OwnerID == a.ID {
-		return FollowState{}, Invalid("you cannot follow your own shop")
+		return FollowState{}, commerce.Invalid("you cannot follow your own shop")
 	}
 	if streamID != 0 {
 		st, err := d.svc.Stream(ctx, streamID)
@@ -85,9 +86,9 @@ func (d *Discovery) Follow(ctx context.Context, a Account, shopID, streamID int6
 
 // Unfollow ends a's follow of shopID; unfollowing a shop one does not
 // follow is not an error.
-func (d *Discovery) Unfollow(ctx context.Context, a Account, shopID int64) (FollowState, error) {
+func (d *Service) Unfollow(ctx context.Context, a commerce.Account, shopID int64) (FollowState, error) {
 	if a.ID == 0 {
-		return FollowState{}, ErrUnauthenticated
+		return FollowState{}, commerce.ErrUnauthenticated
 	}
 	if _, err := d.svc.Shop(ctx, shopID); err != nil {
 		return FollowState{}, err
@@ -101,7 +102,7 @@ func (d *Discovery) Unfollow(ctx context.Context, a Account, shopID int64) (Foll
 
 // FollowState returns whether a follows shopID and its follower count;
 // anonymous callers get the count.
-func (d *Discovery) FollowState(ctx context.Context, a Account, shopID int64) (FollowState, error) {
+func (d *Service) FollowState(ctx context.Context, a commerce.Account, shopID int64) (FollowState, error) {
 	if _, err := d.svc.Shop(ctx, shopID); err != nil {
 		return FollowState{}, err
 	}
@@ -113,16 +114,16 @@ func (d *Discovery) FollowState(ctx context.Context, a Account, shopID int64) (F
 }
 
 // Following lists the shops a follows, newest follow first.
-func (d *Discovery) Following(ctx context.Context, a Account, p Page) ([]FollowedShop, string, error) {
+func (d *Service) Following(ctx context.Context, a commerce.Account, p commerce.Page) ([]FollowedShop, string, error) {
 	if a.ID == 0 {
-		return nil, "", ErrUnauthenticated
+		return nil, "", commerce.ErrUnauthenticated
 	}
 	limit := p.Limit
 	switch {
 	case limit == 0:
 		limit = api.DefaultPageSize
 	case limit < 0 || limit > api.MaxPageSize:
-		return nil, "", BadRequest("limit must be between 1 and %d", api.MaxPageSize)
+		return nil, "", commerce.BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	var before time.Time
 	var beforeShop int64
@@ -131,7 +132,7 @@ func (d *Discovery) Following(ctx context.Context, a Account, p Page) ([]Followe
 		t, err1 := strconv.ParseInt(us, 36, 64)
 		s, err2 := strconv.ParseInt(shop, 36, 64)
 		if !ok || err1 != nil || err2 != nil || s <= 0 {
-			return nil, "", BadRequest("cursor is not one this API returned")
+			return nil, "", commerce.BadRequest("cursor is not one this API returned")
 		}
 		before, beforeShop = time.UnixMicro(t).UTC(), s
 	}
@@ -152,9 +153,9 @@ func (d *Discovery) Following(ctx context.Context, a Account, p Page) ([]Followe
 }
 
 // FollowingLive lists the streams live now of shops a follows.
-func (d *Discovery) FollowingLive(ctx context.Context, a Account) ([]StreamSummary, error) {
+func (d *Service) FollowingLive(ctx context.Context, a commerce.Account) ([]StreamSummary, error) {
 	if a.ID == 0 {
-		return nil, ErrUnauthenticated
+		return nil, commerce.ErrUnauthenticated
 	}
 	live, err := d.store.FollowedLive(ctx, a.ID, api.MaxPageSize)
 	if live == nil {
@@ -182,11 +183,11 @@ func WatchPath(streamID int64) string { return "/watch/" + strconv.FormatInt(str
 // that it is live; commerce calls it when a stream's status becomes live
 // (the live package's StreamStarted reaches MarkStreamLive through cmd). It
 // also refreshes the feed's live candidates on this node at once.
-func (d *Discovery) StreamWentLive(ctx context.Context, streamID int64) {
+func (d *Service) StreamWentLive(ctx context.Context, streamID int64) {
 	d.feed.refreshSoon()
 	st, err := d.svc.Stream(ctx, streamID)
 	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
+		if !errors.Is(err, commerce.ErrNotFound) {
 			d.log.Warn("go-live alert: load stream", "stream", streamID, slog.Any("error", err))
 		}
 		return

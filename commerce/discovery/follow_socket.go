@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 
 	"github.com/coder/websocket"
@@ -38,7 +39,7 @@ const (
 // as it may (alertsPerAccount): a client limit; close another tab.
 var ErrTooManySockets = api.New(429, "too_many_sockets", "too many notification sockets open; close another tab and retry")
 
-// errAlertsFull means this node holds DiscoveryConfig.MaxAlertSockets
+// errAlertsFull means this node holds Config.MaxAlertSockets
 // notification sockets: the server's limit, so another node (or a moment
 // later) may serve.
 var errAlertsFull = api.New(503, "unavailable", "this server holds all the notification sockets it may; retry shortly")
@@ -52,7 +53,7 @@ type alertConn struct {
 // alertHub holds this node's notification sockets and turns alerts from
 // the bus into messages for the followers among them.
 type alertHub struct {
-	d      *Discovery
+	d      *Service
 	work   chan Alert
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -63,7 +64,7 @@ type alertHub struct {
 	total int
 }
 
-func newAlertHub(d *Discovery) *alertHub {
+func newAlertHub(d *Service) *alertHub {
 	ctx, cancel := context.WithCancel(context.Background())
 	return &alertHub{d: d, work: make(chan Alert, 64), ctx: ctx, cancel: cancel, conns: map[int64]map[*alertConn]struct{}{}}
 }
@@ -141,7 +142,7 @@ func (h *alertHub) register(account int64) (*alertConn, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.ctx.Err() != nil {
-		return nil, ErrUnavailable
+		return nil, commerce.ErrUnavailable
 	}
 	if h.total >= h.d.cfg.MaxAlertSockets {
 		return nil, errAlertsFull
@@ -189,12 +190,12 @@ func (h *alertHub) close() {
 
 // serveAlerts runs one notification socket for account a until either side
 // closes it.
-func (h *alertHub) serveAlerts(w http.ResponseWriter, r *http.Request, a Account) error {
+func (h *alertHub) serveAlerts(w http.ResponseWriter, r *http.Request, a commerce.Account) error {
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 		return api.New(426, "upgrade_required", "open this URL as a WebSocket")
 	}
 	if !h.d.svc.AllowSocket(r) {
-		return ErrCrossOrigin
+		return commerce.ErrCrossOrigin
 	}
 	c, err := h.register(a.ID)
 	if err != nil {

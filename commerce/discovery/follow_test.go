@@ -1,11 +1,13 @@
-package commerce_test
+package discovery_test
 
 import (
 	"errors"
 	"fmt"
-	"github.com/liveshop/liveshop/commerce/internal/bus/bustest"
 	"testing"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/discovery"
+	"github.com/liveshop/liveshop/commerce/internal/bus/bustest"
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
@@ -22,7 +24,7 @@ func wantStatus(t *testing.T, err error, status int) {
 
 func TestFollows(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{})
+		w := newDisc(t, db, discovery.Config{})
 		seller, shop := w.shop("mara", "Mara")
 		ann, bob := w.account("ann"), w.account("bob")
 
@@ -36,7 +38,7 @@ func TestFollows(t *testing.T) {
 				{ann, true, true, 1}, {ann, true, true, 1}, {bob, true, true, 2},
 				{ann, false, false, 1}, {ann, false, false, 1}, {ann, true, true, 2},
 			} {
-				var st commerce.FollowState
+				var st discovery.FollowState
 				var err error
 				if step.follow {
 					st, err = w.d.Follow(w.ctx, step.who, shop.ID, 0)
@@ -77,7 +79,7 @@ func TestFollows(t *testing.T) {
 				}
 				w.clock.Set(w.clock.Now().Add(time.Second))
 			}
-			var got []commerce.FollowedShop
+			var got []discovery.FollowedShop
 			cursor := ""
 			for range 10 {
 				page, next, err := w.d.Following(w.ctx, viewer, commerce.Page{Cursor: cursor, Limit: 2})
@@ -113,7 +115,7 @@ func TestFollows(t *testing.T) {
 
 func TestGoLiveAlertsFollowers(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{})
+		w := newDisc(t, db, discovery.Config{})
 		ch, _ := bustest.Subscribe(t, w.bus)
 		seller, shop := w.shop("mara", "Mara")
 		st := w.stream(seller, shop.ID, "Glaze night", false)

@@ -1,4 +1,4 @@
-package commerce_test
+package discovery_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 )
 
@@ -39,20 +40,22 @@ type disc struct {
 	ctx   context.Context
 	db    *sqlstore.DB
 	svc   *commerce.Service
-	d     *commerce.Discovery
+	news  *commerce.Events // connected to d's activity
+	d     *discovery.Service
 	clock *discClock
 	reg   *prometheus.Registry
-	bus   *commerce.MemoryAlerts
+	bus   *discovery.MemoryAlerts
 	n     atomic.Int64
 }
 
 // newDisc starts discovery on db. Interactions are written only by
 // d.flush (FlushInterval is an hour) unless cfg says otherwise.
-func newDisc(t testing.TB, db *sqlstore.DB, cfg commerce.DiscoveryConfig) *disc {
+func newDisc(t testing.TB, db *sqlstore.DB, cfg discovery.Config) *disc {
 	t.Helper()
 	w := &disc{t: t, ctx: context.Background(), db: db, reg: prometheus.NewRegistry(),
 		clock: &discClock{now: time.Now().UTC().Truncate(time.Microsecond)}}
-	w.svc = commerce.New(db, nil, commerce.Config{
+	w.news = &commerce.Events{}
+	w.svc = commerce.New(db, nil, w.news, commerce.Config{
 		Password: commerce.PasswordParams{MemoryKiB: 8 * 1024, Time: 1, Threads: 1},
 		DataDir:  t.TempDir(), PaymentRetryDelay: time.Millisecond,
 	}, nil)
@@ -60,13 +63,17 @@ func newDisc(t testing.TB, db *sqlstore.DB, cfg commerce.DiscoveryConfig) *disc 
 	if cfg.FlushInterval == 0 {
 		cfg.FlushInterval = time.Hour
 	}
-	w.bus = commerce.NewMemoryAlerts()
-	d, err := commerce.NewDiscovery(cfg, commerce.DiscoveryDeps{Service: w.svc, Store: db, Alerts: w.bus, Registerer: w.reg})
+	w.bus = discovery.NewMemoryAlerts()
+	d, err := discovery.New(cfg, discovery.Deps{Service: w.svc, Store: db, Alerts: w.bus, Registerer: w.reg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.d = d
-	t.Cleanup(func() { d.Close() })
+	w.news.Connect(commerce.Listeners{Activity: d})
+	t.Cleanup(func() {
+		w.news.Disconnect()
+		d.Close()
+	})
 	return w
 }
 
@@ -135,7 +142,7 @@ func (w *disc) stream(seller commerce.Account, shopID int64, title string, live 
 	return got
 }
 
-func (w *disc) record(evs ...commerce.Interaction) {
+func (w *disc) record(evs ...discovery.Interaction) {
 	w.t.Helper()
 	for _, ev := range evs {
 		if ev.At.IsZero() {
@@ -157,22 +164,22 @@ func (w *disc) flush() {
 // view records n product views by account.
 func (w *disc) view(account int64, p commerce.Product, n int) {
 	for range n {
-		w.record(commerce.Interaction{Kind: commerce.InteractionView, AccountID: account, ProductID: p.ID})
+		w.record(discovery.Interaction{Kind: discovery.InteractionView, AccountID: account, ProductID: p.ID})
 	}
 }
 
 // buy records a paid order of one unit of each product.
 func (w *disc) buy(account, orderID int64, ps ...commerce.Product) {
 	for _, p := range ps {
-		w.record(commerce.Interaction{Kind: commerce.InteractionPurchase, AccountID: account, ProductID: p.ID,
+		w.record(discovery.Interaction{Kind: discovery.InteractionPurchase, AccountID: account, ProductID: p.ID,
 			OrderID: orderID, Quantity: 1, AmountMinor: p.PriceMinor})
 	}
 }
 
 // feed reads n items of a's feed, page by page.
-func (w *disc) feed(a commerce.Account, n, pageSize int) []commerce.FeedItem {
+func (w *disc) feed(a commerce.Account, n, pageSize int) []discovery.FeedItem {
 	w.t.Helper()
-	var out []commerce.FeedItem
+	var out []discovery.FeedItem
 	cursor := ""
 	for len(out) < n {
 		page, err := w.d.Feed(w.ctx, a, commerce.Page{Cursor: cursor, Limit: pageSize})
@@ -189,7 +196,7 @@ func (w *disc) feed(a commerce.Account, n, pageSize int) []commerce.FeedItem {
 }
 
 // itemKey names a feed item for messages: p12 or s3.
-func itemKey(it commerce.FeedItem) string {
+func itemKey(it discovery.FeedItem) string {
 	if it.Stream != nil {
 		return fmt.Sprintf("s%d", it.Stream.ID)
 	}
@@ -200,7 +207,7 @@ func productKey(p commerce.Product) string { return fmt.Sprintf("p%d", p.ID) }
 
 func streamKey(s commerce.Stream) string { return fmt.Sprintf("s%d", s.ID) }
 
-func feedKeys(items []commerce.FeedItem) []string {
+func feedKeys(items []discovery.FeedItem) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		out[i] = itemKey(it) + ":" + it.Reason

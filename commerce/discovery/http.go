@@ -1,38 +1,39 @@
-package commerce
+package discovery
 
 import (
 	_ "embed"
 	"net/http"
 	"strings"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 
 	"github.com/labstack/echo/v4"
 )
 
-// OpenAPIDiscovery describes the discovery routes (interactions, feed,
+// OpenAPI describes the discovery routes (interactions, feed,
 // search, hashtags, follows, notifications, analytics, shares); cmd merges
 // it into /api/openapi.json next to OpenAPI.
 //
-//go:embed openapi_discovery.json
-var OpenAPIDiscovery []byte
+//go:embed openapi.json
+var OpenAPI []byte
 
-// DiscoveryHandler serves discovery and engagement over HTTP.
-type DiscoveryHandler struct {
-	d    *Discovery
-	h    *Handler
+// Handler serves discovery and engagement over HTTP.
+type Handler struct {
+	d    *Service
+	h    *commerce.Handler
 	auth echo.MiddlewareFunc
 }
 
-// NewDiscoveryHandler returns the handler; h is the commerce Handler whose
+// NewHandler returns the handler; h is the commerce Handler whose
 // Authenticate identifies callers.
-func NewDiscoveryHandler(d *Discovery, h *Handler) *DiscoveryHandler {
-	return &DiscoveryHandler{d: d, h: h, auth: h.AuthenticateOnce}
+func NewHandler(d *Service, h *commerce.Handler) *Handler {
+	return &Handler{d: d, h: h, auth: h.AuthenticateOnce}
 }
 
 // Register adds the routes to g, the /api group. Each route identifies the
 // caller itself unless the group's middleware already did.
-func (h *DiscoveryHandler) Register(g *echo.Group) {
+func (h *Handler) Register(g *echo.Group) {
 	a := h.auth
 	g.POST("/interactions", h.recordEvents, a)
 	g.GET("/feed", h.feed, a)
@@ -61,7 +62,7 @@ func (h *DiscoveryHandler) Register(g *echo.Group) {
 }
 
 // RegisterLinks serves share links, GET /s/:code, on the site's root.
-func (h *DiscoveryHandler) RegisterLinks(e *echo.Echo) {
+func (h *Handler) RegisterLinks(e *echo.Echo) {
 	e.GET("/s/:code", h.openShare)
 }
 
@@ -76,8 +77,8 @@ type clientEvent struct {
 
 const maxClientEvents = 50
 
-func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
-	a := Caller(c)
+func (h *Handler) recordEvents(c echo.Context) error {
+	a := commerce.Caller(c)
 	var in struct {
 		Events []clientEvent `json:"events"`
 	}
@@ -85,7 +86,7 @@ func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
 		return err
 	}
 	if len(in.Events) == 0 || len(in.Events) > maxClientEvents {
-		return Invalid("send 1 to %d events", maxClientEvents)
+		return commerce.Invalid("send 1 to %d events", maxClientEvents)
 	}
 	evs := make([]Interaction, 0, len(in.Events))
 	for i, e := range in.Events {
@@ -96,10 +97,10 @@ func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
 		case "product_clicked":
 			ev.Kind = InteractionClick
 		default:
-			return Invalid("events[%d].type must be product_viewed or product_clicked", i)
+			return commerce.Invalid("events[%d].type must be product_viewed or product_clicked", i)
 		}
 		if e.ProductID <= 0 || e.StreamID < 0 {
-			return Invalid("events[%d] needs a product_id (and an optional stream_id)", i)
+			return commerce.Invalid("events[%d] needs a product_id (and an optional stream_id)", i)
 		}
 		evs = append(evs, ev)
 	}
@@ -115,12 +116,12 @@ func (h *DiscoveryHandler) recordEvents(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, map[string]int{"accepted": accepted})
 }
 
-func (h *DiscoveryHandler) feed(c echo.Context) error {
+func (h *Handler) feed(c echo.Context) error {
 	p, err := api.PageOf(c)
 	if err != nil {
 		return err
 	}
-	page, err := h.d.Feed(c.Request().Context(), Caller(c), Page{Cursor: c.QueryParam("cursor"), Limit: p.Limit})
+	page, err := h.d.Feed(c.Request().Context(), commerce.Caller(c), commerce.Page{Cursor: c.QueryParam("cursor"), Limit: p.Limit})
 	if err != nil {
 		return err
 	}
@@ -140,19 +141,19 @@ func limitParam(c echo.Context, def int) (int, error) {
 	return p.Limit, nil
 }
 
-func (h *DiscoveryHandler) liveNow(c echo.Context) error {
+func (h *Handler) liveNow(c echo.Context) error {
 	limit, err := limitParam(c, 24)
 	if err != nil {
 		return err
 	}
-	live, err := h.d.LiveNow(c.Request().Context(), Caller(c), limit)
+	live, err := h.d.LiveNow(c.Request().Context(), commerce.Caller(c), limit)
 	if err != nil {
 		return err
 	}
 	return api.ListJSON(c, live, "")
 }
 
-func (h *DiscoveryHandler) search(c echo.Context) error {
+func (h *Handler) search(c echo.Context) error {
 	limit, err := limitParam(c, 5)
 	if err != nil {
 		return err
@@ -160,25 +161,25 @@ func (h *DiscoveryHandler) search(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.d.Search(c.Request().Context(), c.QueryParam("q"), min(limit, 20)))
 }
 
-func (h *DiscoveryHandler) searchProducts(c echo.Context) error {
-	return api.ListPage(c, func(p Page) ([]ProductSummary, string, error) {
+func (h *Handler) searchProducts(c echo.Context) error {
+	return api.ListPage(c, func(p commerce.Page) ([]ProductSummary, string, error) {
 		return h.d.SearchProducts(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
 
-func (h *DiscoveryHandler) searchShops(c echo.Context) error {
-	return api.ListPage(c, func(p Page) ([]ShopHit, string, error) {
+func (h *Handler) searchShops(c echo.Context) error {
+	return api.ListPage(c, func(p commerce.Page) ([]ShopHit, string, error) {
 		return h.d.SearchShops(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
 
-func (h *DiscoveryHandler) searchStreams(c echo.Context) error {
-	return api.ListPage(c, func(p Page) ([]StreamSummary, string, error) {
+func (h *Handler) searchStreams(c echo.Context) error {
+	return api.ListPage(c, func(p commerce.Page) ([]StreamSummary, string, error) {
 		return h.d.SearchStreams(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
 
-func (h *DiscoveryHandler) trendingTags(c echo.Context) error {
+func (h *Handler) trendingTags(c echo.Context) error {
 	limit, err := limitParam(c, 20)
 	if err != nil {
 		return err
@@ -190,13 +191,13 @@ func (h *DiscoveryHandler) trendingTags(c echo.Context) error {
 	return api.ListJSON(c, tags, "")
 }
 
-func (h *DiscoveryHandler) hashtagProducts(c echo.Context) error {
-	return api.ListPage(c, func(p Page) ([]ProductSummary, string, error) {
+func (h *Handler) hashtagProducts(c echo.Context) error {
+	return api.ListPage(c, func(p commerce.Page) ([]ProductSummary, string, error) {
 		return h.d.HashtagProducts(c.Request().Context(), c.Param("tag"), p)
 	})
 }
 
-func (h *DiscoveryHandler) hashtagStreams(c echo.Context) error {
+func (h *Handler) hashtagStreams(c echo.Context) error {
 	limit, err := limitParam(c, 20)
 	if err != nil {
 		return err
@@ -208,15 +209,15 @@ func (h *DiscoveryHandler) hashtagStreams(c echo.Context) error {
 	return api.ListJSON(c, streams, "")
 }
 
-func (h *DiscoveryHandler) followState(c echo.Context) error {
+func (h *Handler) followState(c echo.Context) error {
 	id, err := h.h.ShopParam(c)
 	if err != nil {
 		return err
 	}
-	return api.Reply(c, http.StatusOK)(h.d.FollowState(c.Request().Context(), Caller(c), id))
+	return api.Reply(c, http.StatusOK)(h.d.FollowState(c.Request().Context(), commerce.Caller(c), id))
 }
 
-func (h *DiscoveryHandler) follow(c echo.Context) error {
+func (h *Handler) follow(c echo.Context) error {
 	a, id, err := h.h.AccountAndShop(c)
 	if err != nil {
 		return err
@@ -232,7 +233,7 @@ func (h *DiscoveryHandler) follow(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.d.Follow(c.Request().Context(), a, id, in.StreamID))
 }
 
-func (h *DiscoveryHandler) unfollow(c echo.Context) error {
+func (h *Handler) unfollow(c echo.Context) error {
 	a, id, err := h.h.AccountAndShop(c)
 	if err != nil {
 		return err
@@ -240,18 +241,18 @@ func (h *DiscoveryHandler) unfollow(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.d.Unfollow(c.Request().Context(), a, id))
 }
 
-func (h *DiscoveryHandler) following(c echo.Context) error {
-	a, err := MustAccount(c)
+func (h *Handler) following(c echo.Context) error {
+	a, err := commerce.MustAccount(c)
 	if err != nil {
 		return err
 	}
-	return api.ListPage(c, func(p Page) ([]FollowedShop, string, error) {
+	return api.ListPage(c, func(p commerce.Page) ([]FollowedShop, string, error) {
 		return h.d.Following(c.Request().Context(), a, p)
 	})
 }
 
-func (h *DiscoveryHandler) followingLive(c echo.Context) error {
-	a, err := MustAccount(c)
+func (h *Handler) followingLive(c echo.Context) error {
+	a, err := commerce.MustAccount(c)
 	if err != nil {
 		return err
 	}
@@ -262,23 +263,23 @@ func (h *DiscoveryHandler) followingLive(c echo.Context) error {
 	return api.ListJSON(c, live, "")
 }
 
-func (h *DiscoveryHandler) notifications(c echo.Context) error {
-	a, err := MustAccount(c)
+func (h *Handler) notifications(c echo.Context) error {
+	a, err := commerce.MustAccount(c)
 	if err != nil {
 		return err
 	}
 	return h.d.alerts.serveAlerts(c.Response(), c.Request(), a)
 }
 
-func (h *DiscoveryHandler) share(c echo.Context) error {
+func (h *Handler) share(c echo.Context) error {
 	var in ShareRequest
 	if err := api.BindJSON(c, &in); err != nil {
 		return err
 	}
-	return api.Reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), Caller(c), in, c.RealIP()))
+	return api.Reply(c, http.StatusCreated)(h.d.Share(c.Request().Context(), commerce.Caller(c), in, c.RealIP()))
 }
 
-func (h *DiscoveryHandler) openShare(c echo.Context) error {
+func (h *Handler) openShare(c echo.Context) error {
 	a, _ := h.d.svc.AuthenticateRequest(c.Request())
 	target, err := h.d.OpenShare(c.Request().Context(), a, c.Param("code"))
 	if err != nil {

@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -150,7 +150,7 @@ type RecentItem struct {
 	BoughtAt time.Time
 }
 
-// HeatDelta adds Heat (a log-contribution, see discovery_heat.go) to an
+// HeatDelta adds Heat (a log-contribution, see heat.go) to an
 // item's popularity.
 type HeatDelta struct {
 	Item   ItemRef

@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"cmp"
@@ -20,7 +20,7 @@ const (
 // and streams are dropped, a stream of another shop is forgotten), fills
 // in shops, credits carts and purchases to a stream, and works out the
 // score changes.
-func (d *Discovery) buildBatch(ctx context.Context, raw []Interaction) (InteractionBatch, error) {
+func (d *Service) buildBatch(ctx context.Context, raw []Interaction) (InteractionBatch, error) {
 	evs := coalesceLikes(raw)
 	var productIDs, streamIDs []int64
 	for _, ev := range evs {
@@ -126,7 +126,7 @@ func isStreamTouch(ev Interaction) bool {
 // lastTouch finds the stream to credit a cart or purchase to: the latest
 // stream of the same shop the viewer joined, watched or clicked in within
 // AttributionWindow, looking at the batch first and then the log.
-func (d *Discovery) lastTouch(ctx context.Context, batch []Interaction, ev Interaction) (int64, error) {
+func (d *Service) lastTouch(ctx context.Context, batch []Interaction, ev Interaction) (int64, error) {
 	since := ev.At.Add(-d.cfg.AttributionWindow)
 	var best Interaction
 	for _, t := range batch {
@@ -144,7 +144,7 @@ func (d *Discovery) lastTouch(ctx context.Context, batch []Interaction, ev Inter
 // scoreChanges adds to b the popularity of items and hashtags, the
 // viewers' hashtag affinity, their recent strong items and the
 // co-occurrence pairs those imply.
-func (d *Discovery) scoreChanges(ctx context.Context, b *InteractionBatch, pf, sf map[int64]ItemFacts) error {
+func (d *Service) scoreChanges(ctx context.Context, b *InteractionBatch, pf, sf map[int64]ItemFacts) error {
 	items := map[ItemRef]HeatDelta{}
 	tags := map[string]float64{}
 	type affKey struct {
@@ -210,7 +210,7 @@ func (d *Discovery) scoreChanges(ctx context.Context, b *InteractionBatch, pf, s
 // pairChanges records each strong interaction as a recent item of its
 // viewer and, when the item is new to them, pairs it with their other
 // recent items both ways ("viewers who watched or bought X also bought Y").
-func (d *Discovery) pairChanges(b *InteractionBatch, recent map[int64][]RecentItem) {
+func (d *Service) pairChanges(b *InteractionBatch, recent map[int64][]RecentItem) {
 	type recentKey struct {
 		account int64
 		item    ItemRef

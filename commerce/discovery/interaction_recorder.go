@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strconv"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // Record queues an interaction for the next batch. It never blocks: when
@@ -13,7 +15,7 @@ import (
 // dropped and counted in liveshop_interactions_dropped_total, because a
 // viewer's click must never wait for analytics. It reports whether the
 // interaction was queued.
-func (d *Discovery) Record(ev Interaction) bool {
+func (d *Service) Record(ev Interaction) bool {
 	if d.closed.Load() {
 		d.m.dropped.Inc()
 		return false
@@ -34,7 +36,7 @@ func (d *Discovery) Record(ev Interaction) bool {
 // next feed on this node at once (the shared candidate lists are reloaded
 // rather than waiting for CandidateTTL). It returns the first write error.
 // Tests use it to read what they recorded; Close writes the same way.
-func (d *Discovery) Flush(ctx context.Context) error {
+func (d *Service) Flush(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
 	case d.flushReq <- reply:
@@ -55,7 +57,7 @@ func (d *Discovery) Flush(ctx context.Context) error {
 // recordLoop is the one writer: it collects interactions and writes a
 // batch when BatchSize are waiting, every FlushInterval, on Flush and on
 // Close, and the open watch sessions every WatchHeartbeat and on Flush.
-func (d *Discovery) recordLoop() {
+func (d *Service) recordLoop() {
 	defer close(d.done)
 	tick := time.NewTicker(d.cfg.FlushInterval)
 	defer tick.Stop()
@@ -117,7 +119,7 @@ func (d *Discovery) recordLoop() {
 // it, retrying twice while the database is unavailable. A batch that
 // cannot be written is counted and logged, never retried forever: the
 // buffer keeps filling meanwhile.
-func (d *Discovery) writeBatch(evs []Interaction) error {
+func (d *Service) writeBatch(evs []Interaction) error {
 	start := time.Now()
 	var err error
 	for attempt := range 3 {
@@ -141,7 +143,7 @@ func (d *Discovery) writeBatch(evs []Interaction) error {
 			d.m.flushTime.Observe(time.Since(start).Seconds())
 			return nil
 		}
-		if !errors.Is(err, ErrUnavailable) {
+		if !errors.Is(err, commerce.ErrUnavailable) {
 			break
 		}
 	}
@@ -153,7 +155,7 @@ func (d *Discovery) writeBatch(evs []Interaction) error {
 // allowClientEvents spends one of the caller's POST /api/interactions
 // requests (per account, or per IP for anonymous callers). A limiter that
 // fails lets the request through: analytics must not break a page.
-func (d *Discovery) allowClientEvents(ctx context.Context, a Account, ip string) error {
+func (d *Service) allowClientEvents(ctx context.Context, a commerce.Account, ip string) error {
 	if d.lim == nil || d.cfg.ClientEventLimit < 0 {
 		return nil
 	}
@@ -168,7 +170,7 @@ func (d *Discovery) allowClientEvents(ctx context.Context, a Account, ip string)
 	}
 	if !ok {
 		d.m.clientLimit.Inc()
-		return &RateLimitError{Err: ErrRateLimited, RetryAfter: retry}
+		return &commerce.RateLimitError{Err: commerce.ErrRateLimited, RetryAfter: retry}
 	}
 	return nil
 }
@@ -176,8 +178,8 @@ func (d *Discovery) allowClientEvents(ctx context.Context, a Account, ip string)
 // OrderEvent implements OrderEvents: a paid order becomes one purchase
 // interaction per line, credited to the order's stream (or, failing that,
 // to the stream the buyer last joined or clicked in; see buildBatch).
-func (d *Discovery) OrderEvent(_ context.Context, e OrderEvent) {
-	if e.Type != OrderPaidEvent {
+func (d *Service) OrderEvent(_ context.Context, e commerce.OrderEvent) {
+	if e.Type != commerce.OrderPaidEvent {
 		return
 	}
 	o := e.Order
@@ -187,4 +189,4 @@ func (d *Discovery) OrderEvent(_ context.Context, e OrderEvent) {
 	}
 }
 
-var _ OrderEvents = (*Discovery)(nil)
+var _ commerce.OrderEvents = (*Service)(nil)

@@ -1,4 +1,4 @@
-package commerce_test
+package discovery_test
 
 import (
 	"context"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -19,7 +19,7 @@ type gateStore struct {
 	gate    chan struct{}
 }
 
-func (s *gateStore) SaveInteractions(ctx context.Context, b commerce.InteractionBatch) error {
+func (s *gateStore) SaveInteractions(ctx context.Context, b discovery.InteractionBatch) error {
 	select {
 	case s.entered <- struct{}{}:
 		<-s.gate
@@ -45,9 +45,9 @@ func metricValue(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	return sum
 }
 
-func countKind(t *testing.T, db *sqlstore.DB, f commerce.AnalyticsFilter, kind commerce.InteractionKind) (events, quantity int64) {
+func countKind(t *testing.T, db *sqlstore.DB, f discovery.AnalyticsFilter, kind discovery.InteractionKind) (events, quantity int64) {
 	t.Helper()
-	rows, err := db.ActivityCounts(context.Background(), f, commerce.GroupNone, true)
+	rows, err := db.ActivityCounts(context.Background(), f, discovery.GroupNone, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,19 +61,19 @@ func countKind(t *testing.T, db *sqlstore.DB, f commerce.AnalyticsFilter, kind c
 
 func TestRecorderNeverBlocksAViewer(t *testing.T) {
 	db := sqltest.Open(t, sqlstore.SQLite)
-	w := newDisc(t, db, commerce.DiscoveryConfig{})
+	w := newDisc(t, db, discovery.Config{})
 	seller, shop := w.shop("gate", "Gate")
 	p := w.product(seller, shop.ID, "Mug", 1000, "")
 	w.d.Close() // the world's own recorder; this test runs one on a gated store
 
 	store := &gateStore{DB: db, entered: make(chan struct{}), gate: make(chan struct{})}
 	reg := prometheus.NewRegistry()
-	d, err := commerce.NewDiscovery(commerce.DiscoveryConfig{BufferSize: 4, BatchSize: 1, FlushInterval: time.Hour},
-		commerce.DiscoveryDeps{Service: w.svc, Store: store, Registerer: reg})
+	d, err := discovery.New(discovery.Config{BufferSize: 4, BatchSize: 1, FlushInterval: time.Hour},
+		discovery.Deps{Service: w.svc, Store: store, Registerer: reg})
 	if err != nil {
 		t.Fatal(err)
 	}
-	view := commerce.Interaction{Kind: commerce.InteractionView, ProductID: p.ID}
+	view := discovery.Interaction{Kind: discovery.InteractionView, ProductID: p.ID}
 	if !d.Record(view) {
 		t.Fatal("first interaction refused")
 	}
@@ -106,7 +106,7 @@ func TestRecorderNeverBlocksAViewer(t *testing.T) {
 		if err := d.Close(); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := countKind(t, db, commerce.AnalyticsFilter{ProductID: p.ID}, commerce.InteractionView); n != 5 {
+		if n, _ := countKind(t, db, discovery.AnalyticsFilter{ProductID: p.ID}, discovery.InteractionView); n != 5 {
 			t.Fatalf("%d views written, want 5", n)
 		}
 		if got := metricValue(t, reg, "liveshop_interactions_recorded_total"); got != 5 {
@@ -120,7 +120,7 @@ func TestRecorderNeverBlocksAViewer(t *testing.T) {
 
 func TestRecorderBatches(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{BatchSize: 3})
+		w := newDisc(t, db, discovery.Config{BatchSize: 3})
 		seller, shop := w.shop("batch", "Batch")
 		p := w.product(seller, shop.ID, "Mug", 1000, "")
 		st := w.stream(seller, shop.ID, "Live", true)
@@ -130,7 +130,7 @@ func TestRecorderBatches(t *testing.T) {
 			w.view(viewer.ID, p, 3)
 			deadline := time.Now().Add(5 * time.Second)
 			for {
-				if n, _ := countKind(t, db, commerce.AnalyticsFilter{ProductID: p.ID}, commerce.InteractionView); n == 3 {
+				if n, _ := countKind(t, db, discovery.AnalyticsFilter{ProductID: p.ID}, discovery.InteractionView); n == 3 {
 					break
 				}
 				if time.Now().After(deadline) {
@@ -142,10 +142,10 @@ func TestRecorderBatches(t *testing.T) {
 
 		t.Run("likes of one viewer are summed into one row", func(t *testing.T) {
 			for _, n := range []int64{2, 5, 1} {
-				w.record(commerce.Interaction{Kind: commerce.InteractionLike, AccountID: viewer.ID, StreamID: st.ID, Quantity: n})
+				w.record(discovery.Interaction{Kind: discovery.InteractionLike, AccountID: viewer.ID, StreamID: st.ID, Quantity: n})
 			}
 			w.flush()
-			events, taps := countKind(t, db, commerce.AnalyticsFilter{StreamID: st.ID}, commerce.InteractionLike)
+			events, taps := countKind(t, db, discovery.AnalyticsFilter{StreamID: st.ID}, discovery.InteractionLike)
 			if events != 1 || taps != 8 {
 				t.Fatalf("%d like rows with %d taps, want 1 row with 8", events, taps)
 			}
@@ -153,12 +153,12 @@ func TestRecorderBatches(t *testing.T) {
 
 		t.Run("interactions about unknown things are dropped, shops are filled in", func(t *testing.T) {
 			w.record(
-				commerce.Interaction{Kind: commerce.InteractionView, ProductID: 987654},
-				commerce.Interaction{Kind: commerce.InteractionComment, StreamID: 987654},
-				commerce.Interaction{Kind: commerce.InteractionClick, ProductID: p.ID, StreamID: 987654},
+				discovery.Interaction{Kind: discovery.InteractionView, ProductID: 987654},
+				discovery.Interaction{Kind: discovery.InteractionComment, StreamID: 987654},
+				discovery.Interaction{Kind: discovery.InteractionClick, ProductID: p.ID, StreamID: 987654},
 			)
 			w.flush()
-			rows, err := db.ActivityCounts(w.ctx, commerce.AnalyticsFilter{}, commerce.GroupProduct, true)
+			rows, err := db.ActivityCounts(w.ctx, discovery.AnalyticsFilter{}, discovery.GroupProduct, true)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,10 +167,10 @@ func TestRecorderBatches(t *testing.T) {
 					t.Errorf("an interaction with an unknown product was kept: %+v", r)
 				}
 			}
-			if n, _ := countKind(t, db, commerce.AnalyticsFilter{ShopID: shop.ID, ProductID: p.ID}, commerce.InteractionClick); n != 1 {
+			if n, _ := countKind(t, db, discovery.AnalyticsFilter{ShopID: shop.ID, ProductID: p.ID}, discovery.InteractionClick); n != 1 {
 				t.Errorf("the click (with its unknown stream forgotten) was not kept under its shop: %d", n)
 			}
-			if n, _ := countKind(t, db, commerce.AnalyticsFilter{StreamID: 987654}, commerce.InteractionComment); n != 0 {
+			if n, _ := countKind(t, db, discovery.AnalyticsFilter{StreamID: 987654}, discovery.InteractionComment); n != 0 {
 				t.Errorf("a comment in an unknown stream was kept")
 			}
 		})

@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -49,7 +49,7 @@ func newOpenWatches() *openWatches {
 
 // WatchOpened notes a viewer joining a stream's room (accountID 0 for an
 // anonymous viewer); a signed-in join is also logged, for attribution.
-func (d *Discovery) WatchOpened(streamID, accountID int64, at time.Time) {
+func (d *Service) WatchOpened(streamID, accountID int64, at time.Time) {
 	if accountID != 0 {
 		d.Record(Interaction{Kind: InteractionWatchStart, At: at, AccountID: accountID, StreamID: streamID})
 	}
@@ -65,7 +65,7 @@ func (d *Discovery) WatchOpened(streamID, accountID int64, at time.Time) {
 
 // WatchClosed logs a finished session, from joined (as WatchOpened was
 // told) to left.
-func (d *Discovery) WatchClosed(streamID, accountID int64, joined, left time.Time) {
+func (d *Service) WatchClosed(streamID, accountID int64, joined, left time.Time) {
 	w := d.watches
 	w.mu.Lock()
 	k := watchKey{streamID, accountID, joined.UnixMicro()}
@@ -87,7 +87,7 @@ func (d *Discovery) WatchClosed(streamID, accountID int64, joined, left time.Tim
 // beatWatches writes this node's open sessions as seen now. It runs on the
 // recorder's goroutine after the pending batch, so a session that ends
 // after the snapshot is deleted after it is written.
-func (d *Discovery) beatWatches() {
+func (d *Service) beatWatches() {
 	w := d.watches
 	w.mu.Lock()
 	open := make([]OpenWatch, 0, len(w.byID))

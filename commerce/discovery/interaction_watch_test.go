@@ -1,10 +1,10 @@
-package commerce_test
+package discovery_test
 
 import (
 	"testing"
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -16,12 +16,12 @@ import (
 // stays counted as far as its last heartbeat.
 func TestOpenWatchSessionsCountWhileLive(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{})
+		w := newDisc(t, db, discovery.Config{})
 		seller, shop := w.shop("now", "Now")
 		st := w.stream(seller, shop.ID, "On air", true)
 		t0 := *st.StartedAt
 		ann := w.account("ann")
-		report := func(d *commerce.Discovery, current, unique, peak int64, watch float64) {
+		report := func(d *discovery.Service, current, unique, peak int64, watch float64) {
 			t.Helper()
 			r, err := d.StreamAnalytics(w.ctx, seller, st.ID)
 			if err != nil {
@@ -39,7 +39,7 @@ func TestOpenWatchSessionsCountWhileLive(t *testing.T) {
 		w.clock.Set(t0.Add(10 * time.Minute))
 		w.flush() // a heartbeat
 		report(w.d, 2, 2, 2, 600+540)
-		other := newDisc(t, db, commerce.DiscoveryConfig{})
+		other := newDisc(t, db, discovery.Config{})
 		other.clock.Set(w.clock.Now())
 		report(other.d, 2, 2, 2, 600+540)
 

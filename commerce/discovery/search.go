@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
@@ -118,18 +119,18 @@ func searchQuery(text string) SearchQuery {
 }
 
 // offsetPage reads a page whose cursor is an offset into a ranked list.
-func offsetPage(p Page, maxOffset int) (offset, limit int, err error) {
+func offsetPage(p commerce.Page, maxOffset int) (offset, limit int, err error) {
 	limit = p.Limit
 	switch {
 	case limit == 0:
 		limit = api.DefaultPageSize
 	case limit < 0 || limit > api.MaxPageSize:
-		return 0, 0, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
+		return 0, 0, commerce.BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	if p.Cursor != "" {
 		n, err := strconv.ParseInt(p.Cursor, 36, 32)
 		if err != nil || n <= 0 || n > int64(maxOffset) {
-			return 0, 0, BadRequest("cursor is not one this API returned")
+			return 0, 0, commerce.BadRequest("cursor is not one this API returned")
 		}
 		offset = int(n)
 	}
@@ -144,7 +145,7 @@ func nextOffset(got, offset, limit, maxOffset int) string {
 	return strconv.FormatInt(int64(offset+limit), 36)
 }
 
-func searchPage[T any](ctx context.Context, text string, p Page, run func(context.Context, SearchQuery) ([]T, error)) ([]T, string, error) {
+func searchPage[T any](ctx context.Context, text string, p commerce.Page, run func(context.Context, SearchQuery) ([]T, error)) ([]T, string, error) {
 	offset, limit, err := offsetPage(p, maxSearchOffset)
 	if err != nil {
 		return nil, "", err
@@ -166,17 +167,17 @@ func searchPage[T any](ctx context.Context, text string, p Page, run func(contex
 }
 
 // SearchProducts finds active products.
-func (d *Discovery) SearchProducts(ctx context.Context, text string, p Page) ([]ProductSummary, string, error) {
+func (d *Service) SearchProducts(ctx context.Context, text string, p commerce.Page) ([]ProductSummary, string, error) {
 	return searchPage(ctx, text, p, d.store.SearchProducts)
 }
 
 // SearchShops finds shops.
-func (d *Discovery) SearchShops(ctx context.Context, text string, p Page) ([]ShopHit, string, error) {
+func (d *Service) SearchShops(ctx context.Context, text string, p commerce.Page) ([]ShopHit, string, error) {
 	return searchPage(ctx, text, p, d.store.SearchShops)
 }
 
 // SearchStreams finds streams, live ones first.
-func (d *Discovery) SearchStreams(ctx context.Context, text string, p Page) ([]StreamSummary, string, error) {
+func (d *Service) SearchStreams(ctx context.Context, text string, p commerce.Page) ([]StreamSummary, string, error) {
 	return searchPage(ctx, text, p, d.store.SearchStreams)
 }
 
@@ -189,10 +190,10 @@ type SearchResults struct {
 }
 
 // Search returns the best limit products, shops and streams for text.
-func (d *Discovery) Search(ctx context.Context, text string, limit int) (SearchResults, error) {
+func (d *Service) Search(ctx context.Context, text string, limit int) (SearchResults, error) {
 	out := SearchResults{Query: strings.Join(searchQuery(text).Terms, " ")}
 	var err error
-	p := Page{Limit: limit}
+	p := commerce.Page{Limit: limit}
 	if out.Products, _, err = d.SearchProducts(ctx, text, p); err != nil {
 		return out, err
 	}
@@ -206,7 +207,7 @@ func (d *Discovery) Search(ctx context.Context, text string, limit int) (SearchR
 // cleanTag normalises a hashtag from a URL; ok is false for one that no
 // product could carry.
 func cleanTag(tag string) (string, bool) {
-	tags, err := CleanHashtags([]string{tag})
+	tags, err := commerce.CleanHashtags([]string{tag})
 	if err != nil || len(tags) != 1 {
 		return "", false
 	}
@@ -215,7 +216,7 @@ func cleanTag(tag string) (string, bool) {
 
 // HashtagProducts lists the active products with a hashtag, hottest first.
 // An unknown or impossible hashtag is an empty page, not an error.
-func (d *Discovery) HashtagProducts(ctx context.Context, tag string, p Page) ([]ProductSummary, string, error) {
+func (d *Service) HashtagProducts(ctx context.Context, tag string, p commerce.Page) ([]ProductSummary, string, error) {
 	offset, limit, err := offsetPage(p, maxSearchOffset)
 	if err != nil {
 		return nil, "", err
@@ -236,9 +237,9 @@ func (d *Discovery) HashtagProducts(ctx context.Context, tag string, p Page) ([]
 }
 
 // HashtagStreams lists the live and upcoming streams with a hashtag.
-func (d *Discovery) HashtagStreams(ctx context.Context, tag string, limit int) ([]StreamSummary, error) {
+func (d *Service) HashtagStreams(ctx context.Context, tag string, limit int) ([]StreamSummary, error) {
 	if limit <= 0 || limit > api.MaxPageSize {
-		return nil, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
+		return nil, commerce.BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	t, ok := cleanTag(tag)
 	if !ok {
@@ -253,9 +254,9 @@ func (d *Discovery) HashtagStreams(ctx context.Context, tag string, limit int) (
 
 // TrendingTags lists the hottest hashtags, optionally those starting with
 // prefix (for completion).
-func (d *Discovery) TrendingTags(ctx context.Context, prefix string, limit int) ([]TrendingTag, error) {
+func (d *Service) TrendingTags(ctx context.Context, prefix string, limit int) ([]TrendingTag, error) {
 	if limit <= 0 || limit > api.MaxPageSize {
-		return nil, BadRequest("limit must be between 1 and %d", api.MaxPageSize)
+		return nil, commerce.BadRequest("limit must be between 1 and %d", api.MaxPageSize)
 	}
 	prefix = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(prefix), "#"))
 	if prefix != "" {

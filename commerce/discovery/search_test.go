@@ -1,4 +1,4 @@
-package commerce_test
+package discovery_test
 
 import (
 	"fmt"
@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
 
-func productIDs(ps []commerce.ProductSummary) []int64 {
+func productIDs(ps []discovery.ProductSummary) []int64 {
 	out := make([]int64, len(ps))
 	for i, p := range ps {
 		out[i] = p.ID
@@ -21,7 +22,7 @@ func productIDs(ps []commerce.ProductSummary) []int64 {
 
 func TestSearch(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
-		w := newDisc(t, db, commerce.DiscoveryConfig{})
+		w := newDisc(t, db, discovery.Config{})
 		seller, shop := w.shop("mara-ceramics", "Mara Ceramics")
 		other, shop2 := w.shop("wheel", "Potter's wheel")
 		if _, err := w.svc.UpdateShop(w.ctx, other, shop2.ID, commerce.ShopPatch{Description: ptr("Ceramics classes every week")}); err != nil {

@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"errors"
@@ -8,12 +8,13 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// DiscoveryConfig tunes discovery and engagement; NewDiscovery fills zero
+// Config tunes discovery and engagement; New fills zero
 // fields with defaults.
-type DiscoveryConfig struct {
+type Config struct {
 	// BufferSize bounds the interactions waiting to be written (default
 	// 16384). When it is full, new interactions are dropped and counted
 	// (liveshop_interactions_dropped_total): recording never blocks a viewer.
@@ -76,7 +77,7 @@ type DiscoveryConfig struct {
 	Now func() time.Time
 }
 
-func (c *DiscoveryConfig) fillDefaults() {
+func (c *Config) fillDefaults() {
 	discoveryDefault(&c.BufferSize, 16384)
 	discoveryDefault(&c.BatchSize, 1000)
 	discoveryDefault(&c.FlushInterval, time.Second)
@@ -112,8 +113,8 @@ func discoveryDefault[T comparable](p *T, def T) {
 	}
 }
 
-// DiscoveryStore is what discovery keeps in the system of record.
-type DiscoveryStore interface {
+// Store is what discovery keeps in the system of record.
+type Store interface {
 	InteractionStore
 	FollowStore
 	FeedStore
@@ -122,16 +123,16 @@ type DiscoveryStore interface {
 	RetentionStore
 }
 
-// Discovery is discovery and engagement: the interaction recorder, follows
+// Service is discovery and engagement: the interaction recorder, follows
 // and go-live alerts, hashtags and search, the For You feed, seller
 // analytics and share links. It works beside the commerce Service, whose
 // shops, products and streams it ranks and whose roles it checks.
-type Discovery struct {
-	svc   *Service
-	store DiscoveryStore
+type Service struct {
+	svc   *commerce.Service
+	store Store
 	bus   AlertBus
-	lim   Limiter
-	cfg   DiscoveryConfig
+	lim   commerce.Limiter
+	cfg   Config
 	log   *slog.Logger
 	m     *discoveryMetrics
 
@@ -148,25 +149,25 @@ type Discovery struct {
 	bg      sync.WaitGroup
 }
 
-// DiscoveryDeps are the collaborators of NewDiscovery. Service and Store
+// Deps are the collaborators of New. Service and Store
 // are required; Alerts defaults to the in-process bus (one node), Limiter
 // to no limit on client-reported interactions.
-type DiscoveryDeps struct {
-	Service    *Service
-	Store      DiscoveryStore
+type Deps struct {
+	Service    *commerce.Service
+	Store      Store
 	Alerts     AlertBus
-	Limiter    Limiter
+	Limiter    commerce.Limiter
 	Registerer prometheus.Registerer
 	Logger     *slog.Logger
 }
 
-// NewDiscovery starts the recorder and the go-live alert fan-out, and
-// hooks into the Service so that add-to-carts and streams going live reach
-// it; Close stops it all.
-func NewDiscovery(cfg DiscoveryConfig, d DiscoveryDeps) (*Discovery, error) {
+// New starts the recorder and the go-live alert fan-out; Close stops it
+// all. The Service is the commerce listener of order events and activity
+// (add-to-carts, go-lives): cmd/liveshop connects it to the core's Events.
+func New(cfg Config, d Deps) (*Service, error) {
 	cfg.fillDefaults()
 	if d.Service == nil || d.Store == nil {
-		return nil, errors.New("discovery: NewDiscovery needs a Service and a Store")
+		return nil, errors.New("discovery: New needs a Service and a Store")
 	}
 	if d.Alerts == nil {
 		d.Alerts = NewMemoryAlerts()
@@ -181,7 +182,7 @@ func NewDiscovery(cfg DiscoveryConfig, d DiscoveryDeps) (*Discovery, error) {
 	if err != nil {
 		return nil, fmt.Errorf("discovery metrics: %w", err)
 	}
-	dc := &Discovery{
+	dc := &Service{
 		svc: d.Service, store: d.Store, bus: d.Alerts, lim: d.Limiter, cfg: cfg, log: d.Logger, m: m,
 		in:       make(chan Interaction, cfg.BufferSize),
 		flushReq: make(chan chan error),
@@ -199,22 +200,20 @@ func NewDiscovery(cfg DiscoveryConfig, d DiscoveryDeps) (*Discovery, error) {
 	go dc.recordLoop()
 	dc.bg.Go(dc.alerts.run)
 	dc.bg.Go(dc.feed.refreshLoop)
-	d.Service.SetActivity(dc)
 	return dc, nil
 }
 
 // Config returns the effective configuration, defaults filled in.
-func (d *Discovery) Config() DiscoveryConfig { return d.cfg }
+func (d *Service) Config() Config { return d.cfg }
 
-func (d *Discovery) now() time.Time { return d.cfg.Now() }
+func (d *Service) now() time.Time { return d.cfg.Now() }
 
-// Close unhooks from the Service, closes notification sockets and writes
+// Close closes notification sockets and writes
 // the interactions still buffered (waiting at most 10 seconds).
-func (d *Discovery) Close() error {
+func (d *Service) Close() error {
 	if !d.closed.CompareAndSwap(false, true) {
 		return nil
 	}
-	d.svc.SetActivity(nil)
 	d.unsub()
 	close(d.quit)
 	d.alerts.close()
@@ -228,7 +227,7 @@ func (d *Discovery) Close() error {
 }
 
 // AddedToCart implements commerce.Activity: it records the add-to-cart.
-func (d *Discovery) AddedToCart(a Account, p Product, quantity int64) {
+func (d *Service) AddedToCart(a commerce.Account, p commerce.Product, quantity int64) {
 	d.Record(Interaction{Kind: InteractionCart, At: d.now(), AccountID: a.ID, ShopID: p.ShopID,
 		ProductID: p.ID, Quantity: quantity})
 }

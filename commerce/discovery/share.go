@@ -1,4 +1,4 @@
-package commerce
+package discovery
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // Share links are short paths on the server's own origin: /s/p<id> opens
@@ -58,12 +60,12 @@ func cleanChannel(s string) string {
 
 // Share makes a share link for a product (active or archived, or a draft
 // the caller may see) or a stream, and records the share. Each account and
-// each client address ip makes at most DiscoveryConfig.ShareLimitAccount
+// each client address ip makes at most Config.ShareLimitAccount
 // and ShareLimitIP links a minute: each one is an interaction in the
 // seller's analytics.
-func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, ip string) (ShareLink, error) {
+func (d *Service) Share(ctx context.Context, a commerce.Account, req ShareRequest, ip string) (ShareLink, error) {
 	if req.ID <= 0 {
-		return ShareLink{}, Invalid("id must be a positive number")
+		return ShareLink{}, commerce.Invalid("id must be a positive number")
 	}
 	if err := d.svc.LimitCaller(ctx, "share", a, ip, d.cfg.ShareLimitAccount, d.cfg.ShareLimitIP); err != nil {
 		return ShareLink{}, err
@@ -87,7 +89,7 @@ func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, ip s
 		letter, link.Target, link.Title = shareStream, WatchPath(st.ID), st.Title
 		ev.StreamID = st.ID
 	default:
-		return ShareLink{}, Invalid(`type must be "product" or "stream"`)
+		return ShareLink{}, commerce.Invalid(`type must be "product" or "stream"`)
 	}
 	link.Path = "/s/" + string(letter) + strconv.FormatInt(req.ID, 36)
 	link.URL = d.svc.Config().PublicURL + link.Path
@@ -97,7 +99,7 @@ func (d *Discovery) Share(ctx context.Context, a Account, req ShareRequest, ip s
 
 // OpenShare resolves a share link's code to the page it opens, recording
 // the visit; a code that names nothing opens the home page.
-func (d *Discovery) OpenShare(ctx context.Context, a Account, code string) (string, error) {
+func (d *Service) OpenShare(ctx context.Context, a commerce.Account, code string) (string, error) {
 	if len(code) < 2 || len(code) > 14 {
 		return "/", nil
 	}
@@ -117,7 +119,7 @@ func (d *Discovery) OpenShare(ctx context.Context, a Account, code string) (stri
 	default:
 		return "/", nil
 	}
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, commerce.ErrNotFound) {
 		return "/", nil
 	}
 	if err != nil {

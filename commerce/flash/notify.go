@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -56,7 +55,7 @@ func tickerName(a commerce.Account, show bool) string {
 // started and ended in order, stock coalesced per sale, purchases capped per
 // room. The reservation path only flips a flag and pokes the goroutine.
 type saleNews struct {
-	n      atomic.Pointer[notifierBox]
+	n      Notifier                         // nil: no rooms to tell
 	stock  *coalesce.Coalescer[int64, Sale] // by sale ID
 	perSec int
 	log    *slog.Logger
@@ -71,23 +70,8 @@ type saleNews struct {
 	second int64
 }
 
-type notifierBox struct{ n Notifier }
-
-// notifier returns the room's notifier, nil when none is installed.
-func (s *saleNews) notifier() Notifier {
-	if b := s.n.Load(); b != nil {
-		return b.n
-	}
-	return nil
-}
-
-func (s *saleNews) set(n Notifier) {
-	if n == nil {
-		s.n.Store(nil)
-		return
-	}
-	s.n.Store(&notifierBox{n})
-}
+// notifier returns the rooms' notifier, nil when there is none.
+func (s *saleNews) notifier() Notifier { return s.n }
 
 type newsItem struct {
 	kind     string // started, ended, purchase
@@ -102,6 +86,7 @@ const newsQueue = 1024
 
 func newSaleNews(n Notifier, engine StockEngine, cfg Config, log *slog.Logger) *saleNews {
 	s := &saleNews{
+		n:      n,
 		perSec: cfg.PurchaseTickerPerSecond, log: log,
 		queue: make(chan newsItem, newsQueue),
 		stop:  make(chan struct{}), done: make(chan struct{}),
@@ -120,7 +105,6 @@ func newSaleNews(n Notifier, engine StockEngine, cfg Config, log *slog.Logger) *
 			return n.SaleStock(ctx, sale.StreamID, id, remaining, remaining <= 0)
 		},
 		func(sale Sale, _, now time.Time) bool { return now.After(sale.EndsAt.Add(time.Minute)) })
-	s.set(n)
 	return s
 }
 

@@ -263,10 +263,6 @@ func New(svc *commerce.Service, store Store, engine StockEngine, notifier Notifi
 // Config returns the effective configuration.
 func (f *Service) Config() Config { return f.cfg }
 
-// SetNotifier installs the room notifier (nil for none). It may be called
-// at any time, so cmd can wire rooms after flash sales.
-func (f *Service) SetNotifier(n Notifier) { f.news.set(n) }
-
 // Start runs the sweeper and the room news until Close.
 func (f *Service) Start() {
 	f.news.start()

@@ -43,7 +43,7 @@ func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg flash.Config, tune ...func
 	for _, f := range tune {
 		f(&svcCfg)
 	}
-	w.svc = commerce.New(db, nil, svcCfg, nil)
+	w.svc = commerce.New(db, nil, nil, svcCfg, nil)
 	w.seller = flashAccount(t, db, "seller")
 	shop, err := w.svc.OpenShop(ctx, w.seller, commerce.OpenShop{Handle: "flashy", Name: "Flashy", Currency: "USD"})
 	if err != nil {
@@ -349,7 +349,7 @@ func TestFlashSaleRoomNewsIsCoalesced(t *testing.T) {
 	// sale must be an exception the rules allow (sold out, the final count).
 	w := newFlashWorld(t, db, flash.Config{StockUpdateInterval: time.Hour})
 	rec := &newsRecorder{}
-	w.flash.SetNotifier(rec)
+	w.flash = flash.New(w.svc, db, w.engine, rec, flash.Config{StockUpdateInterval: time.Hour}, prometheus.NewRegistry(), nil)
 	w.flash.Start()
 	t.Cleanup(w.flash.Close)
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 // rawRows keeps the rows of interactions not rolled up yet (see
@@ -16,7 +17,7 @@ const rawRows = "at >= (SELECT rolled_until FROM interaction_rollup WHERE id = 1
 // analyticsWhere renders f as a WHERE clause over interactions, written so
 // the partial indexes of migration 0050 apply, or (rolled) over
 // interaction_days, where a day counts when it starts in [From, To).
-func analyticsWhere(f commerce.AnalyticsFilter, rolled bool) (string, []any) {
+func analyticsWhere(f discovery.AnalyticsFilter, rolled bool) (string, []any) {
 	where := []string{rawRows}
 	var args []any
 	if rolled {
@@ -63,7 +64,7 @@ func analyticsWhere(f commerce.AnalyticsFilter, rolled bool) (string, []any) {
 }
 
 // openWatchWhere renders f as a WHERE clause over watch_open.
-func openWatchWhere(f commerce.AnalyticsFilter) (string, []any) {
+func openWatchWhere(f discovery.AnalyticsFilter) (string, []any) {
 	where := []string{"seen_at >= (SELECT rolled_until FROM interaction_rollup WHERE id = 1)"}
 	var args []any
 	if f.StreamID != 0 {
@@ -102,25 +103,25 @@ func ceilDay(us int64) int64 {
 
 // ActivityCounts implements commerce.AnalyticsStore: the log's rows not
 // rolled up yet and the rollups of the days before them, summed.
-func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, group int, byKind bool) ([]commerce.ActivityCount, error) {
+func (db *DB) ActivityCounts(ctx context.Context, f discovery.AnalyticsFilter, group int, byKind bool) ([]discovery.ActivityCount, error) {
 	var q string
 	var args []any
 	for _, rolled := range []bool{false, true} {
 		key := "0"
 		switch group {
-		case commerce.GroupDay:
+		case discovery.GroupDay:
 			key = "at / 86400000000"
 			if rolled {
 				key = "day"
 			}
-		case commerce.GroupProduct:
+		case discovery.GroupProduct:
 			key = "product_id"
-		case commerce.GroupStream:
+		case discovery.GroupStream:
 			key = "stream_id"
 		}
 		kind := "''"
 		var groupBy []string
-		if group != commerce.GroupNone {
+		if group != discovery.GroupNone {
 			groupBy = append(groupBy, key)
 		}
 		if byKind {
@@ -152,9 +153,9 @@ func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, gr
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.ActivityCount
+	var out []discovery.ActivityCount
 	for rows.Next() {
-		var c commerce.ActivityCount
+		var c discovery.ActivityCount
 		var kind string
 		var viewers sql.NullInt64
 		if err := rows.Scan(&c.Key, &kind, &c.Events, &viewers, &c.Orders, &c.Quantity, &c.AmountMinor); err != nil {
@@ -163,7 +164,7 @@ func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, gr
 		if c.Events == 0 {
 			continue // an aggregate without groups over no rows
 		}
-		c.Kind, c.Viewers = commerce.InteractionKind(kind), viewers.Int64
+		c.Kind, c.Viewers = discovery.InteractionKind(kind), viewers.Int64
 		out = append(out, c)
 	}
 	return out, rows.Err()
@@ -171,8 +172,8 @@ func (db *DB) ActivityCounts(ctx context.Context, f commerce.AnalyticsFilter, gr
 
 // WatchSessions implements commerce.AnalyticsStore: the sessions logged
 // and, unless f names a product, the open ones as far as last seen.
-func (db *DB) WatchSessions(ctx context.Context, f commerce.AnalyticsFilter) ([]commerce.WatchSession, error) {
-	f.Kinds = []commerce.InteractionKind{commerce.InteractionWatch}
+func (db *DB) WatchSessions(ctx context.Context, f discovery.AnalyticsFilter) ([]discovery.WatchSession, error) {
+	f.Kinds = []discovery.InteractionKind{discovery.InteractionWatch}
 	where, args := analyticsWhere(f, false)
 	q := "SELECT stream_id, account_id, started_at, at, 0 FROM interactions" + where
 	if f.ProductID == 0 {
@@ -185,9 +186,9 @@ func (db *DB) WatchSessions(ctx context.Context, f commerce.AnalyticsFilter) ([]
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.WatchSession
+	var out []discovery.WatchSession
 	for rows.Next() {
-		var s commerce.WatchSession
+		var s discovery.WatchSession
 		var from, to, open int64
 		if err := rows.Scan(&s.StreamID, &s.AccountID, &from, &to, &open); err != nil {
 			return nil, err
@@ -221,7 +222,7 @@ func (db *DB) ProductTitles(ctx context.Context, ids []int64) (map[int64]string,
 }
 
 // StreamsStarted implements commerce.AnalyticsStore.
-func (db *DB) StreamsStarted(ctx context.Context, shopID int64, from, to time.Time, limit int) ([]commerce.StreamWindow, error) {
+func (db *DB) StreamsStarted(ctx context.Context, shopID int64, from, to time.Time, limit int) ([]discovery.StreamWindow, error) {
 	rows, err := db.query(ctx, `SELECT id, title, status, started_at, ended_at FROM streams
 		WHERE shop_id = ? AND started_at >= ? AND started_at < ? ORDER BY started_at DESC LIMIT ?`,
 		shopID, micros(from), micros(to), limit)
@@ -229,9 +230,9 @@ func (db *DB) StreamsStarted(ctx context.Context, shopID int64, from, to time.Ti
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.StreamWindow
+	var out []discovery.StreamWindow
 	for rows.Next() {
-		var w commerce.StreamWindow
+		var w discovery.StreamWindow
 		var started, ended sql.NullInt64
 		if err := rows.Scan(&w.ID, &w.Title, &w.Status, &started, &ended); err != nil {
 			return nil, err
@@ -252,7 +253,7 @@ func (db *DB) StreamsStarted(ctx context.Context, shopID int64, from, to time.Ti
 // OrderCounts implements commerce.AnalyticsStore. An order is credited to
 // the stream it names or, failing that, to the one order_streams holds;
 // the stream filter reads both through their stream indexes.
-func (db *DB) OrderCounts(ctx context.Context, f commerce.AnalyticsFilter, group int) ([]commerce.OrderCount, error) {
+func (db *DB) OrderCounts(ctx context.Context, f discovery.AnalyticsFilter, group int) ([]discovery.OrderCount, error) {
 	const credited = "COALESCE(o.stream_id, os.stream_id)"
 	where := []string{"p.status IN ('" + commerce.PaymentCaptured + "', '" + commerce.PaymentRefunded + "')"}
 	var args []any
@@ -272,7 +273,7 @@ func (db *DB) OrderCounts(ctx context.Context, f commerce.AnalyticsFilter, group
 			args = append(args, toAny(streams)...)
 		}
 	}
-	lines := group == commerce.GroupProduct || f.ProductID != 0
+	lines := group == discovery.GroupProduct || f.ProductID != 0
 	if f.ProductID != 0 {
 		where = append(where, "l.product_id = ?")
 		args = append(args, f.ProductID)
@@ -287,11 +288,11 @@ func (db *DB) OrderCounts(ctx context.Context, f commerce.AnalyticsFilter, group
 	}
 	key := "0"
 	switch group {
-	case commerce.GroupDay:
+	case discovery.GroupDay:
 		key = "o.created_at / 86400000000"
-	case commerce.GroupProduct:
+	case discovery.GroupProduct:
 		key = "l.product_id"
-	case commerce.GroupStream:
+	case discovery.GroupStream:
 		key = credited
 	}
 	const refunded = "p.status = '" + commerce.PaymentRefunded + "'"
@@ -308,7 +309,7 @@ func (db *DB) OrderCounts(ctx context.Context, f commerce.AnalyticsFilter, group
 	}
 	q += " JOIN payments p ON p.order_id = o.id LEFT JOIN order_streams os ON os.order_id = o.id WHERE " +
 		strings.Join(where, " AND ")
-	if group != commerce.GroupNone {
+	if group != discovery.GroupNone {
 		q += " GROUP BY " + key
 	}
 	rows, err := db.query(ctx, q, args...)
@@ -316,9 +317,9 @@ func (db *DB) OrderCounts(ctx context.Context, f commerce.AnalyticsFilter, group
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.OrderCount
+	var out []discovery.OrderCount
 	for rows.Next() {
-		var c commerce.OrderCount
+		var c discovery.OrderCount
 		if err := rows.Scan(&c.Key, &c.Orders, &c.Units, &c.GrossMinor, &c.Refunds, &c.RefundedMinor); err != nil {
 			return nil, err
 		}

@@ -4,23 +4,23 @@ import (
 	"context"
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 // RolledWatch implements commerce.RetentionStore.
-func (db *DB) RolledWatch(ctx context.Context, f commerce.AnalyticsFilter, group int) ([]commerce.WatchRollup, error) {
-	f.Kinds, f.ProductID = []commerce.InteractionKind{commerce.InteractionWatch}, 0
+func (db *DB) RolledWatch(ctx context.Context, f discovery.AnalyticsFilter, group int) ([]discovery.WatchRollup, error) {
+	f.Kinds, f.ProductID = []discovery.InteractionKind{discovery.InteractionWatch}, 0
 	key := "0"
 	switch group {
-	case commerce.GroupDay:
+	case discovery.GroupDay:
 		key = "day"
-	case commerce.GroupStream:
+	case discovery.GroupStream:
 		key = "stream_id"
 	}
 	where, args := analyticsWhere(f, true)
 	q := "SELECT CAST(" + key + ` AS BIGINT), CAST(COALESCE(SUM(viewers), 0) AS BIGINT), COALESCE(MAX(peak), 0),
 		CAST(COALESCE(SUM(watch_micros), 0) AS BIGINT) FROM interaction_days` + where
-	if group != commerce.GroupNone {
+	if group != discovery.GroupNone {
 		q += " GROUP BY " + key
 	}
 	rows, err := db.query(ctx, q, args...)
@@ -28,9 +28,9 @@ func (db *DB) RolledWatch(ctx context.Context, f commerce.AnalyticsFilter, group
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.WatchRollup
+	var out []discovery.WatchRollup
 	for rows.Next() {
-		var r commerce.WatchRollup
+		var r discovery.WatchRollup
 		if err := rows.Scan(&r.Key, &r.Viewers, &r.Peak, &r.WatchMicros); err != nil {
 			return nil, err
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 // exploreScan bounds the newest active products NewSellerProducts looks
@@ -18,15 +19,15 @@ const exploreScan = 5000
 // noHeatSQL is commerce.NoHeat, typed the same on both databases.
 const noHeatSQL = "CAST(-1e18 AS DOUBLE PRECISION)"
 
-func (c conn) itemHeats(ctx context.Context, q string, args ...any) ([]commerce.ItemHeat, error) {
+func (c conn) itemHeats(ctx context.Context, q string, args ...any) ([]discovery.ItemHeat, error) {
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.ItemHeat
+	var out []discovery.ItemHeat
 	for rows.Next() {
-		var ih commerce.ItemHeat
+		var ih discovery.ItemHeat
 		if err := rows.Scan(&ih.Item.Kind, &ih.Item.ID, &ih.ShopID, &ih.Heat); err != nil {
 			return nil, err
 		}
@@ -37,8 +38,8 @@ func (c conn) itemHeats(ctx context.Context, q string, args ...any) ([]commerce.
 
 // ViewerProfile implements commerce.FeedStore: three short index ranges
 // in one statement, so a feed costs one round trip for the viewer.
-func (db *DB) ViewerProfile(ctx context.Context, accountID int64, tags, follows int, since time.Time, recent int) (commerce.ViewerProfile, error) {
-	var p commerce.ViewerProfile
+func (db *DB) ViewerProfile(ctx context.Context, accountID int64, tags, follows int, since time.Time, recent int) (discovery.ViewerProfile, error) {
+	var p discovery.ViewerProfile
 	rows, err := db.query(ctx, `SELECT 1, 0, 0, heat, 0, 0, tag FROM
 			(SELECT tag, heat FROM discovery_affinity WHERE account_id = ? ORDER BY heat DESC LIMIT ?) t
 		UNION ALL SELECT 2, shop_id, 0, 0, created_at, 0, '' FROM
@@ -62,11 +63,11 @@ func (db *DB) ViewerProfile(ctx context.Context, accountID int64, tags, follows 
 		}
 		switch part {
 		case 1:
-			p.Tags = append(p.Tags, commerce.TagHeat{Tag: tag, Heat: f})
+			p.Tags = append(p.Tags, discovery.TagHeat{Tag: tag, Heat: f})
 		case 2:
 			fs = append(fs, followed{a, at})
 		case 3:
-			p.Recent = append(p.Recent, commerce.RecentItem{Item: commerce.ItemRef{Kind: int(a), ID: b}, Strength: f,
+			p.Recent = append(p.Recent, discovery.RecentItem{Item: discovery.ItemRef{Kind: int(a), ID: b}, Strength: f,
 				At: fromMicros(at), BoughtAt: timeOrZero(bought)})
 		}
 	}
@@ -74,24 +75,24 @@ func (db *DB) ViewerProfile(ctx context.Context, accountID int64, tags, follows 
 		return p, err
 	}
 	// A UNION keeps no order: restore each part's.
-	slices.SortStableFunc(p.Tags, func(x, y commerce.TagHeat) int { return cmp.Compare(y.Heat, x.Heat) })
+	slices.SortStableFunc(p.Tags, func(x, y discovery.TagHeat) int { return cmp.Compare(y.Heat, x.Heat) })
 	slices.SortStableFunc(fs, func(x, y followed) int { return cmp.Or(cmp.Compare(y.at, x.at), cmp.Compare(y.shop, x.shop)) })
-	slices.SortStableFunc(p.Recent, func(x, y commerce.RecentItem) int { return y.At.Compare(x.At) })
+	slices.SortStableFunc(p.Recent, func(x, y discovery.RecentItem) int { return y.At.Compare(x.At) })
 	for _, f := range fs {
 		p.Follows = append(p.Follows, f.shop)
 	}
 	return p, nil
 }
 
-func (c conn) tagHeats(ctx context.Context, q string, args ...any) ([]commerce.TagHeat, error) {
+func (c conn) tagHeats(ctx context.Context, q string, args ...any) ([]discovery.TagHeat, error) {
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.TagHeat
+	var out []discovery.TagHeat
 	for rows.Next() {
-		var t commerce.TagHeat
+		var t discovery.TagHeat
 		if err := rows.Scan(&t.Tag, &t.Heat); err != nil {
 			return nil, err
 		}
@@ -101,19 +102,19 @@ func (c conn) tagHeats(ctx context.Context, q string, args ...any) ([]commerce.T
 }
 
 // PopularItems implements commerce.FeedStore.
-func (db *DB) PopularItems(ctx context.Context, kind int, limit int) ([]commerce.ItemHeat, error) {
+func (db *DB) PopularItems(ctx context.Context, kind int, limit int) ([]discovery.ItemHeat, error) {
 	return db.itemHeats(ctx, "SELECT kind, item_id, shop_id, heat FROM discovery_items WHERE kind = ? ORDER BY heat DESC LIMIT ?", kind, limit)
 }
 
 // TagItems implements commerce.FeedStore. The shop is not known here
 // (0); the feed reads it with the product's facts.
-func (db *DB) TagItems(ctx context.Context, tag string, kind int, limit int) ([]commerce.ItemHeat, error) {
+func (db *DB) TagItems(ctx context.Context, tag string, kind int, limit int) ([]discovery.ItemHeat, error) {
 	return db.itemHeats(ctx, `SELECT kind, item_id, 0, heat FROM discovery_item_tags
 		WHERE tag = ? AND kind = ? ORDER BY heat DESC, item_id DESC LIMIT ?`, tag, kind, limit)
 }
 
 // ShopProducts implements commerce.FeedStore.
-func (db *DB) ShopProducts(ctx context.Context, shopID int64, limit int) ([]commerce.ItemHeat, error) {
+func (db *DB) ShopProducts(ctx context.Context, shopID int64, limit int) ([]discovery.ItemHeat, error) {
 	hot, err := db.itemHeats(ctx, `SELECT kind, item_id, shop_id, heat FROM discovery_items
 		WHERE shop_id = ? AND kind = 1 ORDER BY heat DESC LIMIT ?`, shopID, limit)
 	if err != nil {
@@ -125,13 +126,13 @@ func (db *DB) ShopProducts(ctx context.Context, shopID int64, limit int) ([]comm
 }
 
 // Neighbors implements commerce.FeedStore.
-func (db *DB) Neighbors(ctx context.Context, item commerce.ItemRef, limit int) ([]commerce.ItemHeat, error) {
+func (db *DB) Neighbors(ctx context.Context, item discovery.ItemRef, limit int) ([]discovery.ItemHeat, error) {
 	return db.itemHeats(ctx, `SELECT b_kind, b_id, 0, heat FROM discovery_pairs
 		WHERE a_kind = ? AND a_id = ? ORDER BY heat DESC LIMIT ?`, item.Kind, item.ID, limit)
 }
 
 // LiveStreams implements commerce.FeedStore.
-func (db *DB) LiveStreams(ctx context.Context, limit int) ([]commerce.LiveStream, error) {
+func (db *DB) LiveStreams(ctx context.Context, limit int) ([]discovery.LiveStream, error) {
 	rows, err := db.query(ctx, "SELECT "+streamSummaryColumns+`, COALESCE(d.heat, `+noHeatSQL+`), s.created_at
 		FROM streams st JOIN shops s ON s.id = st.shop_id
 		LEFT JOIN discovery_items d ON d.kind = 2 AND d.item_id = st.id
@@ -140,9 +141,9 @@ func (db *DB) LiveStreams(ctx context.Context, limit int) ([]commerce.LiveStream
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.LiveStream
+	var out []discovery.LiveStream
 	for rows.Next() {
-		var ls commerce.LiveStream
+		var ls discovery.LiveStream
 		var scheduled, shopCreated int64
 		var started sql.NullInt64
 		var tags string
@@ -162,7 +163,7 @@ func (db *DB) LiveStreams(ctx context.Context, limit int) ([]commerce.LiveStream
 }
 
 // NewSellerProducts implements commerce.FeedStore.
-func (db *DB) NewSellerProducts(ctx context.Context, since time.Time, limit int) ([]commerce.ItemHeat, error) {
+func (db *DB) NewSellerProducts(ctx context.Context, since time.Time, limit int) ([]discovery.ItemHeat, error) {
 	return db.itemHeats(ctx, `SELECT 1, p.id, p.shop_id, `+noHeatSQL+` FROM
 		(SELECT id, shop_id FROM products WHERE status = 'active' ORDER BY id DESC LIMIT ?) p
 		JOIN shops s ON s.id = p.shop_id WHERE s.created_at >= ? ORDER BY p.id DESC LIMIT ?`,
@@ -175,8 +176,8 @@ const productSummaryColumns = `p.id, p.shop_id, s.handle, s.name, p.title, p.pri
 	(SELECT i.image_name FROM product_images i WHERE i.product_id = p.id ORDER BY i.position LIMIT 1)`
 
 // scanProductSummary scans productSummaryColumns followed by extra.
-func scanProductSummary(scan func(...any) error, extra ...any) (commerce.ProductSummary, error) {
-	var p commerce.ProductSummary
+func scanProductSummary(scan func(...any) error, extra ...any) (discovery.ProductSummary, error) {
+	var p discovery.ProductSummary
 	var tags string
 	var image sql.NullString
 	err := scan(append([]any{&p.ID, &p.ShopID, &p.ShopHandle, &p.ShopName, &p.Title, &p.PriceMinor, &p.Currency,
@@ -189,8 +190,8 @@ func scanProductSummary(scan func(...any) error, extra ...any) (commerce.Product
 }
 
 // FeedProducts implements commerce.FeedStore.
-func (db *DB) FeedProducts(ctx context.Context, ids []int64) ([]commerce.FeedProduct, error) {
-	var out []commerce.FeedProduct
+func (db *DB) FeedProducts(ctx context.Context, ids []int64) ([]discovery.FeedProduct, error) {
+	var out []discovery.FeedProduct
 	err := eachChunk(toAny(ids), inChunk, func(ids []any) error {
 		rows, err := db.query(ctx, "SELECT "+productSummaryColumns+`, p.status, COALESCE(d.heat, `+noHeatSQL+`), s.created_at
 			FROM products p JOIN shops s ON s.id = p.shop_id
@@ -201,7 +202,7 @@ func (db *DB) FeedProducts(ctx context.Context, ids []int64) ([]commerce.FeedPro
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var f commerce.FeedProduct
+			var f discovery.FeedProduct
 			var shopCreated int64
 			if f.ProductSummary, err = scanProductSummary(rows.Scan, &f.Status, &f.Heat, &shopCreated); err != nil {
 				return err

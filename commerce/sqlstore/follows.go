@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 // followerCount reads a shop's follower count (0 without a row).
@@ -79,7 +80,7 @@ func (db *DB) FollowState(ctx context.Context, accountID, shopID int64) (bool, i
 }
 
 // FollowedShops implements commerce.FollowStore.
-func (db *DB) FollowedShops(ctx context.Context, accountID int64, before time.Time, beforeShop int64, limit int) ([]commerce.FollowedShop, error) {
+func (db *DB) FollowedShops(ctx context.Context, accountID int64, before time.Time, beforeShop int64, limit int) ([]discovery.FollowedShop, error) {
 	q := `SELECT f.shop_id, s.handle, s.name, s.logo_image, COALESCE(c.followers, 0), f.created_at,
 		(SELECT MAX(st.id) FROM streams st WHERE st.shop_id = f.shop_id AND st.status = 'live')
 		FROM follows f JOIN shops s ON s.id = f.shop_id
@@ -96,9 +97,9 @@ func (db *DB) FollowedShops(ctx context.Context, accountID int64, before time.Ti
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.FollowedShop
+	var out []discovery.FollowedShop
 	for rows.Next() {
-		var f commerce.FollowedShop
+		var f discovery.FollowedShop
 		var logo string
 		var at int64
 		var live sql.NullInt64
@@ -154,15 +155,15 @@ func (db *DB) FollowersAmong(ctx context.Context, shopID int64, accountIDs []int
 const streamSummaryColumns = `st.id, st.shop_id, s.handle, s.name, st.title, st.status, st.scheduled_at, st.started_at, st.hashtags`
 
 // streamSummaries runs a query selecting streamSummaryColumns.
-func (c conn) streamSummaries(ctx context.Context, q string, args ...any) ([]commerce.StreamSummary, error) {
+func (c conn) streamSummaries(ctx context.Context, q string, args ...any) ([]discovery.StreamSummary, error) {
 	rows, err := c.query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.StreamSummary
+	var out []discovery.StreamSummary
 	for rows.Next() {
-		var st commerce.StreamSummary
+		var st discovery.StreamSummary
 		var scheduled int64
 		var started sql.NullInt64
 		var tags string
@@ -181,7 +182,7 @@ func (c conn) streamSummaries(ctx context.Context, q string, args ...any) ([]com
 }
 
 // FollowedLive implements commerce.FollowStore.
-func (db *DB) FollowedLive(ctx context.Context, accountID int64, limit int) ([]commerce.StreamSummary, error) {
+func (db *DB) FollowedLive(ctx context.Context, accountID int64, limit int) ([]discovery.StreamSummary, error) {
 	return db.streamSummaries(ctx, "SELECT "+streamSummaryColumns+` FROM follows f
 		JOIN streams st ON st.shop_id = f.shop_id AND st.status = 'live'
 		JOIN shops s ON s.id = st.shop_id

@@ -6,10 +6,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
-var _ commerce.DiscoveryStore = (*DB)(nil)
+var _ discovery.Store = (*DB)(nil)
 
 // inChunk is the most values bound in one IN list or multi-row insert
 // chunk, well under both databases' parameter limits.
@@ -83,7 +83,7 @@ func timeOrZero(us int64) time.Time {
 // SaveInteractions implements commerce.InteractionStore. Rows are written
 // in key order (the commerce batch is sorted), so concurrent batches from
 // several nodes lock rows in the same order and never deadlock.
-func (db *DB) SaveInteractions(ctx context.Context, b commerce.InteractionBatch) error {
+func (db *DB) SaveInteractions(ctx context.Context, b discovery.InteractionBatch) error {
 	return db.inTx(ctx, func(tx conn) error {
 		rows := make([][]any, len(b.Events))
 		for i, ev := range b.Events {
@@ -169,11 +169,11 @@ func (db *DB) SaveInteractions(ctx context.Context, b commerce.InteractionBatch)
 
 // saveOrderStreams keeps the stream each purchase was credited to, the
 // first credit of an order winning.
-func (c conn) saveOrderStreams(ctx context.Context, evs []commerce.Interaction) error {
+func (c conn) saveOrderStreams(ctx context.Context, evs []discovery.Interaction) error {
 	seen := map[int64]bool{}
 	var rows [][]any
 	for _, ev := range evs {
-		if ev.Kind == commerce.InteractionPurchase && ev.OrderID != 0 && ev.StreamID != 0 && !seen[ev.OrderID] {
+		if ev.Kind == discovery.InteractionPurchase && ev.OrderID != 0 && ev.StreamID != 0 && !seen[ev.OrderID] {
 			seen[ev.OrderID] = true
 			rows = append(rows, []any{ev.OrderID, ev.StreamID})
 		}
@@ -183,10 +183,10 @@ func (c conn) saveOrderStreams(ctx context.Context, evs []commerce.Interaction) 
 }
 
 // closeWatches deletes the open-session rows of the sessions logged.
-func (c conn) closeWatches(ctx context.Context, evs []commerce.Interaction) error {
+func (c conn) closeWatches(ctx context.Context, evs []discovery.Interaction) error {
 	var ids []any
 	for _, ev := range evs {
-		if ev.Kind == commerce.InteractionWatch && ev.Session != "" {
+		if ev.Kind == discovery.InteractionWatch && ev.Session != "" {
 			ids = append(ids, ev.Session)
 		}
 	}
@@ -197,7 +197,7 @@ func (c conn) closeWatches(ctx context.Context, evs []commerce.Interaction) erro
 }
 
 // BeatWatches implements commerce.InteractionStore.
-func (db *DB) BeatWatches(ctx context.Context, open []commerce.OpenWatch, at time.Time) error {
+func (db *DB) BeatWatches(ctx context.Context, open []discovery.OpenWatch, at time.Time) error {
 	rows := make([][]any, len(open))
 	for i, o := range open {
 		rows[i] = []any{o.Session, o.StreamID, o.AccountID, micros(o.StartedAt), micros(at)}
@@ -217,9 +217,9 @@ func toAny(ids []int64) []any {
 }
 
 // ItemFacts implements commerce.InteractionStore.
-func (db *DB) ItemFacts(ctx context.Context, products, streams []int64) (map[int64]commerce.ItemFacts, map[int64]commerce.ItemFacts, error) {
-	load := func(table string, ids []int64) (map[int64]commerce.ItemFacts, error) {
-		out := make(map[int64]commerce.ItemFacts, len(ids))
+func (db *DB) ItemFacts(ctx context.Context, products, streams []int64) (map[int64]discovery.ItemFacts, map[int64]discovery.ItemFacts, error) {
+	load := func(table string, ids []int64) (map[int64]discovery.ItemFacts, error) {
+		out := make(map[int64]discovery.ItemFacts, len(ids))
 		err := eachChunk(toAny(ids), inChunk, func(ids []any) error {
 			rows, err := db.query(ctx, "SELECT id, shop_id, hashtags, status FROM "+table+
 				" WHERE id IN ("+placeholders(len(ids))+")", ids...)
@@ -229,7 +229,7 @@ func (db *DB) ItemFacts(ctx context.Context, products, streams []int64) (map[int
 			defer rows.Close()
 			for rows.Next() {
 				var id int64
-				var f commerce.ItemFacts
+				var f discovery.ItemFacts
 				var tags string
 				if err := rows.Scan(&id, &f.ShopID, &tags, &f.Status); err != nil {
 					return err
@@ -250,8 +250,8 @@ func (db *DB) ItemFacts(ctx context.Context, products, streams []int64) (map[int
 }
 
 // RecentItems implements commerce.InteractionStore.
-func (db *DB) RecentItems(ctx context.Context, accountIDs []int64, since time.Time, limit int) (map[int64][]commerce.RecentItem, error) {
-	out := make(map[int64][]commerce.RecentItem, len(accountIDs))
+func (db *DB) RecentItems(ctx context.Context, accountIDs []int64, since time.Time, limit int) (map[int64][]discovery.RecentItem, error) {
+	out := make(map[int64][]discovery.RecentItem, len(accountIDs))
 	for _, acct := range accountIDs {
 		rows, err := db.query(ctx, `SELECT kind, item_id, strength, at, bought_at FROM discovery_recent
 			WHERE account_id = ? AND at >= ? ORDER BY at DESC LIMIT ?`, acct, micros(since), limit)
@@ -259,7 +259,7 @@ func (db *DB) RecentItems(ctx context.Context, accountIDs []int64, since time.Ti
 			return nil, err
 		}
 		for rows.Next() {
-			var r commerce.RecentItem
+			var r discovery.RecentItem
 			var at, bought int64
 			if err := rows.Scan(&r.Item.Kind, &r.Item.ID, &r.Strength, &at, &bought); err != nil {
 				rows.Close()

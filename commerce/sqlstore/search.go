@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 )
 
 // The PostgreSQL tsvector expressions of migration 0055 (the 'english'
@@ -21,7 +22,7 @@ const (
 // matchQuery renders the terms in the database's query syntax. Terms are
 // letters and digits only (commerce.searchQuery), and are quoted for FTS5
 // besides, so nothing in them is an operator.
-func (c conn) matchQuery(q commerce.SearchQuery) string {
+func (c conn) matchQuery(q discovery.SearchQuery) string {
 	parts := make([]string, len(q.Terms))
 	for i, t := range q.Terms {
 		if c.dialect == Postgres {
@@ -60,13 +61,13 @@ func productSearchSQL(d Dialect) string {
 }
 
 // SearchProducts implements commerce.SearchStore.
-func (db *DB) SearchProducts(ctx context.Context, q commerce.SearchQuery) ([]commerce.ProductSummary, error) {
+func (db *DB) SearchProducts(ctx context.Context, q discovery.SearchQuery) ([]discovery.ProductSummary, error) {
 	rows, err := db.query(ctx, productSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.ProductSummary
+	var out []discovery.ProductSummary
 	for rows.Next() {
 		p, err := scanProductSummary(rows.Scan)
 		if err != nil {
@@ -104,15 +105,15 @@ func shopSearchSQL(d Dialect) string {
 }
 
 // SearchShops implements commerce.SearchStore.
-func (db *DB) SearchShops(ctx context.Context, q commerce.SearchQuery) ([]commerce.ShopHit, error) {
+func (db *DB) SearchShops(ctx context.Context, q discovery.SearchQuery) ([]discovery.ShopHit, error) {
 	rows, err := db.query(ctx, shopSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.ShopHit
+	var out []discovery.ShopHit
 	for rows.Next() {
-		var h commerce.ShopHit
+		var h discovery.ShopHit
 		var logo string
 		if err := rows.Scan(&h.ID, &h.Handle, &h.Name, &h.Description, &logo, &h.Followers); err != nil {
 			return nil, err
@@ -143,12 +144,12 @@ func streamSearchSQL(d Dialect) string {
 }
 
 // SearchStreams implements commerce.SearchStore.
-func (db *DB) SearchStreams(ctx context.Context, q commerce.SearchQuery) ([]commerce.StreamSummary, error) {
+func (db *DB) SearchStreams(ctx context.Context, q discovery.SearchQuery) ([]discovery.StreamSummary, error) {
 	return db.streamSummaries(ctx, streamSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
 }
 
 // HashtagProducts implements commerce.SearchStore.
-func (db *DB) HashtagProducts(ctx context.Context, tag string, offset, limit int) ([]commerce.ProductSummary, error) {
+func (db *DB) HashtagProducts(ctx context.Context, tag string, offset, limit int) ([]discovery.ProductSummary, error) {
 	rows, err := db.query(ctx, "SELECT "+productSummaryColumns+` FROM discovery_item_tags t
 		JOIN products p ON p.id = t.item_id JOIN shops s ON s.id = p.shop_id
 		WHERE t.tag = ? AND t.kind = 1 AND p.status = 'active'
@@ -157,7 +158,7 @@ func (db *DB) HashtagProducts(ctx context.Context, tag string, offset, limit int
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.ProductSummary
+	var out []discovery.ProductSummary
 	for rows.Next() {
 		p, err := scanProductSummary(rows.Scan)
 		if err != nil {
@@ -169,7 +170,7 @@ func (db *DB) HashtagProducts(ctx context.Context, tag string, offset, limit int
 }
 
 // HashtagStreams implements commerce.SearchStore.
-func (db *DB) HashtagStreams(ctx context.Context, tag string, limit int) ([]commerce.StreamSummary, error) {
+func (db *DB) HashtagStreams(ctx context.Context, tag string, limit int) ([]discovery.StreamSummary, error) {
 	return db.streamSummaries(ctx, "SELECT "+streamSummaryColumns+` FROM stream_hashtags h
 		JOIN streams st ON st.id = h.stream_id JOIN shops s ON s.id = st.shop_id
 		WHERE h.tag = ? AND st.status IN ('live', 'scheduled')
@@ -177,7 +178,7 @@ func (db *DB) HashtagStreams(ctx context.Context, tag string, limit int) ([]comm
 }
 
 // TrendingTags implements commerce.SearchStore.
-func (db *DB) TrendingTags(ctx context.Context, prefix string, limit int) ([]commerce.TagHeat, error) {
+func (db *DB) TrendingTags(ctx context.Context, prefix string, limit int) ([]discovery.TagHeat, error) {
 	if prefix == "" {
 		return db.tagHeats(ctx, "SELECT tag, heat FROM discovery_tags ORDER BY heat DESC, tag LIMIT ?", limit)
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -27,8 +27,8 @@ func TestSearchStemmingReindexesExistingRows(t *testing.T) {
 		if err := db.ApplyMigrations(ctx, fstest.MapFS{"m/9055_search_again.sql": {Data: sql}}, "m"); err != nil {
 			t.Fatal(err)
 		}
-		q := func(term string) commerce.SearchQuery {
-			return commerce.SearchQuery{Terms: []string{term}, Prefix: []bool{true}, Limit: 10}
+		q := func(term string) discovery.SearchQuery {
+			return discovery.SearchQuery{Terms: []string{term}, Prefix: []bool{true}, Limit: 10}
 		}
 		ps, err := db.SearchProducts(ctx, q("mugs"))
 		if err != nil || len(ps) != 1 || ps[0].ID != f.product.ID {

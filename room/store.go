@@ -105,9 +105,10 @@ type AuditEntry struct {
 	At        time.Time `json:"at"`
 }
 
-// Store is the system of record for comments and moderation. cmd/liveshop
-// adapts commerce/sqlstore to it; NewMemoryStore is the single-process
-// implementation for tests and tools. Methods return errors wrapping
+// Store is the system of record for comments and moderation.
+// commerce/sqlstore's Rooms implements it on SQL; NewMemoryStore is the
+// single-process implementation for tests and tools; both pass one
+// contract suite (room/storetest). Methods return errors wrapping
 // ErrNotFound (or any error with ErrorCode "not_found") for missing objects.
 type Store interface {
 	// CreateComment stores c, assigning ID, unless its author already sent a

@@ -10,7 +10,7 @@ import (
 
 // MemoryStore is the single-process Store for tests and tools: everything
 // lives in maps behind one mutex and is lost on exit. Production uses the
-// SQL store through cmd/liveshop's adapter.
+// SQL store (commerce/sqlstore's Rooms).
 type MemoryStore struct {
 	mu        sync.Mutex
 	nextID    int64

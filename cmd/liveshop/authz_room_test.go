@@ -17,7 +17,7 @@ import (
 func roomAuthzCases(t *testing.T, fx authzFixture) []authzCase {
 	t.Helper()
 	target := fx.node.srv.shopper(t, "target@example.com", "Target")
-	c, _, err := roomStore{fx.node.app.store}.CreateComment(t.Context(), room.Comment{StreamID: fx.live, ShopID: fx.shop,
+	c, _, err := fx.node.app.store.Rooms().CreateComment(t.Context(), room.Comment{StreamID: fx.live, ShopID: fx.shop,
 		AuthorID: target.id, AuthorName: "Target", ClientID: "authz-1", Text: "first!", Status: room.CommentVisible, CreatedAt: time.Now()})
 	if err != nil {
 		t.Fatal(err)

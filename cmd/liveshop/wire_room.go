@@ -32,7 +32,7 @@ func (a *app) wireRoom(bus room.Bus, pres room.Presence) error {
 	deps := room.Deps{
 		Auth:       roomAuth{a.commerce},
 		Directory:  dir,
-		Store:      roomStore{a.store},
+		Store:      a.store.Rooms(),
 		Bus:        bus,
 		Limits:     a.limits,
 		Presence:   pres,

@@ -32,6 +32,10 @@ func NewRedisLimits(rdb redis.UniversalClient, prefix string) *RedisLimits {
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // allowScript: KEYS key; ARGV interval µs, window µs. Returns {ok, retry µs}.
+// The theoretical arrival time is written with %.0f: tostring keeps 14
+// digits, which rounds microseconds since 1970 to the millisecond and, when
+// it rounds up, refused an allowed event that came within half a
+// millisecond of the one before.
 var allowScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -41,7 +45,7 @@ local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local nxt = tat + interval
 if nxt - now > window then return {0, nxt - now - window} end
-redis.call('SET', KEYS[1], tostring(nxt), 'PX', math.floor((nxt - now) / 1000) + 1)
+redis.call('SET', KEYS[1], string.format('%.0f', nxt), 'PX', math.floor((nxt - now) / 1000) + 1)
 return {1, 0}
 `)
 

@@ -22,7 +22,8 @@ func (e *Error) HTTPStatus() int { return e.Status }
 // ErrorCode is the stable code clients switch on.
 func (e *Error) ErrorCode() string { return e.Code }
 
-// Is lets errors.Is match a sentinel against a copy with another message.
+// Is lets errors.Is match a sentinel against a copy with another message
+// (as room.Error and commerce.Error do: the three packages' errors behave alike).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code && t.Status == e.Status

@@ -20,6 +20,13 @@ func (e *Error) HTTPStatus() int { return e.Status }
 // ErrorCode is the stable code clients switch on.
 func (e *Error) ErrorCode() string { return e.Code }
 
+// Is lets errors.Is match a sentinel against a copy with another message
+// (as live.Error does: the three packages' errors behave alike).
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code && t.Status == e.Status
+}
+
 // Sentinel errors; wrap them with fmt.Errorf("...: %w", ErrX).
 var (
 	// ErrNotFound means the stream, comment or product does not exist or is

@@ -8,18 +8,6 @@ import (
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
-func (h *Handler) createCoupon(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	var in NewCoupon
-	if err := api.BindJSON(c, &in); err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusCreated)(h.svc.CreateCoupon(c.Request().Context(), a, id, in))
-}
-
 func (h *Handler) streamCoupons(c echo.Context) error {
 	a, id, err := AccountAndID(c)
 	if err != nil {

@@ -1,6 +1,7 @@
 package commerce
 
 import (
+	"context"
 	_ "embed"
 	"errors"
 	"net/http"
@@ -52,7 +53,7 @@ func (h *Handler) Register(g *echo.Group) {
 	g.POST("/shops/:id/moderator-invitations", h.inviteModerator)
 	g.DELETE("/shops/:id/moderator-invitations/:invitation", h.revokeModeratorInvitation)
 	g.GET("/me/moderator-invitations", h.receivedInvitations)
-	g.POST("/me/moderator-invitations/:id/accept", h.acceptInvitation)
+	g.POST("/me/moderator-invitations/:id/accept", OnID(http.StatusOK, h.svc.AcceptModeratorInvitation))
 	g.POST("/me/moderator-invitations/:id/decline", h.declineInvitation)
 	g.GET("/shops/:id/products", h.shopProducts)
 	g.POST("/shops/:id/products", h.createProduct)
@@ -62,35 +63,35 @@ func (h *Handler) Register(g *echo.Group) {
 
 	g.GET("/products", h.listProducts)
 	g.GET("/products/:id", h.getProduct)
-	g.PATCH("/products/:id", h.updateProduct)
+	g.PATCH("/products/:id", OnIDWith(http.StatusOK, h.svc.UpdateProduct))
 	g.POST("/products/:id/images/upload", h.uploadProductImage)
 	g.DELETE("/products/:id/images/:name", h.deleteProductImage)
 	g.GET("/products/:id/reviews", h.listReviews)
-	g.POST("/products/:id/reviews", h.writeReview)
+	g.POST("/products/:id/reviews", OnIDWith(http.StatusCreated, h.svc.WriteReview))
 	g.GET("/images/:name", h.serveImage)
 
 	g.GET("/streams", h.listStreams)
 	g.GET("/streams/:id", h.getStream)
-	g.PATCH("/streams/:id", h.updateStream)
+	g.PATCH("/streams/:id", OnIDWith(http.StatusOK, h.svc.UpdateStream))
 	g.POST("/streams/:id/key", h.rotateStreamKey)
-	g.POST("/streams/:id/end", h.endStream)
+	g.POST("/streams/:id/end", OnID(http.StatusOK, h.svc.EndStream))
 
 	g.GET("/cart", h.getCart)
 	g.POST("/cart/lines", h.addCartLine)
 	g.PATCH("/cart/lines/:id", h.setCartLine)
-	g.DELETE("/cart/lines/:id", h.removeCartLine)
+	g.DELETE("/cart/lines/:id", OnID(http.StatusOK, h.svc.RemoveFromCart))
 
 	g.POST("/checkout", h.checkout)
 	g.GET("/orders", h.listOrders)
-	g.GET("/orders/:id", h.getOrder)
+	g.GET("/orders/:id", OnID(http.StatusOK, h.svc.Order))
 	g.POST("/orders/:id/ship", h.shipOrder)
-	g.POST("/orders/:id/deliver", h.deliverOrder)
+	g.POST("/orders/:id/deliver", OnID(http.StatusOK, h.svc.DeliverOrder))
 	g.POST("/orders/:id/cancel", h.cancelOrder)
 	g.POST("/orders/:id/refund", h.refundOrder)
 	g.GET("/orders/:id/messages", h.listMessages)
 	g.POST("/orders/:id/messages", h.sendMessage)
 
-	g.POST("/streams/:id/coupons", h.createCoupon)
+	g.POST("/streams/:id/coupons", OnIDWith(http.StatusCreated, h.svc.CreateCoupon))
 	g.GET("/streams/:id/coupons", h.streamCoupons)
 	g.GET("/streams/:id/coupons/:code", h.checkCoupon)
 	g.GET("/me/purchase-privacy", h.privacy)
@@ -198,6 +199,33 @@ func AccountAndID(c echo.Context) (Account, int64, error) {
 	}
 	id, err := api.PathID(c, "id")
 	return a, id, err
+}
+
+// OnID serves a route on which the signed-in caller acts on the :id thing
+// with do, answering status with what do returns.
+func OnID[Out any](status int, do func(ctx context.Context, a Account, id int64) (Out, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a, id, err := AccountAndID(c)
+		if err != nil {
+			return err
+		}
+		return api.Reply(c, status)(do(c.Request().Context(), a, id))
+	}
+}
+
+// OnIDWith is OnID for a route with a JSON body, which do is given.
+func OnIDWith[In, Out any](status int, do func(ctx context.Context, a Account, id int64, in In) (Out, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		a, id, err := AccountAndID(c)
+		if err != nil {
+			return err
+		}
+		var in In
+		if err := api.BindJSON(c, &in); err != nil {
+			return err
+		}
+		return api.Reply(c, status)(do(c.Request().Context(), a, id, in))
+	}
 }
 
 // AccountAndShop is AccountAndID for /shops/:id routes, where :id may also

@@ -61,14 +61,6 @@ func (h *Handler) receivedInvitations(c echo.Context) error {
 	return api.ListJSON(c, invs, "")
 }
 
-func (h *Handler) acceptInvitation(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.svc.AcceptModeratorInvitation(c.Request().Context(), a, id))
-}
-
 func (h *Handler) declineInvitation(c echo.Context) error {
 	a, id, err := AccountAndID(c)
 	if err != nil {

@@ -53,14 +53,6 @@ func (h *Handler) setCartLine(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.svc.SetCartQuantity(c.Request().Context(), a, id, in.Quantity))
 }
 
-func (h *Handler) removeCartLine(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.svc.RemoveFromCart(c.Request().Context(), a, id))
-}
-
 func (h *Handler) checkout(c echo.Context) error {
 	a, err := MustAccount(c)
 	if err != nil {
@@ -101,14 +93,6 @@ func (h *Handler) shopOrders(c echo.Context) error {
 	})
 }
 
-func (h *Handler) getOrder(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.svc.Order(c.Request().Context(), a, id))
-}
-
 func (h *Handler) shipOrder(c echo.Context) error {
 	a, id, err := AccountAndID(c)
 	if err != nil {
@@ -122,14 +106,6 @@ func (h *Handler) shipOrder(c echo.Context) error {
 		return err
 	}
 	return api.Reply(c, http.StatusOK)(h.svc.ShipOrder(c.Request().Context(), a, id, in.Carrier, in.TrackingNumber))
-}
-
-func (h *Handler) deliverOrder(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.svc.DeliverOrder(c.Request().Context(), a, id))
 }
 
 // reasonBody reads an optional {"reason": "..."} body.

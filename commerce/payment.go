@@ -228,49 +228,42 @@ func (p *TestPayments) auth(reference string) (*testAuth, error) {
 
 // Capture implements PaymentProvider.
 func (p *TestPayments) Capture(ctx context.Context, reference string, amount int64, key string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, err := p.auth(reference)
-	if err != nil || a.done[key] {
-		return err
-	}
-	if a.flaky {
-		if err := p.temporary("capture:"+key, 2); err != nil {
-			return err
+	return p.step(ctx, reference, key, "capture", func(a *testAuth) error {
+		if a.voided || a.captured > 0 || amount <= 0 || amount > a.amount {
+			return &PaymentError{Code: "invalid_capture", Message: "nothing to capture for this amount"}
 		}
-	}
-	if a.voided || a.captured > 0 || amount <= 0 || amount > a.amount {
-		return &PaymentError{Code: "invalid_capture", Message: "nothing to capture for this amount"}
-	}
-	a.captured = amount
-	a.done[key] = true
-	return nil
+		a.captured = amount
+		return nil
+	})
 }
 
 // Void implements PaymentProvider.
 func (p *TestPayments) Void(ctx context.Context, reference string, key string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, err := p.auth(reference)
-	if err != nil || a.done[key] {
-		return err
-	}
-	if a.captured > 0 {
-		return &PaymentError{Code: "already_captured", Message: "a captured payment is refunded, not voided"}
-	}
-	a.voided = true
-	a.done[key] = true
-	return nil
+	return p.step(ctx, reference, key, "", func(a *testAuth) error {
+		if a.captured > 0 {
+			return &PaymentError{Code: "already_captured", Message: "a captured payment is refunded, not voided"}
+		}
+		a.voided = true
+		return nil
+	})
 }
 
 // Refund implements PaymentProvider.
 func (p *TestPayments) Refund(ctx context.Context, reference string, amount int64, key string) error {
+	return p.step(ctx, reference, key, "refund", func(a *testAuth) error {
+		if amount <= 0 || a.refunded+amount > a.captured {
+			return &PaymentError{Code: "invalid_refund", Message: "refund exceeds the captured amount"}
+		}
+		a.refunded += amount
+		return nil
+	})
+}
+
+// step applies one operation with an idempotency key to a reference's
+// authorization: a key already applied succeeds again without effect, and
+// on the flaky card (TestCardRetry) an operation named op fails twice with a
+// temporary error before it goes through (op "" never fails so).
+func (p *TestPayments) step(ctx context.Context, reference, key, op string, apply func(*testAuth) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -280,15 +273,14 @@ func (p *TestPayments) Refund(ctx context.Context, reference string, amount int6
 	if err != nil || a.done[key] {
 		return err
 	}
-	if a.flaky {
-		if err := p.temporary("refund:"+key, 2); err != nil {
+	if a.flaky && op != "" {
+		if err := p.temporary(op+":"+key, 2); err != nil {
 			return err
 		}
 	}
-	if amount <= 0 || a.refunded+amount > a.captured {
-		return &PaymentError{Code: "invalid_refund", Message: "refund exceeds the captured amount"}
+	if err := apply(a); err != nil {
+		return err
 	}
-	a.refunded += amount
 	a.done[key] = true
 	return nil
 }

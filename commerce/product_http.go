@@ -62,18 +62,6 @@ func (h *Handler) getProduct(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.svc.Product(c.Request().Context(), Caller(c), id))
 }
 
-func (h *Handler) updateProduct(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	var in ProductPatch
-	if err := api.BindJSON(c, &in); err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.svc.UpdateProduct(c.Request().Context(), a, id, in))
-}
-
 func (h *Handler) uploadProductImage(c echo.Context) error {
 	a, id, err := AccountAndID(c)
 	if err != nil {
@@ -102,16 +90,4 @@ func (h *Handler) listReviews(c echo.Context) error {
 	return api.ListPage(c, func(p Page) ([]Review, string, error) {
 		return h.svc.Reviews(c.Request().Context(), Caller(c), id, p)
 	})
-}
-
-func (h *Handler) writeReview(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	var in ReviewInput
-	if err := api.BindJSON(c, &in); err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusCreated)(h.svc.WriteReview(c.Request().Context(), a, id, in))
 }

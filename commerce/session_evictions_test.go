@@ -4,9 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"github.com/liveshop/liveshop/commerce/internal/bus/bustest"
 	"regexp"
 	"testing"
+
+	"github.com/liveshop/liveshop/commerce/internal/bus/bustest"
 
 	"github.com/liveshop/liveshop/commerce/internal/testenv"
 

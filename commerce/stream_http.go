@@ -65,18 +65,6 @@ func (h *Handler) getStream(c echo.Context) error {
 	return api.Reply(c, http.StatusOK)(h.svc.Stream(c.Request().Context(), id))
 }
 
-func (h *Handler) updateStream(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	var in StreamPatch
-	if err := api.BindJSON(c, &in); err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.svc.UpdateStream(c.Request().Context(), a, id, in))
-}
-
 func (h *Handler) rotateStreamKey(c echo.Context) error {
 	a, id, err := AccountAndID(c)
 	if err != nil {
@@ -88,12 +76,4 @@ func (h *Handler) rotateStreamKey(c echo.Context) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusOK, st)
-}
-
-func (h *Handler) endStream(c echo.Context) error {
-	a, id, err := AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.svc.EndStream(c.Request().Context(), a, id))
 }

@@ -83,9 +83,24 @@ func (s *Service) settleAbandoned(ctx context.Context, orderID int64) Outcome {
 	return s.Pay(ctx, o, PaymentMethod{}, shopFlow)
 }
 
-// purgeBatch bounds the keys one statement deletes, and purgeBatches the
-// statements one sweep runs, so a purge never holds the table for long; a
-// backlog is worked off over the next sweeps.
+// PurgeInBatches runs purge, which deletes at most limit old rows, until
+// it deletes fewer than limit, at most purgeBatches times: a purge never
+// holds a table for long, and a backlog is worked off over the next sweeps.
+// It returns how many rows went.
+func PurgeInBatches(purge func(limit int) (int, error)) (int, error) {
+	total := 0
+	for range purgeBatches {
+		n, err := purge(purgeBatch)
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// purgeBatch bounds the rows one purge statement deletes, and purgeBatches
+// the statements of one purge.
 const (
 	purgeBatch   = 1000
 	purgeBatches = 20
@@ -98,18 +113,11 @@ const (
 // it deleted.
 func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int, error) {
 	cutoff := s.now().Add(-s.cfg.IdempotencyRetention)
-	total := 0
-	for range purgeBatches {
-		n, err := s.store.PurgeIdempotencyKeys(ctx, cutoff, purgeBatch)
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("purge idempotency keys: %w", err)
-		}
-		if n < purgeBatch {
-			break
-		}
+	n, err := PurgeInBatches(func(limit int) (int, error) { return s.store.PurgeIdempotencyKeys(ctx, cutoff, limit) })
+	if err != nil {
+		return n, fmt.Errorf("purge idempotency keys: %w", err)
 	}
-	return total, nil
+	return n, nil
 }
 
 // RunCheckoutSweeper calls SweepAbandonedCheckouts and PurgeIdempotencyKeys

@@ -94,8 +94,8 @@ func TestOneClientCannotHoardViewingSessions(t *testing.T) {
 		}
 	})
 	t.Run("sessions that never connect are closed after the connect timeout", func(t *testing.T) {
-		waitFor(t, 10*time.Second, "unconnected sessions reaped", func() bool { return n.sfu.Stats().Viewers == 0 })
-		waitFor(t, 10*time.Second, "their goroutines gone", func() bool { return goroutinesWithin(base + slack) })
+		eventually(t, "unconnected sessions reaped", 10*time.Second, func() bool { return n.sfu.Stats().Viewers == 0 })
+		eventually(t, "their goroutines gone", 10*time.Second, func() bool { return goroutinesWithin(base + slack) })
 	})
 	t.Run("and the client's slots are free again", func(t *testing.T) {
 		if a := offerFrom(t, n.whep(1), "", offer); a.status != 201 {
@@ -197,7 +197,7 @@ func TestRelayPullsPassThePerClientLimits(t *testing.T) {
 	})
 	t.Run("another node pulls from the same address all the same", func(t *testing.T) {
 		onB := subscribe(t, b.whep(1))
-		waitFor(t, 15*time.Second, "media on B", func() bool { return onB.Keyframes.Load() > 0 })
+		eventually(t, "media on B", 15*time.Second, func() bool { return onB.Keyframes.Load() > 0 })
 		if st := a.sfu.Stats(); st.Viewers != 2 {
 			t.Fatalf("A's stats %+v, want its viewer and B's pull", st)
 		}

@@ -202,7 +202,7 @@ func TestBadInputGetsClearErrorsAndLeaksNothing(t *testing.T) {
 	}
 	t.Run("the stream survived all of it", func(t *testing.T) {
 		before := sub.VideoPackets.Load()
-		waitFor(t, 10*time.Second, "more video", func() bool { return sub.VideoPackets.Load() > before+10 })
+		eventually(t, "more video", 10*time.Second, func() bool { return sub.VideoPackets.Load() > before+10 })
 		if st := n.sfu.Stats(); st.Publishers != 1 || st.Viewers != 1 {
 			t.Fatalf("stats %+v", st)
 		}
@@ -232,7 +232,7 @@ func TestBadInputGetsClearErrorsAndLeaksNothing(t *testing.T) {
 	t.Run("everything is released once the sessions end", func(t *testing.T) {
 		_ = sub.Close()
 		stopPub()
-		waitFor(t, 15*time.Second, "sessions gone", func() bool {
+		eventually(t, "sessions gone", 15*time.Second, func() bool {
 			st := n.sfu.Stats()
 			return st.Publishers == 0 && st.Viewers == 0 && st.Streams == 0
 		})

@@ -17,11 +17,11 @@ func TestPublisherLossAndGracePeriod(t *testing.T) {
 	ctx := context.Background()
 	_, stop1 := publish(t, n, 1, "key-1", liveclient.PublishOptions{})
 	sub := subscribe(t, n.whep(1))
-	waitFor(t, 10*time.Second, "media", func() bool { return sub.Keyframes.Load() >= 1 && sub.VideoPackets.Load() > 30 })
+	eventually(t, "media", 10*time.Second, func() bool { return sub.Keyframes.Load() >= 1 && sub.VideoPackets.Load() > 30 })
 
 	t.Run("a publisher that vanishes leaves the stream live during the grace period", func(t *testing.T) {
 		stop1() // closes without DELETE
-		waitFor(t, 5*time.Second, "publisher gone", func() bool { return n.sfu.Stats().Publishers == 0 })
+		eventually(t, "publisher gone", 5*time.Second, func() bool { return n.sfu.Stats().Publishers == 0 })
 		if !n.sfu.IsLive(ctx, 1) {
 			t.Fatal("stream not live during the grace period")
 		}
@@ -34,7 +34,7 @@ func TestPublisherLossAndGracePeriod(t *testing.T) {
 		keys, packets := sub.Keyframes.Load(), sub.VideoPackets.Load()
 		_, stop2 := publish(t, n, 1, "key-1", liveclient.PublishOptions{})
 		defer stop2()
-		waitFor(t, 10*time.Second, "media from the new publisher", func() bool {
+		eventually(t, "media from the new publisher", 10*time.Second, func() bool {
 			return sub.Keyframes.Load() > keys && sub.VideoPackets.Load() > packets+30
 		})
 		if got := n.events.list(); !slices.Equal(got, []string{"started 1"}) {
@@ -50,7 +50,7 @@ func TestPublisherLossAndGracePeriod(t *testing.T) {
 	})
 
 	t.Run("the stream ends once the grace period passes without a publisher", func(t *testing.T) {
-		waitFor(t, 15*time.Second, "StreamEnded", func() bool {
+		eventually(t, "StreamEnded", 15*time.Second, func() bool {
 			return slices.Equal(n.events.list(), []string{"started 1", "ended 1"})
 		})
 		select {
@@ -68,9 +68,9 @@ func TestReconnectWithOtherCodecContinuesTheShow(t *testing.T) {
 	n := startNode(t, nodeOptions{cfg: live.Config{PublisherGrace: 10 * time.Second, OriginTTL: 600 * time.Millisecond}})
 	_, stop1 := publish(t, n, 1, "key-1", liveclient.PublishOptions{Video: liveclient.VP8})
 	sub := subscribe(t, n.whep(1))
-	waitFor(t, 10*time.Second, "VP8 media", func() bool { return sub.VideoPackets.Load() > 10 })
+	eventually(t, "VP8 media", 10*time.Second, func() bool { return sub.VideoPackets.Load() > 10 })
 	stop1()
-	waitFor(t, 5*time.Second, "publisher gone", func() bool { return n.sfu.Stats().Publishers == 0 })
+	eventually(t, "publisher gone", 5*time.Second, func() bool { return n.sfu.Stats().Publishers == 0 })
 	publish(t, n, 1, "key-1", liveclient.PublishOptions{Video: liveclient.H264})
 	select {
 	case <-sub.Down():
@@ -78,14 +78,14 @@ func TestReconnectWithOtherCodecContinuesTheShow(t *testing.T) {
 		t.Fatal("VP8 viewer kept on an H.264 stream run")
 	}
 	sub2 := subscribe(t, n.whep(1))
-	waitFor(t, 10*time.Second, "H.264 media", func() bool { return sub2.Keyframes.Load() > 0 })
+	eventually(t, "H.264 media", 10*time.Second, func() bool { return sub2.Keyframes.Load() > 0 })
 	if got := n.events.list(); !slices.Equal(got, []string{"started 1"}) {
 		t.Fatalf("events %v, want the stream to go on without ended/started", got)
 	}
 	if !n.sfu.EndStream(1) {
 		t.Fatal("EndStream found no stream")
 	}
-	waitFor(t, 10*time.Second, "StreamEnded once", func() bool {
+	eventually(t, "StreamEnded once", 10*time.Second, func() bool {
 		return slices.Equal(n.events.list(), []string{"started 1", "ended 1"})
 	})
 }
@@ -115,9 +115,9 @@ func TestSellerEndingTheStreamStopsTheVideo(t *testing.T) {
 	t.Run("the node holding the publisher notices and ends the stream", func(t *testing.T) {
 		publish(t, n, 1, "key-1", liveclient.PublishOptions{})
 		sub := subscribe(t, n.whep(1))
-		waitFor(t, 10*time.Second, "media", func() bool { return sub.VideoPackets.Load() > 0 })
+		eventually(t, "media", 10*time.Second, func() bool { return sub.VideoPackets.Load() > 0 })
 		auth.closed.Store(int64(1), true)
-		waitFor(t, 10*time.Second, "StreamEnded", func() bool {
+		eventually(t, "StreamEnded", 10*time.Second, func() bool {
 			return slices.Equal(n.events.list(), []string{"started 1", "ended 1"})
 		})
 		select {

@@ -65,8 +65,9 @@ func (r *recorder) list() []string {
 	return append([]string(nil), r.events...)
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
+// eventually polls cond until it holds, failing the test when it has not
+// within d.
+func eventually(t testing.TB, what string, d time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -240,7 +241,7 @@ func publish(t testing.TB, n *node, id int64, key string, opts liveclient.Publis
 	if err != nil {
 		t.Fatalf("publish stream %d: %v", id, err)
 	}
-	waitFor(t, 10*time.Second, "stream to be live", func() bool { return n.sfu.IsLive(context.Background(), id) })
+	eventually(t, "stream to be live", 10*time.Second, func() bool { return n.sfu.IsLive(context.Background(), id) })
 	sendCtx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

@@ -77,7 +77,7 @@ func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 			subs = append(subs, subscribe(outer, b.whep(1)))
 		}
 		for _, s := range subs {
-			waitFor(t, 15*time.Second, "media through node B", func() bool {
+			eventually(t, "media through node B", 15*time.Second, func() bool {
 				return s.Keyframes.Load() >= 1 && s.VideoPackets.Load() > 30 && s.AudioPackets.Load() > 10
 			})
 		}
@@ -120,11 +120,11 @@ func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 				t.Fatal("viewer on node B still connected")
 			}
 		}
-		waitFor(t, 10*time.Second, "relay gone", func() bool { return b.sfu.Stats().Relays == 0 })
-		waitFor(t, 5*time.Second, "gauges back to zero", func() bool {
+		eventually(t, "relay gone", 10*time.Second, func() bool { return b.sfu.Stats().Relays == 0 })
+		eventually(t, "gauges back to zero", 5*time.Second, func() bool {
 			return counter(t, b.metrics, "liveshop_live_relays", nil) == 0 && counter(t, b.metrics, "liveshop_live_viewers", nil) == 0
 		})
-		waitFor(t, 10*time.Second, "StreamEnded", func() bool {
+		eventually(t, "StreamEnded", 10*time.Second, func() bool {
 			return slices.Equal(a.events.list(), []string{"started 1", "ended 1"})
 		})
 		if b.sfu.IsLive(ctx, 1) {
@@ -136,19 +136,19 @@ func multiNode(t *testing.T, registry func() live.OriginRegistry) {
 		publish(t, a, 2, "key-2", liveclient.PublishOptions{})
 		records.set(2) // what node A's StreamStarted recorded
 		s := subscribe(t, b.whep(2))
-		waitFor(t, 15*time.Second, "media through node B", func() bool { return s.VideoPackets.Load() > 10 })
+		eventually(t, "media through node B", 15*time.Second, func() bool { return s.VideoPackets.Load() > 10 })
 		regA.frozen.Store(true) // node A stops refreshing, as if it died
 		select {
 		case <-s.Down():
 		case <-time.After(20 * time.Second):
 			t.Fatal("relay survived its origin's expired claim")
 		}
-		waitFor(t, 10*time.Second, "relay gone", func() bool { return b.sfu.Stats().Relays == 0 })
+		eventually(t, "relay gone", 10*time.Second, func() bool { return b.sfu.Stats().Relays == 0 })
 	})
 
 	t.Run("another node reports the crashed origin's stream ended", func(t *testing.T) {
 		// Claim lapsed, then grace period + origin TTL, then a sweep.
-		waitFor(t, 20*time.Second, "node B to report the end", func() bool {
+		eventually(t, "node B to report the end", 20*time.Second, func() bool {
 			return slices.Equal(b.events.list(), []string{"ended 2"})
 		})
 	})

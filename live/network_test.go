@@ -71,7 +71,7 @@ func TestAllMediaSharesOneUDPPort(t *testing.T) {
 		}
 	}
 	for _, s := range subs {
-		waitFor(t, 10*time.Second, "media over the shared port", func() bool { return s.Keyframes.Load() > 0 && s.VideoPackets.Load() > 10 })
+		eventually(t, "media over the shared port", 10*time.Second, func() bool { return s.Keyframes.Load() > 0 && s.VideoPackets.Load() > 10 })
 	}
 }
 

@@ -128,7 +128,7 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if err := r.Claim(ctx, 1, a, 150*time.Millisecond, 0); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "claim to expire", func() bool {
+		eventually(t, "claim to expire", 5*time.Second, func() bool {
 			_, ok, err := r.Lookup(ctx, 1)
 			return err == nil && !ok
 		})
@@ -150,7 +150,7 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if err := r.Claim(ctx, 2, a, 200*time.Millisecond, 0); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "the clock claim to expire", func() bool {
+		eventually(t, "the clock claim to expire", 5*time.Second, func() bool {
 			_, ok, err := r.Lookup(ctx, 2)
 			return err == nil && !ok
 		})
@@ -182,7 +182,7 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if o, ok, err := r.Lookup(ctx, 1); err != nil || !ok || o != a {
 			t.Fatalf("lookup of a fresh claim = %+v %v %v", o, ok, err)
 		}
-		waitFor(t, 5*time.Second, "the claim to lapse", func() bool {
+		eventually(t, "the claim to lapse", 5*time.Second, func() bool {
 			o, ok, err := r.Lookup(ctx, 1)
 			return err == nil && ok && o.Lapsed && o.NodeID == a.NodeID && o.URL == a.URL
 		})
@@ -202,7 +202,7 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if err := r.Claim(ctx, 1, a, 150*time.Millisecond, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "the claim to lapse", func() bool {
+		eventually(t, "the claim to lapse", 5*time.Second, func() bool {
 			o, _, err := r.Lookup(ctx, 1)
 			return err == nil && o.Lapsed
 		})
@@ -219,11 +219,11 @@ func registryContract(t *testing.T, newRegistry func(t *testing.T) live.OriginRe
 		if err := r.Claim(ctx, 1, a, 100*time.Millisecond, 300*time.Millisecond); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "the claim to lapse", func() bool {
+		eventually(t, "the claim to lapse", 5*time.Second, func() bool {
 			o, ok, err := r.Lookup(ctx, 1)
 			return err == nil && ok && o.Lapsed
 		})
-		waitFor(t, 5*time.Second, "the lapsed claim to be forgotten", func() bool {
+		eventually(t, "the lapsed claim to be forgotten", 5*time.Second, func() bool {
 			_, ok, err := r.Lookup(ctx, 1)
 			return err == nil && !ok
 		})

@@ -72,7 +72,7 @@ func relayPullsAgain(t *testing.T, registry func() live.OriginRegistry) {
 
 	publish(t, a, 1, "key-1", liveclient.PublishOptions{})
 	s := subscribe(t, b.whep(1))
-	waitFor(t, 15*time.Second, "media through node B", func() bool {
+	eventually(t, "media through node B", 15*time.Second, func() bool {
 		return s.Keyframes.Load() >= 1 && s.VideoPackets.Load() > 30
 	})
 	pulls := tap.pulls()
@@ -93,9 +93,9 @@ func relayPullsAgain(t *testing.T, registry func() live.OriginRegistry) {
 		t.Fatalf("closing the relay's session on A: %d", resp.StatusCode)
 	}
 
-	waitFor(t, 15*time.Second, "node B to pull again", func() bool { return len(tap.pulls()) == 2 })
+	eventually(t, "node B to pull again", 15*time.Second, func() bool { return len(tap.pulls()) == 2 })
 	keys := s.Keyframes.Load()
-	waitFor(t, 15*time.Second, "a keyframe through the new pull", func() bool {
+	eventually(t, "a keyframe through the new pull", 15*time.Second, func() bool {
 		return s.Keyframes.Load() > keys
 	})
 	select {
@@ -121,16 +121,16 @@ func TestRelayFollowsHandover(t *testing.T) {
 
 	_, dropA := publish(t, a, 1, "key-1", liveclient.PublishOptions{})
 	s := subscribe(t, c.whep(1))
-	waitFor(t, 15*time.Second, "media through node C", func() bool { return s.Keyframes.Load() > 0 })
+	eventually(t, "media through node C", 15*time.Second, func() bool { return s.Keyframes.Load() > 0 })
 
 	dropA() // no DELETE: A waits for it
-	waitFor(t, 10*time.Second, "A's publisher gone", func() bool { return a.sfu.Stats().Publishers == 0 })
+	eventually(t, "A's publisher gone", 10*time.Second, func() bool { return a.sfu.Stats().Publishers == 0 })
 	publish(t, b, 1, "key-1", liveclient.PublishOptions{})
-	waitFor(t, 15*time.Second, "node C to pull from B", func() bool {
+	eventually(t, "node C to pull from B", 15*time.Second, func() bool {
 		return b.sfu.Stats().Viewers == 1 && a.sfu.Stats().Viewers == 0
 	})
 	keys := s.Keyframes.Load()
-	waitFor(t, 15*time.Second, "a keyframe from B through node C", func() bool { return s.Keyframes.Load() > keys })
+	eventually(t, "a keyframe from B through node C", 15*time.Second, func() bool { return s.Keyframes.Load() > keys })
 	select {
 	case <-s.Down():
 		t.Fatal("the viewer on node C was disconnected")

@@ -59,14 +59,14 @@ func TestRotatingTheKeyCutsOffItsPublisher(t *testing.T) {
 	ctx := context.Background()
 	old, _ := publish(t, n, 1, "key-1", liveclient.PublishOptions{})
 	sub := subscribe(t, n.whep(1))
-	waitFor(t, 10*time.Second, "media", func() bool { return sub.Keyframes.Load() > 0 })
+	eventually(t, "media", 10*time.Second, func() bool { return sub.Keyframes.Load() > 0 })
 
 	auth.rotate(1, "key-1b")
 	n.sfu.StreamKeyRotated(ctx, 1)
 
 	t.Run("the publisher with the old key is closed", func(t *testing.T) {
 		waitDown(t, "the old key's publisher", old.Down())
-		waitFor(t, 10*time.Second, "its session gone", func() bool { return n.sfu.Stats().Publishers == 0 })
+		eventually(t, "its session gone", 10*time.Second, func() bool { return n.sfu.Stats().Publishers == 0 })
 	})
 	t.Run("the stream waits for a publisher in its grace period", func(t *testing.T) {
 		if !n.sfu.IsLive(ctx, 1) || n.sfu.Stats().Viewers != 1 {
@@ -83,7 +83,7 @@ func TestRotatingTheKeyCutsOffItsPublisher(t *testing.T) {
 	t.Run("the new key continues the show for its viewers", func(t *testing.T) {
 		keyframes := sub.Keyframes.Load()
 		publish(t, n, 1, "key-1b", liveclient.PublishOptions{})
-		waitFor(t, 10*time.Second, "media from the new key's publisher", func() bool { return sub.Keyframes.Load() > keyframes })
+		eventually(t, "media from the new key's publisher", 10*time.Second, func() bool { return sub.Keyframes.Load() > keyframes })
 		if got := n.events.list(); !slices.Equal(got, []string{"started 1"}) {
 			t.Fatalf("events %v, want the show to go on", got)
 		}
@@ -102,13 +102,13 @@ func TestRotationReachesThePublisherOnAnotherNode(t *testing.T) {
 	b := startNode(t, nodeOptions{auth: auth, registry: registry, cfg: withNode(cfg, "node-b")})
 	old, _ := publish(t, a, 1, "key-1", liveclient.PublishOptions{})
 	onB := subscribe(t, b.whep(1))
-	waitFor(t, 15*time.Second, "media on B", func() bool { return onB.Keyframes.Load() > 0 })
+	eventually(t, "media on B", 15*time.Second, func() bool { return onB.Keyframes.Load() > 0 })
 
 	auth.rotate(1, "key-1b")
 	b.sfu.StreamKeyRotated(context.Background(), 1) // B relays: nothing to do here
 	waitDown(t, "the old key's publisher on A", old.Down())
-	waitFor(t, 10*time.Second, "its session on A gone", func() bool { return a.sfu.Stats().Publishers == 0 })
+	eventually(t, "its session on A gone", 10*time.Second, func() bool { return a.sfu.Stats().Publishers == 0 })
 	keyframes := onB.Keyframes.Load()
 	publish(t, a, 1, "key-1b", liveclient.PublishOptions{})
-	waitFor(t, 15*time.Second, "B's viewer sees the new key's publisher", func() bool { return onB.Keyframes.Load() > keyframes })
+	eventually(t, "B's viewer sees the new key's publisher", 15*time.Second, func() bool { return onB.Keyframes.Load() > keyframes })
 }

@@ -20,7 +20,7 @@ func TestPublishAndWatch(t *testing.T) {
 	})
 
 	pub, _ := publish(t, n, 1, "key-1", liveclient.PublishOptions{})
-	waitFor(t, 10*time.Second, "StreamStarted", func() bool {
+	eventually(t, "StreamStarted", 10*time.Second, func() bool {
 		return slices.Equal(n.events.list(), []string{"started 1"})
 	})
 	if !n.sfu.IsLive(ctx, 1) {
@@ -35,7 +35,7 @@ func TestPublishAndWatch(t *testing.T) {
 
 	t.Run("every viewer receives audio, video and a keyframe", func(t *testing.T) {
 		for i, s := range subs {
-			waitFor(t, 15*time.Second, "media at viewer", func() bool {
+			eventually(t, "media at viewer", 15*time.Second, func() bool {
 				return s.Keyframes.Load() >= 1 && s.VideoPackets.Load() >= 30 && s.AudioPackets.Load() >= 20
 			})
 			t.Logf("viewer %d: join %v, %d video, %d audio, %d keyframes", i, s.JoinLatency(),
@@ -56,7 +56,7 @@ func TestPublishAndWatch(t *testing.T) {
 		if got := counter(t, n.metrics, "liveshop_live_whep_first_keyframe_seconds", nil); got != viewers {
 			t.Errorf("first keyframe observations = %v, want %d", got, viewers)
 		}
-		waitFor(t, 5*time.Second, "forwarded packets counted", func() bool {
+		eventually(t, "forwarded packets counted", 5*time.Second, func() bool {
 			return counter(t, n.metrics, "liveshop_live_forwarded_packets_total", map[string]string{"kind": "video"}) > 0
 		})
 		if got := counter(t, n.metrics, "liveshop_live_keyframe_requests_total", map[string]string{"outcome": "sent"}); got < 1 {
@@ -69,14 +69,14 @@ func TestPublishAndWatch(t *testing.T) {
 		if err := last.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 5*time.Second, "viewer count to drop", func() bool { return n.sfu.Stats().Viewers == viewers-1 })
+		eventually(t, "viewer count to drop", 5*time.Second, func() bool { return n.sfu.Stats().Viewers == viewers-1 })
 	})
 
 	t.Run("DELETE by the publisher ends the stream and closes viewers", func(t *testing.T) {
 		if err := pub.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, 10*time.Second, "StreamEnded", func() bool {
+		eventually(t, "StreamEnded", 10*time.Second, func() bool {
 			return slices.Equal(n.events.list(), []string{"started 1", "ended 1"})
 		})
 		for _, s := range subs[:viewers-1] {
@@ -89,7 +89,7 @@ func TestPublishAndWatch(t *testing.T) {
 		if n.sfu.IsLive(ctx, 1) {
 			t.Error("still live after DELETE")
 		}
-		waitFor(t, 5*time.Second, "no sessions", func() bool { st := n.sfu.Stats(); return st.Viewers == 0 && st.Publishers == 0 })
+		eventually(t, "no sessions", 5*time.Second, func() bool { st := n.sfu.Stats(); return st.Viewers == 0 && st.Publishers == 0 })
 	})
 }
 
@@ -97,7 +97,7 @@ func TestH264IsForwardedAsIs(t *testing.T) {
 	n := startNode(t, nodeOptions{})
 	publish(t, n, 1, "key-1", liveclient.PublishOptions{Video: liveclient.H264})
 	s := subscribe(t, n.whep(1))
-	waitFor(t, 15*time.Second, "H.264 keyframe at viewer", func() bool {
+	eventually(t, "H.264 keyframe at viewer", 15*time.Second, func() bool {
 		return s.Keyframes.Load() >= 1 && s.VideoPackets.Load() >= 30
 	})
 	if c := s.PeerConnection().GetTransceivers()[1].Receiver().Track().Codec().MimeType; c != "video/H264" {

@@ -37,7 +37,7 @@ func takeover(t *testing.T, registry func() live.OriginRegistry) {
 	_, dropA := publish(t, a, 1, "key-1", liveclient.PublishOptions{})
 	onA, onB := subscribe(t, a.whep(1)), subscribe(t, b.whep(1))
 	for _, s := range []*liveclient.Subscriber{onA, onB} {
-		waitFor(t, 15*time.Second, "media on both nodes", func() bool { return s.Keyframes.Load() > 0 })
+		eventually(t, "media on both nodes", 15*time.Second, func() bool { return s.Keyframes.Load() > 0 })
 	}
 
 	t.Run("a connected publisher is not taken over", func(t *testing.T) {
@@ -50,7 +50,7 @@ func takeover(t *testing.T, registry func() live.OriginRegistry) {
 
 	dropA() // no DELETE: A waits for it
 	dropped := time.Now()
-	waitFor(t, 10*time.Second, "A's publisher gone", func() bool { return a.sfu.Stats().Publishers == 0 })
+	eventually(t, "A's publisher gone", 10*time.Second, func() bool { return a.sfu.Stats().Publishers == 0 })
 	publish(t, b, 1, "key-1", liveclient.PublishOptions{})
 
 	t.Run("B's viewer keeps watching; A's is closed and watches again", func(t *testing.T) {
@@ -60,14 +60,14 @@ func takeover(t *testing.T, registry func() live.OriginRegistry) {
 			t.Fatal("the viewer on A stayed on the old run")
 		}
 		keys := onB.Keyframes.Load()
-		waitFor(t, 15*time.Second, "media from B's publisher for B's viewer", func() bool { return onB.Keyframes.Load() > keys })
+		eventually(t, "media from B's publisher for B's viewer", 15*time.Second, func() bool { return onB.Keyframes.Load() > keys })
 		select {
 		case <-onB.Down():
 			t.Fatal("the viewer on B was closed")
 		default:
 		}
 		again := subscribe(t, a.whep(1))
-		waitFor(t, 15*time.Second, "media from B on A", func() bool { return again.Keyframes.Load() > 0 && again.VideoPackets.Load() > 30 })
+		eventually(t, "media from B on A", 15*time.Second, func() bool { return again.Keyframes.Load() > 0 && again.VideoPackets.Load() > 30 })
 		if st := a.sfu.Stats(); st.Relays != 1 || st.Publishers != 0 {
 			t.Fatalf("node A: %+v, want a relay from B", st)
 		}
@@ -77,13 +77,13 @@ func takeover(t *testing.T, registry func() live.OriginRegistry) {
 	})
 
 	t.Run("the stream ends once, from B", func(t *testing.T) {
-		waitFor(t, 10*time.Second, "B's start", func() bool { return slices.Equal(b.events.list(), []string{"started 1"}) })
+		eventually(t, "B's start", 10*time.Second, func() bool { return slices.Equal(b.events.list(), []string{"started 1"}) })
 		if !b.sfu.EndStream(1) {
 			t.Fatal("B holds no stream")
 		}
-		waitFor(t, 10*time.Second, "B's end", func() bool { return slices.Equal(b.events.list(), []string{"started 1", "ended 1"}) })
+		eventually(t, "B's end", 10*time.Second, func() bool { return slices.Equal(b.events.list(), []string{"started 1", "ended 1"}) })
 		// Past A's grace period, A has still not reported an end.
-		waitFor(t, 2*cfg.PublisherGrace, "A's grace period to pass", func() bool {
+		eventually(t, "A's grace period to pass", 2*cfg.PublisherGrace, func() bool {
 			return time.Since(dropped) > cfg.PublisherGrace+cfg.OriginTTL
 		})
 		if got := a.events.list(); !slices.Equal(got, []string{"started 1"}) {

@@ -121,7 +121,7 @@ func TestTrickleICEAndRestart(t *testing.T) {
 
 	t.Run("an ICE restart by PATCH keeps media flowing with new credentials", func(t *testing.T) {
 		sub := subscribe(t, n.whep(1))
-		waitFor(t, 10*time.Second, "first packets", func() bool { return sub.VideoPackets.Load() > 5 })
+		eventually(t, "first packets", 10*time.Second, func() bool { return sub.VideoPackets.Load() > 5 })
 		pc := sub.PeerConnection()
 		offer, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: true})
 		if err != nil {
@@ -165,7 +165,7 @@ func TestTrickleICEAndRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := sub.VideoPackets.Load()
-		waitFor(t, 15*time.Second, "media after the restart", func() bool { return sub.VideoPackets.Load() > before+30 })
+		eventually(t, "media after the restart", 15*time.Second, func() bool { return sub.VideoPackets.Load() > before+30 })
 		if s := pc.ICEConnectionState(); s != webrtc.ICEConnectionStateConnected && s != webrtc.ICEConnectionStateCompleted {
 			t.Errorf("ICE state %s", s)
 		}

@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/liveshop/liveshop/room"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // Test accounts: the header X-Test-User carries "id:name", or "id:name:admin".
@@ -136,7 +137,7 @@ func memoryShared(t *testing.T) *shared {
 }
 
 func redisShared(t *testing.T) *shared {
-	return redisSharedAt(t, redisURL(t), uniquePrefix(t))
+	return redisSharedAt(t, redistest.URL(t), uniquePrefix(t))
 }
 
 // redisSharedAt is redisShared on the Redis at url, under prefix.

@@ -8,28 +8,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/liveshop/liveshop/room/redistest"
 	"github.com/redis/go-redis/v9"
 )
-
-// redisURL returns LIVESHOP_TEST_REDIS, skipping the test without it (or
-// failing under CI=true, where every service must be present).
-func redisURL(tb testing.TB) string {
-	tb.Helper()
-	url := os.Getenv("LIVESHOP_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			tb.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
-		}
-		tb.Skip("LIVESHOP_TEST_REDIS is not set; skipping Redis (run .ci/run for every backend)")
-	}
-	return url
-}
 
 // mustRedis returns a new client (named name, so a test can find and kill
 // its connections) on the test Redis, closed when the test ends.
 func mustRedis(tb testing.TB, name string) *redis.Client {
 	tb.Helper()
-	return mustRedisAt(tb, redisURL(tb), name)
+	return mustRedisAt(tb, redistest.URL(tb), name)
 }
 
 // mustRedisAt is mustRedis on the Redis at url.

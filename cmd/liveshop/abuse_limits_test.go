@@ -109,7 +109,7 @@ func TestAbuseLimits(t *testing.T) {
 		if err == nil || resp == nil || resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 			t.Fatalf("17th notification socket: %v %v, want 429 with Retry-After", resp, err)
 		}
-		waitFor(t, "the refusal to be logged", 10*time.Second, func() bool {
+		eventually(t, "the refusal to be logged", 10*time.Second, func() bool {
 			return strings.Contains(logs.String(), `"msg":"too many notification sockets"`)
 		})
 		for _, line := range strings.Split(logs.String(), "\n") {

@@ -33,7 +33,7 @@ type authzCase struct {
 func TestAuthorizationMatrix(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, cfg Config) {
 		cfg.FlashSale.SQLBaseline = true // so its route checks the caller
-		node := startFlashNode(t, cfg)
+		node := startNode(t, cfg)
 		srv := node.srv
 		owner := srv.shopper(t, "owner@example.com", "Owner")
 		viewer := srv.shopper(t, "viewer@example.com", "Viewer")
@@ -266,7 +266,7 @@ func isDigits(s string) bool {
 // authzFixture is what the room and flash-sale cases act on: the owner's
 // shop with a product and a live stream, and the viewer who buys there.
 type authzFixture struct {
-	node          *flashNode
+	node          *testNode
 	owner, viewer shopper
 	shop          int64
 	product       commerce.Product
@@ -275,7 +275,7 @@ type authzFixture struct {
 
 // liveStream creates a stream of the shop and puts it on air, as the live
 // package would when its publisher connects.
-func liveStream(t *testing.T, n *flashNode, owner shopper, shop int64) int64 {
+func liveStream(t *testing.T, n *testNode, owner shopper, shop int64) int64 {
 	t.Helper()
 	var st commerce.StreamWithKey
 	owner.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", shop), map[string]any{"title": "On air"}).decode(t, &st)

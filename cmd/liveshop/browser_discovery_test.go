@@ -20,7 +20,7 @@ import (
 // dashboard's Analytics tab (SVG chart drawn by the page, stream details,
 // CSV link).
 func TestBrowserDiscovery(t *testing.T) {
-	n := startFlashNode(t, withMetrics(shopConfig(t)))
+	n := startNode(t, withMetrics(shopConfig(t)))
 	b := newBrowser(t, n.URL)
 	seller := n.srv.shopper(t, "mara@example.test", "Mara")
 	shopID := seller.openShop("maras", "USD")
@@ -55,7 +55,7 @@ func TestBrowserDiscovery(t *testing.T) {
 
 	viewer.open("/")
 	anon := n.srv.client(t)
-	waitUntil(t, stepTimeout, "the page's notification socket", func() bool {
+	eventually(t, "the page's notification socket", stepTimeout, func() bool {
 		return strings.Contains(string(anon.metrics().body), "liveshop_follow_alert_sockets 1")
 	})
 	n.goLive(t, stream)
@@ -122,7 +122,7 @@ func (p *tab) openUntil(path, what, expr string) {
 // an unknown hashtag is an empty page; share links of a product and a
 // stream open the right pages.
 func TestBrowserSearchTagsAndShares(t *testing.T) {
-	n := startFlashNode(t, shopConfig(t))
+	n := startNode(t, shopConfig(t))
 	b := newBrowser(t, n.URL)
 	seller := n.srv.shopper(t, "mara@example.test", "Mara")
 	shopID := seller.openShop("maras", "USD")

@@ -17,7 +17,7 @@ import (
 // with its close button, reached by Tab, again landing on Buy now. Every
 // key is a real key event; focus is read from document.activeElement.
 func TestBrowserKeyboardOnly(t *testing.T) {
-	n := startFlashNode(t, shopConfig(t)) // streams go live without video
+	n := startNode(t, shopConfig(t)) // streams go live without video
 	b := newBrowser(t, n.URL)
 	ls := newLiveShop(t, n.srv)
 	n.goLive(t, ls.streamID)

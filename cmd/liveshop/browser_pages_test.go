@@ -74,7 +74,7 @@ type pagesWorld struct {
 	order                 int64
 }
 
-func seedPagesWorld(t *testing.T, n *flashNode) pagesWorld {
+func seedPagesWorld(t *testing.T, n *testNode) pagesWorld {
 	t.Helper()
 	w := pagesWorld{sessions: map[role]*http.Cookie{}, emails: map[role]string{
 		roleBuyer: "ben@example.test", roleSeller: "mara@example.test", roleModerator: "theo@example.test", roleAdmin: "admin@example.com",
@@ -208,7 +208,7 @@ const pageTabs = 4
 // TestBrowserEveryPageOpensClean is the net. One server and one browser
 // serve every case; each case is a fresh browser context.
 func TestBrowserEveryPageOpensClean(t *testing.T) {
-	n := startFlashNode(t, shopConfig(t))
+	n := startNode(t, shopConfig(t))
 	b := newBrowser(t, n.URL)
 	w := seedPagesWorld(t, n)
 	type job struct {

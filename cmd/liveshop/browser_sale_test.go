@@ -124,7 +124,7 @@ func (p *tab) fillCheckout(name string) {
 // ticker shows their name. Another viewer buys the pinned product with the
 // fixed coupon, and from the cart with the percentage.
 func TestBrowserLiveCouponAndTickerPrivacy(t *testing.T) {
-	n := startFlashNode(t, shopConfig(t)) // streams go live without video
+	n := startNode(t, shopConfig(t)) // streams go live without video
 	b := newBrowser(t, n.URL)
 	ls := newLiveShop(t, n.srv)
 	stream := fmt.Sprint(ls.streamID)

@@ -19,7 +19,7 @@ import (
 // paid order each; no order is left awaiting payment, and stock is taken
 // once per order.
 func TestCheckoutSurvivesClientDrops(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const buyers, stock = 60, 1000
 		s := newSaleSetup(t, nodes[0], stock)
 		fs := s.startSale(t, buyers, 1, 0, 600)

@@ -19,7 +19,7 @@ func TestDemoShop(t *testing.T) {
 	cfg.Demo = true
 	check := func(t *testing.T) {
 		stdout := &logBuffer{}
-		srv := startServerWith(t, cfg, serverOptions{stdout: stdout})
+		srv := runServer(t, cfg, serverOptions{stdout: stdout})
 		anon := srv.client(t)
 		var shop commerce.Shop
 		anon.expect(200, "GET", "/api/shops/mara-ceramics", nil).decode(t, &shop)

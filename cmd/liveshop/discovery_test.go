@@ -16,6 +16,7 @@ import (
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // eachDiscoveryDatabase runs fn on a node on SQLite and on PostgreSQL.
@@ -33,12 +34,12 @@ func eachDiscoveryDatabase(t *testing.T, fn func(t *testing.T, cfg Config)) {
 	}
 }
 
-func (n *flashNode) goLive(t testing.TB, stream int64) {
+func (n *testNode) goLive(t testing.TB, stream int64) {
 	t.Helper()
 	roomStreamEvents{n.app}.StreamStarted(context.Background(), stream)
 }
 
-func (n *flashNode) flush(t testing.TB) {
+func (n *testNode) flush(t testing.TB) {
 	t.Helper()
 	if err := n.app.discovery.Flush(context.Background()); err != nil {
 		t.Fatal(err)
@@ -122,7 +123,7 @@ func (s *alertSocket) next(t testing.TB, typ string) json.RawMessage {
 
 func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
 	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Sally")
 		shopID := seller.openShop("sallys", "EUR")
 		stream := createStream(t, seller, shopID, "Spring drop")
@@ -217,15 +218,15 @@ func TestFollowAndGoLiveReachAnOpenSocket(t *testing.T) {
 
 // A follower's socket on one node hears a go-live on another.
 func TestGoLiveAlertAcrossTwoNodes(t *testing.T) {
-	redis := redisURL(t)
+	redis := redistest.URL(t)
 	cfg := shopConfig(t)
 	cfg.DB = sqltest.PostgresURL(t)
 	cfg.Redis = redis
 	cfg.RedisPrefix = "test:" + newKey() + ":"
-	a := startFlashNode(t, cfg)
+	a := startNode(t, cfg)
 	cfgB := cfg
 	cfgB.DataDir = t.TempDir()
-	b := startFlashNode(t, cfgB)
+	b := startNode(t, cfgB)
 
 	seller := a.srv.shopper(t, "seller@example.com", "Sally")
 	shopID := seller.openShop("sallys", "EUR")
@@ -256,7 +257,7 @@ func ackOf(id string) func(json.RawMessage) bool {
 // live (current viewers) and once the stream ended.
 func TestStreamAnalyticsOfARealSession(t *testing.T) {
 	eachDiscoveryDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Sally")
 		shopID := seller.openShop("sallys", "USD")
 		p1 := seller.product(shopID, "Mug", 1000, 50)
@@ -274,7 +275,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 		}
 		analytics := fmt.Sprintf("/api/streams/%d/analytics", stream)
 		var got discovery.StreamAnalytics
-		waitUntil(t, 10*time.Second, "three current viewers", func() bool {
+		eventually(t, "three current viewers", 10*time.Second, func() bool {
 			n.flush(t) // and a heartbeat of the open sessions
 			seller.expect(200, "GET", analytics, nil).decode(t, &got)
 			return got.CurrentViewers == 3
@@ -326,7 +327,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 			r.ws.Close(websocket.StatusNormalClosure, "bye")
 		}
 
-		waitUntil(t, 10*time.Second, "three finished watch sessions", func() bool {
+		eventually(t, "three finished watch sessions", 10*time.Second, func() bool {
 			n.flush(t)
 			seller.expect(200, "GET", analytics, nil).decode(t, &got)
 			return got.UniqueViewers == 3 && got.CurrentViewers == 0
@@ -411,7 +412,7 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 
 func TestDiscoveryOverHTTP(t *testing.T) {
 	cfg := shopConfig(t)
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	seller := n.srv.shopper(t, "seller@example.com", "Sally")
 	shopID := seller.openShop("sallys", "EUR")
 	mug := seller.product(shopID, "Ceramic mug", 1200, 5, "pottery")

@@ -19,7 +19,7 @@ func BenchmarkFlashSaleReserve(b *testing.B) {
 		b.Run(path, func(b *testing.B) {
 			cfg := shopConfig(b) // production timings: sale cache 1s, sessions 5s
 			cfg.FlashSale.SQLBaseline = true
-			n := startFlashNode(b, cfg)
+			n := startNode(b, cfg)
 			s := newSaleSetup(b, n, 1_000_000)
 			fs := s.startSale(b, 1_000_000, 1_000_000, 0, 3600)
 			buyers := seedBuyers(b, n.app, 1000)

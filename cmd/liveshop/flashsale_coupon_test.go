@@ -10,7 +10,7 @@ import (
 
 func TestLiveCoupons(t *testing.T) {
 	eachFlashDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		s := newSaleSetup(t, n, 100)
 		fs := s.startSale(t, 20, 2, 0, 600)
 		b := seedBuyers(t, n.app, 5)

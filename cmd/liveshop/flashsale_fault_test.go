@@ -29,7 +29,7 @@ func faultConfig(t testing.TB) Config {
 
 // crash stops a node the hard way: connections are cut mid-request and the
 // app is closed under the handlers still running.
-func (n *flashNode) crash(t testing.TB, srvClose func()) {
+func (n *testNode) crash(t testing.TB, srvClose func()) {
 	srvClose()
 	n.app.close()
 }
@@ -143,9 +143,9 @@ func (b shopperBot) shopOnce(ctx context.Context, saleID int64, tok string, pay 
 // held, sold never exceeds the quantity, units of lapsed reservations came
 // back (remaining + sold = quantity), SQL has exactly one paid order per
 // paid reservation, and the reconciliation found the engine agreeing.
-func checkSaleSettled(t *testing.T, n *flashNode, fs flash.Sale, outcomes []outcome) {
+func checkSaleSettled(t *testing.T, n *testNode, fs flash.Sale, outcomes []outcome) {
 	t.Helper()
-	waitUntil(t, 20*time.Second, "every lapsed reservation to come back", func() bool {
+	eventually(t, "every lapsed reservation to come back", 20*time.Second, func() bool {
 		return saleCounts(t, n, fs.ID).Reserved == 0
 	})
 	c := saleCounts(t, n, fs.ID)
@@ -201,7 +201,7 @@ func checkSaleSettled(t *testing.T, n *flashNode, fs flash.Sale, outcomes []outc
 	}
 }
 
-func rebindFor(n *flashNode, q string) string {
+func rebindFor(n *testNode, q string) string {
 	if n.app.store.Dialect() == "postgres" {
 		return stringsReplaceQ(q)
 	}
@@ -210,7 +210,7 @@ func rebindFor(n *flashNode, q string) string {
 
 func TestFlashSaleSurvivesANodeCrash(t *testing.T) {
 	cfg := faultConfig(t)
-	cfg.Redis = redisURL(t)
+	cfg.Redis = redistest.URL(t)
 	cfg.RedisPrefix = uniqueName("test:") + ":"
 	cfg.DB = sqltest.PostgresURL(t)
 
@@ -225,7 +225,7 @@ func TestFlashSaleSurvivesANodeCrash(t *testing.T) {
 	}
 	srvA := &http.Server{Handler: a.echo}
 	go func() { _ = srvA.Serve(ln) }()
-	nodeA := &flashNode{URL: "http://" + ln.Addr().String(), app: a}
+	nodeA := &testNode{URL: "http://" + ln.Addr().String(), app: a}
 	nodeA.srv = &testServer{URL: nodeA.URL, cfg: cfg}
 	var crashed atomic.Bool
 	t.Cleanup(func() {
@@ -234,7 +234,7 @@ func TestFlashSaleSurvivesANodeCrash(t *testing.T) {
 		}
 	})
 	cfg.DataDir = t.TempDir()
-	nodeB := startFlashNode(t, cfg)
+	nodeB := startNode(t, cfg)
 
 	s := newSaleSetup(t, nodeA, 500)
 	fs := s.startSale(t, 60, 1, 0, 600)
@@ -267,7 +267,7 @@ func TestFlashSaleSurvivesANodeCrash(t *testing.T) {
 		}()
 		if i == len(buyers)/3 {
 			// Crash node A while requests are in flight on it.
-			waitUntil(t, 10*time.Second, "buyers in flight", func() bool { return started.Load() > int64(i) })
+			eventually(t, "buyers in flight", 10*time.Second, func() bool { return started.Load() > int64(i) })
 			time.Sleep(20 * time.Millisecond)
 			crashed.Store(true)
 			nodeA.crash(t, func() { _ = srvA.Close() })
@@ -288,13 +288,13 @@ func TestFlashSaleSurvivesANodeCrash(t *testing.T) {
 // stopAndCheckReconciled stops the sale by the seller's hand on node n and
 // waits for the reconciliation, which must find SQL and the engine agreeing
 // and give the unsold units back to the product.
-func stopAndCheckReconciled(t *testing.T, n *flashNode, s saleSetup, fs flash.Sale) {
+func stopAndCheckReconciled(t *testing.T, n *testNode, s saleSetup, fs flash.Sale) {
 	t.Helper()
 	seller := n.srv.client(t)
 	seller.token = s.seller.token
 	before := saleCounts(t, n, fs.ID)
 	seller.expect(200, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", fs.ID), nil)
-	waitUntil(t, 10*time.Second, "reconciliation", func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
+	eventually(t, "reconciliation", 10*time.Second, func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
 	got := saleSQL(t, n.app, fs.ID)
 	if got.Sold != before.Sold {
 		t.Fatalf("reconciled sold %d, engine said %d", got.Sold, before.Sold)
@@ -319,7 +319,7 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 	cfg.Redis = rp.URL()
 	cfg.RedisPrefix = "test:"
 	cfg.FlashSale.ReservationTTL = time.Minute
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	ctx := context.Background()
 	bs := seedBuyers(t, n.app, 4)
 	// orderFor writes, straight into SQL, the order a checkout of r writes
@@ -339,7 +339,7 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 	restored := func(fs flash.Sale, b buyer) flash.Reservation {
 		t.Helper()
 		var r flash.Reservation
-		waitUntil(t, 10*time.Second, "the sale to be restored from SQL", func() bool {
+		eventually(t, "the sale to be restored from SQL", 10*time.Second, func() bool {
 			a := b.as(t, n).do("POST", fmt.Sprintf("/api/flash-sales/%d/reservations", fs.ID), map[string]int64{"quantity": 1})
 			if a.status != 201 {
 				return false
@@ -381,7 +381,7 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 			t.Fatalf("counts %+v", c)
 		}
 		s.seller.expect(200, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", fs.ID), nil)
-		waitUntil(t, 10*time.Second, "reconciliation", func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
+		eventually(t, "reconciliation", 10*time.Second, func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
 		if got := saleSQL(t, n.app, fs.ID).Sold; got != 1 {
 			t.Fatalf("reconciled sold %d, want the 1 paid order", got)
 		}
@@ -415,7 +415,7 @@ func TestFlashSaleSurvivesARedisRestart(t *testing.T) {
 	cfg := faultConfig(t)
 	cfg.Redis = rp.URL()
 	cfg.RedisPrefix = "test:"
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	s := newSaleSetup(t, n, 500)
 	fs := s.startSale(t, 60, 1, 0, 600)
 	buyers := seedBuyers(t, n.app, 200)
@@ -445,7 +445,7 @@ func TestFlashSaleSurvivesARedisRestart(t *testing.T) {
 			outcomes[i+1] = o
 		}()
 	}
-	waitUntil(t, 20*time.Second, "a third of the buyers to finish", func() bool { return done.Load() >= int64(len(buyers)/3) })
+	eventually(t, "a third of the buyers to finish", 20*time.Second, func() bool { return done.Load() >= int64(len(buyers)/3) })
 	rp.Stop()
 	// While Redis is down, "Buy now" answers 503 and nothing is sold.
 	c := early
@@ -458,7 +458,7 @@ func TestFlashSaleSurvivesARedisRestart(t *testing.T) {
 	// known (held, or lapsed by now), not lost.
 	// (The first calls may meet connections the restart broke: 503, retry.)
 	var after response
-	waitUntil(t, 10*time.Second, "Redis to answer again", func() bool {
+	eventually(t, "Redis to answer again", 10*time.Second, func() bool {
 		after = early.do("GET", fmt.Sprintf("/api/flash-sales/%d/reservations/%d", fs.ID, held.ID), nil)
 		return after.status != 503
 	})

@@ -9,68 +9,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
 )
-
-// flashNode is one Liveshop node running in-process on a loopback port, with
-// its app at hand so tests can do what the live package would (put a stream
-// on air) and seed accounts quickly.
-type flashNode struct {
-	URL  string
-	app  *app
-	srv  *testServer
-	stop func()
-	// cut closes the node's HTTP server and its connections at once,
-	// without draining requests (nil for nodes a test serves itself).
-	cut func()
-}
-
-// startFlashNode builds the app for cfg and serves it until the test ends
-// or stop is called.
-func startFlashNode(t testing.TB, cfg Config) *flashNode {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.PublicURL = cfg.publicURL(ln.Addr().String()) // as run derives it
-	a, err := newApp(context.Background(), cfg, discardLogger())
-	if err != nil {
-		ln.Close()
-		t.Fatalf("start node: %v", err)
-	}
-	a.liveListening(ln.Addr().String()) // as run does: other nodes pull video from here
-	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
-	served := make(chan struct{})
-	go func() {
-		defer close(served)
-		_ = srv.Serve(ln)
-	}()
-	n := &flashNode{URL: "http://" + ln.Addr().String(), app: a}
-	n.srv = &testServer{URL: n.URL, cfg: cfg}
-	n.cut = func() {
-		_ = srv.Close()
-		<-served
-	}
-	n.stop = sync.OnceFunc(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-		<-served
-		a.close()
-	})
-	t.Cleanup(n.stop)
-	return n
-}
 
 // flashConfig is shopConfig with quick sweeps and a short reservation time,
 // so expiry and reconciliation happen within a test.
@@ -82,20 +28,6 @@ func flashConfig(t testing.TB) Config {
 	return cfg
 }
 
-// redisURL returns LIVESHOP_TEST_REDIS, skipping (or failing under CI) when
-// it is not set.
-func redisURL(t testing.TB) string {
-	t.Helper()
-	url := os.Getenv("LIVESHOP_TEST_REDIS")
-	if url == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
-		}
-		t.Skip("LIVESHOP_TEST_REDIS is not set; skipping a test that needs Redis")
-	}
-	return url
-}
-
 func uniqueName(prefix string) string {
 	b := make([]byte, 5)
 	_, _ = rand.Read(b)
@@ -104,7 +36,7 @@ func uniqueName(prefix string) string {
 
 // saleSetup is a seller with a shop, a product and a live stream.
 type saleSetup struct {
-	node     *flashNode
+	node     *testNode
 	seller   shopper
 	shopID   int64
 	product  commerce.Product
@@ -113,7 +45,7 @@ type saleSetup struct {
 
 // newSaleSetup creates the seller's shop, a product with stock units at
 // 10.00 USD, and a stream that is live.
-func newSaleSetup(t testing.TB, n *flashNode, stock int64) saleSetup {
+func newSaleSetup(t testing.TB, n *testNode, stock int64) saleSetup {
 	t.Helper()
 	handle := uniqueName("s")
 	seller := n.srv.shopper(t, handle+"@example.com", "Sal Seller")
@@ -196,7 +128,7 @@ func seedBuyers(t testing.TB, a *app, n int) []buyer {
 }
 
 // as returns a client of node n signed in as b.
-func (b buyer) as(t testing.TB, n *flashNode) *client {
+func (b buyer) as(t testing.TB, n *testNode) *client {
 	c := n.srv.client(t)
 	c.token = b.token
 	return c
@@ -269,18 +201,6 @@ func flashCheckoutBody(card string) map[string]any {
 
 func checkoutPath(r flash.Reservation) string {
 	return fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", r.SaleID, r.ID)
-}
-
-// waitUntil polls cond until it holds, failing after timeout.
-func waitUntil(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // saleSQL returns the sold count and whether the sale is reconciled, as SQL

@@ -10,6 +10,7 @@ import (
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // raceBuyers is how many buyers race for raceUnits; each tries to take
@@ -23,19 +24,19 @@ const (
 func TestFlashSaleRaceNeverOversells(t *testing.T) {
 	t.Run("5000 buyers, 100 units, memory engine, one node", func(t *testing.T) {
 		t.Parallel()
-		n := startFlashNode(t, flashConfig(t))
-		runSaleRace(t, []*flashNode{n})
+		n := startNode(t, flashConfig(t))
+		runSaleRace(t, []*testNode{n})
 	})
 	t.Run("5000 buyers, 100 units, Redis engine, two nodes sharing PostgreSQL and Redis", func(t *testing.T) {
 		t.Parallel()
 		cfg := flashConfig(t)
-		cfg.Redis = redisURL(t)
+		cfg.Redis = redistest.URL(t)
 		cfg.RedisPrefix = uniqueName("test:") + ":"
 		cfg.DB = sqltest.PostgresURL(t)
-		a := startFlashNode(t, cfg)
+		a := startNode(t, cfg)
 		cfg.DataDir = t.TempDir()
-		b := startFlashNode(t, cfg)
-		runSaleRace(t, []*flashNode{a, b})
+		b := startNode(t, cfg)
+		runSaleRace(t, []*testNode{a, b})
 	})
 }
 
@@ -43,7 +44,7 @@ func TestFlashSaleRaceNeverOversells(t *testing.T) {
 // units, pays for every reservation (retrying some payments on the other
 // node), and checks that exactly raceUnits were reserved and became exactly
 // raceUnits paid orders, one per reservation, none above the limit.
-func runSaleRace(t *testing.T, nodes []*flashNode) {
+func runSaleRace(t *testing.T, nodes []*testNode) {
 	s := newSaleSetup(t, nodes[0], 1000)
 	fs := s.startSale(t, raceUnits, raceLimit, 0, 600)
 	buyers := seedBuyers(t, nodes[0].app, raceBuyers)
@@ -199,7 +200,7 @@ func runSaleRace(t *testing.T, nodes []*flashNode) {
 	if c.Sold != raceUnits || c.Remaining != 0 || c.Reserved != 0 {
 		t.Fatalf("counts after payment = %+v", c)
 	}
-	waitUntil(t, 10*time.Second, "the sold-out sale to be reconciled", func() bool {
+	eventually(t, "the sold-out sale to be reconciled", 10*time.Second, func() bool {
 		return saleSQL(t, nodes[0].app, fs.ID).ReconciledAt != nil
 	})
 	if got := saleSQL(t, nodes[0].app, fs.ID); got.Sold != raceUnits || got.EndReason != flash.SaleEndSoldOut {
@@ -207,7 +208,7 @@ func runSaleRace(t *testing.T, nodes []*flashNode) {
 	}
 }
 
-func saleCounts(t testing.TB, n *flashNode, saleID int64) flash.Sale {
+func saleCounts(t testing.TB, n *testNode, saleID int64) flash.Sale {
 	t.Helper()
 	var fs flash.Sale
 	n.srv.client(t).expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", saleID), nil).decode(t, &fs)

@@ -30,7 +30,7 @@ func eachFlashDatabase(t *testing.T, fn func(t *testing.T, cfg Config)) {
 
 func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 	eachFlashDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		s := newSaleSetup(t, n, 50)
 		viewer := joinRoom(t, n.URL, nil, s.streamID)
 		viewer.wait(room.EventSnapshot, nil)
@@ -123,7 +123,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 			if e := roomData[room.FlashSaleEnded](t, viewer.wait(room.EventFlashSaleEnded, nil)); e.Reason != "stopped" || e.Remaining != 7 {
 				t.Fatalf("ended = %+v", e)
 			}
-			waitUntil(t, 5*time.Second, "reconciliation", func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
+			eventually(t, "reconciliation", 5*time.Second, func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
 			if sold := saleSQL(t, n.app, fs.ID).Sold; sold != 3 {
 				t.Fatalf("SQL sold = %d, want 3", sold)
 			}
@@ -141,7 +141,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 	cfg := flashConfig(t)
 	cfg.FlashSale.ReservationTTL = 300 * time.Millisecond
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	s := newSaleSetup(t, n, 10)
 	fs := s.startSale(t, 3, 3, 0, 60)
 	b := seedBuyers(t, n.app, 2)
@@ -152,7 +152,7 @@ func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 		if code := bob.expect(409, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations", fs.ID), nil).errorCode(t); code != "sold_out" {
 			t.Fatalf("code %s, want sold_out", code)
 		}
-		waitUntil(t, 5*time.Second, "units back", func() bool {
+		eventually(t, "units back", 5*time.Second, func() bool {
 			var got flash.Sale
 			bob.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", fs.ID), nil).decode(t, &got)
 			return got.Remaining == 3 && got.Reserved == 0
@@ -199,7 +199,7 @@ func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 
 func TestFlashSaleRefusesBadInput(t *testing.T) {
 	cfg := flashConfig(t)
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	s := newSaleSetup(t, n, 100)
 	b := seedBuyers(t, n.app, 3)
 	ann, bob := b[0].as(t, n), b[1].as(t, n)
@@ -327,7 +327,7 @@ func TestFlashSaleRefusesBadInput(t *testing.T) {
 
 	t.Run("after the stream ends, the sale ends and buying is refused", func(t *testing.T) {
 		s.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/end", s.streamID), nil)
-		waitUntil(t, 5*time.Second, "the sale to end with its stream", func() bool {
+		eventually(t, "the sale to end with its stream", 5*time.Second, func() bool {
 			return saleSQL(t, n.app, fs.ID).EndReason == flash.SaleEndStreamEnded
 		})
 		code := b[2].as(t, n).expect(409, "POST", path(fs), nil).errorCode(t)

@@ -43,7 +43,7 @@ func runLogged(t *testing.T, cfg Config) (srv *testServer, logs *logBuffer, stop
 	t.Helper()
 	cfg.LogLevel, cfg.LogFormat = "debug", "json"
 	logs = &logBuffer{}
-	srv = startServerWith(t, cfg, serverOptions{stdout: logs})
+	srv = runServer(t, cfg, serverOptions{stdout: logs})
 	return srv, logs, srv.stop
 }
 
@@ -192,7 +192,7 @@ func TestExpiredSessionsAreRefused(t *testing.T) {
 			// The session's expiry is set before the sign-up answer is sent,
 			// so it has passed once ttl has elapsed since that answer: the
 			// condition to wait for is the clock itself.
-			waitUntil(t, ttl+10*time.Second, "the session's TTL to pass", func() bool {
+			eventually(t, "the session's TTL to pass", ttl+10*time.Second, func() bool {
 				return time.Since(signedUp) > ttl+10*time.Millisecond
 			})
 			for _, h := range credentials {

@@ -20,7 +20,7 @@ func TestReconnectWithOtherCodecKeepsTheShowLive(t *testing.T) {
 	cfg := shopConfig(t)
 	cfg.Live.PublisherGrace = 10 * time.Second
 	cfg.Live.OriginTTL = 600 * time.Millisecond // key re-checked every 200ms
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	seller := n.srv.shopper(t, "seller@example.com", "Sally")
 	shop := seller.openShop("sallys", "USD")
 	var st commerce.StreamWithKey
@@ -48,14 +48,14 @@ func TestReconnectWithOtherCodecKeepsTheShowLive(t *testing.T) {
 	status := func() string { return streamStatus(t, seller, st.ID) }
 
 	vp8 := publish(liveclient.VP8)
-	waitUntil(t, 15*time.Second, "the stream to go live", func() bool { return status() == commerce.StreamLive })
+	eventually(t, "the stream to go live", 15*time.Second, func() bool { return status() == commerce.StreamLive })
 	rc := joinRoom(t, n.URL, seller.client, st.ID)
 	rc.wait("snapshot", nil)
 	first := subscribe()
-	waitUntil(t, 15*time.Second, "VP8 media", func() bool { return first.Keyframes.Load() > 0 })
+	eventually(t, "VP8 media", 15*time.Second, func() bool { return first.Keyframes.Load() > 0 })
 
 	_ = vp8.Close() // the encoder drops, without DELETE
-	waitUntil(t, 10*time.Second, "the publisher to be gone", func() bool { return n.app.sfu.Stats().Publishers == 0 })
+	eventually(t, "the publisher to be gone", 10*time.Second, func() bool { return n.app.sfu.Stats().Publishers == 0 })
 	publish(liveclient.H264)
 
 	t.Run("the VP8 viewer is closed, a new viewer gets H.264", func(t *testing.T) {
@@ -65,7 +65,7 @@ func TestReconnectWithOtherCodecKeepsTheShowLive(t *testing.T) {
 			t.Fatal("the VP8 viewer stayed on a stream now sent in H.264")
 		}
 		second := subscribe()
-		waitUntil(t, 15*time.Second, "H.264 media", func() bool { return second.Keyframes.Load() > 0 && second.VideoPackets.Load() > 30 })
+		eventually(t, "H.264 media", 15*time.Second, func() bool { return second.Keyframes.Load() > 0 && second.VideoPackets.Load() > 30 })
 		if c := second.Codec(); c != liveclient.H264 {
 			t.Fatalf("new viewer gets %s", c)
 		}
@@ -75,7 +75,7 @@ func TestReconnectWithOtherCodecKeepsTheShowLive(t *testing.T) {
 		// Each maintenance round re-checks the key; a third of the origin
 		// TTL apart, 15 of them span five TTLs.
 		until := n.app.sfu.Stats().Rounds + 15
-		waitUntil(t, 10*time.Second+5*cfg.Live.OriginTTL, "15 key re-checks", func() bool {
+		eventually(t, "15 key re-checks", 10*time.Second+5*cfg.Live.OriginTTL, func() bool {
 			if s := status(); s != commerce.StreamLive {
 				t.Fatalf("status %s after the codec switch", s)
 			}

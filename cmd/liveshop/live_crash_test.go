@@ -15,6 +15,7 @@ import (
 	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/live/liveclient"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // crashConfig is a cluster sharing PostgreSQL and Redis, with an origin
@@ -23,7 +24,7 @@ import (
 func crashConfig(t testing.TB, ttl, grace time.Duration) Config {
 	cfg := shopConfig(t)
 	cfg.DB = sqltest.PostgresURL(t)
-	cfg.Redis = redisURL(t)
+	cfg.Redis = redistest.URL(t)
 	cfg.RedisPrefix = "test:" + newKey() + ":"
 	cfg.Live.OriginTTL = ttl
 	cfg.Live.PublisherGrace = grace
@@ -33,9 +34,9 @@ func crashConfig(t testing.TB, ttl, grace time.Duration) Config {
 
 // startClusterNode starts one more node of the cluster cfg describes, with
 // a data directory of its own; it runs until the test ends.
-func startClusterNode(t testing.TB, cfg Config) *flashNode {
+func startClusterNode(t testing.TB, cfg Config) *testNode {
 	cfg.DataDir = t.TempDir()
-	return startFlashNode(t, cfg)
+	return startNode(t, cfg)
 }
 
 // die kills n as SIGKILL would, as far as anyone else can tell: its HTTP
@@ -43,7 +44,7 @@ func startClusterNode(t testing.TB, cfg Config) *flashNode {
 // are closed before its SFU, so nothing it would say on the way down
 // (releasing its origin claims, reporting its streams ended) reaches
 // anyone. Its PeerConnections close.
-func (n *flashNode) die() {
+func (n *testNode) die() {
 	n.cut()
 	if n.app.redis != nil {
 		_ = n.app.redis.Close()
@@ -61,7 +62,7 @@ type crashShow struct {
 	room   *roomConn
 }
 
-func newCrashShow(t *testing.T, watch *flashNode) crashShow {
+func newCrashShow(t *testing.T, watch *testNode) crashShow {
 	seller := watch.srv.shopper(t, uniqueName("s")+"@example.com", "Sally")
 	shop := seller.openShop(uniqueName("s"), "USD")
 	var st commerce.StreamWithKey
@@ -69,19 +70,19 @@ func newCrashShow(t *testing.T, watch *flashNode) crashShow {
 	return crashShow{seller: seller, id: st.ID, key: st.StreamKey}
 }
 
-func (s crashShow) whip(n *flashNode) string {
+func (s crashShow) whip(n *testNode) string {
 	return fmt.Sprintf("%s/api/streams/%d/whip", n.URL, s.id)
 }
 
-func (s crashShow) whep(n *flashNode) string {
+func (s crashShow) whep(n *testNode) string {
 	return fmt.Sprintf("%s/api/streams/%d/whep", n.URL, s.id)
 }
 
 // goLive publishes the show on origin and waits for its record to say
 // live; a room socket then joins on watch.
-func (s *crashShow) goLive(t *testing.T, ctx context.Context, origin, watch *flashNode) {
+func (s *crashShow) goLive(t *testing.T, ctx context.Context, origin, watch *testNode) {
 	publishSynthetic(t, ctx, s.whip(origin), loopbackPublisher(s.key))
-	waitUntil(t, 15*time.Second, "the stream to go live", func() bool {
+	eventually(t, "the stream to go live", 15*time.Second, func() bool {
 		return streamStatus(t, s.seller, s.id) == commerce.StreamLive
 	})
 	s.room = joinRoom(t, watch.URL, s.seller.client, s.id)
@@ -95,7 +96,7 @@ func watchSteadily(t *testing.T, url string) *liveclient.Subscriber {
 	if err != nil {
 		t.Fatalf("watch %s: %v", url, err)
 	}
-	waitUntil(t, 15*time.Second, "the viewer's first keyframe", func() bool { return sub.Keyframes.Load() > 0 })
+	eventually(t, "the viewer's first keyframe", 15*time.Second, func() bool { return sub.Keyframes.Load() > 0 })
 	return sub
 }
 
@@ -105,8 +106,8 @@ func watchSteadily(t *testing.T, url string) *liveclient.Subscriber {
 type crashScene struct {
 	crashShow
 	ctx    context.Context
-	watch  *flashNode
-	origin *flashNode
+	watch  *testNode
+	origin *testNode
 	sub    *liveclient.Subscriber // the viewer on watch
 }
 
@@ -186,7 +187,7 @@ func republish(t testing.TB, ctx context.Context, url, key string) {
 func mediaAgain(t testing.TB, sub *liveclient.Subscriber, what string) {
 	t.Helper()
 	before, keys := sub.VideoPackets.Load(), sub.Keyframes.Load()
-	waitUntil(t, 20*time.Second, what, func() bool {
+	eventually(t, what, 20*time.Second, func() bool {
 		select {
 		case <-sub.Down():
 			t.Fatalf("%s: the viewer's PeerConnection was closed", what)
@@ -308,7 +309,7 @@ func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
 		// origin (503); then it knows the stream waits (409).
 		var status int
 		var code, retry string
-		waitUntil(t, ttl+5*time.Second, "WHEP on a node without a relay to tell the stream is waiting", func() bool {
+		eventually(t, "WHEP on a node without a relay to tell the stream is waiting", ttl+5*time.Second, func() bool {
 			status, code, retry = whepRefusal(t, show.whep(other), "")
 			return status != http.StatusServiceUnavailable
 		})
@@ -333,7 +334,7 @@ func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
 		// grace period, and the next sweep (a third of a TTL) finds it
 		// gone; a second for the database and the test's polling.
 		deadline := ttl + grace + ttl/3 + time.Second
-		waitUntil(t, 30*time.Second, "the record to end", func() bool {
+		eventually(t, "the record to end", 30*time.Second, func() bool {
 			return streamStatus(t, show.seller, show.id) == commerce.StreamEnded
 		})
 		if took := time.Since(crashed); took > deadline {
@@ -346,7 +347,7 @@ func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
 		}
 		show.room.t = t
 		show.room.wait("stream_ended", nil)
-		for _, n := range []*flashNode{watch, other} {
+		for _, n := range []*testNode{watch, other} {
 			if status, code, _ := whepRefusal(t, show.whep(n), ""); status != http.StatusConflict || code != "not_live" {
 				t.Errorf("WHEP on %s after the end: %d %q, want 409 not_live", n.URL, status, code)
 			}
@@ -359,7 +360,7 @@ func TestCrashedOriginsStreamEndsForEveryoneAfterTheGracePeriod(t *testing.T) {
 		// Both surviving nodes sweep; a few sweeps on, the room has heard
 		// the end once.
 		until := watch.app.sfu.Stats().Rounds + 6
-		waitUntil(t, 10*time.Second, "six more sweeps", func() bool { return watch.app.sfu.Stats().Rounds >= until })
+		eventually(t, "six more sweeps", 10*time.Second, func() bool { return watch.app.sfu.Stats().Rounds >= until })
 		if n := show.room.count("stream_ended"); n != 1 {
 			t.Errorf("the room heard stream_ended %d times, want once", n)
 		}
@@ -404,7 +405,7 @@ func TestAComebackThatNeverConnectsLeavesTheShowWaiting(t *testing.T) {
 		_, err := liveclient.Post(ctx, hc, show.whip(b), show.key, silentOffer(t), nil)
 		return err
 	})
-	waitUntil(t, 2*cfg.Live.ConnectTimeout+5*time.Second, "node B to drop the encoder that never connected", func() bool {
+	eventually(t, "node B to drop the encoder that never connected", 2*cfg.Live.ConnectTimeout+5*time.Second, func() bool {
 		return b.app.sfu.Stats().Streams == 0
 	})
 	dropped := time.Now()

@@ -13,6 +13,7 @@ import (
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/live/liveclient"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // forwardedFor is a transport that says, as a reverse proxy would, that
@@ -74,7 +75,7 @@ func whepRefusal(t testing.TB, url string, addr forwardedFor) (status int, code,
 // not gone live (or has ended) gets 409 with Retry-After, as before.
 func TestWHEPTellsAnUnknownStreamFromOneNotLive(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Sally")
 		shop := seller.openShop("sallys", "USD")
 		stream := createStream(t, seller, shop, "Evening show")
@@ -134,7 +135,7 @@ func TestOnlyActiveProductsCanBePinned(t *testing.T) {
 // rot, rotates its key through rot's API and checks that the encoder with
 // the old key is cut off, that the old key is refused and that the new one
 // continues the show for the viewer.
-func rotateWhilePublishing(t *testing.T, pub, rot *flashNode) {
+func rotateWhilePublishing(t *testing.T, pub, rot *testNode) {
 	seller := rot.srv.shopper(t, uniqueName("s")+"@example.com", "Sally")
 	shop := seller.openShop(uniqueName("s"), "USD")
 	var st commerce.StreamWithKey
@@ -143,12 +144,12 @@ func rotateWhilePublishing(t *testing.T, pub, rot *flashNode) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	old := publishSynthetic(t, ctx, whip, loopbackPublisher(st.StreamKey))
-	waitUntil(t, 15*time.Second, "the stream to go live", func() bool { return streamStatus(t, seller, st.ID) == commerce.StreamLive })
+	eventually(t, "the stream to go live", 15*time.Second, func() bool { return streamStatus(t, seller, st.ID) == commerce.StreamLive })
 	sub, err := watchAs(t, fmt.Sprintf("%s/api/streams/%d/whep", rot.URL, st.ID), "")
 	if err != nil {
 		t.Fatalf("watch: %v", err)
 	}
-	waitUntil(t, 15*time.Second, "the viewer's first keyframe", func() bool { return sub.Keyframes.Load() > 0 })
+	eventually(t, "the viewer's first keyframe", 15*time.Second, func() bool { return sub.Keyframes.Load() > 0 })
 
 	var rotated commerce.StreamWithKey
 	seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/key", st.ID), nil).decode(t, &rotated)
@@ -170,7 +171,7 @@ func rotateWhilePublishing(t *testing.T, pub, rot *flashNode) {
 	t.Run("the new key continues the show for its viewers", func(t *testing.T) {
 		keyframes := sub.Keyframes.Load()
 		publishSynthetic(t, ctx, whip, loopbackPublisher(rotated.StreamKey))
-		waitUntil(t, 15*time.Second, "the viewer to get the new encoder's video", func() bool { return sub.Keyframes.Load() > keyframes })
+		eventually(t, "the viewer to get the new encoder's video", 15*time.Second, func() bool { return sub.Keyframes.Load() > keyframes })
 		if s := streamStatus(t, seller, st.ID); s != commerce.StreamLive {
 			t.Fatalf("stream %s, want the show to go on", s)
 		}
@@ -186,7 +187,7 @@ func TestRotatingTheStreamKeyCutsOffThePublisher(t *testing.T) {
 		// The origin's periodic key re-check an hour apart: only the
 		// rotation's own notice can pass.
 		cfg.Live.OriginTTL = time.Hour
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		rotateWhilePublishing(t, n, n)
 	})
 }
@@ -198,13 +199,13 @@ func TestRotatingTheStreamKeyCutsOffThePublisher(t *testing.T) {
 func TestRotatingTheStreamKeyOnAnotherNode(t *testing.T) {
 	cfg := shopConfig(t)
 	cfg.DB = sqltest.PostgresURL(t)
-	cfg.Redis = redisURL(t)
+	cfg.Redis = redistest.URL(t)
 	cfg.RedisPrefix = "test:" + newKey() + ":"
 	cfg.Live.OriginTTL = 1500 * time.Millisecond
-	a := startFlashNode(t, cfg)
+	a := startNode(t, cfg)
 	cfgB := cfg
 	cfgB.DataDir = t.TempDir()
-	b := startFlashNode(t, cfgB)
+	b := startNode(t, cfgB)
 	rotateWhilePublishing(t, a, b)
 }
 
@@ -224,7 +225,7 @@ func TestWHEPLimitsCountTheClientTheServerBelieves(t *testing.T) {
 			if cfg.TrustedProxies, err = parseCIDRs(tc.trusted); err != nil {
 				t.Fatal(err)
 			}
-			n := startFlashNode(t, cfg)
+			n := startNode(t, cfg)
 			seller := n.srv.shopper(t, "seller@example.com", "Sally")
 			shop := seller.openShop("sallys", "USD")
 			var st commerce.StreamWithKey
@@ -232,7 +233,7 @@ func TestWHEPLimitsCountTheClientTheServerBelieves(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", n.URL, st.ID), loopbackPublisher(st.StreamKey))
-			waitUntil(t, 15*time.Second, "the stream to go live", func() bool { return n.app.sfu.IsLive(ctx, st.ID) })
+			eventually(t, "the stream to go live", 15*time.Second, func() bool { return n.app.sfu.IsLive(ctx, st.ID) })
 			whep := fmt.Sprintf("%s/api/streams/%d/whep", n.URL, st.ID)
 
 			for _, addr := range []forwardedFor{"198.51.100.1", "198.51.100.2"} {

@@ -45,5 +45,5 @@ func goLiveWithVideo(t *testing.T, base string, seller shopper, st commerce.Stre
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 	defer cancel()
 	publishSynthetic(t, ctx, fmt.Sprintf("%s/api/streams/%d/whip", base, st.ID), loopbackPublisher(st.StreamKey))
-	waitUntil(t, stepTimeout, "the stream to go live", func() bool { return streamStatus(t, seller, st.ID) == commerce.StreamLive })
+	eventually(t, "the stream to go live", stepTimeout, func() bool { return streamStatus(t, seller, st.ID) == commerce.StreamLive })
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/live"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // orphanConfig has a short grace period and origin TTL, so a stream left
@@ -22,7 +23,7 @@ func orphanConfig(t testing.TB) Config {
 
 // orphanStream creates a stream of a new shop and records it live, as the
 // origin does when its publisher connects.
-func orphanStream(t *testing.T, n *flashNode) (shopper, int64) {
+func orphanStream(t *testing.T, n *testNode) (shopper, int64) {
 	t.Helper()
 	handle := uniqueName("s")
 	seller := n.srv.shopper(t, handle+"@example.com", "Sal")
@@ -62,9 +63,9 @@ func (rc *roomConn) count(typ string) int {
 // is kept alive, nothing ends.
 func TestCrashedOriginsStreamEnds(t *testing.T) {
 	cfg := orphanConfig(t)
-	cfg.Redis = redisURL(t)
+	cfg.Redis = redistest.URL(t)
 	cfg.RedisPrefix = "test:" + newKey() + ":"
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	seller, id := orphanStream(t, n)
 	rc := joinRoom(t, n.URL, seller.client, id)
 	rc.wait("snapshot", nil)
@@ -101,7 +102,7 @@ func TestCrashedOriginsStreamEnds(t *testing.T) {
 		// third of the origin TTL apart.
 		span := 3*(cfg.Live.PublisherGrace+cfg.Live.OriginTTL) + cfg.Live.OriginTTL
 		until := n.app.sfu.Stats().Rounds + int64(span/(cfg.Live.OriginTTL/3)) + 1
-		waitUntil(t, 10*time.Second+span, "the sweeps of three orphan periods", func() bool {
+		eventually(t, "the sweeps of three orphan periods", 10*time.Second+span, func() bool {
 			if s := streamStatus(t, seller, id); s != commerce.StreamLive {
 				t.Fatalf("status %s while node A holds the claim", s)
 			}
@@ -114,7 +115,7 @@ func TestCrashedOriginsStreamEnds(t *testing.T) {
 	crashed := time.Now()
 
 	t.Run("once node A's claim lapses, the record ends and the room hears it", func(t *testing.T) {
-		waitUntil(t, 10*time.Second, "the stream record to end", func() bool {
+		eventually(t, "the stream record to end", 10*time.Second, func() bool {
 			return streamStatus(t, seller, id) == commerce.StreamEnded
 		})
 		// No sooner than the claim's lapse (a TTL after its last refresh,
@@ -129,7 +130,7 @@ func TestCrashedOriginsStreamEnds(t *testing.T) {
 	t.Run("stream_ended is sent once", func(t *testing.T) {
 		// Nine sweeps (three origin TTLs) later, still one.
 		until := n.app.sfu.Stats().Rounds + 9
-		waitUntil(t, 10*time.Second+3*cfg.Live.OriginTTL, "nine more sweeps", func() bool {
+		eventually(t, "nine more sweeps", 10*time.Second+3*cfg.Live.OriginTTL, func() bool {
 			return n.app.sfu.Stats().Rounds >= until
 		})
 		if got := rc.count("stream_ended"); got != 1 {
@@ -145,11 +146,11 @@ func TestStreamLiveAtRestartEnds(t *testing.T) {
 	cfg := orphanConfig(t)
 	// Long enough that the first node cannot end it before it stops.
 	cfg.Live.PublisherGrace = 2 * time.Second
-	first := startFlashNode(t, cfg)
+	first := startNode(t, cfg)
 	seller, id := orphanStream(t, first)
 	first.stop()
 
-	n := startFlashNode(t, cfg)
+	n := startNode(t, cfg)
 	seller.base = n.URL
 	started := time.Now()
 	rc := joinRoom(t, n.URL, seller.client, id)
@@ -157,7 +158,7 @@ func TestStreamLiveAtRestartEnds(t *testing.T) {
 	if s := streamStatus(t, seller, id); s != commerce.StreamLive {
 		t.Fatalf("status after restart %s, want still live", s)
 	}
-	waitUntil(t, 15*time.Second, "the stream record to end", func() bool {
+	eventually(t, "the stream record to end", 15*time.Second, func() bool {
 		return streamStatus(t, seller, id) == commerce.StreamEnded
 	})
 	if min := cfg.Live.PublisherGrace; time.Since(started) < min {

@@ -69,7 +69,7 @@ func TestMetricsExposure(t *testing.T) {
 		cfg := testConfig(t)
 		cfg.MetricsAddr = freeAddr(t)
 		cfg.MetricsToken = "tok"
-		srv := startServer(t, cfg)
+		srv := runServer(t, cfg, serverOptions{}) // run serves the metrics listener
 		main := srv.client(t)
 		if r := main.do("GET", "/metrics", nil, "Authorization", "Bearer tok"); r.status != http.StatusNotFound {
 			t.Fatalf("main listener with a metrics address: %d, want 404", r.status)

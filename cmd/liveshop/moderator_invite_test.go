@@ -16,7 +16,7 @@ import (
 // invitations is a seller's view of one shop's moderator invitations.
 type invitations struct {
 	seller shopper
-	node   *flashNode
+	node   *testNode
 	shop   int64
 }
 
@@ -88,7 +88,7 @@ func answerPath(id int64, verb string) string {
 // email they did not type, or whether an email has an account.
 func TestModeratorInvitations(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		srv := n.srv
 		seller := srv.shopper(t, "seller@example.com", "Mara")
 		theo := srv.shopper(t, "theo@example.com", "Theo")
@@ -326,7 +326,7 @@ func TestModeratorInvitationLimits(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, cfg Config) {
 		cfg.Commerce.MaxPendingInvitations = 3
 		cfg.Commerce.InvitationLimitPerShop = 6
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Mara")
 		iv := invitations{seller: seller, node: n, shop: seller.openShop("mara", "USD")}
 		_, a := iv.invite("a@example.com")
@@ -359,7 +359,7 @@ func TestModeratorInvitationLimits(t *testing.T) {
 // 409, the revoke 204).
 func TestModeratorInvitationRaces(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Mara")
 		mod := n.srv.shopper(t, "mod@example.com", "Theo")
 		shop := seller.openShop("mara", "USD")

@@ -12,6 +12,7 @@ import (
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // Every path that moves money or stock is raced here with many concurrent
@@ -21,20 +22,20 @@ import (
 
 // eachMoneyBackend runs fn on one node over SQLite and on two nodes that
 // share a PostgreSQL schema and Redis (requests alternate between them).
-func eachMoneyBackend(t *testing.T, fn func(t *testing.T, nodes []*flashNode)) {
+func eachMoneyBackend(t *testing.T, fn func(t *testing.T, nodes []*testNode)) {
 	t.Run("sqlite, one node", func(t *testing.T) {
 		t.Parallel()
-		fn(t, []*flashNode{startFlashNode(t, flashConfig(t))})
+		fn(t, []*testNode{startNode(t, flashConfig(t))})
 	})
 	t.Run("postgres, two nodes", func(t *testing.T) {
 		t.Parallel()
 		cfg := flashConfig(t)
 		cfg.DB = sqltest.PostgresURL(t)
-		cfg.Redis = redisURL(t)
+		cfg.Redis = redistest.URL(t)
 		cfg.RedisPrefix = uniqueName("test:") + ":"
-		a := startFlashNode(t, cfg)
+		a := startNode(t, cfg)
 		cfg.DataDir = t.TempDir()
-		fn(t, []*flashNode{a, startFlashNode(t, cfg)})
+		fn(t, []*testNode{a, startNode(t, cfg)})
 	})
 }
 
@@ -131,7 +132,7 @@ func containsString(list []string, s string) bool {
 }
 
 // sqlCount runs a COUNT-like query with ? placeholders on node n's database.
-func sqlCount(t testing.TB, n *flashNode, query string, args ...any) int64 {
+func sqlCount(t testing.TB, n *testNode, query string, args ...any) int64 {
 	t.Helper()
 	if n.app.store.Dialect() == "postgres" {
 		query = stringsReplaceQ(query)
@@ -147,7 +148,7 @@ func sqlCount(t testing.TB, n *flashNode, query string, args ...any) int64 {
 // each with its own Idempotency-Key, becomes exactly one paid order that
 // takes its stock once; the others find the cart empty.
 func TestCartCheckoutRace(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const buyers, tries, qty, stock = 12, 8, 2, 1000
 		s := newSaleSetup(t, nodes[0], stock)
 		hc := raceClient(64)
@@ -179,7 +180,7 @@ func TestCartCheckoutRace(t *testing.T) {
 // TestBuyNowRace: buyers racing for the last units through Buy now get
 // exactly the units there are, never one more.
 func TestBuyNowRace(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const buyers, stock = 60, 15
 		s := newSaleSetup(t, nodes[0], stock)
 		hc := raceClient(64)
@@ -207,7 +208,7 @@ func TestBuyNowRace(t *testing.T) {
 // undo a sale: deltas add to the stock as it is, and a set with
 // expected_stock is refused when sales moved it.
 func TestStockEditRace(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const buyers, edits, stock = 40, 20, 100
 		s := newSaleSetup(t, nodes[0], stock)
 		hc := raceClient(64)
@@ -258,7 +259,7 @@ func TestStockEditRace(t *testing.T) {
 // each with its own key, becomes one paid order; the others are told it is
 // paid or being paid (409), not that the service failed.
 func TestFlashCheckoutRace(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const buyers, tries = 6, 8
 		s := newSaleSetup(t, nodes[0], 100)
 		fs := s.startSale(t, 20, 1, 0, 600)
@@ -291,7 +292,7 @@ func TestFlashCheckoutRace(t *testing.T) {
 // one order, each with its own key, return its stock once and refund its
 // money once.
 func TestCancelAndRefundRace(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const orders, tries, stock = 4, 8, 100
 		s := newSaleSetup(t, nodes[0], stock)
 		hc := raceClient(64)
@@ -357,7 +358,7 @@ func TestCancelAndRefundRace(t *testing.T) {
 // exactly N times; one buyer racing the same coupon in several checkouts
 // uses it once.
 func TestCouponRace(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const buyers, uses = 30, 7
 		s := newSaleSetup(t, nodes[0], 1000)
 		hc := raceClient(64)
@@ -399,7 +400,7 @@ func TestCouponRace(t *testing.T) {
 // once, whichever of a declined order's cancellation and the sale's
 // reconciliation comes first.
 func TestFlashSaleEndRace(t *testing.T) {
-	eachMoneyBackend(t, func(t *testing.T, nodes []*flashNode) {
+	eachMoneyBackend(t, func(t *testing.T, nodes []*testNode) {
 		const units, paying, stock = 30, 10, 100
 		s := newSaleSetup(t, nodes[0], stock)
 		fs := s.startSale(t, units, 1, 0, 600)
@@ -425,7 +426,7 @@ func TestFlashSaleEndRace(t *testing.T) {
 			_, s := tally(as)
 			t.Fatalf("answers %s", s)
 		}
-		waitUntil(t, 10*time.Second, "the stopped sale to be reconciled", func() bool {
+		eventually(t, "the stopped sale to be reconciled", 10*time.Second, func() bool {
 			return saleSQL(t, nodes[0].app, fs.ID).ReconciledAt != nil
 		})
 		if got := saleSQL(t, nodes[0].app, fs.ID).Sold; got != paying {

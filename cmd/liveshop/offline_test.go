@@ -26,7 +26,7 @@ func TestAnOfflineMachineServesWithVideoOnLoopback(t *testing.T) {
 		t.Fatal(err)
 	}
 	logs := &logBuffer{}
-	srv := startServerWith(t, cfg, serverOptions{stdout: logs})
+	srv := runServer(t, cfg, serverOptions{stdout: logs})
 	if !strings.Contains(logs.String(), "no network address but loopback, so video works on this machine only") {
 		t.Errorf("no warning that video is on loopback only; the log:\n%s", logs)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // tcpProxy forwards loopback connections to a server and can cut them all,
@@ -78,18 +79,6 @@ func (p *tcpProxy) cut() {
 // restore listens again on the same address.
 func (p *tcpProxy) restore() { p.listen(p.addr) }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t testing.TB, what string, within time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", within, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func TestDatabaseOutage(t *testing.T) {
 	pgURL, err := url.Parse(sqltest.PostgresURL(t))
 	if err != nil {
@@ -107,7 +96,7 @@ func TestDatabaseOutage(t *testing.T) {
 	proxy.cut()
 
 	t.Run("readiness and requests answer 503 while the database is down", func(t *testing.T) {
-		waitFor(t, "/readyz to report 503", 10*time.Second, func() bool {
+		eventually(t, "/readyz to report 503", 10*time.Second, func() bool {
 			return c.do("GET", "/readyz", nil).status == 503
 		})
 		r := c.do("POST", "/api/auth/login", login)
@@ -122,7 +111,7 @@ func TestDatabaseOutage(t *testing.T) {
 	proxy.restore()
 
 	t.Run("the server recovers when the database is back", func(t *testing.T) {
-		waitFor(t, "/readyz to report 200", 15*time.Second, func() bool {
+		eventually(t, "/readyz to report 200", 15*time.Second, func() bool {
 			return c.do("GET", "/readyz", nil).status == 200
 		})
 		if r := c.do("POST", "/api/auth/login", login); r.status != 200 {
@@ -134,7 +123,7 @@ func TestDatabaseOutage(t *testing.T) {
 // redisThroughProxy is testConfig on the test Redis, reached through a
 // proxy the test can cut.
 func redisThroughProxy(t *testing.T) (Config, *tcpProxy) {
-	redisAt, err := url.Parse(redisURL(t))
+	redisAt, err := url.Parse(redistest.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +145,7 @@ func TestRedisOutage(t *testing.T) {
 
 	proxy.cut()
 	var down response
-	waitFor(t, "/readyz to report 503", 10*time.Second, func() bool {
+	eventually(t, "/readyz to report 503", 10*time.Second, func() bool {
 		down = c.do("GET", "/readyz", nil)
 		return down.status == 503
 	})
@@ -168,7 +157,7 @@ func TestRedisOutage(t *testing.T) {
 	}
 
 	proxy.restore()
-	waitFor(t, "/readyz to report 200", 15*time.Second, func() bool {
+	eventually(t, "/readyz to report 200", 15*time.Second, func() bool {
 		return c.do("GET", "/readyz", nil).status == 200
 	})
 }

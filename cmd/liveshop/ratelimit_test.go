@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 func TestLoginRateLimits(t *testing.T) {
@@ -129,7 +131,7 @@ func TestLoginLimitCountsFailuresOnly(t *testing.T) {
 				// the test, however slow the machine.
 				cfg.Commerce.LoginWindow = 24 * time.Hour
 				if limits == "redis" {
-					cfg.Redis, cfg.RedisPrefix = redisURL(t), uniqueName("test:")+":"
+					cfg.Redis, cfg.RedisPrefix = redistest.URL(t), uniqueName("test:")+":"
 				}
 				testLoginLimitCountsFailuresOnly(t, startServer(t, cfg))
 			})

@@ -55,11 +55,11 @@ func (sc redisRestart) run(t *testing.T, base Config) {
 	cfg.DB = cfg.DBURL() // every node opens the same database
 	cfg.Room.CommentLimit = 100_000
 	cfg.Room.CommandRate = 1000
-	nodes := make([]*flashNode, sc.nodes)
+	nodes := make([]*testNode, sc.nodes)
 	for i := range nodes {
 		c := cfg
 		c.DataDir = t.TempDir()
-		nodes[i] = startFlashNode(t, c)
+		nodes[i] = startNode(t, c)
 	}
 	setup := newSaleSetup(t, nodes[0], 1)
 	stream := setup.streamID
@@ -101,7 +101,7 @@ func (sc redisRestart) run(t *testing.T, base Config) {
 		return n
 	}
 
-	waitUntil(t, 10*time.Second, "10 comments acknowledged", func() bool { return acked() >= 10 })
+	eventually(t, "10 comments acknowledged", 10*time.Second, func() bool { return acked() >= 10 })
 	type away struct {
 		since uint64
 		epoch string
@@ -116,14 +116,14 @@ func (sc redisRestart) run(t *testing.T, base Config) {
 		r.mu.Unlock()
 	}
 	oldEpoch := gone[0].epoch
-	waitUntil(t, 10*time.Second, "30 comments acknowledged", func() bool { return acked() >= 30 })
+	eventually(t, "30 comments acknowledged", 10*time.Second, func() bool { return acked() >= 30 })
 
 	rs.Kill()
 	before := ticks()
-	waitUntil(t, 30*time.Second, "the outage to last", func() bool { return ticks()-before >= sc.downFor })
+	eventually(t, "the outage to last", 30*time.Second, func() bool { return ticks()-before >= sc.downFor })
 	atRestart := acked()
 	rs.Start()
-	waitUntil(t, 30*time.Second, "40 comments acknowledged after the restart", func() bool {
+	eventually(t, "40 comments acknowledged after the restart", 30*time.Second, func() bool {
 		return acked() >= atRestart+40
 	})
 
@@ -137,7 +137,7 @@ func (sc redisRestart) run(t *testing.T, base Config) {
 	for i, n := range nodes {
 		resumers[i] = dialRoomQuery(t, n.URL, stream, fmt.Sprintf("?since=%d&epoch=%s", gone[i].since, gone[i].epoch))
 	}
-	waitUntil(t, 30*time.Second, "30 more comments acknowledged", func() bool { return acked() >= atRestart+70 })
+	eventually(t, "30 more comments acknowledged", 30*time.Second, func() bool { return acked() >= atRestart+70 })
 	stop()
 	wg.Wait()
 
@@ -299,7 +299,7 @@ func dialRoomQuery(t testing.TB, base string, stream int64, query string) *roomC
 // first waits for the connection's first event.
 func (rc *roomConn) first() roomEvent {
 	rc.t.Helper()
-	waitUntil(rc.t, 10*time.Second, "a first event", func() bool { return len(rc.snapshotEvents()) > 0 })
+	eventually(rc.t, "a first event", 10*time.Second, func() bool { return len(rc.snapshotEvents()) > 0 })
 	return rc.snapshotEvents()[0]
 }
 

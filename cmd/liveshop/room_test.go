@@ -15,6 +15,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/liveshop/liveshop/room"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // roomConn is a test client of a room WebSocket that keeps every event.
@@ -219,7 +220,7 @@ func TestRoomsEndToEnd(t *testing.T) {
 
 // Two server processes' worth of wiring share one database and one Redis.
 func TestRoomsAcrossTwoServers(t *testing.T) {
-	url := redisURL(t)
+	url := redistest.URL(t)
 	b := make([]byte, 6)
 	rand.Read(b)
 	cfg := shopConfig(t)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -37,11 +38,63 @@ func testConfig(t testing.TB) Config {
 	return cfg
 }
 
-// startServer runs the server with cfg until the test ends, then shuts it
-// down and checks that run returned cleanly.
+// testNode is one Liveshop node running in-process on a loopback port, with
+// its app at hand so tests can do what the live package would (put a stream
+// on air) and seed accounts quickly.
+type testNode struct {
+	URL  string
+	app  *app
+	srv  *testServer
+	stop func()
+	// cut closes the node's HTTP server and its connections at once,
+	// without draining requests (nil for nodes a test serves itself).
+	cut func()
+}
+
+// startNode builds the app for cfg and serves it until the test ends
+// or stop is called.
+func startNode(t testing.TB, cfg Config) *testNode {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.PublicURL = cfg.publicURL(ln.Addr().String()) // as run derives it
+	a, err := newApp(context.Background(), cfg, discardLogger())
+	if err != nil {
+		ln.Close()
+		t.Fatalf("start node: %v", err)
+	}
+	a.liveListening(ln.Addr().String()) // as run does: other nodes pull video from here
+	srv := &http.Server{Handler: a.echo, ReadHeaderTimeout: 10 * time.Second}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		_ = srv.Serve(ln)
+	}()
+	n := &testNode{URL: "http://" + ln.Addr().String(), app: a}
+	n.srv = &testServer{URL: n.URL, cfg: cfg}
+	n.cut = func() {
+		_ = srv.Close()
+		<-served
+	}
+	n.stop = sync.OnceFunc(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+		<-served
+		a.close()
+	})
+	n.srv.stop = n.stop
+	t.Cleanup(n.stop)
+	return n
+}
+
+// startServer starts a node for cfg and returns its server side, which is
+// what most tests talk to.
 func startServer(t testing.TB, cfg Config) *testServer {
 	t.Helper()
-	return startServerWith(t, cfg, serverOptions{})
+	return startNode(t, cfg).srv
 }
 
 // serverOptions are how a test runs the server beyond its configuration.
@@ -51,8 +104,9 @@ type serverOptions struct {
 	stdout io.Writer
 }
 
-// startServerWith is startServer with options.
-func startServerWith(t testing.TB, cfg Config, opts serverOptions) *testServer {
+// runServer runs the server as main does (run, with its logging, banner
+// and metrics listener), for tests of that path.
+func runServer(t testing.TB, cfg Config, opts serverOptions) *testServer {
 	t.Helper()
 	if opts.stdout == nil {
 		opts.stdout = io.Discard
@@ -190,3 +244,16 @@ func (c *client) signUp(email, name string) (id int64) {
 }
 
 func discardLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// eventually polls cond until it holds, failing the test when it has not
+// within the given time.
+func eventually(t testing.TB, what string, within time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", within, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

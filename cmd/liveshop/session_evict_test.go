@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
+	"github.com/liveshop/liveshop/room/redistest"
 )
 
 // TestLogoutTakesEffectOnEveryNode: two nodes share PostgreSQL and Redis
@@ -14,16 +15,16 @@ import (
 func TestLogoutTakesEffectOnEveryNode(t *testing.T) {
 	cfg := shopConfig(t)
 	cfg.DB = sqltest.PostgresURL(t)
-	cfg.Redis, cfg.RedisPrefix = redisURL(t), uniqueName("test:")+":"
+	cfg.Redis, cfg.RedisPrefix = redistest.URL(t), uniqueName("test:")+":"
 	cfg.Commerce.SessionCacheTTL = time.Minute
-	a := startFlashNode(t, cfg)
+	a := startNode(t, cfg)
 	cfgB := cfg
 	cfgB.DataDir = t.TempDir()
-	b := startFlashNode(t, cfgB)
+	b := startNode(t, cfgB)
 	const delivery = 2 * time.Second // far below the cache's minute
 
 	a.srv.client(t).signUp("lou@example.com", "Lou")
-	on := func(n *flashNode, token string) *client {
+	on := func(n *testNode, token string) *client {
 		c := n.srv.client(t)
 		c.token = token
 		return c
@@ -40,7 +41,7 @@ func TestLogoutTakesEffectOnEveryNode(t *testing.T) {
 	}
 	refusedOnB := func(t *testing.T, what, token string) {
 		t.Helper()
-		waitUntil(t, delivery, what+" refused on node B", func() bool {
+		eventually(t, what+" refused on node B", delivery, func() bool {
 			return on(b, token).do("GET", "/api/me", nil).status == 401
 		})
 	}
@@ -62,7 +63,7 @@ func TestLogoutTakesEffectOnEveryNode(t *testing.T) {
 	t.Run("a rename on one node shows on the other at once", func(t *testing.T) {
 		token := signIn(t)
 		on(a, token).expect(200, "PATCH", "/api/me", map[string]string{"name": "Louise"})
-		waitUntil(t, delivery, "the new name on node B", func() bool {
+		eventually(t, "the new name on node B", delivery, func() bool {
 			var me struct {
 				Name string `json:"name"`
 			}

@@ -23,7 +23,7 @@ func item(productID, quantity int64) map[string]int64 {
 // guarantees, and leaves the cart as it was.
 func TestBuyNowCheckout(t *testing.T) {
 	eachFlashDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		s := newSaleSetup(t, n, 10) // 100.00 USD sneakers, a live stream
 		socks := s.seller.product(s.shopID, "Socks", 500, 50)
 		var draft commerce.Product

@@ -15,7 +15,7 @@ import (
 // refusal writes nothing.
 func TestCartCheckoutCoupons(t *testing.T) {
 	eachFlashDatabase(t, func(t *testing.T, cfg Config) {
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		s := newSaleSetup(t, n, 100) // 100.00 USD sneakers on a live stream
 		b := seedBuyers(t, n.app, 7)
 		couponPath := fmt.Sprintf("/api/streams/%d/coupons", s.streamID)
@@ -124,7 +124,7 @@ func TestCartCheckoutCoupons(t *testing.T) {
 			s.seller.expect(200, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", fs.ID), nil)
 			// The unsold units go back to the product when the sale is
 			// reconciled; wait, so the stock holds still from here on.
-			waitUntil(t, 10*time.Second, "the sale to be reconciled", func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
+			eventually(t, "the sale to be reconciled", 10*time.Second, func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
 			inCart(cat, 1)
 			refused(t, cat, 409, "coupon_already_used", body(commerce.TestCardVisa, "LIVE10"), newKey())
 		})

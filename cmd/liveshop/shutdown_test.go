@@ -37,13 +37,13 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatal(err)
 	}
 	metrics := &client{t: t, base: "http://" + addr, http: &http.Client{}}
-	waitFor(t, "the request to reach its handler", 10*time.Second, func() bool {
+	eventually(t, "the request to reach its handler", 10*time.Second, func() bool {
 		return strings.Contains(string(metrics.metrics().body), "\nliveshop_http_requests_in_flight 1\n")
 	})
 
 	cancel()
 	// The listener closes first: new connections are refused.
-	waitFor(t, "the listener to close", 10*time.Second, func() bool {
+	eventually(t, "the listener to close", 10*time.Second, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()

@@ -23,7 +23,7 @@ func TestEndingAStreamOverHTTPStopsVideoAndTellsTheRoom(t *testing.T) {
 		// TTL and ends a stream its owner closed. Make that too slow to
 		// matter here, so only the API's own notice can pass the test.
 		cfg.Live.OriginTTL = time.Hour
-		n := startFlashNode(t, cfg)
+		n := startNode(t, cfg)
 		seller := n.srv.shopper(t, "seller@example.com", "Sally")
 		viewer := n.srv.shopper(t, "viewer@example.com", "Vic")
 		shop := seller.openShop("sallys", "USD")
@@ -37,7 +37,7 @@ func TestEndingAStreamOverHTTPStopsVideoAndTellsTheRoom(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		publishSynthetic(t, ctx, base+"/whip", liveclient.PublishOptions{Network: net, Client: hc, Key: st.StreamKey})
-		waitUntil(t, 15*time.Second, "the stream to go live", func() bool {
+		eventually(t, "the stream to go live", 15*time.Second, func() bool {
 			var s commerce.Stream
 			viewer.expect(200, "GET", fmt.Sprintf("/api/streams/%d", st.ID), nil).decode(t, &s)
 			return s.Status == commerce.StreamLive

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce"
 )
 
 // Retention of the interaction log
@@ -71,14 +73,6 @@ type RetentionStore interface {
 // first purge of an old log) is worked off over the next sweeps.
 const rollupDaysPerSweep = 31
 
-// purgeBatch bounds the rows one statement deletes, and purgeBatches the
-// statements one sweep runs per table, so a purge never holds a table for
-// long; a backlog is worked off over the next sweeps.
-const (
-	purgeBatch   = 1000
-	purgeBatches = 20
-)
-
 // PurgeStats says what one purge did.
 type PurgeStats struct {
 	DaysRolledUp, Interactions, OpenWatches, RecentItems, Scores int
@@ -128,30 +122,24 @@ func (d *Service) PurgeInteractions(ctx context.Context) (PurgeStats, error) {
 	steps := []struct {
 		n    *int
 		name string
-		run  func() (int, error)
+		run  func(limit int) (int, error)
 	}{
-		{&st.Interactions, "interactions", func() (int, error) {
-			return d.store.PurgeInteractions(ctx, minTime(until, cutoff), purgeBatch)
+		{&st.Interactions, "interactions", func(limit int) (int, error) {
+			return d.store.PurgeInteractions(ctx, minTime(until, cutoff), limit)
 		}},
-		{&st.OpenWatches, "open watch sessions", func() (int, error) {
-			return d.store.PurgeOpenWatches(ctx, minTime(until, cutoff), purgeBatch)
+		{&st.OpenWatches, "open watch sessions", func(limit int) (int, error) {
+			return d.store.PurgeOpenWatches(ctx, minTime(until, cutoff), limit)
 		}},
-		{&st.RecentItems, "recent items", func() (int, error) { return d.store.PurgeRecentItems(ctx, cutoff, purgeBatch) }},
-		{&st.Scores, "faded scores", func() (int, error) {
+		{&st.RecentItems, "recent items", func(limit int) (int, error) { return d.store.PurgeRecentItems(ctx, cutoff, limit) }},
+		{&st.Scores, "faded scores", func(limit int) (int, error) {
 			return d.store.PurgeFadedScores(ctx, heatClock(cutoff, d.cfg.PairHalfLife),
-				heatClock(cutoff, d.cfg.AffinityHalfLife), purgeBatch)
+				heatClock(cutoff, d.cfg.AffinityHalfLife), limit)
 		}},
 	}
 	for _, s := range steps {
-		for range purgeBatches {
-			n, err := s.run()
-			*s.n += n
-			if err != nil {
-				return st, fmt.Errorf("purge %s: %w", s.name, err)
-			}
-			if n < purgeBatch {
-				break
-			}
+		var err error
+		if *s.n, err = commerce.PurgeInBatches(s.run); err != nil {
+			return st, fmt.Errorf("purge %s: %w", s.name, err)
 		}
 	}
 	return st, nil

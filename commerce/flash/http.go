@@ -35,27 +35,15 @@ func NewHandler(f *Service, h *commerce.Handler) *Handler {
 // caller itself unless the group's middleware already did.
 func (h *Handler) Register(g *echo.Group) {
 	a := h.auth
-	g.POST("/streams/:id/flash-sales", h.createSale, a)
+	g.POST("/streams/:id/flash-sales", commerce.OnIDWith(http.StatusCreated, h.f.CreateSale), a)
 	g.GET("/streams/:id/flash-sales", h.streamSales, a)
 	g.GET("/flash-sales/:id", h.sale, a)
-	g.POST("/flash-sales/:id/stop", h.stopSale, a)
+	g.POST("/flash-sales/:id/stop", commerce.OnID(http.StatusOK, h.f.StopSale), a)
 	g.POST("/flash-sales/:id/reservations", h.reserve, a)
 	g.GET("/flash-sales/:id/reservations/:rid", h.reservation, a)
 	g.DELETE("/flash-sales/:id/reservations/:rid", h.cancelReservation, a)
 	g.POST("/flash-sales/:id/reservations/:rid/checkout", h.checkout, a)
 	g.POST("/flash-sales/:id/baseline-reservations", h.baselineReserve, a)
-}
-
-func (h *Handler) createSale(c echo.Context) error {
-	a, id, err := commerce.AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	var in NewSale
-	if err := api.BindJSON(c, &in); err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusCreated)(h.f.CreateSale(c.Request().Context(), a, id, in))
 }
 
 func (h *Handler) streamSales(c echo.Context) error {
@@ -79,14 +67,6 @@ func (h *Handler) sale(c echo.Context) error {
 		return err
 	}
 	return api.Reply(c, http.StatusOK)(h.f.Sale(c.Request().Context(), id))
-}
-
-func (h *Handler) stopSale(c echo.Context) error {
-	a, id, err := commerce.AccountAndID(c)
-	if err != nil {
-		return err
-	}
-	return api.Reply(c, http.StatusOK)(h.f.StopSale(c.Request().Context(), a, id))
 }
 
 // reserveRequest is the body of "Buy now"; an empty body reserves one unit.

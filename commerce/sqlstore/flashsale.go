@@ -52,20 +52,7 @@ func scanFlashSale(scan func(...any) error) (flash.Sale, error) {
 }
 
 func (c conn) flashSales(ctx context.Context, where string, args ...any) ([]flash.Sale, error) {
-	rows, err := c.query(ctx, "SELECT "+flashSaleColumns+flashSaleFrom+" WHERE "+where, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []flash.Sale
-	for rows.Next() {
-		f, err := scanFlashSale(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, c, scanFlashSale, "SELECT "+flashSaleColumns+flashSaleFrom+" WHERE "+where, args...)
 }
 
 // CreateFlashSale implements flash.Store.

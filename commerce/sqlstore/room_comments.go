@@ -133,20 +133,11 @@ func (r Rooms) Comments(ctx context.Context, streamID int64, f room.CommentFilte
 		q += " LIMIT ?"
 		args = append(args, f.Limit)
 	}
-	rows, err := r.db.query(ctx, q, args...)
+	out, err := queryAll(ctx, r.db.conn, scanRoomComment, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list room comments: %w", err)
 	}
-	defer rows.Close()
-	var out []room.Comment
-	for rows.Next() {
-		c, err := scanRoomComment(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // RoomSettings returns a stream's room settings (zero values if never set).

@@ -62,20 +62,7 @@ func productSearchSQL(d Dialect) string {
 
 // SearchProducts implements commerce.SearchStore.
 func (db *DB) SearchProducts(ctx context.Context, q discovery.SearchQuery) ([]discovery.ProductSummary, error) {
-	rows, err := db.query(ctx, productSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []discovery.ProductSummary
-	for rows.Next() {
-		p, err := scanProductSummary(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, db.conn, productSummary, productSearchSQL(db.dialect), db.matchQuery(q), q.Limit, q.Offset)
 }
 
 // numbered turns ?N placeholders (used where an argument repeats) into the
@@ -150,23 +137,15 @@ func (db *DB) SearchStreams(ctx context.Context, q discovery.SearchQuery) ([]dis
 
 // HashtagProducts implements commerce.SearchStore.
 func (db *DB) HashtagProducts(ctx context.Context, tag string, offset, limit int) ([]discovery.ProductSummary, error) {
-	rows, err := db.query(ctx, "SELECT "+productSummaryColumns+` FROM discovery_item_tags t
+	return queryAll(ctx, db.conn, productSummary, "SELECT "+productSummaryColumns+` FROM discovery_item_tags t
 		JOIN products p ON p.id = t.item_id JOIN shops s ON s.id = p.shop_id
 		WHERE t.tag = ? AND t.kind = 1 AND p.status = 'active'
 		ORDER BY t.heat DESC, t.item_id DESC LIMIT ? OFFSET ?`, tag, limit, offset)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []discovery.ProductSummary
-	for rows.Next() {
-		p, err := scanProductSummary(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+}
+
+// productSummary reads a product summary row with nothing after it.
+func productSummary(scan func(...any) error) (discovery.ProductSummary, error) {
+	return scanProductSummary(scan)
 }
 
 // HashtagStreams implements commerce.SearchStore.

@@ -27,20 +27,7 @@ func (c conn) shopWhere(ctx context.Context, where string, args ...any) (commerc
 }
 
 func (c conn) shops(ctx context.Context, query string, args ...any) ([]commerce.Shop, error) {
-	rows, err := c.query(ctx, query, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []commerce.Shop
-	for rows.Next() {
-		s, err := scanShop(rows.Scan)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, c, scanShop, query, args...)
 }
 
 // CreateShop implements commerce.ShopStore.

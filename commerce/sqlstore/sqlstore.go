@@ -200,6 +200,24 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return rows, classify(err)
 }
 
+// queryAll runs query and reads every row with scan (given the row's Scan).
+func queryAll[T any](ctx context.Context, c conn, scan func(func(...any) error) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := c.query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows.Scan)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // get scans one row into dest; commerce.ErrNotFound when there is none.
 func (c conn) get(ctx context.Context, query string, args []any, dest ...any) error {
 	query = c.rebind(query)

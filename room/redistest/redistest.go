@@ -145,3 +145,18 @@ func (s *Server) end(sig syscall.Signal) {
 	}
 	s.cmd = nil
 }
+
+// URL returns LIVESHOP_TEST_REDIS, the shared test Redis, skipping the test
+// without it (or failing under CI=true, where every service must be
+// present).
+func URL(tb testing.TB) string {
+	tb.Helper()
+	url := os.Getenv("LIVESHOP_TEST_REDIS")
+	if url == "" {
+		if os.Getenv("CI") == "true" {
+			tb.Fatal("LIVESHOP_TEST_REDIS is not set; CI must provide a Redis server")
+		}
+		tb.Skip("LIVESHOP_TEST_REDIS is not set; skipping Redis (run .ci/run for every backend)")
+	}
+	return url
+}

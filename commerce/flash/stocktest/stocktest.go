@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
 )
 
 // Nodes returns a constructor of engines that share one store: each call is
@@ -144,7 +145,7 @@ func Run(t *testing.T, newNodes Nodes) {
 		r, _ := mustReserve(t, e, sale, 1, 5-1, 30*time.Millisecond)
 		var expired []flash.Reservation
 		var c flash.StockCounts
-		waitFor(t, "the reservation to lapse", func() bool {
+		testenv.Eventually(t, "the reservation to lapse", func() bool {
 			var err error
 			expired, c, err = nodes().ExpireDue(ctx, sale, 100)
 			if err != nil {
@@ -174,7 +175,7 @@ func Run(t *testing.T, newNodes Nodes) {
 		sale, nodes := newSale(t, 5, 5)
 		e := nodes()
 		r, _ := mustReserve(t, e, sale, 1, 2, 20*time.Millisecond)
-		waitFor(t, "the reservation to show as expired", func() bool {
+		testenv.Eventually(t, "the reservation to show as expired", func() bool {
 			got, err := e.Reservation(ctx, sale, r.ID)
 			return err == nil && got.State == flash.ReservationExpired
 		})
@@ -415,17 +416,5 @@ func wantErr(t *testing.T, err, want error) {
 	t.Helper()
 	if !errors.Is(err, want) {
 		t.Fatalf("error = %v, want %v", err, want)
-	}
-}
-
-// waitFor polls cond until it holds, failing the test after 10 seconds.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -125,21 +125,28 @@ func (s *Service) PurgeIdempotencyKeys(ctx context.Context) (int, error) {
 // never settle the same checkout twice, because each takes the key's lease
 // first, and purging the same keys twice deletes nothing the second time.
 func (s *Service) RunCheckoutSweeper(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
+	Every(ctx, every, func() {
+		if _, err := s.SweepAbandonedCheckouts(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("checkout sweep failed", "error", err)
+		}
+		if n, err := s.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("idempotency key purge failed", "error", err)
+		} else if n > 0 {
+			s.log.Info("purged finished idempotency keys", "keys", n, "retention", s.cfg.IdempotencyRetention)
+		}
+	})
+}
+
+// Every calls fn every interval until ctx ends.
+func Every(ctx context.Context, interval time.Duration, fn func()) {
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if _, err := s.SweepAbandonedCheckouts(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("checkout sweep failed", "error", err)
-			}
-			if n, err := s.PurgeIdempotencyKeys(ctx); err != nil && ctx.Err() == nil {
-				s.log.Warn("idempotency key purge failed", "error", err)
-			} else if n > 0 {
-				s.log.Info("purged finished idempotency keys", "keys", n, "retention", s.cfg.IdempotencyRetention)
-			}
+			fn()
 		}
 	}
 }

@@ -155,21 +155,14 @@ func minTime(a, b time.Time) time.Time {
 // RunRetention calls PurgeInteractions every interval until ctx ends.
 // cmd/liveshop runs it on every node.
 func (d *Service) RunRetention(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			st, err := d.PurgeInteractions(ctx)
-			if err != nil && ctx.Err() == nil {
-				d.log.Warn("interaction purge failed", "error", err)
-			}
-			if st != (PurgeStats{}) {
-				d.log.Info("purged old interactions", "days_rolled_up", st.DaysRolledUp, "interactions", st.Interactions, "open_watches", st.OpenWatches,
-					"recent_items", st.RecentItems, "scores", st.Scores, "retention", d.cfg.InteractionRetention)
-			}
+	commerce.Every(ctx, every, func() {
+		st, err := d.PurgeInteractions(ctx)
+		if err != nil && ctx.Err() == nil {
+			d.log.Warn("interaction purge failed", "error", err)
 		}
-	}
+		if st != (PurgeStats{}) {
+			d.log.Info("purged old interactions", "days_rolled_up", st.DaysRolledUp, "interactions", st.Interactions, "open_watches", st.OpenWatches,
+				"recent_items", st.RecentItems, "scores", st.Scores, "retention", d.cfg.InteractionRetention)
+		}
+	})
 }

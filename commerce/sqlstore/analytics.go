@@ -18,76 +18,69 @@ const rawRows = "at >= (SELECT rolled_until FROM interaction_rollup WHERE id = 1
 // the partial indexes of migration 0050 apply, or (rolled) over
 // interaction_days, where a day counts when it starts in [From, To).
 func analyticsWhere(f discovery.AnalyticsFilter, rolled bool) (string, []any) {
-	where := []string{rawRows}
-	var args []any
-	if rolled {
-		where = where[:0]
+	var w conds
+	if !rolled {
+		w.add(rawRows)
 	}
-	if f.StreamID != 0 {
-		where = append(where, "stream_id = ? AND stream_id <> 0")
-		args = append(args, f.StreamID)
-	}
-	if len(f.StreamIDs) > 0 {
-		where = append(where, "stream_id IN ("+placeholders(len(f.StreamIDs))+") AND stream_id <> 0")
-		args = append(args, toAny(f.StreamIDs)...)
-	}
-	if f.ShopID != 0 {
-		where = append(where, "shop_id = ?")
-		args = append(args, f.ShopID)
-	}
-	if f.ProductID != 0 {
-		where = append(where, "product_id = ?")
-		args = append(args, f.ProductID)
-	}
+	w.streams(f, " AND stream_id <> 0")
+	w.addIf(f.ShopID != 0, "shop_id = ?", f.ShopID)
+	w.addIf(f.ProductID != 0, "product_id = ?", f.ProductID)
 	col, from, to := "at", micros(f.From), micros(f.To)
 	if rolled {
 		col, from, to = "day", ceilDay(from), ceilDay(to)
 	}
-	if !f.From.IsZero() {
-		where = append(where, col+" >= ?")
-		args = append(args, from)
-	}
-	if !f.To.IsZero() {
-		where = append(where, col+" < ?")
-		args = append(args, to)
-	}
+	w.addIf(!f.From.IsZero(), col+" >= ?", from)
+	w.addIf(!f.To.IsZero(), col+" < ?", to)
 	if len(f.Kinds) > 0 {
-		where = append(where, "kind IN ("+placeholders(len(f.Kinds))+")")
-		for _, k := range f.Kinds {
-			args = append(args, string(k))
+		kinds := make([]any, len(f.Kinds))
+		for i, k := range f.Kinds {
+			kinds[i] = string(k)
 		}
+		w.add("kind IN ("+placeholders(len(kinds))+")", kinds...)
 	}
-	if len(where) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(where, " AND "), args
+	return w.sql()
 }
 
 // openWatchWhere renders f as a WHERE clause over watch_open.
 func openWatchWhere(f discovery.AnalyticsFilter) (string, []any) {
-	where := []string{"seen_at >= (SELECT rolled_until FROM interaction_rollup WHERE id = 1)"}
-	var args []any
-	if f.StreamID != 0 {
-		where = append(where, "stream_id = ?")
-		args = append(args, f.StreamID)
+	var w conds
+	w.add("seen_at >= (SELECT rolled_until FROM interaction_rollup WHERE id = 1)")
+	w.streams(f, "")
+	w.addIf(f.ShopID != 0, "stream_id IN (SELECT id FROM streams WHERE shop_id = ?)", f.ShopID)
+	w.addIf(!f.From.IsZero(), "seen_at >= ?", micros(f.From))
+	w.addIf(!f.To.IsZero(), "seen_at < ?", micros(f.To))
+	return w.sql()
+}
+
+// conds collects the conditions of a WHERE clause with their arguments.
+type conds struct {
+	where []string
+	args  []any
+}
+
+func (w *conds) add(cond string, args ...any) {
+	w.where = append(w.where, cond)
+	w.args = append(w.args, args...)
+}
+
+func (w *conds) addIf(ok bool, cond string, args ...any) {
+	if ok {
+		w.add(cond, args...)
 	}
-	if len(f.StreamIDs) > 0 {
-		where = append(where, "stream_id IN ("+placeholders(len(f.StreamIDs))+")")
-		args = append(args, toAny(f.StreamIDs)...)
+}
+
+// streams adds f's stream (or streams), each condition followed by also.
+func (w *conds) streams(f discovery.AnalyticsFilter, also string) {
+	w.addIf(f.StreamID != 0, "stream_id = ?"+also, f.StreamID)
+	w.addIf(len(f.StreamIDs) > 0, "stream_id IN ("+placeholders(len(f.StreamIDs))+")"+also, toAny(f.StreamIDs)...)
+}
+
+// sql is the WHERE clause (empty without conditions) and its arguments.
+func (w conds) sql() (string, []any) {
+	if len(w.where) == 0 {
+		return "", nil
 	}
-	if f.ShopID != 0 {
-		where = append(where, "stream_id IN (SELECT id FROM streams WHERE shop_id = ?)")
-		args = append(args, f.ShopID)
-	}
-	if !f.From.IsZero() {
-		where = append(where, "seen_at >= ?")
-		args = append(args, micros(f.From))
-	}
-	if !f.To.IsZero() {
-		where = append(where, "seen_at < ?")
-		args = append(args, micros(f.To))
-	}
-	return " WHERE " + strings.Join(where, " AND "), args
+	return " WHERE " + strings.Join(w.where, " AND "), w.args
 }
 
 const dayMicros = 86400000000

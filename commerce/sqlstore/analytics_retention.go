@@ -23,20 +23,11 @@ func (db *DB) RolledWatch(ctx context.Context, f discovery.AnalyticsFilter, grou
 	if group != discovery.GroupNone {
 		q += " GROUP BY " + key
 	}
-	rows, err := db.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []discovery.WatchRollup
-	for rows.Next() {
+	return queryAll(ctx, db.conn, func(scan func(...any) error) (discovery.WatchRollup, error) {
 		var r discovery.WatchRollup
-		if err := rows.Scan(&r.Key, &r.Viewers, &r.Peak, &r.WatchMicros); err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+		err := scan(&r.Key, &r.Viewers, &r.Peak, &r.WatchMicros)
+		return r, err
+	}, q, args...)
 }
 
 // RolledUntil implements commerce.RetentionStore.

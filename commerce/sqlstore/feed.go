@@ -20,20 +20,11 @@ const exploreScan = 5000
 const noHeatSQL = "CAST(-1e18 AS DOUBLE PRECISION)"
 
 func (c conn) itemHeats(ctx context.Context, q string, args ...any) ([]discovery.ItemHeat, error) {
-	rows, err := c.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []discovery.ItemHeat
-	for rows.Next() {
+	return queryAll(ctx, c, func(scan func(...any) error) (discovery.ItemHeat, error) {
 		var ih discovery.ItemHeat
-		if err := rows.Scan(&ih.Item.Kind, &ih.Item.ID, &ih.ShopID, &ih.Heat); err != nil {
-			return nil, err
-		}
-		out = append(out, ih)
-	}
-	return out, rows.Err()
+		err := scan(&ih.Item.Kind, &ih.Item.ID, &ih.ShopID, &ih.Heat)
+		return ih, err
+	}, q, args...)
 }
 
 // ViewerProfile implements commerce.FeedStore: three short index ranges
@@ -85,20 +76,11 @@ func (db *DB) ViewerProfile(ctx context.Context, accountID int64, tags, follows 
 }
 
 func (c conn) tagHeats(ctx context.Context, q string, args ...any) ([]discovery.TagHeat, error) {
-	rows, err := c.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []discovery.TagHeat
-	for rows.Next() {
+	return queryAll(ctx, c, func(scan func(...any) error) (discovery.TagHeat, error) {
 		var t discovery.TagHeat
-		if err := rows.Scan(&t.Tag, &t.Heat); err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		err := scan(&t.Tag, &t.Heat)
+		return t, err
+	}, q, args...)
 }
 
 // PopularItems implements commerce.FeedStore.

@@ -127,20 +127,11 @@ const soldFilter = ` FROM flash_sale_orders f JOIN orders o ON o.id = f.order_id
 
 // SoldFlashOrders implements flash.Store.
 func (db *DB) SoldFlashOrders(ctx context.Context, saleID int64) ([]flash.SaleOrder, error) {
-	rows, err := db.query(ctx, "SELECT f.sale_id, f.reservation_id, f.order_id, f.buyer_id, f.quantity"+soldFilter+" ORDER BY f.order_id", saleID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []flash.SaleOrder
-	for rows.Next() {
+	return queryAll(ctx, db.conn, func(scan func(...any) error) (flash.SaleOrder, error) {
 		var f flash.SaleOrder
-		if err := rows.Scan(&f.SaleID, &f.ReservationID, &f.OrderID, &f.BuyerID, &f.Quantity); err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+		err := scan(&f.SaleID, &f.ReservationID, &f.OrderID, &f.BuyerID, &f.Quantity)
+		return f, err
+	}, "SELECT f.sale_id, f.reservation_id, f.order_id, f.buyer_id, f.quantity"+soldFilter+" ORDER BY f.order_id", saleID)
 }
 
 // ReconcileFlashSale implements flash.Store. The sale's row is

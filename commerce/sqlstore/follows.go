@@ -122,20 +122,11 @@ func (db *DB) FollowedShopIDs(ctx context.Context, accountID int64, limit int) (
 
 // ids runs a query of one integer column.
 func (c conn) ids(ctx context.Context, q string, args ...any) ([]int64, error) {
-	rows, err := c.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int64
-	for rows.Next() {
+	return queryAll(ctx, c, func(scan func(...any) error) (int64, error) {
 		var id int64
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		out = append(out, id)
-	}
-	return out, rows.Err()
+		err := scan(&id)
+		return id, err
+	}, q, args...)
 }
 
 // FollowersAmong implements commerce.FollowStore.

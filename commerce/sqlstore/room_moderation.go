@@ -73,20 +73,15 @@ func (r Rooms) Restrictions(ctx context.Context, shopID int64, now time.Time) ([
 
 // BlockedWords lists the shop's blocked words, sorted.
 func (r Rooms) BlockedWords(ctx context.Context, shopID int64) ([]string, error) {
-	rows, err := r.db.query(ctx, "SELECT word FROM room_blocked_words WHERE shop_id = ? ORDER BY word", shopID)
+	out, err := queryAll(ctx, r.db.conn, func(scan func(...any) error) (string, error) {
+		var w string
+		err := scan(&w)
+		return w, err
+	}, "SELECT word FROM room_blocked_words WHERE shop_id = ? ORDER BY word", shopID)
 	if err != nil {
 		return nil, fmt.Errorf("list blocked words: %w", err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var w string
-		if err := rows.Scan(&w); err != nil {
-			return nil, err
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AddBlockedWord adds a word; adding an existing one is a no-op.

@@ -17,6 +17,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	pwhash "github.com/liveshop/liveshop/commerce/internal/password"
+
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
@@ -65,11 +67,10 @@ type SignUp struct {
 	Name     string `json:"name"`
 }
 
-const (
-	minPasswordLen = 8
-	maxPasswordLen = 256
-	maxNameRunes   = 50
-)
+const maxNameRunes = 50
+
+// PasswordParams are the argon2id cost settings (Config.Password).
+type PasswordParams = pwhash.Params
 
 func normalizeEmail(email string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
@@ -108,13 +109,13 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, st
 	if err != nil {
 		return Account{}, "", err
 	}
-	if err := checkNewPassword(in.Password, email, name); err != nil {
+	if err := pwhash.CheckNew(in.Password, email, name); err != nil {
 		return Account{}, "", err
 	}
 	if err := s.limit(ctx, "signup:ip:"+ip, s.cfg.SignupLimitPerIP); err != nil {
 		return Account{}, "", err
 	}
-	hash, err := hashPassword(in.Password, s.cfg.Password)
+	hash, err := pwhash.Hash(in.Password, s.cfg.Password)
 	if err != nil {
 		return Account{}, "", err
 	}
@@ -149,13 +150,13 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 	if errors.Is(err, ErrNotFound) {
 		// Spend the same time as a real check so timing does not reveal
 		// which emails have accounts.
-		_, _ = checkPassword(password, dummyHash)
+		_, _ = pwhash.Check(password, dummyHash)
 		return Account{}, "", ErrBadCredentials
 	}
 	if err != nil {
 		return Account{}, "", fmt.Errorf("find account: %w", err)
 	}
-	ok, err := checkPassword(password, hash)
+	ok, err := pwhash.Check(password, hash)
 	if err != nil {
 		return Account{}, "", fmt.Errorf("check password of account %d: %w", a.ID, err)
 	}
@@ -168,7 +169,7 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 }
 
 // dummyHash is checked against when an email is unknown.
-var dummyHash, _ = hashPassword("not a real password", defaultPasswordParams)
+var dummyHash, _ = pwhash.Hash("not a real password", pwhash.DefaultParams)
 
 func (s *Service) limit(ctx context.Context, key string, limit int) error {
 	return s.limitPer(ctx, key, limit, s.cfg.LoginWindow)
@@ -338,10 +339,10 @@ func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (Acco
 	a, _, err := s.store.AccountByEmail(ctx, email)
 	if errors.Is(err, ErrNotFound) {
 		a = Account{Email: email, Name: "Admin", Admin: true}
-		if err := checkNewPassword(password, email, a.Name); err != nil {
+		if err := pwhash.CheckNew(password, email, a.Name); err != nil {
 			return Account{}, fmt.Errorf("admin password: %w", err)
 		}
-		hash, err := hashPassword(password, s.cfg.Password)
+		hash, err := pwhash.Hash(password, s.cfg.Password)
 		if err != nil {
 			return Account{}, err
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce/internal/api"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // CheckoutRequest is what the buyer sends to turn a cart, or products
@@ -85,7 +86,7 @@ func CleanAddress(a Address) (Address, error) {
 // number is reduced to its length and last digits, so no card number, not
 // even hashed, is stored.
 func MaskedMethod(m PaymentMethod) PaymentMethod {
-	if d, ok := cardDigits(m.CardNumber); ok {
+	if d, ok := payments.CardDigits(m.CardNumber); ok {
 		m.CardNumber = fmt.Sprintf("%d:%s", len(d), d[len(d)-4:])
 	}
 	return m

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce/internal/api"
+	"github.com/liveshop/liveshop/commerce/internal/imagemeta"
 )
 
 // Image is an uploaded picture (product photo, shop logo). Files are stored
@@ -99,8 +100,8 @@ func (s *Service) readImage(r io.Reader) ([]byte, Image, error) {
 		return nil, Image{}, api.New(413, ErrImageTooLarge.Code, fmt.Sprintf("image is %d×%d pixels; at most %d pixels in all", img.Width, img.Height, s.cfg.MaxImagePixels))
 	}
 	// Where and when it was taken, and with what, is nobody's business
-	// (image_meta.go).
-	if data, err = stripMetadata(ct, data); err != nil {
+	// (commerce/internal/imagemeta).
+	if data, err = imagemeta.Strip(ct, data); err != nil {
 		return nil, Image{}, api.New(415, ErrNotAnImage.Code, "the image is damaged or truncated")
 	}
 	img.Size = int64(len(data))

@@ -170,7 +170,7 @@ func (s *Service) InviteModerator(ctx context.Context, a Account, shopID int64, 
 
 // ModeratorInvitations lists the shop's invitations, newest first (seller
 // or admin).
-func (s *Service) ModeratorInvitations(ctx context.Context, a Account, shopID int64, p Page) ([]ModeratorInvitation, string, error) {
+func (s *Service) ModeratorInvitations(ctx context.Context, a Account, shopID int64, p PageRequest) ([]ModeratorInvitation, string, error) {
 	if _, err := s.RequireSeller(ctx, a, shopID); err != nil {
 		return nil, "", err
 	}

@@ -29,7 +29,7 @@ func (h *Handler) listModeratorInvitations(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.ListPage(c, func(p Page) ([]ModeratorInvitation, string, error) {
+	return api.ListPage(c, func(p PageRequest) ([]ModeratorInvitation, string, error) {
 		return h.svc.ModeratorInvitations(c.Request().Context(), a, id, p)
 	})
 }

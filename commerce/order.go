@@ -295,7 +295,7 @@ func (s *Service) Order(ctx context.Context, a Account, id int64) (Order, error)
 }
 
 // Orders lists the caller's own orders, newest first.
-func (s *Service) Orders(ctx context.Context, a Account, p Page) ([]Order, string, error) {
+func (s *Service) Orders(ctx context.Context, a Account, p PageRequest) ([]Order, string, error) {
 	before, limit, err := p.Parse()
 	if err != nil {
 		return nil, "", err
@@ -310,7 +310,7 @@ func (s *Service) Orders(ctx context.Context, a Account, p Page) ([]Order, strin
 
 // ShopOrders lists a shop's orders for its seller or an admin, optionally
 // only those in one status.
-func (s *Service) ShopOrders(ctx context.Context, a Account, shopID int64, status string, p Page) ([]Order, string, error) {
+func (s *Service) ShopOrders(ctx context.Context, a Account, shopID int64, status string, p PageRequest) ([]Order, string, error) {
 	if _, err := s.RequireSeller(ctx, a, shopID); err != nil {
 		return nil, "", err
 	}

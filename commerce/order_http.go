@@ -78,7 +78,7 @@ func (h *Handler) listOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.ListPage(c, func(p Page) ([]Order, string, error) {
+	return api.ListPage(c, func(p PageRequest) ([]Order, string, error) {
 		return h.svc.Orders(c.Request().Context(), a, p)
 	})
 }
@@ -88,7 +88,7 @@ func (h *Handler) shopOrders(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.ListPage(c, func(p Page) ([]Order, string, error) {
+	return api.ListPage(c, func(p PageRequest) ([]Order, string, error) {
 		return h.svc.ShopOrders(c.Request().Context(), a, id, c.QueryParam("status"), p)
 	})
 }

@@ -2,6 +2,6 @@ package commerce
 
 import "github.com/liveshop/liveshop/commerce/internal/api"
 
-// Page asks for one page of a list that is ordered newest first (see
-// api.Page).
-type Page = api.Page
+// PageRequest asks for one page of a list that is ordered newest first (see
+// api.PageRequest).
+type PageRequest = api.PageRequest

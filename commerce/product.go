@@ -344,7 +344,7 @@ type ProductFilter struct {
 	// Status lists drafts or archived products too; only the shop's staff
 	// may ask for anything but "active" (the default).
 	Status string
-	Page
+	PageRequest
 }
 
 // Products lists products newest first.

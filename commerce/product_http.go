@@ -17,7 +17,7 @@ func (h *Handler) listProducts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := ProductFilter{ShopID: shopID, Hashtag: c.QueryParam("hashtag"), Query: c.QueryParam("q"), Page: p}
+	f := ProductFilter{ShopID: shopID, Hashtag: c.QueryParam("hashtag"), Query: c.QueryParam("q"), PageRequest: p}
 	return h.products(c, f)
 }
 
@@ -38,7 +38,7 @@ func (h *Handler) shopProducts(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f := ProductFilter{ShopID: id, Hashtag: c.QueryParam("hashtag"), Query: c.QueryParam("q"), Status: c.QueryParam("status"), Page: p}
+	f := ProductFilter{ShopID: id, Hashtag: c.QueryParam("hashtag"), Query: c.QueryParam("q"), Status: c.QueryParam("status"), PageRequest: p}
 	return h.products(c, f)
 }
 
@@ -87,7 +87,7 @@ func (h *Handler) listReviews(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.ListPage(c, func(p Page) ([]Review, string, error) {
+	return api.ListPage(c, func(p PageRequest) ([]Review, string, error) {
 		return h.svc.Reviews(c.Request().Context(), Caller(c), id, p)
 	})
 }

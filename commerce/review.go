@@ -73,7 +73,7 @@ func (s *Service) WriteReview(ctx context.Context, a Account, productID int64, i
 }
 
 // Reviews lists a visible product's reviews, newest first.
-func (s *Service) Reviews(ctx context.Context, a Account, productID int64, p Page) ([]Review, string, error) {
+func (s *Service) Reviews(ctx context.Context, a Account, productID int64, p PageRequest) ([]Review, string, error) {
 	if _, err := s.productFor(ctx, a, productID); err != nil {
 		return nil, "", err
 	}

@@ -6,6 +6,9 @@ import (
 	"net/http"
 	"path/filepath"
 	"time"
+
+	pwhash "github.com/liveshop/liveshop/commerce/internal/password"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // Config holds the commerce settings; New fills zero fields with defaults.
@@ -60,7 +63,7 @@ type Config struct {
 	// MaxImagePixels caps width×height of an uploaded image (default 40
 	// million), so a small file cannot claim to be a gigantic picture.
 	MaxImagePixels int
-	// Payments is the card processor. Nil selects TestPayments, the built-in
+	// Payments is the card processor. Nil selects payments.TestProcessor, the built-in
 	// processor that behaves like a real one for the test card numbers.
 	Payments PaymentProvider
 	// PaymentAttempts is how often a payment call that failed transiently is
@@ -97,7 +100,7 @@ type Config struct {
 
 func (c *Config) fillDefaults() {
 	if c.Password.MemoryKiB == 0 {
-		c.Password = defaultPasswordParams
+		c.Password = pwhash.DefaultParams
 	}
 	if c.SessionTTL == 0 {
 		c.SessionTTL = 30 * 24 * time.Hour
@@ -139,7 +142,7 @@ func (c *Config) fillDefaults() {
 		c.MaxImagePixels = 40_000_000
 	}
 	if c.Payments == nil {
-		c.Payments = NewTestPayments()
+		c.Payments = payments.NewTestProcessor()
 	}
 	if c.PaymentAttempts == 0 {
 		c.PaymentAttempts = 3

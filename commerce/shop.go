@@ -199,7 +199,7 @@ func (s *Service) ShopOf(ctx context.Context, accountID int64) (Shop, error) {
 }
 
 // Shops lists shops, newest first, before the cursor.
-func (s *Service) Shops(ctx context.Context, p Page) ([]Shop, string, error) {
+func (s *Service) Shops(ctx context.Context, p PageRequest) ([]Shop, string, error) {
 	before, limit, err := p.Parse()
 	if err != nil {
 		return nil, "", err

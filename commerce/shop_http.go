@@ -35,7 +35,7 @@ func (h *Handler) currencies(c echo.Context) error {
 }
 
 func (h *Handler) listShops(c echo.Context) error {
-	return api.ListPage(c, func(p Page) ([]Shop, string, error) {
+	return api.ListPage(c, func(p PageRequest) ([]Shop, string, error) {
 		return h.svc.Shops(c.Request().Context(), p)
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce/internal/testenv"
+	"github.com/liveshop/liveshop/commerce/payments"
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
@@ -68,7 +69,7 @@ func newWorldOn(t *testing.T, db *sqlstore.DB, cfg commerce.Config) world {
 
 var checkout = commerce.CheckoutRequest{
 	ShippingAddress: commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"},
-	PaymentMethod:   commerce.PaymentMethod{CardNumber: commerce.TestCardVisa},
+	PaymentMethod:   commerce.PaymentMethod{CardNumber: payments.TestCardVisa},
 }
 
 func TestStreamRecords(t *testing.T) {
@@ -241,7 +242,7 @@ func TestOrderEvents(t *testing.T) {
 // error whose outcome is unknown (a timeout), like a processor call cut off.
 // While refuseRefunds is set, the processor refuses every refund.
 type gatedPayments struct {
-	*commerce.TestPayments
+	*payments.TestProcessor
 	entered       chan struct{}
 	release       chan struct{}
 	failOnce      bool
@@ -252,7 +253,7 @@ func (g *gatedPayments) Refund(ctx context.Context, reference string, amount int
 	if g.refuseRefunds.Load() {
 		return &commerce.PaymentError{Code: "refund_refused", Message: "the processor refused the refund"}
 	}
-	return g.TestPayments.Refund(ctx, reference, amount, key)
+	return g.TestProcessor.Refund(ctx, reference, amount, key)
 }
 
 func (g *gatedPayments) Authorize(ctx context.Context, req commerce.PaymentRequest) (commerce.Authorization, error) {
@@ -264,12 +265,12 @@ func (g *gatedPayments) Authorize(ctx context.Context, req commerce.PaymentReque
 		g.failOnce = false
 		return commerce.Authorization{}, context.DeadlineExceeded
 	}
-	return g.TestPayments.Authorize(ctx, req)
+	return g.TestProcessor.Authorize(ctx, req)
 }
 
 func TestCheckoutIdempotencyWhileRunning(t *testing.T) {
 	ctx := context.Background()
-	pay := &gatedPayments{TestPayments: commerce.NewTestPayments(), entered: make(chan struct{}), release: make(chan struct{})}
+	pay := &gatedPayments{TestProcessor: payments.NewTestProcessor(), entered: make(chan struct{}), release: make(chan struct{})}
 	w := newWorld(t, commerce.Config{Payments: pay})
 	done := make(chan error, 1)
 	go func() {
@@ -294,13 +295,13 @@ func TestCheckoutIdempotencyWhileRunning(t *testing.T) {
 
 func TestCheckoutResumesAnInterruptedPayment(t *testing.T) {
 	ctx := context.Background()
-	pay := &gatedPayments{TestPayments: commerce.NewTestPayments(), failOnce: true}
+	pay := &gatedPayments{TestProcessor: payments.NewTestProcessor(), failOnce: true}
 	w := newWorld(t, commerce.Config{Payments: pay})
 	_, err := w.svc.Checkout(ctx, w.buyer, "key", checkout)
 	if !errors.Is(err, commerce.ErrUnavailable) {
 		t.Fatalf("interrupted payment: %v", err)
 	}
-	orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+	orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.PageRequest{})
 	if len(orders) != 1 || orders[0].Status != commerce.OrderAwaitingPayment {
 		t.Fatalf("orders after interruption %+v", orders)
 	}
@@ -311,7 +312,7 @@ func TestCheckoutResumesAnInterruptedPayment(t *testing.T) {
 	if res.Order.ID != orders[0].ID || res.Order.Status != commerce.OrderPaid {
 		t.Fatalf("retry paid %+v, want order %d paid", res.Order, orders[0].ID)
 	}
-	orders, _, _ = w.svc.Orders(ctx, w.buyer, commerce.Page{})
+	orders, _, _ = w.svc.Orders(ctx, w.buyer, commerce.PageRequest{})
 	p, _ := w.svc.Product(ctx, w.buyer, w.product.ID)
 	if len(orders) != 1 || p.Stock != 4 {
 		t.Fatalf("%d orders and stock %d after resuming, want 1 and 4", len(orders), p.Stock)
@@ -340,13 +341,13 @@ func TestMoneyFormatting(t *testing.T) {
 // lostAnswer is a processor whose answers to Authorize never arrive, as if
 // the server died waiting; with authorize it really authorizes first.
 type lostAnswer struct {
-	*commerce.TestPayments
+	*payments.TestProcessor
 	authorize bool
 }
 
 func (l *lostAnswer) Authorize(ctx context.Context, req commerce.PaymentRequest) (commerce.Authorization, error) {
 	if l.authorize {
-		if _, err := l.TestPayments.Authorize(ctx, req); err != nil {
+		if _, err := l.TestProcessor.Authorize(ctx, req); err != nil {
 			return commerce.Authorization{}, err
 		}
 	}
@@ -361,7 +362,7 @@ func (l *lostAnswer) Authorize(ctx context.Context, req commerce.PaymentRequest)
 func TestSweeperSettlesOrphanOrders(t *testing.T) {
 	sqltest.Each(t, func(t *testing.T, db *sqlstore.DB) {
 		ctx := context.Background()
-		pay := commerce.NewTestPayments()
+		pay := payments.NewTestProcessor()
 		w := newWorldOn(t, db, commerce.Config{Payments: pay, AbandonedCheckoutAfter: time.Nanosecond})
 		place := func() commerce.Order {
 			t.Helper()
@@ -419,7 +420,7 @@ func TestSweeperSettlesAbandonedCheckouts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			w := newWorld(t, commerce.Config{Payments: &lostAnswer{commerce.NewTestPayments(), tc.authorized}, AbandonedCheckoutAfter: time.Nanosecond})
+			w := newWorld(t, commerce.Config{Payments: &lostAnswer{payments.NewTestProcessor(), tc.authorized}, AbandonedCheckoutAfter: time.Nanosecond})
 			if _, err := w.svc.Checkout(ctx, w.buyer, "key", checkout); !errors.Is(err, commerce.ErrUnavailable) {
 				t.Fatalf("interrupted checkout: %v", err)
 			}
@@ -430,7 +431,7 @@ func TestSweeperSettlesAbandonedCheckouts(t *testing.T) {
 			if n, _ := w.svc.SweepAbandonedCheckouts(ctx); n != 0 {
 				t.Fatalf("a second sweep settled %d more", n)
 			}
-			orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+			orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.PageRequest{})
 			p, _ := w.svc.Product(ctx, w.buyer, w.product.ID)
 			cart, _ := w.svc.Cart(ctx, w.buyer)
 			if len(orders) != 1 || orders[0].Status != tc.status || p.Stock != tc.stock || len(cart.Lines) != tc.cartLines {
@@ -461,7 +462,7 @@ func TestMoneyFailurePaths(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("a refused refund leaves the order cancelled and the money captured until a retry with the same key", func(t *testing.T) {
-		pay := &gatedPayments{TestPayments: commerce.NewTestPayments()}
+		pay := &gatedPayments{TestProcessor: payments.NewTestProcessor()}
 		w := newWorld(t, commerce.Config{Payments: pay})
 		rec := &recorder{}
 		w.news.Connect(commerce.Listeners{Orders: rec})
@@ -506,10 +507,10 @@ func TestMoneyFailurePaths(t *testing.T) {
 		rec := &recorder{}
 		w.news.Connect(commerce.Listeners{Orders: rec})
 		declined := checkout
-		declined.PaymentMethod.CardNumber = commerce.TestCardDeclined
+		declined.PaymentMethod.CardNumber = payments.TestCardDeclined
 		_, err := w.svc.Checkout(ctx, w.buyer, "buy", declined)
 		appError(t, "declined checkout", err, 402, "payment_declined")
-		orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+		orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.PageRequest{})
 		if len(orders) != 1 || orders[0].Status != commerce.OrderCancelled {
 			t.Fatalf("orders %+v", orders)
 		}
@@ -521,12 +522,12 @@ func TestMoneyFailurePaths(t *testing.T) {
 	})
 
 	t.Run("an order whose payment is still running cannot be cancelled", func(t *testing.T) {
-		pay := &gatedPayments{TestPayments: commerce.NewTestPayments(), failOnce: true}
+		pay := &gatedPayments{TestProcessor: payments.NewTestProcessor(), failOnce: true}
 		w := newWorld(t, commerce.Config{Payments: pay})
 		if _, err := w.svc.Checkout(ctx, w.buyer, "buy", checkout); !errors.Is(err, commerce.ErrUnavailable) {
 			t.Fatalf("interrupted checkout: %v", err)
 		}
-		orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.Page{})
+		orders, _, _ := w.svc.Orders(ctx, w.buyer, commerce.PageRequest{})
 		_, err := w.svc.CancelOrder(ctx, w.seller, orders[0].ID, "cancel", "")
 		appError(t, "cancel while awaiting payment", err, 409, "payment_in_progress")
 		o, _ := w.svc.Order(ctx, w.seller, orders[0].ID)
@@ -603,14 +604,14 @@ func TestStockNotifier(t *testing.T) {
 // slowAuthorize is a processor whose Authorize waits until release is
 // closed, telling entered when it starts.
 type slowAuthorize struct {
-	*commerce.TestPayments
+	*payments.TestProcessor
 	entered, release chan struct{}
 }
 
 func (p *slowAuthorize) Authorize(ctx context.Context, req commerce.PaymentRequest) (commerce.Authorization, error) {
 	close(p.entered)
 	<-p.release
-	return p.TestPayments.Authorize(ctx, req)
+	return p.TestProcessor.Authorize(ctx, req)
 }
 
 // TestIdempotencyLeaseIsRenewed: a checkout that runs longer than the
@@ -620,7 +621,7 @@ func (p *slowAuthorize) Authorize(ctx context.Context, req commerce.PaymentReque
 func TestIdempotencyLeaseIsRenewed(t *testing.T) {
 	ctx := context.Background()
 	const lease = 300 * time.Millisecond
-	pay := &slowAuthorize{commerce.NewTestPayments(), make(chan struct{}), make(chan struct{})}
+	pay := &slowAuthorize{payments.NewTestProcessor(), make(chan struct{}), make(chan struct{})}
 	w := newWorld(t, commerce.Config{Payments: pay, IdempotencyLease: lease})
 	first := make(chan error, 1)
 	var res commerce.CheckoutResult

@@ -389,7 +389,7 @@ type StreamFilter struct {
 	// Status is live (the default without a shop: "live now"), scheduled,
 	// ended, or all (the default for one shop).
 	Status string
-	Page
+	PageRequest
 }
 
 // Streams lists streams newest first.

@@ -17,7 +17,7 @@ func (h *Handler) listStreams(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.streams(c, StreamFilter{ShopID: shopID, Status: c.QueryParam("status"), Page: p})
+	return h.streams(c, StreamFilter{ShopID: shopID, Status: c.QueryParam("status"), PageRequest: p})
 }
 
 func (h *Handler) shopStreams(c echo.Context) error {
@@ -29,7 +29,7 @@ func (h *Handler) shopStreams(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.streams(c, StreamFilter{ShopID: id, Status: c.QueryParam("status"), Page: p})
+	return h.streams(c, StreamFilter{ShopID: id, Status: c.QueryParam("status"), PageRequest: p})
 }
 
 func (h *Handler) streams(c echo.Context, f StreamFilter) error {

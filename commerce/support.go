@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// Message is one message in an order's support thread between its buyer and
+// SupportMessage is one message in an order's support thread between its buyer and
 // its shop's seller (or an admin helping out).
-type Message struct {
+type SupportMessage struct {
 	ID         int64  `json:"id"`
 	OrderID    int64  `json:"order_id"`
 	AuthorID   int64  `json:"author_id"`
@@ -23,9 +23,9 @@ type Message struct {
 // SupportStore keeps support threads.
 type SupportStore interface {
 	// AddMessage inserts m, setting ID.
-	AddMessage(ctx context.Context, m *Message) error
+	AddMessage(ctx context.Context, m *SupportMessage) error
 	// Messages returns an order's thread, oldest first, after afterID.
-	Messages(ctx context.Context, orderID, afterID int64, limit int) ([]Message, error)
+	Messages(ctx context.Context, orderID, afterID int64, limit int) ([]SupportMessage, error)
 }
 
 const (
@@ -37,20 +37,20 @@ const (
 // shop's seller and admins may write (and read) it. Each account and each
 // client address ip sends at most Config.MessageLimitAccount and
 // MessageLimitIP messages a minute.
-func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, body, ip string) (Message, error) {
+func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, body, ip string) (SupportMessage, error) {
 	o, role, err := s.orderFor(ctx, a, orderID)
 	if err != nil {
-		return Message{}, err
+		return SupportMessage{}, err
 	}
 	body, err = cleanText("body", body, maxMessageRunes)
 	if err != nil {
-		return Message{}, err
+		return SupportMessage{}, err
 	}
 	if strings.TrimSpace(body) == "" {
-		return Message{}, Invalid("body is required")
+		return SupportMessage{}, Invalid("body is required")
 	}
 	if err := s.LimitCaller(ctx, "message", a, ip, s.cfg.MessageLimitAccount, s.cfg.MessageLimitIP); err != nil {
-		return Message{}, err
+		return SupportMessage{}, err
 	}
 	author := actorBuyer
 	switch {
@@ -60,10 +60,10 @@ func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, bod
 	case role == RoleAdmin:
 		author = actorAdmin
 	}
-	m := Message{OrderID: o.ID, AuthorID: a.ID, AuthorName: a.Name, AuthorRole: author, Body: body,
+	m := SupportMessage{OrderID: o.ID, AuthorID: a.ID, AuthorName: a.Name, AuthorRole: author, Body: body,
 		CreatedAt: s.now().UTC().Truncate(time.Microsecond)}
 	if err := s.store.AddMessage(ctx, &m); err != nil {
-		return Message{}, fmt.Errorf("add message to order %d: %w", orderID, err)
+		return SupportMessage{}, fmt.Errorf("add message to order %d: %w", orderID, err)
 	}
 	return m, nil
 }
@@ -71,13 +71,13 @@ func (s *Service) SendMessage(ctx context.Context, a Account, orderID int64, bod
 // Messages returns an order's support thread, oldest first. after is the ID
 // of the last message the caller has (0 for the start), so clients can poll
 // for new messages cheaply.
-func (s *Service) Messages(ctx context.Context, a Account, orderID, after int64) ([]Message, error) {
+func (s *Service) Messages(ctx context.Context, a Account, orderID, after int64) ([]SupportMessage, error) {
 	if _, _, err := s.orderFor(ctx, a, orderID); err != nil {
 		return nil, err
 	}
 	ms, err := s.store.Messages(ctx, orderID, after, maxThreadMessages)
 	if ms == nil {
-		ms = []Message{}
+		ms = []SupportMessage{}
 	}
 	return ms, err
 }

@@ -4,23 +4,13 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
-// PaymentLookup is implemented by processors that can find an
-// authorization by the idempotency key it was made with. The checkout
-// sweeper uses it to finish a checkout whose authorization succeeded while
-// the server that asked for it died.
-type PaymentLookup interface {
-	LookupAuthorization(ctx context.Context, idempotencyKey string) (Authorization, bool, error)
-}
-
-// LookupAuthorization implements PaymentLookup.
-func (p *TestPayments) LookupAuthorization(_ context.Context, key string) (Authorization, bool, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	a, ok := p.byKey[key]
-	return a, ok, nil
-}
+// PaymentLookup finds an authorization by the idempotency key it was made
+// with (payments.Lookup).
+type PaymentLookup = payments.Lookup
 
 // sweepBatch bounds the checkouts one sweep settles.
 const sweepBatch = 100

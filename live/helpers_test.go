@@ -97,7 +97,7 @@ type nodeOptions struct {
 }
 
 // loopback is the network configuration every test uses: loopback
-// candidates only, no mDNS, no ICE servers (TESTING.md network rule).
+// candidates only, no mDNS, no ICE servers (the tests' network rule: loopback only, as .ci/test-in-netns runs them).
 func loopback(cfg live.Config) live.Config {
 	cfg.IncludeLoopback = true
 	cfg.IPNetworks = []string{"127.0.0.0/8"}

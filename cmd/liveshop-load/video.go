@@ -29,7 +29,7 @@ import (
 //
 // WebRTC runs on loopback only: start the servers with --webrtc-loopback
 // --webrtc-ip-networks 127.0.0.0/8 (and run everything inside
-// `unshare -n`, see TESTING.md). The server must let the scenario sign up
+// `unshare -n`, as .ci/test-in-netns does). The server must let the scenario sign up
 // its seller (--signup-limit-ip -1 when it runs often), and take all its
 // subscribers from one address: --live-max-viewers-per-ip 0
 // --live-whep-rate 0 (and --live-max-viewers-per-stream above N).

@@ -54,9 +54,9 @@ func (r liveRecords) StreamExists(ctx context.Context, id int64) (bool, error) {
 
 func (r liveRecords) LiveStreamIDs(ctx context.Context) ([]int64, error) {
 	var ids []int64
-	page := commerce.Page{Limit: 100}
+	page := commerce.PageRequest{Limit: 100}
 	for {
-		streams, next, err := r.svc.Streams(ctx, commerce.StreamFilter{Status: commerce.StreamLive, Page: page})
+		streams, next, err := r.svc.Streams(ctx, commerce.StreamFilter{Status: commerce.StreamLive, PageRequest: page})
 		if err != nil {
 			return nil, err
 		}

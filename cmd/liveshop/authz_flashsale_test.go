@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // flashSaleAuthzCases are the flash-sale, live-coupon and purchase-privacy
@@ -44,7 +44,7 @@ func flashSaleAuthzCases(t *testing.T, fx authzFixture) []authzCase {
 		{"POST", F + "/reservations", map[string]int{"quantity": 0}, nil, signedIn(422)},
 		{"POST", F + "/baseline-reservations", map[string]int{"quantity": 0}, nil, signedIn(422)},
 		{"GET", fmt.Sprintf("%s/reservations/%d", F, paid.ID), nil, nil, buyer(200)},
-		{"POST", fmt.Sprintf("%s/reservations/%d/checkout", F, paid.ID), flashCheckoutBody(commerce.TestCardVisa),
+		{"POST", fmt.Sprintf("%s/reservations/%d/checkout", F, paid.ID), flashCheckoutBody(payments.TestCardVisa),
 			[]string{"Idempotency-Key", "authz-checkout"}, buyer(201)},
 		{"DELETE", fmt.Sprintf("%s/reservations/%d", F, cancelled.ID), nil, nil, buyer(200)},
 		{"POST", L + "/coupons", map[string]any{}, nil, sellers(422)},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/discovery"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/live"
 )
 
@@ -111,7 +112,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 			{"POST", "/api/cart/lines", map[string]int64{"product_id": product.ID, "quantity": 0}, nil, [6]int{u, 422, 422, 422, 422, 422}},
 			{"PATCH", fmt.Sprintf("/api/cart/lines/%d", product.ID), map[string]int{"quantity": 1}, nil, [6]int{u, n, n, n, n, n}},
 			{"DELETE", fmt.Sprintf("/api/cart/lines/%d", product.ID), nil, nil, [6]int{u, n, n, n, n, n}},
-			{"POST", "/api/checkout", checkoutBody(shop, commerce.TestCardVisa), nil, [6]int{u, 400, 400, 400, 400, 400}},
+			{"POST", "/api/checkout", checkoutBody(shop, payments.TestCardVisa), nil, [6]int{u, 400, 400, 400, 400, 400}},
 			{"GET", "/api/orders", nil, nil, [6]int{u, 200, 200, 200, 200, 200}},
 			{"GET", O, nil, nil, [6]int{u, 200, n, 200, n, 200}},
 			{"POST", O + "/ship", map[string]string{}, nil, [6]int{u, f, n, 422, n, 422}},

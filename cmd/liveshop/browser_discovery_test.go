@@ -9,8 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // TestBrowserDiscovery: a viewer follows a shop with the button on its page
@@ -72,7 +71,7 @@ func TestBrowserDiscovery(t *testing.T) {
 	fan.expect(202, "POST", "/api/interactions", map[string]any{"events": []map[string]any{
 		{"type": "product_clicked", "product_id": mug.ID, "stream_id": stream}}})
 	fan.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": mug.ID, "quantity": 2})
-	body := checkoutBody(shopID, commerce.TestCardVisa)
+	body := checkoutBody(shopID, payments.TestCardVisa)
 	body["stream_id"] = stream
 	fan.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", newKey())
 	n.flush(t)

@@ -22,7 +22,7 @@ import (
 )
 
 // This file is the harness of the browser tests: one headless Debian
-// Chromium per test, started with exactly the flags of TESTING.md (fake
+// Chromium per test, started with the flags known to work in the loopback-only namespace (fake
 // camera and microphone, WebRTC allowed on loopback), and a "user" per
 // browser context so that a seller, viewers and a moderator each have their
 // own cookies in the same browser process.

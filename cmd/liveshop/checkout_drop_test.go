@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // TestCheckoutSurvivesClientDrops: buyers whose connection drops at any
@@ -40,9 +40,9 @@ func TestCheckoutSurvivesClientDrops(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				path, body := "/api/checkout", any(checkoutBody(s.shopID, commerce.TestCardVisa))
+				path, body := "/api/checkout", any(checkoutBody(s.shopID, payments.TestCardVisa))
 				if i%2 == 1 {
-					path, body = checkoutPath(rs[i]), flashCheckoutBody(commerce.TestCardVisa)
+					path, body = checkoutPath(rs[i]), flashCheckoutBody(payments.TestCardVisa)
 				}
 				key := newKey()
 				for attempt := 0; ; attempt++ {

@@ -83,7 +83,7 @@ func loadDemoShop(ctx context.Context, a *app, accounts map[string]commerce.Acco
 			return fmt.Errorf("demo logo: %w", err)
 		}
 	}
-	existing, _, err := a.commerce.Products(ctx, seller, commerce.ProductFilter{ShopID: shop.ID, Status: "all", Page: commerce.Page{Limit: 100}})
+	existing, _, err := a.commerce.Products(ctx, seller, commerce.ProductFilter{ShopID: shop.ID, Status: "all", PageRequest: commerce.PageRequest{Limit: 100}})
 	if err != nil {
 		return fmt.Errorf("demo products: %w", err)
 	}

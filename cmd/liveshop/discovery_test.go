@@ -15,6 +15,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/discovery"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/room/redistest"
 )
@@ -309,12 +310,12 @@ func TestStreamAnalyticsOfARealSession(t *testing.T) {
 		click(bob, p1, p2)
 		click(cat, p1)
 		ann.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 2})
-		body := checkoutBody(shopID, commerce.TestCardVisa)
+		body := checkoutBody(shopID, payments.TestCardVisa)
 		body["stream_id"] = stream
 		ann.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", newKey())
 		bob.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p2.ID, "quantity": 1})
 		bob.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 1})
-		bob.expect(201, "POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardVisa), "Idempotency-Key", newKey())
+		bob.expect(201, "POST", "/api/checkout", checkoutBody(shopID, payments.TestCardVisa), "Idempotency-Key", newKey())
 		// Cat buys from the stream too; the seller cancels and refunds it.
 		cat.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p1.ID, "quantity": 1})
 		var refunded commerce.Order

@@ -6,6 +6,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 func TestLiveCoupons(t *testing.T) {
@@ -66,7 +67,7 @@ func TestLiveCoupons(t *testing.T) {
 		t.Run("a percent coupon takes its share off the order", func(t *testing.T) {
 			r := reserve(t, ann, fs.ID, 1)
 			var res flash.CheckoutResult
-			ann.expect(201, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &res)
+			ann.expect(201, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &res)
 			if res.Order.TotalMinor != 4_500 || res.DiscountMinor != 500 || res.Order.Payment.AmountMinor != 4_500 {
 				t.Fatalf("order total %d, discount %d", res.Order.TotalMinor, res.DiscountMinor)
 			}
@@ -75,7 +76,7 @@ func TestLiveCoupons(t *testing.T) {
 		t.Run("a fixed coupon takes its amount off", func(t *testing.T) {
 			r := reserve(t, dan, fs.ID, 2)
 			var res flash.CheckoutResult
-			dan.expect(201, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "flat7"), "Idempotency-Key", newKey()).decode(t, &res)
+			dan.expect(201, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "flat7"), "Idempotency-Key", newKey()).decode(t, &res)
 			if res.Order.TotalMinor != 10_000-700 || res.DiscountMinor != 700 {
 				t.Fatalf("order total %d, discount %d", res.Order.TotalMinor, res.DiscountMinor)
 			}
@@ -84,7 +85,7 @@ func TestLiveCoupons(t *testing.T) {
 		t.Run("a buyer uses a coupon once; the refusal writes nothing", func(t *testing.T) {
 			r := reserve(t, ann, fs.ID, 1)
 			before := saleCounts(t, n, fs.ID)
-			if code := ann.expect(409, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_already_used" {
+			if code := ann.expect(409, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_already_used" {
 				t.Fatalf("code %s", code)
 			}
 			if got := orderCount(ann); got != 1 {
@@ -94,15 +95,15 @@ func TestLiveCoupons(t *testing.T) {
 				t.Fatalf("counts moved: %+v → %+v", before, after)
 			}
 			// Without the coupon the same reservation can still be paid.
-			ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+			ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
 		})
 
 		t.Run("a declined payment gives the coupon back to the buyer", func(t *testing.T) {
 			r := reserve(t, bob, fs.ID, 1)
-			bob.expect(402, "POST", checkoutPath(r), withCoupon(commerce.TestCardDeclined, "LIVE10"), "Idempotency-Key", newKey())
+			bob.expect(402, "POST", checkoutPath(r), withCoupon(payments.TestCardDeclined, "LIVE10"), "Idempotency-Key", newKey())
 			r = reserve(t, bob, fs.ID, 1)
 			var res flash.CheckoutResult
-			bob.expect(201, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &res)
+			bob.expect(201, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &res)
 			if res.DiscountMinor != 500 {
 				t.Fatalf("discount %d", res.DiscountMinor)
 			}
@@ -110,7 +111,7 @@ func TestLiveCoupons(t *testing.T) {
 
 		t.Run("a coupon past its usage cap is refused", func(t *testing.T) {
 			r := reserve(t, cat, fs.ID, 1)
-			if code := cat.expect(409, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_used_up" {
+			if code := cat.expect(409, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_used_up" {
 				t.Fatalf("code %s", code)
 			}
 			if got := orderCount(cat); got != 0 {
@@ -123,10 +124,10 @@ func TestLiveCoupons(t *testing.T) {
 			s.seller.expect(201, "POST", fmt.Sprintf("/api/shops/%d/streams", s.shopID), map[string]string{"title": "Next week"}).decode(t, &other)
 			s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/coupons", other.ID), map[string]any{"code": "NEXTWEEK", "kind": "percent", "value": 50, "max_uses": 100})
 			r := reserve(t, cat, fs.ID, 1)
-			if code := cat.expect(422, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "NEXTWEEK"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_wrong_stream" {
+			if code := cat.expect(422, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "NEXTWEEK"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_wrong_stream" {
 				t.Fatalf("code %s", code)
 			}
-			if code := cat.expect(422, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "NOPE99"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_not_found" {
+			if code := cat.expect(422, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "NOPE99"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_not_found" {
 				t.Fatalf("code %s", code)
 			}
 			if code := cat.expect(422, "GET", fmt.Sprintf("/api/streams/%d/coupons/NEXTWEEK", other.ID), nil).errorCode(t); code != "coupon_not_live" {
@@ -141,7 +142,7 @@ func TestLiveCoupons(t *testing.T) {
 			r := reserve(t, b[4].as(t, n), fs.ID, 1)
 			s.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/end", s.streamID), nil)
 			e := b[4].as(t, n)
-			if code := e.expect(422, "POST", checkoutPath(r), withCoupon(commerce.TestCardVisa, "FLAT7"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_not_live" {
+			if code := e.expect(422, "POST", checkoutPath(r), withCoupon(payments.TestCardVisa, "FLAT7"), "Idempotency-Key", newKey()).errorCode(t); code != "coupon_not_live" {
 				t.Fatalf("code %s", code)
 			}
 			if got := orderCount(e); got != 0 {
@@ -149,7 +150,7 @@ func TestLiveCoupons(t *testing.T) {
 			}
 			// The reservation was made while the sale ran: it may still be
 			// paid without the coupon.
-			e.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+			e.expect(201, "POST", checkoutPath(r), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
 		})
 	})
 }

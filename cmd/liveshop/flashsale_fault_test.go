@@ -13,6 +13,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/room/redistest"
 )
@@ -120,7 +121,7 @@ func (b shopperBot) shopOnce(ctx context.Context, saleID int64, tok string, pay 
 		return o, nil
 	}
 	key := newKey()
-	a, err = b.call(ctx, checkoutPath(r.Reservation), tok, flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key)
+	a, err = b.call(ctx, checkoutPath(r.Reservation), tok, flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", key)
 	if err != nil {
 		return o, err
 	}
@@ -334,7 +335,7 @@ func TestFlashOrderSurvivesRedisLosingItsReservation(t *testing.T) {
 		}
 	}
 	pay := func(b buyer, r flash.Reservation) response {
-		return b.as(t, n).do("POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+		return b.as(t, n).do("POST", checkoutPath(r), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
 	}
 	restored := func(fs flash.Sale, b buyer) flash.Reservation {
 		t.Helper()
@@ -475,7 +476,7 @@ func TestFlashSaleSurvivesARedisRestart(t *testing.T) {
 	}
 
 	var res flash.CheckoutResult
-	a := early.do("POST", checkoutPath(held), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+	a := early.do("POST", checkoutPath(held), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
 	switch {
 	case a.status == 201:
 		a.decode(t, &res)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/room/redistest"
 )
@@ -129,7 +129,7 @@ func runSaleRace(t *testing.T, nodes []*testNode) {
 			key := newKey()
 			path := fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", fs.ID, r.ID)
 			first := nodes[i%len(nodes)].URL + path
-			status, body, err := post(hc, first, tokens[r.BuyerID], flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key)
+			status, body, err := post(hc, first, tokens[r.BuyerID], flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", key)
 			if err != nil || status != 201 {
 				t.Errorf("checkout %d: %d %s %v", r.ID, status, body, err)
 				return
@@ -138,7 +138,7 @@ func runSaleRace(t *testing.T, nodes []*testNode) {
 			_ = json.Unmarshal(body, &res)
 			other := nodes[(i+1)%len(nodes)].URL + path
 			if i%4 == 0 {
-				status, body, _ := post(hc, other, tokens[r.BuyerID], flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key)
+				status, body, _ := post(hc, other, tokens[r.BuyerID], flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", key)
 				var again flash.CheckoutResult
 				_ = json.Unmarshal(body, &again)
 				if status != 201 || again.Order.ID != res.Order.ID {
@@ -146,7 +146,7 @@ func runSaleRace(t *testing.T, nodes []*testNode) {
 				}
 			}
 			if i%5 == 0 {
-				if status, body, _ := post(hc, other, tokens[r.BuyerID], flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey()); status != 409 {
+				if status, body, _ := post(hc, other, tokens[r.BuyerID], flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey()); status != 409 {
 					t.Errorf("second payment of %d: %d %s", r.ID, status, body)
 				}
 			}

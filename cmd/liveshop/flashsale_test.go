@@ -9,6 +9,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/room"
 )
@@ -67,7 +68,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 		var res flash.CheckoutResult
 		key := newKey()
 		t.Run("checkout of the reservation creates a paid order at the sale price", func(t *testing.T) {
-			ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key).decode(t, &res)
+			ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", key).decode(t, &res)
 			o := res.Order
 			if o.Status != commerce.OrderPaid || o.Payment.Status != commerce.PaymentCaptured || o.TotalMinor != 10_000 ||
 				o.StreamID != s.streamID || len(o.Lines) != 1 || o.Lines[0].UnitPriceMinor != 5_000 || o.Lines[0].Quantity != 2 {
@@ -86,7 +87,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 		})
 
 		t.Run("a retry with the same key replays the order", func(t *testing.T) {
-			rr := ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key)
+			rr := ann.expect(201, "POST", checkoutPath(r), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", key)
 			var again flash.CheckoutResult
 			rr.decode(t, &again)
 			if again.Order.ID != res.Order.ID || rr.header.Get("Idempotent-Replayed") != "true" {
@@ -108,7 +109,7 @@ func TestFlashSaleBuyNowToPaidOrder(t *testing.T) {
 		t.Run("an anonymous buyer shows as someone", func(t *testing.T) {
 			bob := n.srv.shopper(t, uniqueName("bob")+"@example.com", "Bob Private")
 			r := reserve(t, bob.client, fs.ID, 1)
-			bob.expect(201, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+			bob.expect(201, "POST", checkoutPath(r), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
 			if p := roomData[room.Purchase](t, viewer.nth(room.EventPurchase, 1)); p.Buyer != "Someone" {
 				t.Fatalf("anonymous purchase shows %q", p.Buyer)
 			}
@@ -157,7 +158,7 @@ func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 			bob.expect(200, "GET", fmt.Sprintf("/api/flash-sales/%d", fs.ID), nil).decode(t, &got)
 			return got.Remaining == 3 && got.Reserved == 0
 		})
-		if code := ann.expect(410, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey()).errorCode(t); code != "reservation_expired" {
+		if code := ann.expect(410, "POST", checkoutPath(r), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey()).errorCode(t); code != "reservation_expired" {
 			t.Fatalf("code %s", code)
 		}
 		var got flash.Reservation
@@ -169,7 +170,7 @@ func TestFlashSaleReleasesUnitsOfUnpaidReservations(t *testing.T) {
 
 	t.Run("a declined payment cancels the order and gives the units back at once", func(t *testing.T) {
 		r := reserve(t, bob, fs.ID, 2)
-		if code := bob.expect(402, "POST", checkoutPath(r), flashCheckoutBody(commerce.TestCardDeclined), "Idempotency-Key", newKey()).errorCode(t); code != "payment_declined" {
+		if code := bob.expect(402, "POST", checkoutPath(r), flashCheckoutBody(payments.TestCardDeclined), "Idempotency-Key", newKey()).errorCode(t); code != "payment_declined" {
 			t.Fatalf("code %s", code)
 		}
 		var got flash.Sale
@@ -261,25 +262,25 @@ func TestFlashSaleRefusesBadInput(t *testing.T) {
 			t.Fatalf("code %s", code)
 		}
 		bob.expect(404, "DELETE", rp, nil)
-		bob.expect(404, "POST", checkoutPath(annRes), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
-		bob.expect(404, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", fs.ID, 12345), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+		bob.expect(404, "POST", checkoutPath(annRes), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
+		bob.expect(404, "POST", fmt.Sprintf("/api/flash-sales/%d/reservations/%d/checkout", fs.ID, 12345), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
 		noChange(t, fs, 3, 2, 0)
 	})
 
 	t.Run("checkout needs an idempotency key, and a key replayed with another body is refused", func(t *testing.T) {
-		if code := ann.expect(400, "POST", checkoutPath(annRes), flashCheckoutBody(commerce.TestCardVisa)).errorCode(t); code != "idempotency_key_required" {
+		if code := ann.expect(400, "POST", checkoutPath(annRes), flashCheckoutBody(payments.TestCardVisa)).errorCode(t); code != "idempotency_key_required" {
 			t.Fatalf("code %s", code)
 		}
 		key := newKey()
-		ann.expect(201, "POST", checkoutPath(annRes), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", key)
-		if code := ann.expect(422, "POST", checkoutPath(annRes), flashCheckoutBody(commerce.TestCardMastercard), "Idempotency-Key", key).errorCode(t); code != "idempotency_key_reused" {
+		ann.expect(201, "POST", checkoutPath(annRes), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", key)
+		if code := ann.expect(422, "POST", checkoutPath(annRes), flashCheckoutBody(payments.TestCardMastercard), "Idempotency-Key", key).errorCode(t); code != "idempotency_key_reused" {
 			t.Fatalf("code %s", code)
 		}
 		noChange(t, fs, 3, 0, 2)
 	})
 
 	t.Run("paying twice for one reservation is refused and creates no second order", func(t *testing.T) {
-		if code := ann.expect(409, "POST", checkoutPath(annRes), flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey()).errorCode(t); code != "already_paid" {
+		if code := ann.expect(409, "POST", checkoutPath(annRes), flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey()).errorCode(t); code != "already_paid" {
 			t.Fatalf("code %s", code)
 		}
 		var orders struct {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/flash"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 	"github.com/liveshop/liveshop/room/redistest"
 )
@@ -159,7 +160,7 @@ func TestCartCheckoutRace(t *testing.T) {
 		}
 		as := race(t, buyers*tries, func(i int) (int, []byte, error) {
 			b := bs[i%buyers]
-			return post(hc, nodes[i%len(nodes)].URL+"/api/checkout", b.token, checkoutBody(s.shopID, commerce.TestCardVisa), "Idempotency-Key", newKey())
+			return post(hc, nodes[i%len(nodes)].URL+"/api/checkout", b.token, checkoutBody(s.shopID, payments.TestCardVisa), "Idempotency-Key", newKey())
 		})
 		got := only(t, as, "201", "422 empty_cart")
 		if got["201"] != buyers {
@@ -188,7 +189,7 @@ func TestBuyNowRace(t *testing.T) {
 		bs := seedBuyers(t, nodes[0].app, buyers)
 		as := race(t, buyers, func(i int) (int, []byte, error) {
 			return post(hc, nodes[i%len(nodes)].URL+"/api/checkout", bs[i].token,
-				buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
+				buyNowBody(payments.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
 		})
 		got := only(t, as, "201", "409 out_of_stock")
 		if got["201"] != stock {
@@ -220,7 +221,7 @@ func TestStockEditRace(t *testing.T) {
 			if i < edits {
 				return send(hc, "PATCH", url+path, s.seller.token, map[string]any{"stock_delta": 1, "title": fmt.Sprintf("Sneakers v%d", i)})
 			}
-			return post(hc, url+"/api/checkout", bs[i-edits].token, buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
+			return post(hc, url+"/api/checkout", bs[i-edits].token, buyNowBody(payments.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
 		})
 		got := only(t, as, "200", "201")
 		if got["200"] != edits || got["201"] != buyers {
@@ -233,7 +234,7 @@ func TestStockEditRace(t *testing.T) {
 
 		t.Run("a set over a stale value is refused", func(t *testing.T) {
 			now := s.seller.productPage(s.product.ID).Stock
-			s.seller.with(t).expect(201, "POST", "/api/checkout", buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
+			s.seller.with(t).expect(201, "POST", "/api/checkout", buyNowBody(payments.TestCardVisa, item(s.product.ID, 1)), "Idempotency-Key", newKey())
 			r := s.seller.with(t).do("PATCH", path, map[string]any{"stock": 500, "expected_stock": now})
 			if r.status != 409 || r.errorCode(t) != "stock_changed" {
 				t.Fatalf("stale set: %d %s", r.status, r.body)
@@ -272,7 +273,7 @@ func TestFlashCheckoutRace(t *testing.T) {
 		}
 		as := race(t, buyers*tries, func(i int) (int, []byte, error) {
 			b := i % buyers
-			return post(hc, nodes[i%len(nodes)].URL+checkoutPath(rs[b]), bs[b].token, flashCheckoutBody(commerce.TestCardVisa), "Idempotency-Key", newKey())
+			return post(hc, nodes[i%len(nodes)].URL+checkoutPath(rs[b]), bs[b].token, flashCheckoutBody(payments.TestCardVisa), "Idempotency-Key", newKey())
 		})
 		got := only(t, as, "201", "409 already_paid", "409 payment_in_progress")
 		if got["201"] != buyers {
@@ -298,10 +299,10 @@ func TestCancelAndRefundRace(t *testing.T) {
 		hc := raceClient(64)
 		defer hc.CloseIdleConnections()
 		b := seedBuyers(t, nodes[0].app, 1)[0].as(t, nodes[0])
-		pay := nodes[0].srv.cfg.Commerce.Payments.(*commerce.TestPayments)
+		pay := nodes[0].srv.cfg.Commerce.Payments.(*payments.TestProcessor)
 		buy := func() commerce.Order {
 			var o commerce.Order
-			b.expect(201, "POST", "/api/checkout", buyNowBody(commerce.TestCardVisa, item(s.product.ID, 2)), "Idempotency-Key", newKey()).decode(t, &o)
+			b.expect(201, "POST", "/api/checkout", buyNowBody(payments.TestCardVisa, item(s.product.ID, 2)), "Idempotency-Key", newKey()).decode(t, &o)
 			return o
 		}
 		// settled checks each order ended refunded, with its money returned
@@ -366,7 +367,7 @@ func TestCouponRace(t *testing.T) {
 		s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/coupons", s.streamID), map[string]any{"code": "RACE", "kind": "percent", "value": 10, "max_uses": uses})
 		s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/coupons", s.streamID), map[string]any{"code": "ONCE", "kind": "fixed", "value": 500, "max_uses": 100})
 		body := func(code string) map[string]any {
-			b := buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1))
+			b := buyNowBody(payments.TestCardVisa, item(s.product.ID, 1))
 			b["stream_id"], b["coupon_code"] = s.streamID, code
 			return b
 		}
@@ -416,9 +417,9 @@ func TestFlashSaleEndRace(t *testing.T) {
 			if i == units {
 				return post(hc, fmt.Sprintf("%s/api/flash-sales/%d/stop", url, fs.ID), s.seller.token, nil)
 			}
-			card := commerce.TestCardDeclined
+			card := payments.TestCardDeclined
 			if i < paying {
-				card = commerce.TestCardVisa
+				card = payments.TestCardVisa
 			}
 			return post(hc, url+checkoutPath(rs[i]), bs[i].token, flashCheckoutBody(card), "Idempotency-Key", newKey())
 		})

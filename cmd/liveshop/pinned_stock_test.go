@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // pinnedCard is the product of a pinned event.
@@ -57,7 +57,7 @@ func TestPinnedCardFollowsStock(t *testing.T) {
 			return buyer.do("POST", "/api/checkout", map[string]any{
 				"items":            []map[string]int64{{"product_id": productID, "quantity": qty, "unit_price_minor": shirt.PriceMinor}},
 				"stream_id":        streamID,
-				"shipping_address": testAddress, "payment_method": map[string]string{"card_number": commerce.TestCardVisa},
+				"shipping_address": testAddress, "payment_method": map[string]string{"card_number": payments.TestCardVisa},
 			}, "Idempotency-Key", newKey())
 		}
 		if r := buyNow(3); r.status != 201 {

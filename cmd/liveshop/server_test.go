@@ -29,7 +29,7 @@ type testServer struct {
 func testConfig(t testing.TB) Config {
 	t.Helper()
 	cfg, err := parseConfig([]string{"--addr", "127.0.0.1:0", "--data-dir", t.TempDir(), "--argon2-memory-kib", "8192", "--log-level", "warn",
-		// Video on loopback only, a port per connection (TESTING.md network rule).
+		// Video on loopback only, a port per connection (the tests' network rule: loopback only, as .ci/test-in-netns runs them).
 		"--webrtc-udp-port", "-1", "--webrtc-loopback", "--webrtc-ip-networks", "127.0.0.0/8"},
 		func(string) string { return "" }, io.Discard)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
 
@@ -70,7 +71,7 @@ func BenchmarkCheckout(b *testing.B) {
 					if r := buyer.do("POST", "/api/cart/lines", map[string]int64{"product_id": p.ID, "quantity": 1}); r.status != 200 {
 						b.Errorf("add to cart: %d %s", r.status, r.body)
 					}
-					if r := buyer.do("POST", "/api/checkout", checkoutBody(p.ShopID, commerce.TestCardVisa), "Idempotency-Key", newKey()); r.status != 201 {
+					if r := buyer.do("POST", "/api/checkout", checkoutBody(p.ShopID, payments.TestCardVisa), "Idempotency-Key", newKey()); r.status != 201 {
 						b.Errorf("checkout: %d %s", r.status, r.body)
 					}
 				}

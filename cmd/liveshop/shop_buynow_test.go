@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // buyNowBody is a checkout of items instead of the cart.
@@ -70,7 +71,7 @@ func TestBuyNowCheckout(t *testing.T) {
 		}
 
 		t.Run("buys one product and quantity, and leaves the cart alone", func(t *testing.T) {
-			body := buyNowBody(commerce.TestCardVisa, item(socks.ID, 2))
+			body := buyNowBody(payments.TestCardVisa, item(socks.ID, 2))
 			body["stream_id"] = s.streamID
 			var o commerce.Order
 			r := ann.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", newKey())
@@ -92,7 +93,7 @@ func TestBuyNowCheckout(t *testing.T) {
 
 		t.Run("a retry with the key gets the same order; another body with it is refused", func(t *testing.T) {
 			key := newKey()
-			body := buyNowBody(commerce.TestCardVisa, item(s.product.ID, 1))
+			body := buyNowBody(payments.TestCardVisa, item(s.product.ID, 1))
 			var first, again commerce.Order
 			ann.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", key).decode(t, &first)
 			r := ann.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", key)
@@ -100,7 +101,7 @@ func TestBuyNowCheckout(t *testing.T) {
 			if again.ID != first.ID || r.header.Get("Idempotent-Replayed") != "true" {
 				t.Fatalf("retry gave order %d (replayed %q), want %d", again.ID, r.header.Get("Idempotent-Replayed"), first.ID)
 			}
-			if code := ann.expect(422, "POST", "/api/checkout", buyNowBody(commerce.TestCardVisa, item(s.product.ID, 2)), "Idempotency-Key", key).errorCode(t); code != "idempotency_key_reused" {
+			if code := ann.expect(422, "POST", "/api/checkout", buyNowBody(payments.TestCardVisa, item(s.product.ID, 2)), "Idempotency-Key", key).errorCode(t); code != "idempotency_key_reused" {
 				t.Fatalf("code %s", code)
 			}
 			if got := stock(s.product); got != 9 {
@@ -109,7 +110,7 @@ func TestBuyNowCheckout(t *testing.T) {
 		})
 
 		t.Run("a declined card cancels the order, returns the stock and leaves the cart alone", func(t *testing.T) {
-			if code := ann.expect(402, "POST", "/api/checkout", buyNowBody(commerce.TestCardDeclined, item(socks.ID, 5)), "Idempotency-Key", newKey()).errorCode(t); code != "payment_declined" {
+			if code := ann.expect(402, "POST", "/api/checkout", buyNowBody(payments.TestCardDeclined, item(socks.ID, 5)), "Idempotency-Key", newKey()).errorCode(t); code != "payment_declined" {
 				t.Fatalf("code %s", code)
 			}
 			if got := stock(socks); got != 48 {
@@ -122,7 +123,7 @@ func TestBuyNowCheckout(t *testing.T) {
 
 		t.Run("a live coupon applies to a Buy now", func(t *testing.T) {
 			s.seller.expect(201, "POST", fmt.Sprintf("/api/streams/%d/coupons", s.streamID), map[string]any{"code": "NOW20", "kind": "percent", "value": 20, "max_uses": 5})
-			body := buyNowBody(commerce.TestCardVisa, item(socks.ID, 1))
+			body := buyNowBody(payments.TestCardVisa, item(socks.ID, 1))
 			body["stream_id"], body["coupon_code"] = s.streamID, "NOW20"
 			var o commerce.Order
 			ann.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", newKey()).decode(t, &o)
@@ -140,18 +141,18 @@ func TestBuyNowCheckout(t *testing.T) {
 				code   string
 				body   any
 			}{
-				{"more than the stock", 409, "out_of_stock", buyNowBody(commerce.TestCardVisa, item(s.product.ID, 10))},
-				{"a price other than the one shown", 409, "price_changed", buyNowBody(commerce.TestCardVisa, shown)},
-				{"no items", 422, "invalid", buyNowBody(commerce.TestCardVisa)},
-				{"no units", 422, "invalid", buyNowBody(commerce.TestCardVisa, item(socks.ID, 0))},
-				{"absurd units", 422, "invalid", buyNowBody(commerce.TestCardVisa, item(socks.ID, 1_000_000))},
-				{"a product twice", 422, "invalid", buyNowBody(commerce.TestCardVisa, item(socks.ID, 1), item(socks.ID, 2))},
-				{"an unknown product", 422, "invalid", buyNowBody(commerce.TestCardVisa, item(987654, 1))},
-				{"another shop's draft", 422, "invalid", buyNowBody(commerce.TestCardVisa, item(draft.ID, 1))},
-				{"an archived product", 409, "product_unavailable", buyNowBody(commerce.TestCardVisa, item(archived.ID, 1))},
-				{"two shops' products", 422, "choose_shop", buyNowBody(commerce.TestCardVisa, item(socks.ID, 1), item(elsewhere.product.ID, 1))},
+				{"more than the stock", 409, "out_of_stock", buyNowBody(payments.TestCardVisa, item(s.product.ID, 10))},
+				{"a price other than the one shown", 409, "price_changed", buyNowBody(payments.TestCardVisa, shown)},
+				{"no items", 422, "invalid", buyNowBody(payments.TestCardVisa)},
+				{"no units", 422, "invalid", buyNowBody(payments.TestCardVisa, item(socks.ID, 0))},
+				{"absurd units", 422, "invalid", buyNowBody(payments.TestCardVisa, item(socks.ID, 1_000_000))},
+				{"a product twice", 422, "invalid", buyNowBody(payments.TestCardVisa, item(socks.ID, 1), item(socks.ID, 2))},
+				{"an unknown product", 422, "invalid", buyNowBody(payments.TestCardVisa, item(987654, 1))},
+				{"another shop's draft", 422, "invalid", buyNowBody(payments.TestCardVisa, item(draft.ID, 1))},
+				{"an archived product", 409, "product_unavailable", buyNowBody(payments.TestCardVisa, item(archived.ID, 1))},
+				{"two shops' products", 422, "choose_shop", buyNowBody(payments.TestCardVisa, item(socks.ID, 1), item(elsewhere.product.ID, 1))},
 				{"a shop_id that is not the items' shop", 422, "invalid", func() any {
-					b := buyNowBody(commerce.TestCardVisa, item(socks.ID, 1))
+					b := buyNowBody(payments.TestCardVisa, item(socks.ID, 1))
 					b["shop_id"] = elsewhere.shopID
 					return b
 				}()},
@@ -171,7 +172,7 @@ func TestBuyNowCheckout(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					status, _, err := post(hc, n.URL+"/api/checkout", b.token, buyNowBody(commerce.TestCardVisa, item(last.ID, 1)), "Idempotency-Key", newKey())
+					status, _, err := post(hc, n.URL+"/api/checkout", b.token, buyNowBody(payments.TestCardVisa, item(last.ID, 1)), "Idempotency-Key", newKey())
 					if err != nil {
 						t.Error(err)
 					}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // TestCartCheckoutCoupons: a live coupon applies at the cart checkout with
@@ -82,7 +83,7 @@ func TestCartCheckoutCoupons(t *testing.T) {
 		t.Run("a percent coupon takes its share off the order, which records it", func(t *testing.T) {
 			inCart(ann, 2)
 			var o commerce.Order
-			ann.expect(201, "POST", "/api/checkout", body(commerce.TestCardVisa, "live10"), "Idempotency-Key", newKey()).decode(t, &o)
+			ann.expect(201, "POST", "/api/checkout", body(payments.TestCardVisa, "live10"), "Idempotency-Key", newKey()).decode(t, &o)
 			if o.SubtotalMinor != 20_000 || o.DiscountMinor != 2_000 || o.TotalMinor != 18_000 || o.Payment.AmountMinor != 18_000 ||
 				o.CouponCode != "LIVE10" || o.Status != commerce.OrderPaid || o.StreamID != s.streamID || o.Source != commerce.OrderSourceCart {
 				t.Fatalf("order = %+v", o)
@@ -103,7 +104,7 @@ func TestCartCheckoutCoupons(t *testing.T) {
 			bob := b[1].as(t, n)
 			inCart(bob, 1)
 			var o commerce.Order
-			bob.expect(201, "POST", "/api/checkout", body(commerce.TestCardVisa, "FLAT7"), "Idempotency-Key", newKey()).decode(t, &o)
+			bob.expect(201, "POST", "/api/checkout", body(payments.TestCardVisa, "FLAT7"), "Idempotency-Key", newKey()).decode(t, &o)
 			if o.DiscountMinor != 700 || o.TotalMinor != 10_000-700 {
 				t.Fatalf("order total %d, discount %d", o.TotalMinor, o.DiscountMinor)
 			}
@@ -111,14 +112,14 @@ func TestCartCheckoutCoupons(t *testing.T) {
 
 		t.Run("a buyer uses a coupon once, and nothing is written for the second try", func(t *testing.T) {
 			inCart(ann, 1)
-			refused(t, ann, 409, "coupon_already_used", body(commerce.TestCardVisa, "LIVE10"), newKey())
+			refused(t, ann, 409, "coupon_already_used", body(payments.TestCardVisa, "LIVE10"), newKey())
 		})
 
 		t.Run("a coupon used in a flash-sale checkout counts at the cart too", func(t *testing.T) {
 			cat := b[2].as(t, n)
 			fs := s.startSale(t, 5, 1, 0, 600)
 			r := reserve(t, cat, fs.ID, 1)
-			withCoupon := flashCheckoutBody(commerce.TestCardVisa)
+			withCoupon := flashCheckoutBody(payments.TestCardVisa)
 			withCoupon["coupon_code"] = "LIVE10"
 			cat.expect(201, "POST", checkoutPath(r), withCoupon, "Idempotency-Key", newKey())
 			s.seller.expect(200, "POST", fmt.Sprintf("/api/flash-sales/%d/stop", fs.ID), nil)
@@ -126,19 +127,19 @@ func TestCartCheckoutCoupons(t *testing.T) {
 			// reconciled; wait, so the stock holds still from here on.
 			eventually(t, "the sale to be reconciled", 10*time.Second, func() bool { return saleSQL(t, n.app, fs.ID).ReconciledAt != nil })
 			inCart(cat, 1)
-			refused(t, cat, 409, "coupon_already_used", body(commerce.TestCardVisa, "LIVE10"), newKey())
+			refused(t, cat, 409, "coupon_already_used", body(payments.TestCardVisa, "LIVE10"), newKey())
 		})
 
 		t.Run("a declined payment gives the use back and the lines back to the cart", func(t *testing.T) {
 			dan := b[3].as(t, n)
 			inCart(dan, 1)
-			dan.expect(402, "POST", "/api/checkout", body(commerce.TestCardDeclined, "LIVE10"), "Idempotency-Key", newKey())
+			dan.expect(402, "POST", "/api/checkout", body(payments.TestCardDeclined, "LIVE10"), "Idempotency-Key", newKey())
 			st := stateOf(dan)
 			if st.uses["LIVE10"] != 2 || st.cartUnits != 1 || st.stock != 100-2-1-1 {
 				t.Fatalf("after the decline: %+v", st)
 			}
 			var o commerce.Order
-			dan.expect(201, "POST", "/api/checkout", body(commerce.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &o)
+			dan.expect(201, "POST", "/api/checkout", body(payments.TestCardVisa, "LIVE10"), "Idempotency-Key", newKey()).decode(t, &o)
 			if o.DiscountMinor != 1_000 {
 				t.Fatalf("discount %d after the retry", o.DiscountMinor)
 			}
@@ -147,18 +148,18 @@ func TestCartCheckoutCoupons(t *testing.T) {
 		eve := b[4].as(t, n)
 		inCart(eve, 1)
 		t.Run("a coupon past its usage cap is refused", func(t *testing.T) {
-			refused(t, eve, 409, "coupon_used_up", body(commerce.TestCardVisa, "FLAT7"), newKey())
+			refused(t, eve, 409, "coupon_used_up", body(payments.TestCardVisa, "FLAT7"), newKey())
 		})
 
 		t.Run("a code of another stream or another shop, or without its stream, is refused", func(t *testing.T) {
-			refused(t, eve, 422, "coupon_wrong_stream", body(commerce.TestCardVisa, "NEXTWEEK"), newKey())
-			refused(t, eve, 422, "coupon_not_found", body(commerce.TestCardVisa, "THEIRS"), newKey())
-			refused(t, eve, 422, "coupon_not_found", body(commerce.TestCardVisa, "NOPE99"), newKey())
-			refused(t, eve, 422, "invalid", body(commerce.TestCardVisa, "<b>"), newKey())
-			noStream := body(commerce.TestCardVisa, "LIVE10")
+			refused(t, eve, 422, "coupon_wrong_stream", body(payments.TestCardVisa, "NEXTWEEK"), newKey())
+			refused(t, eve, 422, "coupon_not_found", body(payments.TestCardVisa, "THEIRS"), newKey())
+			refused(t, eve, 422, "coupon_not_found", body(payments.TestCardVisa, "NOPE99"), newKey())
+			refused(t, eve, 422, "invalid", body(payments.TestCardVisa, "<b>"), newKey())
+			noStream := body(payments.TestCardVisa, "LIVE10")
 			delete(noStream, "stream_id")
 			refused(t, eve, 422, "invalid", noStream, newKey())
-			theirStream := body(commerce.TestCardVisa, "THEIRS")
+			theirStream := body(payments.TestCardVisa, "THEIRS")
 			theirStream["stream_id"] = otherShop.streamID
 			refused(t, eve, 422, "invalid", theirStream, newKey())
 		})
@@ -166,13 +167,13 @@ func TestCartCheckoutCoupons(t *testing.T) {
 		t.Run("an idempotency key replayed with another coupon is refused", func(t *testing.T) {
 			key := newKey()
 			var o commerce.Order
-			eve.expect(201, "POST", "/api/checkout", body(commerce.TestCardVisa, ""), "Idempotency-Key", key).decode(t, &o)
+			eve.expect(201, "POST", "/api/checkout", body(payments.TestCardVisa, ""), "Idempotency-Key", key).decode(t, &o)
 			if o.DiscountMinor != 0 || o.CouponCode != "" || o.SubtotalMinor != o.TotalMinor {
 				t.Fatalf("order without a coupon = %+v", o)
 			}
 			inCart(eve, 1)
-			refused(t, eve, 422, "idempotency_key_reused", body(commerce.TestCardVisa, "LIVE10"), key)
-			r := eve.expect(201, "POST", "/api/checkout", body(commerce.TestCardVisa, ""), "Idempotency-Key", key)
+			refused(t, eve, 422, "idempotency_key_reused", body(payments.TestCardVisa, "LIVE10"), key)
+			r := eve.expect(201, "POST", "/api/checkout", body(payments.TestCardVisa, ""), "Idempotency-Key", key)
 			if r.header.Get("Idempotent-Replayed") != "true" {
 				t.Fatal("the same request with the key was not answered from the store")
 			}
@@ -182,10 +183,10 @@ func TestCartCheckoutCoupons(t *testing.T) {
 			s.seller.expect(200, "POST", fmt.Sprintf("/api/streams/%d/end", s.streamID), nil)
 			fay := b[5].as(t, n)
 			inCart(fay, 1)
-			refused(t, fay, 422, "coupon_not_live", body(commerce.TestCardVisa, "LIVE10"), newKey())
+			refused(t, fay, 422, "coupon_not_live", body(payments.TestCardVisa, "LIVE10"), newKey())
 			// Without the coupon the cart still checks out.
 			var o commerce.Order
-			fay.expect(201, "POST", "/api/checkout", body(commerce.TestCardVisa, ""), "Idempotency-Key", newKey()).decode(t, &o)
+			fay.expect(201, "POST", "/api/checkout", body(payments.TestCardVisa, ""), "Idempotency-Key", newKey()).decode(t, &o)
 			if !slices.ContainsFunc(o.Lines, func(l commerce.OrderLine) bool { return l.ProductID == s.product.ID }) {
 				t.Fatalf("order lines %+v", o.Lines)
 			}

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
 
@@ -39,7 +40,7 @@ func shopConfig(t testing.TB) Config {
 	cfg.Commerce.SignupLimitPerIP = -1
 	cfg.Commerce.LoginLimitPerIP = -1
 	cfg.Commerce.LoginLimitPerAccount = -1
-	cfg.Commerce.Payments = commerce.NewTestPayments()
+	cfg.Commerce.Payments = payments.NewTestProcessor()
 	cfg.Commerce.AdminEmails = []string{"admin@example.com"}
 	return cfg
 }
@@ -152,7 +153,7 @@ func (c shopper) buy(p commerce.Product, qty int64) commerce.Order {
 	c.t.Helper()
 	c.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": p.ID, "quantity": qty})
 	var o commerce.Order
-	c.expect(201, "POST", "/api/checkout", checkoutBody(p.ShopID, commerce.TestCardVisa), "Idempotency-Key", newKey()).decode(c.t, &o)
+	c.expect(201, "POST", "/api/checkout", checkoutBody(p.ShopID, payments.TestCardVisa), "Idempotency-Key", newKey()).decode(c.t, &o)
 	return o
 }
 

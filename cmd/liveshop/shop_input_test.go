@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // TestBadShopInput sends nonsense to every kind of endpoint: each gets a
@@ -75,11 +76,11 @@ func TestBadShopInput(t *testing.T) {
 			{"a draft product in the cart", buyer, "POST", "/api/cart/lines", map[string]int64{"product_id": draft.ID, "quantity": 1}, nil, 404, "not_found"},
 			{"an archived product in the cart", buyer, "POST", "/api/cart/lines", map[string]int64{"product_id": archived.ID, "quantity": 1}, nil, 409, "product_unavailable"},
 			{"an unknown product in the cart", buyer, "POST", "/api/cart/lines", map[string]int64{"product_id": 999999, "quantity": 1}, nil, 404, "not_found"},
-			{"a checkout without key", buyer, "POST", "/api/checkout", checkoutBody(shop, commerce.TestCardVisa), nil, 400, "idempotency_key_required"},
-			{"a checkout with an absurd key", buyer, "POST", "/api/checkout", checkoutBody(shop, commerce.TestCardVisa), []string{"Idempotency-Key", strings.Repeat("k", 300)}, 400, "bad_request"},
-			{"a checkout to a country that is not a code", buyer, "POST", "/api/checkout", map[string]any{"shipping_address": map[string]string{"name": "A", "line1": "1", "city": "C", "postal_code": "1", "country": "USA"}, "payment_method": map[string]string{"card_number": commerce.TestCardVisa}}, []string{"Idempotency-Key", "k1"}, 422, "invalid"},
+			{"a checkout without key", buyer, "POST", "/api/checkout", checkoutBody(shop, payments.TestCardVisa), nil, 400, "idempotency_key_required"},
+			{"a checkout with an absurd key", buyer, "POST", "/api/checkout", checkoutBody(shop, payments.TestCardVisa), []string{"Idempotency-Key", strings.Repeat("k", 300)}, 400, "bad_request"},
+			{"a checkout to a country that is not a code", buyer, "POST", "/api/checkout", map[string]any{"shipping_address": map[string]string{"name": "A", "line1": "1", "city": "C", "postal_code": "1", "country": "USA"}, "payment_method": map[string]string{"card_number": payments.TestCardVisa}}, []string{"Idempotency-Key", "k1"}, 422, "invalid"},
 			{"a checkout without payment method", buyer, "POST", "/api/checkout", map[string]any{"shipping_address": testAddress}, []string{"Idempotency-Key", "k2"}, 422, "invalid"},
-			{"a checkout from another shop's stream", buyer, "POST", "/api/checkout", map[string]any{"shop_id": otherProduct.ShopID, "stream_id": 999999, "shipping_address": testAddress, "payment_method": map[string]string{"card_number": commerce.TestCardVisa}}, []string{"Idempotency-Key", "k3"}, 422, "invalid"},
+			{"a checkout from another shop's stream", buyer, "POST", "/api/checkout", map[string]any{"shop_id": otherProduct.ShopID, "stream_id": 999999, "shipping_address": testAddress, "payment_method": map[string]string{"card_number": payments.TestCardVisa}}, []string{"Idempotency-Key", "k3"}, 422, "invalid"},
 			{"an unknown order", buyer, "GET", "/api/orders/999999", nil, nil, 404, "not_found"},
 			{"shipping without carrier", seller, "POST", fmt.Sprintf("/api/orders/%d/ship", order.ID), map[string]string{"tracking_number": "1"}, nil, 422, "invalid"},
 			{"a review rated 0", buyer, "POST", fmt.Sprintf("/api/products/%d/reviews", mug.ID), map[string]int{"rating": 0}, nil, 422, "invalid"},

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 type page[T any] struct {
@@ -124,7 +125,7 @@ func TestSellerAndBuyerFlows(t *testing.T) {
 		t.Run("checkout is idempotent per key", func(t *testing.T) {
 			buyer := buyer.as(t)
 			key := newKey()
-			body := checkoutBody(shopID, commerce.TestCardVisa)
+			body := checkoutBody(shopID, payments.TestCardVisa)
 			first := buyer.expect(201, "POST", "/api/checkout", body, "Idempotency-Key", key)
 			first.decode(t, &order)
 			if order.Status != commerce.OrderPaid || order.Payment.Status != commerce.PaymentCaptured || order.TotalMinor != 2500 ||
@@ -138,7 +139,7 @@ func TestSellerAndBuyerFlows(t *testing.T) {
 			if again.header.Get("Idempotent-Replayed") != "true" || !bytes.Equal(again.body, first.body) {
 				t.Fatalf("replay differs: %s\nvs %s", again.body, first.body)
 			}
-			other := checkoutBody(shopID, commerce.TestCardMastercard)
+			other := checkoutBody(shopID, payments.TestCardMastercard)
 			if r := buyer.do("POST", "/api/checkout", other, "Idempotency-Key", key); r.status != 422 || r.errorCode(t) != "idempotency_key_reused" {
 				t.Fatalf("same key, other body: %d %s", r.status, r.body)
 			}
@@ -159,9 +160,9 @@ func TestSellerAndBuyerFlows(t *testing.T) {
 
 		t.Run("buyer and seller talk in the order's thread", func(t *testing.T) {
 			seller, buyer := seller.as(t), buyer.as(t)
-			var m commerce.Message
+			var m commerce.SupportMessage
 			buyer.expect(201, "POST", fmt.Sprintf("/api/orders/%d/messages", order.ID), map[string]string{"body": "When will it ship?"}).decode(t, &m)
-			var thread []commerce.Message
+			var thread []commerce.SupportMessage
 			seller.expect(200, "GET", fmt.Sprintf("/api/orders/%d/messages", order.ID), nil).decode(t, &thread)
 			if len(thread) != 1 || thread[0].AuthorRole != "buyer" || thread[0].Body != "When will it ship?" {
 				t.Fatalf("thread %+v", thread)
@@ -236,7 +237,7 @@ func TestSellerAndBuyerFlows(t *testing.T) {
 			if r := seller.do("POST", fmt.Sprintf("/api/orders/%d/refund", order.ID), nil, "Idempotency-Key", newKey()); r.status != 409 {
 				t.Fatalf("second refund with a new key: %d %s", r.status, r.body)
 			}
-			captured, refunded, ok := cfg.Commerce.Payments.(*commerce.TestPayments).Balance(o.Payment.Reference)
+			captured, refunded, ok := cfg.Commerce.Payments.(*payments.TestProcessor).Balance(o.Payment.Reference)
 			if !ok || captured != 2500 || refunded != 2500 {
 				t.Fatalf("processor holds captured %d refunded %d", captured, refunded)
 			}
@@ -295,7 +296,7 @@ func TestCheckoutOutcomes(t *testing.T) {
 			buyer := buyer.as(t)
 			add(tea, 2)
 			key := newKey()
-			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardDeclined), "Idempotency-Key", key)
+			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardDeclined), "Idempotency-Key", key)
 			if r.status != 402 || r.errorCode(t) != "payment_declined" {
 				t.Fatalf("declined: %d %s", r.status, r.body)
 			}
@@ -307,11 +308,11 @@ func TestCheckoutOutcomes(t *testing.T) {
 			if len(orders.Items) != 1 || orders.Items[0].Status != commerce.OrderCancelled || orders.Items[0].Payment.Status != commerce.PaymentDeclined {
 				t.Fatalf("orders %+v", orders.Items)
 			}
-			again := buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardDeclined), "Idempotency-Key", key)
+			again := buyer.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardDeclined), "Idempotency-Key", key)
 			if again.status != 402 || !bytes.Equal(again.body, r.body) {
 				t.Fatalf("replay of a decline: %d %s", again.status, again.body)
 			}
-			r = buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardInsufficientFunds), "Idempotency-Key", newKey())
+			r = buyer.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardInsufficientFunds), "Idempotency-Key", newKey())
 			if r.status != 402 || !bytes.Contains(r.body, []byte("insufficient_funds")) {
 				t.Fatalf("insufficient funds: %d %s", r.status, r.body)
 			}
@@ -319,7 +320,7 @@ func TestCheckoutOutcomes(t *testing.T) {
 
 		t.Run("a processor outage is 503 and sells nothing", func(t *testing.T) {
 			buyer := buyer.as(t)
-			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardUnavailable), "Idempotency-Key", newKey())
+			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardUnavailable), "Idempotency-Key", newKey())
 			if r.status != 503 || r.errorCode(t) != "payment_unavailable" {
 				t.Fatalf("outage: %d %s", r.status, r.body)
 			}
@@ -331,7 +332,7 @@ func TestCheckoutOutcomes(t *testing.T) {
 		t.Run("a card that needs a retry goes through on the server's retries", func(t *testing.T) {
 			buyer := buyer.as(t)
 			var o commerce.Order
-			buyer.expect(201, "POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardRetry), "Idempotency-Key", newKey()).decode(t, &o)
+			buyer.expect(201, "POST", "/api/checkout", checkoutBody(shopID, payments.TestCardRetry), "Idempotency-Key", newKey()).decode(t, &o)
 			if o.Status != commerce.OrderPaid || o.TotalMinor != 2400 || o.Currency != "JPY" || stock() != 3 {
 				t.Fatalf("order %+v, stock %d", o, stock())
 			}
@@ -342,7 +343,7 @@ func TestCheckoutOutcomes(t *testing.T) {
 			add(tea, 1)
 			seller.expect(200, "PATCH", fmt.Sprintf("/api/products/%d", tea.ID), map[string]int64{"price_minor": 1500})
 			key := newKey()
-			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardVisa), "Idempotency-Key", key)
+			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardVisa), "Idempotency-Key", key)
 			if r.status != 409 || r.errorCode(t) != "price_changed" || stock() != 3 {
 				t.Fatalf("price change: %d %s", r.status, r.body)
 			}
@@ -351,7 +352,7 @@ func TestCheckoutOutcomes(t *testing.T) {
 			}
 			// Nothing was written, so the same key may be used again.
 			var o commerce.Order
-			buyer.expect(201, "POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardVisa), "Idempotency-Key", key).decode(t, &o)
+			buyer.expect(201, "POST", "/api/checkout", checkoutBody(shopID, payments.TestCardVisa), "Idempotency-Key", key).decode(t, &o)
 			if o.TotalMinor != 1500 || stock() != 2 {
 				t.Fatalf("order %+v stock %d", o, stock())
 			}
@@ -361,12 +362,12 @@ func TestCheckoutOutcomes(t *testing.T) {
 			seller, buyer := seller.as(t), buyer.as(t)
 			add(tea, 2)
 			seller.expect(200, "PATCH", fmt.Sprintf("/api/products/%d", tea.ID), map[string]int64{"stock": 1})
-			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardVisa), "Idempotency-Key", newKey())
+			r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardVisa), "Idempotency-Key", newKey())
 			if r.status != 409 || r.errorCode(t) != "out_of_stock" || stock() != 1 {
 				t.Fatalf("short stock: %d %s, stock %d", r.status, r.body, stock())
 			}
 			buyer.expect(200, "DELETE", fmt.Sprintf("/api/cart/lines/%d", tea.ID), nil)
-			r = buyer.do("POST", "/api/checkout", checkoutBody(0, commerce.TestCardVisa), "Idempotency-Key", newKey())
+			r = buyer.do("POST", "/api/checkout", checkoutBody(0, payments.TestCardVisa), "Idempotency-Key", newKey())
 			if r.status != 422 || r.errorCode(t) != "empty_cart" {
 				t.Fatalf("empty cart: %d %s", r.status, r.body)
 			}
@@ -374,7 +375,7 @@ func TestCheckoutOutcomes(t *testing.T) {
 			pen := other.product(other.openShop("otto", "JPY"), "Pen", 300, 9)
 			add(tea, 1)
 			add(pen, 1)
-			r = buyer.do("POST", "/api/checkout", checkoutBody(0, commerce.TestCardVisa), "Idempotency-Key", newKey())
+			r = buyer.do("POST", "/api/checkout", checkoutBody(0, payments.TestCardVisa), "Idempotency-Key", newKey())
 			if r.status != 422 || r.errorCode(t) != "choose_shop" {
 				t.Fatalf("mixed cart: %d %s", r.status, r.body)
 			}
@@ -420,7 +421,7 @@ func TestLastUnitsUnderConcurrency(t *testing.T) {
 		for i, b := range clients {
 			wg.Go(func() {
 				<-start
-				r := b.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardVisa), "Idempotency-Key", newKey())
+				r := b.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardVisa), "Idempotency-Key", newKey())
 				statuses[i] = r.status
 				if r.status != 201 {
 					codes[i] = r.errorCode(t)
@@ -468,7 +469,7 @@ func TestIllegalOrderMovesOverHTTP(t *testing.T) {
 		refunded := buyer.buy(mug, 1)
 		seller.expect(200, "POST", fmt.Sprintf("/api/orders/%d/cancel", refunded.ID), nil, "Idempotency-Key", newKey())
 		buyer.expect(200, "POST", "/api/cart/lines", map[string]int64{"product_id": mug.ID, "quantity": 1})
-		if r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, commerce.TestCardDeclined), "Idempotency-Key", newKey()); r.status != 402 {
+		if r := buyer.do("POST", "/api/checkout", checkoutBody(shopID, payments.TestCardDeclined), "Idempotency-Key", newKey()); r.status != 402 {
 			t.Fatalf("declined checkout: %d %s", r.status, r.body)
 		}
 		var orders page[commerce.Order]

@@ -11,13 +11,14 @@ import (
 
 	"github.com/liveshop/liveshop/commerce"
 	"github.com/liveshop/liveshop/commerce/discovery"
+	"github.com/liveshop/liveshop/commerce/payments"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
 
 var discCheckout = commerce.CheckoutRequest{
 	ShippingAddress: commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"},
-	PaymentMethod:   commerce.PaymentMethod{CardNumber: commerce.TestCardVisa},
+	PaymentMethod:   commerce.PaymentMethod{CardNumber: payments.TestCardVisa},
 }
 
 // TestAnalyticsOfAScriptedSession plays a stream session with known
@@ -91,7 +92,7 @@ func TestAnalyticsOfAScriptedSession(t *testing.T) {
 			t.Fatalf("cancel: %+v, %v", o, err)
 		}
 		declined := withStream
-		declined.PaymentMethod.CardNumber = commerce.TestCardDeclined
+		declined.PaymentMethod.CardNumber = payments.TestCardDeclined
 		if _, err := w.svc.Checkout(w.ctx, dan, "key-dan", declined); err == nil {
 			t.Fatal("declined card paid")
 		}

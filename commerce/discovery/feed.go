@@ -400,7 +400,7 @@ type FeedPage struct {
 // ranking, kept for 10 minutes on the node, so pages neither repeat nor
 // skip items while scores move. A cursor this node does not know (another
 // node, expired) is served from a fresh ranking at the same position.
-func (d *Service) Feed(ctx context.Context, a commerce.Account, p commerce.Page) (FeedPage, error) {
+func (d *Service) Feed(ctx context.Context, a commerce.Account, p commerce.PageRequest) (FeedPage, error) {
 	limit := p.Limit
 	switch {
 	case limit == 0:

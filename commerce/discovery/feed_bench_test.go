@@ -72,14 +72,14 @@ func BenchmarkFeed(b *testing.B) {
 	w.flush()
 	b.Logf("setup of %d products and the histories: %v", n, time.Since(start).Round(time.Millisecond))
 	ctx := context.Background()
-	page, err := w.d.Feed(ctx, viewer, commerce.Page{Limit: 20})
+	page, err := w.d.Feed(ctx, viewer, commerce.PageRequest{Limit: 20})
 	if err != nil || len(page.Items) != 20 {
 		b.Fatalf("feed %v, %v", page, err)
 	}
 	b.ResetTimer()
 	b.Run("serial", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := w.d.Feed(ctx, viewer, commerce.Page{Limit: 20}); err != nil {
+			if _, err := w.d.Feed(ctx, viewer, commerce.PageRequest{Limit: 20}); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -87,7 +87,7 @@ func BenchmarkFeed(b *testing.B) {
 	b.Run("parallel", func(b *testing.B) {
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := w.d.Feed(ctx, viewer, commerce.Page{Limit: 20}); err != nil {
+				if _, err := w.d.Feed(ctx, viewer, commerce.PageRequest{Limit: 20}); err != nil {
 					b.Error(err)
 					return
 				}

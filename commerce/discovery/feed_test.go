@@ -117,7 +117,7 @@ func TestFeedRanksAConstructedHistory(t *testing.T) {
 		})
 
 		t.Run("bad cursors and limits are refused", func(t *testing.T) {
-			for _, p := range []commerce.Page{{Cursor: "nope"}, {Cursor: "0123456789abcdef.zzzzzz"}, {Limit: 101}, {Limit: -1}} {
+			for _, p := range []commerce.PageRequest{{Cursor: "nope"}, {Cursor: "0123456789abcdef.zzzzzz"}, {Limit: 101}, {Limit: -1}} {
 				_, err := w.d.Feed(w.ctx, viewer, p)
 				var e *commerce.Error
 				if !errors.As(err, &e) || e.Status != 400 {

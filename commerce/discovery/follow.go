@@ -114,7 +114,7 @@ func (d *Service) FollowState(ctx context.Context, a commerce.Account, shopID in
 }
 
 // Following lists the shops a follows, newest follow first.
-func (d *Service) Following(ctx context.Context, a commerce.Account, p commerce.Page) ([]FollowedShop, string, error) {
+func (d *Service) Following(ctx context.Context, a commerce.Account, p commerce.PageRequest) ([]FollowedShop, string, error) {
 	if a.ID == 0 {
 		return nil, "", commerce.ErrUnauthenticated
 	}

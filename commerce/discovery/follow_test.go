@@ -82,7 +82,7 @@ func TestFollows(t *testing.T) {
 			var got []discovery.FollowedShop
 			cursor := ""
 			for range 10 {
-				page, next, err := w.d.Following(w.ctx, viewer, commerce.Page{Cursor: cursor, Limit: 2})
+				page, next, err := w.d.Following(w.ctx, viewer, commerce.PageRequest{Cursor: cursor, Limit: 2})
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -182,7 +182,7 @@ func (w *disc) feed(a commerce.Account, n, pageSize int) []discovery.FeedItem {
 	var out []discovery.FeedItem
 	cursor := ""
 	for len(out) < n {
-		page, err := w.d.Feed(w.ctx, a, commerce.Page{Cursor: cursor, Limit: pageSize})
+		page, err := w.d.Feed(w.ctx, a, commerce.PageRequest{Cursor: cursor, Limit: pageSize})
 		if err != nil {
 			w.t.Fatal(err)
 		}

@@ -121,7 +121,7 @@ func (h *Handler) feed(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := h.d.Feed(c.Request().Context(), commerce.Caller(c), commerce.Page{Cursor: c.QueryParam("cursor"), Limit: p.Limit})
+	page, err := h.d.Feed(c.Request().Context(), commerce.Caller(c), commerce.PageRequest{Cursor: c.QueryParam("cursor"), Limit: p.Limit})
 	if err != nil {
 		return err
 	}
@@ -162,19 +162,19 @@ func (h *Handler) search(c echo.Context) error {
 }
 
 func (h *Handler) searchProducts(c echo.Context) error {
-	return api.ListPage(c, func(p commerce.Page) ([]ProductSummary, string, error) {
+	return api.ListPage(c, func(p commerce.PageRequest) ([]ProductSummary, string, error) {
 		return h.d.SearchProducts(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
 
 func (h *Handler) searchShops(c echo.Context) error {
-	return api.ListPage(c, func(p commerce.Page) ([]ShopHit, string, error) {
+	return api.ListPage(c, func(p commerce.PageRequest) ([]ShopHit, string, error) {
 		return h.d.SearchShops(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
 
 func (h *Handler) searchStreams(c echo.Context) error {
-	return api.ListPage(c, func(p commerce.Page) ([]StreamSummary, string, error) {
+	return api.ListPage(c, func(p commerce.PageRequest) ([]StreamSummary, string, error) {
 		return h.d.SearchStreams(c.Request().Context(), c.QueryParam("q"), p)
 	})
 }
@@ -192,7 +192,7 @@ func (h *Handler) trendingTags(c echo.Context) error {
 }
 
 func (h *Handler) hashtagProducts(c echo.Context) error {
-	return api.ListPage(c, func(p commerce.Page) ([]ProductSummary, string, error) {
+	return api.ListPage(c, func(p commerce.PageRequest) ([]ProductSummary, string, error) {
 		return h.d.HashtagProducts(c.Request().Context(), c.Param("tag"), p)
 	})
 }
@@ -246,7 +246,7 @@ func (h *Handler) following(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return api.ListPage(c, func(p commerce.Page) ([]FollowedShop, string, error) {
+	return api.ListPage(c, func(p commerce.PageRequest) ([]FollowedShop, string, error) {
 		return h.d.Following(c.Request().Context(), a, p)
 	})
 }

@@ -119,7 +119,7 @@ func searchQuery(text string) SearchQuery {
 }
 
 // offsetPage reads a page whose cursor is an offset into a ranked list.
-func offsetPage(p commerce.Page, maxOffset int) (offset, limit int, err error) {
+func offsetPage(p commerce.PageRequest, maxOffset int) (offset, limit int, err error) {
 	limit = p.Limit
 	switch {
 	case limit == 0:
@@ -145,7 +145,7 @@ func nextOffset(got, offset, limit, maxOffset int) string {
 	return strconv.FormatInt(int64(offset+limit), 36)
 }
 
-func searchPage[T any](ctx context.Context, text string, p commerce.Page, run func(context.Context, SearchQuery) ([]T, error)) ([]T, string, error) {
+func searchPage[T any](ctx context.Context, text string, p commerce.PageRequest, run func(context.Context, SearchQuery) ([]T, error)) ([]T, string, error) {
 	offset, limit, err := offsetPage(p, maxSearchOffset)
 	if err != nil {
 		return nil, "", err
@@ -167,17 +167,17 @@ func searchPage[T any](ctx context.Context, text string, p commerce.Page, run fu
 }
 
 // SearchProducts finds active products.
-func (d *Service) SearchProducts(ctx context.Context, text string, p commerce.Page) ([]ProductSummary, string, error) {
+func (d *Service) SearchProducts(ctx context.Context, text string, p commerce.PageRequest) ([]ProductSummary, string, error) {
 	return searchPage(ctx, text, p, d.store.SearchProducts)
 }
 
 // SearchShops finds shops.
-func (d *Service) SearchShops(ctx context.Context, text string, p commerce.Page) ([]ShopHit, string, error) {
+func (d *Service) SearchShops(ctx context.Context, text string, p commerce.PageRequest) ([]ShopHit, string, error) {
 	return searchPage(ctx, text, p, d.store.SearchShops)
 }
 
 // SearchStreams finds streams, live ones first.
-func (d *Service) SearchStreams(ctx context.Context, text string, p commerce.Page) ([]StreamSummary, string, error) {
+func (d *Service) SearchStreams(ctx context.Context, text string, p commerce.PageRequest) ([]StreamSummary, string, error) {
 	return searchPage(ctx, text, p, d.store.SearchStreams)
 }
 
@@ -193,7 +193,7 @@ type SearchResults struct {
 func (d *Service) Search(ctx context.Context, text string, limit int) (SearchResults, error) {
 	out := SearchResults{Query: strings.Join(searchQuery(text).Terms, " ")}
 	var err error
-	p := commerce.Page{Limit: limit}
+	p := commerce.PageRequest{Limit: limit}
 	if out.Products, _, err = d.SearchProducts(ctx, text, p); err != nil {
 		return out, err
 	}
@@ -216,7 +216,7 @@ func cleanTag(tag string) (string, bool) {
 
 // HashtagProducts lists the active products with a hashtag, hottest first.
 // An unknown or impossible hashtag is an empty page, not an error.
-func (d *Service) HashtagProducts(ctx context.Context, tag string, p commerce.Page) ([]ProductSummary, string, error) {
+func (d *Service) HashtagProducts(ctx context.Context, tag string, p commerce.PageRequest) ([]ProductSummary, string, error) {
 	offset, limit, err := offsetPage(p, maxSearchOffset)
 	if err != nil {
 		return nil, "", err

@@ -38,7 +38,7 @@ func TestSearch(t *testing.T) {
 		}
 		search := func(q string) []int64 {
 			t.Helper()
-			ps, _, err := w.d.SearchProducts(w.ctx, q, commerce.Page{Limit: 50})
+			ps, _, err := w.d.SearchProducts(w.ctx, q, commerce.PageRequest{Limit: 50})
 			if err != nil {
 				t.Fatalf("search %q: %v", q, err)
 			}
@@ -102,13 +102,13 @@ func TestSearch(t *testing.T) {
 				"ceramic\x00mug", `{ceramic}`, `title:ceramic`, `^ceramic`, `ceramic + mug`, `😀 ceramic`,
 				strings.Repeat("ceramic ", 2000), strings.Repeat("x", 10000), `a:* & b`, `<->`, `$1`, `?`}
 			for _, q := range hostile {
-				if _, _, err := w.d.SearchProducts(w.ctx, q, commerce.Page{}); err != nil {
+				if _, _, err := w.d.SearchProducts(w.ctx, q, commerce.PageRequest{}); err != nil {
 					t.Errorf("products %q: %v", q, err)
 				}
-				if _, _, err := w.d.SearchShops(w.ctx, q, commerce.Page{}); err != nil {
+				if _, _, err := w.d.SearchShops(w.ctx, q, commerce.PageRequest{}); err != nil {
 					t.Errorf("shops %q: %v", q, err)
 				}
-				if _, _, err := w.d.SearchStreams(w.ctx, q, commerce.Page{}); err != nil {
+				if _, _, err := w.d.SearchStreams(w.ctx, q, commerce.PageRequest{}); err != nil {
 					t.Errorf("streams %q: %v", q, err)
 				}
 			}
@@ -136,7 +136,7 @@ func TestSearch(t *testing.T) {
 		})
 
 		t.Run("shops rank by name before description", func(t *testing.T) {
-			hits, _, err := w.d.SearchShops(w.ctx, "ceramics", commerce.Page{})
+			hits, _, err := w.d.SearchShops(w.ctx, "ceramics", commerce.PageRequest{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -153,7 +153,7 @@ func TestSearch(t *testing.T) {
 			soon := w.stream(seller, shop.ID, "Ceramic show tomorrow", false)
 			live := w.stream(other, shop2.ID, "Ceramic show now", true, "pottery")
 			for _, q := range []string{"ceramic show", "ceramics shows"} {
-				got, _, err := w.d.SearchStreams(w.ctx, q, commerce.Page{})
+				got, _, err := w.d.SearchStreams(w.ctx, q, commerce.PageRequest{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -175,7 +175,7 @@ func TestSearch(t *testing.T) {
 			got := map[int64]bool{}
 			cursor, pages := "", 0
 			for {
-				ps, next, err := w.d.SearchProducts(w.ctx, "widget", commerce.Page{Cursor: cursor, Limit: 10})
+				ps, next, err := w.d.SearchProducts(w.ctx, "widget", commerce.PageRequest{Cursor: cursor, Limit: 10})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -197,12 +197,12 @@ func TestSearch(t *testing.T) {
 		})
 
 		t.Run("hashtag pages list tagged products, unknown tags are empty", func(t *testing.T) {
-			ps, _, err := w.d.HashtagProducts(w.ctx, "Ceramic", commerce.Page{})
+			ps, _, err := w.d.HashtagProducts(w.ctx, "Ceramic", commerce.PageRequest{})
 			if err != nil || !slices.Equal(productIDs(ps), []int64{cup.ID}) {
 				t.Fatalf("#ceramic = %v, %v", productIDs(ps), err)
 			}
 			for _, tag := range []string{"nothing", "#$%", "", strings.Repeat("a", 300), "a b"} {
-				ps, next, err := w.d.HashtagProducts(w.ctx, tag, commerce.Page{})
+				ps, next, err := w.d.HashtagProducts(w.ctx, tag, commerce.PageRequest{})
 				if err != nil || len(ps) != 0 || next != "" {
 					t.Errorf("#%q = %v, %q, %v; want an empty page", tag, ps, next, err)
 				}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/liveshop/liveshop/commerce/internal/testenv"
+	"github.com/liveshop/liveshop/commerce/payments"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,7 +26,7 @@ import (
 type flashWorld struct {
 	db       *sqlstore.DB
 	svc      *commerce.Service
-	pay      *commerce.TestPayments
+	pay      *payments.TestProcessor
 	flash    *flash.Service
 	engine   *flash.MemoryStock
 	reg      *prometheus.Registry
@@ -37,7 +38,7 @@ type flashWorld struct {
 func newFlashWorld(t *testing.T, db *sqlstore.DB, cfg flash.Config, tune ...func(*commerce.Config)) *flashWorld {
 	t.Helper()
 	ctx := context.Background()
-	w := &flashWorld{db: db, pay: commerce.NewTestPayments(), engine: flash.NewMemoryStock(), reg: prometheus.NewRegistry()}
+	w := &flashWorld{db: db, pay: payments.NewTestProcessor(), engine: flash.NewMemoryStock(), reg: prometheus.NewRegistry()}
 	svcCfg := commerce.Config{Payments: w.pay, PaymentRetryDelay: time.Millisecond, DataDir: t.TempDir(),
 		IdempotencyLease: 50 * time.Millisecond}
 	for _, f := range tune {
@@ -86,7 +87,7 @@ func (w *flashWorld) sale(t *testing.T, quantity, limit int64) flash.Sale {
 
 var flashPay = flash.CheckoutRequest{
 	ShippingAddress: commerce.Address{Name: "Ann", Line1: "1 Main St", City: "Springfield", PostalCode: "1", Country: "US"},
-	PaymentMethod:   commerce.PaymentMethod{CardNumber: commerce.TestCardVisa},
+	PaymentMethod:   commerce.PaymentMethod{CardNumber: payments.TestCardVisa},
 }
 
 // buy reserves qty units for a and pays for them.

@@ -9,13 +9,13 @@ import (
 )
 
 // AddMessage implements commerce.SupportStore.
-func (db *DB) AddMessage(ctx context.Context, m *commerce.Message) error {
+func (db *DB) AddMessage(ctx context.Context, m *commerce.SupportMessage) error {
 	return db.get(ctx, `INSERT INTO order_messages (order_id, author_id, author_role, body, created_at) VALUES (?, ?, ?, ?, ?) RETURNING id`,
 		[]any{m.OrderID, m.AuthorID, m.AuthorRole, m.Body, micros(m.CreatedAt)}, &m.ID)
 }
 
 // Messages implements commerce.SupportStore.
-func (db *DB) Messages(ctx context.Context, orderID, afterID int64, limit int) ([]commerce.Message, error) {
+func (db *DB) Messages(ctx context.Context, orderID, afterID int64, limit int) ([]commerce.SupportMessage, error) {
 	rows, err := db.query(ctx, `SELECT m.id, m.order_id, m.author_id, a.name, m.author_role, m.body, m.created_at
 		FROM order_messages m JOIN accounts a ON a.id = m.author_id
 		WHERE m.order_id = ? AND m.id > ? ORDER BY m.id LIMIT ?`, orderID, afterID, limit)
@@ -23,9 +23,9 @@ func (db *DB) Messages(ctx context.Context, orderID, afterID int64, limit int) (
 		return nil, err
 	}
 	defer rows.Close()
-	var out []commerce.Message
+	var out []commerce.SupportMessage
 	for rows.Next() {
-		var m commerce.Message
+		var m commerce.SupportMessage
 		var at int64
 		if err := rows.Scan(&m.ID, &m.OrderID, &m.AuthorID, &m.AuthorName, &m.AuthorRole, &m.Body, &at); err != nil {
 			return nil, err

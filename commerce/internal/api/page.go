@@ -7,10 +7,10 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Page asks for one page of a list that is ordered newest first. Cursor is
+// PageRequest asks for one page of a list that is ordered newest first. Cursor is
 // the opaque next_cursor of the previous page ("" for the first page).
 // Cursors are keyset positions, so pages stay stable while rows are added.
-type Page struct {
+type PageRequest struct {
 	Cursor string
 	Limit  int
 }
@@ -22,7 +22,7 @@ const (
 )
 
 // Parse returns the ID to continue below (0: from the start) and the page size.
-func (p Page) Parse() (before int64, limit int, err error) {
+func (p PageRequest) Parse() (before int64, limit int, err error) {
 	limit = p.Limit
 	switch {
 	case limit == 0:
@@ -53,12 +53,12 @@ func CutPage[T any](items []T, limit int, id func(T) int64) ([]T, string) {
 }
 
 // PageOf reads the cursor and limit query parameters.
-func PageOf(c echo.Context) (Page, error) {
-	p := Page{Cursor: c.QueryParam("cursor")}
+func PageOf(c echo.Context) (PageRequest, error) {
+	p := PageRequest{Cursor: c.QueryParam("cursor")}
 	if l := c.QueryParam("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n <= 0 || n > MaxPageSize {
-			return Page{}, BadRequest("limit must be a whole number from 1 to %d", MaxPageSize)
+			return PageRequest{}, BadRequest("limit must be a whole number from 1 to %d", MaxPageSize)
 		}
 		p.Limit = n
 	}
@@ -78,7 +78,7 @@ func ListJSON[T any](c echo.Context, items []T, next string) error {
 
 // ListPage reads the page query parameters, runs the listing with them and
 // writes the page it returns.
-func ListPage[T any](c echo.Context, run func(Page) ([]T, string, error)) error {
+func ListPage[T any](c echo.Context, run func(PageRequest) ([]T, string, error)) error {
 	p, err := PageOf(c)
 	if err != nil {
 		return err

@@ -1,4 +1,7 @@
-package commerce
+// Package password hashes passwords (argon2id, PHC strings) and holds the
+// policy a new password must pass: long enough, not a pattern, not the
+// account's own name or email, not one of the 10,000 most common.
+package password
 
 import (
 	"crypto/rand"
@@ -11,18 +14,18 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// PasswordParams are the argon2id cost settings. The defaults follow the OWASP
+// Params are the argon2id cost settings. The defaults follow the OWASP
 // recommendation (19 MiB, two passes, one lane); operators on big machines may
 // raise them. Hashes record their own parameters, so changing these settings
 // never locks anyone out.
-type PasswordParams struct {
+type Params struct {
 	MemoryKiB uint32
 	Time      uint32
 	Threads   uint8
 }
 
-// DefaultPasswordParams is what New uses when Config leaves them zero.
-var defaultPasswordParams = PasswordParams{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+// DefaultParams are OWASP's recommendation, used when a Config leaves them zero.
+var DefaultParams = Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
 
 const (
 	saltLen = 16
@@ -30,7 +33,7 @@ const (
 )
 
 // hashPassword returns a PHC-formatted argon2id hash of password.
-func hashPassword(password string, p PasswordParams) (string, error) {
+func Hash(password string, p Params) (string, error) {
 	salt := make([]byte, saltLen)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("read salt: %w", err)
@@ -44,7 +47,7 @@ func hashPassword(password string, p PasswordParams) (string, error) {
 var errBadHash = errors.New("malformed password hash")
 
 // checkPassword reports whether password matches the PHC-formatted hash.
-func checkPassword(password, hash string) (bool, error) {
+func Check(password, hash string) (bool, error) {
 	parts := strings.Split(hash, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errBadHash
@@ -53,7 +56,7 @@ func checkPassword(password, hash string) (bool, error) {
 	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
 		return false, errBadHash
 	}
-	var p PasswordParams
+	var p Params
 	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
 		return false, errBadHash
 	}

@@ -1,4 +1,4 @@
-package commerce
+package password
 
 import (
 	"strings"
@@ -6,15 +6,15 @@ import (
 )
 
 func TestPasswordHashing(t *testing.T) {
-	p := PasswordParams{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
-	hash, err := hashPassword("correct horse battery", p)
+	p := Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1}
+	hash, err := Hash("correct horse battery", p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(hash, "$argon2id$v=19$m=8192,t=1,p=1$") || strings.Contains(hash, "correct horse") {
 		t.Fatalf("hash %q is not a PHC argon2id string", hash)
 	}
-	again, _ := hashPassword("correct horse battery", p)
+	again, _ := Hash("correct horse battery", p)
 	if again == hash {
 		t.Fatal("two hashes of one password are equal: the salt is not random")
 	}
@@ -28,13 +28,13 @@ func TestPasswordHashing(t *testing.T) {
 	}{
 		{"accepts the right password", "correct horse battery", hash, true, false},
 		{"refuses a wrong password", "correct horse battery!", hash, false, false},
-		{"verifies a hash made with other parameters", "pw-under-old-params", mustHash(t, "pw-under-old-params", defaultPasswordParams), true, false},
+		{"verifies a hash made with other parameters", "pw-under-old-params", mustHash(t, "pw-under-old-params", DefaultParams), true, false},
 		{"reports a hash of another algorithm", "x", "$2a$10$abcdefghijklmnopqrstuv", false, true},
 		{"reports a truncated hash", "x", "$argon2id$v=19$m=8192,t=1,p=1$c2FsdA", false, true},
 		{"reports garbage parameters", "x", "$argon2id$v=19$m=x,t=1,p=1$c2FsdA$a2V5", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, err := checkPassword(tc.password, tc.hash)
+			ok, err := Check(tc.password, tc.hash)
 			if ok != tc.ok || (err != nil) != tc.wantErr {
 				t.Fatalf("got %v, %v; want %v, error %v", ok, err, tc.ok, tc.wantErr)
 			}
@@ -42,9 +42,9 @@ func TestPasswordHashing(t *testing.T) {
 	}
 }
 
-func mustHash(t *testing.T, pw string, p PasswordParams) string {
+func mustHash(t *testing.T, pw string, p Params) string {
 	t.Helper()
-	h, err := hashPassword(pw, p)
+	h, err := Hash(pw, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestPasswordPolicyAcceptsOrdinaryPassphrases(t *testing.T) {
 		"correct horse battery", "tangerine kayak 42", "abcdefgh1", "Zq7Secret9PassWordXy",
 		"  spaces around are fine  ", "ünïcödé wörds 7", "annabelle's garden",
 	} {
-		if err := checkNewPassword(pw, "ann@example.com", "Ann"); err != nil {
+		if err := CheckNew(pw, "ann@example.com", "Ann"); err != nil {
 			t.Errorf("%q refused: %v", pw, err)
 		}
 	}

@@ -1,14 +1,5 @@
-package commerce
-
-import (
-	"bytes"
-	"encoding/binary"
-	"errors"
-	"hash/crc32"
-)
-
-// Uploaded pictures lose their metadata before they are stored, and so
-// before anyone can fetch them: a phone photo's EXIF names where it was
+// Package imagemeta strips metadata from uploaded pictures before they are
+// stored, and so before anyone can fetch them: a phone photo's EXIF names where it was
 // taken (GPS), when, and with which device, and XMP, IPTC, comments and
 // thumbnails can carry the same or an uncropped copy of the picture. The
 // files are rewritten segment by segment, never re-encoded, so the pixels
@@ -18,13 +9,21 @@ import (
 // and animation chunks; WebP's image, alpha, animation and ICC chunks;
 // GIF's frames, timing and looping. The EXIF orientation (how to turn a
 // phone photo upright) survives as a new EXIF block holding that tag alone.
+package imagemeta
 
-// errDamagedImage means an upload's structure could not be walked.
-var errDamagedImage = errors.New("damaged image")
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+)
 
-// stripMetadata returns the image in data (of content type ct, as sniffed)
+// ErrDamaged means an upload's structure could not be walked.
+var ErrDamaged = errors.New("damaged image")
+
+// Strip returns the image in data (of content type ct, as sniffed)
 // without its metadata.
-func stripMetadata(ct string, data []byte) ([]byte, error) {
+func Strip(ct string, data []byte) ([]byte, error) {
 	switch ct {
 	case "image/jpeg":
 		return stripJPEG(data)
@@ -35,7 +34,7 @@ func stripMetadata(ct string, data []byte) ([]byte, error) {
 	case "image/gif":
 		return stripGIF(data)
 	}
-	return nil, errDamagedImage
+	return nil, ErrDamaged
 }
 
 // JPEG markers.
@@ -56,7 +55,7 @@ const (
 // after the end of the image are dropped too.
 func stripJPEG(b []byte) ([]byte, error) {
 	if len(b) < 4 || b[0] != 0xFF || b[1] != jpegSOI {
-		return nil, errDamagedImage
+		return nil, ErrDamaged
 	}
 	out := make([]byte, 0, len(b))
 	out = append(out, 0xFF, jpegSOI)
@@ -64,7 +63,7 @@ func stripJPEG(b []byte) ([]byte, error) {
 	i := 2
 	for i < len(b) {
 		if b[i] != 0xFF {
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 		for i < len(b) && b[i] == 0xFF { // fill bytes
 			i++
@@ -82,11 +81,11 @@ func stripJPEG(b []byte) ([]byte, error) {
 			continue
 		}
 		if i+2 > len(b) {
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 		n := int(binary.BigEndian.Uint16(b[i:]))
 		if n < 2 || i+n > len(b) {
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 		payload := b[i+2 : i+n]
 		seg := b[i-2 : i+n]
@@ -202,7 +201,7 @@ const pngSignature = "\x89PNG\r\n\x1a\n"
 // when the picture had one.
 func stripPNG(b []byte) ([]byte, error) {
 	if !bytes.HasPrefix(b, []byte(pngSignature)) {
-		return nil, errDamagedImage
+		return nil, ErrDamaged
 	}
 	var orientation uint16
 	type chunk struct {
@@ -212,11 +211,11 @@ func stripPNG(b []byte) ([]byte, error) {
 	var chunks []chunk
 	for i := len(pngSignature); ; {
 		if i+12 > len(b) {
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 		n := int(binary.BigEndian.Uint32(b[i:]))
 		if n < 0 || n > len(b)-i-12 {
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 		typ := string(b[i+4 : i+8])
 		if typ == "eXIf" && orientation == 0 {
@@ -264,11 +263,11 @@ const (
 // back when the picture had one.
 func stripWebP(b []byte) ([]byte, error) {
 	if len(b) < 12 || string(b[:4]) != "RIFF" || string(b[8:12]) != "WEBP" {
-		return nil, errDamagedImage
+		return nil, ErrDamaged
 	}
 	end := 8 + int(binary.LittleEndian.Uint32(b[4:]))
 	if end > len(b) || end < 12 {
-		return nil, errDamagedImage
+		return nil, ErrDamaged
 	}
 	out := make([]byte, 12, len(b))
 	copy(out, b[:12])
@@ -276,12 +275,12 @@ func stripWebP(b []byte) ([]byte, error) {
 	vp8x := -1 // offset of the VP8X payload in out
 	for i := 12; i < end; {
 		if i+8 > end {
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 		typ := string(b[i : i+4])
 		n := int(binary.LittleEndian.Uint32(b[i+4:]))
 		if n < 0 || n > end-i-8 {
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 		whole := min(8+n+n%2, end-i) // chunks are padded to an even size
 		if typ == "EXIF" && orientation == 0 {
@@ -331,14 +330,14 @@ var gifApplications = []string{"NETSCAPE2.0", "ANIMEXTS1.0", "ICCRGBG1012"}
 // gifApplications, and whatever follows the trailer.
 func stripGIF(b []byte) ([]byte, error) {
 	if len(b) < 13 || (string(b[:6]) != "GIF87a" && string(b[:6]) != "GIF89a") {
-		return nil, errDamagedImage
+		return nil, ErrDamaged
 	}
 	i := 13
 	if b[10]&0x80 != 0 { // global colour table
 		i += 3 << (b[10]&7 + 1)
 	}
 	if i > len(b) {
-		return nil, errDamagedImage
+		return nil, ErrDamaged
 	}
 	out := make([]byte, 0, len(b))
 	out = append(out, b[:i]...)
@@ -351,7 +350,7 @@ func stripGIF(b []byte) ([]byte, error) {
 				return j, nil
 			}
 		}
-		return 0, errDamagedImage
+		return 0, ErrDamaged
 	}
 	for i < len(b) {
 		start := i
@@ -360,7 +359,7 @@ func stripGIF(b []byte) ([]byte, error) {
 			return append(out, gifTrailer), nil
 		case gifImage:
 			if i+11 > len(b) {
-				return nil, errDamagedImage
+				return nil, ErrDamaged
 			}
 			i += 10
 			if b[start+9]&0x80 != 0 { // local colour table
@@ -374,7 +373,7 @@ func stripGIF(b []byte) ([]byte, error) {
 			i = end
 		case gifExtension:
 			if i+2 > len(b) {
-				return nil, errDamagedImage
+				return nil, ErrDamaged
 			}
 			end, err := subBlocks(i + 2)
 			if err != nil {
@@ -394,7 +393,7 @@ func stripGIF(b []byte) ([]byte, error) {
 			}
 			i = end
 		default:
-			return nil, errDamagedImage
+			return nil, ErrDamaged
 		}
 	}
 	return append(out, gifTrailer), nil // no trailer: end the stream properly

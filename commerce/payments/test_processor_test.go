@@ -1,11 +1,11 @@
-package commerce_test
+package payments_test
 
 import (
 	"context"
 	"errors"
 	"testing"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/payments"
 )
 
 // paymentCode returns the code of a processor error ("" for nil) and
@@ -15,30 +15,30 @@ func paymentCode(t *testing.T, err error) (string, bool) {
 	if err == nil {
 		return "", false
 	}
-	var pe *commerce.PaymentError
+	var pe *payments.Error
 	if !errors.As(err, &pe) {
 		t.Fatalf("not a payment error: %v", err)
 	}
 	return pe.Code, pe.Declined
 }
 
-func mustAuthorize(t *testing.T, p *commerce.TestPayments, card string, amount int64, key string) commerce.Authorization {
+func mustAuthorize(t *testing.T, p *payments.TestProcessor, card string, amount int64, key string) payments.Authorization {
 	t.Helper()
-	a, err := p.Authorize(context.Background(), commerce.PaymentRequest{AmountMinor: amount, Currency: "USD",
-		Method: commerce.PaymentMethod{CardNumber: card}, IdempotencyKey: key})
+	a, err := p.Authorize(context.Background(), payments.Request{AmountMinor: amount, Currency: "USD",
+		Method: payments.Method{CardNumber: card}, IdempotencyKey: key})
 	if err != nil {
 		t.Fatalf("authorize %s: %v", card, err)
 	}
 	return a
 }
 
-// TestTestPayments holds the built-in processor to the rules of a real one,
+// TestTestProcessor holds the built-in processor to the rules of a real one,
 // which checkout, cancel and refund rely on.
-func TestTestPayments(t *testing.T) {
+func TestTestProcessor(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("card numbers are checked and classified", func(t *testing.T) {
-		p := commerce.NewTestPayments()
+		p := payments.NewTestProcessor()
 		for _, tc := range []struct {
 			name, card, code string
 			declined         bool
@@ -46,40 +46,40 @@ func TestTestPayments(t *testing.T) {
 			{"a number failing the Luhn check is incorrect_number", "4242424242424241", "incorrect_number", true},
 			{"too short a number is incorrect_number", "42424242", "incorrect_number", true},
 			{"letters are incorrect_number", "4242-4242-4242-424x", "incorrect_number", true},
-			{"the declined card is card_declined", commerce.TestCardDeclined, "card_declined", true},
-			{"the poor card is insufficient_funds", commerce.TestCardInsufficientFunds, "insufficient_funds", true},
-			{"the unavailable card is a temporary processing_error", commerce.TestCardUnavailable, "processing_error", false},
+			{"the declined card is card_declined", payments.TestCardDeclined, "card_declined", true},
+			{"the poor card is insufficient_funds", payments.TestCardInsufficientFunds, "insufficient_funds", true},
+			{"the unavailable card is a temporary processing_error", payments.TestCardUnavailable, "processing_error", false},
 			{"a Visa with spaces is authorized", "4242 4242 4242 4242", "", false},
 			{"another Luhn-valid number is authorized", "4111111111111111", "", false},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := p.Authorize(ctx, commerce.PaymentRequest{AmountMinor: 100, Currency: "USD",
-					Method: commerce.PaymentMethod{CardNumber: tc.card}})
+				_, err := p.Authorize(ctx, payments.Request{AmountMinor: 100, Currency: "USD",
+					Method: payments.Method{CardNumber: tc.card}})
 				if code, declined := paymentCode(t, err); code != tc.code || declined != tc.declined {
 					t.Fatalf("got %q declined=%v, want %q declined=%v", code, declined, tc.code, tc.declined)
 				}
 			})
 		}
-		a := mustAuthorize(t, p, commerce.TestCardMastercard, 100, "")
+		a := mustAuthorize(t, p, payments.TestCardMastercard, 100, "")
 		if a.CardBrand != "mastercard" || a.CardLast4 != "4444" {
 			t.Fatalf("mastercard authorization %+v", a)
 		}
 	})
 
 	t.Run("an idempotency key returns the first authorization", func(t *testing.T) {
-		p := commerce.NewTestPayments()
-		first := mustAuthorize(t, p, commerce.TestCardVisa, 500, "k")
-		if again := mustAuthorize(t, p, commerce.TestCardVisa, 500, "k"); again != first {
+		p := payments.NewTestProcessor()
+		first := mustAuthorize(t, p, payments.TestCardVisa, 500, "k")
+		if again := mustAuthorize(t, p, payments.TestCardVisa, 500, "k"); again != first {
 			t.Fatalf("same key: %+v then %+v", first, again)
 		}
-		if other := mustAuthorize(t, p, commerce.TestCardVisa, 500, "k2"); other.Reference == first.Reference {
+		if other := mustAuthorize(t, p, payments.TestCardVisa, 500, "k2"); other.Reference == first.Reference {
 			t.Fatal("a new key reused the hold")
 		}
 	})
 
 	t.Run("capture takes the amount once", func(t *testing.T) {
-		p := commerce.NewTestPayments()
-		a := mustAuthorize(t, p, commerce.TestCardVisa, 1000, "auth")
+		p := payments.NewTestProcessor()
+		a := mustAuthorize(t, p, payments.TestCardVisa, 1000, "auth")
 		if code, _ := paymentCode(t, p.Capture(ctx, a.Reference, 1001, "c0")); code != "invalid_capture" {
 			t.Fatalf("capture over the hold: %q", code)
 		}
@@ -104,8 +104,8 @@ func TestTestPayments(t *testing.T) {
 	})
 
 	t.Run("a voided hold cannot be captured", func(t *testing.T) {
-		p := commerce.NewTestPayments()
-		a := mustAuthorize(t, p, commerce.TestCardVisa, 1000, "auth")
+		p := payments.NewTestProcessor()
+		a := mustAuthorize(t, p, payments.TestCardVisa, 1000, "auth")
 		if err := p.Void(ctx, a.Reference, "v"); err != nil {
 			t.Fatal(err)
 		}
@@ -121,8 +121,8 @@ func TestTestPayments(t *testing.T) {
 	})
 
 	t.Run("refunds never exceed the captured amount", func(t *testing.T) {
-		p := commerce.NewTestPayments()
-		a := mustAuthorize(t, p, commerce.TestCardVisa, 1000, "auth")
+		p := payments.NewTestProcessor()
+		a := mustAuthorize(t, p, payments.TestCardVisa, 1000, "auth")
 		if code, _ := paymentCode(t, p.Refund(ctx, a.Reference, 1, "r0")); code != "invalid_refund" {
 			t.Fatalf("refund before capture: %q", code)
 		}
@@ -152,9 +152,9 @@ func TestTestPayments(t *testing.T) {
 	})
 
 	t.Run("the retry card fails twice per operation, then succeeds", func(t *testing.T) {
-		p := commerce.NewTestPayments()
-		req := commerce.PaymentRequest{AmountMinor: 300, Currency: "USD", Method: commerce.PaymentMethod{CardNumber: commerce.TestCardRetry}, IdempotencyKey: "k"}
-		var a commerce.Authorization
+		p := payments.NewTestProcessor()
+		req := payments.Request{AmountMinor: 300, Currency: "USD", Method: payments.Method{CardNumber: payments.TestCardRetry}, IdempotencyKey: "k"}
+		var a payments.Authorization
 		var err error
 		for i := range 3 {
 			a, err = p.Authorize(ctx, req)
@@ -174,10 +174,10 @@ func TestTestPayments(t *testing.T) {
 	})
 
 	t.Run("a cancelled context is not a payment", func(t *testing.T) {
-		p := commerce.NewTestPayments()
+		p := payments.NewTestProcessor()
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
-		if _, err := p.Authorize(cctx, commerce.PaymentRequest{AmountMinor: 1, Method: commerce.PaymentMethod{CardNumber: commerce.TestCardVisa}}); !errors.Is(err, context.Canceled) {
+		if _, err := p.Authorize(cctx, payments.Request{AmountMinor: 1, Method: payments.Method{CardNumber: payments.TestCardVisa}}); !errors.Is(err, context.Canceled) {
 			t.Fatalf("authorize with a cancelled context: %v", err)
 		}
 	})

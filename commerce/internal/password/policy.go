@@ -1,4 +1,4 @@
-package commerce
+package password
 
 import (
 	_ "embed"
@@ -31,6 +31,14 @@ var commonPasswords = sync.OnceValue(func() map[string]struct{} {
 	return set
 })
 
+// MinLen and MaxLen bound a password: MinLen characters at least (not
+// counting spaces at either end), MaxLen bytes at most (argon2 hashes
+// whatever it is given, so a megabyte password costs the server).
+const (
+	MinLen = 8
+	MaxLen = 256
+)
+
 // keyboardRows are runs of neighbouring keys (US, German and French
 // layouts), which people type as passwords in either direction.
 var keyboardRows = []string{
@@ -40,7 +48,7 @@ var keyboardRows = []string{
 }
 
 // WeakPassword reports a password that a guesser would try early (422).
-func WeakPassword(format string, args ...any) error {
+func Weak(format string, args ...any) error {
 	return api.New(422, "weak_password", fmt.Sprintf(format, args...))
 }
 
@@ -48,31 +56,31 @@ func WeakPassword(format string, args ...any) error {
 // the account with email (normalized) and display name. Rules look at the
 // password as a guesser would: case-insensitive and without the spaces
 // around it. The password itself is stored exactly as given.
-func checkNewPassword(password, email, name string) error {
+func CheckNew(password, email, name string) error {
 	if password == "" {
-		return Invalid("password is required")
+		return api.Invalid("password is required")
 	}
-	if len(password) > maxPasswordLen {
-		return Invalid("password must be at most %d bytes", maxPasswordLen)
+	if len(password) > MaxLen {
+		return api.Invalid("password must be at most %d bytes", MaxLen)
 	}
 	p := strings.ToLower(strings.TrimSpace(password))
 	switch {
 	case p == "":
-		return WeakPassword("password must not be only spaces")
-	case utf8.RuneCountInString(p) < minPasswordLen:
-		return WeakPassword("password must be at least %d characters, not counting spaces at either end", minPasswordLen)
+		return Weak("password must not be only spaces")
+	case utf8.RuneCountInString(p) < MinLen:
+		return Weak("password must be at least %d characters, not counting spaces at either end", MinLen)
 	case repeatsUnit(p, 1):
-		return WeakPassword("password must not repeat one character")
+		return Weak("password must not repeat one character")
 	case repeatsUnit(p, 4):
-		return WeakPassword("password must not repeat a short pattern such as abcabc")
+		return Weak("password must not repeat a short pattern such as abcabc")
 	case isSequence(p):
-		return WeakPassword("password must not be a simple sequence such as 12345678, abcdefgh or qwertyui")
+		return Weak("password must not be a simple sequence such as 12345678, abcdefgh or qwertyui")
 	case strings.Contains(p, email) || containsPart(p, localPart(email)):
-		return WeakPassword("password must not contain your email address")
+		return Weak("password must not contain your email address")
 	case containsPart(p, strings.ToLower(strings.TrimSpace(name))):
-		return WeakPassword("password must not contain your name")
+		return Weak("password must not contain your name")
 	case isCommonPassword(p):
-		return WeakPassword("password is one of the most common passwords; choose another, such as a few unrelated words")
+		return Weak("password is one of the most common passwords; choose another, such as a few unrelated words")
 	}
 	return nil
 }

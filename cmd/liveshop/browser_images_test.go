@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"testing"
+
+	"github.com/liveshop/liveshop/commerce/imagetest"
 )
 
 // TestBrowserStrippedImages shows uploaded pictures, stripped of their
@@ -21,10 +23,10 @@ func TestBrowserStrippedImages(t *testing.T) {
 		data []byte
 		want [2]int
 	}{
-		{"JPEG turned a quarter by its EXIF orientation", geotaggedJPEG(t), [2]int{12, 16}},
-		{"PNG", geotaggedPNG(t), [2]int{16, 12}},
-		{"WebP", geotaggedWebP(), [2]int{16, 12}},
-		{"GIF", geotaggedGIF(t), [2]int{16, 12}},
+		{"JPEG turned a quarter by its EXIF orientation", imagetest.GeotaggedJPEG(t), [2]int{12, 16}},
+		{"PNG", imagetest.GeotaggedPNG(t), [2]int{16, 12}},
+		{"WebP", imagetest.GeotaggedWebP(), [2]int{16, 12}},
+		{"GIF", imagetest.GeotaggedGIF(t), [2]int{16, 12}},
 	} {
 		img, _ := uploadPicture(t, srv, seller, mug.ID, tc.data)
 		got := evalJS[[]int](viewer, fmt.Sprintf(`(async () => {

@@ -64,7 +64,7 @@ func CleanAddress(a Address) (Address, error) {
 	}
 	for _, f := range fields {
 		if f.required {
-			*f.v, err = cleanName(f.name, *f.v, f.max)
+			*f.v, err = api.CleanText(f.name, *f.v, f.max)
 		} else {
 			*f.v, err = cleanText(f.name, *f.v, f.max)
 		}

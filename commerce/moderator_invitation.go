@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/accounts"
 	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
@@ -141,7 +142,7 @@ func (s *Service) InviteModerator(ctx context.Context, a Account, shopID int64, 
 	if err != nil {
 		return ModeratorInvitation{}, err
 	}
-	email, err = normalizeEmail(email)
+	email, err = accounts.NormalizeEmail(email)
 	if err != nil {
 		return ModeratorInvitation{}, err
 	}
@@ -154,7 +155,7 @@ func (s *Service) InviteModerator(ctx context.Context, a Account, shopID int64, 
 		// anything from this.
 		return ModeratorInvitation{}, Invalid("the seller and admins already have every right in the shop")
 	}
-	if err := s.limitPer(ctx, fmt.Sprintf("invite:shop:%d", shop.ID), s.cfg.InvitationLimitPerShop, invitationWindow); err != nil {
+	if err := s.LimitPer(ctx, fmt.Sprintf("invite:shop:%d", shop.ID), s.cfg.InvitationLimitPerShop, invitationWindow); err != nil {
 		return ModeratorInvitation{}, err
 	}
 	now := s.now().UTC().Truncate(time.Microsecond)

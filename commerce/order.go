@@ -387,10 +387,10 @@ func (s *Service) ShipOrder(ctx context.Context, a Account, id int64, carrier, t
 	if err != nil {
 		return Order{}, err
 	}
-	if carrier, err = cleanName("carrier", carrier, maxCarrierRunes); err != nil {
+	if carrier, err = api.CleanText("carrier", carrier, maxCarrierRunes); err != nil {
 		return Order{}, err
 	}
-	if tracking, err = cleanName("tracking_number", tracking, maxTrackingRunes); err != nil {
+	if tracking, err = api.CleanText("tracking_number", tracking, maxTrackingRunes); err != nil {
 		return Order{}, err
 	}
 	if strings.ContainsAny(tracking, "\n\t") {

@@ -156,7 +156,7 @@ func CleanHashtags(tags []string) ([]string, error) {
 // value set, for a create).
 func applyProductPatch(prod *Product, shop Shop, p ProductPatch) (stock StockEdit, err error) {
 	if p.Title != nil {
-		if prod.Title, err = cleanName("title", *p.Title, maxTitleRunes); err != nil {
+		if prod.Title, err = api.CleanText("title", *p.Title, maxTitleRunes); err != nil {
 			return StockEdit{}, err
 		}
 	}

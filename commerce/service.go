@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/liveshop/liveshop/commerce/accounts"
 	pwhash "github.com/liveshop/liveshop/commerce/internal/password"
 	"github.com/liveshop/liveshop/commerce/payments"
 )
@@ -109,7 +110,7 @@ func (c *Config) fillDefaults() {
 		c.SessionCacheTTL = 5 * time.Second
 	}
 	if c.SessionEvictions == nil {
-		c.SessionEvictions = NewMemorySessionEvictions()
+		c.SessionEvictions = accounts.NewMemorySessionEvictions()
 	}
 	if c.CookieName == "" {
 		c.CookieName = "liveshop_session"
@@ -187,25 +188,14 @@ type Store interface {
 	Ping(ctx context.Context) error
 }
 
-// Limiter counts events per key in a sliding window. The room package has an
-// in-process and a Redis implementation; cmd/liveshop passes one in.
-type Limiter interface {
-	// Allow records one event under key and reports whether the key stays
-	// within limit events per window; when it does not, retryAfter says when
-	// the next event would be allowed.
-	Allow(ctx context.Context, key string, limit int, window time.Duration) (ok bool, retryAfter time.Duration, err error)
-	// Reset forgets the events recorded under key.
-	Reset(ctx context.Context, key string) error
-}
-
 // Service implements the commerce use cases on top of a Store.
 type Service struct {
+	*accounts.Service // who people are: sign-up, sign-in, sessions, rate limits per caller
+
 	store     Store
-	limiter   Limiter
 	cfg       Config
 	log       *slog.Logger
 	now       func() time.Time
-	sessions  *sessionCache
 	origins   OriginPolicy // which pages may use a session
 	images    string       // directory of uploaded images
 	news      *Events      // what the core tells the rest of Liveshop
@@ -221,15 +211,19 @@ func New(store Store, limiter Limiter, news *Events, cfg Config, log *slog.Logge
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		store:    store,
-		limiter:  limiter,
-		cfg:      cfg,
-		log:      log,
-		now:      time.Now,
-		sessions: newSessionCache(cfg.SessionCacheTTL, 100_000),
-		origins:  cfg.Origins,
-		images:   filepath.Join(cfg.DataDir, "images"),
-		news:     news,
+		Service: accounts.New(store, limiter, accounts.Config{
+			Password: cfg.Password, SessionTTL: cfg.SessionTTL, SessionCacheTTL: cfg.SessionCacheTTL,
+			SessionEvictions: cfg.SessionEvictions, LoginLimitPerAccount: cfg.LoginLimitPerAccount,
+			LoginLimitPerIP: cfg.LoginLimitPerIP, SignupLimitPerIP: cfg.SignupLimitPerIP,
+			LoginWindow: cfg.LoginWindow, AdminEmails: cfg.AdminEmails,
+		}, log),
+		store:   store,
+		cfg:     cfg,
+		log:     log,
+		now:     time.Now,
+		origins: cfg.Origins,
+		images:  filepath.Join(cfg.DataDir, "images"),
+		news:    news,
 	}
 	if s.origins == nil {
 		s.origins = noPageOrigins{}
@@ -238,9 +232,6 @@ func New(store Store, limiter Limiter, news *Events, cfg Config, log *slog.Logge
 		s.news = &Events{}
 	}
 	s.stockNews = newStockNews(s)
-	if _, err := cfg.SessionEvictions.Subscribe(s.sessions.evict); err != nil {
-		log.Error("session evictions: other nodes' logouts reach this node's cache only when entries expire", slog.Any("error", err))
-	}
 	return s
 }
 

@@ -156,7 +156,7 @@ func (s *Service) OpenShop(ctx context.Context, a Account, in OpenShop) (Shop, e
 	if err != nil {
 		return Shop{}, err
 	}
-	name, err := cleanName("name", in.Name, maxShopNameRunes)
+	name, err := api.CleanText("name", in.Name, maxShopNameRunes)
 	if err != nil {
 		return Shop{}, err
 	}
@@ -219,7 +219,7 @@ func (s *Service) UpdateShop(ctx context.Context, a Account, shopID int64, p Sho
 		return Shop{}, err
 	}
 	if p.Name != nil {
-		if shop.Name, err = cleanName("name", *p.Name, maxShopNameRunes); err != nil {
+		if shop.Name, err = api.CleanText("name", *p.Name, maxShopNameRunes); err != nil {
 			return Shop{}, err
 		}
 	}

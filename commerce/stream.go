@@ -118,7 +118,7 @@ func newStreamKey() (string, []byte, error) {
 func (s *Service) applyStreamPatch(ctx context.Context, st *Stream, p StreamPatch) error {
 	var err error
 	if p.Title != nil {
-		if st.Title, err = cleanName("title", *p.Title, maxTitleRunes); err != nil {
+		if st.Title, err = api.CleanText("title", *p.Title, maxTitleRunes); err != nil {
 			return err
 		}
 	}

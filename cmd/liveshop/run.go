@@ -18,6 +18,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/accounts"
 	"github.com/liveshop/liveshop/commerce/discovery"
 	"github.com/liveshop/liveshop/commerce/flash"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
@@ -200,7 +201,7 @@ func newApp(ctx context.Context, cfg Config, log *slog.Logger) (_ *app, err erro
 	if a.redis != nil {
 		a.limits = room.NewRedisLimits(a.redis, cfg.RedisPrefix)
 		// Logouts and renames reach every node's session cache at once.
-		evictions, err := commerce.NewRedisSessionEvictions(ctx, a.redis, cfg.RedisPrefix, log.With("component", "sessions"))
+		evictions, err := accounts.NewRedisSessionEvictions(ctx, a.redis, cfg.RedisPrefix, log.With("component", "sessions"))
 		if err != nil {
 			return nil, fmt.Errorf("session evictions: %w", err)
 		}

@@ -7,6 +7,9 @@ package api
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Error is a failure that a client can act on. It carries the HTTP status and
@@ -67,4 +70,20 @@ func Unavailable(err error) error {
 // New returns an error with status, code and message.
 func New(status int, code, message string) *Error {
 	return &Error{Status: status, Code: code, Message: message}
+}
+
+// CleanText checks a short text a person typed (a name, a title): trimmed,
+// present, at most maxRunes characters, no control characters.
+func CleanText(field, text string, maxRunes int) (string, error) {
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return "", Invalid("%s is required", field)
+	}
+	if !utf8.ValidString(text) || utf8.RuneCountInString(text) > maxRunes {
+		return "", Invalid("%s must be at most %d characters", field, maxRunes)
+	}
+	if strings.ContainsFunc(text, unicode.IsControl) {
+		return "", Invalid("%s must not contain control characters", field)
+	}
+	return text, nil
 }

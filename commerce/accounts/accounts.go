@@ -1,4 +1,9 @@
-package commerce
+// Package accounts keeps who people are: sign-up with the password policy,
+// sign-in with its rate limits, server-side sessions behind a bearer token
+// (a per-node cache that every node's logouts and renames evict at once),
+// the bootstrap admin, and the rate limits other features spend per caller.
+// The commerce core builds on it (every use case takes an Account).
+package accounts
 
 import (
 	"context"
@@ -14,8 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	pwhash "github.com/liveshop/liveshop/commerce/internal/password"
 
@@ -42,8 +45,8 @@ type Session struct {
 	ExpiresAt time.Time
 }
 
-// AccountStore keeps accounts and sessions.
-type AccountStore interface {
+// Store keeps accounts and sessions.
+type Store interface {
 	// CreateAccount inserts a, setting its ID and CreatedAt; ErrEmailTaken if
 	// the email is in use.
 	CreateAccount(ctx context.Context, a *Account, passwordHash string) error
@@ -60,6 +63,18 @@ type AccountStore interface {
 	DeleteAccountSessions(ctx context.Context, accountID int64) error
 }
 
+// Errors of signing up and in.
+var (
+	// ErrUnauthenticated means the request carries no valid session.
+	ErrUnauthenticated = api.New(401, "unauthenticated", "sign in first")
+	// ErrBadCredentials means the email or password is wrong.
+	ErrBadCredentials = api.New(401, "bad_credentials", "wrong email or password")
+	// ErrEmailTaken means an account with that email exists already.
+	ErrEmailTaken = api.New(409, "email_taken", "an account with this email exists")
+	// ErrRateLimited means the caller tried too often; retry later.
+	ErrRateLimited = api.New(429, "rate_limited", "too many attempts, try again later")
+)
+
 // SignUp is what a new account gives.
 type SignUp struct {
 	Email    string `json:"email"`
@@ -69,43 +84,26 @@ type SignUp struct {
 
 const maxNameRunes = 50
 
-// PasswordParams are the argon2id cost settings (Config.Password).
-type PasswordParams = pwhash.Params
-
-func normalizeEmail(email string) (string, error) {
+// NormalizeEmail lower-cases and checks an email address.
+func NormalizeEmail(email string) (string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" {
-		return "", Invalid("email is required")
+		return "", api.Invalid("email is required")
 	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || len(email) > 254 {
-		return "", Invalid("email is not a valid address")
+		return "", api.Invalid("email is not a valid address")
 	}
 	return email, nil
 }
 
-// cleanName checks a display name: visible text, no control characters.
-func cleanName(field, name string, maxRunes int) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", Invalid("%s is required", field)
-	}
-	if !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxRunes {
-		return "", Invalid("%s must be at most %d characters", field, maxRunes)
-	}
-	if strings.ContainsFunc(name, unicode.IsControl) {
-		return "", Invalid("%s must not contain control characters", field)
-	}
-	return name, nil
-}
-
 // SignUp creates an account and signs it in, returning the session token.
 func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, string, error) {
-	email, err := normalizeEmail(in.Email)
+	email, err := NormalizeEmail(in.Email)
 	if err != nil {
 		return Account{}, "", err
 	}
-	name, err := cleanName("name", in.Name, maxNameRunes)
+	name, err := api.CleanText("name", in.Name, maxNameRunes)
 	if err != nil {
 		return Account{}, "", err
 	}
@@ -134,7 +132,7 @@ func (s *Service) SignUp(ctx context.Context, in SignUp, ip string) (Account, st
 func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Account, string, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	if email == "" || password == "" {
-		return Account{}, "", Invalid("email and password are required")
+		return Account{}, "", api.Invalid("email and password are required")
 	}
 	if err := s.limit(ctx, "login:ip:"+ip, s.cfg.LoginLimitPerIP); err != nil {
 		return Account{}, "", err
@@ -147,7 +145,7 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 		return Account{}, "", err
 	}
 	a, hash, err := s.store.AccountByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, api.ErrNotFound) {
 		// Spend the same time as a real check so timing does not reveal
 		// which emails have accounts.
 		_, _ = pwhash.Check(password, dummyHash)
@@ -172,11 +170,12 @@ func (s *Service) LogIn(ctx context.Context, email, password, ip string) (Accoun
 var dummyHash, _ = pwhash.Hash("not a real password", pwhash.DefaultParams)
 
 func (s *Service) limit(ctx context.Context, key string, limit int) error {
-	return s.limitPer(ctx, key, limit, s.cfg.LoginWindow)
+	return s.LimitPer(ctx, key, limit, s.cfg.LoginWindow)
 }
 
-// limitPer is limit with a window of its own.
-func (s *Service) limitPer(ctx context.Context, key string, limit int, window time.Duration) error {
+// LimitPer spends one event under key, at most limit per window on every
+// node together (429 with Retry-After beyond).
+func (s *Service) LimitPer(ctx context.Context, key string, limit int, window time.Duration) error {
 	if s.limiter == nil || limit < 0 {
 		return nil
 	}
@@ -198,14 +197,14 @@ func (s *Service) limitPer(ctx context.Context, key string, limit int, window ti
 // use up its neighbours'.
 func (s *Service) LimitCaller(ctx context.Context, name string, a Account, ip string, perAccount, perIP int) error {
 	if a.ID != 0 {
-		if err := s.limitPer(ctx, name+":a:"+strconv.FormatInt(a.ID, 10), perAccount, time.Minute); err != nil {
+		if err := s.LimitPer(ctx, name+":a:"+strconv.FormatInt(a.ID, 10), perAccount, time.Minute); err != nil {
 			return err
 		}
 	}
 	if ip == "" {
 		return nil
 	}
-	return s.limitPer(ctx, name+":ip:"+ip, perIP, time.Minute)
+	return s.LimitPer(ctx, name+":ip:"+ip, perIP, time.Minute)
 }
 
 // clearLimit forgets the events counted under key. A failure only means
@@ -222,7 +221,7 @@ func (s *Service) clearLimit(ctx context.Context, key string, limit int) {
 // RateLimitError is ErrRateLimited with the time after which a retry may
 // succeed, sent to clients as the Retry-After header.
 type RateLimitError struct {
-	Err        *Error
+	Err        *api.Error
 	RetryAfter time.Duration
 }
 
@@ -271,14 +270,14 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 		return a, nil
 	}
 	sess, err := s.store.SessionByTokenHash(ctx, hash, now)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, api.ErrNotFound) {
 		return Account{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Account{}, fmt.Errorf("find session: %w", err)
 	}
 	a, err = s.store.AccountByID(ctx, sess.AccountID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, api.ErrNotFound) {
 		return Account{}, ErrUnauthenticated
 	}
 	if err != nil {
@@ -295,7 +294,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Account, erro
 // LogOut revokes the session behind token, on every node at once.
 func (s *Service) LogOut(ctx context.Context, token string) error {
 	hash := hashToken(token)
-	if err := s.store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := s.store.DeleteSession(ctx, hash); err != nil && !errors.Is(err, api.ErrNotFound) {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	s.evictSessions(ctx, SessionEviction{TokenHash: hex.EncodeToString(hash)})
@@ -332,12 +331,12 @@ func (s *Service) evictSessions(ctx context.Context, e SessionEviction) {
 // EnsureAdmin creates the bootstrap admin account from configuration, or
 // grants the admin role to the existing account with that email.
 func (s *Service) EnsureAdmin(ctx context.Context, email, password string) (Account, error) {
-	email, err := normalizeEmail(email)
+	email, err := NormalizeEmail(email)
 	if err != nil {
 		return Account{}, fmt.Errorf("admin email: %w", err)
 	}
 	a, _, err := s.store.AccountByEmail(ctx, email)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, api.ErrNotFound) {
 		a = Account{Email: email, Name: "Admin", Admin: true}
 		if err := pwhash.CheckNew(password, email, a.Name); err != nil {
 			return Account{}, fmt.Errorf("admin password: %w", err)
@@ -370,7 +369,7 @@ func (s *Service) AccountByEmail(ctx context.Context, email string) (Account, er
 // Rename changes the caller's display name, which rooms and tickers show.
 // Every node's session cache sees the new name at once.
 func (s *Service) Rename(ctx context.Context, accountID int64, name string) (Account, error) {
-	name, err := cleanName("name", name, maxNameRunes)
+	name, err := api.CleanText("name", name, maxNameRunes)
 	if err != nil {
 		return Account{}, err
 	}

@@ -1,4 +1,4 @@
-package commerce
+package accounts
 
 import (
 	"encoding/hex"

@@ -1,4 +1,4 @@
-package commerce_test
+package accounts_test
 
 import (
 	"context"
@@ -13,20 +13,20 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/liveshop/liveshop/commerce"
+	"github.com/liveshop/liveshop/commerce/accounts"
 )
 
 func TestSessionEvictionsContract(t *testing.T) {
 	bustest.Run(t, bustest.Backends(
-		func() bustest.Bus[commerce.SessionEviction] { return commerce.NewMemorySessionEvictions() },
-		func(rdb redis.UniversalClient, prefix string) (bustest.Bus[commerce.SessionEviction], error) {
-			return commerce.NewRedisSessionEvictions(context.Background(), rdb, prefix, nil)
+		func() bustest.Bus[accounts.SessionEviction] { return accounts.NewMemorySessionEvictions() },
+		func(rdb redis.UniversalClient, prefix string) (bustest.Bus[accounts.SessionEviction], error) {
+			return accounts.NewRedisSessionEvictions(context.Background(), rdb, prefix, nil)
 		}),
-		func(i int) commerce.SessionEviction {
+		func(i int) accounts.SessionEviction {
 			if i%2 == 0 {
-				return commerce.SessionEviction{AccountID: int64(i + 1)}
+				return accounts.SessionEviction{AccountID: int64(i + 1)}
 			}
-			return commerce.SessionEviction{TokenHash: "0a1b2c" + string(rune('0'+i))}
+			return accounts.SessionEviction{TokenHash: "0a1b2c" + string(rune('0'+i))}
 		})
 }
 
@@ -41,12 +41,12 @@ func TestRedisSessionEvictionsAfterALostConnection(t *testing.T) {
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { rdb.Close() })
 	ctx := context.Background()
-	bus, err := commerce.NewRedisSessionEvictions(ctx, rdb, testenv.RedisPrefix(t), nil)
+	bus, err := accounts.NewRedisSessionEvictions(ctx, rdb, testenv.RedisPrefix(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { bus.Close() })
-	heard, _ := bustest.Subscribe[commerce.SessionEviction](t, bus)
+	heard, _ := bustest.Subscribe[accounts.SessionEviction](t, bus)
 
 	// Cut this bus's subscription (and only it) the way a network blip
 	// or a Redis restart would.
@@ -61,10 +61,10 @@ func TestRedisSessionEvictionsAfterALostConnection(t *testing.T) {
 	if err := testenv.Redis(t).Do(ctx, "CLIENT", "KILL", "ID", m[1]).Err(); err != nil {
 		t.Fatal(err)
 	}
-	if got := bustest.Receive(t, heard, "after the reconnection"); got != (commerce.SessionEviction{All: true}) {
+	if got := bustest.Receive(t, heard, "after the reconnection"); got != (accounts.SessionEviction{All: true}) {
 		t.Fatalf("after the reconnection heard %+v, want every session evicted", got)
 	}
-	if err := bus.Publish(ctx, commerce.SessionEviction{AccountID: 9}); err != nil {
+	if err := bus.Publish(ctx, accounts.SessionEviction{AccountID: 9}); err != nil {
 		t.Fatal(err)
 	}
 	if got := bustest.Receive(t, heard, "a later eviction"); got.AccountID != 9 {

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/liveshop/liveshop/commerce/discovery"
+	"github.com/liveshop/liveshop/commerce/internal/testenv"
 	"github.com/liveshop/liveshop/commerce/sqlstore"
 	"github.com/liveshop/liveshop/commerce/sqlstore/sqltest"
 )
@@ -128,16 +129,10 @@ func TestRecorderBatches(t *testing.T) {
 
 		t.Run("a full batch is written without waiting for the interval", func(t *testing.T) {
 			w.view(viewer.ID, p, 3)
-			deadline := time.Now().Add(5 * time.Second)
-			for {
-				if n, _ := countKind(t, db, discovery.AnalyticsFilter{ProductID: p.ID}, discovery.InteractionView); n == 3 {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatal("a full batch was not written within 5s")
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
+			testenv.Eventually(t, "a full batch to be written", func() bool {
+				n, _ := countKind(t, db, discovery.AnalyticsFilter{ProductID: p.ID}, discovery.InteractionView)
+				return n == 3
+			})
 		})
 
 		t.Run("likes of one viewer are summed into one row", func(t *testing.T) {

@@ -114,6 +114,9 @@ func Open(ctx context.Context, url string, opts Options) (*DB, error) {
 		db.stmts = &stmtCache{db: sdb, m: map[string]*sql.Stmt{}, preparing: map[string]bool{}}
 	}
 	db.conn = conn{q: sdb, dialect: dialect, stmts: db.stmts}
+	if dialect == SQLite {
+		db.conn.writer = &db.writer
+	}
 	if err := db.Ping(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, err)
@@ -168,6 +171,33 @@ type conn struct {
 	q       querier
 	dialect Dialect
 	stmts   *stmtCache
+	// writer, on SQLite outside a transaction, is DB.writer: a lone write
+	// statement waits for it like a write transaction does. Without it, a
+	// statement that read the database before taking the write lock can
+	// find another writer committed meanwhile and fail at once with
+	// SQLITE_BUSY, which the busy timeout does not cover (an idempotency
+	// key claimed during a burst of flash-sale payments answered 500).
+	writer *sync.Mutex
+}
+
+// writing holds the SQLite writer lock, when c has one, for a write
+// statement; it returns what releases it.
+func (c conn) writing(query string) (done func()) {
+	if c.writer == nil || !isWrite(query) {
+		return func() {}
+	}
+	c.writer.Lock()
+	return c.writer.Unlock
+}
+
+// isWrite reports whether a statement writes.
+func isWrite(query string) bool {
+	verb, _, _ := strings.Cut(strings.TrimSpace(query), " ")
+	switch strings.ToUpper(verb) {
+	case "INSERT", "UPDATE", "DELETE", "REPLACE":
+		return true
+	}
+	return false
 }
 
 // on returns what runs query: a cached prepared statement (bound to the
@@ -189,6 +219,7 @@ func (c conn) on(ctx context.Context, query string, args []any) querier {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer c.writing(query)()
 	query = c.rebind(query)
 	res, err := c.on(ctx, query, args).ExecContext(ctx, query, args...)
 	return res, classify(err)
@@ -220,6 +251,7 @@ func queryAll[T any](ctx context.Context, c conn, scan func(func(...any) error) 
 
 // get scans one row into dest; commerce.ErrNotFound when there is none.
 func (c conn) get(ctx context.Context, query string, args []any, dest ...any) error {
+	defer c.writing(query)()
 	query = c.rebind(query)
 	err := c.on(ctx, query, args).QueryRowContext(ctx, query, args...).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {

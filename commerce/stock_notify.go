@@ -37,6 +37,9 @@ type stockNews struct {
 func newStockNews(s *Service) *stockNews {
 	return &stockNews{stock: coalesce.New(stockUpdateInterval, s.log,
 		func(ctx context.Context, productID, _ int64) (int64, error) {
+			if s.news.listeners().Stock == nil {
+				return 0, coalesce.ErrNoReceiver // disconnected: the node is closing
+			}
 			p, err := s.store.ProductByID(ctx, productID)
 			return p.Stock, err
 		},

@@ -33,8 +33,8 @@ type Coalescer[K comparable, I any] struct {
 	keys map[K]*coalesced[I]
 }
 
-// ErrNoReceiver is what a coalescer's send returns when nobody listens:
-// nothing is sent, nothing logged.
+// ErrNoReceiver is what a coalescer's read or send returns when nobody
+// listens (any more: a node shutting down): nothing is sent, nothing logged.
 var ErrNoReceiver = errors.New("no receiver installed")
 
 type coalesced[I any] struct {
@@ -164,7 +164,7 @@ func (c *Coalescer[K, I]) peek(ctx context.Context) {
 	for _, p := range keys {
 		count, err := c.read(ctx, p.k, p.info)
 		if err != nil {
-			c.log.Warn("read count for room update", "key", p.k, slog.Any("error", err))
+			c.readFailed(p.k, err)
 			continue
 		}
 		if count > 0 {
@@ -195,7 +195,7 @@ func (c *Coalescer[K, I]) FlushKey(ctx context.Context, k K, force bool) {
 
 	count, err := c.read(ctx, k, info)
 	if err != nil {
-		c.log.Warn("read count for room update", "key", k, slog.Any("error", err))
+		c.readFailed(k, err)
 		return
 	}
 	if count == last && !resend {
@@ -212,4 +212,11 @@ func (c *Coalescer[K, I]) FlushKey(ctx context.Context, k K, force bool) {
 		st.sent = count
 	}
 	c.mu.Unlock()
+}
+
+// readFailed logs a count that could not be read, unless nobody listens.
+func (c *Coalescer[K, V]) readFailed(k K, err error) {
+	if !errors.Is(err, ErrNoReceiver) {
+		c.log.Warn("read count for room update", "key", k, slog.Any("error", err))
+	}
 }

@@ -1,8 +1,11 @@
 package password
 
 import (
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/liveshop/liveshop/commerce/internal/api"
 )
 
 func TestPasswordHashing(t *testing.T) {
@@ -61,6 +64,46 @@ func TestPasswordPolicyAcceptsOrdinaryPassphrases(t *testing.T) {
 	} {
 		if err := CheckNew(pw, "ann@example.com", "Ann"); err != nil {
 			t.Errorf("%q refused: %v", pw, err)
+		}
+	}
+}
+
+// TestPasswordPolicyRefusesWhatGuessersTryFirst: common and trivially weak
+// passwords are refused with weak_password and a message that says why.
+func TestPasswordPolicyRefusesWhatGuessersTryFirst(t *testing.T) {
+	for _, tc := range []struct {
+		name, email, account, password, why string
+	}{
+		{"the most common password", "a1@example.com", "Al", "password", "common"},
+		{"a common password in capitals, with spaces around it", "a2@example.com", "Al", "  PassWord1 ", "common"},
+		{"a common password with a space inside", "a3@example.com", "Al", "pass word1", "common"},
+		{"a run of digits", "a4@example.com", "Al", "12345678", "sequence"},
+		{"a run of digits going down", "a5@example.com", "Al", "98765432", "sequence"},
+		{"a run of letters", "a6@example.com", "Al", "cdefghij", "sequence"},
+		{"a row of the keyboard", "a7@example.com", "Al", "zxcvbnm,", "sequence"},
+		{"a row of the keyboard backwards", "a8@example.com", "Al", "lkjhgfdsa", "sequence"},
+		{"eight spaces", "a9@example.com", "Al", "        ", "spaces"},
+		{"tabs and spaces", "a10@example.com", "Al", " \t \t \t \t ", "spaces"},
+		{"one character repeated", "a11@example.com", "Al", "zzzzzzzzzz", "repeat"},
+		{"a short pattern repeated", "a12@example.com", "Al", "xyzwxyzwxyzw", "pattern"},
+		{"short once the spaces around it are trimmed", "a13@example.com", "Al", "   kx7q   ", "at least 8"},
+		{"the email's local part", "marguerite@example.com", "Al", "Marguerite", "email"},
+		{"the email's local part inside", "marguerite.v@example.com", "Al", "i am Marguerite.V!", "email"},
+		{"the whole email", "zo@example.com", "Zo", "zo@example.com", "email"},
+		{"the account name inside", "a14@example.com", "Bartholomew", "bartholomew rocks", "name"},
+	} {
+		t.Run("refuses "+tc.name, func(t *testing.T) {
+			err := CheckNew(tc.password, tc.email, tc.account)
+			var e *api.Error
+			if !errors.As(err, &e) || e.Status != 422 || e.Code != "weak_password" || !strings.Contains(e.Message, tc.why) {
+				t.Fatalf("%v, want 422 weak_password saying %q", err, tc.why)
+			}
+		})
+	}
+	for _, pw := range []string{"", strings.Repeat("x7", 129)} {
+		var e *api.Error
+		if err := CheckNew(pw, "q@example.com", "Q"); !errors.As(err, &e) || e.Code != "invalid" {
+			t.Errorf("a password of %d bytes: %v, want invalid", len(pw), err)
 		}
 	}
 }

@@ -319,9 +319,20 @@ func (db *DB) tryTx(ctx context.Context, fn func(tx conn) error) error {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", classify(err))
+		return fmt.Errorf("commit: %w", classify(gone(ctx, err)))
 	}
 	return nil
+}
+
+// gone is the context's error when the database's is only that the
+// transaction had ended: database/sql rolls a transaction back as soon as
+// its context ends (a client that hung up), and the commit then finds it
+// done. Answered as what it is, the client's leaving, it is not a failure.
+func gone(ctx context.Context, err error) error {
+	if ctx.Err() != nil && errors.Is(err, sql.ErrTxDone) {
+		return ctx.Err()
+	}
+	return err
 }
 
 // classify marks errors that mean "the database is unreachable" with

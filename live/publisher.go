@@ -19,8 +19,7 @@ type publisher struct {
 	key       string // the stream key it published with, to re-check
 	layer     string // the simulcast layer (rid) forwarded; "" without simulcast
 
-	stOnce sync.Once
-	st     atomic.Pointer[stream]
+	st atomic.Pointer[stream]
 
 	// Guarded by the stream's lock.
 	everConnected bool

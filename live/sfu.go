@@ -362,15 +362,6 @@ func (s *SFU) origin() Origin {
 // Config.AdvertiseURL, when set, is the better place.
 func (s *SFU) SetAdvertiseURL(u string) { s.advertise.Store(strings.TrimRight(u, "/")) }
 
-// removeStream forgets st if it is still the stream registered under its ID.
-func (s *SFU) removeStream(st *stream) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.streams[st.id] == st {
-		delete(s.streams, st.id)
-	}
-}
-
 func (s *SFU) addSession(id string, ref *sessionRef) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

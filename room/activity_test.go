@@ -33,12 +33,6 @@ func (a *activityLog) has(line string) bool {
 	return slices.Contains(a.lines, line)
 }
 
-func (a *activityLog) heard() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return slices.Clone(a.lines)
-}
-
 func (a *activityLog) Joined(stream, account int64, _ time.Time) {
 	a.add("joined %d %d", stream, account)
 }
